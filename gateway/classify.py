@@ -1,0 +1,60 @@
+"""Step 4, classify: is this a person writing to the team, or a machine, or a loop?
+
+Pure. Auto-replies, bounces and mailfeed's own digests coming back are never
+posted; they are kept (raw, status "ignored", with the reason) for the admin.
+Mail from a sender outside ALLOWED_SENDERS is held, since it can only reach
+this step by import or IMAP (SMTP refuses it at MAIL FROM).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.message import ParsedMessage
+
+LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
+_MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer)@", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`post`, `ignore` (a machine or a loop) or `hold` (for an admin), with the reason."""
+
+    action: str
+    reason: str = ""
+
+
+POST = Verdict("post")
+
+
+def classify(msg: ParsedMessage, *, allowed: frozenset[str] = frozenset(), envelope_from: str | None = None) -> Verdict:
+    """Decide what happens to `msg`; `envelope_from` is "" for a null sender, None when unknown."""
+    h = msg.headers
+    for name in LOOP_HEADERS:
+        if name in h:
+            return Verdict("ignore", f"loop: mailfeed's own mail came back ({name})")
+    auto = h.get("auto-submitted", "").strip().lower()
+    if auto and auto != "no":
+        return Verdict("ignore", f"auto-reply (Auto-Submitted: {auto})")
+    if h.get("precedence", "").strip().lower() in ("auto_reply", "junk"):
+        return Verdict("ignore", f"auto-reply (Precedence: {h['precedence']})")
+    for name in ("x-autoreply", "x-autorespond"):
+        if name in h:
+            return Verdict("ignore", f"auto-reply ({name})")
+    if "multipart/report" in h.get("content-type", "").lower():
+        return Verdict("ignore", "bounce (multipart/report)")
+    if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):
+        return Verdict("ignore", "bounce (null sender or mailer-daemon)")
+    if allowed and not sender_allowed(msg.author.address, allowed):
+        return Verdict("hold", f"sender not allowed: {msg.author.address or '(none)'}")
+    return POST
+
+
+def sender_allowed(address: str, allowed: frozenset[str]) -> bool:
+    """True when `allowed` is empty or lists the address or its domain."""
+    if not allowed:
+        return True
+    address = address.strip().lower()
+    domain = address.rpartition("@")[2]
+    return address in allowed or domain in allowed

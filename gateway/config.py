@@ -1,0 +1,133 @@
+"""Settings: every knob mailfeed reads, from `MAILFEED_*` variables or a TOML file.
+
+Only the CLI builds `Settings` from the environment; everything else gets it
+passed in, so a test can build as many apps and servers as it likes.
+Imports nothing from gateway.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MIB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A setting has a value mailfeed cannot use; the message names both."""
+
+
+class Settings(BaseSettings):
+    """mailfeed's settings; each field is documented in the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILFEED_", extra="forbid")
+
+    data_dir: Path = Path("./mailfeed-data")
+    database_url: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(2525, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8025, ge=0, le=65535)
+    base_url: str = ""
+    relay_url: str = ""
+    digest_from: str = ""
+    max_message_bytes: int = Field(25 * MIB, gt=0)
+    allowed_senders: str = ""
+    secret_key: str = ""
+    thread_subject_window_days: int = Field(30, ge=0)
+    workers: int = Field(0, ge=0)
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("relay_url")
+    @classmethod
+    def _known_relay(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("smtp", "smtps", "smtp+starttls"):
+            raise ValueError("must be smtp://, smtps:// or smtp+starttls://")
+        return value
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _known_sync(cls, value: str) -> str:
+        if value.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError("must be FULL, NORMAL or EXTRA")
+        return value.upper()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = os.environ.get("MAILFEED_CONFIG")
+        if toml:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        """The database to use: `DATABASE_URL`, or SQLite inside `DATA_DIR`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mailfeed.sqlite3').resolve()}"
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """`ALLOWED_SENDERS` as lower-case domains and addresses."""
+        return frozenset(p.strip().lower() for p in self.allowed_senders.split(",") if p.strip())
+
+    def http_is_loopback(self) -> bool:
+        """True when the web server binds to a loopback address only."""
+        if self.http_host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.http_host).is_loopback
+        except ValueError:
+            return False
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment (and MAILFEED_CONFIG), or fail naming the setting.
+
+    Raises ConfigError whose message names each bad setting and the value given.
+    """
+    toml = os.environ.get("MAILFEED_CONFIG")
+    if toml and not Path(toml).is_file():
+        raise ConfigError(f"MAILFEED_CONFIG={toml!r}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "MAILFEED_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,0 +1,120 @@
+"""Steps 5 and 6, unwrap and extract: what an entry shows.
+
+Pure glue over forward.py (finding the original inside a forward) and reply.py
+(splitting new text from quoted history and signature); sanitize.py makes the
+HTML safe and gives a text rendering of HTML-only mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway import forward, reply
+from gateway.message import Address, Attachment, Forward, ParsedMessage
+from gateway.parse import ParseError, parse
+from gateway.sanitize import html_to_text, sanitize_html
+
+SNIPPET_CHARS = 240
+_FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")
+
+
+@dataclass
+class Content:
+    """The visible parts of one entry."""
+
+    author: Address
+    date: datetime | None
+    subject: str
+    text: str
+    quoted_text: str = ""
+    signature: str = ""
+    html: str | None = None
+    snippet: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    forward: Forward | None = None
+    original_message_id: str | None = None
+
+
+def content_of(msg: ParsedMessage) -> Content:
+    """Unwrap a forward if there is one, then split the visible text."""
+    found = _unwrap(msg)
+    if found is not None:
+        return found
+    return _extracted(msg.author, msg.date, msg.subject, msg.text, msg.html, msg.attachments)
+
+
+def snippet(text: str) -> str:
+    flat = " ".join(line for line in text.split() if line)
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def _extracted(
+    author: Address,
+    date: datetime | None,
+    subject: str,
+    text: str,
+    html: str | None,
+    attachments: list[Attachment],
+    fwd: Forward | None = None,
+    original_id: str | None = None,
+) -> Content:
+    new_html = quoted_html = ""
+    if html:
+        new_html, quoted_html = reply.split_reply_html(html)
+    if not text.strip() and html:
+        text = html_to_text(new_html or html)
+        quoted = html_to_text(quoted_html) if quoted_html else ""
+        parts = reply.split_reply(text)
+        parts_quoted = "\n".join(p for p in (parts.quoted_text, quoted) if p)
+    else:
+        parts = reply.split_reply(text)
+        parts_quoted = parts.quoted_text
+    return Content(
+        author=author,
+        date=date,
+        subject=subject,
+        text=parts.text,
+        quoted_text=parts_quoted,
+        signature=parts.signature,
+        html=sanitize_html(new_html or html) if html else None,
+        snippet=snippet(parts.text),
+        attachments=attachments,
+        forward=fwd,
+        original_message_id=original_id,
+    )
+
+
+def _is_forward_subject(subject: str) -> bool:
+    return subject.strip().lower().startswith(_FORWARD_SUBJECT)
+
+
+def _unwrap(msg: ParsedMessage) -> Content | None:
+    """The original inside a forward: an attached message/rfc822, or an inline forward."""
+    if msg.embedded and (_is_forward_subject(msg.subject) or len(msg.text.strip()) < 2000):
+        try:
+            inner = parse(msg.embedded[0])
+        except ParseError:
+            inner = None
+        if inner is not None and inner.author.address:
+            # mail-parser lists the attached message's text among the outer
+            # body parts; what remains without it is the forwarder's note.
+            outer = msg.text.replace(inner.text, "") if inner.text else msg.text
+            note = reply.split_reply(outer).text if outer.strip() else ""
+            fwd = Forward(by=msg.author, date=msg.date, note=note)
+            return _extracted(
+                inner.author, inner.date, inner.subject, inner.text, inner.html,
+                msg.attachments, fwd, inner.message_id,
+            )
+    inline = None
+    if msg.text.strip():
+        inline = forward.unwrap_text(msg.text, subject=msg.subject)
+    elif msg.html:
+        inline = forward.unwrap_html(msg.html, subject=msg.subject)
+    if inline is None or not inline.author.address:
+        return None
+    fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
+    return _extracted(
+        inline.author, inline.date, inline.subject or msg.subject, inline.text, inline.html,
+        msg.attachments, fwd,
+    )

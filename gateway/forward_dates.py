@@ -1,0 +1,117 @@
+"""Parse the dates mail clients write into forwarded-message header blocks.
+
+These are not RFC 5322 dates: Gmail writes "Fri, Apr 26, 2013 at 8:13 PM",
+Apple Mail "1. August 2011 23:28:15 GMT-07:00" or "March 24, 2016 at 20:16:25
+GMT+1", Outlook "Thursday, March 7, 2013 7:09:41 PM", French Outlook "jeudi 7
+mars 2013 19:09". A date with an offset becomes timezone-aware; one without stays
+naive (the reader's zone is unknown); anything unreadable is None.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+MONTHS = {
+    # English, German, French, Spanish, Swedish, Dutch, Italian, Portuguese, Danish/Norwegian
+    **dict.fromkeys(["jan", "january", "januar", "janvier", "janv", "enero", "ene", "januari", "gennaio", "gen",
+                     "janeiro"], 1),
+    **dict.fromkeys(["feb", "february", "februar", "février", "fevrier", "févr", "fevr", "febrero", "februari",
+                     "febbraio", "fevereiro", "fev"], 2),
+    **dict.fromkeys(["mar", "march", "märz", "maerz", "mars", "marzo", "maart", "março", "marco", "mär", "mrz"], 3),
+    **dict.fromkeys(["apr", "april", "avril", "avr", "abril", "abr", "aprile"], 4),
+    **dict.fromkeys(["may", "mai", "mayo", "maj", "mei", "maggio", "mag", "maio"], 5),
+    **dict.fromkeys(["jun", "june", "juni", "juin", "junio", "giugno", "giu", "junho"], 6),
+    **dict.fromkeys(["jul", "july", "juli", "juillet", "juil", "julio", "luglio", "lug", "julho"], 7),
+    **dict.fromkeys(["aug", "august", "août", "aout", "agosto", "ago", "augusti", "augustus"], 8),
+    **dict.fromkeys(["sep", "sept", "september", "septembre", "septiembre", "settembre", "set", "setembro"], 9),
+    **dict.fromkeys(["oct", "october", "oktober", "octobre", "octubre", "okt", "ottobre", "ott", "outubro", "out"],
+                    10),
+    **dict.fromkeys(["nov", "november", "novembre", "noviembre", "novembro"], 11),
+    **dict.fromkeys(["dec", "december", "dezember", "décembre", "decembre", "déc", "diciembre", "dic", "dicembre",
+                     "dez", "dezembro"], 12),
+}
+_WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
+_TIME = re.compile(r"\b(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
+_OFFSET = re.compile(r"(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?|(?<![\d:])([+-])(\d{2}):?(\d{2})\b", re.I)
+_NUMERIC = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\b")
+_YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
+_DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
+MAX_LEN = 200
+
+
+def parse_date(value: str) -> datetime | None:
+    """The datetime a forward header's Date:/Sent: value names, or None."""
+    value = value.strip()
+    if not value or len(value) > MAX_LEN:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+        if parsed is not None:
+            return parsed
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return _loose(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _loose(value: str) -> datetime | None:
+    tz, rest = _offset(value)
+    time_match = _TIME.search(rest)
+    hour = minute = second = 0
+    if time_match:
+        hour, minute = int(time_match.group(1)), int(time_match.group(2))
+        second = int(time_match.group(3) or 0)
+        ampm = (time_match.group(4) or "").lower().replace(".", "")
+        if ampm == "pm" and hour < 12:
+            hour += 12
+        elif ampm == "am" and hour == 12:
+            hour = 0
+        rest = rest[: time_match.start()] + " " + rest[time_match.end() :]
+    ymd = _numeric_date(rest) or _named_date(rest)
+    if ymd is None:
+        return None
+    year, month, day = ymd
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+
+
+def _offset(value: str) -> tuple[timezone | None, str]:
+    m = _OFFSET.search(value)
+    if not m:
+        return None, value
+    sign, hours, minutes = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    rest = value[: m.start()] + " " + value[m.end() :]
+    return timezone(-delta if sign == "-" else delta), rest
+
+
+def _numeric_date(text: str) -> tuple[int, int, int] | None:
+    m = _NUMERIC.search(text)
+    if not m:
+        return None
+    a, b, c = (int(g) for g in m.groups())
+    if a > 31:  # 2016-03-14
+        return a, b, c
+    year = c + 2000 if c < 100 else c
+    if b > 12:  # US: 3/14/2016
+        return year, a, b
+    return year, b, a  # day first (Europe)
+
+
+def _named_date(text: str) -> tuple[int, int, int] | None:
+    month = None
+    for word in _WORD.findall(text):
+        month = MONTHS.get(word.lower().rstrip("."))
+        if month:
+            break
+    year_match = _YEAR.search(text)
+    if month is None or year_match is None:
+        return None
+    without_year = text[: year_match.start()] + " " + text[year_match.end() :]
+    day_match = _DAY.search(without_year)
+    if day_match is None:
+        return None
+    return int(year_match.group(1)), month, int(day_match.group(1))

@@ -1,0 +1,1 @@
+"""Ways in: SMTP (smtp.py), archives (mbox.py); each hands bytes to pipeline.deliver."""

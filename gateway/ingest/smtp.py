@@ -1,0 +1,200 @@
+"""Inbound SMTP: aiosmtpd in front of pipeline.deliver.
+
+Recipients are checked at RCPT, senders at MAIL FROM, size during DATA. The
+`250` is given only after the raw bytes are committed; concurrent sessions
+share one writer thread that commits their messages together (group commit),
+so the event loop never waits on the database and each commit's fsync serves
+many messages. Any internal fault is a `451` so the sending MTA retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway.classify import sender_allowed
+from gateway.config import Settings
+from gateway.pipeline import Rejected, precheck
+from gateway.store import writes
+from gateway.store.db import Store
+from gateway.store.models import Feed
+
+log = logging.getLogger(__name__)
+
+REPLY_OK = "250 2.0.0 OK: queued as {ids}"
+REPLY_RCPT_OK = "250 2.1.5 OK"
+REPLY_NO_SUCH_FEED = "550 5.1.1 <{address}>: no feed here has this address"
+REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}>: this sender may not post to this feed"
+REPLY_TOO_BIG = "552 5.3.4 Message too big: at most {limit} bytes are accepted"
+REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again later"
+
+FEED_CACHE_SECONDS = 2.0
+GROUP_COMMIT_MAX = 256
+
+
+class RawWriter:
+    """One thread that commits raw messages for every SMTP session, in groups."""
+
+    def __init__(self, store: Store, on_commit: Callable[[], None] = lambda: None) -> None:
+        self.store = store
+        self.on_commit = on_commit
+        self._queue: queue.Queue[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
+        self._thread.start()
+
+    async def save(self, items: list[writes.NewRaw]) -> list[int]:
+        future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
+        self._queue.put((items, future))
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < GROUP_COMMIT_MAX:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                group.append(nxt)
+            self._commit(group)
+
+    def _commit(self, group: list[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]]]) -> None:
+        try:
+            with self.store.write() as session, session.begin():
+                results = [writes.save_raw(session=session, items=items) for items, _ in group]
+        except Exception as exc:
+            if len(group) > 1:  # one bad message must not fail the others: retry alone
+                for one in group:
+                    self._commit([one])
+                return
+            log.exception("raw commit failed")
+            group[0][1].set_exception(exc)
+            return
+        for (_, future), ids in zip(group, results, strict=True):
+            future.set_result(ids)
+        self.on_commit()
+
+
+class FeedDirectory:
+    """Feed addresses → ids, re-read at most every couple of seconds (`feed add` shows up live)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._at = 0.0
+        self._map: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, address: str) -> int | None:
+        with self._lock:
+            if time.monotonic() - self._at > FEED_CACHE_SECONDS:
+                with self.store.read() as session:
+                    self._map = dict(session.execute(sa.select(Feed.address, Feed.id)).tuples().all())
+                self._at = time.monotonic()
+            return self._map.get(address.strip().lower())
+
+
+class Handler:
+    """aiosmtpd hooks: RCPT checks the feed, MAIL the sender, DATA commits the raw bytes."""
+
+    def __init__(self, settings: Settings, feeds: FeedDirectory, writer: RawWriter) -> None:
+        self.settings = settings
+        self.feeds = feeds
+        self.writer = writer
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if address and not sender_allowed(address, self.settings.allowed):
+            return REPLY_SENDER_REFUSED.format(sender=address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        feed_id = await asyncio.get_running_loop().run_in_executor(None, self.feeds.lookup, address)
+        if feed_id is None:
+            return REPLY_NO_SUCH_FEED.format(address=address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return REPLY_RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        try:
+            precheck(data, max_bytes=self.settings.max_message_bytes)
+        except Rejected as exc:
+            return exc.reply
+        feed_ids = sorted({fid for a in envelope.rcpt_tos if (fid := self.feeds.lookup(a)) is not None})
+        items = [
+            writes.NewRaw(fid, data, "smtp", envelope.mail_from or "", ",".join(envelope.rcpt_tos))
+            for fid in feed_ids
+        ]
+        ids = await self.writer.save(items)
+        return REPLY_OK.format(ids=",".join(map(str, ids)))
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session failed: %r", error)
+        return REPLY_TRY_LATER
+
+
+class GatewaySMTP(SMTP):
+    """aiosmtpd's SMTP, lenient on long lines and bare LF, with RFC 3463 codes on size refusals."""
+
+    def __init__(self, handler: Handler, *, max_bytes: int, **kwargs: Any) -> None:
+        # aiosmtpd splits DATA on CRLF only: a sender that uses bare LF sends
+        # one huge "line", and unwrapped HTML has lines past 1000 bytes. Both
+        # are real mail, so the only line limit is the message size.
+        self.line_length_limit = max_bytes + 1024
+        self._max_bytes = max_bytes
+        super().__init__(handler, data_size_limit=max_bytes, **kwargs)
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            status = REPLY_TOO_BIG.format(limit=self._max_bytes)
+        await super().push(status)
+
+
+class GatewayController(Controller):
+    def __init__(self, handler: Handler, *, max_bytes: int, **kwargs: Any) -> None:
+        self._max_bytes = max_bytes
+        super().__init__(handler, **kwargs)
+
+    def factory(self) -> SMTP:
+        return GatewaySMTP(self.handler, max_bytes=self._max_bytes, **self.SMTP_kwargs)
+
+
+def start_smtp(settings: Settings, store: Store, on_commit: Callable[[], None]) -> tuple[GatewayController, RawWriter]:
+    """Start the SMTP server on SMTP_HOST:SMTP_PORT in its own thread; return it and its writer."""
+    writer = RawWriter(store, on_commit)
+    handler = Handler(settings, FeedDirectory(store), writer)
+    controller = GatewayController(
+        handler,
+        max_bytes=settings.max_message_bytes,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        server_hostname="mailfeed",
+        ident="mailfeed",
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        ready_timeout=10,
+    )
+    controller.start()
+    return controller, writer

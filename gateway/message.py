@@ -1,0 +1,96 @@
+"""Plain data that travels along the pipeline: no I/O, no behaviour.
+
+`ParsedMessage` is what `parse` makes of raw bytes; the later steps (classify,
+unwrap, extract, place) read it and return values of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Address:
+    """A mailbox: display name (may be empty) and address (lower-cased domain)."""
+
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A non-body MIME part: decoded bytes and what the sender called it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+@dataclass
+class ParsedMessage:
+    """What mailfeed needs from one message, decoded and normalised.
+
+    Message-IDs come without angle brackets, case kept as sent. `text` is the
+    text/plain body, or a text rendering of the HTML body when there is none.
+    `embedded` holds the raw bytes of attached `message/rfc822` parts, for
+    forward unwrapping. `headers` keeps only the headers later steps read,
+    lower-cased names, decoded values.
+    """
+
+    message_id: str
+    synthetic_id: bool = False
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    subject: str = ""
+    author: Address = Address("", "")
+    to: list[Address] = field(default_factory=list)
+    date: datetime | None = None
+    text: str = ""
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    embedded: list[bytes] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    defects: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReplyParts:
+    """A body split into what the author newly wrote, the quoted history, the signature.
+
+    In an inline reply the quoted lines that answers interleave stay in `text`
+    as `> ` lines; only trailing history goes to `quoted_text`.
+    """
+
+    text: str
+    quoted_text: str = ""
+    signature: str = ""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One forward of a message: who forwarded it, when, and the note they wrote above it."""
+
+    by: Address
+    date: datetime | None
+    note: str
+
+
+@dataclass
+class Unwrapped:
+    """A forwarded message recovered from inside another one.
+
+    `author`, `date`, `subject` and `text`/`html` are the original's; `forward`
+    says who forwarded it. `message_id` is the original's when it is known
+    (an attached message/rfc822 carries it; an inline forward usually does not).
+    """
+
+    author: Address
+    date: datetime | None
+    subject: str
+    text: str
+    html: str | None
+    forward: Forward
+    message_id: str | None = None

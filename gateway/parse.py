@@ -1,0 +1,194 @@
+"""Step 3, parse: raw bytes → ParsedMessage.
+
+The only module that imports mail-parser. It decodes headers, bodies and
+attachments; it does not judge the message (classify), look inside forwards
+(forward) or split quotes (reply).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import logging
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from email.header import decode_header, make_header
+from email.message import Message
+
+import mailparser
+
+from gateway.message import Address, Attachment, ParsedMessage
+
+# mail-parser logs ~64 debug lines per message and warns on every nested
+# multipart it does not render ("Email content 'mixed' not handled").
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+MAX_ID = 900  # stays under the store's 998-character column
+MAX_REFERENCES = 100
+KEPT_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "list-id",
+    "return-path",
+    "content-type",
+    "x-mailfeed-digest",
+    "x-mailfeed-loop",
+    "x-failed-recipients",
+)
+
+_BRACKETED = re.compile(r"<([^<>\s]{1,900})>")
+_BARE = re.compile(r"[^<>\s,;]+@[^<>\s,;]+")
+
+
+class ParseError(Exception):
+    """The bytes cannot be read as a message at all."""
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Decode `raw` into a ParsedMessage; raise ParseError when nothing usable is there."""
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # mail-parser raises its own and stdlib errors alike
+        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
+    msg: Message = mail.message
+    if msg is None or not msg.keys():
+        raise ParseError("no header block")
+    message_id = _first_id(_header(msg, "message-id"))
+    parsed = ParsedMessage(
+        message_id=message_id or _synthetic_id(msg, raw),
+        synthetic_id=not message_id,
+        in_reply_to=_ids(_header(msg, "in-reply-to"))[:1],
+        references=_ids(_header(msg, "references"))[-MAX_REFERENCES:],
+        subject=_decoded(_header(msg, "subject")),
+        author=_author(mail.from_ or [], msg),
+        to=[Address(n, a.lower()) for n, a in (mail.to or []) if a],
+        date=_date(_header(msg, "date")),
+        text="\n".join(t for t in mail.text_plain if t.strip()),
+        html="\n".join(mail.text_html) or None,
+        attachments=_attachments(mail.attachments),
+        embedded=_embedded(msg),
+        headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
+        defects=sorted(mail.defects_categories),
+    )
+    return parsed
+
+
+def _header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return "" if value is None else str(value)
+
+
+def _decoded(value: str) -> str:
+    """RFC 2047 words decoded; undecodable input kept as it came, never an exception."""
+    try:
+        text = str(make_header(decode_header(value)))
+    except Exception:
+        text = value
+    return " ".join(text.split())
+
+
+def _first_id(value: str) -> str:
+    ids = _ids(value)
+    return ids[0] if ids else ""
+
+
+def _ids(value: str) -> list[str]:
+    """Message-IDs in a header, brackets removed, case kept.
+
+    Web-form mailers send In-Reply-To without angle brackets; a bare token
+    with an @ is taken as an id then.
+    """
+    found = _BRACKETED.findall(value)
+    if not found:
+        found = _BARE.findall(value)
+    seen: dict[str, None] = {}
+    for token in found:
+        token = token.strip()[:MAX_ID]
+        if token:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+def _synthetic_id(msg: Message, raw: bytes) -> str:
+    """A stable id for a message that has none: the same message yields the same id.
+
+    Trace headers (Received, Return-Path, Delivered-To) differ between SMTP, IMAP
+    and import, so only the author's headers and the body go into the hash.
+    """
+    h = hashlib.sha256()
+    for name in ("from", "to", "cc", "date", "subject"):
+        h.update(name.encode() + b":" + _header(msg, name).encode("utf-8", "replace") + b"\n")
+    _, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    h.update(body)
+    return f"{h.hexdigest()[:32]}@synthetic.mailfeed.invalid"
+
+
+def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
+    for name, addr in from_:
+        if addr:
+            return Address(name or "", addr.strip().lower())
+    for header in ("sender", "reply-to", "return-path"):
+        name, addr = email.utils.parseaddr(_header(msg, header))
+        if addr:
+            return Address(_decoded(name), addr.lower())
+    return Address("", "")
+
+
+def _date(value: str) -> datetime | None:
+    """The Date header as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # RFC 5322 "-0000": time zone unknown, taken as UTC
+        when = when.replace(tzinfo=UTC)
+    offset = when.utcoffset() or timedelta(0)
+    if abs(offset) > timedelta(hours=14):
+        when = when.replace(tzinfo=timezone(timedelta(0)))
+    return when
+
+
+def _attachments(items: list[dict]) -> list[Attachment]:
+    out = []
+    for item in items:
+        payload = item.get("payload") or ""
+        if item.get("binary"):
+            try:
+                data = base64.b64decode(payload)
+            except ValueError:
+                data = payload.encode("utf-8", "replace")
+        else:
+            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else payload
+        disposition = (item.get("content-disposition") or "").lower()
+        out.append(
+            Attachment(
+                filename=_decoded(str(item.get("filename") or "")).strip("<>") or "attachment",
+                content_type=(item.get("mail_content_type") or "application/octet-stream").lower(),
+                data=data,
+                content_id=str(item.get("content-id") or "").strip().strip("<>"),
+                inline=disposition.startswith("inline"),
+            )
+        )
+    return out
+
+
+def _embedded(msg: Message) -> list[bytes]:
+    """Raw bytes of top-level-reachable message/rfc822 parts, for forward unwrapping."""
+    out = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            try:
+                out.append(inner.as_bytes())
+            except Exception:  # a broken inner message is still shown as the outer body
+                continue
+    return out

@@ -1,0 +1,255 @@
+"""The way a message takes, written once, in order.
+
+    deliver:  1. precheck   2. save raw            (at SMTP time, before the 250)
+    process:  3. parse      4. classify   5. unwrap   6. extract   (pure: `analyse`, in worker processes)
+              7. place      8. commit                (in raw-id order, one transaction per batch)
+
+Raw bytes are committed before anything is derived from them; a message that
+fails a step stays in `raw_message` with status "quarantined" and the reason,
+and `mailfeed reprocess` runs it again. Processing in raw-id order is what
+makes a rebuild give the same ids and threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from gateway import thread
+from gateway.classify import Verdict, classify
+from gateway.config import Settings
+from gateway.extract import Content, content_of
+from gateway.parse import ParseError, parse
+from gateway.store import writes
+from gateway.store.db import Store
+from gateway.store.models import Entry, RawMessage
+
+log = logging.getLogger(__name__)
+
+FUTURE_SLACK = timedelta(days=1)
+
+
+class Rejected(Exception):
+    """Refused at the door (precheck); `reply` is the SMTP reply to give."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker process needs to analyse one raw message."""
+
+    raw_id: int
+    data: bytes
+    envelope_from: str | None
+    allowed: frozenset[str]
+
+
+@dataclass
+class Analysis:
+    """Steps 3–6 done: everything `place` and `commit` need, no bytes of the raw."""
+
+    message_id: str
+    chain: list[str]
+    verdict: Verdict
+    content: Content
+
+
+@dataclass(frozen=True)
+class Failure:
+    step: str
+    reason: str
+
+
+# 1–2 -------------------------------------------------------------------------
+
+
+def deliver(*, store: Store, data: bytes, feed_ids: Sequence[int], source: str,
+            envelope_from: str = "", envelope_to: str = "", max_bytes: int) -> list[int]:
+    """Steps 1 and 2: check the message may enter, then commit its raw bytes.
+
+    Returns one raw id per feed. Raises Rejected with the SMTP reply when the
+    message may not enter. Processing happens later (`process_pending`).
+    """
+    precheck(data, max_bytes=max_bytes)
+    items = [writes.NewRaw(f, data, source, envelope_from, envelope_to) for f in feed_ids]
+    with store.write() as session, session.begin():
+        return writes.save_raw(session=session, items=items)
+
+
+def precheck(data: bytes, *, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise Rejected(f"552 5.3.4 Message too big: this feed takes at most {max_bytes} bytes")
+    if not data.strip():
+        raise Rejected("554 5.6.0 Empty message")
+
+
+# 3–6 -------------------------------------------------------------------------
+
+
+def analyse(job: Job) -> Analysis | Failure:
+    """Steps 3 to 6 on one message; pure, so it can run in a worker process."""
+    step = "parse"
+    try:
+        msg = parse(job.data)
+        step = "classify"
+        verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from)
+        step = "extract"
+        content = content_of(msg)
+        chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
+    except ParseError as exc:
+        return Failure(step, str(exc))
+    except Exception as exc:  # a bug or a hostile message: quarantine, never crash
+        log.exception("raw %s: %s failed", job.raw_id, step)
+        return Failure(step, f"{type(exc).__name__}: {exc}")
+    return Analysis(msg.message_id, chain, verdict, content)
+
+
+# 7–8 -------------------------------------------------------------------------
+
+
+Mapper = Callable[[Callable[[Job], Analysis | Failure], Iterable[Job]], Iterator[Analysis | Failure]]
+
+
+def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = 64) -> Counter[str]:
+    """Process every pending raw message in id order; return counts by outcome.
+
+    `run` maps `analyse` over jobs (the builtin map, or a process pool's).
+    Each batch is one transaction; each message in it a savepoint, so one
+    that fails to place is quarantined without taking the others along.
+    """
+    counts: Counter[str] = Counter()
+    last = 0
+    while True:
+        with store.read() as session:
+            rows = session.execute(
+                sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data,
+                          RawMessage.envelope_from, RawMessage.source, RawMessage.received_at)
+                .where(RawMessage.status == "pending", RawMessage.id > last)
+                .order_by(RawMessage.id)
+                .limit(batch)
+            ).all()
+        if not rows:
+            return counts
+        last = rows[-1].id
+        jobs = [Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from), settings.allowed) for r in rows]
+        results = list(run(analyse, jobs))
+        with store.write() as session, session.begin():
+            for row, result in zip(rows, results, strict=True):
+                counts[_commit_one(session, row, result, settings)] += 1
+
+
+def _envelope_sender(source: str, envelope_from: str) -> str | None:
+    """The SMTP envelope sender ("" is the null sender of a bounce); None when unknown."""
+    return envelope_from if source == "smtp" else None
+
+
+def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings) -> str:
+    if session.scalar(sa.select(RawMessage.status).where(RawMessage.id == row.id)) != "pending":
+        return "skipped"  # another processor took it
+    if isinstance(result, Failure):
+        return _quarantine(session, row.id, f"{result.step}: {result.reason}")
+    if result.verdict.action != "post":
+        status = "ignored" if result.verdict.action == "ignore" else "held"
+        writes.set_raw_status(session=session, raw_id=row.id, status=status,
+                              reason=result.verdict.reason, message_id=result.message_id)
+        log.info("<%s> %s: %s", result.message_id, status, result.verdict.reason)
+        return status
+    try:
+        with session.begin_nested():
+            return place_and_save(session, row, result, settings)
+    except Exception as exc:
+        log.exception("<%s> place/commit failed", result.message_id)
+        return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
+
+
+def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
+    writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason)
+    log.warning("raw %s quarantined: %s", raw_id, reason)
+    return "quarantined"
+
+
+def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings) -> str:
+    """Steps 7 and 8 for one message, inside the caller's savepoint."""
+    c = a.content
+    known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
+    own = known.get(a.message_id)
+    if own is not None and own.received:
+        writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
+        return "duplicate"
+    when = effective_date(c.date, row.received_at)
+    subject_key = thread.normalize_subject(c.subject)
+    by_subject = None
+    if not a.chain and not known and thread.is_reply_subject(c.subject):
+        by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
+    ancestors = writes.parent_map(session=session, thread_ids=[own.thread_id]) if own else None
+    spot = thread.place(
+        message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
+        subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
+        ancestors_of=ancestors,
+    )
+    thread_id = spot.thread_id if spot.thread_id is not None else row.id
+    if spot.thread_id is None:
+        writes.new_thread(session=session, thread_id=thread_id, feed_id=row.feed_id,
+                          subject=c.subject, subject_key=subject_key, when=when)
+    writes.merge_threads(session=session, into=thread_id, others=spot.merge)
+    parent = spot.parent_message_id
+    if spot.by_subject:
+        parent = writes.post_message_id(session=session, thread_id=thread_id)
+    entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
+    writes.save_entry(session=session, entry=entry, chain=a.chain)
+    writes.save_attachments(session=session, entry_id=entry.id, items=[
+        (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
+    ])
+    if c.forward is not None:
+        writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
+                            by_name=c.forward.by.name, by_address=c.forward.by.address,
+                            date=c.forward.date, note=c.forward.note)
+    writes.refresh_thread(session=session, thread_id=thread_id)
+    writes.set_raw_status(session=session, raw_id=row.id, status="posted", message_id=a.message_id)
+    log.debug("<%s> placed in thread %s", a.message_id, thread_id)
+    return "posted"
+
+
+def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
+    """The Date header, unless missing or more than a day after we received the message.
+
+    A spammer's year-2037 Date would otherwise pin a thread to the top forever.
+    """
+    if claimed is None or claimed > received_at + FUTURE_SLACK:
+        return received_at
+    return claimed
+
+
+def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when: datetime) -> Entry:
+    c = a.content
+    offset = c.date.utcoffset() if c.date else None
+    return Entry(
+        id=row.id, feed_id=row.feed_id, thread_id=thread_id, raw_id=row.id,
+        message_id=a.message_id, parent_message_id=parent,
+        author_name=c.author.name, author_address=c.author.address,
+        date=when, tz_offset=int(offset.total_seconds() // 60) if offset else 0,
+        subject=c.subject, text=c.text, quoted_text=c.quoted_text, signature=c.signature,
+        html=c.html, snippet=c.snippet,
+        forwarded_by_name=c.forward.by.name if c.forward else None,
+        forwarded_by_address=c.forward.by.address if c.forward else None,
+    )
+
+
+def requeue(*, store: Store, which: str) -> int:
+    """Mark raw messages pending again: "quarantined" ones, or "all" (clearing derived rows)."""
+    with store.write() as session, session.begin():
+        if which == "all":
+            writes.clear_derived(session=session)
+            q = sa.update(RawMessage)
+        else:
+            q = sa.update(RawMessage).where(RawMessage.status == "quarantined")
+        result = session.execute(q.values(status="pending", reason=""))
+        return int(result.rowcount or 0)

@@ -1,0 +1,126 @@
+"""Extract step: split a reply into new text, quoted history and signature.
+
+`split_reply` works on text/plain bodies, `split_reply_html` on HTML bodies (see
+`reply_html`). Forwarded messages are left alone: unwrapping them is `forward`'s
+job, and the pipeline does it before this step.
+
+Contract for the text split: everything above the first reply header ("On …
+wrote:", "-----Original Message-----", an Outlook From:/Sent: block) is new text;
+the header and what follows is history, except that in an inline or
+bottom-posted reply the quoted lines the author answers between stay in the text
+as "> " lines. A short remark under a single quoted block ("Regards, Roman")
+counts as new text and the block above it as history (talon's behaviour).
+"""
+
+from __future__ import annotations
+
+from gateway import reply_patterns as P
+from gateway.message import ReplyParts
+from gateway.reply_headers import find_header
+from gateway.reply_html import split_reply_html
+from gateway.reply_signature import signature_start
+
+__all__ = ["split_reply", "split_reply_html", "split_lines"]
+
+# Below this much text under one quoted block, the block is history, not context.
+INLINE_MIN_CHARS = 120
+INLINE_MIN_LINES = 3
+
+
+def split_reply(text: str) -> ReplyParts:
+    """Split a text/plain body into (new text, quoted history, signature)."""
+    new, quoted = split_lines(_lines(text))
+    sig_at = signature_start(new)
+    signature: list[str] = []
+    if sig_at is not None:
+        new, signature = new[:sig_at], new[sig_at:]
+    return ReplyParts(text=_join(new), quoted_text=_join(quoted), signature=_join(signature))
+
+
+def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Split body lines into (new lines, quoted-history lines); see the module contract."""
+    lines = _split_shared_lines(lines)
+    kinds = _kinds(lines)
+    header = find_header(lines)
+    if header is None:
+        return _split_trailing_quote(lines, kinds)
+    begin, end = header
+    first = _next_nonblank(lines, end + 1)
+    if first is None or kinds[first] != "Q":
+        # Gmail without markers, Outlook: everything below the header is history
+        return lines[:begin], lines[begin:]
+    later = find_header(lines, end + 1)
+    stop = later[0] if later is not None else len(lines)
+    text_idx = [i for i in range(end + 1, stop) if kinds[i] == "T"]
+    if not text_idx:
+        return lines[:begin], lines[begin:]
+    if _is_inline(lines, kinds, text_idx, end + 1):
+        last = text_idx[-1]
+        return lines[: last + 1], lines[last + 1 :]
+    # one quoted block and a short remark below it: the block is history
+    first_t, last_t = text_idx[0], text_idx[-1]
+    return lines[:begin] + [""] + lines[first_t : last_t + 1], lines[begin:first_t] + lines[last_t + 1 :]
+
+
+def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: int) -> bool:
+    """True when the author answers between quoted blocks (or at length below one)."""
+    answered_blocks, prev = 0, ""
+    for i in range(start, text_idx[-1] + 1):
+        k = kinds[i]
+        if k == "T" and prev == "Q":
+            answered_blocks += 1
+        if k != "B":
+            prev = k
+    chars = sum(len(lines[i].strip()) for i in text_idx)
+    return answered_blocks >= 2 or len(text_idx) >= INLINE_MIN_LINES or chars >= INLINE_MIN_CHARS
+
+
+def _split_trailing_quote(lines: list[str], kinds: list[str]) -> tuple[list[str], list[str]]:
+    """Without a header, only a quoted block at the very end is history."""
+    last_text = max((i for i, k in enumerate(kinds) if k == "T"), default=-1)
+    if any(k == "Q" for k in kinds[last_text + 1 :]):
+        return lines[: last_text + 1], lines[last_text + 1 :]
+    return lines, []
+
+
+def _kinds(lines: list[str]) -> list[str]:
+    """Q (quoted), B (blank) or T (text) per line.
+
+    A lone text line wedged between quoted lines is a quoted line the client
+    re-wrapped (long links broken by talon's Mailgun clients, Outlook), so it is Q.
+    """
+    kinds = ["B" if not ln.strip() else "Q" if P.QUOTED.match(ln) else "T" for ln in lines]
+    for i in range(1, len(kinds) - 1):
+        if kinds[i] == "T" and kinds[i - 1] == "Q" and kinds[i + 1] == "Q":
+            kinds[i] = "Q"
+    return kinds
+
+
+def _split_shared_lines(lines: list[str]) -> list[str]:
+    """Break "reply text On <date>, X wrote:" into two lines (Yahoo, old webmail)."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if "wrote:" in line and len(line) <= 1000 and not line.lstrip().startswith(("On ", ">")):
+            m = P.SHARED_LINE_HEADER.match(line)
+            nxt = _next_nonblank(lines, i + 1)
+            if m and nxt is not None and P.QUOTED.match(lines[nxt]):
+                out.extend([m.group("before"), m.group("header")])
+                continue
+        out.append(line)
+    return out
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _next_nonblank(lines: list[str], i: int) -> int | None:
+    while i < len(lines):
+        if lines[i].strip():
+            return i
+        i += 1
+    return None
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(ln.rstrip() for ln in lines).strip("\n")

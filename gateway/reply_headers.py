@@ -1,0 +1,152 @@
+"""Find the line where quoted history starts: reply headers and separators.
+
+A header is one of: "On <date>, <name> wrote:" (and translations, wrapped over
+up to `HEADER_MAX_LINES` lines), Gmail's "<date> <name> <addr>:", Android's
+"---- X wrote ----", Outlook's "-----Original Message-----", or an Outlook
+"From:/Sent:/To:/Subject:" block. Forward markers are deliberately not headers:
+a forwarded message is the body of the mail, and `forward` unwraps it.
+"""
+
+from __future__ import annotations
+
+from gateway import reply_patterns as P
+
+
+def _is_header_text(joined: str, first_line: str, multi: bool) -> bool:
+    """True when `joined` (one or a few lines) reads as an "On … wrote:" header."""
+    if len(joined) > P.HEADER_MAX_CHARS:
+        return False
+    if not (P.DIGIT.search(joined) or "@" in joined):
+        return False
+    if multi and not P.HEADER_START.match(first_line):
+        return False
+    if P.WROTE_END.search(joined):
+        return True
+    if not multi and P.EMAIL_COLON_END.search(joined) and P.DIGIT.search(joined):
+        return True
+    if P.WROTE_MID.search(joined):
+        return bool(P.DIGIT.search(joined))
+    return False
+
+
+def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False) -> int | None:
+    """End index (inclusive) of an "On … wrote:"-style header starting at line i.
+
+    With `quoted`, quote markers are stripped first (for headers inside history).
+    """
+    first = _clean(lines[i], quoted)
+    if not first.strip() or len(first) > P.LINE_MAX_CHARS:
+        return None
+    if P.ANDROID_HEADER.match(first) or P.DATE_EMAIL_HEADER.match(first):
+        return i
+    parts: list[str] = []
+    for k in range(P.HEADER_MAX_LINES):
+        j = i + k
+        if j >= len(lines):
+            break
+        line = _clean(lines[j], quoted)
+        if len(line) > P.LINE_MAX_CHARS:
+            break
+        parts.append(line.strip())
+        joined = " ".join(p for p in parts if p)
+        if len(joined) > P.HEADER_MAX_CHARS:
+            break
+        if _is_header_text(joined, first, multi=k > 0):
+            return j
+        if k == 0 and P.DATE_EMAIL_HEADER.match(joined + " " + _clean(_get(lines, j + 1), quoted).strip()):
+            # Gmail wraps "2014-10-17 11:28 GMT+03:00 Postmaster <\npostmaster@…>:"
+            return j + 1
+    return None
+
+
+def separator_header(lines: list[str], i: int, *, quoted: bool = False) -> bool:
+    """True when line i is an "-----Original Message-----" style separator."""
+    line = _clean(lines[i], quoted)
+    return len(line) < P.LINE_MAX_CHARS and bool(P.ORIGINAL_MESSAGE.match(line))
+
+
+def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None:
+    """End index of an Outlook "From:/Sent:/To:/Subject:" block starting at line i.
+
+    Needs the opener (From:, or Date:/Sent: as some clients start with it) and at
+    least one more known field within the next lines; wrapped values (Outlook
+    breaks long To: lists) may sit between fields.
+    """
+    first = _clean(lines[i], quoted)
+    if len(first) > P.LINE_MAX_CHARS or not (P.FROM_FIELD.match(first) or P.BLOCK_OPENER.match(first)):
+        return None
+    fields, end, gap = 1, i, 0
+    for j in range(i + 1, min(len(lines), i + 12)):
+        line = _clean(lines[j], quoted)
+        if len(line) > P.LINE_MAX_CHARS:
+            break
+        if P.OTHER_FIELD.match(line) or P.FROM_FIELD.match(line):
+            fields, end, gap = fields + 1, j, 0
+        elif line.strip() and gap < 2 and fields < 5:
+            gap += 1  # a wrapped value
+        else:
+            break
+    return end if fields >= 2 else None
+
+
+def forward_marker_above(lines: list[str], i: int, *, quoted: bool = False) -> bool:
+    """True when a forward marker sits just above line i (Gmail, Thunderbird, Apple)."""
+    j = i - 1
+    while j >= 0 and not _clean(lines[j], quoted).strip():
+        j -= 1
+    return j >= 0 and bool(P.FORWARD_MARKER.match(_clean(lines[j], quoted)[: P.LINE_MAX_CHARS]))
+
+
+def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tuple[int, int] | None:
+    """First (begin, end) header span at or after `start`, or None.
+
+    The span begins at an Outlook separator line right above a field block, so the
+    "________" line goes with the history it introduces.
+    """
+    i = start - 1
+    while i + 1 < len(lines):
+        i += 1
+        line = lines[i]
+        if not line.strip() or (not quoted and P.QUOTED.match(line)):
+            continue
+        if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]):
+            i = _skip_forward_fields(lines, i, quoted)
+            continue
+        end = on_wrote_header(lines, i, quoted=quoted)
+        if end is not None:
+            return i, end
+        if separator_header(lines, i, quoted=quoted):
+            return i, i
+        end = field_block(lines, i, quoted=quoted)
+        if end is not None and not forward_marker_above(lines, i, quoted=quoted):
+            return _with_separator(lines, i, quoted), end
+    return None
+
+
+def _skip_forward_fields(lines: list[str], i: int, quoted: bool) -> int:
+    """Index of the last line of the header block under a forward marker at line i."""
+    j = i + 1
+    while j < len(lines) and not _clean(lines[j], quoted).strip():
+        j += 1
+    if j < len(lines):
+        end = field_block(lines, j, quoted=quoted)
+        if end is not None:
+            return end
+    return i
+
+
+def _with_separator(lines: list[str], i: int, quoted: bool) -> int:
+    j = i - 1
+    while j >= 0 and not _clean(lines[j], quoted).strip():
+        j -= 1
+    if j >= 0 and P.SEPARATOR.match(_clean(lines[j], quoted)[: P.LINE_MAX_CHARS]):
+        return j
+    return i
+
+
+def _clean(line: str, quoted: bool) -> str:
+    return P.QUOTE_PREFIX.sub("", line, count=1) if quoted else line
+
+
+def _get(lines: list[str], j: int) -> str:
+    return lines[j] if j < len(lines) else ""

@@ -1,0 +1,155 @@
+"""Cut an HTML reply into the new part and the quoted history.
+
+Two kinds of evidence, whichever comes first wins:
+- structure the clients leave: Gmail's `gmail_quote`, Apple/Thunderbird
+  `<blockquote type="cite">`, Thunderbird's `moz-cite-prefix`, Outlook web's
+  `divRplyFwdMsg`, Outlook for Mac's `OLK_SRC_BODY_SECTION`, Yahoo's
+  `yahoo_quoted`, ProtonMail's `protonmail_quote`;
+- text: the same reply headers `reply_headers` finds in plain text (Outlook
+  desktop's border-top From:/Sent: block, Hotmail's `<hr>` + Date:/From:,
+  Mail.ru and Yandex "<date>, Name <addr>:" lines, "-----Original Message-----").
+
+The cut moves back over the elements the quote opens with (Gmail's
+`gmail_extra`, an `<hr>`, Outlook's bordered div) and over an "On … wrote:"
+line right above a quote. A quoted block followed by more new text is an inline
+reply and is not cut. Works on a flat token stream: linear, no recursion.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway import reply_patterns as P
+from gateway.html_tokens import BLOCK, OpenStack, Token, source, tokenize
+from gateway.reply_headers import find_header, on_wrote_header
+
+_QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
+_QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
+_SPACES = re.compile(r"\s+")
+
+
+def split_reply_html(html: str) -> tuple[str, str]:
+    """(new_html, quoted_html); quoted_html is "" when nothing is quoted."""
+    tokens = tokenize(html)
+    cut = _find_cut(tokens)
+    if cut is None:
+        return html, ""
+    stack = OpenStack()
+    for i in range(cut):
+        _replay(stack, tokens, i)
+    new = "".join(source(t) for t in tokens[:cut]) + "".join(f"</{t}>" for t in reversed(stack.tags))
+    reopened = "".join(tokens[i].text for i in stack.items)
+    return new, reopened + "".join(source(t) for t in tokens[cut:])
+
+
+def _replay(stack: OpenStack, tokens: list[Token], i: int) -> int | None:
+    tok = tokens[i]
+    if tok.kind == "start":
+        stack.push(i, tok.tag)
+    elif tok.kind == "end":
+        return stack.pop(tok.tag)
+    return None
+
+
+def _is_marker(tok: Token) -> bool:
+    if tok.kind != "start":
+        return False
+    if tok.tag == "blockquote" and tok.attr("type").lower() == "cite":
+        return True
+    return bool(_QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")))
+
+
+class _Scan:
+    """One pass over the tokens: text lines, their first tokens, marker spans."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.lines: list[str] = []
+        self.line_tok: list[int] = []
+        self.tok_line: list[int] = []
+        self.spans: list[tuple[int, int]] = []  # marker start, end (inclusive)
+        current: list[str] = []
+        start_tok = 0
+        stack = OpenStack()
+        open_markers: set[int] = set()
+        for i, tok in enumerate(tokens):
+            if tok.kind in ("start", "end") and (tok.tag in BLOCK or tok.tag == "br"):
+                self._flush(current, start_tok)
+                current, start_tok = [], i if tok.kind == "start" and tok.tag != "br" else i + 1
+            elif tok.kind == "data":
+                current.append(tok.text)
+            self.tok_line.append(len(self.lines))
+            closed = _replay(stack, tokens, i)
+            if _is_marker(tok):
+                open_markers.add(i)
+            if closed is not None and closed in open_markers:
+                open_markers.discard(closed)
+                self.spans.append((closed, i))
+        self._flush(current, start_tok)
+        self.spans.extend((m, len(tokens) - 1) for m in open_markers)
+        self.spans.sort()
+        self.text_after = _uncovered_text_suffix(tokens, self.spans)
+
+    def _flush(self, parts: list[str], start_tok: int) -> None:
+        text = _SPACES.sub(" ", "".join(parts)).strip()
+        if text:
+            self.lines.append(text)
+            self.line_tok.append(start_tok)
+
+
+def _uncovered_text_suffix(tokens: list[Token], spans: list[tuple[int, int]]) -> list[bool]:
+    """suffix[i]: some text token at or after i lies outside every marker span."""
+    depth = [0] * (len(tokens) + 1)
+    for start, end in spans:
+        depth[start] += 1
+        depth[end + 1] -= 1
+    covered, running = [False] * len(tokens), 0
+    for i in range(len(tokens)):
+        running += depth[i]
+        covered[i] = running > 0
+    suffix = [False] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        tok = tokens[i]
+        own = tok.kind == "data" and not covered[i] and bool(tok.text.strip())
+        suffix[i] = own or suffix[i + 1]
+    return suffix
+
+
+def _find_cut(tokens: list[Token]) -> int | None:
+    scan = _Scan(tokens)
+    header = find_header(scan.lines)
+    text_cut = scan.line_tok[header[0]] if header is not None else None
+    for start, end in scan.spans:
+        if text_cut is not None and text_cut <= start:
+            break
+        if scan.text_after[end + 1]:
+            continue  # an inline reply answers below this quote
+        return _back_over_opening(tokens, _header_above(scan, start))
+    return None if text_cut is None else _back_over_opening(tokens, text_cut)
+
+
+def _header_above(scan: _Scan, start: int) -> int:
+    """Move a cut up to an "On … wrote:" line just above the quote (Apple Mail)."""
+    line = scan.tok_line[start] - 1 if start < len(scan.tok_line) else -1
+    if line < 0 or line >= len(scan.lines):
+        return start
+    for first in range(line, max(-1, line - P.HEADER_MAX_LINES), -1):
+        end = on_wrote_header(scan.lines, first)
+        if end is not None and end >= line:
+            return min(start, scan.line_tok[first])
+    return start
+
+
+def _back_over_opening(tokens: list[Token], cut: int) -> int:
+    """Include the elements the quote opens with: start tags, <hr>, <br>, blanks."""
+    i = cut
+    while i > 0:
+        prev = tokens[i - 1]
+        if prev.kind == "data" and not prev.text.strip():
+            i -= 1
+        elif prev.kind == "start" and prev.tag not in ("body", "html", "head"):
+            i -= 1
+        elif prev.kind == "raw" and prev.tag == "#comment":
+            i -= 1
+        else:
+            break
+    return i

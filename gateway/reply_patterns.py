@@ -1,0 +1,139 @@
+"""Compiled patterns that recognise reply headers, separators and signature lines.
+
+Kept apart from `reply` so the rules read as data. Every pattern is anchored and
+built from bounded repetitions or plain alternations, so matching a line is
+linear in its length; callers only feed single lines (or a few joined lines
+capped at `HEADER_MAX_CHARS`), never a whole body.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A header such as "On <date>, <name> <<addr>> wrote:" may be wrapped over a few
+# lines by the client (Gmail wraps at 78 columns; Polymail breaks after "<").
+HEADER_MAX_LINES = 6
+HEADER_MAX_CHARS = 400
+LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
+
+# "wrote:" and its translations; the header ends with it, or (German, Nordic,
+# Dutch, Japanese Gmail) the marker is followed by the author and a colon.
+_WROTE = (
+    r"wrote|sent|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
+    r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|"
+    r"написал(?:\(а\))?|пише|kirjoitti|írta|yazdı|đã\s+viết|"
+    r"写道|寫道|書きました|のメッセージ"
+)
+# the header ends with the marker ("... wrote:", "... a écrit :") ...
+WROTE_END = re.compile(rf"(?:{_WROTE})\s*[:：]?\s*-*\s*$", re.IGNORECASE)
+# ... or the marker is followed by the author and a colon ("... schrieb John <j@x>:")
+WROTE_MID = re.compile(rf"(?:^|[\s,])(?:{_WROTE})\s+\S.{{0,200}}[:：]\s*$", re.IGNORECASE)
+# words that open an "On <date> ... wrote:" header in the languages we know
+HEADER_START = re.compile(
+    r"^[\s>*-]*(?:on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|vào|в|dne|"
+    r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b",
+    re.IGNORECASE,
+)
+DIGIT = re.compile(r"\d")
+# Gmail (and Japanese/Chinese Gmail) "2014/4/7 Name <addr>" or "2022年1月1日(金) 9:00 名前 <addr>:"
+DATE_EMAIL_HEADER = re.compile(
+    r"^\s*\d{4}(?:[-/.]\d{1,2}[-/.]\d{1,2}|年\d{1,2}月\d{1,2}日)[^<>\n]{0,120}<\s*\S{0,200}@\S{0,200}\s*>\s*[:：]?\s*$"
+)
+# Mail.ru / Yandex: "26.06.2014, 14:41, "Alexander L" <abc@example.com>:"
+EMAIL_COLON_END = re.compile(r"<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s*[:：]\s*$")
+# Android / Samsung: "---- John Smith wrote ----", "Sent from Samsung Mobile<name> wrote:"
+ANDROID_HEADER = re.compile(r"^\s*-{2,}\s*\S.{0,200}\s(?:wrote|schrieb|a écrit)\s*-{2,}\s*$", re.I)
+# "reply text On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line
+SHARED_LINE_HEADER = re.compile(
+    r"^(?P<before>.{0,1000}?\S)\s*-*\s*(?P<header>On\s[^\n]{1,250}?\d[^\n]{0,250}?\bwrote:)\s*$"
+)
+
+# "-----Original Message-----" and translations (Outlook, Thunderbird, Lotus)
+ORIGINAL_MESSAGE = re.compile(
+    r"^[\s>]*[-_=*]{2,}\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
+    r"antwort\s+nachricht|originalnachricht|oprindelig\s+meddelelse|message\s+d'origine|"
+    r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
+    r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
+    r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
+    r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]{0,}\s*$",
+    re.IGNORECASE,
+)
+# Forward markers: a forwarded message below one of these is the body, not history.
+FORWARD_MARKER = re.compile(
+    r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|"
+    r"message\s+transféré|mensaje\s+reenviado|mensagem\s+encaminhada|messaggio\s+inoltrato|"
+    r"doorgestuurd\s+bericht|vidarebefordrat\s+meddelande|videresendt\s+meddelelse|"
+    r"videresendt\s+melding|wiadomość\s+przekazana|přeposlaná\s+zpráva|пересылаемое\s+сообщение|"
+    r"転送されたメッセージ|转发的邮件|轉寄的郵件)\s*[-_=*]{0,}|"
+    r"begin\s+forwarded\s+message:?|forwarded\s+message:|début\s+du\s+message\s+réexpédié\s*:?|"
+    r"anfang\s+der\s+weitergeleiteten\s+nachricht:?|inicio\s+del\s+mensaje\s+reenviado:?)\s*$",
+    re.IGNORECASE,
+)
+# A line made only of separator characters (Outlook's "______", "-----", "=====").
+SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){2,}\s*$")
+
+# Header-block fields (Outlook "From:/Sent:/To:/Subject:" and translations).
+# Bold (Gmail renders Outlook's bold as *From:*) and indentation are tolerated.
+_FIELD_PREFIX = r"^[\s>]*\*?\s*"
+_FIELD_SUFFIX = r"\s*\*?\s*[:：]"
+FROM_FIELD = re.compile(
+    _FIELD_PREFIX + r"(?:from|von|de|fra|från|van|od|da|от|від|差出人|发件人|寄件者|lähettäjä|feladó)" + _FIELD_SUFFIX,
+    re.IGNORECASE,
+)
+OTHER_FIELD = re.compile(
+    _FIELD_PREFIX
+    + r"(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|a|objet|date|sendt|til|emne|"
+    r"skickat|till|ämne|verzonden|aan|onderwerp|wysłano|do|temat|data|enviado|para|asunto|assunto|"
+    r"inviato|oggetto|отправлено|кому|тема|дата|送信日時|宛先|件名|日付|发送时间|发送日期|收件人|主题|"
+    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy)"
+    + _FIELD_SUFFIX,
+    re.IGNORECASE,
+)
+# fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
+BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
+
+QUOTED = re.compile(r"^\s{0,10}>")
+QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
+
+# --- signatures ------------------------------------------------------------
+SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
+# "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet"
+MOBILE_LINE = re.compile(
+    r"^\s*(?:sent\s+from\s+(?:my\s+)?[\w\- ]{1,40}|sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
+    r"get\s+outlook\s+for\s+\w{2,10}|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
+    r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
+    r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem\s+[\w ]{1,30}\s+gesendet|"
+    r"enviado\s+desde\s+mi\s+[\w ]{1,30}|enviado\s+do\s+meu\s+[\w ]{1,30}|"
+    r"verstuurd\s+vanaf\s+mijn\s+[\w ]{1,30}|skickat\s+från\s+min\s+[\w ]{1,30}|"
+    r"sendt\s+fra\s+min\s+[\w ]{1,30}|wysłane\s+z\s+mojego\s+[\w ]{1,30}|"
+    r"inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|iPhoneから送信|从我的\s?iPhone\s?发送)\s*$",
+    re.IGNORECASE,
+)
+# closing formulas that start a sign-off block ("Regards,\nJohn")
+SIGN_OFF = re.compile(
+    r"^\s*(?:(?:best|kind|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|"
+    r"thanks?(?:\s+(?:again|a\s+lot|so\s+much))?(?:\s+(?:&|and)\s+regards)?|thank\s+you|"
+    r"cheers|best|all\s+the\s+best|sincerely|yours(?:\s+(?:truly|sincerely))?|cordially|br|"
+    r"mvh|med\s+venlig\s+hilsen|venlig\s+hilsen|hilsen|kh|mvh\.|med\s+vänlig\s+hälsning|"
+    r"vänliga\s+hälsningar|hälsningar|vh|"
+    r"mit\s+freundlichen\s+grüßen|(?:viele|liebe|beste)\s+grüße|lg|vg|mfg|gruß|grüße|"
+    r"met\s+vriendelijke\s+groet(?:en)?|groeten|groet|"
+    r"pozdrawiam|z\s+poważaniem|z\s+powazaniem|"
+    r"cordialement|bien\s+à\s+vous|salutations|"
+    r"saludos(?:\s+cordiales)?|un\s+saludo|atentamente|"
+    r"atenciosamente|abraços|cumprimentos|"
+    r"cordiali\s+saluti|saluti|distinti\s+saluti|"
+    r"よろしくお願いします|よろしくお願いいたします|以上|此致|谢谢)\s*[,.!]?\s*$",
+    re.IGNORECASE,
+)
+# "-Abhishek Kona", "/John": a one-line sign-off
+DASH_NAME = re.compile(r"^\s*[-/~]\s?[A-ZÀ-Ý][\w.'À-ÿ]{0,30}(?:\s[A-ZÀ-Ý][\w.'À-ÿ]{0,30}){0,2}\s*$")
+# lines of a contact block
+CONTACT = re.compile(
+    r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,}|https?://|www\.|"
+    r"(?:^|\s)(?:t|tel|phone|mobile|mob|cell|fax|f|m|p)\s*[.:]?\s*\+?[\d(][\d\s().-]{6,}|"
+    r"^\s*\+?\(?\d{2,4}\)?[\s.-]?\d{2,4}[\s.-]?\d{3,5}\s*$|skype\s*:",
+    re.IGNORECASE,
+)
+# mailing-list footers below a separator line
+LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)

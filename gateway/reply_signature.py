@@ -1,0 +1,120 @@
+"""Find where the signature starts in the new text of a reply.
+
+Rules, applied to the tail of the text and repeated (a list footer below a
+sign-off below the message): the "-- " delimiter (RFC 3676 §4.3; many clients
+drop the trailing space), mobile lines ("Sent from my iPhone"), a separator line
+followed by a short block (mailing-list footers, corporate signatures), a
+closing formula followed by a short name block ("Regards,\\nJohn"), a one-line
+"-Name" sign-off, and a trailing contact block (name, e-mail, phone, URL).
+Where none fires the text is left alone: a missed signature is shown, a false
+one would hide what the author wrote.
+"""
+
+from __future__ import annotations
+
+from gateway import reply_patterns as P
+
+MAX_SIG_LINES = 20  # a "-- " block longer than this is probably not a signature
+MAX_SIGNOFF_TAIL = 4  # lines after "Regards," (name, title, phone, company)
+MAX_LINE = 80
+
+
+def signature_start(lines: list[str]) -> int | None:
+    """Index of the first signature line in `lines`, or None."""
+    start: int | None = None
+    end = _last_nonblank(lines, len(lines))
+    for _ in range(4):  # each pass peels one more signature layer off the tail
+        found = _one_layer(lines, end)
+        if found is None:
+            break
+        start = found
+        end = _last_nonblank(lines, found)
+        if end < 0:
+            break
+    return start
+
+
+def _one_layer(lines: list[str], end: int) -> int | None:
+    """Start of the signature layer ending at line `end` (inclusive), or None."""
+    if end < 0:
+        return None
+    for rule in (_delimiter, _separator_block, _mobile, _sign_off, _dash_name, _contact_block):
+        found = rule(lines, end)
+        if found is not None and found > 0:
+            return found
+    return None
+
+
+def _delimiter(lines: list[str], end: int) -> int | None:
+    for i in range(end, max(-1, end - MAX_SIG_LINES), -1):
+        if P.SIG_DELIMITER.match(lines[i]):
+            return i
+    return None
+
+
+def _separator_block(lines: list[str], end: int) -> int | None:
+    """A "______" or "------" line followed by a short footer (or by nothing)."""
+    nonblank = 0
+    for i in range(end, max(-1, end - 2 * MAX_SIG_LINES), -1):
+        line = lines[i]
+        if len(line) > MAX_LINE * 2:
+            return None
+        if P.SEPARATOR.match(line):
+            tail = lines[i + 1 : end + 1]
+            if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
+                return i
+            return None
+        if line.strip():
+            nonblank += 1
+    return None
+
+
+def _mobile(lines: list[str], end: int) -> int | None:
+    if not P.MOBILE_LINE.match(lines[end][:MAX_LINE]):
+        return None
+    # "Stavros Xxxxxx\nvia mobile": a name line right above belongs to it
+    if end > 0 and _is_name(lines[end - 1]) and not P.MOBILE_LINE.match(lines[end - 1][:MAX_LINE]):
+        return end - 1
+    return end
+
+
+def _sign_off(lines: list[str], end: int) -> int | None:
+    for i in range(end, max(-1, end - MAX_SIGNOFF_TAIL - 3), -1):
+        if P.SIGN_OFF.match(lines[i][:MAX_LINE]):
+            tail = [t for t in lines[i + 1 : end + 1] if t.strip()]
+            if len(tail) <= MAX_SIGNOFF_TAIL and all(len(t.strip()) <= 50 for t in tail):
+                return i
+            return None
+    return None
+
+
+def _dash_name(lines: list[str], end: int) -> int | None:
+    return end if P.DASH_NAME.match(lines[end][:MAX_LINE]) else None
+
+
+def _contact_block(lines: list[str], end: int) -> int | None:
+    """A last paragraph of short lines, at least one of them contact details."""
+    i = end
+    while i >= 0 and lines[i].strip():
+        i -= 1
+    block = lines[i + 1 : end + 1]
+    if not 2 <= len(block) <= 8 or i < 0:
+        return None
+    if any(len(b.strip()) > 50 or len(b.split()) > 6 for b in block):
+        return None
+    contacts = sum(1 for b in block if P.CONTACT.search(b))
+    if contacts == 0 or contacts == len(block) or block[0].rstrip().endswith(("?", "!", ":")):
+        return None
+    return i + 1
+
+
+def _is_name(line: str) -> bool:
+    words = line.split()
+    return 1 <= len(words) <= 3 and len(line) <= 40 and all(w[:1].isupper() for w in words)
+
+
+def _last_nonblank(lines: list[str], before: int) -> int:
+    i = before - 1
+    while i >= 0 and not lines[i].strip():
+        i -= 1
+    return i

@@ -1,0 +1,1 @@
+"""The store: tables (models), engines (db), reads and writes (queries), migrations."""

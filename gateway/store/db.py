@@ -1,0 +1,106 @@
+"""Engines and schema: one writer engine, one reader engine, migrations at start.
+
+SQLite runs in WAL mode; write transactions start with `BEGIN IMMEDIATE` so a
+read-then-write transaction waits its turn instead of failing with
+SQLITE_BUSY_SNAPSHOT, and readers use plain deferred transactions so they never
+queue behind the writer. PostgreSQL needs neither trick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@dataclass
+class Store:
+    """The database handle passed around: `write()` and `read()` give sessions."""
+
+    url: str
+    writer: sa.Engine
+    reader: sa.Engine
+
+    def __post_init__(self) -> None:
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
+        self._read = sessionmaker(self.reader, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.writer.dialect.name == "sqlite"
+
+    def write(self) -> Session:
+        return self._write()
+
+    def read(self) -> Session:
+        return self._read()
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> sa.Engine:
+    path = sa.engine.make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # stop pysqlite's implicit BEGIN
+        dbapi_conn.execute("pragma journal_mode=wal")
+        dbapi_conn.execute(f"pragma synchronous={synchronous}")
+        dbapi_conn.execute("pragma busy_timeout=30000")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_store(url: str, *, synchronous: str = "FULL", upgrade: bool = True) -> Store:
+    """Connect to the database at `url`; bring its schema up to date unless told not to."""
+    if url.startswith("sqlite"):
+        writer = _sqlite_engine(url, synchronous=synchronous, immediate=True)
+        reader = _sqlite_engine(url, synchronous=synchronous, immediate=False)
+    else:
+        writer = sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        reader = writer
+    store = Store(url=url, writer=writer, reader=reader)
+    if upgrade:
+        upgrade_schema(store)
+    return store
+
+
+def alembic_config(store: Store) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", store.url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_schema(store: Store) -> None:
+    """Apply every pending alembic migration (idempotent; safe with several instances)."""
+    cfg = alembic_config(store)
+    with store.writer.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two instances starting together must not both create the tables.
+            conn.exec_driver_sql("SELECT pg_advisory_lock(727274)")
+        cfg.attributes["connection"] = conn
+        try:
+            command.upgrade(cfg, "head")
+        finally:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(727274)")
+                conn.commit()

@@ -1,0 +1,255 @@
+"""Writes for the ingest side: raw messages first, then the rows derived from them.
+
+Every function takes keyword arguments and runs inside the caller's
+transaction; the caller commits. Only ingest, pipeline and cli import this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gateway.store.models import (
+    Attachment,
+    Blob,
+    Entry,
+    Feed,
+    ForwardRecord,
+    MessageRef,
+    RawMessage,
+    Thread,
+)
+from gateway.thread import Known, SubjectThread
+
+
+@dataclass(frozen=True)
+class NewRaw:
+    """Bytes to store for one feed, with where they came from."""
+
+    feed_id: int
+    data: bytes
+    source: str
+    envelope_from: str = ""
+    envelope_to: str = ""
+
+
+class FeedExists(Exception):
+    """A feed with this slug or address is already there."""
+
+
+def _insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):  # type: ignore[no-untyped-def]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index))
+
+
+def add_feed(*, session: Session, slug: str, address: str, title: str = "") -> Feed:
+    clash = session.scalar(
+        sa.select(Feed).where(sa.or_(Feed.slug == slug, Feed.address == address.lower()))
+    )
+    if clash is not None:
+        raise FeedExists(f"feed {clash.slug!r} <{clash.address}> exists already")
+    feed = Feed(slug=slug, address=address.lower(), title=title or slug)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
+    """Store raw bytes, content-addressed per feed; return the row id for each item.
+
+    The same bytes for the same feed are stored once: a resend (an MTA that
+    never saw our 250, an import run twice) returns the existing id.
+    """
+    table = RawMessage.__table__  # type: ignore[attr-defined]
+    stmt = _insert_ignore(session, table, ["feed_id", "sha256"])
+    ids = []
+    for item in items:
+        sha = hashlib.sha256(item.data).hexdigest()
+        row = {
+            "feed_id": item.feed_id,
+            "sha256": sha,
+            "data": item.data,
+            "size": len(item.data),
+            "source": item.source,
+            "envelope_from": item.envelope_from,
+            "envelope_to": item.envelope_to,
+            "received_at": datetime.now().astimezone(),
+            "status": "pending",
+            "reason": "",
+        }
+        session.execute(stmt.values(**row))
+        ids.append(
+            session.scalar(
+                sa.select(RawMessage.id).where(
+                    RawMessage.feed_id == item.feed_id, RawMessage.sha256 == sha
+                )
+            )
+        )
+    return ids
+
+
+def set_raw_status(
+    *, session: Session, raw_id: int, status: str, reason: str = "", message_id: str | None = None
+) -> None:
+    session.execute(
+        sa.update(RawMessage)
+        .where(RawMessage.id == raw_id)  # type: ignore[arg-type]
+        .values(status=status, reason=reason[:2000], message_id=message_id)
+    )
+
+
+def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str, Known]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id).where(
+            MessageRef.feed_id == feed_id, MessageRef.message_id.in_(ids)  # type: ignore[attr-defined]
+        )
+    )
+    return {m: Known(m, t, e is not None) for m, t, e in rows}
+
+
+def subject_thread(*, session: Session, feed_id: int, subject_key: str) -> SubjectThread | None:
+    if not subject_key:
+        return None
+    row = session.execute(
+        sa.select(Thread.id, Thread.last_activity_at)
+        .where(Thread.feed_id == feed_id, Thread.subject_key == subject_key)
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    return SubjectThread(row[0], row[1]) if row else None
+
+
+def parent_map(*, session: Session, thread_ids: Sequence[int]) -> dict[str, str | None]:
+    rows = session.execute(
+        sa.select(Entry.message_id, Entry.parent_message_id).where(
+            Entry.thread_id.in_(thread_ids)  # type: ignore[attr-defined]
+        )
+    )
+    return {m: p for m, p in rows}
+
+
+def post_message_id(*, session: Session, thread_id: int) -> str | None:
+    return session.scalar(
+        sa.select(Entry.message_id)
+        .join(Thread, Thread.post_entry_id == Entry.id)  # type: ignore[arg-type]
+        .where(Thread.id == thread_id)
+    )
+
+
+def new_thread(*, session: Session, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime) -> None:
+    session.add(
+        Thread(
+            id=thread_id,
+            feed_id=feed_id,
+            subject=subject,
+            subject_key=subject_key,
+            created_at=when,
+            last_activity_at=when,
+            entry_count=0,
+        )
+    )
+    session.flush()
+
+
+def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None:
+    """Fold `others` into thread `into` (a message showed they are one conversation)."""
+    if not others:
+        return
+    for model in (Entry, MessageRef):
+        session.execute(
+            sa.update(model).where(model.thread_id.in_(others)).values(thread_id=into)  # type: ignore[attr-defined]
+        )
+    session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
+
+
+def save_entry(*, session: Session, entry: Entry, chain: Sequence[str]) -> None:
+    """Insert the entry and record its id and every id it names for its thread."""
+    session.add(entry)
+    session.flush()
+    refs = _insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"])  # type: ignore[attr-defined]
+    rows = [
+        {"feed_id": entry.feed_id, "message_id": m, "thread_id": entry.thread_id, "entry_id": None}
+        for m in [entry.message_id, *chain]
+    ]
+    session.execute(refs, rows)
+    session.execute(
+        sa.update(MessageRef)
+        .where(MessageRef.feed_id == entry.feed_id, MessageRef.message_id == entry.message_id)
+        .values(entry_id=entry.id, thread_id=entry.thread_id)
+    )
+
+
+def save_attachments(*, session: Session, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]]) -> None:
+    """Attachments as (filename, content type, bytes, content id, inline); bytes stored once by hash."""
+    blob = _insert_ignore(session, Blob.__table__, ["sha256"])  # type: ignore[attr-defined]
+    for position, (filename, ctype, data, cid, inline) in enumerate(items):
+        sha = hashlib.sha256(data).hexdigest()
+        session.execute(blob.values(sha256=sha, data=data, size=len(data)))
+        session.add(
+            Attachment(
+                entry_id=entry_id,
+                position=position,
+                filename=filename,
+                content_type=ctype,
+                size=len(data),
+                sha256=sha,
+                content_id=cid,
+                inline=inline,
+            )
+        )
+
+
+def save_forward(*, session: Session, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None, note: str) -> None:
+    session.add(ForwardRecord(entry_id=entry_id, raw_id=raw_id, by_name=by_name, by_address=by_address, date=date, note=note))
+
+
+def refresh_thread(*, session: Session, thread_id: int) -> None:
+    """Recompute the thread's post, count and last activity from its entries.
+
+    The post is the earliest entry whose parent is not in the thread; when a
+    loop of references leaves no such entry, the earliest entry.
+    """
+    rows = session.execute(
+        sa.select(Entry.id, Entry.message_id, Entry.parent_message_id, Entry.date, Entry.subject)
+        .where(Entry.thread_id == thread_id)
+        .order_by(Entry.date, Entry.id)
+    ).all()
+    if not rows:
+        session.execute(sa.delete(Thread).where(Thread.id == thread_id))
+        return
+    ids = {r.message_id for r in rows}
+    roots = [r for r in rows if r.parent_message_id not in ids] or rows
+    post = roots[0]
+    session.execute(
+        sa.update(Thread)
+        .where(Thread.id == thread_id)
+        .values(
+            post_entry_id=post.id,
+            subject=post.subject,
+            entry_count=len(rows),
+            created_at=post.date,
+            last_activity_at=max(r.date for r in rows),
+        )
+    )
+
+
+def clear_derived(*, session: Session, feed_id: int | None = None) -> None:
+    """Delete every derived row (all feeds, or one) so it can be rebuilt from raw."""
+    for model in (Attachment, ForwardRecord):
+        q = sa.delete(model)
+        if feed_id is not None:
+            q = q.where(model.entry_id.in_(sa.select(Entry.id).where(Entry.feed_id == feed_id)))  # type: ignore[attr-defined]
+        session.execute(q)
+    for model in (Entry, MessageRef, Thread):
+        q = sa.delete(model)
+        if feed_id is not None:
+            q = q.where(model.feed_id == feed_id)  # type: ignore[attr-defined]
+        session.execute(q)

@@ -1,0 +1,139 @@
+"""Step 7, place: decide where a message goes, as a post or as a comment.
+
+Pure: the pipeline asks the store what it knows about the ids involved and
+passes that in; `place` returns the decision and the store applies it.
+
+Rules, in order (after JWZ and public-inbox):
+1. The reply chain is In-Reply-To, then References from newest to oldest.
+2. Every id the message names (its own and its chain) is looked up; each
+   thread that knows one of them (received or only referenced) is joined,
+   and when several do they are merged into the oldest, so siblings whose
+   parent we never received, and replies that came before their parent,
+   end up together.
+3. A message that names nothing known and whose subject starts with a reply
+   prefix joins the thread with the same normalised subject, if that thread
+   was active within the subject window (Outlook and mobile clients send
+   "Re:" with no reply headers).
+4. The parent is In-Reply-To, else the newest reference; a parent that would
+   close a cycle is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+MAX_SUBJECT_KEY = 255
+
+# Re:, Fwd:, and their localised forms (AW: and WG: German, SV: Nordic,
+# VS: Finnish, RIF: Italian, RV: Spanish, TR: French, Antw: Dutch, Odp: Polish)
+_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|rif|rv|tr|antw|odp|enc|res|ynt)(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]"
+    r"|\[[^\]]{1,64}\])\s*",
+    re.IGNORECASE,
+)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{1,64}\]\s*)*(?:re|aw|sv|vs|rif|rv|antw|odp|res|ynt)(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the store knows about one Message-ID in this feed."""
+
+    message_id: str
+    thread_id: int
+    received: bool
+
+
+@dataclass(frozen=True)
+class SubjectThread:
+    """The latest thread in this feed with the message's normalised subject."""
+
+    thread_id: int
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a message goes: an existing thread (None: start one), its parent, threads to merge in."""
+
+    thread_id: int | None
+    parent_message_id: str | None
+    merge: tuple[int, ...] = ()
+    by_subject: bool = False
+
+
+def reply_chain(message_id: str, in_reply_to: list[str], references: list[str]) -> list[str]:
+    """In-Reply-To, then References newest first; no repeats, never the message itself."""
+    chain: dict[str, None] = {}
+    for mid in [*in_reply_to, *reversed(references)]:
+        if mid != message_id:
+            chain.setdefault(mid, None)
+    return list(chain)
+
+
+def normalize_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes and [list] tags, case-folded.
+
+    Prefixes are removed in a loop, not by recursion, and the loop is bounded
+    by the subject's length.
+    """
+    key = subject
+    for _ in range(len(subject) + 1):
+        stripped = _PREFIX.sub("", key, count=1)
+        if stripped == key:
+            break
+        key = stripped
+    return " ".join(key.split()).casefold()[:MAX_SUBJECT_KEY]
+
+
+def is_reply_subject(subject: str) -> bool:
+    return bool(_REPLY_PREFIX.match(subject))
+
+
+def place(
+    *,
+    message_id: str,
+    chain: list[str],
+    known: dict[str, Known],
+    subject: str,
+    date: datetime,
+    subject_thread: SubjectThread | None,
+    window: timedelta,
+    ancestors_of: dict[str, str | None] | None = None,
+) -> Placement:
+    """Decide thread and parent for one message (see the module docstring).
+
+    `known` maps ids among the message's own and its chain to what the store
+    knows; `ancestors_of` (child → parent within the joined thread) is needed
+    only when the message's own id was already referenced, to refuse a cycle.
+    """
+    threads = sorted({k.thread_id for k in known.values()})
+    parent = chain[0] if chain else None
+    if parent and _closes_cycle(message_id, parent, ancestors_of or {}):
+        parent = None
+    if threads:
+        return Placement(thread_id=threads[0], parent_message_id=parent, merge=tuple(threads[1:]))
+    if (
+        not chain
+        and subject_thread is not None
+        and is_reply_subject(subject)
+        and abs(date - subject_thread.last_activity_at) <= window
+    ):
+        return Placement(thread_id=subject_thread.thread_id, parent_message_id=None, by_subject=True)
+    return Placement(thread_id=None, parent_message_id=parent)
+
+
+def _closes_cycle(message_id: str, parent: str, parent_of: dict[str, str | None]) -> bool:
+    """True when walking up from `parent` reaches `message_id` (iteratively, bounded)."""
+    seen = set()
+    node: str | None = parent
+    while node is not None and node not in seen:
+        if node == message_id:
+            return True
+        seen.add(node)
+        node = parent_of.get(node)
+    return False

@@ -1,0 +1,1 @@
+"""The read side over HTTP: JSON API, pages and attachments. Reads the store only."""
