@@ -17,7 +17,12 @@ import typer
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.store.db import Store, open_store
 
-app = typer.Typer(help="mailfeed: an email-to-feed gateway.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="mailfeed: an email-to-feed gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # a traceback's locals could show secrets
+)
 feed_app = typer.Typer(help="Create and list feeds.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed a step or are held.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -43,6 +48,7 @@ def _settings() -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
 
 

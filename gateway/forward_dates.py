@@ -15,6 +15,9 @@ from email.utils import parsedate_to_datetime
 
 MONTHS = {
     # English, German, French, Spanish, Swedish, Dutch, Italian, Portuguese, Danish/Norwegian
+    # Russian (genitive, as in "14 июня 2017")
+    **{m: i for i, m in enumerate(["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+                                   "сентября", "октября", "ноября", "декабря"], start=1)},
     **dict.fromkeys(["jan", "january", "januar", "janvier", "janv", "enero", "ene", "januari", "gennaio", "gen",
                      "janeiro"], 1),
     **dict.fromkeys(["feb", "february", "februar", "février", "fevrier", "févr", "fevr", "febrero", "februari",
@@ -39,6 +42,11 @@ _NUMERIC = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\b")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
 _DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
 MAX_LEN = 200
+# zone abbreviations US and European clients print after the time (Yahoo: "11:30:41 AM EDT")
+ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+         "PST": -8, "PDT": -7, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2,
+         "EET": 2, "EEST": 3, "MSK": 3, "IST": 5.5, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11}
+_ZONE = re.compile(r"\b(" + "|".join(k for k in ZONES if len(k) > 1) + r")\b")
 
 
 def parse_date(value: str) -> datetime | None:
@@ -81,6 +89,10 @@ def _loose(value: str) -> datetime | None:
 def _offset(value: str) -> tuple[timezone | None, str]:
     m = _OFFSET.search(value)
     if not m:
+        named = _ZONE.search(value)
+        if named:
+            hours = ZONES[named.group(1).upper()]
+            return timezone(timedelta(hours=hours)), value[: named.start()] + " " + value[named.end() :]
         return None, value
     sign, hours, minutes = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
     delta = timedelta(hours=int(hours), minutes=int(minutes or 0))

@@ -78,8 +78,24 @@ def parse(raw: bytes) -> ParsedMessage:
 
 
 def _header(msg: Message, name: str) -> str:
-    value = msg.get(name)
-    return "" if value is None else str(value)
+    """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else cp1252."""
+    name = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return _text(value) if isinstance(value, str) else str(value)
+    return ""
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:  # surrogate-escaped 8-bit bytes from a bytes parse
+        raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def _decoded(value: str) -> str:

@@ -18,7 +18,7 @@ from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import find_header
 from gateway.reply_html import split_reply_html
-from gateway.reply_signature import signature_start
+from gateway.reply_signature import footer_start, signature_start
 
 __all__ = ["split_reply", "split_reply_html", "split_lines"]
 
@@ -34,14 +34,19 @@ def split_reply(text: str) -> ReplyParts:
     signature: list[str] = []
     if sig_at is not None:
         new, signature = new[:sig_at], new[sig_at:]
-    return ReplyParts(text=_join(new), quoted_text=_join(quoted), signature=_join(signature))
+    new, trailing = _trailing_quote(new)
+    return ReplyParts(text=_join(new), quoted_text=_join(trailing + quoted), signature=_join(signature))
 
 
 def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
-    """Split body lines into (new lines, quoted-history lines); see the module contract."""
+    """Split body lines into (new lines, quoted-history lines); see the module contract.
+
+    In an inline reply the new lines may still end with the trailing quote and a
+    footer; `split_reply` peels those off after the signature.
+    """
     lines = _split_shared_lines(lines)
     kinds = _kinds(lines)
-    header = find_header(lines)
+    header = _reply_header(lines, kinds)
     if header is None:
         return _split_trailing_quote(lines, kinds)
     begin, end = header
@@ -51,15 +56,42 @@ def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
         return lines[:begin], lines[begin:]
     later = find_header(lines, end + 1)
     stop = later[0] if later is not None else len(lines)
-    text_idx = [i for i in range(end + 1, stop) if kinds[i] == "T"]
+    footer = footer_start(lines[end + 1 : stop])  # a list footer below the quote is no answer
+    answer_end = stop if footer is None else end + 1 + footer
+    text_idx = [i for i in range(end + 1, answer_end) if kinds[i] == "T"]
     if not text_idx:
         return lines[:begin], lines[begin:]
     if _is_inline(lines, kinds, text_idx, end + 1):
-        last = text_idx[-1]
-        return lines[: last + 1], lines[last + 1 :]
+        return lines[:stop], lines[stop:]
     # one quoted block and a short remark below it: the block is history
     first_t, last_t = text_idx[0], text_idx[-1]
     return lines[:begin] + [""] + lines[first_t : last_t + 1], lines[begin:first_t] + lines[last_t + 1 :]
+
+
+def _reply_header(lines: list[str], kinds: list[str]) -> tuple[int, int] | None:
+    """The first reply header, skipping a header block that opens the body.
+
+    A From:/Sent: block with nothing above it and plain text below is the
+    message's own header pasted in (Outlook "send as text", forwards without a
+    marker), not the start of history.
+    """
+    header = find_header(lines)
+    if header is None or _next_nonblank(lines, 0) != header[0]:
+        return header
+    below = _next_nonblank(lines, header[1] + 1)
+    if below is not None and kinds[below] == "T":
+        return find_header(lines, header[1] + 1)
+    return header
+
+
+def _trailing_quote(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Split off quoted lines (and blanks) at the end of the new text."""
+    i = len(lines)
+    while i > 0 and (not lines[i - 1].strip() or P.QUOTED.match(lines[i - 1])):
+        i -= 1
+    if not any(P.QUOTED.match(ln) for ln in lines[i:]):
+        return lines, []
+    return lines[:i], lines[i:]
 
 
 def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: int) -> bool:

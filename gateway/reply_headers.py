@@ -116,11 +116,23 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
         if end is not None:
             return i, end
         if separator_header(lines, i, quoted=quoted):
-            return i, i
+            return i, _block_below(lines, i, quoted)
         end = field_block(lines, i, quoted=quoted)
         if end is not None and not forward_marker_above(lines, i, quoted=quoted):
             return _with_separator(lines, i, quoted), end
     return None
+
+
+def _block_below(lines: list[str], i: int, quoted: bool) -> int:
+    """End of the From:/Sent: block Outlook puts under its separator line, else i."""
+    j = i + 1
+    while j < len(lines) and j < i + 3 and not _clean(lines[j], quoted).strip():
+        j += 1
+    if j < len(lines):
+        end = field_block(lines, j, quoted=quoted)
+        if end is not None:
+            return end
+    return i
 
 
 def _skip_forward_fields(lines: list[str], i: int, quoted: bool) -> int:

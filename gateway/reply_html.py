@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 
 from gateway import reply_patterns as P
-from gateway.html_tokens import BLOCK, OpenStack, Token, source, tokenize
+from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 from gateway.reply_headers import find_header, on_wrote_header
 
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
+# signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web)
+_SIGNATURE = re.compile(r"\b(?:gmail_signature|moz-signature|signature)\b|^Signature$", re.I)
 _QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
 _SPACES = re.compile(r"\s+")
 
@@ -71,6 +73,8 @@ class _Scan:
         start_tok = 0
         stack = OpenStack()
         open_markers: set[int] = set()
+        self.quiet: list[tuple[int, int]] = []  # signature spans: no new text in there
+        open_quiet: set[int] = set()
         for i, tok in enumerate(tokens):
             if tok.kind in ("start", "end") and (tok.tag in BLOCK or tok.tag == "br"):
                 self._flush(current, start_tok)
@@ -81,13 +85,19 @@ class _Scan:
             closed = _replay(stack, tokens, i)
             if _is_marker(tok):
                 open_markers.add(i)
+            if tok.kind == "start" and (_SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id"))):
+                open_quiet.add(i)
             if closed is not None and closed in open_markers:
                 open_markers.discard(closed)
                 self.spans.append((closed, i))
+            if closed is not None and closed in open_quiet:
+                open_quiet.discard(closed)
+                self.quiet.append((closed, i))
         self._flush(current, start_tok)
         self.spans.extend((m, len(tokens) - 1) for m in open_markers)
         self.spans.sort()
-        self.text_after = _uncovered_text_suffix(tokens, self.spans)
+        self.quiet.extend((m, len(tokens) - 1) for m in open_quiet)
+        self.text_after = _uncovered_text_suffix(tokens, self.spans + self.quiet)
 
     def _flush(self, parts: list[str], start_tok: int) -> None:
         text = _SPACES.sub(" ", "".join(parts)).strip()
@@ -109,7 +119,7 @@ def _uncovered_text_suffix(tokens: list[Token], spans: list[tuple[int, int]]) ->
     suffix = [False] * (len(tokens) + 1)
     for i in range(len(tokens) - 1, -1, -1):
         tok = tokens[i]
-        own = tok.kind == "data" and not covered[i] and bool(tok.text.strip())
+        own = tok.kind == "data" and not covered[i] and bool(tok.text.strip(" \t\r\n\xa0-"))
         suffix[i] = own or suffix[i + 1]
     return suffix
 

@@ -30,8 +30,9 @@ WROTE_END = re.compile(rf"(?:{_WROTE})\s*[:：]?\s*-*\s*$", re.IGNORECASE)
 WROTE_MID = re.compile(rf"(?:^|[\s,])(?:{_WROTE})\s+\S.{{0,200}}[:：]\s*$", re.IGNORECASE)
 # words that open an "On <date> ... wrote:" header in the languages we know
 HEADER_START = re.compile(
-    r"^[\s>*-]*(?:on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|vào|в|dne|"
-    r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b",
+    r"^[\s>*-]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|(?:"
+    r"on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|vào|в|dne|"
+    r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b)",
     re.IGNORECASE,
 )
 DIGIT = re.compile(r"\d")
@@ -99,7 +100,9 @@ QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
 SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet"
 MOBILE_LINE = re.compile(
-    r"^\s*(?:sent\s+from\s+(?:my\s+)?[\w\- ]{1,40}|sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
+    r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,40}|"
+    r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|iphone|ipad|android|blackberry|protonmail|acompli|"
+    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
     r"get\s+outlook\s+for\s+\w{2,10}|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
     r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem\s+[\w ]{1,30}\s+gesendet|"

@@ -34,6 +34,18 @@ def signature_start(lines: list[str]) -> int | None:
     return start
 
 
+def footer_start(lines: list[str]) -> int | None:
+    """Index where a "-- " signature or a separator-and-footer block ends `lines`."""
+    end = _last_nonblank(lines, len(lines))
+    if end < 0:
+        return None
+    for rule in (_delimiter, _separator_block):
+        found = rule(lines, end)
+        if found is not None:
+            return found
+    return None
+
+
 def _one_layer(lines: list[str], end: int) -> int | None:
     """Start of the signature layer ending at line `end` (inclusive), or None."""
     if end < 0:

@@ -43,6 +43,10 @@ def split_thread(text: str) -> list[ThreadPart]:
         start = found[1] + 1
     parts: list[ThreadPart] = []
     body_start, header = 0, (0, -1)
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if spans and spans[0][0] == first:  # a header opening the body is its own
+        header, body_start = spans[0], spans[0][1] + 1
+        spans = spans[1:]
     for begin, end in [*spans, (len(lines), len(lines))]:
         parts.append(_part(lines, header, body_start, begin))
         header, body_start = (begin, end), end + 1

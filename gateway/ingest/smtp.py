@@ -108,7 +108,7 @@ class FeedDirectory:
         with self._lock:
             if time.monotonic() - self._at > FEED_CACHE_SECONDS:
                 with self.store.read() as session:
-                    self._map = dict(session.execute(sa.select(Feed.address, Feed.id)).tuples().all())
+                    self._map = {a: i for a, i in session.execute(sa.select(Feed.address, Feed.id))}
                 self._at = time.monotonic()
             return self._map.get(address.strip().lower())
 
@@ -167,7 +167,8 @@ class GatewaySMTP(SMTP):
         super().__init__(handler, data_size_limit=max_bytes, **kwargs)
 
     async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith("552 Error"):
+        # A line longer than the line limit is longer than the size limit too.
+        if isinstance(status, str) and status.startswith(("552 Error", "500 Line too long")):
             status = REPLY_TOO_BIG.format(limit=self._max_bytes)
         await super().push(status)
 

@@ -1,4 +1,4 @@
-"""A flat token stream for HTML, for cutting and rendering without a tree.
+"""A flat token stream for HTML, shared by reply_html and sanitize: cut and render without a tree.
 
 Mail HTML is hostile (unclosed tags, nesting thousands deep), so nothing here
 builds a tree or recurses: `tokenize` returns a list of tokens from the stdlib

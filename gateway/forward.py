@@ -1,0 +1,119 @@
+"""Unwrap step: recover a message forwarded inline (pasted below a marker).
+
+Recognising the markers and header blocks of Gmail ("---------- Forwarded
+message ---------"), Apple Mail ("Begin forwarded message:"), Outlook
+("-----Original Message-----", From:/Sent:/To:/Subject:), Thunderbird,
+Sparrow, Mail.ru, BlackBerry and their translations is left to quotequail,
+which measured best on the labelled forwards (see bench/accuracy.py); this
+module decides what counts as a forward and turns the result into values.
+
+A forward is a forward marker, or a wrapped message with a header block in a
+mail whose subject says it is forwarded (Fwd:, FW:, WG:, TR:, RV:, VS:, …): an
+"-----Original Message-----" block under a "Re:" subject is reply history, which
+`reply` handles. Attached message/rfc822 forwards are the pipeline's business.
+
+quotequail parses HTML with lxml, whose parser caps nesting depth (libxml2's
+limit), so its recursive tree walks stay bounded; input over `MAX_CHARS` is not
+unwrapped at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import getaddresses
+
+import quotequail
+
+from gateway.forward_dates import parse_date
+from gateway.message import Address
+from gateway.sanitize import html_to_text
+
+__all__ = ["InlineForward", "unwrap_text", "unwrap_html", "is_forward_subject", "parse_address"]
+
+MAX_CHARS = 2_000_000
+# "Fwd:", "FW:", German "WG:", French "TR:", Spanish "RV:", Nordic "VS:"/"VB:", Dutch "Doorst:"
+_FWD_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]{0,80}\]\s*)?(?:(?:re|aw|sv|antw)\s*:\s*)*"
+    r"(?:fwd?|fw|wg|tr|rv|vs|vb|doorst|enc|i|rif|pd|přeposlat)\s*(?:\[\d{1,3}\])?\s*:",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class InlineForward:
+    """A message forwarded inline: the forwarder's note and the original's headers and body."""
+
+    note: str
+    author: Address
+    date: datetime | None
+    subject: str
+    to: str
+    text: str
+    html: str | None = None
+
+
+def is_forward_subject(subject: str) -> bool:
+    """True when the subject says the mail is a forward (Fwd:, FW:, WG:, TR:, …)."""
+    return bool(_FWD_SUBJECT.match(subject[:300]))
+
+
+def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
+    """The forwarded message inside a text/plain body, or None."""
+    if not text or len(text) > MAX_CHARS:
+        return None
+    result = quotequail.unwrap(text.replace("\r\n", "\n"))
+    if not _accept(result, subject):
+        return None
+    assert result is not None
+    note = _join(result.get("text_top", ""), result.get("text_bottom", ""))
+    return _build(result, note=note, text=result.get("text", "").strip("\n"), html=None)
+
+
+def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
+    """The forwarded message inside an HTML body, or None."""
+    if not html or len(html) > MAX_CHARS:
+        return None
+    result = quotequail.unwrap_html(html)
+    if not _accept(result, subject):
+        return None
+    assert result is not None
+    inner = result.get("html") or ""
+    note = _join(html_to_text(result.get("html_top") or ""), html_to_text(result.get("html_bottom") or ""))
+    return _build(result, note=note, text=html_to_text(inner), html=inner or None)
+
+
+def parse_address(value: str) -> Address:
+    """An Address from a header value as a client wrote it ("Name <a@b>", "a@b", "Name")."""
+    value = (value or "").strip()
+    pairs = getaddresses([value]) if "@" in value else []
+    if pairs and "@" in pairs[0][1]:
+        name, addr = pairs[0]
+        local, _, domain = addr.rpartition("@")
+        return Address(name.strip().strip('"'), f"{local}@{domain.lower()}")
+    return Address(value.strip('"'), "")
+
+
+def _accept(result: dict[str, str] | None, subject: str) -> bool:
+    if not result or not result.get("from"):
+        return False
+    if result.get("type") == "forward":
+        return True
+    return result.get("type") == "reply" and is_forward_subject(subject)
+
+
+def _build(result: dict[str, str], *, note: str, text: str, html: str | None) -> InlineForward:
+    return InlineForward(
+        note=note,
+        author=parse_address(result.get("from", "")),
+        date=parse_date(result.get("date", "") or ""),
+        subject=(result.get("subject") or "").strip(),
+        to=(result.get("to") or "").strip(),
+        text=text,
+        html=html,
+    )
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(p.strip("\n") for p in parts if p and p.strip())

@@ -1,0 +1,89 @@
+"""Small helpers shared by tests: building messages, running the real SMTP server, polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from gateway.config import Settings
+from gateway.ingest.smtp import GatewayController, start_smtp
+from gateway.store import writes
+from gateway.store.db import Store
+from gateway.worker import Processor
+from tests.servers import free_port
+
+T = TypeVar("T")
+BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_mail(
+    *,
+    message_id: str | None,
+    subject: str = "Quarterly plan",
+    sender: str = "Ann Author <ann@example.com>",
+    to: str = "team@example.com",
+    body: str = "Hello team,\n\nhere is the plan.\n",
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    minutes: int = 0,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(BASE + timedelta(minutes=minutes))
+    if message_id:
+        msg["Message-ID"] = f"<{message_id}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = references
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def add_feed(store: Store, slug: str = "team", address: str = "team@example.com") -> int:
+    with store.write() as session, session.begin():
+        feed = writes.add_feed(session=session, slug=slug, address=address)
+        assert feed.id is not None
+        return feed.id
+
+
+@dataclass
+class RunningSMTP:
+    host: str
+    port: int
+    controller: GatewayController
+    processor: Processor
+
+
+@contextmanager
+def smtp_server(settings: Settings, store: Store) -> Iterator[RunningSMTP]:
+    """The real aiosmtpd server on 127.0.0.1 with the processor behind it, as `serve` runs them."""
+    settings = settings.model_copy(update={"smtp_port": free_port()})
+    processor = Processor(store, settings, map)
+    processor.start()
+    controller, writer = start_smtp(settings, store, processor.wake)
+    try:
+        yield RunningSMTP(settings.smtp_host, settings.smtp_port, controller, processor)
+    finally:
+        controller.stop()
+        writer.close()
+        processor.stop()
+
+
+def wait_for(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
+    """Poll `check` until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    assert value, f"condition not met within {timeout} s (last value {value!r})"
+    return value

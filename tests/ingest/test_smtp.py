@@ -1,0 +1,147 @@
+"""End to end through the real SMTP server (aiosmtpd on 127.0.0.1) with stdlib smtplib."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.store.db import Store
+from gateway.store.models import RawMessage
+from gateway.web.app import create_app
+from tests.helpers import add_feed, make_mail, smtp_server, wait_for
+
+
+def send(port: int, data: bytes, to: str = "team@example.com", sender: str = "ann@example.com") -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.sendmail(sender, [to], data)
+
+
+def test_post_replies_duplicate_and_refusals_make_one_thread(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    settings = settings.model_copy(update={"max_message_bytes": 200_000})
+    post = make_mail(message_id="plan@example.com", minutes=0)
+    reply1 = make_mail(message_id="r1@example.org", subject="Re: Quarterly plan", sender="Bob <bob@example.org>",
+                       in_reply_to="<plan@example.com>", references="<plan@example.com>", minutes=10,
+                       body="Looks good.\n\nOn Mon, 2 Mar 2026 at 09:00, Ann Author <ann@example.com> wrote:\n> Hello team,\n")
+    reply2 = make_mail(message_id="r2@example.net", subject="Re: Quarterly plan", sender="Cy <cy@example.net>",
+                       in_reply_to="<r1@example.org>", references="<plan@example.com> <r1@example.org>", minutes=20)
+    reply3 = make_mail(message_id="r3@example.com", subject="RE: Quarterly plan", sender="Dee <dee@example.com>",
+                       minutes=30, body="Outlook sent this without reply headers.\n")
+    duplicate = b"Received: from relay.example.com\r\n" + post
+    with smtp_server(settings, store) as server:
+        send(server.port, reply1)  # arrives before its parent
+        send(server.port, post)
+        send(server.port, reply2)
+        send(server.port, reply3)
+        send(server.port, duplicate)
+        with smtplib.SMTP("127.0.0.1", server.port) as client:
+            client.ehlo()
+            code, text = client.docmd("MAIL FROM:<ann@example.com>")
+            assert code == 250
+            code, text = client.docmd("RCPT TO:<nobody@example.com>")
+            assert (code, text[:5]) == (550, b"5.1.1")
+            client.rset()
+            big = make_mail(message_id="big@x", body="x" * 300_000)
+            # declared with SIZE=: refused at MAIL FROM, before the data is sent
+            with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+                client.sendmail("ann@example.com", ["team@example.com"], big)
+            assert declared.value.smtp_code == 552 and declared.value.smtp_error.startswith(b"5.3.4")
+            # undeclared: refused once the data is in
+            client.mail("ann@example.com")
+            client.rcpt("team@example.com")
+            code, text = client.data(big)
+            assert (code, text[:5]) == (552, b"5.3.4")
+
+        client = TestClient(create_app(settings, store))
+        threads = wait_for(lambda: (
+            (t := client.get("/api/feeds/team/threads").json()["threads"]) and t[0]["comment_count"] == 3 and t
+        ))
+    assert len(threads) == 1
+    detail = client.get(f"/api/threads/{threads[0]['id']}").json()
+    assert detail["post"]["message_id"] == "plan@example.com"
+    assert detail["post"]["parent_message_id"] is None
+    parents = {c["message_id"]: c["parent_message_id"] for c in detail["comments"]}
+    assert parents == {
+        "r1@example.org": "plan@example.com",
+        "r2@example.net": "r1@example.org",
+        "r3@example.com": "plan@example.com",
+    }
+    assert [c["message_id"] for c in detail["comments"]] == ["r1@example.org", "r2@example.net", "r3@example.com"]
+    r1 = detail["comments"][0]
+    assert r1["text"] == "Looks good."
+    assert "Hello team" in r1["quoted_text"]
+    with store.read() as session:
+        statuses = sorted(session.scalars(sa.select(RawMessage.status)))
+    assert statuses == ["duplicate", "posted", "posted", "posted", "posted"]
+
+
+def test_long_lines_bare_lf_8bit_and_smtputf8_are_accepted(settings: Settings, store: Store) -> None:
+    add_feed(store, slug="equipe", address="équipe@example.com")
+    add_feed(store, slug="team", address="team@example.com")
+    long_line = make_mail(message_id="long@x", body="<p>" + "word " * 800 + "</p>\n")
+    bare_lf = make_mail(message_id="lf@x").replace(b"\r\n", b"\n")
+    eight_bit = ("From: Zoë <zoe@example.com>\nTo: team@example.com\nSubject: Grüße\n"
+                 "Message-ID: <8bit@x>\nContent-Type: text/plain; charset=utf-8\n"
+                 "Content-Transfer-Encoding: 8bit\n\nSchöne Grüße\n").encode()
+    with smtp_server(settings, store) as server:
+        with smtplib.SMTP("127.0.0.1", server.port) as client:
+            client.ehlo()
+            assert client.has_extn("8bitmime") and client.has_extn("smtputf8")
+            client.sendmail("ann@example.com", ["team@example.com"], long_line)
+            # smtplib would rewrite bare LF to CRLF; send DATA by hand so the server sees it
+            client.mail("ann@example.com")
+            client.rcpt("team@example.com")
+            code, _ = client.docmd("DATA")
+            assert code == 354
+            client.send(bare_lf + b"\r\n.\r\n")
+            code, text = client.getreply()
+            assert code == 250, text
+            client.sendmail("zoë@example.com", ["équipe@example.com"], eight_bit, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        wait_for(lambda: server.processor.totals["posted"] == 3)
+    client = TestClient(create_app(settings, store))
+    subjects = {t["subject"] for f in ("team",) for t in client.get(f"/api/feeds/{f}/threads").json()["threads"]}
+    assert subjects == {"Quarterly plan"}
+    unicode_feed = next(f for f in client.get("/api/feeds").json() if f["address"] == "équipe@example.com")
+    threads = client.get(f"/api/feeds/{unicode_feed['slug']}/threads").json()["threads"]
+    assert [t["subject"] for t in threads] == ["Grüße"]
+
+
+def test_concurrent_sessions_all_committed(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    errors: list[Exception] = []
+    with smtp_server(settings, store) as server:
+        def client(n: int) -> None:
+            try:
+                with smtplib.SMTP("127.0.0.1", server.port) as c:
+                    for i in range(10):
+                        c.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id=f"c{n}-{i}@x", subject=f"s{n}-{i}"))
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert errors == []
+        wait_for(lambda: server.processor.totals["posted"] == 80)
+    with store.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(RawMessage)) == 80
+
+
+def test_internal_fault_is_451_not_500(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    with smtp_server(settings, store) as server:
+        store.writer.dispose()
+        # raw bytes can no longer be stored: the 250 must not be given
+        with store.write() as session, session.begin():
+            session.execute(sa.text("DROP TABLE raw_message" + ("" if store.is_sqlite else " CASCADE")))
+        with smtplib.SMTP("127.0.0.1", server.port) as client, pytest.raises(smtplib.SMTPDataError) as err:
+            client.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id="x@x"))
+    assert err.value.smtp_code == 451
+    assert err.value.smtp_error.startswith(b"4.3.0")

@@ -1,0 +1,83 @@
+"""Real servers for the tests: a throw-away PostgreSQL and free ports.
+
+Started the way ../shared/recipes.md verified: as root the server runs as the
+`postgres` account in a temp dir it owns; as any other user, as that user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@dataclass
+class Postgres:
+    directory: str
+    port: int
+    bindir: str
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_server_user([f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", "immediate", "-w", "stop"]),
+            cwd="/tmp", capture_output=True, check=False,
+        )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def postgres_bindir() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def start_postgres() -> Postgres:
+    """initdb + pg_ctl start in a fresh temp dir on a free port; fsync off (tests only)."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries not found: run `make test`, which installs them")
+    d = tempfile.mkdtemp(prefix="mailfeed-pg-")
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    port = free_port()
+    run = dict(cwd="/tmp", capture_output=True, text=True, check=True)
+    subprocess.run(
+        _as_server_user([f"{bindir}/initdb", "-D", f"{d}/data", "-U", "postgres", "--auth=trust",
+                         "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]), **run,
+    )
+    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={d} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+    subprocess.run(
+        _as_server_user([f"{bindir}/pg_ctl", "-D", f"{d}/data", "-l", f"{d}/pg.log", "-w", "-t", "30",
+                         "-o", opts, "start"]), **run,
+    )
+    return Postgres(directory=d, port=port, bindir=bindir)
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
