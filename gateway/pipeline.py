@@ -189,11 +189,12 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     by_subject = None
     if not a.chain and not known and thread.is_reply_subject(c.subject):
         by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
-    ancestors = writes.parent_map(session=session, thread_ids=[own.thread_id]) if own else None
+    # Only a message that earlier replies named can close a cycle or adopt them.
+    children = writes.thread_children(session=session, thread_ids=[own.thread_id]) if own else []
     spot = thread.place(
         message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
         subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
-        ancestors_of=ancestors,
+        parent_of={ch.message_id: ch.parent for ch in children},
     )
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
     if spot.thread_id is None:
@@ -205,6 +206,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         parent = writes.post_message_id(session=session, thread_id=thread_id)
     entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
     writes.save_entry(session=session, entry=entry, chain=a.chain)
+    writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
     writes.save_attachments(session=session, entry_id=entry.id, items=[
         (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
     ])
@@ -233,7 +235,7 @@ def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when
     offset = c.date.utcoffset() if c.date else None
     return Entry(
         id=row.id, feed_id=row.feed_id, thread_id=thread_id, raw_id=row.id,
-        message_id=a.message_id, parent_message_id=parent,
+        message_id=a.message_id, parent_message_id=parent, chain=" ".join(a.chain),
         author_name=c.author.name, author_address=c.author.address,
         date=when, tz_offset=int(offset.total_seconds() // 60) if offset else 0,
         subject=c.subject, text=c.text, quoted_text=c.quoted_text, signature=c.signature,

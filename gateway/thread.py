@@ -14,8 +14,10 @@ Rules, in order (after JWZ and public-inbox):
    prefix joins the thread with the same normalised subject, if that thread
    was active within the subject window (Outlook and mobile clients send
    "Re:" with no reply headers).
-4. The parent is In-Reply-To, else the newest reference; a parent that would
-   close a cycle is dropped.
+4. The parent is the first id of the chain that we received (In-Reply-To,
+   else the nearest reference); a parent that would close a cycle is
+   skipped. When a message arrives that earlier replies named nearer than
+   their parent so far, they are adopted by it (`adopt`).
 """
 
 from __future__ import annotations
@@ -94,6 +96,15 @@ def is_reply_subject(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject))
 
 
+@dataclass(frozen=True)
+class Child:
+    """An entry already in the thread: its id, reply chain and current parent."""
+
+    message_id: str
+    chain: tuple[str, ...]
+    parent: str | None
+
+
 def place(
     *,
     message_id: str,
@@ -103,18 +114,17 @@ def place(
     date: datetime,
     subject_thread: SubjectThread | None,
     window: timedelta,
-    ancestors_of: dict[str, str | None] | None = None,
+    parent_of: dict[str, str | None] | None = None,
 ) -> Placement:
     """Decide thread and parent for one message (see the module docstring).
 
     `known` maps ids among the message's own and its chain to what the store
-    knows; `ancestors_of` (child → parent within the joined thread) is needed
+    knows; `parent_of` (child → parent within the joined thread) is needed
     only when the message's own id was already referenced, to refuse a cycle.
     """
     threads = sorted({k.thread_id for k in known.values()})
-    parent = chain[0] if chain else None
-    if parent and _closes_cycle(message_id, parent, ancestors_of or {}):
-        parent = None
+    received = {m for m, k in known.items() if k.received}
+    parent = choose_parent(message_id, chain, received, parent_of or {})
     if threads:
         return Placement(thread_id=threads[0], parent_message_id=parent, merge=tuple(threads[1:]))
     if (
@@ -125,6 +135,33 @@ def place(
     ):
         return Placement(thread_id=subject_thread.thread_id, parent_message_id=None, by_subject=True)
     return Placement(thread_id=None, parent_message_id=parent)
+
+
+def choose_parent(message_id: str, chain: list[str], received: set[str], parent_of: dict[str, str | None]) -> str | None:
+    """The first received id in the chain that does not make `message_id` its own ancestor."""
+    for mid in chain:
+        if mid in received and not _closes_cycle(message_id, mid, parent_of):
+            return mid
+    return None
+
+
+def adopt(message_id: str, parent: str | None, children: list[Child]) -> dict[str, str]:
+    """Entries that name the newly arrived `message_id` nearer than their parent get it as parent.
+
+    Returns child id → new parent. A reply that came before its parent
+    points at the parent once the parent is here; no change makes a cycle.
+    """
+    parent_of = {c.message_id: c.parent for c in children}
+    parent_of[message_id] = parent
+    changes: dict[str, str] = {}
+    for c in children:
+        if message_id not in c.chain or c.message_id == message_id:
+            continue
+        current = c.chain.index(c.parent) if c.parent in c.chain else len(c.chain)
+        if c.chain.index(message_id) < current and not _closes_cycle(c.message_id, message_id, parent_of):
+            parent_of[c.message_id] = message_id
+            changes[c.message_id] = message_id
+    return changes
 
 
 def _closes_cycle(message_id: str, parent: str, parent_of: dict[str, str | None]) -> bool:

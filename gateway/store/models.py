@@ -100,6 +100,7 @@ class Entry(SQLModel, table=True):
     raw_id: int = Field(foreign_key="raw_message.id")
     message_id: str = Field(max_length=998)
     parent_message_id: str | None = Field(default=None, max_length=998)
+    chain: str = ""  # the reply chain, space-separated: In-Reply-To, then References newest first
     author_name: str = ""
     author_address: str = ""
     date: datetime = Field(sa_column=_when())

@@ -25,7 +25,7 @@ from gateway.store.models import (
     RawMessage,
     Thread,
 )
-from gateway.thread import Known, SubjectThread
+from gateway.thread import Child, Known, SubjectThread
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,20 @@ def subject_thread(*, session: Session, feed_id: int, subject_key: str) -> Subje
     return SubjectThread(row[0], row[1]) if row else None
 
 
-def parent_map(*, session: Session, thread_ids: Sequence[int]) -> dict[str, str | None]:
+def thread_children(*, session: Session, thread_ids: Sequence[int]) -> list[Child]:
     rows = session.execute(
-        sa.select(Entry.message_id, Entry.parent_message_id).where(
+        sa.select(Entry.message_id, Entry.chain, Entry.parent_message_id).where(
             Entry.thread_id.in_(thread_ids)  # type: ignore[attr-defined]
         )
     )
-    return {m: p for m, p in rows}
+    return [Child(m, tuple(c.split()), p) for m, c, p in rows]
+
+
+def set_parents(*, session: Session, feed_id: int, parents: dict[str, str]) -> None:
+    for child, parent in parents.items():
+        session.execute(
+            sa.update(Entry).where(Entry.feed_id == feed_id, Entry.message_id == child).values(parent_message_id=parent)
+        )
 
 
 def post_message_id(*, session: Session, thread_id: int) -> str | None:

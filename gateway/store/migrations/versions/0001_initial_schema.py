@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('raw_id', sa.Integer(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=998), nullable=False),
     sa.Column('parent_message_id', sqlmodel.sql.sqltypes.AutoString(length=998), nullable=True),
+    sa.Column('chain', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('author_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('author_address', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('date', gateway.store.models.UTCDateTime(), nullable=False),

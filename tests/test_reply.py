@@ -1,0 +1,179 @@
+"""Reply splitting: new text vs quoted history vs signature, text and HTML."""
+
+from __future__ import annotations
+
+import email
+import time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from gateway.reply import split_reply, split_reply_html
+from gateway.reply_thread import split_thread
+from gateway.sanitize import html_to_text
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def body(name: str, subtype: str = "plain") -> str:
+    msg = email.message_from_bytes((EML / name).read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_gmail_reply_keeps_only_new_text() -> None:
+    parts = split_reply(body("gmail-reply.eml"))
+    assert parts.text == "Looks good to me, ship it."
+    assert parts.quoted_text.startswith("On Mon, Mar 2, 2026 at 6:01 PM Bo Berg")
+    assert "> Here is the launch checklist." in parts.quoted_text
+
+
+def test_gmail_html_reply_is_cut_at_gmail_quote() -> None:
+    new, quoted = split_reply_html(body("gmail-reply.eml", "html"))
+    assert html_to_text(new) == "Looks good to me, ship it."
+    assert "gmail_quote" in quoted and "launch checklist" in quoted
+
+
+def test_outlook_original_message_block_is_history() -> None:
+    parts = split_reply(body("outlook-original-message.eml"))
+    assert parts.text == "Approved from my side.\n\nCarl"
+    assert parts.quoted_text.startswith("-----Original Message-----")
+
+
+def test_outlook_from_block_takes_its_underscore_separator() -> None:
+    parts = split_reply(body("outlook-from-block-no-separator.eml"))
+    assert parts.text == "Fine by me."
+    assert parts.quoted_text.startswith("________________________________\nFrom: Dora Eck")
+
+
+def test_outlook_html_reply_is_cut_before_the_hr() -> None:
+    new, quoted = split_reply_html(body("outlook-html-divrplyfwdmsg.eml", "html"))
+    assert html_to_text(new) == "Approved."
+    assert "<hr" not in new and "divRplyFwdMsg" in quoted
+
+
+def test_german_header_and_sign_off() -> None:
+    parts = split_reply(body("german-am-schrieb.eml"))
+    assert parts.text == "Donnerstag passt mir."
+    assert parts.signature == "Viele Grüße\nEmil"
+    assert parts.quoted_text.startswith("Am 02.03.2026 um 14:30 schrieb")
+
+
+def test_mobile_signature_is_split_off() -> None:
+    parts = split_reply(body("iphone-sent-from.eml"))
+    assert (parts.text, parts.signature) == ("Count me in.", "Sent from my iPhone")
+    assert parts.quoted_text.startswith("> On Mar 2, 2026")
+
+
+def test_inline_reply_keeps_interleaved_quotes_and_drops_the_trailing_one() -> None:
+    parts = split_reply(body("inline-interleaved-reply.eml"))
+    assert parts.text.startswith("On Mon, Mar 2, 2026 at 9:00 AM, Max Nils")
+    assert "> Can you do Tuesday?\n\nYes, Tuesday works." in parts.text
+    assert parts.text.endswith("Sure, I will bring it.")
+    assert parts.quoted_text == "> Thanks,\n> Max"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "On Tue, Mar 3, 2026 at 10:00 AM John Doe <john@example.com> wrote:",
+        "Am Di., 3. März 2026 um 10:00 Uhr schrieb John Doe <john@example.com>:",
+        "Le mar. 3 mars 2026 à 10:00, John Doe <john@example.com> a écrit :",
+        "El mar, 3 mar 2026 a las 10:00, John Doe (<john@example.com>) escribió:",
+        "Op di 3 mrt 2026 om 10:00 schreef John Doe <john@example.com>:",
+        "Den tis 3 mars 2026 kl 10:00 skrev John Doe <john@example.com>:",
+        "Den 3. mar. 2026 kl. 10.00 skrev John Doe <john@example.com>:",
+        "W dniu 3.03.2026 o 10:00, John Doe pisze: John Doe <john@example.com> napisał:",
+        "Em ter., 3 de mar. de 2026 às 10:00, John Doe <john@example.com> escreveu:",
+        "Il giorno mar 3 mar 2026 alle ore 10:00 John Doe <john@example.com> ha scritto:",
+        "2026年3月3日(火) 10:00 John Doe <john@example.com>:",
+        "在 2026年3月3日 10:00，John Doe <john@example.com> 写道：",
+        "-----Ursprüngliche Nachricht-----",
+        "-----Message d'origine-----",
+    ],
+)
+def test_localized_reply_headers_start_the_history(header: str) -> None:
+    parts = split_reply(f"New text.\n\n{header}\n> old text\n")
+    assert parts.text == "New text."
+    assert parts.quoted_text.startswith(header)
+
+
+def test_localized_outlook_field_block_is_history() -> None:
+    text = "Ja.\n\nVon: A <a@example.de>\nGesendet: Montag, 2. März 2026 10:00\nAn: B\nBetreff: Frage\n\nAlt."
+    assert split_reply(text).text == "Ja."
+
+
+def test_forwarded_message_is_not_history() -> None:
+    text = body("gmail-forwarded-message.eml")
+    assert "Maintenance window" in split_reply(text).text
+
+
+def test_line_starting_with_on_is_not_a_header() -> None:
+    text = "On your machine, run make.\nOne more thing: it needs 2 GB."
+    assert split_reply(text).text == text
+
+
+def test_sent_from_in_a_sentence_is_not_a_signature() -> None:
+    text = "Sent from my desk, which is easier than my phone."
+    assert split_reply(text) == split_reply(text)  # pure
+    assert split_reply(text).signature == ""
+
+
+def test_dash_dash_signature_delimiter() -> None:
+    parts = split_reply("Thanks!\n\n-- \nJane Roe\nACME Corp")
+    assert (parts.text, parts.signature) == ("Thanks!", "-- \nJane Roe\nACME Corp".replace("-- ", "--"))
+
+
+def test_crlf_line_endings() -> None:
+    parts = split_reply("Yes.\r\n\r\nOn Mon, Mar 2, 2026 at 9:00 AM, X <x@example.com> wrote:\r\n> Q?\r\n")
+    assert parts.text == "Yes."
+
+
+def test_thread_split_walks_the_history() -> None:
+    text = (
+        "Third.\n\nOn Tue, Mar 3, 2026 at 9:00 AM, B <b@example.com> wrote:\n> Second.\n>\n"
+        "> On Mon, Mar 2, 2026 at 9:00 AM, A <a@example.com> wrote:\n>> First.\n"
+    )
+    parts = split_thread(text)
+    assert [p.body for p in parts] == ["Third.", "> Second.", ">> First."]
+    assert parts[2].header.startswith("> On Mon")
+
+
+def test_a_megabyte_of_quote_markers_is_fast() -> None:
+    text = "Reply\n" + ">" * 1_000_000
+    start = time.perf_counter()
+    split_reply(text)
+    split_reply("Reply\n" + "> line\n" * 150_000)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_long_line_without_newlines_is_fast() -> None:
+    start = time.perf_counter()
+    split_reply("On " + "a " * 500_000 + "wrote")
+    split_reply("x" * 1_000_000 + " wrote:")
+    split_reply_html("<div>" + "On 1 x <a@b.c> " * 50_000 + "</div>")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_deeply_nested_html_does_not_recurse() -> None:
+    html = "<div>" * 200_000 + "text" + "<blockquote type=cite>q</blockquote>" + "</div>" * 200_000
+    new, quoted = split_reply_html(html)
+    assert "text" in html_to_text(new) and "q" in html_to_text(quoted)
+
+
+def test_html_inline_reply_is_not_cut_at_the_first_quote() -> None:
+    html = (
+        "<div>Hi</div><blockquote type='cite'>Question one?</blockquote><div>Answer one.</div>"
+        "<blockquote type='cite'>Rest of the old mail</blockquote>"
+    )
+    new, quoted = split_reply_html(html)
+    assert "Answer one." in html_to_text(new)
+    assert html_to_text(quoted).endswith("> Rest of the old mail")
+
+
+def test_html_without_quote_is_unchanged() -> None:
+    assert split_reply_html("<p>Just text</p>") == ("<p>Just text</p>", "")

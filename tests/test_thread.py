@@ -1,0 +1,149 @@
+"""Threading: pure rules, and the notmuch corpus imported end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from gateway.config import Settings
+from gateway.ingest.mbox import import_archive, open_archive
+from gateway.pipeline import process_pending, requeue
+from gateway.store.db import Store
+from gateway.store.models import Entry, Thread
+from gateway.thread import (
+    Child,
+    Known,
+    SubjectThread,
+    adopt,
+    is_reply_subject,
+    normalize_subject,
+    place,
+    reply_chain,
+)
+from tests.conftest import corpus_dir
+from tests.helpers import add_feed
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+WINDOW = timedelta(days=30)
+
+
+def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
+    assert normalize_subject("Re: [team] AW: Fwd:  Budget   2027") == "budget 2027"
+    assert normalize_subject("SV: Re[2]: Budget 2027") == "budget 2027"
+    assert normalize_subject("Réunion") == "réunion"
+    assert is_reply_subject("RE: x") and is_reply_subject("[list] Aw: x") and not is_reply_subject("Fwd: x")
+
+
+def test_reply_chain_is_in_reply_to_then_references_newest_first() -> None:
+    assert reply_chain("m", ["c"], ["a", "b", "c", "m"]) == ["c", "b", "a"]
+
+
+def test_web_form_in_reply_to_without_brackets_is_a_parent() -> None:
+    from tests.helpers import make_mail
+    from gateway.parse import parse
+
+    msg = parse(make_mail(message_id="x@y", in_reply_to="parent-123@forms.example.com"))
+    assert msg.in_reply_to == ["parent-123@forms.example.com"]
+
+
+def test_siblings_of_a_missing_parent_share_a_thread() -> None:
+    known = {"missing@x": Known("missing@x", 7, received=False)}
+    spot = place(message_id="b@x", chain=["missing@x"], known=known, subject="Re: a", date=NOW,
+                 subject_thread=None, window=WINDOW)
+    assert (spot.thread_id, spot.parent_message_id) == (7, None)  # together, parent unknown yet
+
+
+def test_message_linking_two_threads_merges_them_into_the_oldest() -> None:
+    known = {"a@x": Known("a@x", 9, True), "b@x": Known("b@x", 4, True)}
+    spot = place(message_id="c@x", chain=["a@x", "b@x"], known=known, subject="Re: a", date=NOW,
+                 subject_thread=None, window=WINDOW)
+    assert (spot.thread_id, spot.merge, spot.parent_message_id) == (4, (9,), "a@x")
+
+
+def test_re_subject_without_headers_joins_only_within_window() -> None:
+    recent = SubjectThread(3, NOW - timedelta(days=2))
+    old = SubjectThread(3, NOW - timedelta(days=45))
+    joined = place(message_id="r@x", chain=[], known={}, subject="Re: Plan", date=NOW, subject_thread=recent, window=WINDOW)
+    alone = place(message_id="r@x", chain=[], known={}, subject="Re: Plan", date=NOW, subject_thread=old, window=WINDOW)
+    not_reply = place(message_id="r@x", chain=[], known={}, subject="Plan", date=NOW, subject_thread=recent, window=WINDOW)
+    assert (joined.thread_id, joined.by_subject) == (3, True)
+    assert alone.thread_id is None and not_reply.thread_id is None
+
+
+def test_parent_that_would_close_a_cycle_is_dropped() -> None:
+    # b@x arrived first claiming a@x as parent; now a@x claims b@x as its parent
+    known = {"a@x": Known("a@x", 5, False), "b@x": Known("b@x", 5, True)}
+    spot = place(message_id="a@x", chain=["b@x"], known=known, subject="x", date=NOW, subject_thread=None,
+                 window=WINDOW, parent_of={"b@x": "a@x"})
+    assert spot.thread_id == 5 and spot.parent_message_id is None
+
+
+def test_parent_is_nearest_received_and_early_replies_are_adopted() -> None:
+    known = {"root@x": Known("root@x", 2, True), "mid@x": Known("mid@x", 2, False)}
+    spot = place(message_id="leaf@x", chain=["mid@x", "root@x"], known=known, subject="Re: x", date=NOW,
+                 subject_thread=None, window=WINDOW)
+    assert spot.parent_message_id == "root@x"  # mid@x not received yet
+    children = [Child("leaf@x", ("mid@x", "root@x"), "root@x"), Child("other@x", ("root@x",), "root@x")]
+    assert adopt("mid@x", "root@x", children) == {"leaf@x": "mid@x"}
+
+
+def test_adoption_never_makes_a_cycle() -> None:
+    # a@x says its parent is b@x; b@x arrives saying its parent is a@x
+    children = [Child("a@x", ("b@x",), None)]
+    assert adopt("b@x", "a@x", children) == {}
+
+
+def _grouping(store: Store) -> dict[str, tuple[str | None, frozenset[str]]]:
+    """message id → (parent id, ids of its whole thread)."""
+    with store.read() as session:
+        rows = session.execute(sa.select(Entry.message_id, Entry.parent_message_id, Entry.thread_id)).all()
+    members: dict[int, set[str]] = {}
+    for mid, _, tid in rows:
+        members.setdefault(tid, set()).add(mid)
+    return {mid: (parent, frozenset(members[tid])) for mid, parent, tid in rows}
+
+
+def test_notmuch_corpus_threads_match_expected_exactly(settings: Settings, store: Store) -> None:
+    corpus = corpus_dir() / "notmuch-default"
+    expected = json.loads((corpus / "expected" / "threads.json").read_text())
+    feed_id = add_feed(store)
+    total, messages = open_archive(corpus / "maildir")
+    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=messages)
+    assert summary.read == total == 53
+    assert summary.counts["posted"] == expected["message_count"] == 52
+    assert summary.counts["duplicate"] == 1
+    want = {}
+    for t in expected["threads"]:
+        ids = frozenset(m["message_id"] for m in t["messages"])
+        for m in t["messages"]:
+            want[m["message_id"]] = (m["parent"], ids)
+    got = _grouping(store)
+    assert got == want
+    with store.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Thread)) == expected["thread_count"]
+        roots = set(session.scalars(sa.select(Entry.message_id).join(Thread, Thread.post_entry_id == Entry.id)))
+    assert roots == {t["messages"][0]["message_id"] for t in expected["threads"]}
+
+
+def test_reprocess_all_gives_same_ids_and_threads(settings: Settings, store: Store) -> None:
+    corpus = corpus_dir() / "notmuch-default"
+    feed_id = add_feed(store)
+    _, messages = open_archive(corpus / "maildir")
+    import_archive(store=store, settings=settings, feed_id=feed_id, messages=messages)
+
+    def snapshot() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
+        with store.read() as session:
+            entries = session.execute(sa.select(Entry.id, Entry.thread_id, Entry.message_id, Entry.parent_message_id,
+                                                Entry.text).order_by(Entry.id)).all()
+            threads = session.execute(sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count,
+                                                Thread.last_activity_at).order_by(Thread.id)).all()
+        return [tuple(r) for r in entries], [tuple(r) for r in threads]
+
+    before = snapshot()
+    # the duplicate file has the same bytes: stored once, so 52 raw rows
+    assert requeue(store=store, which="all") == 52
+    counts = process_pending(store=store, settings=settings)
+    assert counts == {"posted": 52}
+    assert snapshot() == before
