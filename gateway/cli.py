@@ -163,14 +163,19 @@ def import_(
     if target is None or target.id is None:
         fail(f"no feed {slug!r}; create it with `mailfeed feed add`")
     try:
-        total, messages = open_archive(path)
+        archive = open_archive(path)
     except (ImportError_, OSError) as exc:
         fail(str(exc))
     started = time.perf_counter()
-    with analyser(settings) as run, typer.progressbar(length=total, label=f"Importing {path.name}", file=sys.stderr) as bar:
-        summary = import_archive(
-            store=store, settings=settings, feed_id=target.id, messages=messages, run=run, progress=bar.update
-        )
+    label = f"Importing {path.name}"
+    with analyser(settings) as run, typer.progressbar(length=archive.total, label=label, file=sys.stderr) as bar:
+        try:
+            summary = import_archive(
+                store=store, settings=settings, feed_id=target.id, messages=archive.messages, run=run,
+                progress=bar.update,
+            )
+        except OSError as exc:
+            fail(f"{path}: {exc}")
     elapsed = max(time.perf_counter() - started, 1e-9)
     c = summary.counts
     typer.echo(

@@ -109,9 +109,9 @@ def test_notmuch_corpus_threads_match_expected_exactly(settings: Settings, store
     corpus = corpus_dir() / "notmuch-default"
     expected = json.loads((corpus / "expected" / "threads.json").read_text())
     feed_id = add_feed(store)
-    total, messages = open_archive(corpus / "maildir")
-    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=messages)
-    assert summary.read == total == 53
+    archive = open_archive(corpus / "maildir")
+    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=archive.messages)
+    assert summary.read == archive.total == 53
     assert summary.counts["posted"] == expected["message_count"] == 52
     assert summary.counts["duplicate"] == 1
     want = {}
@@ -130,8 +130,8 @@ def test_notmuch_corpus_threads_match_expected_exactly(settings: Settings, store
 def test_reprocess_all_gives_same_ids_and_threads(settings: Settings, store: Store) -> None:
     corpus = corpus_dir() / "notmuch-default"
     feed_id = add_feed(store)
-    _, messages = open_archive(corpus / "maildir")
-    import_archive(store=store, settings=settings, feed_id=feed_id, messages=messages)
+    archive = open_archive(corpus / "maildir")
+    import_archive(store=store, settings=settings, feed_id=feed_id, messages=archive.messages)
 
     def snapshot() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
         with store.read() as session:

@@ -8,7 +8,6 @@ Message-ID is one entry.
 
 from __future__ import annotations
 
-import mailbox
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,20 +39,58 @@ class ImportSummary:
         return self.counts["posted"]
 
 
-def open_archive(path: Path) -> tuple[int, Iterator[tuple[str, bytes]]]:
-    """(message count, iterator of (where, bytes)) for an mbox file or a Maildir tree."""
+@dataclass
+class Archive:
+    """Messages to import as (where, bytes, progress units), and the units in all."""
+
+    total: int
+    unit: str
+    messages: Iterator[tuple[str, bytes, int]]
+
+
+def open_archive(path: Path) -> Archive:
+    """An mbox file (progress in bytes) or a Maildir tree (progress in messages)."""
     if path.is_dir():
         files = sorted(_maildir_files(path))
-        return len(files), ((str(f), f.read_bytes()) for f in files)
+        return Archive(len(files), "messages", ((str(f), f.read_bytes(), 1) for f in files))
     if not path.is_file():
         raise ImportError_(f"{path}: no such file or directory")
     with path.open("rb") as fh:
         head = fh.read(5)
     if head != b"From ":
         raise ImportError_(f"{path}: not an mbox file (it does not start with a 'From ' line) and not a Maildir directory")
-    box = mailbox.mbox(path, create=False)
-    keys = box.keys()
-    return len(keys), ((f"{path}#{i}", box.get_bytes(k)) for i, k in enumerate(keys, 1))
+    return Archive(path.stat().st_size, "bytes", _mbox_messages(path))
+
+
+def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes, int]]:
+    """Split an mbox in one streaming pass: a message starts at each line beginning "From ".
+
+    The From_ line itself and the blank line that separates messages are not
+    part of the message. Lines are kept as they are (no >From unquoting).
+    """
+    n = 0
+    lines: list[bytes] = []
+    consumed = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
+                if n:
+                    yield f"{path}#{n}", _message(lines), consumed
+                    consumed = 0
+                n += 1
+                lines = []
+                consumed += len(line)
+                continue
+            lines.append(line)
+            consumed += len(line)
+    if n:
+        yield f"{path}#{n}", _message(lines), consumed
+
+
+def _message(lines: list[bytes]) -> bytes:
+    if lines and lines[-1] in (b"\n", b"\r\n"):
+        lines = lines[:-1]
+    return b"".join(lines)
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:
@@ -71,31 +108,34 @@ def import_archive(
     store: Store,
     settings: Settings,
     feed_id: int,
-    messages: Iterator[tuple[str, bytes]],
+    messages: Iterator[tuple[str, bytes, int]],
     run: Mapper = map,
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportSummary:
     """Store and process every message; refusals (too big, empty) are listed, not fatal."""
     summary = ImportSummary()
     batch: list[writes.NewRaw] = []
-    for where, data in messages:
+    advance = 0
+    for where, data, units in messages:
         summary.read += 1
+        advance += units
         try:
             precheck(data, max_bytes=settings.max_message_bytes)
         except Rejected as exc:
             summary.refused.append(f"{where}: {exc.reply}")
             summary.counts["refused"] += 1
-            progress(1)
             continue
         batch.append(writes.NewRaw(feed_id, data, "import"))
         if len(batch) >= BATCH:
-            _flush(store, settings, batch, run, summary, progress)
-    _flush(store, settings, batch, run, summary, progress)
+            _flush(store, settings, batch, run, summary)
+            progress(advance)
+            advance = 0
+    _flush(store, settings, batch, run, summary)
+    progress(advance)
     return summary
 
 
-def _flush(store: Store, settings: Settings, batch: list[writes.NewRaw], run: Mapper,
-           summary: ImportSummary, progress: Callable[[int], None]) -> None:
+def _flush(store: Store, settings: Settings, batch: list[writes.NewRaw], run: Mapper, summary: ImportSummary) -> None:
     if not batch:
         return
     with store.write() as session, session.begin():
@@ -106,4 +146,3 @@ def _flush(store: Store, settings: Settings, batch: list[writes.NewRaw], run: Ma
     # Bytes stored before (an import run again) are not pending: duplicates.
     counts["duplicate"] += max(0, n - sum(counts.values()))
     summary.counts.update(counts)
-    progress(n)
