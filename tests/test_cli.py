@@ -1,0 +1,147 @@
+"""The `mailfeed` command as users run it: subprocesses, real ports, kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gateway.store.db import open_store
+from gateway.store.models import Entry
+from tests.helpers import make_mail, wait_for
+from tests.servers import free_port, wait_for_port
+
+
+def mailfeed(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args], env=env, capture_output=True, text=True,
+                          check=check, timeout=120)
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
+    e.update(MAILFEED_DATA_DIR=str(tmp_path / "data"), MAILFEED_DATABASE_URL=db_url,
+             MAILFEED_SMTP_PORT=str(free_port()), MAILFEED_HTTP_PORT=str(free_port()),
+             MAILFEED_SQLITE_SYNCHRONOUS="NORMAL")
+    return e
+
+
+def test_help_lists_every_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "gateway", "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("serve", "feed", "import", "quarantine", "reprocess", "db"):
+        assert command in out
+
+
+def test_bad_setting_names_setting_and_value(env: dict[str, str]) -> None:
+    env["MAILFEED_SMTP_PORT"] = "lots"
+    result = mailfeed("feed", "list", env=env, check=False)
+    assert result.returncode == 1
+    assert "MAILFEED_SMTP_PORT='lots'" in result.stderr
+
+
+def test_feed_add_list_and_import_errors(env: dict[str, str], tmp_path: Path) -> None:
+    assert "created" in mailfeed("feed", "add", "team", "Team@Example.com", "--title", "The team", env=env).stdout
+    assert mailfeed("feed", "list", env=env).stdout.split("\t")[:3] == ["team", "team@example.com", "The team"]
+    again = mailfeed("feed", "add", "team", "other@example.com", env=env, check=False)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    missing = mailfeed("import", str(tmp_path / "nope.mbox"), env=env, check=False)
+    assert missing.returncode == 1 and "nope.mbox: no such file or directory" in missing.stderr
+    junk = tmp_path / "junk.txt"
+    junk.write_text("not mail")
+    bad = mailfeed("import", str(junk), "--feed", "team", env=env, check=False)
+    assert bad.returncode == 1 and "junk.txt: not an mbox file" in bad.stderr
+
+
+def test_import_mbox_summary_and_rerun(env: dict[str, str], tmp_path: Path) -> None:
+    mailfeed("feed", "add", "team", "team@example.com", env=env)
+    box = tmp_path / "archive.mbox"
+    with box.open("wb") as fh:
+        for i in range(30):
+            fh.write(b"From ann@example.com Mon Mar  2 09:00:00 2026\n")
+            fh.write(make_mail(message_id=f"m{i}@x", subject=f"Topic {i // 3}",
+                               in_reply_to=f"<m{i - 1}@x>" if i % 3 else None).replace(b"\r\n", b"\n") + b"\n")
+    first = mailfeed("import", str(box), env=env)
+    assert "imported 30, duplicates 0, quarantined 0" in first.stdout and "messages/s" in first.stdout
+    second = mailfeed("import", str(box), "--feed", "team", env=env)
+    assert "imported 0, duplicates 30" in second.stdout
+    assert "team@example.com\tteam\t10 threads" in mailfeed("feed", "list", env=env).stdout
+
+
+@pytest.fixture
+def serve(env: dict[str, str], tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        with (tmp_path / f"serve-{len(procs)}.log").open("wb") as log:
+            p = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env={**env, "MAILFEED_WORKERS": "2"},
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        procs.append(p)
+        wait_for_port(int(env["MAILFEED_HTTP_PORT"]), timeout=60)
+        wait_for_port(int(env["MAILFEED_SMTP_PORT"]), timeout=60)
+        return p
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=30)
+
+
+def api(env: dict[str, str], path: str) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{env['MAILFEED_HTTP_PORT']}{path}", timeout=10) as r:
+        return json.load(r)
+
+
+@pytest.mark.slow
+def test_serve_then_kill_9_loses_nothing_acknowledged(env: dict[str, str], serve) -> None:  # type: ignore[no-untyped-def]
+    mailfeed("feed", "add", "team", "team@example.com", env=env)
+    server = serve()
+    assert api(env, "/healthz") == {"status": "ok"}
+    acked: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        i = 0
+        try:
+            with smtplib.SMTP("127.0.0.1", int(env["MAILFEED_SMTP_PORT"]), timeout=10) as client:
+                while not stop.is_set():
+                    mid = f"k{i}@example.com"
+                    client.sendmail("ann@example.com", ["team@example.com"],
+                                    make_mail(message_id=mid, subject=f"Load {i}", body="x\n" * 200))
+                    acked.append(mid)
+                    i += 1
+        except (smtplib.SMTPException, OSError):
+            pass  # the server died under us: what was acknowledged is what counts
+
+    client = threading.Thread(target=stream)
+    client.start()
+    wait_for(lambda: len(acked) >= 50, timeout=60)
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    stop.set()
+    client.join(timeout=30)
+    assert len(acked) >= 50
+    serve()
+    store = open_store(env["MAILFEED_DATABASE_URL"], upgrade=False)
+    try:
+        def all_there() -> bool:
+            with store.read() as session:
+                have = set(session.scalars(sa.select(Entry.message_id)))
+            return set(acked) <= have
+
+        wait_for(all_there, timeout=60)
+    finally:
+        store.dispose()
+    newest = api(env, "/api/feeds/team/threads?limit=1")
+    assert isinstance(newest, dict) and newest["next_cursor"]
