@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+
+# ISO 8601 with an explicit offset ("+00:00", never "Z"), as DESIGN.md promises.
+Time = Annotated[
+    datetime,
+    PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class Person(BaseModel):
@@ -23,8 +31,8 @@ class ThreadOut(BaseModel):
     id: int
     subject: str
     author: Person
-    created_at: datetime
-    last_activity_at: datetime
+    created_at: Time
+    last_activity_at: Time
     comment_count: int
     snippet: str
 
@@ -43,7 +51,7 @@ class AttachmentOut(BaseModel):
 
 class ForwardOut(BaseModel):
     by: Person
-    date: datetime | None
+    date: Time | None
     note: str
 
 
@@ -52,7 +60,7 @@ class EntryOut(BaseModel):
     message_id: str
     parent_message_id: str | None
     author: Person
-    date: datetime
+    date: Time
     text: str
     quoted_text: str
     signature: str
