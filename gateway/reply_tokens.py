@@ -1,9 +1,9 @@
 """A flat token stream for HTML, shared by reply_html and sanitize: cut and render without a tree.
 
-Mail HTML is hostile (unclosed tags, nesting thousands deep), so nothing here
-builds a tree or recurses: `tokenize` returns a list of tokens from the stdlib
-`html.parser` (linear, never raises on broken markup), and `OpenStack` tracks
-the open elements with a bounded search for mismatched end tags.
+Mail HTML is hostile (unclosed tags, nesting thousands deep, "<a <a <a …"), so
+nothing here builds a tree or recurses: `tokenize` is a small linear-time
+scanner (never raises), and `OpenStack` tracks the open elements with a bounded
+search for mismatched end tags.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ class Token:
 
 
 _TAG_OPEN = re.compile(r"<([a-zA-Z][^\s/>\x00]{0,64})")
-_ATTR = re.compile(
-    r"""[\s/]*([^\s"'>/=\x00]{1,256})(?:\s*=\s*(?:"([^"]{0,65536})"|'([^']{0,65536})'|([^\s>]{0,65536})))?"""
-)
-_TAG_CLOSE = re.compile(r"[\s/]*>")
+_SKIP = re.compile(r"[\s/]*")
+_SPACE = re.compile(r"\s*")
+_NAME = re.compile(r"""[^\s"'>/=\x00]{1,256}""")
+_UNQUOTED = re.compile(r"[^\s>]*")
 _END_TAG = re.compile(r"</([a-zA-Z][^\s/>\x00]{0,64})[^>]{0,1024}>")
 _RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "noembed", "noframes", "iframe"})
 MAX_ATTRS = 256
@@ -61,6 +61,8 @@ class _Scanner:
         self.s = html
         self.tokens: list[Token] = []
         self.no_gt_after = len(html) + 1  # positions >= this have no ">" after them
+        self.quote_cache: dict[str, tuple[int, int]] = {}
+        self.pending: list[str] = []  # adjacent text, unescaped once
 
     def run(self) -> list[Token]:
         s, i, n = self.s, 0, len(self.s)
@@ -72,11 +74,19 @@ class _Scanner:
             if lt > i:
                 self._data(s[i:lt])
             i = self._markup(lt)
+        self._emit(Token("raw", "#eof", (), ""))
+        self.tokens.pop()
         return self.tokens
 
     def _data(self, text: str) -> None:
         if text:
-            self.tokens.append(Token("data", "", (), htmllib.unescape(text)))
+            self.pending.append(text)
+
+    def _emit(self, token: Token) -> None:
+        if self.pending:
+            self.tokens.append(Token("data", "", (), htmllib.unescape("".join(self.pending))))
+            self.pending = []
+        self.tokens.append(token)
 
     def _find_gt(self, i: int) -> int:
         if i >= self.no_gt_after:
@@ -91,19 +101,19 @@ class _Scanner:
         if s.startswith("<!--", lt):
             end = s.find("-->", lt + 4)
             end = len(s) if end < 0 else end + 3
-            self.tokens.append(Token("raw", "#comment", (), s[lt:end]))
+            self._emit(Token("raw", "#comment", (), s[lt:end]))
             return end
         if s.startswith(("<!", "<?"), lt):
             gt = self._find_gt(lt)
             if gt < 0:
                 self._data(s[lt:])
                 return len(s)
-            self.tokens.append(Token("raw", "#decl", (), s[lt : gt + 1]))
+            self._emit(Token("raw", "#decl", (), s[lt : gt + 1]))
             return gt + 1
         if s.startswith("</", lt):
             m = _END_TAG.match(s, lt)
             if m:
-                self.tokens.append(Token("end", m.group(1).lower(), (), f"</{m.group(1).lower()}>"))
+                self._emit(Token("end", m.group(1).lower(), (), f"</{m.group(1).lower()}>"))
                 return m.end()
         else:
             m = _TAG_OPEN.match(s, lt)
@@ -115,24 +125,50 @@ class _Scanner:
         return lt + 1
 
     def _start_tag(self, tag: str, pos: int, lt: int) -> int | None:
-        s, attrs = self.s, []
-        for _ in range(MAX_ATTRS):
-            close = _TAG_CLOSE.match(s, pos)
-            if close:
-                break
-            m = _ATTR.match(s, pos)
-            if not m:
+        """Parse attributes up to the closing ">" (quotes may hide a ">"); None if unclosed."""
+        s, n, attrs = self.s, len(self.s), []
+        if self._find_gt(pos) < 0:
+            return None
+        while pos < n:
+            pos = _SKIP.match(s, pos).end()  # type: ignore[union-attr]
+            if pos >= n:
                 return None
-            value = next((g for g in m.group(2, 3, 4) if g is not None), "")
-            attrs.append((m.group(1).lower(), htmllib.unescape(value)))
-            pos = m.end()
+            if s[pos] == ">":
+                break
+            m = _NAME.match(s, pos)
+            if not m:
+                pos += 1  # a stray quote or "=": the spec makes it part of a name; we drop it
+                continue
+            name, pos = m.group(0).lower(), _SPACE.match(s, m.end()).end()  # type: ignore[union-attr]
+            value = ""
+            if pos < n and s[pos] == "=":
+                pos = _SPACE.match(s, pos + 1).end()  # type: ignore[union-attr]
+                if pos < n and s[pos] in "\"'":
+                    close = self._find_quote(s[pos], pos + 1)
+                    if close < 0:
+                        return None
+                    value, pos = s[pos + 1 : close], close + 1
+                else:
+                    u = _UNQUOTED.match(s, pos)
+                    value, pos = u.group(0), u.end()  # type: ignore[union-attr]
+            if len(attrs) < MAX_ATTRS:
+                attrs.append((name, htmllib.unescape(value)))
         else:
             return None
-        pos = close.end()
-        self.tokens.append(Token("start", tag, tuple(attrs), s[lt:pos]))
+        pos += 1
+        self._emit(Token("start", tag, tuple(attrs), s[lt:pos]))
         if tag in _RAW_TEXT and not s[lt:pos].endswith("/>"):
             return self._raw_text(tag, pos)
         return pos
+
+    def _find_quote(self, quote: str, pos: int) -> int:
+        """Next `quote` at or after pos, remembering the last answer (keeps scans linear)."""
+        since, found = self.quote_cache.get(quote, (-1, -2))
+        if since <= pos <= found or (found == -1 and pos >= since >= 0):
+            return found
+        found = self.s.find(quote, pos)
+        self.quote_cache[quote] = (pos, found)
+        return found
 
     def _raw_text(self, tag: str, pos: int) -> int:
         m = re.compile(rf"</{tag}[^>]{{0,1024}}>", re.IGNORECASE).search(self.s, pos)
@@ -140,7 +176,7 @@ class _Scanner:
         if end > pos:
             self.tokens.append(Token("data", "", (), self.s[pos:end]))
         if m:
-            self.tokens.append(Token("end", tag, (), f"</{tag}>"))
+            self._emit(Token("end", tag, (), f"</{tag}>"))
             return m.end()
         return end
 

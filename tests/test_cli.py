@@ -145,3 +145,10 @@ def test_serve_then_kill_9_loses_nothing_acknowledged(env: dict[str, str], serve
         store.dispose()
     newest = api(env, "/api/feeds/team/threads?limit=1")
     assert isinstance(newest, dict) and newest["next_cursor"]
+
+
+def test_serve_refuses_public_http_without_sign_in(env: dict[str, str]) -> None:
+    env["MAILFEED_HTTP_HOST"] = "0.0.0.0"
+    result = mailfeed("serve", env=env, check=False)
+    assert result.returncode == 1
+    assert "MAILFEED_HTTP_HOST='0.0.0.0' is not a loopback address" in result.stderr
