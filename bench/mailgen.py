@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import quopri
+from html import escape
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,10 +74,10 @@ class Profile:
     auth_headers: bool
 
 
-REALISTIC = Profile(paragraphs=(2, 9), received=(3, 7), html_share=0.6, attachment_share=0.12,
-                    attachment_bytes=(8_000, 160_000), auth_headers=True)
-SMALL = Profile(paragraphs=(1, 4), received=(2, 4), html_share=0.35, attachment_share=0.0,
-                attachment_bytes=(0, 0), auth_headers=False)
+REALISTIC = Profile(paragraphs=(2, 10), received=(3, 7), html_share=0.6, attachment_share=0.15,
+                    attachment_bytes=(8_000, 180_000), auth_headers=True)
+SMALL = Profile(paragraphs=(1, 5), received=(2, 5), html_share=0.35, attachment_share=0.0,
+                attachment_bytes=(0, 0), auth_headers=True)
 PROFILES = {"realistic": REALISTIC, "small": SMALL}
 
 
@@ -185,7 +186,7 @@ def _plain_body(node: _Node, parent: _Node | None, signature: str) -> str:
 
 def _html_body(node: _Node, parent: _Node | None, signature: str) -> str:
     def paras(text: str) -> str:
-        return "".join(f"<p>{p.replace(chr(10), ' ')}</p>\n" for p in text.split("\n\n"))
+        return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>\n" for p in text.split("\n\n"))
 
     html = (f'<html><head><meta charset="utf-8"><style>p {{ margin: 0 0 1em }}</style></head>\n'
             f'<body><div dir="ltr">\n{paras(node.text)}</div>\n')
@@ -193,7 +194,7 @@ def _html_body(node: _Node, parent: _Node | None, signature: str) -> str:
         html += (f'<div class="gmail_quote"><div class="gmail_attr">On {format_datetime(parent.date)}, '
                  f'{parent.author[0]} &lt;{parent.author[1]}&gt; wrote:</div>\n'
                  f'<blockquote style="margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex">\n'
-                 f'{paras(parent.text)}</blockquote></div>\n')
+                 f'{paras(escape(parent.plain[:QUOTE_CAP]))}</blockquote></div>\n')
     html += f'<div class="signature">-- <br>{signature.replace(chr(10), "<br>")}</div>\n</body></html>\n'
     return html
 

@@ -26,6 +26,7 @@ from email.utils import getaddresses
 
 import quotequail
 
+from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.message import Address
 from gateway.sanitize import html_to_text
@@ -63,12 +64,14 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     """The forwarded message inside a text/plain body, or None."""
     if not text or len(text) > MAX_CHARS:
         return None
-    result = quotequail.unwrap(text.replace("\r\n", "\n"))
-    if not _accept(result, subject):
+    text = text.replace("\r\n", "\n")
+    result = quotequail.unwrap(text)
+    if not _accept(result, subject, text):
         return None
     assert result is not None
     note = _join(result.get("text_top", ""), result.get("text_bottom", ""))
-    return _build(result, note=note, text=result.get("text", "").strip("\n"), html=None)
+    body = result.get("text", "").strip("\n") or _body_below_headers(text)
+    return _build(result, note=note, text=body, html=None)
 
 
 def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
@@ -76,7 +79,7 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     if not html or len(html) > MAX_CHARS:
         return None
     result = quotequail.unwrap_html(html)
-    if not _accept(result, subject):
+    if not _accept(result, subject, html_to_text(html)):
         return None
     assert result is not None
     inner = result.get("html") or ""
@@ -95,12 +98,38 @@ def parse_address(value: str) -> Address:
     return Address(value.strip('"'), "")
 
 
-def _accept(result: dict[str, str] | None, subject: str) -> bool:
-    if not result or not result.get("from"):
+def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
+    """A wrapped message with a sender, under a forward marker or a forward subject."""
+    if not result or not result.get("from") or result.get("type") not in ("forward", "reply"):
         return False
-    if result.get("type") == "forward":
+    if is_forward_subject(subject):
         return True
-    return result.get("type") == "reply" and is_forward_subject(subject)
+    # quotequail also calls "-----Original Message-----" and bare header blocks
+    # forwards; Outlook writes those when replying too, so they need the subject
+    return result.get("type") == "forward" and _has_forward_marker(text)
+
+
+def _has_forward_marker(text: str) -> bool:
+    return any(P.FORWARD_MARKER.match(line[: P.LINE_MAX_CHARS]) for line in text.split("\n"))
+
+
+def _body_below_headers(text: str) -> str:
+    """The forwarded body when quotequail loses it.
+
+    quotequail 0.5.4 reads a body line such as "Saturday 02:00-04:00." as one
+    more header and returns no text; the body is what follows the first blank
+    line under the From: field.
+    """
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if P.FROM_FIELD.match(line[: P.LINE_MAX_CHARS])), None)
+    if start is None:
+        return ""
+    blank = next((i for i in range(start, len(lines)) if not P.QUOTE_PREFIX.sub("", lines[i]).strip()), None)
+    if blank is None:
+        return ""
+    quoted = bool(P.QUOTED.match(lines[start]))
+    body = [P.QUOTE_PREFIX.sub("", ln, count=1) if quoted else ln for ln in lines[blank + 1 :]]
+    return "\n".join(body).strip("\n")
 
 
 def _build(result: dict[str, str], *, note: str, text: str, html: str | None) -> InlineForward:

@@ -16,12 +16,46 @@ from email.utils import parsedate_to_datetime
 MONTHS = {
     # English, German, French, Spanish, Swedish, Dutch, Italian, Portuguese, Danish/Norwegian
     # Russian (genitive, as in "14 июня 2017")
-    **{m: i for i, m in enumerate(["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-                                   "сентября", "октября", "ноября", "декабря"], start=1)},
-    **dict.fromkeys(["jan", "january", "januar", "janvier", "janv", "enero", "ene", "januari", "gennaio", "gen",
-                     "janeiro"], 1),
-    **dict.fromkeys(["feb", "february", "februar", "février", "fevrier", "févr", "fevr", "febrero", "februari",
-                     "febbraio", "fevereiro", "fev"], 2),
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "января",
+                "февраля",
+                "марта",
+                "апреля",
+                "мая",
+                "июня",
+                "июля",
+                "августа",
+                "сентября",
+                "октября",
+                "ноября",
+                "декабря",
+            ],
+            start=1,
+        )
+    },
+    **dict.fromkeys(
+        ["jan", "january", "januar", "janvier", "janv", "enero", "ene", "januari", "gennaio", "gen", "janeiro"], 1
+    ),
+    **dict.fromkeys(
+        [
+            "feb",
+            "february",
+            "februar",
+            "février",
+            "fevrier",
+            "févr",
+            "fevr",
+            "febrero",
+            "februari",
+            "febbraio",
+            "fevereiro",
+            "fev",
+        ],
+        2,
+    ),
     **dict.fromkeys(["mar", "march", "märz", "maerz", "mars", "marzo", "maart", "março", "marco", "mär", "mrz"], 3),
     **dict.fromkeys(["apr", "april", "avril", "avr", "abril", "abr", "aprile"], 4),
     **dict.fromkeys(["may", "mai", "mayo", "maj", "mei", "maggio", "mag", "maio"], 5),
@@ -29,11 +63,24 @@ MONTHS = {
     **dict.fromkeys(["jul", "july", "juli", "juillet", "juil", "julio", "luglio", "lug", "julho"], 7),
     **dict.fromkeys(["aug", "august", "août", "aout", "agosto", "ago", "augusti", "augustus"], 8),
     **dict.fromkeys(["sep", "sept", "september", "septembre", "septiembre", "settembre", "set", "setembro"], 9),
-    **dict.fromkeys(["oct", "october", "oktober", "octobre", "octubre", "okt", "ottobre", "ott", "outubro", "out"],
-                    10),
+    **dict.fromkeys(["oct", "october", "oktober", "octobre", "octubre", "okt", "ottobre", "ott", "outubro", "out"], 10),
     **dict.fromkeys(["nov", "november", "novembre", "noviembre", "novembro"], 11),
-    **dict.fromkeys(["dec", "december", "dezember", "décembre", "decembre", "déc", "diciembre", "dic", "dicembre",
-                     "dez", "dezembro"], 12),
+    **dict.fromkeys(
+        [
+            "dec",
+            "december",
+            "dezember",
+            "décembre",
+            "decembre",
+            "déc",
+            "diciembre",
+            "dic",
+            "dicembre",
+            "dez",
+            "dezembro",
+        ],
+        12,
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
 _TIME = re.compile(r"\b(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
@@ -42,10 +89,38 @@ _NUMERIC = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\b")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
 _DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
 MAX_LEN = 200
+_RFC5322 = re.compile(
+    r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{1,5})?(?:\s*\([^)]{0,40}\))?\s*$"
+)
 # zone abbreviations US and European clients print after the time (Yahoo: "11:30:41 AM EDT")
-ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
-         "PST": -8, "PDT": -7, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2,
-         "EET": 2, "EEST": 3, "MSK": 3, "IST": 5.5, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11}
+ZONES = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+    "WET": 0,
+    "WEST": 1,
+    "BST": 1,
+    "CET": 1,
+    "CEST": 2,
+    "MEZ": 1,
+    "MESZ": 2,
+    "EET": 2,
+    "EEST": 3,
+    "MSK": 3,
+    "IST": 5.5,
+    "JST": 9,
+    "KST": 9,
+    "AEST": 10,
+    "AEDT": 11,
+}
 _ZONE = re.compile(r"\b(" + "|".join(k for k in ZONES if len(k) > 1) + r")\b")
 
 
@@ -54,12 +129,11 @@ def parse_date(value: str) -> datetime | None:
     value = value.strip()
     if not value or len(value) > MAX_LEN:
         return None
-    try:
-        parsed = parsedate_to_datetime(value)
-        if parsed is not None:
-            return parsed
-    except (TypeError, ValueError, IndexError):
-        pass
+    if _RFC5322.match(value):  # email.utils is lenient enough to misread "7:09:41 PM"
+        try:
+            return parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            pass
     try:
         return _loose(value)
     except (ValueError, OverflowError):

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 
 from gateway import reply_patterns as P
-from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 from gateway.reply_headers import find_header, on_wrote_header
+from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
 # signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web)
@@ -154,12 +154,17 @@ def _back_over_opening(tokens: list[Token], cut: int) -> int:
     i = cut
     while i > 0:
         prev = tokens[i - 1]
-        if prev.kind == "data" and not prev.text.strip():
-            i -= 1
-        elif prev.kind == "start" and prev.tag not in ("body", "html", "head"):
-            i -= 1
-        elif prev.kind == "raw" and prev.tag == "#comment":
+        if _opens_quote(prev):
             i -= 1
         else:
             break
     return i
+
+
+def _opens_quote(tok: Token) -> bool:
+    """Blank text, a start tag (not body/html) or a comment: part of what opens the quote."""
+    if tok.kind == "data":
+        return not tok.text.strip()
+    if tok.kind == "start":
+        return tok.tag not in ("body", "html", "head")
+    return tok.kind == "raw" and tok.tag == "#comment"

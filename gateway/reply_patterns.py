@@ -82,12 +82,10 @@ FROM_FIELD = re.compile(
     re.IGNORECASE,
 )
 OTHER_FIELD = re.compile(
-    _FIELD_PREFIX
-    + r"(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|a|objet|date|sendt|til|emne|"
+    _FIELD_PREFIX + r"(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|a|objet|date|sendt|til|emne|"
     r"skickat|till|ämne|verzonden|aan|onderwerp|wysłano|do|temat|data|enviado|para|asunto|assunto|"
     r"inviato|oggetto|отправлено|кому|тема|дата|送信日時|宛先|件名|日付|发送时间|发送日期|收件人|主题|"
-    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy)"
-    + _FIELD_SUFFIX,
+    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy)" + _FIELD_SUFFIX,
     re.IGNORECASE,
 )
 # fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
@@ -102,7 +100,8 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 MOBILE_LINE = re.compile(
     r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,40}|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|iphone|ipad|android|blackberry|protonmail|acompli|"
-    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
+    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|"
+    r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
     r"get\s+outlook\s+for\s+\w{2,10}|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
     r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem\s+[\w ]{1,30}\s+gesendet|"

@@ -21,9 +21,59 @@ from gateway.reply_tokens import VOID, Token, source, tokenize
 __all__ = ["sanitize_html", "html_to_text"]
 
 ALLOWED_TAGS = frozenset(
-    "a abbr b blockquote br caption center cite code col colgroup dd del div dl dt em font h1 h2 h3 h4 h5 h6 "
-    "hr i img ins kbd li ol p pre q s small span strike strong sub sup table tbody td tfoot th thead tr tt "
-    "u ul".split()
+    [
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "center",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "font",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+    ]
 )
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -35,8 +85,9 @@ ALLOWED_ATTRIBUTES = {
     "*": {"dir"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto", "cid"})
-DROP_WITH_CONTENT = frozenset({"script", "style", "title", "template", "noscript", "svg", "math", "object",
-                               "iframe", "head"})
+DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "title", "template", "noscript", "svg", "math", "object", "iframe", "head"}
+)
 LINK_REL = "noopener noreferrer nofollow"
 _REMOTE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 _CID = re.compile(r"^\s*cid:", re.IGNORECASE)
@@ -107,8 +158,28 @@ def _image(tok: Token) -> str:
 
 SKIP = frozenset({"head", "style", "script", "title", "template", "noscript", "svg", "math", "object", "iframe"})
 PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl", "pre", "hr"})
-LINE = frozenset({"div", "br", "tr", "li", "dt", "dd", "address", "center", "section", "article", "header",
-                  "footer", "caption", "form", "fieldset", "blockquote", "body", "html"})
+LINE = frozenset(
+    {
+        "div",
+        "br",
+        "tr",
+        "li",
+        "dt",
+        "dd",
+        "address",
+        "center",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "caption",
+        "form",
+        "fieldset",
+        "blockquote",
+        "body",
+        "html",
+    }
+)
 CELL = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _BLANKS = re.compile(r"\n{3,}")

@@ -152,3 +152,20 @@ def test_serve_refuses_public_http_without_sign_in(env: dict[str, str]) -> None:
     result = mailfeed("serve", env=env, check=False)
     assert result.returncode == 1
     assert "MAILFEED_HTTP_HOST='0.0.0.0' is not a loopback address" in result.stderr
+
+
+def test_quarantine_list_and_reprocess(env: dict[str, str], tmp_path: Path) -> None:
+    mailfeed("feed", "add", "team", "team@example.com", env=env)
+    box = tmp_path / "mixed.mbox"
+    box.write_bytes(
+        b"From a Mon Mar  2 09:00:00 2026\n" + make_mail(message_id="ok@x").replace(b"\r\n", b"\n") + b"\n"
+        b"From b Mon Mar  2 09:00:00 2026\nthis line is not a header\n\njust text\n"
+    )
+    assert "imported 1, duplicates 0, quarantined 1" in mailfeed("import", str(box), env=env).stdout
+    listed = mailfeed("quarantine", "list", env=env).stdout
+    assert "\tquarantined\t" in listed and "parse: no header block" in listed
+    assert mailfeed("reprocess", "--quarantined", env=env).stdout.strip() == "reprocessed 1: quarantined 1"
+    rebuilt = mailfeed("reprocess", "--all", env=env).stdout.strip()
+    assert rebuilt == "reprocessed 2: posted 1, quarantined 1"
+    both = mailfeed("reprocess", "--all", "--quarantined", env=env, check=False)
+    assert both.returncode == 1 and "exactly one of" in both.stderr

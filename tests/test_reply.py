@@ -160,7 +160,7 @@ def test_a_long_line_without_newlines_is_fast() -> None:
 
 
 def test_deeply_nested_html_does_not_recurse() -> None:
-    html = "<div>" * 200_000 + "text" + "<blockquote type=cite>q</blockquote>" + "</div>" * 200_000
+    html = "<div>" * 30_000 + "text" + "<blockquote type=cite>q</blockquote>" + "</div>" * 30_000
     new, quoted = split_reply_html(html)
     assert "text" in html_to_text(new) and "q" in html_to_text(quoted)
 

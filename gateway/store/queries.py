@@ -136,14 +136,15 @@ def attachment_file(*, session: Session, entry_id: int, position: int) -> tuple[
     return None if data is None else (att, data)
 
 
-def quarantined(*, session: Session, limit: int = 1000) -> list[RawMessage]:
+def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:  # type: ignore[type-arg]
+    """Quarantined and held messages (id, status, received_at, message_id, reason), without their bytes."""
     return list(
-        session.scalars(
-            sa.select(RawMessage)
+        session.execute(
+            sa.select(RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason)
             .where(RawMessage.status.in_(("quarantined", "held")))  # type: ignore[attr-defined]
             .order_by(RawMessage.id)
             .limit(limit)
-        )
+        ).all()
     )
 
 

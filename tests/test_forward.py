@@ -1,0 +1,147 @@
+"""Inline forward unwrapping: markers, header blocks, dates, forward vs reply."""
+
+from __future__ import annotations
+
+import email
+import time
+from datetime import datetime, timedelta, timezone
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from gateway.forward import InlineForward, is_forward_subject, parse_address, unwrap_html, unwrap_text
+from gateway.forward_dates import parse_date
+from gateway.message import Address
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def load(name: str) -> tuple[str, str]:
+    msg = email.message_from_bytes((EML / name).read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=("plain", "html"))
+    assert part is not None
+    return str(msg["subject"]), str(part.get_content())
+
+
+def test_apple_begin_forwarded_message() -> None:
+    subject, text = load("apple-begin-forwarded.eml")
+    fwd = unwrap_text(text, subject=subject)
+    assert fwd == InlineForward(
+        note="FYI, see below.",
+        author=Address("Venue Desk", "desk@venue.example"),
+        date=datetime(2026, 3, 1, 12, 5, tzinfo=timezone(timedelta(hours=1))),
+        subject="Venue confirmed",
+        to="Nina Olsen <nina@example.com>",
+        text="Your booking for 12 March is confirmed.",
+    )
+
+
+def test_gmail_forwarded_message_lowercases_the_domain() -> None:
+    subject, text = load("gmail-forwarded-message.eml")
+    fwd = unwrap_text(text, subject=subject)
+    assert fwd is not None
+    assert fwd.author == Address("Ops Team", "ops@example.com")
+    assert fwd.note == "Heads up."
+    assert fwd.date == datetime(2026, 3, 2, 20, 13)  # Gmail prints no offset: naive
+    assert fwd.text == "Maintenance window is Saturday 02:00-04:00."
+
+
+def test_thunderbird_forwarded_message_without_a_note() -> None:
+    subject, text = load("thunderbird-forwarded-message.eml")
+    fwd = unwrap_text(text, subject=subject)
+    assert fwd is not None
+    assert (fwd.note, fwd.subject, fwd.author.address) == ("", "Minutes", "rolf@example.com")
+    assert fwd.date == datetime(2026, 3, 3, 14, 54, 27, tzinfo=timezone(timedelta(hours=2)))
+
+
+def test_original_message_block_is_a_forward_only_under_a_forward_subject() -> None:
+    subject, text = load("outlook-forward-fw-subject.eml")
+    assert unwrap_text(text) is None  # as a reply it is quoted history
+    assert unwrap_text(text, subject="RE: Invoice 42") is None
+    fwd = unwrap_text(text, subject=subject)
+    assert fwd is not None
+    assert (fwd.note, fwd.author.address, fwd.text) == (
+        "Please pay this one.",
+        "billing@vendor.example",
+        "Invoice 42 is due on 30 June.",
+    )
+
+
+def test_a_reply_is_not_a_forward() -> None:
+    _, text = load("gmail-reply.eml")
+    assert unwrap_text(text) is None
+    assert unwrap_text(text, subject="Re: Launch checklist") is None
+
+
+def test_html_gmail_forward() -> None:
+    html = (
+        '<div dir="ltr">See below<br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+        "---------- Forwarded message ---------<br>From: <strong>Ops</strong> "
+        '<span>&lt;<a href="mailto:ops@example.com">ops@example.com</a>&gt;</span><br>'
+        "Date: Mon, Mar 2, 2026 at 8:13 PM<br>Subject: Window<br>To: &lt;otto@example.com&gt;<br></div><br>"
+        "<div>Saturday night.</div></div></div>"
+    )
+    fwd = unwrap_html(html, subject="Fwd: Window")
+    assert fwd is not None
+    assert fwd.author == Address("Ops", "ops@example.com")
+    assert (fwd.note, fwd.subject, fwd.text) == ("See below", "Window", "Saturday night.")
+    assert fwd.html is not None and "Saturday night." in fwd.html
+
+
+def test_plain_html_is_not_a_forward() -> None:
+    assert unwrap_html("<p>Hello</p>", subject="Fwd: x") is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Fwd: x", True),
+        ("FW: x", True),
+        ("WG: x", True),
+        ("TR: x", True),
+        ("RV: x", True),
+        ("Fw: x", True),
+        ("[team] Fwd: x", True),
+        ("Re: Fwd: x", True),
+        ("Re: x", False),
+        ("Forward planning", False),
+        ("", False),
+    ],
+)
+def test_forward_subjects(subject: str, expected: bool) -> None:
+    assert is_forward_subject(subject) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Fri, 19 Jun 2009 19:16:04 +0200", datetime(2009, 6, 19, 19, 16, 4, tzinfo=timezone(timedelta(hours=2)))),
+        ("Fri, Apr 26, 2013 at 8:13 PM", datetime(2013, 4, 26, 20, 13)),
+        ("1. August 2011 23:28:15 GMT-07:00", datetime(2011, 8, 1, 23, 28, 15, tzinfo=timezone(timedelta(hours=-7)))),
+        ("Thursday, March 7, 2013 7:09:41 PM", datetime(2013, 3, 7, 19, 9, 41)),
+        ("mercredi 17 septembre 2014 16:24", datetime(2014, 9, 17, 16, 24)),
+        (
+            "Thursday, September 4, 2025 at 11:30:41 AM EDT",
+            datetime(2025, 9, 4, 11, 30, 41, tzinfo=timezone(timedelta(hours=-4))),
+        ),
+        ("not a date", None),
+        ("", None),
+    ],
+)
+def test_forward_header_dates(value: str, expected: datetime | None) -> None:
+    assert parse_date(value) == expected
+
+
+def test_parse_address_forms() -> None:
+    assert parse_address('"Doe, Jane" <Jane@Example.ORG>') == Address("Doe, Jane", "Jane@example.org")
+    assert parse_address("John Doe") == Address("John Doe", "")
+
+
+def test_big_inputs_are_bounded() -> None:
+    start = time.perf_counter()
+    assert unwrap_text(">" * 1_000_000) is None
+    unwrap_text("Begin forwarded message:\n" + "x" * 1_000_000)
+    assert time.perf_counter() - start < 3.0

@@ -1,0 +1,110 @@
+"""HTML sanitizing (nh3, strict) and HTML to text rendering."""
+
+from __future__ import annotations
+
+import email
+import time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from gateway.sanitize import html_to_text, sanitize_html
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def hostile_html() -> str:
+    msg = email.message_from_bytes((EML / "html-remote-image-and-script.eml").read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_hostile_markup_is_removed() -> None:
+    out = sanitize_html(hostile_html()).lower()
+    for bad in (
+        "<script",
+        "alert(",
+        "onload",
+        "onclick",
+        "javascript:",
+        "<base",
+        "<meta",
+        "<form",
+        "<input",
+        "<iframe",
+        "<svg",
+        "<style",
+        "color:red",
+        "style=",
+        "data:image",
+        ' src="https://tracker',
+    ):
+        assert bad not in out, bad
+
+
+def test_remote_image_becomes_a_placeholder_and_cid_image_stays() -> None:
+    out = sanitize_html(hostile_html())
+    assert '<span class="remote-image" data-src="https://tracker.example/p.gif">[image: logo]</span>' in out
+    assert '<img src="cid:part1@example.biz" alt="chart">' in out
+    assert "<img" not in out.replace('<img src="cid:', "")
+
+
+def test_links_get_rel_nofollow() -> None:
+    out = sanitize_html('<a href="https://example.org/" target="_blank">x</a>')
+    assert out == '<a href="https://example.org/" rel="noopener noreferrer nofollow">x</a>'
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
+        '<img src="x" onerror="alert(1)">',
+        "<math><mi xlink:href='javascript:alert(1)'>x</mi></math>",
+        '<object data="evil.swf"></object><embed src="evil.swf">',
+        '<span class="remote-image" data-src="javascript:alert(1)">x</span>',
+        "<<script>script>alert(1)<</script>/script>",
+    ],
+)
+def test_no_script_survives(html: str) -> None:
+    out = sanitize_html(html).lower()
+    assert "javascript:" not in out and "onerror" not in out and "<script" not in out
+    assert "<object" not in out and "<embed" not in out and "data:text" not in out
+
+
+def test_html_to_text_renders_structure() -> None:
+    html = (
+        "<html><head><title>T</title><style>p{}</style></head><body>"
+        "<h1>Title</h1><p>One<br>two</p><ul><li>a</li><li>b</li></ul>"
+        '<p><a href="https://example.org/x">site</a> and <a href="https://example.org/">https://example.org/</a></p>'
+        "<blockquote><p>quoted</p><blockquote>deeper</blockquote></blockquote>"
+        "<table><tr><td>r1c1</td><td>r1c2</td></tr><tr><td>r2c1</td></tr></table>"
+        "<script>alert(1)</script></body></html>"
+    )
+    assert html_to_text(html) == (
+        "Title\n\nOne\ntwo\n\n- a\n- b\n\nsite (https://example.org/x) and https://example.org/\n\n"
+        "> quoted\n>\n> > deeper\n\nr1c1  r1c2\nr2c1"
+    )
+
+
+def test_html_to_text_keeps_pre_whitespace_and_decodes_entities() -> None:
+    assert html_to_text("<pre>a  b\n  c</pre><p>x&amp;y&nbsp;z</p>") == "a  b\n  c\n\nx&y z"
+
+
+def test_html_to_text_on_broken_markup() -> None:
+    assert html_to_text("<div><p>unclosed <b>bold <i>it</div>after") == "unclosed bold it\nafter"
+    assert html_to_text("a < b and c > d <a") == "a < b and c > d <a"
+
+
+def test_linear_time_on_adversarial_html() -> None:
+    start = time.perf_counter()
+    html_to_text("<a " * 200_000)
+    html_to_text('<a x="' * 100_000)
+    html_to_text("<div>" * 100_000)
+    sanitize_html("<p>" * 50_000)
+    html_to_text("<!--" + "x" * 1_000_000)
+    assert time.perf_counter() - start < 5.0
