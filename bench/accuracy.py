@@ -51,7 +51,7 @@ class Case:
 
     set: str
     name: str
-    run: Callable[[], tuple[bool, str]]
+    run: Callable[[], tuple[bool, str]]  # closures bind their loop values as defaults
 
 
 @dataclass

@@ -93,7 +93,7 @@ _RFC5322 = re.compile(
     r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{1,5})?(?:\s*\([^)]{0,40}\))?\s*$"
 )
 # zone abbreviations US and European clients print after the time (Yahoo: "11:30:41 AM EDT")
-ZONES = {
+ZONES: dict[str, float] = {
     "UTC": 0,
     "GMT": 0,
     "Z": 0,
@@ -165,8 +165,8 @@ def _offset(value: str) -> tuple[timezone | None, str]:
     if not m:
         named = _ZONE.search(value)
         if named:
-            hours = ZONES[named.group(1).upper()]
-            return timezone(timedelta(hours=hours)), value[: named.start()] + " " + value[named.end() :]
+            zone_hours = ZONES[named.group(1).upper()]
+            return timezone(timedelta(hours=zone_hours)), value[: named.start()] + " " + value[named.end() :]
         return None, value
     sign, hours, minutes = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
     delta = timedelta(hours=int(hours), minutes=int(minutes or 0))

@@ -181,15 +181,16 @@ class _Scanner:
         else:
             m = _TAG_OPEN.match(s, lt)
             if m:
-                end = self._start_tag(m.group(1).lower(), m.end(), lt)
-                if end is not None:
-                    return end
+                after = self._start_tag(m.group(1).lower(), m.end(), lt)
+                if after is not None:
+                    return after
         self._data("<")
         return lt + 1
 
     def _start_tag(self, tag: str, pos: int, lt: int) -> int | None:
         """Parse attributes up to the closing ">" (quotes may hide a ">"); None if unclosed."""
-        s, n, attrs = self.s, len(self.s), []
+        s, n = self.s, len(self.s)
+        attrs: list[tuple[str, str]] = []
         if self._find_gt(pos) < 0:
             return None
         while pos < n:
