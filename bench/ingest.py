@@ -31,6 +31,7 @@ in its own process group and is killed on exit, Ctrl-C or SIGTERM included.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -48,7 +49,6 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from bench import mailgen
 
@@ -84,8 +84,15 @@ class Processes:
 
     def start(self, cmd: Sequence[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:
-            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.running.append(proc)
         return proc
 
@@ -93,10 +100,8 @@ class Processes:
         """SIGTERM to the group, SIGKILL to what is left after `timeout`."""
         if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         _signal_group(proc.pid, signal.SIGKILL)  # workers the leader left behind
         if proc.poll() is None:
             proc.wait()
@@ -109,10 +114,8 @@ class Processes:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def free_port() -> int:
@@ -123,8 +126,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None,
-               log: Path | None = None, interval: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    interval: float = 0.05,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if proc is not None and proc.poll() is not None:
@@ -159,8 +169,9 @@ class Mailfeed:
         dir.mkdir(parents=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
         smtp_port, http_port = free_port(), free_port()
-        env.update(MAILFEED_DATA_DIR=str(dir / "data"), MAILFEED_SMTP_PORT=str(smtp_port),
-                   MAILFEED_HTTP_PORT=str(http_port))
+        env.update(
+            MAILFEED_DATA_DIR=str(dir / "data"), MAILFEED_SMTP_PORT=str(smtp_port), MAILFEED_HTTP_PORT=str(http_port)
+        )
         mf = cls(dir, env, smtp_port, http_port)
         mf.run("feed", "add", "team", TEAM)
         return mf
@@ -173,14 +184,20 @@ class Mailfeed:
         return [sys.executable, "-m", "gateway", *args]
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*args), env=self.env, cwd=ROOT, capture_output=True, text=True,
-                              check=True, timeout=600)
+        return subprocess.run(
+            self.command(*args), env=self.env, cwd=ROOT, capture_output=True, text=True, check=True, timeout=600
+        )
 
     def serve(self, procs: Processes) -> subprocess.Popen[bytes]:
         log = self.dir / "serve.log"
         proc = procs.start(self.command("serve"), env=self.env, log=log)
-        wait_until(lambda: port_open(self.smtp_port) and port_open(self.http_port), timeout=60,
-                   what="mailfeed serve", proc=proc, log=log)
+        wait_until(
+            lambda: port_open(self.smtp_port) and port_open(self.http_port),
+            timeout=60,
+            what="mailfeed serve",
+            proc=proc,
+            log=log,
+        )
         return proc
 
     def query(self, sql: str) -> tuple[int, ...]:
@@ -290,7 +307,8 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, r in enumerate(cells):
-        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        print("  " + "  ".join(padded))
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
 
@@ -316,8 +334,10 @@ def verdict_line(v: Verdict) -> None:
 
 def bench_acceptance(args: argparse.Namespace, tmp: Path, procs: Processes) -> Verdict:
     sessions, per = args.smtp_sessions, args.smtp_per_session
-    heading(f"1. SMTP acceptance: {args.smtp_size}-byte messages, {sessions} persistent sessions x {per} "
-            f"messages, {args.rounds} round(s), best round counts")
+    heading(
+        f"1. SMTP acceptance: {args.smtp_size}-byte messages, {sessions} persistent sessions x {per} "
+        f"messages, {args.rounds} round(s), best round counts"
+    )
     total = sessions * per
     pool = mailgen.fixed_size(args.rounds * 2 * total + sessions, size=args.smtp_size, seed=args.seed)
     warmup, pool = pool[:sessions], pool[sessions:]
@@ -376,8 +396,10 @@ def bench_processing(args: argparse.Namespace, tmp: Path, procs: Processes) -> l
     mails = list(mailgen.threads(n, seed=args.seed, profile="realistic"))
     messages = [m.data for m in mails]
     size = sum(map(len, messages))
-    heading(f"2. Processing: {n:,} realistic messages (avg {size / n / 1024:.1f} KB, "
-            f"{sum(1 for m in mails if m.parent_id):,} replies, {size / 2**20:.1f} MB) vs bare mail-parser on one core")
+    heading(
+        f"2. Processing: {n:,} realistic messages (avg {size / n / 1024:.1f} KB, "
+        f"{sum(1 for m in mails if m.parent_id):,} replies, {size / 2**20:.1f} MB) vs bare mail-parser on one core"
+    )
     base_s = parse_baseline(messages)
     base = n / base_s
 
@@ -393,23 +415,40 @@ def bench_processing(args: argparse.Namespace, tmp: Path, procs: Processes) -> l
 
     smtp = run_processing_smtp(args, mf_dir=tmp / "serve", procs=procs, messages=messages)
 
-    table([
-        ("mail-parser parse_from_bytes, 1 core (baseline)", n, base_s, base, 1.0, "-"),
-        ("`mailfeed import` (whole command, wall)", n, import_s, n / import_s, n / import_s / base, entries),
-        ("SMTP -> processed (until all visible)", n, smtp.seconds, smtp.rate, smtp.rate / base, smtp.entries),
-    ], ["what", "messages", "seconds", "msg/s", "x baseline", "entries"])
-    print(f"  import's own summary: {out.strip().splitlines()[-1] if out.strip() else '(none)'}"
-          + (f" [{own.group(1)} msg/s excluding start-up]" if own else ""))
-    print(f"  SMTP run: {args.proc_sessions} sessions; last 250 at {smtp.accepted_s:.2f} s; all processed at "
-          f"{smtp.seconds:.2f} s (polled: sqlite3 on the data dir, raw_message all present, none pending); "
-          f"API cross-check: GET /api/feeds/team/threads sum(comment_count+1) = {smtp.api_entries} "
-          f"({'matches' if smtp.api_entries == smtp.entries else 'DIFFERS from'} {smtp.entries} entries); "
-          f"statuses {smtp.statuses}; errors {len(smtp.errors)}")
+    table(
+        [
+            ("mail-parser parse_from_bytes, 1 core (baseline)", n, base_s, base, 1.0, "-"),
+            ("`mailfeed import` (whole command, wall)", n, import_s, n / import_s, n / import_s / base, entries),
+            ("SMTP -> processed (until all visible)", n, smtp.seconds, smtp.rate, smtp.rate / base, smtp.entries),
+        ],
+        ["what", "messages", "seconds", "msg/s", "x baseline", "entries"],
+    )
+    print(
+        f"  import's own summary: {out.strip().splitlines()[-1] if out.strip() else '(none)'}"
+        + (f" [{own.group(1)} msg/s excluding start-up]" if own else "")
+    )
+    print(
+        f"  SMTP run: {args.proc_sessions} sessions; last 250 at {smtp.accepted_s:.2f} s; all processed at "
+        f"{smtp.seconds:.2f} s (polled: sqlite3 on the data dir, raw_message all present, none pending); "
+        f"API cross-check: GET /api/feeds/team/threads sum(comment_count+1) = {smtp.api_entries} "
+        f"({'matches' if smtp.api_entries == smtp.entries else 'DIFFERS from'} {smtp.entries} entries); "
+        f"statuses {smtp.statuses}; errors {len(smtp.errors)}"
+    )
     verdicts = [
-        Verdict("2a `mailfeed import` rate / mail-parser rate", n / import_s / base, ">= 1.00",
-                n / import_s / base >= 1.0 and entries > 0, "x"),
-        Verdict("2b SMTP processing rate / mail-parser rate", smtp.rate / base, ">= 1.00",
-                smtp.rate / base >= 1.0 and not smtp.errors, "x"),
+        Verdict(
+            "2a `mailfeed import` rate / mail-parser rate",
+            n / import_s / base,
+            ">= 1.00",
+            n / import_s / base >= 1.0 and entries > 0,
+            "x",
+        ),
+        Verdict(
+            "2b SMTP processing rate / mail-parser rate",
+            smtp.rate / base,
+            ">= 1.00",
+            smtp.rate / base >= 1.0 and not smtp.errors,
+            "x",
+        ),
     ]
     for v in verdicts:
         verdict_line(v)
@@ -433,15 +472,17 @@ class Processed:
         return 0.0 if self.errors or not self.seconds else self.total / self.seconds
 
 
-def run_processing_smtp(args: argparse.Namespace, *, mf_dir: Path, procs: Processes,
-                        messages: Sequence[bytes]) -> Processed:
+def run_processing_smtp(
+    args: argparse.Namespace, *, mf_dir: Path, procs: Processes, messages: Sequence[bytes]
+) -> Processed:
     mf = Mailfeed.create(mf_dir)
     proc = mf.serve(procs)
     n = len(messages)
     try:
         result: dict[str, Load] = {}
-        sender = threading.Thread(target=lambda: result.update(load=smtp_load(
-            mf.smtp_port, deal(messages, args.proc_sessions))), daemon=True)
+        sender = threading.Thread(
+            target=lambda: result.update(load=smtp_load(mf.smtp_port, deal(messages, args.proc_sessions))), daemon=True
+        )
         sender.start()
         deadline = time.monotonic() + args.timeout
         while True:
@@ -456,8 +497,12 @@ def run_processing_smtp(args: argparse.Namespace, *, mf_dir: Path, procs: Proces
         load = result["load"]
         seconds = now - load.t0
         (entries,) = mf.query("SELECT count(*) FROM entry")
-        statuses = ", ".join(f"{s} {c}" for s, c in sqlite3.connect(mf.db).execute(
-            "SELECT status, count(*) FROM raw_message GROUP BY status ORDER BY status"))
+        statuses = ", ".join(
+            f"{s} {c}"
+            for s, c in sqlite3.connect(mf.db).execute(
+                "SELECT status, count(*) FROM raw_message GROUP BY status ORDER BY status"
+            )
+        )
         return Processed(n, seconds, load.seconds, entries, mf.api_entry_count(), statuses, load.errors)
     finally:
         procs.stop(proc)
@@ -479,8 +524,10 @@ class Memory:
 
 def bench_memory(args: argparse.Namespace, tmp: Path, procs: Processes) -> Verdict:
     n = args.rss_messages
-    heading(f"3. Import memory: `mailfeed import` of a {n:,}-message mbox (small realistic mail), "
-            f"process tree sampled every {SAMPLE_SECONDS} s")
+    heading(
+        f"3. Import memory: `mailfeed import` of a {n:,}-message mbox (small realistic mail), "
+        f"process tree sampled every {SAMPLE_SECONDS} s"
+    )
     big, small = tmp / "big.mbox", tmp / "first.mbox"
     started = time.perf_counter()
     size = 0
@@ -491,23 +538,51 @@ def bench_memory(args: argparse.Namespace, tmp: Path, procs: Processes) -> Verdi
             if i < RSS_BASELINE_MESSAGES:
                 fs.write(entry)
             size += len(mail.data)
-    print(f"  generated {n:,} messages, {size / 2**20:.0f} MB (avg {size / n / 1024:.1f} KB) "
-          f"in {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"  generated {n:,} messages, {size / 2**20:.0f} MB (avg {size / n / 1024:.1f} KB) "
+        f"in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     base = import_memory(Mailfeed.create(tmp / "rss-base"), small, procs)
     main = import_memory(Mailfeed.create(tmp / "rss-main"), big, procs)
     big.unlink()
-    table([
-        (f"import of the first {min(n, RSS_BASELINE_MESSAGES)} (baseline)", min(n, RSS_BASELINE_MESSAGES),
-         base.seconds, base.tree_peak_mb, base.leader_peak_mb, base.maxrss_mb, base.tree_pss_peak_mb, base.processes),
-        (f"import of all {n:,}", n, main.seconds, main.tree_peak_mb, main.leader_peak_mb, main.maxrss_mb,
-         main.tree_pss_peak_mb, main.processes),
-    ], ["what", "messages", "seconds", "tree RSS MB", "import RSS MB", "max 1 proc MB", "tree PSS MB", "procs"])
+    table(
+        [
+            (
+                f"import of the first {min(n, RSS_BASELINE_MESSAGES)} (baseline)",
+                min(n, RSS_BASELINE_MESSAGES),
+                base.seconds,
+                base.tree_peak_mb,
+                base.leader_peak_mb,
+                base.maxrss_mb,
+                base.tree_pss_peak_mb,
+                base.processes,
+            ),
+            (
+                f"import of all {n:,}",
+                n,
+                main.seconds,
+                main.tree_peak_mb,
+                main.leader_peak_mb,
+                main.maxrss_mb,
+                main.tree_pss_peak_mb,
+                main.processes,
+            ),
+        ],
+        ["what", "messages", "seconds", "tree RSS MB", "import RSS MB", "max 1 proc MB", "tree PSS MB", "procs"],
+    )
     print(f"  import's own summary: {main.summary}")
-    print(f"  import rate {n / main.seconds:,.0f} msg/s; tree peak {main.tree_peak_mb / base.tree_peak_mb:.2f}x "
-          f"the {RSS_BASELINE_MESSAGES}-message baseline (+{main.tree_peak_mb - base.tree_peak_mb:.0f} MB)")
-    v = Verdict(f"3 import {n:,} messages, peak RSS of the process tree", main.tree_peak_mb,
-                f"< {args.rss_limit_mb} MB", main.tree_peak_mb < args.rss_limit_mb and main.summary.startswith("imported"),
-                " MB")
+    print(
+        f"  import rate {n / main.seconds:,.0f} msg/s; tree peak {main.tree_peak_mb / base.tree_peak_mb:.2f}x "
+        f"the {RSS_BASELINE_MESSAGES}-message baseline (+{main.tree_peak_mb - base.tree_peak_mb:.0f} MB)"
+    )
+    v = Verdict(
+        f"3 import {n:,} messages, peak RSS of the process tree",
+        main.tree_peak_mb,
+        f"< {args.rss_limit_mb} MB",
+        main.tree_peak_mb < args.rss_limit_mb and main.summary.startswith("imported"),
+        " MB",
+    )
     verdict_line(v)
     return v
 
@@ -541,8 +616,15 @@ def import_memory(mf: Mailfeed, box: Path, procs: Processes) -> Memory:
     lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.startswith("imported")]
     if proc.returncode != 0 or not lines:
         print(log.read_text(errors="replace")[-3000:])
-    return Memory(seconds, peak[0], peak[1], peak[2], usage.ru_maxrss / 1024, int(peak[3]),
-                  lines[-1] if lines else f"exit {proc.returncode}")
+    return Memory(
+        seconds,
+        peak[0],
+        peak[1],
+        peak[2],
+        usage.ru_maxrss / 1024,
+        int(peak[3]),
+        lines[-1] if lines else f"exit {proc.returncode}",
+    )
 
 
 def descendants(root: int) -> list[int]:
@@ -556,7 +638,7 @@ def descendants(root: int) -> list[int]:
                 stat = fh.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     out, stack = [], [root]
     while stack:
@@ -589,8 +671,11 @@ def pss_kb(pid: int) -> int:
 
 
 def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.ingest",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="small counts for a smoke run (results are not meaningful)")
     p.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1,3")
     p.add_argument("--seed", type=int, default=1, help="seed for the generated mail")
@@ -616,8 +701,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally below
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="mailfeed-bench-"))
-    print(f"mailfeed ingest bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs "
-          f"({len(os.sched_getaffinity(0))} usable), seed {args.seed}{', QUICK' if args.quick else ''}", flush=True)
+    print(
+        f"mailfeed ingest bench: python {sys.version.split()[0]}, {os.cpu_count()} CPUs "
+        f"({len(os.sched_getaffinity(0))} usable), seed {args.seed}{', QUICK' if args.quick else ''}",
+        flush=True,
+    )
     verdicts: list[Verdict] = []
     try:
         if 1 in parts:
@@ -636,8 +724,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     heading("Summary")
-    table([(v.name, f"{v.measured:.2f}{v.unit}", v.target, "PASS" if v.passed else "FAIL") for v in verdicts],
-          ["target", "measured", "target", "result"])
+    table(
+        [(v.name, f"{v.measured:.2f}{v.unit}", v.target, "PASS" if v.passed else "FAIL") for v in verdicts],
+        ["target", "measured", "target", "result"],
+    )
     return 0 if all(v.passed for v in verdicts) else 1
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import base64
 import quopri
-from html import escape
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from html import escape
 from typing import BinaryIO
 
 PEOPLE = [
@@ -37,18 +37,30 @@ PEOPLE = [
     ("Jan Novák", "jan@example.cz"),
 ]
 TOPICS = [
-    "Quarterly plan", "Release 4.2 checklist", "Office move on Friday", "Budget review",
-    "Customer escalation: ACME", "Hiring loop for backend role", "Incident report 2026-03-01",
-    "Design doc: search indexing", "Team offsite agenda", "Vendor contract renewal",
-    "On-call rotation", "Roadmap feedback", "Security training reminder", "Database migration",
+    "Quarterly plan",
+    "Release 4.2 checklist",
+    "Office move on Friday",
+    "Budget review",
+    "Customer escalation: ACME",
+    "Hiring loop for backend role",
+    "Incident report 2026-03-01",
+    "Design doc: search indexing",
+    "Team offsite agenda",
+    "Vendor contract renewal",
+    "On-call rotation",
+    "Roadmap feedback",
+    "Security training reminder",
+    "Database migration",
 ]
-WORDS = (
-    "the we should plan release team customer deadline review budget data migration server please "
-    "agree think next week meeting notes follow up action items owner status blocked risk update "
-    "numbers forecast revenue latency deploy rollback ticket priority scope estimate draft final "
-    "approval quarter goal metric users support backlog feature fix test staging production docs "
-    "for with and to of in on it is that this by from at as be are was will can would could"
-).split()
+_VOCABULARY = (
+    "the we should plan release team customer deadline review budget data migration server "
+    "please agree think next week meeting notes follow up action items owner status blocked "
+    "risk update numbers forecast revenue latency deploy rollback ticket priority scope "
+    "estimate draft final approval quarter goal metric users support backlog feature fix test "
+    "staging production docs for with and to of in on it is that this by from at as be are was "
+    "will can would could "
+)
+WORDS = _VOCABULARY.split()
 ATTACHMENTS = [
     ("report.pdf", "application/pdf"),
     ("screenshot.png", "image/png"),
@@ -74,10 +86,22 @@ class Profile:
     auth_headers: bool
 
 
-REALISTIC = Profile(paragraphs=(2, 10), received=(3, 7), html_share=0.6, attachment_share=0.15,
-                    attachment_bytes=(8_000, 180_000), auth_headers=True)
-SMALL = Profile(paragraphs=(1, 5), received=(2, 5), html_share=0.35, attachment_share=0.0,
-                attachment_bytes=(0, 0), auth_headers=True)
+REALISTIC = Profile(
+    paragraphs=(2, 10),
+    received=(3, 7),
+    html_share=0.6,
+    attachment_share=0.15,
+    attachment_bytes=(8_000, 180_000),
+    auth_headers=True,
+)
+SMALL = Profile(
+    paragraphs=(1, 5),
+    received=(2, 5),
+    html_share=0.35,
+    attachment_share=0.0,
+    attachment_bytes=(0, 0),
+    auth_headers=True,
+)
 PROFILES = {"realistic": REALISTIC, "small": SMALL}
 
 
@@ -151,26 +175,35 @@ def _headers(rng: random.Random, p: Profile, node: _Node, parent: _Node | None) 
         )
     if p.auth_headers:
         sig = base64.b64encode(rng.randbytes(256)).decode()
-        h.append("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel1;\r\n"
-                 "\th=from:to:subject:date:message-id; bh=" + base64.b64encode(rng.randbytes(32)).decode() + ";\r\n"
-                 "\tb=" + "\r\n\t  ".join(sig[i:i + 70] for i in range(0, len(sig), 70)))
-        h.append("ARC-Authentication-Results: i=1; mx.example.com; dkim=pass header.d=example.com;\r\n"
-                 "\tspf=pass smtp.mailfrom=example.com; dmarc=pass (p=NONE) header.from=example.com")
+        h.append(
+            "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel1;\r\n"
+            "\th=from:to:subject:date:message-id; bh=" + base64.b64encode(rng.randbytes(32)).decode() + ";\r\n"
+            "\tb=" + "\r\n\t  ".join(sig[i : i + 70] for i in range(0, len(sig), 70))
+        )
+        h.append(
+            "ARC-Authentication-Results: i=1; mx.example.com; dkim=pass header.d=example.com;\r\n"
+            "\tspf=pass smtp.mailfrom=example.com; dmarc=pass (p=NONE) header.from=example.com"
+        )
         h.append(f"X-Google-Smtp-Source: {base64.b64encode(rng.randbytes(48)).decode()}")
     h.append(f"From: {_address(node.author)}")
     h.append(f"To: Team <{TEAM}>")
     if rng.random() < 0.3:
         h.append(f"Cc: {_address(rng.choice(PEOPLE))}")
     subject = node.subject
-    h.append(f"Subject: {subject}" if subject.isascii() else
-             f"Subject: =?utf-8?b?{base64.b64encode(subject.encode()).decode()}?=")
+    h.append(
+        f"Subject: {subject}"
+        if subject.isascii()
+        else f"Subject: =?utf-8?b?{base64.b64encode(subject.encode()).decode()}?="
+    )
     h.append(f"Date: {format_datetime(node.date)}")
     h.append(f"Message-ID: <{node.message_id}>")
     if parent is not None:
         h.append(f"In-Reply-To: <{parent.message_id}>")
         h.append("References: " + "\r\n ".join(f"<{m}>" for m in node.references))
     h.append("MIME-Version: 1.0")
-    h.append(f"User-Agent: {rng.choice(['Mozilla Thunderbird 128.0', 'Microsoft Outlook 16.0', 'Apple Mail (2.3774)'])}")
+    h.append(
+        f"User-Agent: {rng.choice(['Mozilla Thunderbird 128.0', 'Microsoft Outlook 16.0', 'Apple Mail (2.3774)'])}"
+    )
     return h
 
 
@@ -188,13 +221,17 @@ def _html_body(node: _Node, parent: _Node | None, signature: str) -> str:
     def paras(text: str) -> str:
         return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>\n" for p in text.split("\n\n"))
 
-    html = (f'<html><head><meta charset="utf-8"><style>p {{ margin: 0 0 1em }}</style></head>\n'
-            f'<body><div dir="ltr">\n{paras(node.text)}</div>\n')
+    html = (
+        f'<html><head><meta charset="utf-8"><style>p {{ margin: 0 0 1em }}</style></head>\n'
+        f'<body><div dir="ltr">\n{paras(node.text)}</div>\n'
+    )
     if parent is not None:
-        html += (f'<div class="gmail_quote"><div class="gmail_attr">On {format_datetime(parent.date)}, '
-                 f'{parent.author[0]} &lt;{parent.author[1]}&gt; wrote:</div>\n'
-                 f'<blockquote style="margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex">\n'
-                 f'{paras(escape(parent.plain[:QUOTE_CAP]))}</blockquote></div>\n')
+        html += (
+            f'<div class="gmail_quote"><div class="gmail_attr">On {format_datetime(parent.date)}, '
+            f"{parent.author[0]} &lt;{parent.author[1]}&gt; wrote:</div>\n"
+            f'<blockquote style="margin:0 0 0 .8ex;border-left:1px #ccc solid;padding-left:1ex">\n'
+            f"{paras(escape(parent.plain[:QUOTE_CAP]))}</blockquote></div>\n"
+        )
     html += f'<div class="signature">-- <br>{signature.replace(chr(10), "<br>")}</div>\n</body></html>\n'
     return html
 
@@ -211,19 +248,23 @@ def _text_part(ctype: str, text: str) -> str:
 
 def _b64(data: bytes) -> str:
     enc = base64.b64encode(data).decode()
-    return "\n".join(enc[i:i + 76] for i in range(0, len(enc), 76))
+    return "\n".join(enc[i : i + 76] for i in range(0, len(enc), 76))
 
 
 def _render(rng: random.Random, p: Profile, node: _Node, parent: _Node | None) -> bytes:
-    signature = f"{node.author[0]}\n{rng.choice(['Engineering', 'Sales', 'Finance', 'Support'])} | Example Corp\n+1 555 0100"
+    signature = (
+        f"{node.author[0]}\n{rng.choice(['Engineering', 'Sales', 'Finance', 'Support'])} | Example Corp\n+1 555 0100"
+    )
     plain = _plain_body(node, parent, signature)
     node.plain = plain
     seq = rng.getrandbits(48)
     if rng.random() < p.html_share:
         b = f"alt-{seq:x}"
         body_ct = f'multipart/alternative; boundary="{b}"'
-        body = (f"--{b}\n{_text_part('text/plain', plain)}\n--{b}\n"
-                f"{_text_part('text/html', _html_body(node, parent, signature))}\n--{b}--\n")
+        body = (
+            f"--{b}\n{_text_part('text/plain', plain)}\n--{b}\n"
+            f"{_text_part('text/html', _html_body(node, parent, signature))}\n--{b}--\n"
+        )
     else:
         body_ct, body = None, plain
     if p.attachment_share and rng.random() < p.attachment_share:
@@ -232,9 +273,11 @@ def _render(rng: random.Random, p: Profile, node: _Node, parent: _Node | None) -
         m = f"mix-{seq:x}"
         inner = f"Content-Type: {body_ct}\n\n{body}" if body_ct else _text_part("text/plain", plain)
         body_ct = f'multipart/mixed; boundary="{m}"'
-        body = (f"--{m}\n{inner}\n--{m}\nContent-Type: {ctype}; name=\"{name}\"\n"
-                f"Content-Disposition: attachment; filename=\"{name}\"\nContent-Transfer-Encoding: base64\n\n"
-                f"{_b64(data)}\n--{m}--\n")
+        body = (
+            f'--{m}\n{inner}\n--{m}\nContent-Type: {ctype}; name="{name}"\n'
+            f'Content-Disposition: attachment; filename="{name}"\nContent-Transfer-Encoding: base64\n\n'
+            f"{_b64(data)}\n--{m}--\n"
+        )
     headers = _headers(rng, p, node, parent)
     if body_ct is None:
         part = _text_part("text/plain", plain)
@@ -308,8 +351,7 @@ def mbox_bytes(mail: Mail) -> bytes:
     from_line = f"From {mail.sender} {mail.date.strftime('%a %b %d %H:%M:%S %Y')}\n".encode()
     body = mail.data.replace(b"\r\n", b"\n")
     if b"\nFrom " in body or body.startswith(b"From "):
-        body = b"\n".join(b">" + line if line.lstrip(b">").startswith(b"From ") else line
-                          for line in body.split(b"\n"))
+        body = b"\n".join(b">" + line if line.lstrip(b">").startswith(b"From ") else line for line in body.split(b"\n"))
     if not body.endswith(b"\n"):
         body += b"\n"
     return from_line + body + b"\n"

@@ -95,6 +95,9 @@ QUOTED = re.compile(r"^\s{0,10}>")
 QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
 
 # --- signatures ------------------------------------------------------------
+# a separator above a footer: longer than a Markdown "---" rule above footnotes
+SIG_SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){5,}\s*$")
+FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
 SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet"
 MOBILE_LINE = re.compile(

@@ -71,8 +71,10 @@ def _separator_block(lines: list[str], end: int) -> int | None:
         line = lines[i]
         if len(line) > MAX_LINE * 2:
             return None
-        if P.SEPARATOR.match(line):
+        if P.SIG_SEPARATOR.match(line):
             tail = lines[i + 1 : end + 1]
+            if any(P.FOOTNOTE.match(t) for t in tail[:3]):
+                return None
             if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
                 return i
             return None
@@ -112,7 +114,7 @@ def _contact_block(lines: list[str], end: int) -> int | None:
     block = lines[i + 1 : end + 1]
     if not 2 <= len(block) <= 8 or i < 0:
         return None
-    if any(len(b.strip()) > 50 or len(b.split()) > 6 for b in block):
+    if any(len(b.strip()) > 50 or len(b.split()) > 6 or P.SEPARATOR.match(b) or P.FOOTNOTE.match(b) for b in block):
         return None
     contacts = sum(1 for b in block if P.CONTACT.search(b))
     if contacts == 0 or contacts == len(block) or block[0].rstrip().endswith(("?", "!", ":")):

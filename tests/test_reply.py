@@ -177,3 +177,18 @@ def test_html_inline_reply_is_not_cut_at_the_first_quote() -> None:
 
 def test_html_without_quote_is_unchanged() -> None:
     assert split_reply_html("<p>Just text</p>") == ("<p>Just text</p>", "")
+
+
+def test_footnotes_under_a_rule_are_not_a_signature() -> None:
+    parts = split_reply("See the docs [1].\n\n---\n[1] https://example.org/docs\n\n-- \nJane")
+    assert parts.text == "See the docs [1].\n\n---\n[1] https://example.org/docs"
+    assert parts.signature == "--\nJane"
+
+
+def test_mailing_list_footer_is_signature() -> None:
+    text = (
+        "Works now.\n\n_______________________________________________\nteam mailing list\nhttps://lists.example.org/"
+    )
+    parts = split_reply(text)
+    assert parts.text == "Works now."
+    assert parts.signature.endswith("https://lists.example.org/")
