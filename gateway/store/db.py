@@ -99,7 +99,7 @@ def upgrade_schema(store: Store) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_lock(727274)")
         cfg.attributes["connection"] = conn
         try:
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
         finally:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(727274)")

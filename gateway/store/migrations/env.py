@@ -1,9 +1,17 @@
 """Alembic environment: runs on the connection mailfeed hands it (see db.upgrade_schema)."""
 
+import importlib
+import pkgutil
+
 from alembic import context
 from sqlmodel import SQLModel
 
-import gateway.store.models  # noqa: F401  (registers the tables)
+import gateway.store
+
+# Register every table: store/models.py and the per-area store/models_*.py.
+for module in pkgutil.iter_modules(gateway.store.__path__):
+    if module.name == "models" or module.name.startswith("models_"):
+        importlib.import_module(f"gateway.store.{module.name}")
 
 config = context.config
 connection = config.attributes.get("connection")
