@@ -7,13 +7,15 @@ HTML safe and gives a text rendering of HTML-only mail.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from gateway import forward, reply
 from gateway.message import Address, Attachment, Forward, ParsedMessage
 from gateway.parse import ParseError, parse
 from gateway.sanitize import html_to_text, sanitize_html
+from gateway.thread import normalize_subject
 
 SNIPPET_CHARS = 240
 _FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")
@@ -33,7 +35,7 @@ class Content:
     snippet: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     forward: Forward | None = None
-    original_message_id: str | None = None
+    original_key: str | None = None  # the original's Message-ID, or forward_key() for an inline forward
 
 
 def content_of(msg: ParsedMessage) -> Content:
@@ -42,6 +44,20 @@ def content_of(msg: ParsedMessage) -> Content:
     if found is not None:
         return found
     return _extracted(msg.author, msg.date, msg.subject, msg.text, msg.html, msg.attachments)
+
+
+def forward_key(author: Address, date: datetime | None, subject: str) -> str | None:
+    """What identifies an inline-forwarded original: its author, date and subject.
+
+    Several people forwarding the same broadcast make one post, whichever
+    client each used; an inline forward carries no Message-ID, so the key is
+    built from what every client copies into its forward header (the date as
+    written there, before any time zone is assumed).
+    """
+    if not author.address or date is None:
+        return None
+    basis = f"{author.address}|{date.isoformat()}|{normalize_subject(subject)}"
+    return f"fwd-{hashlib.sha256(basis.encode()).hexdigest()[:32]}@forward.mailfeed.invalid"
 
 
 def snippet(text: str) -> str:
@@ -57,7 +73,7 @@ def _extracted(
     html: str | None,
     attachments: list[Attachment],
     fwd: Forward | None = None,
-    original_id: str | None = None,
+    original_key: str | None = None,
 ) -> Content:
     new_html = quoted_html = ""
     if html:
@@ -81,7 +97,7 @@ def _extracted(
         snippet=snippet(parts.text),
         attachments=attachments,
         forward=fwd,
-        original_message_id=original_id,
+        original_key=original_key,
     )
 
 
@@ -114,7 +130,10 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
     if inline is None or not inline.author.address:
         return None
     fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
-    return _extracted(
-        inline.author, inline.date, inline.subject or msg.subject, inline.text, inline.html,
-        msg.attachments, fwd,
-    )
+    subject = inline.subject or msg.subject
+    key = forward_key(inline.author, inline.date, subject)
+    date = inline.date
+    if date is not None and date.tzinfo is None:
+        # A forward header shows the forwarder's local time: take their offset.
+        date = date.replace(tzinfo=msg.date.tzinfo if msg.date else UTC)
+    return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)

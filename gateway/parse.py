@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.message import Message
 
+import charset_normalizer
 import mailparser
 
 from gateway.message import Address, Attachment, ParsedMessage
@@ -58,6 +59,9 @@ def parse(raw: bytes) -> ParsedMessage:
     if msg is None or not msg.keys():
         raise ParseError("no header block")
     message_id = _first_id(_header(msg, "message-id"))
+    plain, html = mail.text_plain, mail.text_html
+    if "CharsetDecodeDefect" in mail.defects_categories:
+        plain, html = _redecoded_bodies(msg)
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -67,8 +71,8 @@ def parse(raw: bytes) -> ParsedMessage:
         author=_author(mail.from_ or [], msg),
         to=[Address(n, a.lower()) for n, a in (mail.to or []) if a],
         date=_date(_header(msg, "date")),
-        text="\n".join(t for t in mail.text_plain if t.strip()),
-        html="\n".join(mail.text_html) or None,
+        text="\n".join(t for t in plain if t.strip()),
+        html="\n".join(html) or None,
         attachments=_attachments(mail.attachments),
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
@@ -144,6 +148,10 @@ def _synthetic_id(msg: Message, raw: bytes) -> str:
 
 
 def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
+    # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
+    name, addr = email.utils.parseaddr(_header(msg, "from"))
+    if addr and "@" in addr:
+        return Address(_decoded(name), addr.strip().lower())
     for name, addr in from_:
         if addr:
             return Address(name or "", addr.strip().lower())
@@ -208,3 +216,44 @@ def _embedded(msg: Message) -> list[bytes]:
             except Exception:  # a broken inner message is still shown as the outer body
                 continue
     return out
+
+
+def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
+    """Text bodies decoded again where the declared charset was missing or wrong.
+
+    mail-parser falls back to UTF-8 with replacement characters; old clients
+    send Latin-1 or Windows-1251 without saying so, so detect instead.
+    """
+    plain: list[str] = []
+    html: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        kind = part.get_content_type()
+        if kind not in ("text/plain", "text/html"):
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or not payload.strip():
+            continue
+        text = decode_bytes(payload, part.get_content_charset())
+        (plain if kind == "text/plain" else html).append(text)
+    return plain, html
+
+
+def decode_bytes(data: bytes, declared: str | None) -> str:
+    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess."""
+    for charset in (declared, "utf-8"):
+        if not charset:
+            continue
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    candidates = list(charset_normalizer.from_bytes(data))
+    if candidates:
+        least = min(c.chaos for c in candidates)
+        best = [c for c in candidates if c.chaos == least]
+        # Windows-1252 first among equals: the commonest undeclared charset in mail
+        chosen = next((c for c in best if c.encoding == "cp1252"), best[0])
+        return str(chosen)
+    return data.decode("cp1252", "replace")

@@ -25,7 +25,7 @@ from gateway.classify import Verdict, classify
 from gateway.config import Settings
 from gateway.extract import Content, content_of
 from gateway.parse import ParseError, parse
-from gateway.store import writes
+from gateway.store import search, writes
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
 
@@ -60,6 +60,7 @@ class Analysis:
     chain: list[str]
     verdict: Verdict
     content: Content
+    forward_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def analyse(job: Job) -> Analysis | Failure:
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
         log.exception("raw %s: %s failed", job.raw_id, step)
         return Failure(step, f"{type(exc).__name__}: {exc}")
-    return Analysis(msg.message_id, chain, verdict, content)
+    return Analysis(msg.message_id, chain, verdict, content, content.original_key)
 
 
 # 7–8 -------------------------------------------------------------------------
@@ -184,6 +185,10 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     if own is not None and own.received:
         writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
         return "duplicate"
+    if a.forward_key:
+        forwarded = writes.entry_for_ref(session=session, feed_id=row.feed_id, message_id=a.forward_key)
+        if forwarded is not None:
+            return _another_forward(session, row, a, *forwarded)
     when = effective_date(c.date, row.received_at)
     subject_key = thread.normalize_subject(c.subject)
     by_subject = None
@@ -205,7 +210,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     if spot.by_subject:
         parent = writes.post_message_id(session=session, thread_id=thread_id)
     entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
-    writes.save_entry(session=session, entry=entry, chain=a.chain)
+    writes.save_entry(session=session, entry=entry, chain=a.chain, aliases=[a.forward_key] if a.forward_key else [])
     writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
     writes.save_attachments(session=session, entry_id=entry.id, items=[
         (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
@@ -214,10 +219,27 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
                             by_name=c.forward.by.name, by_address=c.forward.by.address,
                             date=c.forward.date, note=c.forward.note)
+    search.index_entry(session=session, entry_id=entry.id, subject=c.subject, text=c.text,
+                       author=f"{c.author.name} {c.author.address}", attachments=[x.filename for x in c.attachments])
     writes.refresh_thread(session=session, thread_id=thread_id)
     writes.set_raw_status(session=session, raw_id=row.id, status="posted", message_id=a.message_id)
     log.debug("<%s> placed in thread %s", a.message_id, thread_id)
     return "posted"
+
+
+def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int) -> str:
+    """One more forward of an original that is already a post: list the forwarder on it."""
+    fwd = a.content.forward
+    assert fwd is not None
+    writes.save_forward(session=session, entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
+                        by_address=fwd.by.address, date=fwd.date, note=fwd.note)
+    # replies to this forward belong to the post's thread
+    writes.add_alias(session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id,
+                     entry_id=entry_id)
+    writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id,
+                          reason=f"another forward of entry {entry_id}")
+    log.info("<%s> another forward of entry %s", a.message_id, entry_id)
+    return "duplicate"
 
 
 def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
@@ -250,7 +272,7 @@ def requeue(*, store: Store, which: str) -> int:
     with store.write() as session, session.begin():
         if which == "all":
             writes.clear_derived(session=session)
-            q = sa.update(RawMessage)
+            q = sa.update(RawMessage).where(RawMessage.status != "deleted")  # erased by an admin: stays erased
         else:
             q = sa.update(RawMessage).where(RawMessage.status == "quarantined")
         result = session.execute(q.values(status="pending", reason=""))

@@ -319,3 +319,20 @@ def _link_suffix(w: _Writer, href: str, text: str) -> None:
     if re.sub(r"^https?://", "", href, flags=re.I).rstrip("/") == re.sub(r"^https?://", "", shown).rstrip("/"):
         return
     w.text(f" ({href})")
+
+
+_CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
+
+
+def rewrite_cid(html: str, urls: dict[str, str]) -> str:
+    """Point `cid:` images of sanitized HTML at their stored attachments, by Content-ID.
+
+    A cid: with no matching attachment loses its src (a broken image icon is
+    all the reader would get).
+    """
+
+    def swap(m: re.Match[str]) -> str:
+        url = urls.get(htmllib.unescape(m.group(2)).strip("<>"))
+        return f"{m.group(1)}{htmllib.escape(url)}{m.group(3)}" if url else ' data-missing-src=""'
+
+    return _CID_SRC.sub(swap, html)

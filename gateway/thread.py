@@ -48,6 +48,7 @@ class Known:
     message_id: str
     thread_id: int
     received: bool
+    entry_message_id: str | None = None  # differs from message_id when the id is an alias of an entry
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ def place(
     threads = sorted({k.thread_id for k in known.values()})
     received = {m for m, k in known.items() if k.received}
     parent = choose_parent(message_id, chain, received, parent_of or {})
+    if parent is not None and known[parent].entry_message_id:
+        parent = known[parent].entry_message_id
     if threads:
         return Placement(thread_id=threads[0], parent_message_id=parent, merge=tuple(threads[1:]))
     if (

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway.store import search
 from gateway.store.models import (
     Attachment,
     Blob,
@@ -108,11 +109,11 @@ def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str
     if not ids:
         return {}
     rows = session.execute(
-        sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id).where(
-            MessageRef.feed_id == feed_id, MessageRef.message_id.in_(ids)  # type: ignore[attr-defined]
-        )
+        sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id, Entry.message_id)
+        .outerjoin(Entry, Entry.id == MessageRef.entry_id)
+        .where(MessageRef.feed_id == feed_id, MessageRef.message_id.in_(ids))  # type: ignore[attr-defined]
     )
-    return {m: Known(m, t, e is not None) for m, t, e in rows}
+    return {m: Known(m, t, e is not None, em if em != m else None) for m, t, e, em in rows}
 
 
 def subject_thread(*, session: Session, feed_id: int, subject_key: str) -> SubjectThread | None:
@@ -177,21 +178,46 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
     session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
 
 
-def save_entry(*, session: Session, entry: Entry, chain: Sequence[str]) -> None:
-    """Insert the entry and record its id and every id it names for its thread."""
+def save_entry(*, session: Session, entry: Entry, chain: Sequence[str], aliases: Sequence[str] = ()) -> None:
+    """Insert the entry and record, for its thread, its id, its aliases and every id it names.
+
+    Aliases are other ids that stand for this entry: the Message-ID of a
+    forwarded original, or the key of an inline-forwarded one.
+    """
     session.add(entry)
     session.flush()
     refs = _insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"])  # type: ignore[attr-defined]
     rows = [
         {"feed_id": entry.feed_id, "message_id": m, "thread_id": entry.thread_id, "entry_id": None}
-        for m in [entry.message_id, *chain]
+        for m in [entry.message_id, *aliases, *chain]
     ]
     session.execute(refs, rows)
+    for own in (entry.message_id, *aliases):
+        add_alias(session=session, feed_id=entry.feed_id, message_id=own, thread_id=entry.thread_id, entry_id=entry.id)
+
+
+def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
+    """Make `message_id` stand for entry `entry_id` (a reply to it lands in that thread)."""
+    session.execute(
+        _insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]).values(  # type: ignore[attr-defined]
+            feed_id=feed_id, message_id=message_id, thread_id=thread_id, entry_id=entry_id
+        )
+    )
     session.execute(
         sa.update(MessageRef)
-        .where(MessageRef.feed_id == entry.feed_id, MessageRef.message_id == entry.message_id)
-        .values(entry_id=entry.id, thread_id=entry.thread_id)
+        .where(MessageRef.feed_id == feed_id, MessageRef.message_id == message_id)
+        .values(entry_id=entry_id, thread_id=thread_id)
     )
+
+
+def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[int, int] | None:
+    """(entry id, thread id) of the entry that `message_id` stands for, if one does."""
+    row = session.execute(
+        sa.select(MessageRef.entry_id, MessageRef.thread_id).where(
+            MessageRef.feed_id == feed_id, MessageRef.message_id == message_id, MessageRef.entry_id.is_not(None)  # type: ignore[union-attr]
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def save_attachments(*, session: Session, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]]) -> None:
@@ -250,6 +276,7 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
 
 def clear_derived(*, session: Session, feed_id: int | None = None) -> None:
     """Delete every derived row (all feeds, or one) so it can be rebuilt from raw."""
+    search.clear_index(session=session, feed_id=feed_id)
     for model in (Attachment, ForwardRecord):
         q = sa.delete(model)
         if feed_id is not None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from gateway.sanitize import rewrite_cid
 from gateway.store import queries
 from gateway.store.db import Store
 from gateway.store.models import Attachment, Entry, ForwardRecord
@@ -116,6 +117,8 @@ async def thread(request: Request, thread_id: int) -> ThreadDetailOut:
 
 def entry_out(e: Entry, attachments: list[Attachment], forwards: list[ForwardRecord]) -> EntryOut:
     by = Person(name=e.forwarded_by_name or "", address=e.forwarded_by_address) if e.forwarded_by_address else None
+    urls = {a.position: f"/attachments/{e.id}/{a.position}/{quote(a.filename, safe='')}" for a in attachments}
+    html = rewrite_cid(e.html, {a.content_id: urls[a.position] for a in attachments if a.content_id}) if e.html else e.html
     return EntryOut(
         id=e.id,
         message_id=e.message_id,
@@ -125,14 +128,9 @@ def entry_out(e: Entry, attachments: list[Attachment], forwards: list[ForwardRec
         text=e.text,
         quoted_text=e.quoted_text,
         signature=e.signature,
-        html=e.html,
+        html=html,
         attachments=[
-            AttachmentOut(
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
-                url=f"/attachments/{e.id}/{a.position}/{quote(a.filename, safe='')}",
-            )
+            AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size, url=urls[a.position])
             for a in attachments
         ],
         forwarded_by=by,

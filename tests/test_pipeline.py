@@ -1,0 +1,200 @@
+"""The pipeline end to end on stored mail: forwards, hostile HTML, charsets, inline images."""
+
+from __future__ import annotations
+
+import re
+
+from email.message import EmailMessage
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.pipeline import deliver, process_pending
+from gateway.store.db import Store
+from gateway.web.app import create_app
+from tests.helpers import add_feed
+
+GMAIL_FORWARD = """From: Otto Prem <otto@example.com>
+To: team@example.com
+Subject: Fwd: Server maintenance
+Date: Tue, 3 Mar 2026 09:00:00 +0100
+Message-ID: <{mid}>
+Content-Type: text/plain; charset="us-ascii"
+
+{note}
+
+---------- Forwarded message ---------
+From: Ops Team <ops@example.com>
+Date: Mon, Mar 2, 2026 at 8:13 PM
+Subject: Server maintenance
+To: Otto Prem <otto@example.com>
+
+Maintenance window is Saturday 02:00-04:00.
+"""
+
+APPLE_FORWARD = """From: Dee Doe <dee@example.com>
+To: team@example.com
+Subject: Fwd: Server maintenance
+Date: Tue, 3 Mar 2026 10:00:00 +0100
+Message-ID: <fwd-dee@example.com>
+Content-Type: text/plain; charset="us-ascii"
+
+Also got this, see below.
+
+Begin forwarded message:
+
+From: Ops Team <ops@example.com>
+Subject: Server maintenance
+Date: March 2, 2026 at 8:13:00 PM
+To: Dee Doe <dee@example.com>
+
+Maintenance window is Saturday 02:00-04:00.
+"""
+
+
+def put(store: Store, settings: Settings, feed_id: int, *mails: bytes | str) -> None:
+    for data in mails:
+        raw = data.encode() if isinstance(data, str) else data
+        deliver(store=store, data=raw, feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+    process_pending(store=store, settings=settings)
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store) -> TestClient:
+    return TestClient(create_app(settings, store))
+
+
+def only_thread(client: TestClient) -> dict:  # type: ignore[type-arg]
+    [t] = client.get("/api/feeds/team/threads").json()["threads"]
+    return client.get(f"/api/threads/{t['id']}").json()  # type: ignore[no-any-return]
+
+
+def test_same_original_forwarded_twice_is_one_post_listing_both(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    reply = ("From: Bob <bob@example.org>\nTo: team@example.com\nSubject: Re: Fwd: Server maintenance\n"
+             "Message-ID: <re@example.org>\nIn-Reply-To: <fwd-dee@example.com>\n"
+             "Date: Tue, 3 Mar 2026 11:00:00 +0100\n\nWhich Saturday?\n")
+    put(store, settings, feed_id, GMAIL_FORWARD.format(mid="fwd-otto@example.com", note="Heads up."),
+        APPLE_FORWARD, reply)
+    d = only_thread(client)
+    post = d["post"]
+    assert post["author"] == {"name": "Ops Team", "address": "ops@example.com"}
+    assert d["subject"] == "Server maintenance"
+    assert post["text"].startswith("Maintenance window is Saturday")
+    assert post["forwarded_by"] == {"name": "Otto Prem", "address": "otto@example.com"}
+    assert [(f["by"]["address"], f["note"]) for f in post["forwards"]] == [
+        ("otto@example.com", "Heads up."),
+        ("dee@example.com", "Also got this, see below."),
+    ]
+    [comment] = d["comments"]
+    assert comment["message_id"] == "re@example.org"
+    assert comment["parent_message_id"] == post["message_id"]
+
+
+def test_attached_rfc822_forward_shows_the_original(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    original = EmailMessage()
+    original["From"] = "CEO <ceo@example.com>"
+    original["To"] = "all@example.com"
+    original["Subject"] = "All hands on Friday"
+    original["Date"] = "Wed, 04 Mar 2026 08:00:00 -0500"
+    original["Message-ID"] = "<allhands@example.com>"
+    original.set_content("Everyone please join at 10.\n")
+    outer = EmailMessage()
+    outer["From"] = "Pat <pat@example.com>"
+    outer["To"] = "team@example.com"
+    outer["Subject"] = "Fwd: All hands on Friday"
+    outer["Message-ID"] = "<fwd-pat@example.com>"
+    outer.set_content("FYI\n")
+    outer.add_attachment(original)
+    put(store, settings, feed_id, outer.as_bytes(), original.as_bytes())  # then the original arrives directly
+    d = only_thread(client)
+    post = d["post"]
+    assert (post["author"]["address"], d["subject"]) == ("ceo@example.com", "All hands on Friday")
+    assert post["date"] == "2026-03-04T08:00:00-05:00"
+    assert post["text"] == "Everyone please join at 10."
+    assert post["forwards"][0]["note"] == "FYI"
+    assert d["comments"] == []  # the original itself is no news: it is this post
+
+
+XSS_VECTORS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(2)">',
+    '<a href="javascript:alert(3)">click</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==">d</a>',
+    '<svg onload="alert(5)"><script>alert(6)</script></svg>',
+    '<div style="background:url(javascript:alert(7)); width: expression(alert(8))">css</div>',
+    "<p>broken <b><i>markup</p></b><scr<script>ipt>alert(9)</script>",
+    '<base href="https://evil.example/">',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    '<form action="https://evil.example/"><input name=p><button>go</button></form>',
+    '<iframe src="https://evil.example/"></iframe><object data="x"></object><embed src="x">',
+    '<math><mtext><table><mglyph><style><img src=x onerror=alert(10)></style></mglyph></table></mtext></math>',
+    '<img src="https://tracker.example/pixel.gif" width="1" height="1">',
+    "<style>body{background:url(https://tracker.example/css)}</style>",
+]
+FORBIDDEN = ["<script", "onerror", "onload", "javascript:", "data:text", "<svg", "<base", "<meta", "<form",
+             "<iframe", "<object", "<embed", "<style", "expression("]
+# a remote image may stay as a placeholder (data-src) but is never loaded (src, srcset, background)
+REMOTE_LOAD = re.compile(r"(?<![\w-])(?:src|srcset|background)\s*=\s*[\"']?https?:", re.IGNORECASE)
+
+
+def test_xss_vectors_never_survive_to_the_api(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    mails = []
+    for i, vector in enumerate(XSS_VECTORS):
+        m = MIMEMultipart("alternative")
+        m["From"] = "Mallory <mallory@example.com>"
+        m["To"] = "team@example.com"
+        m["Subject"] = f"Vector {i}"
+        m["Message-ID"] = f"<xss{i}@example.com>"
+        m.attach(MIMEText("plain part", "plain"))
+        m.attach(MIMEText(f"<html><body><p>hello</p>{vector}</body></html>", "html"))
+        mails.append(m.as_bytes())
+    put(store, settings, feed_id, *mails)
+    threads = client.get("/api/feeds/team/threads", params={"limit": 50}).json()["threads"]
+    assert len(threads) == len(XSS_VECTORS)
+    for t in threads:
+        html = client.get(f"/api/threads/{t['id']}").json()["post"]["html"] or ""
+        lowered = html.lower()
+        for needle in FORBIDDEN:
+            assert needle not in lowered, (t["subject"], needle, html)
+        assert not REMOTE_LOAD.search(html), html
+        assert "hello" in html
+
+
+def test_latin1_without_charset_is_detected_not_mangled(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    raw = (b"From: Zo\xe9 <zoe@example.com>\nTo: team@example.com\nSubject: Caf\xe9\nMessage-ID: <latin1@x>\n"
+           b"Content-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\nUn caf\xe9 cr\xe8me, s'il vous pla\xeet.\n")
+    put(store, settings, feed_id, raw)
+    d = only_thread(client)
+    assert d["subject"] == "Café"
+    assert d["post"]["text"] == "Un café crème, s'il vous plaît."
+    assert d["post"]["author"]["name"] == "Zoé"
+
+
+def test_inline_cid_image_points_at_the_stored_attachment(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    m = MIMEMultipart("related")
+    m["From"] = "Ann <ann@example.com>"
+    m["To"] = "team@example.com"
+    m["Subject"] = "Chart"
+    m["Message-ID"] = "<chart@example.com>"
+    m.attach(MIMEText('<p>See chart:</p><img src="cid:chart1@example.com" alt="chart">', "html"))
+    png = MIMEApplication(b"\x89PNG\r\n\x1a\nfake", "png")
+    png.replace_header("Content-Type", "image/png")
+    png.add_header("Content-ID", "<chart1@example.com>")
+    png.add_header("Content-Disposition", "inline", filename="chart.png")
+    m.attach(png)
+    put(store, settings, feed_id, m.as_bytes())
+    post = only_thread(client)["post"]
+    [att] = post["attachments"]
+    assert att["filename"] == "chart.png"
+    assert "cid:" not in post["html"]
+    assert f'src="{att["url"]}"' in post["html"]
+    assert post["text"].startswith("See chart:")
