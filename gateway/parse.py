@@ -192,7 +192,7 @@ def _attachments(items: list[dict]) -> list[Attachment]:
         disposition = (item.get("content-disposition") or "").lower()
         out.append(
             Attachment(
-                filename=_decoded(str(item.get("filename") or "")).strip("<>") or "attachment",
+                filename=safe_filename(_decoded(str(item.get("filename") or ""))),
                 content_type=(item.get("mail_content_type") or "application/octet-stream").lower(),
                 data=data,
                 content_id=str(item.get("content-id") or "").strip().strip("<>"),
@@ -200,6 +200,20 @@ def _attachments(items: list[dict]) -> list[Attachment]:
             )
         )
     return out
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
+MAX_FILENAME = 150
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe to offer for download: no directories, controls or leading dots, bounded length."""
+    name = name.strip().strip("<>").replace("\\", "/").rpartition("/")[2]
+    name = _UNSAFE_NAME.sub("_", name).strip(" .")
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: MAX_FILENAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:MAX_FILENAME]
+    return name or "attachment"
 
 
 def _embedded(msg: Message) -> list[bytes]:

@@ -214,7 +214,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
     writes.save_attachments(session=session, entry_id=entry.id, items=[
         (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
-    ])
+    ], max_bytes=settings.max_attachment_bytes)
     if c.forward is not None:
         writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
                             by_name=c.forward.by.name, by_address=c.forward.by.address,

@@ -198,3 +198,38 @@ def test_inline_cid_image_points_at_the_stored_attachment(client: TestClient, st
     assert "cid:" not in post["html"]
     assert f'src="{att["url"]}"' in post["html"]
     assert post["text"].startswith("See chart:")
+
+
+def test_attachment_names_are_decoded_and_made_safe() -> None:
+    from gateway.parse import safe_filename
+
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("C:\\Users\\x\\report.pdf") == "report.pdf"
+    assert safe_filename(".htaccess") == "htaccess"
+    assert safe_filename("a\x00b\r\n.txt") == "a_b_.txt"
+    assert safe_filename("x" * 300 + ".docx").endswith(".docx") and len(safe_filename("x" * 300 + ".docx")) == 150
+    assert safe_filename("") == "attachment"
+
+
+def test_rfc2231_name_big_attachment_and_inline_image(client: TestClient, store: Store, settings: Settings) -> None:
+    settings = settings.model_copy(update={"max_attachment_bytes": 1000})
+    client = TestClient(create_app(settings, store))
+    feed_id = add_feed(store)
+    m = EmailMessage()
+    m["From"] = "Ann <ann@example.com>"
+    m["To"] = "team@example.com"
+    m["Subject"] = "Files"
+    m["Message-ID"] = "<files@example.com>"
+    m.set_content("Two files.\n")
+    m.add_attachment(b"B" * 5000, maintype="application", subtype="octet-stream", filename=("utf-8", "", "Übersicht 2026.bin"))
+    m.add_attachment(b"\x89PNG\r\n\x1a\nsmall", maintype="image", subtype="png", filename="=?utf-8?q?K=C3=A4se.png?=")
+    put(store, settings, feed_id, m.as_bytes())
+    big, png = only_thread(client)["post"]["attachments"]
+    assert (big["filename"], big["size"]) == ("Übersicht 2026.bin", 5000)
+    assert png["filename"] == "Käse.png"
+    r = client.get(big["url"])  # not stored apart (over the cap): served from the raw message
+    assert r.status_code == 200 and r.content == b"B" * 5000
+    r = client.get(png["url"], params={"inline": 1})
+    assert r.headers["content-type"] == "image/png" and r.headers["content-disposition"].startswith("inline;")
+    r = client.get(png["url"])
+    assert r.headers["content-type"] == "application/octet-stream"

@@ -126,14 +126,18 @@ def _grouped(session: Session, model: type, entry_ids: Sequence[int], order: obj
     return out
 
 
-def attachment_file(*, session: Session, entry_id: int, position: int) -> tuple[Attachment, bytes] | None:
+def attachment_file(*, session: Session, entry_id: int, position: int) -> tuple[Attachment, bytes | None] | None:
+    """The attachment and its stored bytes (None when too large to keep apart from the raw message)."""
     att = session.scalar(
         sa.select(Attachment).where(Attachment.entry_id == entry_id, Attachment.position == position)
     )
     if att is None:
         return None
-    data = session.scalar(sa.select(Blob.data).where(Blob.sha256 == att.sha256))
-    return None if data is None else (att, data)
+    return att, session.scalar(sa.select(Blob.data).where(Blob.sha256 == att.sha256))
+
+
+def raw_bytes(*, session: Session, raw_id: int) -> bytes | None:
+    return session.scalar(sa.select(RawMessage.data).where(RawMessage.id == raw_id))
 
 
 def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:  # type: ignore[type-arg]

@@ -220,12 +220,19 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
     return (row[0], row[1]) if row else None
 
 
-def save_attachments(*, session: Session, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]]) -> None:
-    """Attachments as (filename, content type, bytes, content id, inline); bytes stored once by hash."""
+def save_attachments(
+    *, session: Session, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]], max_bytes: int
+) -> None:
+    """Attachments as (filename, content type, bytes, content id, inline).
+
+    Bytes are stored once by hash; one larger than `max_bytes` is listed but its
+    bytes stay only in the raw message, from where the web serves it.
+    """
     blob = _insert_ignore(session, Blob.__table__, ["sha256"])  # type: ignore[attr-defined]
     for position, (filename, ctype, data, cid, inline) in enumerate(items):
         sha = hashlib.sha256(data).hexdigest()
-        session.execute(blob.values(sha256=sha, data=data, size=len(data)))
+        if len(data) <= max_bytes:
+            session.execute(blob.values(sha256=sha, data=data, size=len(data)))
         session.add(
             Attachment(
                 entry_id=entry_id,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from gateway.parse import parse
 from gateway.sanitize import rewrite_cid
 from gateway.store import queries
 from gateway.store.db import Store
@@ -29,6 +30,8 @@ from gateway.web.schemas import (
 )
 
 router = APIRouter()
+# Raster formats browsers render without running anything; never SVG (it can carry script).
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 NOT_FOUND = {404: {"model": Problem}}
 
 
@@ -142,22 +145,38 @@ def entry_out(e: Entry, attachments: list[Attachment], forwards: list[ForwardRec
 
 
 @router.get("/attachments/{entry_id}/{position}/{filename}", responses=NOT_FOUND)
-async def attachment(request: Request, entry_id: int, position: int, filename: str) -> Response:
-    """An attachment, always as a download: mail content must never run in our origin."""
+async def attachment(
+    request: Request, entry_id: int, position: int, filename: str, inline: bool = False
+) -> Response:
+    """An attachment as a download; raster images may be shown inline (`?inline=1`).
+
+    Mail content must never run in our origin: everything else is served as
+    application/octet-stream with `attachment` disposition and nosniff.
+    """
 
     def read() -> tuple[Attachment, bytes] | None:
         with _store(request).read() as session:
-            return queries.attachment_file(session=session, entry_id=entry_id, position=position)
+            found = queries.attachment_file(session=session, entry_id=entry_id, position=position)
+            if found is None:
+                return None
+            att, data = found
+            if data is None:  # larger than MAX_ATTACHMENT_BYTES: its bytes live in the raw message only
+                raw = queries.raw_bytes(session=session, raw_id=entry_id)
+                parts = parse(raw).attachments if raw else []
+                data = parts[position].data if position < len(parts) else None
+            return None if data is None else (att, data)
 
     found = await run_in_threadpool(read)
     if found is None:
         raise HTTPException(404, detail="no such attachment")
     att, data = found
+    show = inline and att.content_type in INLINE_IMAGES
     return Response(
         content=data,
-        media_type="application/octet-stream",
+        media_type=att.content_type if show else "application/octet-stream",
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(att.filename, safe='')}",
+            "Content-Disposition": f"{'inline' if show else 'attachment'}; filename*=UTF-8''{quote(att.filename, safe='')}",
             "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
         },
     )
