@@ -43,12 +43,23 @@ class Settings(BaseSettings):
     relay_url: str = ""
     digest_from: str = ""
     max_message_bytes: int = Field(25 * MIB, gt=0)
+    max_attachment_bytes: int = Field(10 * MIB, ge=0)
     allowed_senders: str = ""
     secret_key: str = ""
     thread_subject_window_days: int = Field(30, ge=0)
     workers: int = Field(0, ge=0)
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    imap_idle_seconds: int = Field(1500, ge=10)
+    imap_poll_seconds: int = Field(60, ge=1)
+    imap_backoff_max_seconds: int = Field(300, ge=1)
+    auth: str = "open"
+    proxy_header: str = "X-Forwarded-Email"
+    proxy_trusted: str = "127.0.0.1,::1"
+    admins: str = ""
+    readers: str = ""
+    session_days: int = Field(30, ge=1)
+    signin_minutes: int = Field(15, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +81,21 @@ class Settings(BaseSettings):
         if value.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError("must be FULL, NORMAL or EXTRA")
         return value.upper()
+
+    @field_validator("auth")
+    @classmethod
+    def _known_auth(cls, value: str) -> str:
+        if value.lower() not in ("open", "proxy", "email"):
+            raise ValueError("must be open, proxy or email")
+        return value.lower()
+
+    @field_validator("proxy_trusted")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad part
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -104,6 +130,21 @@ class Settings(BaseSettings):
     def allowed(self) -> frozenset[str]:
         """`ALLOWED_SENDERS` as lower-case domains and addresses."""
         return frozenset(p.strip().lower() for p in self.allowed_senders.split(",") if p.strip())
+
+    @property
+    def admin_addresses(self) -> frozenset[str]:
+        """`ADMINS` as lower-case addresses."""
+        return frozenset(p.strip().lower() for p in self.admins.split(",") if p.strip())
+
+    @property
+    def reader_patterns(self) -> frozenset[str]:
+        """Who may sign in by email: `READERS`, else `ALLOWED_SENDERS` (empty: anyone)."""
+        source = self.readers or self.allowed_senders
+        return frozenset(p.strip().lower() for p in source.split(",") if p.strip())
+
+    @property
+    def trusted_proxies(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(p.strip(), strict=False) for p in self.proxy_trusted.split(",") if p.strip()]
 
     def http_is_loopback(self) -> bool:
         """True when the web server binds to a loopback address only."""
