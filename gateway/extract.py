@@ -54,9 +54,10 @@ def forward_key(author: Address, date: datetime | None, subject: str) -> str | N
     built from what every client copies into its forward header (the date as
     written there, before any time zone is assumed).
     """
-    if not author.address or date is None:
+    who = author.address or author.name.casefold()
+    if not who or date is None:
         return None
-    basis = f"{author.address}|{date.isoformat()}|{normalize_subject(subject)}"
+    basis = f"{who}|{date.isoformat()}|{normalize_subject(subject)}"
     return f"fwd-{hashlib.sha256(basis.encode()).hexdigest()[:32]}@forward.mailfeed.invalid"
 
 
@@ -79,7 +80,7 @@ def _extracted(
     if html:
         new_html, quoted_html = reply.split_reply_html(html)
     if not text.strip() and html:
-        text = html_to_text(new_html or html)
+        text = html_to_text(new_html)  # empty when everything was quoted
         quoted = html_to_text(quoted_html) if quoted_html else ""
         parts = reply.split_reply(text)
         parts_quoted = "\n".join(p for p in (parts.quoted_text, quoted) if p)
@@ -93,7 +94,7 @@ def _extracted(
         text=parts.text,
         quoted_text=parts_quoted,
         signature=parts.signature,
-        html=sanitize_html(new_html or html) if html else None,
+        html=sanitize_html(new_html) if html and new_html.strip() else None,
         snippet=snippet(parts.text),
         attachments=attachments,
         forward=fwd,
@@ -127,8 +128,8 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
         inline = forward.unwrap_text(msg.text, subject=msg.subject)
     elif msg.html:
         inline = forward.unwrap_html(msg.html, subject=msg.subject)
-    if inline is None or not inline.author.address:
-        return None
+    if inline is None or not (inline.author.address or inline.author.name):
+        return None  # Outlook may show only a name in its forward header; that is enough
     fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
     subject = inline.subject or msg.subject
     key = forward_key(inline.author, inline.date, subject)
