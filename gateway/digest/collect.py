@@ -1,0 +1,121 @@
+"""Collect: what is new for one reader since their last digest.
+
+New means entry ids above the subscription's cursor (arrival order, so mail
+that came late with an old Date is not missed). The reader's own messages are
+not news and do not count; muted threads are left out; "only mine" keeps the
+threads the reader wrote in. Reads the store; the ledger is runs.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gateway.store.models import Attachment, Entry, RawMessage, Thread
+
+MAX_THREADS = 25
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    id: int
+    thread_id: int
+    is_post: bool
+    author_name: str
+    author_address: str
+    snippet: str
+    date: datetime
+    subject: str
+    has_attachments: bool
+
+
+@dataclass
+class Item:
+    """One thread in a digest: a new thread, or new comments on an older one."""
+
+    thread_id: int
+    subject: str
+    new_thread: bool
+    author: str
+    snippet: str
+    comments: int
+    who: list[str] = field(default_factory=list)
+    has_attachments: bool = False
+    last_activity: datetime | None = None
+
+
+@dataclass
+class Collected:
+    items: list[Item]
+    more: int  # threads left out past MAX_THREADS
+    entry_count: int  # the messages this digest replaces
+
+
+def safe_upper_bound(session: Session) -> int:
+    """The highest entry id a digest may cover: below any raw message still being processed.
+
+    Entry ids are raw ids; one still pending will get a smaller id than entries
+    already there, and must not fall behind the cursor.
+    """
+    pending = session.scalar(sa.select(sa.func.min(RawMessage.id)).where(RawMessage.status == "pending"))
+    top = session.scalar(sa.select(sa.func.max(Entry.id))) or 0
+    return min(top, pending - 1) if pending is not None else top
+
+
+def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> list[NewEntry]:
+    """Entries of a feed with after < id ≤ upto, oldest first."""
+    with_files = sa.select(Attachment.entry_id).where(Attachment.entry_id == Entry.id).exists()
+    rows = session.execute(
+        sa.select(Entry.id, Entry.thread_id, Thread.post_entry_id, Entry.author_name, Entry.author_address,
+                  Entry.snippet, Entry.date, Thread.subject, with_files)
+        .join(Thread, Thread.id == Entry.thread_id)
+        .where(Entry.feed_id == feed_id, Entry.id > after, Entry.id <= upto)
+        .order_by(Entry.id)
+    ).all()
+    return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+
+
+def threads_written_by(session: Session, *, feed_id: int, address: str, thread_ids: Sequence[int]) -> set[int]:
+    if not thread_ids:
+        return set()
+    return set(session.scalars(
+        sa.select(Entry.thread_id).distinct().where(
+            Entry.feed_id == feed_id, Entry.author_address == address, Entry.thread_id.in_(thread_ids)  # type: ignore[attr-defined]
+        )
+    ))
+
+
+def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: set[int] | None) -> Collected:
+    """The reader's digest out of the feed's new entries (pure)."""
+    by_thread: dict[int, list[NewEntry]] = {}
+    for e in entries:
+        if e.author_address == reader or e.thread_id in muted or (only is not None and e.thread_id not in only):
+            continue
+        by_thread.setdefault(e.thread_id, []).append(e)
+    items = [_item(group) for group in by_thread.values()]
+    # new threads first, then threads with new comments; each by latest activity
+    items.sort(key=lambda i: (not i.new_thread, -(i.last_activity.timestamp() if i.last_activity else 0)))
+    count = sum(len(g) for g in by_thread.values())
+    return Collected(items[:MAX_THREADS], max(0, len(items) - MAX_THREADS), count)
+
+
+def _item(group: list[NewEntry]) -> Item:
+    post = next((e for e in group if e.is_post), None)
+    comments = [e for e in group if not e.is_post]
+    latest = group[-1]
+    who = list(dict.fromkeys(e.author_name or e.author_address for e in comments))
+    return Item(
+        thread_id=latest.thread_id,
+        subject=latest.subject or "(no subject)",
+        new_thread=post is not None,
+        author=(post or latest).author_name or (post or latest).author_address,
+        snippet=(post or latest).snippet,
+        comments=len(comments),
+        who=who,
+        has_attachments=any(e.has_attachments for e in group),
+        last_activity=max(e.date for e in group),
+    )

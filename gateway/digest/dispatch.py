@@ -1,0 +1,224 @@
+"""Dispatch: the digest steps in order — claim, collect, render, send, mark.
+
+`send_due` is what the scheduler in `mailfeed serve` and `mailfeed digest send`
+call. Claims and marks are short transactions; composing and sending happen
+between them, in batches, so thousands of readers go out over few connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gateway import keys
+from gateway.config import Settings
+from gateway.digest import collect, runs
+from gateway.digest.render import Envelope, Links, render
+from gateway.digest.schedule import Due, latest_due
+from gateway.digest.send import Outcome, Outgoing, relay_from_url, send_batch
+from gateway.store.db import Store
+from gateway.store.models import Feed
+from gateway.store.models_digest import DigestRun, MutedThread, Reader, Subscription
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+@dataclass
+class Report:
+    counts: Counter[str] = field(default_factory=Counter)
+    previews: list[EmailMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Job:
+    run: DigestRun
+    sub: Subscription
+    reader: Reader
+    feed: Feed
+
+
+def base_url(settings: Settings) -> str:
+    return (settings.base_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
+
+
+def send_due(
+    *, store: Store, settings: Settings, now: datetime, instance: str, force: bool = False,
+    dry_run: bool = False, only: str | None = None, send: Callable[..., object] = send_batch,
+) -> Report:
+    """Send every digest due at `now` (or, with force, every reader's now); return what happened."""
+    report = Report()
+    cache: Cache = {}
+    with store.write() as session, session.begin():
+        key = runs.signing_key(session, settings.secret_key)
+    if dry_run:
+        with store.read() as session:
+            for sub, reader, feed in _subscriptions(session, only):
+                due = _due(sub, now, force)
+                if due is not None:
+                    run = DigestRun(id=0, subscription_id=sub.id, reader_id=reader.id, feed_id=feed.id,
+                                    period=due.period, due_at=due.due_at, cursor_from=sub.cursor,
+                                    cursor_to=collect.safe_upper_bound(session))
+                    message = _compose(session, Job(run, sub, reader, feed), settings, key, now, cache)
+                    if message is not None:
+                        report.previews.append(message)
+        return report
+    jobs = _claim(store, now=now, instance=instance, force=force, only=only)
+    report.counts["claimed"] = len(jobs)
+    for start in range(0, len(jobs), BATCH):
+        _send_batch(store, settings, key, now, jobs[start : start + BATCH], report, send, cache)
+    return report
+
+
+def _subscriptions(session: Session, only: str | None) -> list[tuple[Subscription, Reader, Feed]]:
+    q = (
+        sa.select(Subscription, Reader, Feed)
+        .join(Reader, Reader.id == Subscription.reader_id)
+        .join(Feed, Feed.id == Subscription.feed_id)
+        .where(Subscription.every != "off", Reader.disabled.is_(False))  # type: ignore[attr-defined]
+        .order_by(Subscription.id)
+    )
+    if only:
+        q = q.where(Reader.email == only.lower())
+    return [tuple(r) for r in session.execute(q).all()]  # type: ignore[misc]
+
+
+def _due(sub: Subscription, now: datetime, force: bool) -> Due | None:
+    if force:
+        return Due(f"now-{now:%Y%m%d%H%M}", now)
+    due = latest_due(every=sub.every, weekday=sub.weekday, at=sub.at, tz=sub.tz, now=now)
+    # a period that fell due before the reader subscribed is not theirs
+    return due if due is not None and due.due_at >= sub.created_at else None
+
+
+def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str | None) -> list[Job]:
+    with store.write() as session, session.begin():
+        upto = collect.safe_upper_bound(session)
+        ids = []
+        for sub, _reader, _feed in _subscriptions(session, only):
+            due = _due(sub, now, force)
+            if due is not None:
+                run_id = runs.claim(session, sub=sub, period=due.period, due_at=due.due_at, now=now,
+                                    instance=instance, cursor_to=upto)
+                if run_id is not None:
+                    ids.append(run_id)
+        ids += [r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)]
+    with store.read() as session:
+        rows = session.execute(
+            sa.select(DigestRun, Subscription, Reader, Feed)
+            .join(Subscription, Subscription.id == DigestRun.subscription_id)
+            .join(Reader, Reader.id == DigestRun.reader_id)
+            .join(Feed, Feed.id == DigestRun.feed_id)
+            .where(DigestRun.id.in_(ids))  # type: ignore[union-attr]
+            .order_by(DigestRun.id)
+        ).all()
+    return [Job(*r) for r in rows]
+
+
+def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
+                send: Callable[..., object], cache: Cache) -> None:
+    composed: list[tuple[Job, EmailMessage | None]] = []
+    with store.read() as session:
+        for job in jobs:
+            composed.append((job, _compose(session, job, settings, key, now, cache)))
+    outgoing = [(job, msg) for job, msg in composed if msg is not None]
+    outcomes: list[Outcome] = []
+    if outgoing:
+        if not settings.relay_url:
+            outcomes = [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing]
+        else:
+            relay = relay_from_url(settings.relay_url)
+            batch = [Outgoing(m, _return_path(key, job), job.reader.email) for job, m in outgoing]
+            outcomes = asyncio.run(send(relay, batch))  # type: ignore[arg-type]
+    results = dict(zip((id(j) for j, _ in outgoing), outcomes, strict=True))
+    with store.write() as session, session.begin():
+        for job, msg in composed:
+            if msg is None:
+                runs.mark_skipped(session, run=job.run, now=now)
+                report.counts["skipped"] += 1
+                continue
+            outcome = results[id(job)]
+            if outcome.status == "sent":
+                runs.mark_sent(session, run=job.run, now=now, message_id=str(msg["Message-ID"]),
+                               entry_count=int(msg["X-Mailfeed-Entries"] or 0))
+            elif outcome.status == "temporary":
+                runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
+                log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail)
+            else:
+                runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
+                log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
+            report.counts[outcome.status] += 1
+
+
+def _return_path(key: str, job: Job) -> str:
+    """VERP: a bounce comes back to an address that names the reader (and is signed)."""
+    return keys.sub_address(job.feed.address, keys.sign(key, "b", str(job.reader.id)))
+
+
+Cache = dict[tuple[int, int, int], list[collect.NewEntry]]
+
+
+def _compose(session: Session, job: Job, settings: Settings, key: str, now: datetime, cache: Cache) -> EmailMessage | None:
+    """The digest mail for one claimed run, or None when there is nothing new and the reader skips empty ones.
+
+    Readers of a feed mostly share a cursor range, so its new entries are read once per run (`cache`).
+    """
+    run, sub, reader, feed = job.run, job.sub, job.reader, job.feed
+    cache_key = (feed.id or 0, run.cursor_from, run.cursor_to)
+    entries = cache.get(cache_key)
+    if entries is None:
+        entries = collect.new_entries(session, feed_id=feed.id or 0, after=run.cursor_from, upto=run.cursor_to)
+        cache[cache_key] = entries
+    muted = set(session.scalars(sa.select(MutedThread.thread_id).where(MutedThread.reader_id == reader.id)))
+    only = None
+    if sub.only_mine:
+        only = collect.threads_written_by(session, feed_id=feed.id or 0, address=reader.email,
+                                          thread_ids=list({e.thread_id for e in entries}))
+    got = collect.select(entries, reader=reader.email, muted=muted, only=only)
+    if not got.items and sub.skip_empty:
+        return None
+    url = base_url(settings)
+    domain = (settings.digest_from or feed.address).rpartition("@")[2]
+    message = render(
+        feed={"slug": feed.slug, "title": feed.title, "address": feed.address},
+        collected=got,
+        reply_address={i.thread_id: keys.sub_address(feed.address, keys.sign(key, "r", str(i.thread_id)))
+                       for i in got.items},
+        links=Links(
+            base_url=url,
+            feed_url=f"{url}/f/{feed.slug}",
+            prefs_url=f"{url}/prefs/{keys.sign(key, 'p', str(sub.id))}",
+            unsubscribe_url=f"{url}/unsubscribe/{keys.sign(key, 'u', str(sub.id))}",
+            unsubscribe_mailto="mailto:" + keys.sub_address(feed.address, keys.sign(key, "u", str(sub.id))),
+        ),
+        env=Envelope(
+            sender=f"{feed.title} <{settings.digest_from or feed.address}>",
+            return_path=_return_path(key, job),
+            to=reader.email,
+            reply_to=keys.sub_address(feed.address, keys.sign(key, "d", str(reader.id))),
+            message_id=f"<digest.{sub.id}.{run.period}@{domain}>",
+            list_id=f"{feed.title} <{feed.slug}.{domain}>",
+        ),
+        period_label=_label(run.period),
+        total_replaced=runs.replaced_total(session, reader_id=reader.id or 0) + got.entry_count,
+        now=now,
+    )
+    message["X-Mailfeed-Entries"] = str(got.entry_count)
+    return message
+
+
+def _label(period: str) -> str:
+    if period.startswith("now-"):
+        return "now"
+    if "-W" in period:
+        year, week = period.split("-W")
+        return f"week {int(week)}, {year}"
+    return datetime.fromisoformat(period).strftime("%A %-d %B %Y")

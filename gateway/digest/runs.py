@@ -1,0 +1,138 @@
+"""The digest ledger: claim a (subscription, period) before sending, mark it after.
+
+A claim is an INSERT that a unique (subscription_id, period) lets succeed once,
+across every instance. A claim left behind by a crash (status "claimed" older
+than the lease) or a temporary failure (status "retry", due again) is taken
+back by an UPDATE that only one instance can win. Marking sent moves the
+subscription's cursor in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gateway.store.models_digest import DigestRun, Reader, Secret, Subscription
+
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+HARD_BOUNCES_TO_DISABLE = 3
+
+
+def _dialect(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+
+
+def signing_key(session: Session, configured: str) -> str:
+    """SECRET_KEY, or a random key made once and kept in the database for every instance."""
+    if configured:
+        return configured
+    session.execute(
+        _dialect(session).insert(Secret).values(name="signing", value=secrets.token_hex(32))
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    return str(session.scalar(sa.select(Secret.value).where(Secret.name == "signing")))
+
+
+def claim(session: Session, *, sub: Subscription, period: str, due_at: datetime, now: datetime,
+          instance: str, cursor_to: int) -> int | None:
+    """Claim (sub, period); the run id when this call won it, else None."""
+    stmt = (
+        _dialect(session).insert(DigestRun).values(
+            subscription_id=sub.id, reader_id=sub.reader_id, feed_id=sub.feed_id, period=period, due_at=due_at,
+            status="claimed", claimed_by=instance, claimed_at=now, attempts=0, cursor_from=sub.cursor,
+            cursor_to=max(cursor_to, sub.cursor), entry_count=0, message_id="", last_error="",
+        )
+        .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
+        .returning(DigestRun.id)
+    )
+    return session.scalar(stmt)
+
+
+def reclaimable(session: Session, *, now: datetime) -> list[int]:
+    """Runs a crash left claimed past the lease, and temporary failures due again."""
+    return list(session.scalars(
+        sa.select(DigestRun.id).where(
+            sa.or_(
+                sa.and_(DigestRun.status == "claimed", DigestRun.claimed_at < now - LEASE),
+                sa.and_(DigestRun.status == "retry", DigestRun.next_attempt_at <= now),
+            )
+        ).order_by(DigestRun.id)
+    ))
+
+
+def reclaim(session: Session, *, run_id: int, now: datetime, instance: str) -> bool:
+    """Take a reclaimable run; only one instance's UPDATE matches."""
+    result = session.execute(
+        sa.update(DigestRun)
+        .where(
+            DigestRun.id == run_id,
+            sa.or_(
+                sa.and_(DigestRun.status == "claimed", DigestRun.claimed_at < now - LEASE),
+                sa.and_(DigestRun.status == "retry", DigestRun.next_attempt_at <= now),
+            ),
+        )
+        .values(status="claimed", claimed_by=instance, claimed_at=now)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def mark_sent(session: Session, *, run: DigestRun, now: datetime, message_id: str, entry_count: int) -> None:
+    session.execute(
+        sa.update(DigestRun).where(DigestRun.id == run.id)
+        .values(status="sent", sent_at=now, message_id=message_id, entry_count=entry_count, last_error="")
+    )
+    _advance(session, run)
+
+
+def mark_skipped(session: Session, *, run: DigestRun, now: datetime) -> None:
+    session.execute(sa.update(DigestRun).where(DigestRun.id == run.id).values(status="skipped", sent_at=now))
+    _advance(session, run)
+
+
+def _advance(session: Session, run: DigestRun) -> None:
+    session.execute(
+        sa.update(Subscription)
+        .where(Subscription.id == run.subscription_id, Subscription.cursor < run.cursor_to)
+        .values(cursor=run.cursor_to)
+    )
+
+
+def mark_retry(session: Session, *, run: DigestRun, now: datetime, error: str) -> None:
+    """A temporary failure: try again later, backing off; give up after MAX_ATTEMPTS."""
+    attempts = run.attempts + 1
+    status = "retry" if attempts < MAX_ATTEMPTS else "failed"
+    delay = timedelta(minutes=min(2 ** (attempts - 1), 360))
+    session.execute(
+        sa.update(DigestRun).where(DigestRun.id == run.id)
+        .values(status=status, attempts=attempts, next_attempt_at=now + delay, last_error=error[:500])
+    )
+
+
+def mark_bounced(session: Session, *, run: DigestRun, error: str) -> None:
+    """A permanent refusal: count a hard bounce; enough of them disable the reader."""
+    session.execute(
+        sa.update(DigestRun).where(DigestRun.id == run.id).values(status="bounced", last_error=error[:500])
+    )
+    record_bounce(session, reader_id=run.reader_id, reason=error)
+
+
+def record_bounce(session: Session, *, reader_id: int, reason: str) -> None:
+    session.execute(sa.update(Reader).where(Reader.id == reader_id).values(hard_bounces=Reader.hard_bounces + 1))
+    session.execute(
+        sa.update(Reader)
+        .where(Reader.id == reader_id, Reader.hard_bounces >= HARD_BOUNCES_TO_DISABLE, Reader.disabled.is_(False))  # type: ignore[attr-defined]
+        .values(disabled=True, disabled_reason=f"{HARD_BOUNCES_TO_DISABLE} hard bounces, last: {reason[:200]}")
+    )
+
+
+def replaced_total(session: Session, *, reader_id: int) -> int:
+    """Emails this reader's digests have replaced so far."""
+    return int(session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(DigestRun.entry_count), 0))
+        .where(DigestRun.reader_id == reader_id, DigestRun.status == "sent")
+    ) or 0)

@@ -1,0 +1,103 @@
+"""Send: hand rendered mail to the SMTP relay (RELAY_URL) with aiosmtplib.
+
+One connection serves a whole batch. Each message's outcome is reported as
+sent, temporary (4xx or no connection: try again later) or permanent (5xx: a
+bounce), never raised, so one bad address does not stop the others.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+
+@dataclass(frozen=True)
+class Relay:
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    username: str = ""
+    password: str = ""
+
+    def __repr__(self) -> str:  # never show the password in logs
+        return f"Relay({self.security}://{self.host}:{self.port}, user={self.username or '-'})"
+
+
+def relay_from_url(url: str) -> Relay:
+    """smtp://host:25, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465."""
+    parts = urlsplit(url)
+    security = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}[parts.scheme]
+    default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
+    return Relay(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or default_port,
+        security=security,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # sent | temporary | permanent
+    code: int = 250
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message: EmailMessage
+    sender: str  # envelope MAIL FROM
+    recipient: str
+
+
+async def send_batch(relay: Relay, batch: list[Outgoing], *, timeout: float = 60) -> list[Outcome]:
+    """Send every message over one connection; an outcome per message, in order."""
+    client = aiosmtplib.SMTP(
+        hostname=relay.host,
+        port=relay.port,
+        use_tls=relay.security == "tls",
+        start_tls=relay.security == "starttls",
+        tls_context=ssl.create_default_context(),
+        timeout=timeout,
+    )
+    try:
+        await client.connect()
+        if relay.username:
+            await client.login(relay.username, relay.password)
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return [Outcome("temporary", 0, f"relay unavailable: {exc}") for _ in batch]
+    outcomes = []
+    try:
+        for item in batch:
+            outcomes.append(await _send_one(client, item))
+    finally:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+    return outcomes
+
+
+async def _send_one(client: aiosmtplib.SMTP, item: Outgoing) -> Outcome:
+    try:
+        refused, _ = await client.send_message(item.message, sender=item.sender, recipients=[item.recipient])
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        first = exc.recipients[0]
+        return _classify(first.code, first.message)
+    except aiosmtplib.SMTPResponseException as exc:
+        return _classify(exc.code, exc.message)
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return Outcome("temporary", 0, str(exc))
+    if refused:
+        code, text = next(iter(refused.values()))
+        return _classify(code, text)
+    return Outcome("sent")
+
+
+def _classify(code: int, text: str) -> Outcome:
+    return Outcome("permanent" if 500 <= code < 600 else "temporary", code, text)

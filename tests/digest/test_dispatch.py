@@ -1,0 +1,197 @@
+"""Digests end to end on a pinned clock, through a real SMTP sink as the relay."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+
+import sqlalchemy as sa
+
+from gateway.config import Settings
+from gateway.digest.dispatch import send_due
+from gateway.digest.subscribe import Schedule, emails_saved, subscribe
+from gateway.pipeline import deliver, process_pending
+from gateway.store.db import Store
+from gateway.store.models import Feed
+from gateway.store.models_digest import DigestRun
+from tests.digest.sink import smtp_sink
+from tests.helpers import add_feed, make_mail
+
+T0 = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)  # Berlin leaves CET for CEST on 2026-03-29
+
+
+def post(store: Store, settings: Settings, feed_id: int, mid: str, **kw: object) -> None:
+    deliver(store=store, data=make_mail(message_id=mid, **kw), feed_ids=[feed_id], source="import",  # type: ignore[arg-type]
+            max_bytes=settings.max_message_bytes)
+    process_pending(store=store, settings=settings)
+
+
+def feed(store: Store) -> Feed:
+    with store.read() as session:
+        return session.scalars(sa.select(Feed)).one()
+
+
+def subjects(message: Message) -> list[str]:
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    return [line.strip().removeprefix("NEW").strip() for line in text.splitlines() if line.startswith(("NEW ", "     Topic"))
+            and "Read:" not in line and "Reply:" not in line and "wrote" not in line]
+
+
+def test_three_time_zones_across_dst_one_digest_per_local_day(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            assert f is not None
+            for email_, tz in (("berlin@example.com", "Europe/Berlin"), ("ny@example.com", "America/New_York"),
+                               ("tokyo@example.com", "Asia/Tokyo")):
+                subscribe(session, email=email_, feed=f, schedule=Schedule(at="08:00", tz=tz), now=T0)
+        sent_at: dict[str, list[tuple[datetime, list[str]]]] = {}
+        n = 0
+        for hour in range(4 * 24):
+            now = T0 + timedelta(hours=hour)
+            if hour % 6 == 3 and not (48 <= hour < 80):  # nothing new from Mar 29 00:00 to Mar 30 08:00 UTC
+                post(store, settings, feed_id, f"m{n}@x", subject=f"Topic {n}", minutes=hour * 60)
+                n += 1
+            before = len(sink.received)
+            send_due(store=store, settings=settings, now=now, instance="test")
+            for r in sink.received[before:]:
+                sent_at.setdefault(r.rcpt_tos[0], []).append((now, subjects(r.message)))
+    berlin = [t for t, _ in sent_at["berlin@example.com"]]
+    assert [t.hour for t in berlin if t.day <= 28] == [7, 7]  # 08:00 CET
+    assert all(t.hour == 6 for t in berlin if t.day >= 29)  # 08:00 CEST
+    for who, zone_hour in (("ny@example.com", 12), ("tokyo@example.com", 23)):
+        assert {t.hour for t, _ in sent_at[who]} == {zone_hour}
+    for who, got in sent_at.items():
+        days = [t.date() for t, _ in got]
+        assert len(days) == len(set(days)), who  # at most one per day
+        seen = [s for _, subs in got for s in subs]
+        assert len(seen) == len(set(seen)), who  # no entry twice
+    # the empty local day (Mar 30 in Berlin: nothing since the Mar 29 digest) sends nothing
+    assert datetime(2026, 3, 30, 6, tzinfo=UTC) not in berlin
+    assert sorted(s for _, subs in sent_at["berlin@example.com"] for s in subs) == sorted(
+        s for _, subs in sent_at["tokyo@example.com"] for s in subs)
+
+
+def test_relay_451_then_250_sends_once_and_headers(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
+        with store.write() as session, session.begin():
+            subscribe(session, email="reader@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A", sender="Ann <ann@example.com>")
+        post(store, settings, feed_id, "b@x", subject="Re: Topic A", in_reply_to="<a@x>", sender="Bob <bob@example.com>")
+        sink.handler.fail_next.append("451 4.3.0 try later")
+        due = datetime(2026, 3, 27, 8, 30, tzinfo=UTC)
+        first = send_due(store=store, settings=settings, now=due, instance="a")
+        assert first.counts["temporary"] == 1 and sink.received == []
+        again = send_due(store=store, settings=settings, now=due + timedelta(seconds=30), instance="a")
+        assert again.counts["claimed"] == 0  # backing off
+        later = send_due(store=store, settings=settings, now=due + timedelta(minutes=5), instance="a")
+        assert later.counts["sent"] == 1
+        assert send_due(store=store, settings=settings, now=due + timedelta(hours=2), instance="a").counts["sent"] == 0
+    [got] = sink.received
+    m = got.message
+    assert got.rcpt_tos == ["reader@example.com"]
+    assert got.mail_from.startswith("team+b-") and got.mail_from.endswith("@example.com")  # VERP
+    assert m["Auto-Submitted"] == "auto-generated" and m["Precedence"] == "list"
+    assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://feeds.example.com/unsubscribe/u-" in m["List-Unsubscribe"] and "mailto:team+u-" in m["List-Unsubscribe"]
+    assert m["List-Id"] and m["X-Mailfeed-Digest"] == "1"
+    assert m["Message-ID"].startswith("<digest.") and "2026-03-27" in m["Message-ID"]
+    kinds = [p.get_content_type() for p in m.walk()]
+    assert "text/plain" in kinds and "text/html" in kinds
+    text = next(p for p in m.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Topic A" in text and "1 repl" in text and "Bob" in text
+    assert "This digest replaced 2 emails (2 so far)" in text
+    assert "https://feeds.example.com/t/" in text and "team+r-" in text
+    with store.read() as session:
+        assert [(s.email, s.replaced, s.digests) for s in emails_saved(session)] == [("reader@example.com", 2, 1)]
+
+
+def test_relay_down_then_up_every_due_digest_once(settings: Settings, store: Store) -> None:
+    from tests.servers import free_port
+
+    feed_id = add_feed(store)
+    port = free_port()
+    settings = settings.model_copy(update={"relay_url": f"smtp://127.0.0.1:{port}"})
+    with store.write() as session, session.begin():
+        for i in range(5):
+            subscribe(session, email=f"r{i}@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+    post(store, settings, feed_id, "a@x", subject="Topic A")
+    due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+    down = send_due(store=store, settings=settings, now=due, instance="a")
+    assert down.counts["temporary"] == 5
+    with smtp_sink(port) as sink:
+        up = send_due(store=store, settings=settings, now=due + timedelta(minutes=2), instance="b")
+        assert up.counts["sent"] == 5
+        assert send_due(store=store, settings=settings, now=due + timedelta(minutes=30), instance="b").counts["sent"] == 0
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == [f"r{i}@example.com" for i in range(5)]
+
+
+def test_crashed_claim_is_resumed_after_the_lease(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            subscribe(session, email="r@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+
+        def crash(relay, batch):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt  # the process dies between claim and send
+
+        try:
+            send_due(store=store, settings=settings, now=due, instance="dead", send=crash)
+        except KeyboardInterrupt:
+            pass
+        with store.read() as session:
+            assert session.scalar(sa.select(DigestRun.status)) == "claimed"
+        assert send_due(store=store, settings=settings, now=due + timedelta(minutes=1), instance="b").counts["sent"] == 0
+        resumed = send_due(store=store, settings=settings, now=due + timedelta(minutes=11), instance="b")
+        assert resumed.counts["sent"] == 1 and len(sink.received) == 1
+
+
+def test_two_instances_on_one_database_send_each_digest_once(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            for i in range(200):
+                subscribe(session, email=f"r{i}@example.com", feed=f, schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+        errors: list[BaseException] = []
+
+        def instance(name: str) -> None:
+            try:
+                send_due(store=store, settings=settings, now=due, instance=name)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=instance, args=(f"i{k}",)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    recipients = [r.rcpt_tos[0] for r in sink.received]
+    assert len(recipients) == 200 and len(set(recipients)) == 200
+
+
+def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            subscribe(session, email="r@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(every="weekly"), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        report = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True,
+                          dry_run=True, only="r@example.com")
+        assert len(report.previews) == 1 and "Topic A" in report.previews[0].as_string()
+        assert sink.received == []
+        real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
+        assert real.counts["sent"] == 1
