@@ -26,7 +26,9 @@ app = typer.Typer(
 feed_app = typer.Typer(help="Create and list feeds.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed a step or are held.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+imap_app = typer.Typer(help="IMAP sources: existing mailboxes followed into feeds.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
+app.add_typer(imap_app, name="imap")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
 
@@ -79,10 +81,11 @@ def serve() -> None:
     from gateway.worker import Processor, analyser
 
     settings = _settings()
-    if not settings.http_is_loopback():
+    if settings.auth == "open" and not settings.http_is_loopback():
         fail(
-            f"MAILFEED_HTTP_HOST={settings.http_host!r} is not a loopback address; mailfeed has no "
-            "sign-in yet, so it serves only on 127.0.0.1/::1/localhost (put a reverse proxy in front)"
+            f"MAILFEED_HTTP_HOST={settings.http_host!r} is not a loopback address and MAILFEED_AUTH=open "
+            "lets every visitor read and moderate everything; serve on 127.0.0.1/::1/localhost, or set "
+            "MAILFEED_AUTH=proxy (behind an SSO proxy) or MAILFEED_AUTH=email"
         )
     store = _store(settings)
     with analyser(settings) as run:
@@ -94,13 +97,24 @@ def serve() -> None:
         except OSError as exc:
             fail(f"cannot listen for SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc}")
         log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
+        from gateway.ingest.imap_follow import Followers
+
+        followers = Followers(store, settings, processor.wake)
+        followers.start()
+        from gateway.digest.scheduler import DigestScheduler
+
+        digests = DigestScheduler(store, settings)
+        digests.start()
         try:
             config = uvicorn.Config(
                 create_app(settings, store), host=settings.http_host, port=settings.http_port,
                 log_level=settings.log_level.lower(), access_log=False,
+                proxy_headers=False,  # AUTH=proxy must see the proxy's own address, not X-Forwarded-For
             )
             uvicorn.Server(config).run()
         finally:
+            digests.stop()
+            followers.stop()
             controller.stop()
             writer.close()
             processor.stop()
@@ -112,8 +126,13 @@ def feed_add(
     slug: str,
     address: str,
     title: Annotated[str, typer.Option(help="Shown on pages and feeds; defaults to SLUG.")] = "",
+    imap: Annotated[str | None, typer.Option(help="Also follow this mailbox: imaps://USER@HOST[:PORT]/FOLDER "
+                                             "or imap://… (STARTTLS).")] = None,
+    imap_password_file: Annotated[str | None, typer.Option(help="File holding the IMAP password.")] = None,
+    imap_password_env: Annotated[str | None, typer.Option(help="Environment variable holding the IMAP password.")] = None,
+    imap_after: Annotated[str, typer.Option(help="After a message is stored: none, seen or move:FOLDER.")] = "none",
 ) -> None:
-    """Create a feed: mail to ADDRESS becomes posts in feed SLUG."""
+    """Create a feed: mail to ADDRESS becomes posts in feed SLUG (and, with --imap, mail in that mailbox)."""
     import re
 
     from gateway.store import writes
@@ -122,13 +141,34 @@ def feed_add(
         fail(f"slug {slug!r}: use 1-64 lower-case letters, digits, '-' or '_'")
     if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
         fail(f"address {address!r} is not an email address")
+    source = _imap_source(imap, imap_password_file, imap_password_env, imap_after)
     store = _store(_settings())
     try:
         with store.write() as session, session.begin():
             feed = writes.add_feed(session=session, slug=slug, address=address, title=title)
+            if source is not None:
+                from gateway.ingest import imap_state
+
+                assert feed.id is not None
+                imap_state.add_source(session=session, feed_id=feed.id, **source)
     except writes.FeedExists as exc:
         fail(str(exc))
-    typer.echo(f"feed {feed.slug} <{feed.address}> created")
+    typer.echo(f"feed {feed.slug} <{feed.address}> created" + (f", following {source['url']}" if source else ""))
+
+
+def _imap_source(url: str | None, password_file: str | None, password_env: str | None,
+                 after: str) -> dict[str, str] | None:
+    """The checked IMAP options of `feed add` / `imap add`, or None without a URL."""
+    from gateway.ingest.imap import new_source
+
+    if url is None:
+        if password_file or password_env or after != "none":
+            fail("--imap-password-file, --imap-password-env and --imap-after need --imap URL")
+        return None
+    try:
+        return new_source(url=url, password_file=password_file, password_env=password_env, after=after)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 @feed_app.command("list")
@@ -220,12 +260,132 @@ def reprocess(
     typer.echo(f"reprocessed {n}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if n else "nothing to reprocess")
 
 
+@imap_app.command("add")
+def imap_add(
+    slug: str,
+    url: str,
+    password_file: Annotated[str | None, typer.Option(help="File holding the IMAP password.")] = None,
+    password_env: Annotated[str | None, typer.Option(help="Environment variable holding the IMAP password.")] = None,
+    after: Annotated[str, typer.Option(help="After a message is stored: none, seen or move:FOLDER.")] = "none",
+) -> None:
+    """Follow one more mailbox into an existing feed SLUG."""
+    from gateway.ingest import imap_state
+    from gateway.ingest.imap import new_source
+    from gateway.store import queries
+
+    try:
+        source = new_source(url=url, password_file=password_file, password_env=password_env, after=after)
+    except ValueError as exc:
+        fail(str(exc).replace("--imap-password", "--password"))
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None or feed.id is None:
+            fail(f"no feed {slug!r}; create it with `mailfeed feed add`")
+        try:
+            source_id = imap_state.add_source(session=session, feed_id=feed.id, **source)
+        except imap_state.SourceExists as exc:
+            fail(str(exc))
+    typer.echo(f"IMAP source {source_id}: feed {slug} follows {source['url']}")
+
+
+@imap_app.command("sync")
+def imap_sync() -> None:
+    """One pass over every IMAP source, then process what came in (for cron); exit 1 if a source failed."""
+    from gateway.ingest import imap_state
+    from gateway.ingest.imap import sync_once
+    from gateway.pipeline import process_pending
+    from gateway.worker import Processor, analyser
+
+    settings = _settings()
+    store = _store(settings)
+    with store.read() as session:
+        sources = imap_state.list_sources(session=session)
+    if not sources:
+        typer.echo("no IMAP sources; add one with `mailfeed feed add … --imap URL` or `mailfeed imap add`", err=True)
+        return
+    failed = 0
+    started = time.perf_counter()
+    with analyser(settings) as run:
+        processor = Processor(store, settings, run)  # processes batch by batch while the next is fetched
+        processor.start()
+        try:
+            for src in sources:
+                with _SyncProgress(src.label) as progress:
+                    r = sync_once(store=store, settings=settings, src=src, on_commit=processor.wake,
+                                  progress=progress)
+                if r.error:
+                    failed += 1
+                    typer.echo(f"{src.label}: error: {r.error}", err=True)
+                else:
+                    typer.echo(f"{src.label}: {r.found} new, {r.refused} refused, cursor {r.uidvalidity}/"
+                               f"{r.last_uid}" + (" (UIDVALIDITY changed: read again)" if r.resync else ""))
+        finally:
+            processor.stop()
+        counts = processor.totals + process_pending(store=store, settings=settings, run=run)
+    elapsed = time.perf_counter() - started
+    typer.echo("processed: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
+               + f" in {elapsed:.1f} s")
+    if failed:
+        raise typer.Exit(1)
+
+
+class _SyncProgress:
+    """A progress bar on stderr for one source's pass, shown once there is something to fetch."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+
+    def __enter__(self) -> _SyncProgress:
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and total:
+            self.bar = typer.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@imap_app.command("status")
+def imap_status() -> None:
+    """Every IMAP source: id, feed, URL, after action, cursor, last success, last error."""
+    from gateway.ingest import imap_state
+
+    store = _store(_settings())
+    with store.read() as session:
+        rows = imap_state.statuses(session=session)
+    for r in rows:
+        cursor = f"{r.uidvalidity}/{r.last_uid}" if r.uidvalidity is not None else "-"
+        ok = r.last_ok_at.isoformat(timespec="seconds") if r.last_ok_at else "never"
+        when = r.last_error_at.isoformat(timespec="seconds") if r.last_error_at else "?"
+        error = f"error at {when}: {r.last_error}" if r.last_error else "ok"
+        typer.echo(f"{r.source.id}\t{r.source.feed_slug}\t{r.source.url}\tafter={r.source.after}\t"
+                   f"password from {r.source.password_origin}\tcursor {cursor}\tlast ok {ok}\t{error}")
+    if not rows:
+        typer.echo("no IMAP sources", err=True)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations (`serve` and every command also do this at start)."""
     settings = _settings()
     _store(settings)
     typer.echo(f"database {_safe_url(settings.db_url)} is up to date")
+
+
+def _register_digest_commands() -> None:
+    from gateway import cli_digest
+
+    cli_digest.register(app)
+
+
+_register_digest_commands()
 
 
 def main() -> None:

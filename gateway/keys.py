@@ -44,3 +44,18 @@ def split_sub_address(address: str) -> tuple[str, str | None]:
     local, at, domain = address.strip().lower().rpartition("@")
     base, plus, tag = local.partition("+")
     return (f"{base}{at}{domain}", tag if plus else None)
+
+
+def looks_signed(tag: str) -> bool:
+    """True when a sub-address tag has the shape of a mailfeed token (then it must verify)."""
+    return bool(_TOKEN.match(tag.strip().lower()))
+
+
+def parse(key: str, tag: str) -> tuple[str, str] | None:
+    """(kind, payload) of a valid token, whatever its kind; None when it does not verify."""
+    m = _TOKEN.match(tag.strip().lower())
+    if not m:
+        return None
+    kind = m.group(1)
+    payload = verify(key, tag, kind)
+    return None if payload is None else (kind, payload)

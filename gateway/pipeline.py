@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from gateway import thread
+from gateway import keys, thread
 from gateway.classify import Verdict, classify
 from gateway.config import Settings
 from gateway.extract import Content, content_of
 from gateway.parse import ParseError, parse
-from gateway.store import search, writes
+from gateway.store import digest_writes, search, writes
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
 
@@ -131,8 +131,8 @@ def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batc
     while True:
         with store.read() as session:
             rows = session.execute(
-                sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data,
-                          RawMessage.envelope_from, RawMessage.source, RawMessage.received_at)
+                sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from,
+                          RawMessage.envelope_to, RawMessage.source, RawMessage.received_at)
                 .where(RawMessage.status == "pending", RawMessage.id > last)
                 .order_by(RawMessage.id)
                 .limit(batch)
@@ -143,8 +143,9 @@ def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batc
         jobs = [Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from), settings.allowed) for r in rows]
         results = list(run(analyse, jobs))
         with store.write() as session, session.begin():
+            key = digest_writes.signing_key(session, settings.secret_key)
             for row, result in zip(rows, results, strict=True):
-                counts[_commit_one(session, row, result, settings)] += 1
+                counts[_commit_one(session, row, result, settings, key)] += 1
 
 
 def _envelope_sender(source: str, envelope_from: str) -> str | None:
@@ -152,23 +153,63 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
     return envelope_from if source == "smtp" else None
 
 
-def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings) -> str:
+def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str) -> str:
     if session.scalar(sa.select(RawMessage.status).where(RawMessage.id == row.id)) != "pending":
         return "skipped"  # another processor took it
     if isinstance(result, Failure):
         return _quarantine(session, row.id, f"{result.step}: {result.reason}")
+    tag = _tag(row.envelope_to, key)
+    if tag is not None and tag[0] in ("b", "u", "d"):
+        return _digest_mail(session, row, result, tag)
     if result.verdict.action != "post":
         status = "ignored" if result.verdict.action == "ignore" else "held"
         writes.set_raw_status(session=session, raw_id=row.id, status=status,
                               reason=result.verdict.reason, message_id=result.message_id)
         log.info("<%s> %s: %s", result.message_id, status, result.verdict.reason)
         return status
+    reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
     try:
         with session.begin_nested():
-            return place_and_save(session, row, result, settings)
+            return place_and_save(session, row, result, settings, reply_thread)
     except Exception as exc:
         log.exception("<%s> place/commit failed", result.message_id)
         return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
+
+
+def _tag(envelope_to: str, key: str) -> tuple[str, str] | None:
+    """The first valid mailfeed token among the envelope recipients (team+r-12-…@…)."""
+    for address in envelope_to.split(","):
+        _, tag = keys.split_sub_address(address)
+        parsed = keys.parse(key, tag) if tag else None
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[str, str]) -> str:
+    """Mail to a digest's own addresses: a bounce, an unsubscribe request, or a reply to the digest.
+
+    None of it is posted. A person replying to a digest as a whole gets one
+    polite explanation per day (queued here, sent by the digest side); an
+    auto-reply or a bounce gets none.
+    """
+    kind, payload = tag
+    if kind == "b":
+        digest_writes.record_bounce(session, reader_id=int(payload), reason="bounce to the digest return path")
+        reason = f"bounce of a digest to reader {payload}"
+    elif kind == "u":
+        digest_writes.turn_off(session, subscription_id=int(payload))
+        reason = f"unsubscribe request (subscription {payload})"
+    elif a.verdict.action == "ignore":
+        reason = f"reply to a digest, {a.verdict.reason}: not posted, no notice"
+    else:
+        day = row.received_at.date().isoformat()
+        queued = digest_writes.queue_notice(session, kind="digest-reply", recipient=a.content.author.address,
+                                            day=day, feed_id=row.feed_id)
+        reason = "reply to a digest: not posted; " + ("notice queued" if queued else "notice already sent today")
+    writes.set_raw_status(session=session, raw_id=row.id, status="ignored", reason=reason, message_id=a.message_id)
+    log.info("<%s> %s", a.message_id, reason)
+    return "ignored"
 
 
 def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
@@ -177,8 +218,12 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
     return "quarantined"
 
 
-def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings) -> str:
-    """Steps 7 and 8 for one message, inside the caller's savepoint."""
+def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
+                   reply_thread: int | None = None) -> str:
+    """Steps 7 and 8 for one message, inside the caller's savepoint.
+
+    `reply_thread` is the thread a digest's reply link named (a verified token).
+    """
     c = a.content
     known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
     own = known.get(a.message_id)
@@ -191,15 +236,17 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
             return _another_forward(session, row, a, *forwarded)
     when = effective_date(c.date, row.received_at)
     subject_key = thread.normalize_subject(c.subject)
+    if reply_thread is not None and not writes.thread_in_feed(session=session, thread_id=reply_thread, feed_id=row.feed_id):
+        reply_thread = None  # merged away or deleted since the digest went out
     by_subject = None
-    if not a.chain and not known and thread.is_reply_subject(c.subject):
+    if reply_thread is None and not a.chain and not known and thread.is_reply_subject(c.subject):
         by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
     # Only a message that earlier replies named can close a cycle or adopt them.
     children = writes.thread_children(session=session, thread_ids=[own.thread_id]) if own else []
     spot = thread.place(
         message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
         subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
-        parent_of={ch.message_id: ch.parent for ch in children},
+        parent_of={ch.message_id: ch.parent for ch in children}, reply_to_thread=reply_thread,
     )
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
     if spot.thread_id is None:

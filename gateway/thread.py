@@ -61,7 +61,11 @@ class SubjectThread:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a message goes: an existing thread (None: start one), its parent, threads to merge in."""
+    """Where a message goes: an existing thread (None: start one), its parent, threads to merge in.
+
+    `by_subject` means the message named no parent (it joined by subject or by a
+    digest's reply link): it becomes a comment on the thread's post.
+    """
 
     thread_id: int | None
     parent_message_id: str | None
@@ -116,6 +120,7 @@ def place(
     subject_thread: SubjectThread | None,
     window: timedelta,
     parent_of: dict[str, str | None] | None = None,
+    reply_to_thread: int | None = None,
 ) -> Placement:
     """Decide thread and parent for one message (see the module docstring).
 
@@ -130,6 +135,8 @@ def place(
         parent = known[parent].entry_message_id
     if threads:
         return Placement(thread_id=threads[0], parent_message_id=parent, merge=tuple(threads[1:]))
+    if reply_to_thread is not None:  # sent to a digest's reply link: a comment on that post
+        return Placement(thread_id=reply_to_thread, parent_message_id=None, by_subject=True)
     if (
         not chain
         and subject_thread is not None

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from gateway import keys
 from gateway.config import Settings
 from gateway.digest import collect, runs
+from gateway.digest.notices import send_notices
 from gateway.digest.render import Envelope, Links, render
 from gateway.digest.schedule import Due, latest_due
 from gateway.digest.send import Outcome, Outgoing, relay_from_url, send_batch
+from gateway.store import digest_writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import DigestRun, MutedThread, Reader, Subscription
@@ -58,7 +60,7 @@ def send_due(
     report = Report()
     cache: Cache = {}
     with store.write() as session, session.begin():
-        key = runs.signing_key(session, settings.secret_key)
+        key = digest_writes.signing_key(session, settings.secret_key)
     if dry_run:
         with store.read() as session:
             for sub, reader, feed in _subscriptions(session, only):
@@ -75,6 +77,8 @@ def send_due(
     report.counts["claimed"] = len(jobs)
     for start in range(0, len(jobs), BATCH):
         _send_batch(store, settings, key, now, jobs[start : start + BATCH], report, send, cache)
+    report.counts["notices"] = send_notices(store=store, settings=settings, now=now, base_url=base_url(settings),
+                                            send=send)
     return report
 
 

@@ -9,33 +9,21 @@ subscription's cursor in the same transaction.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.store.models_digest import DigestRun, Reader, Secret, Subscription
+from gateway.store import digest_writes
+from gateway.store.models_digest import DigestRun, Subscription
 
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
-HARD_BOUNCES_TO_DISABLE = 3
 
 
 def _dialect(session: Session):  # type: ignore[no-untyped-def]
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-
-
-def signing_key(session: Session, configured: str) -> str:
-    """SECRET_KEY, or a random key made once and kept in the database for every instance."""
-    if configured:
-        return configured
-    session.execute(
-        _dialect(session).insert(Secret).values(name="signing", value=secrets.token_hex(32))
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return str(session.scalar(sa.select(Secret.value).where(Secret.name == "signing")))
 
 
 def claim(session: Session, *, sub: Subscription, period: str, due_at: datetime, now: datetime,
@@ -118,16 +106,7 @@ def mark_bounced(session: Session, *, run: DigestRun, error: str) -> None:
     session.execute(
         sa.update(DigestRun).where(DigestRun.id == run.id).values(status="bounced", last_error=error[:500])
     )
-    record_bounce(session, reader_id=run.reader_id, reason=error)
-
-
-def record_bounce(session: Session, *, reader_id: int, reason: str) -> None:
-    session.execute(sa.update(Reader).where(Reader.id == reader_id).values(hard_bounces=Reader.hard_bounces + 1))
-    session.execute(
-        sa.update(Reader)
-        .where(Reader.id == reader_id, Reader.hard_bounces >= HARD_BOUNCES_TO_DISABLE, Reader.disabled.is_(False))  # type: ignore[attr-defined]
-        .values(disabled=True, disabled_reason=f"{HARD_BOUNCES_TO_DISABLE} hard bounces, last: {reason[:200]}")
-    )
+    digest_writes.record_bounce(session, reader_id=run.reader_id, reason=error)
 
 
 def replaced_total(session: Session, *, reader_id: int) -> int:

@@ -22,10 +22,11 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway import keys
 from gateway.classify import sender_allowed
 from gateway.config import Settings
 from gateway.pipeline import Rejected, precheck
-from gateway.store import writes
+from gateway.store import digest_writes, writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
 
@@ -35,6 +36,7 @@ REPLY_OK = "250 2.0.0 OK: queued as {ids}"
 REPLY_RCPT_OK = "250 2.1.5 OK"
 REPLY_NO_SUCH_FEED = "550 5.1.1 <{address}>: no feed here has this address"
 REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}>: this sender may not post to this feed"
+REPLY_FORGED_TAG = "550 5.7.1 <{address}>: this reply address is not valid (altered or forged)"
 REPLY_TOO_BIG = "552 5.3.4 Message too big: at most {limit} bytes are accepted"
 REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again later"
 
@@ -96,21 +98,38 @@ class RawWriter:
 
 
 class FeedDirectory:
-    """Feed addresses → ids, re-read at most every couple of seconds (`feed add` shows up live)."""
+    """Feed addresses → ids, re-read at most every couple of seconds (`feed add` shows up live).
 
-    def __init__(self, store: Store) -> None:
+    A feed address with a tag (team+r-12-…@example.com, see gateway/keys.py)
+    is that feed's; a tag that looks like ours but does not verify is forged.
+    """
+
+    def __init__(self, store: Store, secret_key: str = "") -> None:
         self.store = store
+        self.secret_key = secret_key
         self._at = 0.0
         self._map: dict[str, int] = {}
+        self._key = ""
         self._lock = threading.Lock()
 
     def lookup(self, address: str) -> int | None:
+        base, _ = keys.split_sub_address(address)
         with self._lock:
             if time.monotonic() - self._at > FEED_CACHE_SECONDS:
                 with self.store.read() as session:
                     self._map = {a: i for a, i in session.execute(sa.select(Feed.address, Feed.id))}
                 self._at = time.monotonic()
-            return self._map.get(address.strip().lower())
+            return self._map.get(base)
+
+    def forged(self, address: str) -> bool:
+        """True when the address carries a token of ours that does not verify."""
+        _, tag = keys.split_sub_address(address)
+        if tag is None or not keys.looks_signed(tag):
+            return False
+        if not self._key:
+            with self.store.write() as session, session.begin():
+                self._key = digest_writes.signing_key(session, self.secret_key)
+        return keys.parse(self._key, tag) is None
 
 
 class Handler:
@@ -129,9 +148,12 @@ class Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
-        feed_id = await asyncio.get_running_loop().run_in_executor(None, self.feeds.lookup, address)
+        loop = asyncio.get_running_loop()
+        feed_id = await loop.run_in_executor(None, self.feeds.lookup, address)
         if feed_id is None:
             return REPLY_NO_SUCH_FEED.format(address=address)
+        if await loop.run_in_executor(None, self.feeds.forged, address):
+            return REPLY_FORGED_TAG.format(address=address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return REPLY_RCPT_OK
@@ -185,7 +207,7 @@ class GatewayController(Controller):
 def start_smtp(settings: Settings, store: Store, on_commit: Callable[[], None]) -> tuple[GatewayController, RawWriter]:
     """Start the SMTP server on SMTP_HOST:SMTP_PORT in its own thread; return it and its writer."""
     writer = RawWriter(store, on_commit)
-    handler = Handler(settings, FeedDirectory(store), writer)
+    handler = Handler(settings, FeedDirectory(store, settings.secret_key), writer)
     controller = GatewayController(
         handler,
         max_bytes=settings.max_message_bytes,

@@ -144,6 +144,10 @@ def set_parents(*, session: Session, feed_id: int, parents: dict[str, str]) -> N
         )
 
 
+def thread_in_feed(*, session: Session, thread_id: int, feed_id: int) -> bool:
+    return session.scalar(sa.select(Thread.id).where(Thread.id == thread_id, Thread.feed_id == feed_id)) is not None
+
+
 def post_message_id(*, session: Session, thread_id: int) -> str | None:
     return session.scalar(
         sa.select(Entry.message_id)
