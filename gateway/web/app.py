@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.config import Settings
 from gateway.store.db import Store, open_store
-from gateway.web import api, pages
+from gateway.web import account, admin, api, digest_pages, feeds, pages
+from gateway.web.auth import CSRF_COOKIE, Forbidden, NeedSignIn, cookie_name, secure_cookies
+from gateway.web.render import templates_dir
 
+CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
+MACHINE_SUFFIXES = (".atom", ".json", ".eml")
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (errors then come as pages, not JSON)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/attachments/", "/healthz")) or path.endswith(MACHINE_SUFFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -26,14 +44,55 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app = FastAPI(title="mailfeed", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = store or open_store(settings.db_url, synchronous=settings.sqlite_synchronous)
+    app.state.csp = CSP
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        new_csrf = getattr(request.state, "new_csrf", None)
+        if new_csrf:
+            response.set_cookie(cookie_name(request, CSRF_COOKIE), new_csrf, httponly=True, samesite="strict",
+                                secure=secure_cookies(request), path="/")
         return response
 
+    _error_handlers(app)
+    app.mount("/static", StaticFiles(directory=templates_dir() / "static"), name="static")
     app.include_router(api.router)
+    app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(account.router)
+    app.include_router(admin.router)
+    app.include_router(digest_pages.router)
     return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NeedSignIn)
+    async def need_sign_in(request: Request, exc: NeedSignIn) -> Response:
+        if not wants_html(request):
+            return JSONResponse({"detail": str(exc) or "sign in required"}, status_code=401)
+        if request.app.state.settings.auth == "email":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
+        return error_page(request, 403, "Not signed in",
+                          "Your sign-in proxy did not say who you are; open mailfeed through it.")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if not wants_html(request):
+            return JSONResponse({"detail": "not allowed"}, status_code=403)
+        return error_page(request, 403, "Not allowed", "This feed is private and you are not one of its members.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_html(request) and exc.status_code >= 400:
+            title = {404: "Not found", 400: "Bad request", 403: "Not allowed"}.get(exc.status_code, "Error")
+            return error_page(request, exc.status_code, title, str(exc.detail))
+        return await http_exception_handler(request, exc)
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return pages.page(request, "error.html", {"status": status, "title": title, "message": message},
+                      status_code=status)

@@ -1,0 +1,128 @@
+"""Digest pages reached from the digest mail: unsubscribe, preferences, and emails saved.
+
+The signed token in the link is the reader's key: no password, no sign-in.
+Unsubscribing follows RFC 8058: a POST (one click from the mail client, or
+the button here) unsubscribes; a GET only shows the button, because link
+scanners follow GETs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway import keys
+from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError
+from gateway.digest.subscribe import Schedule, emails_saved, subscribe
+from gateway.store import digest_writes
+from gateway.store.models import Feed
+from gateway.store.models_digest import Reader, Subscription
+from gateway.web.auth import csrf_ok, viewer
+from gateway.web.pages import page
+
+router = APIRouter()
+
+
+def _subscription(request: Request, token: str, kind: str) -> tuple[Subscription, Reader, Feed]:
+    store = request.app.state.store
+    with store.write() as session, session.begin():
+        key = digest_writes.signing_key(session, request.app.state.settings.secret_key)
+    payload = keys.verify(key, token, kind)
+    if payload is None:
+        raise HTTPException(404, detail="This link is not valid (it may have been altered).")
+    with store.read() as session:
+        row = session.execute(
+            sa.select(Subscription, Reader, Feed)
+            .join(Reader, Reader.id == Subscription.reader_id)
+            .join(Feed, Feed.id == Subscription.feed_id)
+            .where(Subscription.id == int(payload))
+        ).first()
+    if row is None:
+        raise HTTPException(404, detail="This subscription no longer exists.")
+    return row[0], row[1], row[2]
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def unsubscribe_confirm(request: Request, token: str) -> HTMLResponse:
+    sub, reader, feed = await run_in_threadpool(_subscription, request, token, "u")
+    return page(request, "unsubscribe.html", {"token": token, "reader": reader, "feed": feed, "done": sub.every == "off"})
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def unsubscribe(request: Request, token: str) -> HTMLResponse:
+    """One click: mail clients POST `List-Unsubscribe=One-Click` here without cookies or sign-in."""
+
+    def run() -> tuple[Reader, Feed]:
+        sub, reader, feed = _subscription(request, token, "u")
+        with request.app.state.store.write() as session, session.begin():
+            digest_writes.turn_off(session, subscription_id=sub.id or 0)
+        return reader, feed
+
+    reader, feed = await run_in_threadpool(run)
+    return page(request, "unsubscribe.html", {"token": token, "reader": reader, "feed": feed, "done": True})
+
+
+@router.get("/prefs/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def preferences(request: Request, token: str) -> HTMLResponse:
+    sub, reader, feed = await run_in_threadpool(_subscription, request, token, "p")
+    return page(request, "prefs.html", _prefs_context(token, sub, reader, feed))
+
+
+def _prefs_context(token: str, sub: Subscription, reader: Reader, feed: Feed, **extra: Any) -> dict[str, Any]:
+    return {"token": token, "sub": sub, "reader": reader, "feed": feed, "every_choices": EVERY,
+            "weekdays": WEEKDAYS, "weekday": WEEKDAYS[sub.weekday], **extra}
+
+
+@router.post("/prefs/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def save_preferences(
+    request: Request,
+    token: str,
+    every: Annotated[str, Form()],
+    weekday: Annotated[str, Form()] = "mon",
+    at: Annotated[str, Form()] = "08:00",
+    tz: Annotated[str, Form()] = "UTC",
+    skip_empty: Annotated[bool, Form()] = False,
+    only_mine: Annotated[bool, Form()] = False,
+    csrf: Annotated[str | None, Form()] = None,
+) -> HTMLResponse:
+    if not csrf_ok(request, csrf):
+        raise HTTPException(403, detail="The form expired or came from another site; reload the page and try again.")
+    schedule = Schedule(every=every, weekday=weekday, at=at, tz=tz, skip_empty=skip_empty, only_mine=only_mine)
+
+    def run() -> tuple[Subscription, Reader, Feed, str | None]:
+        sub, reader, feed = _subscription(request, token, "p")
+        try:
+            with request.app.state.store.write() as session, session.begin():
+                sub = subscribe(session, email=reader.email, feed=feed, schedule=schedule, now=sub.created_at)
+        except ScheduleError as exc:
+            return sub, reader, feed, str(exc).replace("--", "")
+        return sub, reader, feed, None
+
+    sub, reader, feed, error = await run_in_threadpool(run)
+    status = 400 if error else 200
+    return page(request, "prefs.html", _prefs_context(token, sub, reader, feed, error=error, saved=not error),
+                status_code=status)
+
+
+@router.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+async def stats(request: Request) -> HTMLResponse:
+    """Emails saved by digests: per feed for everyone; per reader for admins, and a signed-in reader's own."""
+    who = await viewer(request)
+
+    def read() -> list[Any]:
+        with request.app.state.store.read() as session:
+            return emails_saved(session)
+
+    rows = await run_in_threadpool(read)
+    per_feed: dict[str, list[int]] = {}
+    for r in rows:
+        totals = per_feed.setdefault(r.feed, [0, 0, 0])
+        totals[0] += r.replaced
+        totals[1] += r.digests
+        totals[2] += 1
+    readers = rows if who.admin or request.app.state.settings.auth == "open" else [r for r in rows if r.email == who.email]
+    return page(request, "stats.html", {"per_feed": per_feed, "readers": readers})

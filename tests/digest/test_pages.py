@@ -1,0 +1,90 @@
+"""The digest's links on the web: one-click unsubscribe (RFC 8058), preferences, emails saved."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.digest.dispatch import send_due
+from gateway.digest.subscribe import Schedule, subscribe
+from gateway.pipeline import deliver, process_pending
+from gateway.store.db import Store
+from gateway.store.models import Feed
+from gateway.store.models_digest import Subscription
+from gateway.web.app import create_app
+from tests.digest.sink import smtp_sink
+from tests.helpers import add_feed, make_mail
+
+T0 = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)
+
+
+def sent_digest(settings: Settings, store: Store) -> tuple[Settings, dict[str, str], str]:
+    feed_id = add_feed(store)
+    with store.write() as session, session.begin():
+        subscribe(session, email="reader@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+    deliver(store=store, data=make_mail(message_id="a@x", subject="Topic A"), feed_ids=[feed_id], source="import",
+            max_bytes=settings.max_message_bytes)
+    process_pending(store=store, settings=settings)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "http://testserver"})
+        send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 9, tzinfo=UTC), instance="t")
+        [got] = sink.received
+    html = next(p for p in got.message.walk() if p.get_content_type() == "text/html").get_content()
+    found = re.findall(r'<a href="(http://testserver[^"]+)"[^>]*>([^<]+)</a>', html)
+    return settings, {text: url.removeprefix("http://testserver") for url, text in found}, str(got.message["List-Unsubscribe"])
+
+
+def test_every_link_in_the_digest_resolves(settings: Settings, store: Store) -> None:
+    settings, links, _ = sent_digest(settings, store)
+    client = TestClient(create_app(settings, store))
+    assert {"Topic A", "Read", "Change when you get this", "Unsubscribe"} <= set(links)
+    for text, path in links.items():
+        r = client.get(path, headers={"accept": "text/html"})
+        assert r.status_code == 200, (text, path, r.status_code)
+
+
+def test_one_click_unsubscribe_by_post_and_get_only_asks(settings: Settings, store: Store) -> None:
+    settings, _, header = sent_digest(settings, store)
+    url = re.search(r"<http://testserver(/unsubscribe/[^>]+)>", header).group(1)  # type: ignore[union-attr]
+    client = TestClient(create_app(settings, store))
+    page = client.get(url)
+    assert page.status_code == 200 and "<form" in page.text and 'method="post"' in page.text
+
+    def every() -> str:
+        with store.read() as session:
+            return str(session.scalar(sa.select(Subscription.every)))
+
+    assert every() == "daily"  # a GET (a link scanner) changes nothing
+    r = TestClient(create_app(settings, store)).post(url, content="List-Unsubscribe=One-Click",
+                                                     headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and "no longer gets" in r.text
+    assert every() == "off"
+    altered = url[:-1] + ("0" if url[-1] != "0" else "1")
+    assert client.post(altered).status_code == 404
+
+
+def test_preferences_form_changes_the_schedule(settings: Settings, store: Store) -> None:
+    settings, links, _ = sent_digest(settings, store)
+    client = TestClient(create_app(settings, store))
+    form = client.get(links["Change when you get this"]).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    data = {"every": "weekly", "weekday": "fri", "at": "17:30", "tz": "Europe/Paris", "skip_empty": "true", "csrf": csrf}
+    r = client.post(links["Change when you get this"], data=data)
+    assert r.status_code == 200 and "Saved." in r.text
+    with store.read() as session:
+        sub = session.scalars(sa.select(Subscription)).one()
+    assert (sub.every, sub.weekday, sub.at, sub.tz) == ("weekly", 4, "17:30", "Europe/Paris")
+    bad = client.post(links["Change when you get this"], data={**data, "tz": "Mars/Olympus"})
+    assert bad.status_code == 400 and "not an IANA time zone" in bad.text
+    assert TestClient(create_app(settings, store)).post(links["Change when you get this"], data=data).status_code == 403
+
+
+def test_stats_page_counts_emails_saved(settings: Settings, store: Store) -> None:
+    settings, _, _ = sent_digest(settings, store)
+    r = TestClient(create_app(settings, store)).get("/stats")
+    assert r.status_code == 200
+    assert re.search(r"<td><a href=\"/f/team\">team</a></td><td>1</td><td>1</td><td>1</td>", r.text)
