@@ -98,8 +98,8 @@ def digest_send(
     report = send_due(store=store, settings=settings, now=datetime.now(UTC), instance=instance_name(),
                       force=now, dry_run=dry_run, only=to)
     if dry_run:
-        for message in report.previews:
-            typer.echo(message.as_string())
+        for data in report.previews:
+            typer.echo(data.decode("ascii").replace("\r\n", "\n"))
         typer.echo(f"dry run: {len(report.previews)} digest{'s' if len(report.previews) != 1 else ''} would go out", err=True)
         return
     c = report.counts

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.digest import collect, runs
 from gateway.digest.notices import send_notices
-from gateway.digest.render import Envelope, Links, render
+from gateway.digest.render import Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due
 from gateway.digest.send import Outcome, Outgoing, relay_from_url, send_batch
 from gateway.store import digest_writes
@@ -37,7 +36,7 @@ BATCH = 200
 @dataclass
 class Report:
     counts: Counter[str] = field(default_factory=Counter)
-    previews: list[EmailMessage] = field(default_factory=list)
+    previews: list[bytes] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,10 @@ def send_due(
                     run = DigestRun(id=0, subscription_id=sub.id, reader_id=reader.id, feed_id=feed.id,
                                     period=due.period, due_at=due.due_at, cursor_from=sub.cursor,
                                     cursor_to=collect.safe_upper_bound(session))
-                    message = _compose(session, Job(run, sub, reader, feed), settings, key, now, cache)
-                    if message is not None:
-                        report.previews.append(message)
+                    context = _Context.load(session, [Job(run, sub, reader, feed)])
+                    found = _compose(session, Job(run, sub, reader, feed), settings, key, now, cache, context)
+                    if found is not None:
+                        report.previews.append(found[0].data)
         return report
     jobs = _claim(store, now=now, instance=instance, force=force, only=only)
     report.counts["claimed"] = len(jobs)
@@ -127,32 +127,59 @@ def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str
     return [Job(*r) for r in rows]
 
 
+@dataclass
+class _Context:
+    """Per-reader facts for a batch of jobs, read in two queries instead of two per reader."""
+
+    muted: dict[int, set[int]]
+    replaced: dict[int, int]
+
+    @classmethod
+    def load(cls, session: Session, jobs: list[Job]) -> _Context:
+        ids = [j.reader.id for j in jobs]
+        muted: dict[int, set[int]] = {}
+        for reader_id, thread_id in session.execute(
+            sa.select(MutedThread.reader_id, MutedThread.thread_id).where(MutedThread.reader_id.in_(ids))  # type: ignore[attr-defined]
+        ):
+            muted.setdefault(reader_id, set()).add(thread_id)
+        replaced = {
+            reader_id: int(total or 0)
+            for reader_id, total in session.execute(
+                sa.select(DigestRun.reader_id, sa.func.sum(DigestRun.entry_count))
+                .where(DigestRun.reader_id.in_(ids), DigestRun.status == "sent")  # type: ignore[attr-defined]
+                .group_by(DigestRun.reader_id)
+            )
+        }
+        return cls(muted, replaced)
+
+
 def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
                 send: Callable[..., object], cache: Cache) -> None:
-    composed: list[tuple[Job, EmailMessage | None]] = []
+    composed: list[tuple[Job, tuple[Rendered, int] | None]] = []
     with store.read() as session:
+        context = _Context.load(session, jobs)
         for job in jobs:
-            composed.append((job, _compose(session, job, settings, key, now, cache)))
-    outgoing = [(job, msg) for job, msg in composed if msg is not None]
+            composed.append((job, _compose(session, job, settings, key, now, cache, context)))
+    outgoing = [(job, found) for job, found in composed if found is not None]
     outcomes: list[Outcome] = []
     if outgoing:
         if not settings.relay_url:
             outcomes = [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing]
         else:
             relay = relay_from_url(settings.relay_url)
-            batch = [Outgoing(m, _return_path(key, job), job.reader.email) for job, m in outgoing]
+            batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
             outcomes = asyncio.run(send(relay, batch))  # type: ignore[arg-type]
     results = dict(zip((id(j) for j, _ in outgoing), outcomes, strict=True))
     with store.write() as session, session.begin():
-        for job, msg in composed:
-            if msg is None:
+        for job, found in composed:
+            if found is None:
                 runs.mark_skipped(session, run=job.run, now=now)
                 report.counts["skipped"] += 1
                 continue
+            rendered, entry_count = found
             outcome = results[id(job)]
             if outcome.status == "sent":
-                runs.mark_sent(session, run=job.run, now=now, message_id=str(msg["Message-ID"]),
-                               entry_count=int(msg["X-Mailfeed-Entries"] or 0))
+                runs.mark_sent(session, run=job.run, now=now, message_id=rendered.message_id, entry_count=entry_count)
             elif outcome.status == "temporary":
                 runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
                 log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail)
@@ -170,8 +197,10 @@ def _return_path(key: str, job: Job) -> str:
 Cache = dict[tuple[int, int, int], list[collect.NewEntry]]
 
 
-def _compose(session: Session, job: Job, settings: Settings, key: str, now: datetime, cache: Cache) -> EmailMessage | None:
-    """The digest mail for one claimed run, or None when there is nothing new and the reader skips empty ones.
+def _compose(session: Session, job: Job, settings: Settings, key: str, now: datetime, cache: Cache,
+             context: _Context) -> tuple[Rendered, int] | None:
+    """The digest for one claimed run and the count of emails it replaces; None when there is
+    nothing new and the reader skips empty digests.
 
     Readers of a feed mostly share a cursor range, so its new entries are read once per run (`cache`).
     """
@@ -181,7 +210,7 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
     if entries is None:
         entries = collect.new_entries(session, feed_id=feed.id or 0, after=run.cursor_from, upto=run.cursor_to)
         cache[cache_key] = entries
-    muted = set(session.scalars(sa.select(MutedThread.thread_id).where(MutedThread.reader_id == reader.id)))
+    muted = context.muted.get(reader.id or 0, set())
     only = None
     if sub.only_mine:
         only = collect.threads_written_by(session, feed_id=feed.id or 0, address=reader.email,
@@ -191,7 +220,7 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
         return None
     url = base_url(settings)
     domain = (settings.digest_from or feed.address).rpartition("@")[2]
-    message = render(
+    rendered = render(
         feed={"slug": feed.slug, "title": feed.title, "address": feed.address},
         collected=got,
         reply_address={i.thread_id: keys.sub_address(feed.address, keys.sign(key, "r", str(i.thread_id)))
@@ -212,11 +241,10 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
             list_id=f"{feed.title} <{feed.slug}.{domain}>",
         ),
         period_label=_label(run.period),
-        total_replaced=runs.replaced_total(session, reader_id=reader.id or 0) + got.entry_count,
+        total_replaced=context.replaced.get(reader.id or 0, 0) + got.entry_count,
         now=now,
     )
-    message["X-Mailfeed-Entries"] = str(got.entry_count)
-    return message
+    return rendered, got.entry_count
 
 
 def _label(period: str) -> str:

@@ -63,7 +63,8 @@ def send_notices(*, store: Store, settings: Settings, now: datetime, base_url: s
     if not mine:
         return 0
     batch = [
-        Outgoing(notice_message(feed=f, recipient=n.recipient, feed_url=f"{base_url}/f/{f.slug}", now=now), "", n.recipient)
+        Outgoing(notice_message(feed=f, recipient=n.recipient, feed_url=f"{base_url}/f/{f.slug}", now=now).as_bytes(),
+                 "", n.recipient)
         for n, f in mine
     ]
     outcomes = asyncio.run(send(relay_from_url(settings.relay_url), batch))  # type: ignore[arg-type]

@@ -1,15 +1,17 @@
 """Render: a digest as a mail with a text part and an HTML part (inline CSS), headers included.
 
-Pure: takes the collected items and the links, returns an EmailMessage. The
+Pure: takes the collected items and the links, returns the mail's bytes. The
 headers make it a well-behaved list mail (RFC 2369, RFC 8058 one-click
 unsubscribe) that mailfeed's own ingest recognises if it is mailed back.
 """
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -57,10 +59,18 @@ class Envelope:
     list_id: str
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A digest ready for the relay: the bytes of the mail and its Message-ID."""
+
+    data: bytes
+    message_id: str
+
+
 def render(
     *, feed: dict[str, str], collected: Collected, reply_address: dict[int, str], links: Links,
     env: Envelope, period_label: str, total_replaced: int, now: datetime,
-) -> EmailMessage:
+) -> Rendered:
     items = [
         {**vars(i), "url": f"{links.base_url}/t/{i.thread_id}", "reply_to": reply_address[i.thread_id]}
         for i in collected.items
@@ -70,22 +80,52 @@ def render(
         "total_replaced": total_replaced, "period_label": period_label, "feed_url": links.feed_url,
         "prefs_url": links.prefs_url, "unsubscribe_url": links.unsubscribe_url,
     }
-    msg = EmailMessage()
-    msg["From"] = env.sender
-    msg["To"] = env.to
-    msg["Reply-To"] = env.reply_to
-    msg["Subject"] = f"[{feed['title']}] Digest for {period_label}: {_summary(collected)}"
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = env.message_id
-    msg["List-Id"] = env.list_id
-    msg["List-Unsubscribe"] = f"<{links.unsubscribe_url}>, <{links.unsubscribe_mailto}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["Precedence"] = "list"
-    msg[LOOP_HEADER] = "1"
-    msg.set_content(_env.get_template("digest/digest.txt").render(ctx))
-    msg.add_alternative(_env.get_template("digest/digest.html").render(ctx), subtype="html")
-    return msg
+    headers = [
+        ("From", env.sender),
+        ("To", env.to),
+        ("Reply-To", env.reply_to),
+        ("Subject", f"[{feed['title']}] Digest for {period_label}: {_summary(collected)}"),
+        ("Date", format_datetime(now)),
+        ("Message-ID", env.message_id),
+        ("List-Id", env.list_id),
+        ("List-Unsubscribe", f"<{links.unsubscribe_url}>, <{links.unsubscribe_mailto}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("Auto-Submitted", "auto-generated"),
+        ("Precedence", "list"),
+        (LOOP_HEADER, "1"),
+    ]
+    text = _env.get_template("digest/digest.txt").render(ctx)
+    html = _env.get_template("digest/digest.html").render(ctx)
+    return Rendered(mime_alternative(headers, text, html), env.message_id)
+
+
+def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
+    """A multipart/alternative mail, text then HTML, both UTF-8 quoted-printable.
+
+    Written out directly rather than through email.message: a digest goes to
+    every reader, and the stdlib's header objects cost more than the rest of
+    rendering together.
+    """
+    boundary = "=_mailfeed_" + hashlib.sha256(text.encode() + html.encode()).hexdigest()[:24]
+    out = [f"{name}: {_header_value(value)}" for name, value in headers]
+    out += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
+    for subtype, body in (("plain", text), ("html", html)):
+        out += [f"--{boundary}", f"Content-Type: text/{subtype}; charset=utf-8",
+                "Content-Transfer-Encoding: quoted-printable", "", _qp(body)]
+    out += [f"--{boundary}--", ""]
+    return "\r\n".join(out).encode("ascii")
+
+
+def _header_value(value: str) -> str:
+    """ASCII as is; anything else as RFC 2047 encoded words (display names and subjects)."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=998).encode()
+
+
+def _qp(body: str) -> str:
+    data = body.replace("\r\n", "\n").encode("utf-8")
+    return binascii.b2a_qp(data).decode("ascii").replace("\n", "\r\n")
 
 
 def _summary(c: Collected) -> str:

@@ -107,11 +107,3 @@ def mark_bounced(session: Session, *, run: DigestRun, error: str) -> None:
         sa.update(DigestRun).where(DigestRun.id == run.id).values(status="bounced", last_error=error[:500])
     )
     digest_writes.record_bounce(session, reader_id=run.reader_id, reason=error)
-
-
-def replaced_total(session: Session, *, reader_id: int) -> int:
-    """Emails this reader's digests have replaced so far."""
-    return int(session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(DigestRun.entry_count), 0))
-        .where(DigestRun.reader_id == reader_id, DigestRun.status == "sent")
-    ) or 0)

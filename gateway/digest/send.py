@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -50,7 +49,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Outgoing:
-    message: EmailMessage
+    message: bytes
     sender: str  # envelope MAIL FROM
     recipient: str
 
@@ -85,7 +84,7 @@ async def send_batch(relay: Relay, batch: list[Outgoing], *, timeout: float = 60
 
 async def _send_one(client: aiosmtplib.SMTP, item: Outgoing) -> Outcome:
     try:
-        refused, _ = await client.send_message(item.message, sender=item.sender, recipients=[item.recipient])
+        refused, _ = await client.sendmail(item.sender, [item.recipient], item.message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         first = exc.recipients[0]
         return _classify(first.code, first.message)

@@ -191,7 +191,7 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
         post(store, settings, feed_id, "a@x", subject="Topic A")
         report = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True,
                           dry_run=True, only="r@example.com")
-        assert len(report.previews) == 1 and "Topic A" in report.previews[0].as_string()
+        assert len(report.previews) == 1 and b"Topic A" in report.previews[0]
         assert sink.received == []
         real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
         assert real.counts["sent"] == 1
