@@ -160,33 +160,41 @@ def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs:
         context = _Context.load(session, jobs)
         for job in jobs:
             composed.append((job, _compose(session, job, settings, key, now, cache, context)))
-    outgoing = [(job, found) for job, found in composed if found is not None]
-    outcomes: list[Outcome] = []
-    if outgoing:
-        if not settings.relay_url:
-            outcomes = [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing]
-        else:
-            relay = relay_from_url(settings.relay_url)
-            batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
-            outcomes = asyncio.run(send(relay, batch))  # type: ignore[arg-type]
-    results = dict(zip((id(j) for j, _ in outgoing), outcomes, strict=True))
     with store.write() as session, session.begin():
         for job, found in composed:
             if found is None:
                 runs.mark_skipped(session, run=job.run, now=now)
                 report.counts["skipped"] += 1
-                continue
-            rendered, entry_count = found
-            outcome = results[id(job)]
-            if outcome.status == "sent":
-                runs.mark_sent(session, run=job.run, now=now, message_id=rendered.message_id, entry_count=entry_count)
-            elif outcome.status == "temporary":
-                runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
-                log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail)
-            else:
-                runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
-                log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
-            report.counts[outcome.status] += 1
+    outgoing = [(job, found) for job, found in composed if found is not None]
+    if not outgoing:
+        return
+
+    def mark(start: int, outcomes: list[Outcome]) -> None:
+        with store.write() as session, session.begin():
+            for (job, (rendered, entry_count)), outcome in zip(outgoing[start:], outcomes, strict=False):
+                _mark(session, job, rendered, entry_count, outcome, now)
+                report.counts[outcome.status] += 1
+
+    async def checkpoint(start: int, outcomes: list[Outcome]) -> None:
+        await asyncio.to_thread(mark, start, outcomes)
+
+    if not settings.relay_url:
+        mark(0, [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing])
+        return
+    relay = relay_from_url(settings.relay_url)
+    batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
+    asyncio.run(send(relay, batch, checkpoint=checkpoint))  # type: ignore[arg-type]
+
+
+def _mark(session: Session, job: Job, rendered: Rendered, entry_count: int, outcome: Outcome, now: datetime) -> None:
+    if outcome.status == "sent":
+        runs.mark_sent(session, run=job.run, now=now, message_id=rendered.message_id, entry_count=entry_count)
+    elif outcome.status == "temporary":
+        runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
+        log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail)
+    else:
+        runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
+        log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
 
 
 def _return_path(key: str, job: Job) -> str:
@@ -225,6 +233,7 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
         collected=got,
         reply_address={i.thread_id: keys.sub_address(feed.address, keys.sign(key, "r", str(i.thread_id)))
                        for i in got.items},
+        mute_url={i.thread_id: f"{url}/mute/{keys.sign(key, 'm', f'{reader.id}.{i.thread_id}')}" for i in got.items},
         links=Links(
             base_url=url,
             feed_url=f"{url}/f/{feed.slug}",

@@ -68,11 +68,12 @@ class Rendered:
 
 
 def render(
-    *, feed: dict[str, str], collected: Collected, reply_address: dict[int, str], links: Links,
+    *, feed: dict[str, str], collected: Collected, reply_address: dict[int, str], mute_url: dict[int, str], links: Links,
     env: Envelope, period_label: str, total_replaced: int, now: datetime,
 ) -> Rendered:
     items = [
-        {**vars(i), "url": f"{links.base_url}/t/{i.thread_id}", "reply_to": reply_address[i.thread_id]}
+        {**vars(i), "url": f"{links.base_url}/t/{i.thread_id}", "reply_to": reply_address[i.thread_id],
+         "mute_url": mute_url[i.thread_id]}
         for i in collected.items
     ]
     ctx = {

@@ -8,6 +8,7 @@ bounce), never raised, so one bad address does not stop the others.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -54,8 +55,19 @@ class Outgoing:
     recipient: str
 
 
-async def send_batch(relay: Relay, batch: list[Outgoing], *, timeout: float = 60) -> list[Outcome]:
-    """Send every message over one connection; an outcome per message, in order."""
+Checkpoint = Callable[[int, list[Outcome]], Awaitable[None]]
+CHECKPOINT_EVERY = 10
+
+
+async def send_batch(
+    relay: Relay, batch: list[Outgoing], *, timeout: float = 60, checkpoint: Checkpoint | None = None
+) -> list[Outcome]:
+    """Send every message over one connection; an outcome per message, in order.
+
+    `checkpoint(start, outcomes)` is awaited after every few messages, so the
+    caller can record them as sent before going on: a crash then re-sends at
+    most those few, not the whole batch.
+    """
     client = aiosmtplib.SMTP(
         hostname=relay.host,
         port=relay.port,
@@ -69,11 +81,20 @@ async def send_batch(relay: Relay, batch: list[Outgoing], *, timeout: float = 60
         if relay.username:
             await client.login(relay.username, relay.password)
     except (aiosmtplib.SMTPException, OSError) as exc:
-        return [Outcome("temporary", 0, f"relay unavailable: {exc}") for _ in batch]
-    outcomes = []
+        unreachable = [Outcome("temporary", 0, f"relay unavailable: {exc}") for _ in batch]
+        if checkpoint is not None:
+            await checkpoint(0, unreachable)
+        return unreachable
+    outcomes: list[Outcome] = []
+    done = 0
     try:
         for item in batch:
             outcomes.append(await _send_one(client, item))
+            if checkpoint is not None and len(outcomes) - done >= CHECKPOINT_EVERY:
+                await checkpoint(done, outcomes[done:])
+                done = len(outcomes)
+        if checkpoint is not None and len(outcomes) > done:
+            await checkpoint(done, outcomes[done:])
     finally:
         try:
             await client.quit()

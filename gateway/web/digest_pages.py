@@ -1,4 +1,4 @@
-"""Digest pages reached from the digest mail: unsubscribe, preferences, and emails saved.
+"""Digest pages reached from the digest mail: unsubscribe, mute a thread, preferences, emails saved.
 
 The signed token in the link is the reader's key: no password, no sign-in.
 Unsubscribing follows RFC 8058: a POST (one click from the mail client, or
@@ -19,8 +19,8 @@ from gateway import keys
 from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError
 from gateway.digest.subscribe import Schedule, emails_saved, subscribe
 from gateway.store import digest_writes
-from gateway.store.models import Feed
-from gateway.store.models_digest import Reader, Subscription
+from gateway.store.models import Feed, Thread
+from gateway.store.models_digest import MutedThread, Reader, Subscription
 from gateway.web.auth import csrf_ok, viewer
 from gateway.web.pages import page
 
@@ -64,6 +64,39 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
 
     reader, feed = await run_in_threadpool(run)
     return page(request, "unsubscribe.html", {"token": token, "reader": reader, "feed": feed, "done": True})
+
+
+def _mute_target(request: Request, token: str) -> tuple[int, int, str]:
+    """(reader id, thread id, thread subject) named by a valid mute token."""
+    store = request.app.state.store
+    with store.write() as session, session.begin():
+        key = digest_writes.signing_key(session, request.app.state.settings.secret_key)
+    payload = keys.verify(key, token, "m")
+    if payload is None:
+        raise HTTPException(404, detail="This link is not valid (it may have been altered).")
+    reader_id, _, thread_id = payload.partition(".")
+    with store.read() as session:
+        subject = session.scalar(sa.select(Thread.subject).where(Thread.id == int(thread_id)))
+    return int(reader_id), int(thread_id), subject or "(no subject)"
+
+
+@router.get("/mute/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def mute_confirm(request: Request, token: str) -> HTMLResponse:
+    _, _, subject = await run_in_threadpool(_mute_target, request, token)
+    return page(request, "mute.html", {"token": token, "subject": subject, "done": False})
+
+
+@router.post("/mute/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def mute(request: Request, token: str) -> HTMLResponse:
+    def run() -> str:
+        reader_id, thread_id, subject = _mute_target(request, token)
+        with request.app.state.store.write() as session, session.begin():
+            if session.get(MutedThread, (reader_id, thread_id)) is None:
+                session.add(MutedThread(reader_id=reader_id, thread_id=thread_id))
+        return subject
+
+    subject = await run_in_threadpool(run)
+    return page(request, "mute.html", {"token": token, "subject": subject, "done": True})
 
 
 @router.get("/prefs/{token}", response_class=HTMLResponse, include_in_schema=False)

@@ -140,7 +140,7 @@ def test_crashed_claim_is_resumed_after_the_lease(settings: Settings, store: Sto
         post(store, settings, feed_id, "a@x", subject="Topic A")
         due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 
-        def crash(relay, batch):  # type: ignore[no-untyped-def]
+        def crash(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt  # the process dies between claim and send
 
         try:
@@ -195,3 +195,37 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
         assert sink.received == []
         real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
         assert real.counts["sent"] == 1
+
+
+def test_crash_mid_batch_resends_only_what_was_not_recorded(settings: Settings, store: Store) -> None:
+    from gateway.digest.send import CHECKPOINT_EVERY, send_batch
+
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            for i in range(30):
+                subscribe(session, email=f"r{i}@example.com", feed=f, schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+
+        async def dies_after_25(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
+            async def stop_at_25(start, outcomes):  # type: ignore[no-untyped-def]
+                await checkpoint(start, outcomes)
+                if start + len(outcomes) >= 2 * CHECKPOINT_EVERY:
+                    await send_batch(relay, batch[start + len(outcomes) : 25])  # sent, never recorded
+                    raise KeyboardInterrupt
+
+            return await send_batch(relay, batch, checkpoint=stop_at_25)
+
+        try:
+            send_due(store=store, settings=settings, now=due, instance="dead", send=dies_after_25)
+        except KeyboardInterrupt:
+            pass
+        assert len(sink.received) == 25
+        resumed = send_due(store=store, settings=settings, now=due + timedelta(minutes=11), instance="b")
+        assert resumed.counts["sent"] == 10  # the 10 the crash had not recorded
+    recipients = [r.rcpt_tos[0] for r in sink.received]
+    assert set(recipients) == {f"r{i}@example.com" for i in range(30)}
+    assert len(recipients) - len(set(recipients)) == 25 - 2 * CHECKPOINT_EVERY  # re-sent: only the unrecorded 5

@@ -88,3 +88,23 @@ def test_stats_page_counts_emails_saved(settings: Settings, store: Store) -> Non
     r = TestClient(create_app(settings, store)).get("/stats")
     assert r.status_code == 200
     assert re.search(r"<td><a href=\"/f/team\">team</a></td><td>1</td><td>1</td><td>1</td>", r.text)
+
+
+def test_mute_link_leaves_the_thread_out_of_later_digests(settings: Settings, store: Store) -> None:
+    settings, links, _ = sent_digest(settings, store)
+    client = TestClient(create_app(settings, store))
+    assert "Mute this thread" in client.get(links["Mute"]).text  # GET only asks
+    assert "Muted" in client.post(links["Mute"]).text
+    with store.read() as session:
+        feed_id = session.scalar(sa.select(Feed.id))
+    deliver(store=store, data=make_mail(message_id="b@x", subject="Re: Topic A", in_reply_to="<a@x>"),
+            feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+    deliver(store=store, data=make_mail(message_id="c@x", subject="Topic C"), feed_ids=[feed_id], source="import",
+            max_bytes=settings.max_message_bytes)
+    process_pending(store=store, settings=settings)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        send_due(store=store, settings=settings, now=datetime(2026, 3, 28, 9, tzinfo=UTC), instance="t")
+        [got] = sink.received
+    text = next(p for p in got.message.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Topic C" in text and "Topic A" not in text
