@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -127,6 +128,34 @@ def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batc
     that fails to place is quarantined without taking the others along.
     """
     counts: Counter[str] = Counter()
+    with _one_processor(store) as mine:
+        if mine:
+            _process(store, settings, run, batch, counts)
+    return counts
+
+
+@contextmanager
+def _one_processor(store: Store) -> Iterator[bool]:
+    """On PostgreSQL, one instance at a time processes (an advisory lock), keeping raw-id order.
+
+    Other instances go on accepting mail and wait their turn here; by then the
+    holder has usually processed what they stored. SQLite has one host and
+    serialises writers itself.
+    """
+    if store.is_sqlite:
+        yield True
+        return
+    with store.writer.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_lock(727275)")
+        conn.commit()
+        try:
+            yield True
+        finally:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(727275)")
+            conn.commit()
+
+
+def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str]) -> None:
     last = 0
     while True:
         with store.read() as session:
@@ -138,7 +167,7 @@ def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batc
                 .limit(batch)
             ).all()
         if not rows:
-            return counts
+            return
         last = rows[-1].id
         jobs = [Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from), settings.allowed) for r in rows]
         results = list(run(analyse, jobs))
@@ -154,8 +183,9 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
 
 
 def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str) -> str:
-    if session.scalar(sa.select(RawMessage.status).where(RawMessage.id == row.id)) != "pending":
-        return "skipped"  # another processor took it
+    # FOR UPDATE: a second processor waits here for the first's commit, then sees it done
+    if session.scalar(sa.select(RawMessage.status).where(RawMessage.id == row.id).with_for_update()) != "pending":
+        return "skipped"
     if isinstance(result, Failure):
         return _quarantine(session, row.id, f"{result.step}: {result.reason}")
     tag = _tag(row.envelope_to, key)
