@@ -21,7 +21,7 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.digest import collect, runs
 from gateway.digest.notices import send_notices
-from gateway.digest.render import Envelope, Links, Rendered, render
+from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due
 from gateway.digest.send import Outcome, Outgoing, relay_from_url, send_batch
 from gateway.store import digest_writes
@@ -106,14 +106,12 @@ def _due(sub: Subscription, now: datetime, force: bool) -> Due | None:
 def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str | None) -> list[Job]:
     with store.write() as session, session.begin():
         upto = collect.safe_upper_bound(session)
-        ids = []
-        for sub, _reader, _feed in _subscriptions(session, only):
-            due = _due(sub, now, force)
-            if due is not None:
-                run_id = runs.claim(session, sub=sub, period=due.period, due_at=due.due_at, now=now,
-                                    instance=instance, cursor_to=upto)
-                if run_id is not None:
-                    ids.append(run_id)
+        due = [
+            runs.Due(sub, d.period, d.due_at)
+            for sub, _reader, _feed in _subscriptions(session, only)
+            if (d := _due(sub, now, force)) is not None
+        ]
+        ids = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
         ids += [r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)]
     with store.read() as session:
         rows = session.execute(
@@ -133,6 +131,7 @@ class _Context:
 
     muted: dict[int, set[int]]
     replaced: dict[int, int]
+    blocks: BlockCache = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, jobs: list[Job]) -> _Context:
@@ -252,6 +251,7 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
         period_label=_label(run.period),
         total_replaced=context.replaced.get(reader.id or 0, 0) + got.entry_count,
         now=now,
+        cache=context.blocks,
     )
     return rendered, got.entry_count
 

@@ -16,8 +16,9 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
-from gateway.digest.collect import Collected
+from gateway.digest.collect import Collected, Item
 
 LOOP_HEADER = "X-Mailfeed-Digest"
 
@@ -67,17 +68,24 @@ class Rendered:
     message_id: str
 
 
+MUTE_PLACEHOLDER = "MAILFEED-MUTE-URL"
+BlockCache = dict[tuple[object, ...], tuple[str, Markup]]
+
+
 def render(
     *, feed: dict[str, str], collected: Collected, reply_address: dict[int, str], mute_url: dict[int, str], links: Links,
-    env: Envelope, period_label: str, total_replaced: int, now: datetime,
+    env: Envelope, period_label: str, total_replaced: int, now: datetime, cache: BlockCache | None = None,
 ) -> Rendered:
-    items = [
-        {**vars(i), "url": f"{links.base_url}/t/{i.thread_id}", "reply_to": reply_address[i.thread_id],
-         "mute_url": mute_url[i.thread_id]}
-        for i in collected.items
-    ]
+    """The digest mail. Items are rendered once per content and reused across readers
+    (`cache`); only the reader's own mute link is put in per reader."""
+    cache = {} if cache is None else cache
+    text_blocks, html_blocks = [], []
+    for i in collected.items:
+        text_block, html_block = _item_blocks(i, f"{links.base_url}/t/{i.thread_id}", reply_address[i.thread_id], cache)
+        text_blocks.append(text_block.replace(MUTE_PLACEHOLDER, mute_url[i.thread_id]))
+        html_blocks.append(Markup(html_block.replace(MUTE_PLACEHOLDER, escape(mute_url[i.thread_id]))))
     ctx = {
-        "feed": feed, "items": items, "more": collected.more, "entry_count": collected.entry_count,
+        "feed": feed, "items": collected.items, "more": collected.more, "entry_count": collected.entry_count,
         "total_replaced": total_replaced, "period_label": period_label, "feed_url": links.feed_url,
         "prefs_url": links.prefs_url, "unsubscribe_url": links.unsubscribe_url,
     }
@@ -95,9 +103,21 @@ def render(
         ("Precedence", "list"),
         (LOOP_HEADER, "1"),
     ]
-    text = _env.get_template("digest/digest.txt").render(ctx)
-    html = _env.get_template("digest/digest.html").render(ctx)
+    text = _env.get_template("digest/digest.txt").render(ctx, item_blocks=text_blocks)
+    html = _env.get_template("digest/digest.html").render(ctx, item_blocks=html_blocks)
     return Rendered(mime_alternative(headers, text, html), env.message_id)
+
+
+def _item_blocks(item: Item, url: str, reply_to: str, cache: BlockCache) -> tuple[str, Markup]:
+    key = (item.thread_id, item.subject, item.new_thread, item.author, item.snippet, item.comments, tuple(item.who),
+           item.has_attachments, url, reply_to)
+    found = cache.get(key)
+    if found is None:
+        ctx = {"item": {**vars(item), "url": url, "reply_to": reply_to, "mute_url": MUTE_PLACEHOLDER}}
+        found = (_env.get_template("digest/item.txt").render(ctx),
+                 Markup(_env.get_template("digest/item.html").render(ctx)))
+        cache[key] = found
+    return found
 
 
 def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:

@@ -9,6 +9,7 @@ subscription's cursor in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,19 +27,34 @@ def _dialect(session: Session):  # type: ignore[no-untyped-def]
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
-def claim(session: Session, *, sub: Subscription, period: str, due_at: datetime, now: datetime,
-          instance: str, cursor_to: int) -> int | None:
-    """Claim (sub, period); the run id when this call won it, else None."""
+@dataclass(frozen=True)
+class Due:
+    sub: Subscription
+    period: str
+    due_at: datetime
+
+
+def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cursor_to: int) -> list[int]:
+    """Claim each (subscription, period); the ids of the runs this call won.
+
+    One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: a pair another
+    instance claimed first returns nothing.
+    """
+    if not due:
+        return []
+    rows = [
+        {"subscription_id": d.sub.id, "reader_id": d.sub.reader_id, "feed_id": d.sub.feed_id, "period": d.period,
+         "due_at": d.due_at, "status": "claimed", "claimed_by": instance, "claimed_at": now, "attempts": 0,
+         "cursor_from": d.sub.cursor, "cursor_to": max(cursor_to, d.sub.cursor), "entry_count": 0,
+         "message_id": "", "last_error": ""}
+        for d in due
+    ]
     stmt = (
-        _dialect(session).insert(DigestRun).values(
-            subscription_id=sub.id, reader_id=sub.reader_id, feed_id=sub.feed_id, period=period, due_at=due_at,
-            status="claimed", claimed_by=instance, claimed_at=now, attempts=0, cursor_from=sub.cursor,
-            cursor_to=max(cursor_to, sub.cursor), entry_count=0, message_id="", last_error="",
-        )
+        _dialect(session).insert(DigestRun)
         .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
         .returning(DigestRun.id)
     )
-    return session.scalar(stmt)
+    return list(session.scalars(stmt, rows))
 
 
 def reclaimable(session: Session, *, now: datetime) -> list[int]:
