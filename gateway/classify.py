@@ -15,6 +15,24 @@ from gateway.message import ParsedMessage
 
 LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
 _MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer)@", re.IGNORECASE)
+# Out-of-office subjects, as the common clients and servers write them, in several languages.
+_OUT_OF_OFFICE = re.compile(
+    r"^\s*(?:"
+    r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|on vacation|away from"
+    r"|abwesenheit|automatische antwort|abwesenheitsnotiz|nicht im b[üu]ro"
+    r"|r[ée]ponse automatique|absence du bureau|absent\(e\) du bureau"
+    r"|respuesta autom[áa]tica|fuera de la oficina"
+    r"|risposta automatica|fuori ufficio"
+    r"|automatisch antwoord|afwezigheidsmelding"
+    r"|automatiskt svar|fr[åa]nvaro|autosvar|automatisk svar|frav[æa]r"
+    r"|odpowied[źz] automatyczna|poza biurem"
+    r"|resposta autom[áa]tica|fora do escrit[óo]rio"
+    r"|自動応答|自動返信|不在通知|自动回复"
+    r")",
+    re.IGNORECASE,
+)
+# Exchange marks its own automatic replies with these values
+_SUPPRESS = re.compile(r"\b(all|oof|autoreply)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,10 @@ def classify(msg: ParsedMessage, *, allowed: frozenset[str] = frozenset(), envel
     for name in ("x-autoreply", "x-autorespond"):
         if name in h:
             return Verdict("ignore", f"auto-reply ({name})")
+    if _SUPPRESS.search(h.get("x-auto-response-suppress", "")):
+        return Verdict("ignore", f"auto-reply (X-Auto-Response-Suppress: {h['x-auto-response-suppress']})")
+    if _OUT_OF_OFFICE.match(msg.subject):
+        return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
     if "multipart/report" in h.get("content-type", "").lower():
         return Verdict("ignore", "bounce (multipart/report)")
     if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):

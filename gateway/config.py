@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     digest_from: str = ""
     max_message_bytes: int = Field(25 * MIB, gt=0)
     max_attachment_bytes: int = Field(10 * MIB, ge=0)
+    max_recipients: int = Field(50, ge=1)
+    max_headers: int = Field(1000, ge=10)
+    max_header_bytes: int = Field(256 * 1024, ge=1024)
+    max_mime_parts: int = Field(500, ge=1)
+    max_mime_depth: int = Field(20, ge=1)
+    max_attachments: int = Field(100, ge=0)
+    rate_per_sender: int = Field(120, ge=0)
+    rate_per_client: int = Field(600, ge=0)
     allowed_senders: str = ""
     secret_key: str = ""
     thread_subject_window_days: int = Field(30, ge=0)

@@ -25,6 +25,7 @@ from gateway import keys, thread
 from gateway.classify import Verdict, classify
 from gateway.config import Settings
 from gateway.extract import Content, content_of
+from gateway.limits import Limits, check_structure
 from gateway.parse import ParseError, parse
 from gateway.store import digest_writes, search, writes
 from gateway.store.db import Store
@@ -33,6 +34,7 @@ from gateway.store.models import Entry, RawMessage
 log = logging.getLogger(__name__)
 
 FUTURE_SLACK = timedelta(days=1)
+DEFAULT_LIMITS = Limits()
 
 
 class Rejected(Exception):
@@ -86,11 +88,15 @@ def deliver(*, store: Store, data: bytes, feed_ids: Sequence[int], source: str,
         return writes.save_raw(session=session, items=items)
 
 
-def precheck(data: bytes, *, max_bytes: int) -> None:
+def precheck(data: bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Step 1: size, emptiness and structure limits (header count and size, MIME parts and depth, attachments)."""
     if len(data) > max_bytes:
         raise Rejected(f"552 5.3.4 Message too big: this feed takes at most {max_bytes} bytes")
     if not data.strip():
         raise Rejected("554 5.6.0 Empty message")
+    breach = check_structure(data, limits)
+    if breach is not None:
+        raise Rejected(breach.reply)
 
 
 # 3–6 -------------------------------------------------------------------------

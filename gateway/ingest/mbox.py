@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import Settings
+from gateway.limits import limits_of
 from gateway.pipeline import Mapper, Rejected, precheck, process_pending
 from gateway.store import writes
 from gateway.store.db import Store
@@ -116,11 +117,12 @@ def import_archive(
     summary = ImportSummary()
     batch: list[writes.NewRaw] = []
     advance = 0
+    limits = limits_of(settings)
     for where, data, units in messages:
         summary.read += 1
         advance += units
         try:
-            precheck(data, max_bytes=settings.max_message_bytes)
+            precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
         except Rejected as exc:
             summary.refused.append(f"{where}: {exc.reply}")
             summary.counts["refused"] += 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from gateway import keys
 from gateway.classify import sender_allowed
 from gateway.config import Settings
+from gateway.limits import RateLimiter, limits_of
 from gateway.pipeline import Rejected, precheck
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
@@ -39,6 +42,19 @@ REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}>: this sender may not post to this f
 REPLY_FORGED_TAG = "550 5.7.1 <{address}>: this reply address is not valid (altered or forged)"
 REPLY_TOO_BIG = "552 5.3.4 Message too big: at most {limit} bytes are accepted"
 REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again later"
+REPLY_STORAGE_FULL = "452 4.3.1 Insufficient system storage, please try again later"
+REPLY_RATE = "451 4.7.1 Too many messages from {who} (at most {n} a minute), please try again later"
+REPLY_TOO_MANY_RCPT = "452 4.5.3 Too many recipients (at most {n} per message)"
+
+
+def storage_full(exc: BaseException) -> bool:
+    """True when the database could not write because the disk (or its quota) is full."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
+        return True
+    if getattr(orig, "sqlstate", None) in ("53100", "53400"):  # PostgreSQL disk_full, configuration_limit_exceeded
+        return True
+    return "database or disk is full" in str(orig)
 
 FEED_CACHE_SECONDS = 2.0
 GROUP_COMMIT_MAX = 256
@@ -139,15 +155,25 @@ class Handler:
         self.settings = settings
         self.feeds = feeds
         self.writer = writer
+        self.limits = limits_of(settings)
+        self.per_sender = RateLimiter(settings.rate_per_sender)
+        self.per_client = RateLimiter(settings.rate_per_client)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
         if address and not sender_allowed(address, self.settings.allowed):
             return REPLY_SENDER_REFUSED.format(sender=address)
+        client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
+        if not self.per_client.allow(client):
+            return REPLY_RATE.format(who=f"client {client}", n=self.settings.rate_per_client)
+        if address and not self.per_sender.allow(address.lower()):
+            return REPLY_RATE.format(who=f"<{address}>", n=self.settings.rate_per_sender)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            return REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients)
         loop = asyncio.get_running_loop()
         feed_id = await loop.run_in_executor(None, self.feeds.lookup, address)
         if feed_id is None:
@@ -160,8 +186,10 @@ class Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
-        try:
-            precheck(data, max_bytes=self.settings.max_message_bytes)
+        try:  # the structure scan reads every byte: off the event loop
+            await asyncio.get_running_loop().run_in_executor(
+                None, partial(precheck, data, max_bytes=self.settings.max_message_bytes, limits=self.limits)
+            )
         except Rejected as exc:
             return exc.reply
         feed_ids = sorted({fid for a in envelope.rcpt_tos if (fid := self.feeds.lookup(a)) is not None})
@@ -169,7 +197,13 @@ class Handler:
             writes.NewRaw(fid, data, "smtp", envelope.mail_from or "", ",".join(envelope.rcpt_tos))
             for fid in feed_ids
         ]
-        ids = await self.writer.save(items)
+        try:
+            ids = await self.writer.save(items)
+        except Exception as exc:
+            if storage_full(exc):
+                log.error("cannot store a message: storage full (%s)", exc)
+                return REPLY_STORAGE_FULL
+            raise
         return REPLY_OK.format(ids=",".join(map(str, ids)))
 
     async def handle_exception(self, error: Exception) -> str:

@@ -1,0 +1,58 @@
+"""Machines and loops are never posted: auto-replies, out-of-office, bounces, our own mail."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.classify import classify
+from gateway.message import Address, ParsedMessage
+
+
+def msg(subject: str = "Plan", sender: str = "ann@example.com", **headers: str) -> ParsedMessage:
+    return ParsedMessage(message_id="m@x", subject=subject, author=Address("", sender),
+                         headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Out of Office: Plan", "Automatic reply: Plan", "Abwesenheitsnotiz: Plan", "Automatische Antwort: Plan",
+     "Réponse automatique : Plan", "Respuesta automática: Plan", "Risposta automatica: Plan",
+     "Automatisch antwoord: Plan", "Automatiskt svar: Plan", "Frånvaro", "Autosvar: Plan",
+     "Odpowiedź automatyczna: Plan", "Resposta automática: Plan", "自動応答: Plan", "自动回复: Plan"],
+)
+def test_out_of_office_subjects_in_many_languages(subject: str) -> None:
+    assert classify(msg(subject)).action == "ignore"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"auto_submitted": "auto-replied"}, "Auto-Submitted"),
+        ({"precedence": "auto_reply"}, "Precedence"),
+        ({"x_autoreply": "yes"}, "x-autoreply"),
+        ({"x_auto_response_suppress": "All"}, "X-Auto-Response-Suppress"),
+        ({"content_type": "multipart/report; report-type=delivery-status"}, "bounce"),
+        ({"x_mailfeed_digest": "1"}, "loop"),
+        ({"x_mailfeed_loop": "notice"}, "loop"),
+    ],
+)
+def test_machine_headers_are_ignored_with_the_reason(headers: dict[str, str], reason: str) -> None:
+    verdict = classify(msg(**headers))
+    assert verdict.action == "ignore" and reason in verdict.reason
+
+
+def test_people_are_posted_and_machines_by_sender_are_not() -> None:
+    for subject in ("Out of scope for Q3?", "Absent from Monday's meeting: notes", "Ausente: informe"):
+        assert classify(msg(subject)).action == "post", subject  # a word alone is not an out-of-office
+    assert classify(msg(auto_submitted="no")).action == "post"
+    assert classify(msg(precedence="list")).action == "post"  # mailing-list mail is people's mail
+    assert classify(msg(sender="MAILER-DAEMON@relay.example.com")).action == "ignore"
+    assert classify(msg(), envelope_from="").action == "ignore"  # null sender: a bounce
+
+
+def test_sender_policy_holds_unknown_senders() -> None:
+    allowed = frozenset({"example.com", "boss@partner.org"})
+    assert classify(msg(sender="ann@example.com"), allowed=allowed).action == "post"
+    assert classify(msg(sender="boss@partner.org"), allowed=allowed).action == "post"
+    held = classify(msg(sender="eve@evil.example"), allowed=allowed)
+    assert held.action == "hold" and "eve@evil.example" in held.reason
