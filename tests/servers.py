@@ -36,12 +36,17 @@ class Postgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def stop(self) -> None:
+    def stop(self, *, keep: bool = False) -> None:
+        """Stop the server; its files go too unless `keep` (to start it again)."""
         subprocess.run(
             _as_server_user([f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", "immediate", "-w", "stop"]),
             cwd="/tmp", capture_output=True, check=False,
         )
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def start(self) -> None:
+        _pg_start(self.bindir, self.directory, self.port)
 
 
 def postgres_bindir() -> str | None:
@@ -64,13 +69,17 @@ def start_postgres() -> Postgres:
         _as_server_user([f"{bindir}/initdb", "-D", f"{d}/data", "-U", "postgres", "--auth=trust",
                          "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]), **run,
     )
+    _pg_start(bindir, d, port)
+    return Postgres(directory=d, port=port, bindir=bindir)
+
+
+def _pg_start(bindir: str, d: str, port: int) -> None:
     opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={d} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
     subprocess.run(
         _as_server_user([f"{bindir}/pg_ctl", "-D", f"{d}/data", "-l", f"{d}/pg.log", "-w", "-t", "30",
-                         "-o", opts, "start"]), **run,
+                         "-o", opts, "start"]), cwd="/tmp", capture_output=True, text=True, check=True,
     )
-    return Postgres(directory=d, port=port, bindir=bindir)
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

@@ -1,0 +1,113 @@
+"""Limits and faults at the SMTP edge, through the real server: each refusal names its limit."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from gateway.config import Settings
+from gateway.store.db import Store, open_store
+from gateway.store.models import Entry
+from tests.helpers import add_feed, make_mail, smtp_server, wait_for
+from tests.servers import Postgres, start_postgres
+
+
+def nested(depth: int) -> bytes:
+    head = b"From: a@example.com\r\nTo: team@example.com\r\nSubject: deep\r\nMessage-ID: <deep@x>\r\n"
+    out = head + b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n"
+    for i in range(1, depth):
+        out += b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i - 1, i)
+    out += b"--b%d\r\nContent-Type: text/plain\r\n\r\nhi\r\n" % (depth - 1)
+    for i in reversed(range(depth)):
+        out += b"--b%d--\r\n" % i
+    return out
+
+
+def test_structure_limits_are_refused_naming_the_limit(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    settings = settings.model_copy(update={"max_mime_depth": 5, "max_headers": 40})
+    many_headers = b"".join(b"X-Trace-%d: x\r\n" % i for i in range(50)) + make_mail(message_id="h@x")
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
+        for data, needle in ((nested(8), b"nesting too deep (more than 5 levels)"),
+                             (many_headers, b"Too many header fields (5")):
+            with pytest.raises(smtplib.SMTPDataError) as err:
+                c.sendmail("a@example.com", ["team@example.com"], data)
+            assert err.value.smtp_code == 554 and needle in err.value.smtp_error
+        c.sendmail("a@example.com", ["team@example.com"], nested(4))  # within the limit
+
+
+def test_recipient_cap_and_sender_rate_limit(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    settings = settings.model_copy(update={"max_recipients": 2, "rate_per_sender": 3})
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
+        c.ehlo()
+        c.mail("a@example.com")
+        assert c.rcpt("team@example.com")[0] == 250
+        assert c.rcpt("team+x@example.com")[0] == 250
+        code, text = c.rcpt("team+y@example.com")
+        assert (code, text[:5]) == (452, b"4.5.3")
+        c.rset()
+        for i in range(2):  # the MAIL above took one of the three
+            c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id=f"r{i}@x"))
+        with pytest.raises(smtplib.SMTPSenderRefused) as err:
+            c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id="r9@x"))
+        assert err.value.smtp_code == 451 and err.value.smtp_error.startswith(b"4.7.1 Too many messages from <a@example.com>")
+        c.sendmail("b@example.com", ["team@example.com"], make_mail(message_id="b@x"))  # another sender is fine
+
+
+def test_full_disk_is_452_and_nothing_is_half_stored(settings: Settings, store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("simulated with SQLite's max_page_count; PostgreSQL's disk_full (53100) maps to the same reply")
+    add_feed(store)
+    with store.writer.connect() as conn:
+        pages = conn.exec_driver_sql("pragma page_count").scalar()
+
+    def cap(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute(f"pragma max_page_count={pages + 2}")
+
+    sa.event.listen(store.writer, "connect", cap)
+    store.writer.dispose()
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
+        big = make_mail(message_id="big@x", body="0123456789abcdef\n" * 40_000)
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            c.sendmail("a@example.com", ["team@example.com"], big)
+        assert (err.value.smtp_code, err.value.smtp_error[:5]) == (452, b"4.3.1")
+        sa.event.remove(store.writer, "connect", cap)
+        store.writer.dispose()
+        c.sendmail("a@example.com", ["team@example.com"], big)  # room again: the retry lands
+        wait_for(lambda: server.processor.totals["posted"] == 1)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+def test_database_down_is_451_and_mail_flows_again_when_it_returns(own_postgres: Postgres, settings: Settings) -> None:
+    store = open_store(own_postgres.url())
+    try:
+        add_feed(store)
+        settings = settings.model_copy(update={"database_url": own_postgres.url()})
+        with smtp_server(settings, store) as server:
+            with smtplib.SMTP("127.0.0.1", server.port) as c:
+                c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id="before@x"))
+            own_postgres.stop(keep=True)
+            with smtplib.SMTP("127.0.0.1", server.port) as c, pytest.raises(smtplib.SMTPDataError) as err:
+                c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id="during@x"))
+            assert err.value.smtp_code == 451  # never a 250 without a commit
+            own_postgres.start()
+            with smtplib.SMTP("127.0.0.1", server.port) as c:
+                c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id="during@x"))  # the MTA's retry
+
+            def both() -> bool:
+                with store.read() as session:
+                    return set(session.scalars(sa.select(Entry.message_id))) == {"before@x", "during@x"}
+
+            wait_for(both, timeout=30)
+    finally:
+        store.dispose()
