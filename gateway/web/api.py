@@ -1,8 +1,10 @@
-"""JSON API: /healthz, /api/feeds, /api/feeds/{slug}/threads, /api/threads/{id}, attachments."""
+"""JSON API: /healthz, /api/feeds, /api/feeds/{slug}/threads, /api/threads/{id}, /api/search, attachments.
+
+Every route checks what its reader may see (auth.py); entries an admin hid are left out.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,38 +15,38 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.parse import parse
 from gateway.sanitize import rewrite_cid
-from gateway.store import queries
+from gateway.store import queries, views
+from gateway.store import search as fts
 from gateway.store.db import Store
 from gateway.store.models import Attachment, Entry, ForwardRecord
+from gateway.web.auth import Forbidden, viewer, visible_feeds
+from gateway.web.render import is_inline_image, local_time
 from gateway.web.schemas import (
     AttachmentOut,
     EntryOut,
     FeedOut,
     ForwardOut,
     Health,
+    Id,
     Person,
     Problem,
+    SearchHit,
+    SearchOut,
     ThreadDetailOut,
     ThreadOut,
     ThreadPage,
 )
 
 router = APIRouter()
-# Raster formats browsers render without running anything; never SVG (it can carry script).
-INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-NOT_FOUND = {404: {"model": Problem}}
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
+DENIED: dict[int | str, dict[str, object]] = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
 def _store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def local_time(when: datetime, offset_minutes: int = 0) -> datetime:
-    """`when` (UTC) shown in the author's own offset."""
-    return when.astimezone(timezone(timedelta(minutes=offset_minutes)) if offset_minutes else UTC)
-
-
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses={503: {"model": Problem}})
 async def healthz(request: Request) -> Health:
     def ping() -> None:
         with _store(request).read() as session:
@@ -57,63 +59,71 @@ async def healthz(request: Request) -> Health:
     return Health(status="ok")
 
 
-@router.get("/api/feeds", response_model=list[FeedOut])
+@router.get("/api/feeds", response_model=list[FeedOut], responses=DENIED)
 async def feeds(request: Request) -> list[FeedOut]:
+    who = await viewer(request)
+
     def read() -> list[FeedOut]:
         with _store(request).read() as session:
-            return [FeedOut(**vars(f)) for f in queries.list_feeds(session=session)]
+            rows = views.feeds(session=session, feed_ids=visible_feeds(request, session, who))
+            return [FeedOut(slug=f.slug, address=f.address, title=f.title, thread_count=f.thread_count) for f in rows]
 
     return await run_in_threadpool(read)
 
 
-@router.get("/api/feeds/{slug}/threads", response_model=ThreadPage, responses={404: {"model": Problem}, 400: {"model": Problem}})
+@router.get("/api/feeds/{slug}/threads", response_model=ThreadPage,
+            responses={**NOT_FOUND, **DENIED, 400: {"model": Problem}})
 async def threads(
     request: Request,
     slug: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ThreadPage:
+    who = await viewer(request)
+
     def read() -> ThreadPage:
         with _store(request).read() as session:
-            feed = queries.feed_by_slug(session=session, slug=slug)
+            allowed = visible_feeds(request, session, who)
+            feed = views.feed_by_slug(session=session, slug=slug)
             if feed is None or feed.id is None:
                 raise HTTPException(404, detail=f"no feed {slug!r}")
+            if feed.id not in allowed:
+                raise Forbidden(slug)
             try:
-                page, nxt = queries.list_threads(session=session, feed_id=feed.id, limit=limit, cursor=cursor)
-            except queries.BadCursor as exc:
+                page, nxt = views.threads(session=session, feed_id=feed.id, limit=limit, cursor=cursor)
+            except views.BadCursor as exc:
                 raise HTTPException(400, detail=str(exc)) from exc
-            return ThreadPage(threads=[_thread_out(s) for s in page], next_cursor=nxt)
+            return ThreadPage(threads=[_thread_out(t) for t in page], next_cursor=nxt)
 
     return await run_in_threadpool(read)
 
 
-def _thread_out(s: queries.ThreadSummary) -> ThreadOut:
-    t, post = s.thread, s.post
+def _thread_out(t: views.ThreadRow) -> ThreadOut:
     return ThreadOut(
         id=t.id,
         subject=t.subject,
-        author=Person(name=post.author_name, address=post.author_address) if post else Person(name="", address=""),
+        author=Person(name=t.author_name, address=t.author_address),
         created_at=t.created_at,
         last_activity_at=t.last_activity_at,
-        comment_count=max(0, t.entry_count - 1),
-        snippet=post.snippet if post else "",
+        comment_count=t.comment_count,
+        snippet=t.snippet,
     )
 
 
-@router.get("/api/threads/{thread_id}", response_model=ThreadDetailOut, responses=NOT_FOUND)
-async def thread(request: Request, thread_id: int) -> ThreadDetailOut:
+@router.get("/api/threads/{thread_id}", response_model=ThreadDetailOut, responses={**NOT_FOUND, **DENIED})
+async def thread(request: Request, thread_id: Id) -> ThreadDetailOut:
+    who = await viewer(request)
+
     def read() -> ThreadDetailOut:
         with _store(request).read() as session:
-            d = queries.thread_detail(session=session, thread_id=thread_id)
+            allowed = visible_feeds(request, session, who)
+            d = views.thread_view(session=session, thread_id=thread_id)
         if d is None:
             raise HTTPException(404, detail=f"no thread {thread_id}")
-        return ThreadDetailOut(
-            id=d.thread.id,
-            feed=d.feed.slug,
-            subject=d.thread.subject,
-            post=entry_out(d.post, d.attachments.get(d.post.id, []), d.forwards.get(d.post.id, [])),
-            comments=[entry_out(e, d.attachments.get(e.id, []), d.forwards.get(e.id, [])) for e in d.comments],
-        )
+        if d.feed.id not in allowed:
+            raise Forbidden(str(thread_id))
+        out = [entry_out(e, d.attachments.get(e.id, []), d.forwards.get(e.id, [])) for e in d.entries]
+        return ThreadDetailOut(id=d.thread.id, feed=d.feed.slug, subject=d.thread.subject, post=out[0], comments=out[1:])
 
     return await run_in_threadpool(read)
 
@@ -144,18 +154,52 @@ def entry_out(e: Entry, attachments: list[Attachment], forwards: list[ForwardRec
     )
 
 
-@router.get("/attachments/{entry_id}/{position}/{filename}", responses=NOT_FOUND)
-async def attachment(
-    request: Request, entry_id: int, position: int, filename: str, inline: bool = False
-) -> Response:
-    """An attachment as a download; raster images may be shown inline (`?inline=1`).
+@router.get("/api/search", response_model=SearchOut, responses=DENIED)
+async def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=500, description="Words to find (\"quoted phrase\" kept together)")],
+    feed: Annotated[str | None, Query(description="Only this feed (slug)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SearchOut:
+    """Full-text search over subject, text, author and attachment names; best matches first."""
+    who = await viewer(request)
 
-    Mail content must never run in our origin: everything else is served as
-    application/octet-stream with `attachment` disposition and nosniff.
+    def read() -> SearchOut:
+        with _store(request).read() as session:
+            allowed = visible_feeds(request, session, who)
+            if feed:
+                f = views.feed_by_slug(session=session, slug=feed)
+                allowed = {f.id} & allowed if f is not None and f.id is not None else set()
+            hits = fts.search(session=session, q=q, feed_ids=allowed, limit=limit)
+        return SearchOut(results=[
+            SearchHit(thread_id=h.thread_id, entry_id=h.entry_id, subject=h.subject,
+                      snippet=fts.snippet_text(h.snippet), url=f"/t/{h.thread_id}#e{h.entry_id}")
+            for h in hits
+        ])
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/attachments/{entry_id}/{position}/{filename}", response_class=Response, responses={
+    200: {"content": {"application/octet-stream": {}, "image/png": {}, "image/jpeg": {}, "image/gif": {},
+                      "image/webp": {}}, "description": "the attachment's bytes"},
+    **NOT_FOUND, **DENIED})
+async def attachment(request: Request, entry_id: Id, position: Id, filename: str, inline: bool = False) -> Response:
+    """An attachment, as a download: mail content must never run in our origin.
+
+    `?inline=1` shows a raster image (PNG, JPEG, GIF, WebP) in the page instead;
+    any other type is still a download. `?key=` is a secret feed URL's key.
     """
+    who = await viewer(request, allow_key=True)
 
     def read() -> tuple[Attachment, bytes] | None:
         with _store(request).read() as session:
+            allowed = visible_feeds(request, session, who)
+            feed_id = views.attachment_feed(session=session, entry_id=entry_id)
+            if feed_id is None:
+                return None
+            if feed_id not in allowed:
+                raise Forbidden(str(entry_id))
             found = queries.attachment_file(session=session, entry_id=entry_id, position=position)
             if found is None:
                 return None
@@ -170,12 +214,18 @@ async def attachment(
     if found is None:
         raise HTTPException(404, detail="no such attachment")
     att, data = found
-    show = inline and att.content_type in INLINE_IMAGES
+    name = quote(att.filename, safe="")
+    if inline and is_inline_image(att):
+        return Response(content=data, media_type=att.content_type.lower(), headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{name}",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=86400",
+        })
     return Response(
         content=data,
-        media_type=att.content_type if show else "application/octet-stream",
+        media_type="application/octet-stream",
         headers={
-            "Content-Disposition": f"{'inline' if show else 'attachment'}; filename*=UTF-8''{quote(att.filename, safe='')}",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
 from gateway.store.db import Store, open_store
@@ -46,16 +47,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.store = store or open_store(settings.db_url, synchronous=settings.sqlite_synchronous)
     app.state.csp = CSP
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        new_csrf = getattr(request.state, "new_csrf", None)
-        if new_csrf:
-            response.set_cookie(cookie_name(request, CSRF_COOKIE), new_csrf, httponly=True, samesite="strict",
-                                secure=secure_cookies(request), path="/")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=templates_dir() / "static"), name="static")
@@ -66,6 +58,35 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(digest_pages.router)
     return app
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than @app.middleware): security headers, and the CSRF cookie when new."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                new_csrf = scope.get("state", {}).get("new_csrf")
+                if new_csrf:
+                    request = Request(scope)
+                    cookie = Response()
+                    cookie.set_cookie(cookie_name(request, CSRF_COOKIE), new_csrf, httponly=True, samesite="strict",
+                                      secure=secure_cookies(request), path="/")
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, PlainSerializer, WithJsonSchema
 
 # ISO 8601 with an explicit offset ("+00:00", never "Z"), as DESIGN.md promises.
@@ -13,6 +14,10 @@ Time = Annotated[
     PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+# Ids are 32-bit integers in the database (PostgreSQL `integer`); larger ones cannot exist.
+Id = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 
 class Person(BaseModel):
@@ -76,6 +81,18 @@ class ThreadDetailOut(BaseModel):
     subject: str
     post: EntryOut
     comments: list[EntryOut]
+
+
+class SearchHit(BaseModel):
+    thread_id: int
+    entry_id: int
+    subject: str
+    snippet: str
+    url: str
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHit]
 
 
 class Health(BaseModel):

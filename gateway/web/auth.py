@@ -1,0 +1,161 @@
+"""Who is reading: `MAILFEED_AUTH` = open | proxy | email, secret feed URLs, CSRF.
+
+- open: no identities; every visitor is the local admin. `serve` allows it
+  only on a loopback address.
+- proxy: a reverse proxy (oauth2-proxy, company SSO) that connects from an
+  address in `PROXY_TRUSTED` names the reader in `PROXY_HEADER`; the header
+  from anyone else is ignored.
+- email: a sign-in link mailed through `RELAY_URL` (single use, expiring after
+  `SIGNIN_MINUTES`) opens a session kept in the database (so several
+  instances share it) for `SESSION_DAYS`.
+
+Feed readers cannot sign in: a secret `?key=` on feed and attachment URLs
+reads as the reader who made it, until revoked. Admins are `ADMINS`.
+Forms carry a CSRF token that must equal the CSRF cookie (double submit),
+and cross-site form posts are refused whatever they carry.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from gateway.config import Settings
+from gateway.store import access
+
+SESSION_COOKIE = "mailfeed-session"
+CSRF_COOKIE = "mailfeed-csrf"
+KEY_PARAM = "key"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader of one request."""
+
+    email: str | None
+    admin: bool = False
+    via_key: bool = False  # came with a secret feed URL: may read feeds and attachments only
+
+    @property
+    def known(self) -> bool:
+        return self.admin or self.email is not None
+
+
+ANONYMOUS = Viewer(email=None)
+
+
+class NeedSignIn(Exception):
+    """Raised where a page or resource needs a reader and there is none."""
+
+
+class Forbidden(Exception):
+    """The reader may not see this (a private feed they are not a member of)."""
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are Secure (and __Host- prefixed) unless this is plain-HTTP `open` mode on loopback."""
+    return settings_of(request).auth != "open" or request.url.scheme == "https"
+
+
+def cookie_name(request: Request, base: str) -> str:
+    return f"__Host-{base}" if secure_cookies(request) else base
+
+
+async def viewer(request: Request, *, allow_key: bool = False) -> Viewer:
+    """The request's reader (cached on the request)."""
+    cached = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    if settings_of(request).auth == "open" and not (allow_key and request.query_params.get(KEY_PARAM)):
+        found = Viewer(email=None, admin=True)  # no database needed: skip the thread hop
+    else:
+        found = await run_in_threadpool(_resolve, request, allow_key)
+    request.state.viewer = found
+    return found
+
+
+def _resolve(request: Request, allow_key: bool) -> Viewer:
+    settings = settings_of(request)
+    admins = settings.admin_addresses
+    key = request.query_params.get(KEY_PARAM) if allow_key else None
+    if key:
+        with request.app.state.store.read() as session:
+            email = access.feed_token_email(session=session, token=key)
+        if email is None:
+            raise NeedSignIn("this feed URL is not valid (revoked?)")
+        return Viewer(email=email, via_key=True)
+    if settings.auth == "open":
+        return Viewer(email=None, admin=True)
+    if settings.auth == "proxy":
+        email = _proxy_user(request, settings)
+    else:
+        token = request.cookies.get(cookie_name(request, SESSION_COOKIE))
+        email = None
+        if token:
+            with request.app.state.store.read() as session:
+                email = access.session_email(session=session, token=token)
+    if email is None:
+        return ANONYMOUS
+    return Viewer(email=email, admin=email in admins)
+
+
+def _proxy_user(request: Request, settings: Settings) -> str | None:
+    value = request.headers.get(settings.proxy_header, "").strip().lower()
+    if not value or "@" not in value or request.client is None:
+        return None
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return None
+    return value if any(peer in net for net in settings.trusted_proxies) else None
+
+
+def visible_feeds(request: Request, session: object, who: Viewer) -> set[int]:
+    """Feed ids `who` may read; raises NeedSignIn for an anonymous reader outside `open` mode."""
+    if not who.known:
+        raise NeedSignIn("sign in to read")
+    return access.visible_feed_ids(session=session, email=who.email, admin=who.admin)  # type: ignore[arg-type]
+
+
+def may_sign_in(settings: Settings, email: str, members: list[str]) -> bool:
+    """Whether a sign-in link may be mailed to `email`: READERS (else ALLOWED_SENDERS), admins, members."""
+    patterns = settings.reader_patterns
+    if not patterns:
+        return True
+    return email in settings.admin_addresses or access.matches(email, patterns) or access.matches(email, members)
+
+
+def session_lifetime(settings: Settings) -> timedelta:
+    return timedelta(days=settings.session_days)
+
+
+# --- CSRF ----------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token for forms on this page; sets the cookie when the browser has none."""
+    existing = request.cookies.get(cookie_name(request, CSRF_COOKIE))
+    if existing:
+        return existing
+    new = getattr(request.state, "new_csrf", None)
+    if new is None:
+        new = secrets.token_urlsafe(24)
+        request.state.new_csrf = new
+    return new  # type: ignore[no-any-return]
+
+
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    cookie = request.cookies.get(cookie_name(request, CSRF_COOKIE))
+    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))

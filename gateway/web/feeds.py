@@ -1,0 +1,154 @@
+"""Atom and JSON Feed over HTTP: per feed (its threads' posts) and per thread (every entry).
+
+Conditional requests: a strong `ETag` (hash of the body) and `Last-Modified`
+(the newest item); `If-None-Match` / `If-Modified-Since` get `304`. Feed
+readers that cannot sign in use a secret `?key=` URL (see auth.py); the key
+is carried into enclosure URLs so the attachments download too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway import feed as fmt
+from gateway.store import views
+from gateway.store.models import Attachment, Entry
+from gateway.web.auth import KEY_PARAM, Forbidden, viewer, visible_feeds
+from gateway.web.render import attachment_url, entry_body
+from gateway.web.schemas import Id
+
+router = APIRouter(include_in_schema=False)
+FEED_SIZE = 50
+ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json; charset=utf-8"
+
+
+def base_url(request: Request) -> str:
+    return request.app.state.settings.base_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def _enclosures(base: str, entry_id: int, atts: list[Attachment], key: str | None) -> list[fmt.Enclosure]:
+    return [
+        fmt.Enclosure(base + attachment_url(entry_id, a, key=key), a.content_type, a.size, a.filename)
+        for a in atts
+    ]
+
+
+def _key_suffix(key: str | None) -> str:
+    return f"?{KEY_PARAM}={quote(key)}" if key else ""
+
+
+@router.get("/f/{slug}/feed.atom")
+async def feed_atom(request: Request, slug: str) -> Response:
+    return await _feed(request, slug, fmt.render_atom, ATOM)
+
+
+@router.get("/f/{slug}/feed.json")
+async def feed_json(request: Request, slug: str) -> Response:
+    return await _feed(request, slug, fmt.render_json_feed, JSON_FEED)
+
+
+async def _feed(request: Request, slug: str, render: Callable[..., bytes], media_type: str) -> Response:
+    who = await viewer(request, allow_key=True)
+    key = request.query_params.get(KEY_PARAM) if who.via_key else None
+    base = base_url(request)
+
+    def read() -> tuple[fmt.FeedInfo, list[fmt.Item]]:
+        with request.app.state.store.read() as session:
+            allowed = visible_feeds(request, session, who)
+            feed = views.feed_by_slug(session=session, slug=slug)
+            if feed is None or feed.id is None:
+                raise HTTPException(404, detail=f"no feed {slug!r}")
+            if feed.id not in allowed:
+                raise Forbidden(slug)
+            rows, _ = views.threads(session=session, feed_id=feed.id, limit=FEED_SIZE, with_body=True)
+            atts = views.attachments_of(session=session, entry_ids=[r.post_id for r in rows if r.post_id])
+        items = []
+        for r in rows:
+            post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
+            a = atts.get(r.post_id or -1, [])
+            body = str(entry_body(post, a, base=base, key=key))  # type: ignore[arg-type]
+            if r.comment_count:
+                body += f'<p><a href="{base}/t/{r.id}">{r.comment_count} comment{"s" if r.comment_count != 1 else ""}</a></p>'
+            items.append(fmt.Item(
+                id=fmt.stable_id(slug, "thread", str(r.post_id)), url=f"{base}/t/{r.id}", title=r.subject or "(no subject)",
+                author_name=r.author_name, author_email=r.author_address, published=r.created_at,
+                updated=r.last_activity_at, content_html=body, summary=r.snippet,
+                enclosures=_enclosures(base, r.post_id or 0, a, key),
+            ))
+        ext = "json" if media_type == JSON_FEED else "atom"
+        info = fmt.FeedInfo(
+            id=fmt.stable_id(slug), title=feed.title or slug, home_url=f"{base}/f/{slug}",
+            self_url=f"{base}/f/{slug}/feed.{ext}{_key_suffix(key)}",
+            json_url=f"{base}/f/{slug}/feed.json{_key_suffix(key)}", subtitle=f"Mail to {feed.address}",
+        )
+        return info, items
+
+    info, items = await run_in_threadpool(read)
+    return conditional(request, render(info, items), media_type, fmt.updated_of(items) if items else None)
+
+
+@router.get("/t/{thread_id}/feed.atom")
+async def thread_atom(request: Request, thread_id: Id) -> Response:
+    who = await viewer(request, allow_key=True)
+    key = request.query_params.get(KEY_PARAM) if who.via_key else None
+    base = base_url(request)
+
+    def read() -> tuple[fmt.FeedInfo, list[fmt.Item]]:
+        with request.app.state.store.read() as session:
+            allowed = visible_feeds(request, session, who)
+            view = views.thread_view(session=session, thread_id=thread_id)
+            if view is None:
+                raise HTTPException(404, detail=f"no thread {thread_id}")
+            if view.feed.id not in allowed:
+                raise Forbidden(str(thread_id))
+        items = [_entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), key)
+                 for e in view.entries]
+        info = fmt.FeedInfo(
+            id=fmt.stable_id(view.feed.slug, "thread-feed", view.entries[0].message_id),
+            title=view.thread.subject or "(no subject)", home_url=f"{base}/t/{thread_id}",
+            self_url=f"{base}/t/{thread_id}/feed.atom{_key_suffix(key)}", subtitle=view.feed.title,
+        )
+        return info, items
+
+    info, items = await run_in_threadpool(read)
+    return conditional(request, fmt.render_atom(info, items), ATOM, fmt.updated_of(items))
+
+
+def _entry_item(base: str, slug: str, thread_id: int, e: Entry, atts: list[Attachment], key: str | None) -> fmt.Item:
+    return fmt.Item(
+        id=fmt.stable_id(slug, e.message_id), url=f"{base}/t/{thread_id}#e{e.id}", title=e.subject or "(no subject)",
+        author_name=e.author_name, author_email=e.author_address, published=e.date, updated=e.date,
+        content_html=str(entry_body(e, atts, base=base, key=key)), summary=e.snippet,
+        enclosures=_enclosures(base, e.id, atts, key),
+    )
+
+
+def conditional(request: Request, body: bytes, media_type: str, last_modified: datetime | None) -> Response:
+    """The body with ETag and Last-Modified, or 304 when the client's copy is current."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers: dict[str, Any] = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.replace(microsecond=0), usegmt=True)
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        if etag in {t.strip().removeprefix("W/") for t in inm.split(",")} or inm.strip() == "*":
+            return Response(status_code=304, headers=headers)
+    elif last_modified is not None and (ims := request.headers.get("if-modified-since")):
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            since = None
+        if since is not None and since.tzinfo is not None and last_modified.replace(microsecond=0) <= since:
+            return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

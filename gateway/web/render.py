@@ -1,0 +1,113 @@
+"""Template environment and the small filters pages and feeds share: dates, entry bodies, links."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from gateway.sanitize import rewrite_cid
+from gateway.store.models import Attachment, Entry
+
+# Raster formats browsers render without running anything; never SVG (it can carry script).
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_REMOTE_SPAN = re.compile(r'<span (?=[^>]*class="remote-image")[^>]*data-src="([^"]*)"[^>]*>(.*?)</span>', re.S)
+_URL = re.compile(r"""\bhttps?://[^\s<>"']+[^\s<>"'.,;:!?)\]]""")
+
+
+def templates_dir() -> Path:
+    """templates/ inside the installed package (wheel), else the one in the source tree."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("mailfeed templates not found; reinstall the package")
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    """'3 hours ago'; a date once it is more than a month old."""
+    if when is None:
+        return ""
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("minute", 60), ("hour", 3600), ("day", 86400)):
+        n = int(seconds // size)
+        limit = {"minute": 60, "hour": 24, "day": 31}[unit]
+        if n < limit:
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return f"on {when:%-d %b %Y}"
+
+
+def absolute(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_time(when: datetime, offset_minutes: int = 0) -> datetime:
+    """`when` (UTC) in the author's own offset."""
+    return when.astimezone(timezone(timedelta(minutes=offset_minutes)) if offset_minutes else UTC)
+
+
+def attachment_url(entry_id: int, att: Attachment, *, inline: bool = False, key: str | None = None) -> str:
+    url = f"/attachments/{entry_id}/{att.position}/{quote(att.filename, safe='')}"
+    params = [p for p in ("inline=1" if inline else "", f"key={quote(key)}" if key else "") if p]
+    return url + ("?" + "&".join(params) if params else "")
+
+
+def is_inline_image(att: Attachment) -> bool:
+    return att.content_type.lower() in INLINE_IMAGE_TYPES
+
+
+def entry_body(entry: Entry, attachments: list[Attachment], *, images: bool = False, key: str | None = None,
+               base: str = "") -> Markup:
+    """The entry's sanitized HTML (cid: images pointed at their attachments), else its text, as HTML.
+
+    `entry.html` was sanitized before it was stored (gateway/sanitize.py); it is the
+    only mail content ever marked safe. Remote images stay placeholders unless
+    `images` (the reader asked for them; the page's CSP then allows https: images).
+    """
+    if entry.html:
+        urls = {a.content_id: base + attachment_url(entry.id, a, inline=True, key=key) for a in attachments if a.content_id}
+        body = rewrite_cid(entry.html, urls)
+        if images:
+            body = _REMOTE_SPAN.sub(_remote_image, body)
+        return Markup(body)  # noqa: S704 - sanitized at ingest, see docstring
+    return text_html(entry.text)
+
+
+def _remote_image(m: re.Match[str]) -> str:
+    alt = html.escape(html.unescape(re.sub(r"<[^>]*>", "", m.group(2))), quote=True)
+    return f'<img src="{m.group(1)}" alt="{alt}" referrerpolicy="no-referrer" loading="lazy">'
+
+
+def text_html(text: str) -> Markup:
+    """Plain text as HTML: escaped, links made clickable, line breaks kept by CSS."""
+    out, last = [], 0
+    for m in _URL.finditer(text):
+        out.append(escape(text[last : m.start()]))
+        url = escape(m.group(0))
+        out.append(Markup(f'<a href="{url}" rel="noopener noreferrer nofollow">{url}</a>'))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup('<div class="text">') + Markup("").join(out) + Markup("</div>")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(templates_dir()))
+    env = templates.env
+    env.filters["ago"] = ago
+    env.filters["absolute"] = absolute
+    env.filters["urlquote"] = lambda s: quote(str(s), safe="")
+    env.globals["attachment_url"] = attachment_url
+    env.globals["entry_body"] = entry_body
+    env.globals["is_inline_image"] = is_inline_image
+    env.globals["local_time"] = local_time
+    return templates
+
+
+templates = make_templates()

@@ -1,0 +1,97 @@
+"""The pages in a real browser: navigation, folded quotes, search, downloads, pagination, hostile mail."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Site
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def test_open_feed_then_thread_and_unfold_the_quote(page: Page, site: Site) -> None:
+    page.goto(site.url + "/")
+    page.click("text=The team")
+    expect(page).to_have_url(site.url + "/f/team")
+    page.click("a.subject:text('Quarterly plan')")
+    expect(page).to_have_url(re.compile(r"/t/\d+$"))
+    quoted = page.locator("details.quoted").first
+    expect(quoted).not_to_have_attribute("open", "")
+    expect(quoted.locator(".text")).to_be_hidden()
+    quoted.locator("summary").click()
+    expect(quoted.locator(".text")).to_be_visible()
+    expect(quoted.locator(".text")).to_contain_text("here is the plan")
+    expect(page.locator("article.entry")).to_have_count(2)
+    expect(page.locator(".reply-to a")).to_have_text("Ann Author")
+
+
+def test_search_lands_on_the_hit(page: Page, site: Site) -> None:
+    page.goto(site.url + "/")
+    page.fill("header input[name=q]", "flamingo")
+    page.press("header input[name=q]", "Enter")
+    expect(page.locator("ol.results li")).to_have_count(1)
+    expect(page.locator("ol.results mark")).to_have_text(re.compile("flamingo", re.I))
+    page.click("ol.results a.subject")
+    expect(page).to_have_url(re.compile(r"/t/\d+#e\d+$"))
+    target = page.evaluate("document.querySelector(':target') && document.querySelector(':target').id")
+    assert target == page.url.split("#")[1]
+    expect(page.locator(f"#{target}")).to_contain_text("flamingo")
+
+
+def test_download_an_attachment(page: Page, site: Site, tmp_path: Path) -> None:
+    page.goto(f"{site.url}/t/{site.thread_ids['Budget with attachment']}")
+    with page.expect_download() as info:
+        page.click("ul.attachments a:text('Q1 budget.pdf')")
+    download = info.value
+    assert download.suggested_filename == "Q1 budget.pdf"
+    saved = tmp_path / "got.pdf"
+    download.save_as(saved)
+    assert saved.read_bytes() == b"%PDF-1.4 budget"
+
+
+def test_follow_pagination(page: Page, site: Site) -> None:
+    page.goto(site.url + "/f/team")
+    expect(page.locator("li.thread")).to_have_count(50)
+    page.click("a[rel=next]")
+    expect(page).to_have_url(re.compile(r"/f/team\?cursor="))
+    expect(page.locator("li.thread")).to_have_count(5)
+    expect(page.locator("li.thread a.subject").last).to_have_text("Old topic 0")
+    page.click("text=Newest")
+    expect(page.locator("li.thread")).to_have_count(50)
+
+
+def test_hostile_mail_runs_nothing(page: Page, site: Site) -> None:
+    dialogs: list[str] = []
+    csp_reports: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("console", lambda m: csp_reports.append(m.text) if "Content Security Policy" in m.text else None)
+    tid = site.thread_ids["<script>alert('subject')</script> Hostile newsletter"]
+    page.goto(f"{site.url}/t/{tid}")
+    expect(page.locator("h1")).to_contain_text("<script>alert('subject')</script> Hostile newsletter")
+    expect(page.locator("article.entry .body")).to_contain_text("Totally normal newsletter")
+    for link in page.locator("article.entry .body a").all():
+        assert not (link.get_attribute("href") or "").strip().lower().startswith("javascript")
+    page.locator("article.entry .body").click()
+    page.goto(f"{site.url}/f/team")
+    page.goto(f"{site.url}/search?q=newsletter")
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert page.evaluate("window.pwned") is None
+    assert page.evaluate("document.scripts.length") == 0
+    print(f"CSP violations reported by Chromium: {len(csp_reports)}")
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_screenshots_and_no_sideways_scrolling(page: Page, site: Site, artifacts: Path, size: dict[str, int]) -> None:
+    name = "phone" if size is PHONE else "desktop"
+    page.set_viewport_size(size)
+    for what, path in (("feed", "/f/team"), ("thread", f"/t/{site.thread_ids['Quarterly plan']}")):
+        page.goto(site.url + path)
+        page.screenshot(path=str(artifacts / f"{what}-{name}.png"), full_page=False)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{what} page scrolls sideways at {size['width']} px ({width} px wide)"

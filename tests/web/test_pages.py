@@ -1,0 +1,135 @@
+"""HTML pages over the real app and database: what a reader sees, and that mail content stays inert."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.config import Settings
+from gateway.pipeline import process_pending, requeue
+from gateway.store.db import Store
+from gateway.web.app import create_app
+from tests.helpers import add_feed, make_mail
+from tests.web.common import mail_with_attachments, put
+
+EML = Path(__file__).resolve().parent.parent / "data" / "eml"
+HTML = {"accept": "text/html"}
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store) -> TestClient:
+    return TestClient(create_app(settings, store), headers=HTML)
+
+
+def no_inline_code(html: str) -> None:
+    """No script, no inline style, no event handler attributes anywhere in our markup."""
+    assert "<script" not in html.lower()
+    assert not re.search(r"\sstyle=", html)
+    assert not re.search(r"\son[a-z]+=", html, re.I)
+
+
+def test_feed_page_lists_threads_with_authors_repliers_and_pagination(client: TestClient, store: Store,
+                                                                       settings: Settings) -> None:
+    feed_id = add_feed(store)
+    mails = [make_mail(message_id=f"t{i}@x", subject=f"Topic {i}", minutes=i) for i in range(55)]
+    mails.append(make_mail(message_id="r@x", subject="Re: Topic 54", in_reply_to="<t54@x>", minutes=100,
+                           sender="Bob Builder <bob@example.org>", body="Agreed.\n"))
+    put(store, settings, feed_id, *mails, mail_with_attachments(message_id="att@x", subject="With files"))
+    r = client.get("/f/team")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    no_inline_code(html)
+    assert '<link rel="stylesheet" href="/static/style.css">' in html
+    assert html.index("Topic 54") < html.index("Topic 53")  # last activity first
+    assert "from Bob Builder" in html and "1 comment" in html
+    assert '<span class="clip">2 attachments</span>' in html
+    assert 'href="/a/ann%40example.com"' in html
+    nxt = re.search(r'rel="next" href="([^"]+)"', html)
+    assert nxt, "a full page links to the older threads"
+    older = client.get(nxt.group(1).replace("&amp;", "&")).text
+    assert "Topic 0" in older and "Topic 54" not in older
+    assert client.get("/f/nope").status_code == 404
+    assert client.get("/f/team?cursor=garbage").status_code == 400
+    css = client.get("/static/style.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+def test_thread_page_folds_quotes_links_replies_and_shows_attachments(client: TestClient, store: Store,
+                                                                      settings: Settings) -> None:
+    feed_id = add_feed(store)
+    reply = make_mail(message_id="re@x", subject="Re: Report", in_reply_to="<att@x>", minutes=120,
+                      sender="Bob <bob@example.org>",
+                      body="Thanks, looks good.\n\nOn Mon, Ann wrote:\n> See the attached report.\n")
+    put(store, settings, feed_id, mail_with_attachments(message_id="att@x"), reply)
+    tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
+    detail = client.get(f"/api/threads/{tid}").json()
+    post_id, comment_id = detail["post"]["id"], detail["comments"][0]["id"]
+    html = client.get(f"/t/{tid}").text
+    no_inline_code(html)
+    assert f'id="e{post_id}"' in html and f'id="e{comment_id}"' in html
+    assert f'in reply to <a href="#e{post_id}">Ann Author</a>' in html
+    assert '<details class="quoted"><summary>Quoted text</summary>' in html
+    assert "Q1 budget.pdf" in html and 'download>' in html
+    assert f'src="/attachments/{post_id}/1/chart.png?inline=1"' in html
+    img = client.get(f"/attachments/{post_id}/1/chart.png?inline=1")
+    assert img.headers["content-type"] == "image/png"
+    pdf = client.get(f"/attachments/{post_id}/0/Q1%20budget.pdf?inline=1")
+    assert pdf.headers["content-type"] == "application/octet-stream"  # never inline unless a raster image
+    raw = client.get(f"/e/{post_id}/raw.eml")
+    assert raw.status_code == 200 and b"Message-ID: <att@x>" in raw.content
+    assert raw.headers["content-disposition"].startswith("attachment")
+    perma = client.get(f"/e/{comment_id}", follow_redirects=False)
+    assert perma.status_code == 303 and perma.headers["location"] == f"/t/{tid}#e{comment_id}"
+    assert client.get("/t/999999").status_code == 404
+
+
+def test_permalinks_survive_reprocess(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, make_mail(message_id="a@x"),
+        make_mail(message_id="b@x", subject="Re: Quarterly plan", in_reply_to="<a@x>", minutes=5))
+    before = client.get("/api/feeds/team/threads").json()["threads"][0]
+    page_before = client.get(f"/t/{before['id']}").text
+    requeue(store=store, which="all")
+    process_pending(store=store, settings=settings)
+    after = client.get("/api/feeds/team/threads").json()["threads"][0]
+    assert after["id"] == before["id"]
+    assert re.findall(r'id="(e\d+)"', client.get(f"/t/{after['id']}").text) == re.findall(r'id="(e\d+)"', page_before)
+    hits = client.get("/api/search", params={"q": "plan"}).json()["results"]
+    assert hits, "reprocess rebuilds the search index"
+
+
+def test_hostile_html_mail_is_inert_and_remote_images_wait_for_the_reader(client: TestClient, store: Store,
+                                                                          settings: Settings) -> None:
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, (EML / "html-remote-image-and-script.eml").read_bytes())
+    tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
+    r = client.get(f"/t/{tid}")
+    html = r.text
+    assert "<script" not in html.lower() and "onerror" not in html.lower() and "javascript:" not in html.lower()
+    assert "img-src 'self';" in r.headers["content-security-policy"]
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    if 'class="remote-image"' in html:
+        shown = client.get(f"/t/{tid}?images=1")
+        assert "img-src 'self' https:" in shown.headers["content-security-policy"]
+        assert '<img src="http' in shown.text and "referrerpolicy=\"no-referrer\"" in shown.text
+
+
+def test_author_page_and_front_page(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, make_mail(message_id="a@x", subject="First"),
+        make_mail(message_id="b@x", subject="Second", sender="Bob <bob@example.org>", minutes=3))
+    html = client.get("/a/ann@example.com").text
+    assert "First" in html and "Second" not in html and "Ann Author" in html
+    front = client.get("/").text
+    assert 'href="/f/team"' in front and "Second" in front and "2 threads" in front
+
+
+def test_errors_are_pages_for_browsers_and_json_for_the_api(client: TestClient, store: Store) -> None:
+    add_feed(store)
+    page = client.get("/t/12345")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    api = client.get("/api/threads/12345")
+    assert api.status_code == 404 and api.json() == {"detail": "no thread 12345"}
