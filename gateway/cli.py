@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -31,6 +31,8 @@ app.add_typer(feed_app, name="feed")
 app.add_typer(imap_app, name="imap")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(help="Secret feed URLs for feed readers (they read as their owner; revocable).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 log = logging.getLogger("gateway")
 
@@ -129,7 +131,9 @@ def feed_add(
     imap: Annotated[str | None, typer.Option(help="Also follow this mailbox: imaps://USER@HOST[:PORT]/FOLDER "
                                              "or imap://… (STARTTLS).")] = None,
     imap_password_file: Annotated[str | None, typer.Option(help="File holding the IMAP password.")] = None,
-    imap_password_env: Annotated[str | None, typer.Option(help="Environment variable holding the IMAP password.")] = None,
+    imap_password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the IMAP password.")
+    ] = None,
     imap_after: Annotated[str, typer.Option(help="After a message is stored: none, seen or move:FOLDER.")] = "none",
 ) -> None:
     """Create a feed: mail to ADDRESS becomes posts in feed SLUG (and, with --imap, mail in that mailbox)."""
@@ -169,6 +173,74 @@ def _imap_source(url: str | None, password_file: str | None, password_env: str |
         return new_source(url=url, password_file=password_file, password_env=password_env, after=after)
     except ValueError as exc:
         fail(str(exc))
+
+
+@feed_app.command("private")
+def feed_private(
+    slug: str,
+    members: Annotated[list[str], typer.Argument(help="Addresses (ann@example.com) or domains (example.com).")],
+) -> None:
+    """Make feed SLUG private to MEMBERS (replaces the earlier list); admins always see it."""
+    from gateway.store import access, queries
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None or feed.id is None:
+            fail(f"no feed {slug!r}")
+        access.set_private(session=session, feed_id=feed.id, members=members)
+    typer.echo(f"feed {slug} is private to: {', '.join(members)}")
+
+
+@feed_app.command("public")
+def feed_public(slug: str) -> None:
+    """Make feed SLUG readable by every signed-in reader again."""
+    from gateway.store import access, queries
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None or feed.id is None:
+            fail(f"no feed {slug!r}")
+        access.set_public(session=session, feed_id=feed.id)
+    typer.echo(f"feed {slug} is public")
+
+
+@token_app.command("add")
+def token_add(
+    email: str, label: Annotated[str, typer.Option(help="Which feed reader it is for.")] = ""
+) -> None:
+    """Make a secret feed key for EMAIL; prints it once (append ?key=KEY to a feed URL)."""
+    from gateway.store import access
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        token_id, key = access.new_feed_token(session=session, email=email, label=label)
+    typer.echo(f"token {token_id} for {email.lower()}: ?key={key}")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Secret feed keys: id, owner, label, created, revoked (the keys themselves are not stored)."""
+    from gateway.store import access
+
+    store = _store(_settings())
+    with store.read() as session:
+        for t in access.feed_tokens(session=session):
+            revoked = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            typer.echo(f"{t.id}\t{t.email}\t{t.label}\t{t.created_at:%Y-%m-%d}\t{revoked}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke secret feed key TOKEN_ID: its feed URLs stop working at once."""
+    from gateway.store import access
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        if not access.revoke_feed_token(session=session, token_id=token_id):
+            fail(f"no active token {token_id}")
+    typer.echo(f"token {token_id} revoked")
 
 
 @feed_app.command("list")
@@ -293,9 +365,8 @@ def imap_add(
 def imap_sync() -> None:
     """One pass over every IMAP source, then process what came in (for cron); exit 1 if a source failed."""
     from gateway.ingest import imap_state
-    from gateway.ingest.imap import sync_once
-    from gateway.pipeline import process_pending
-    from gateway.worker import Processor, analyser
+    from gateway.ingest.imap import Drain, sync_once
+    from gateway.worker import analyser
 
     settings = _settings()
     store = _store(settings)
@@ -307,22 +378,21 @@ def imap_sync() -> None:
     failed = 0
     started = time.perf_counter()
     with analyser(settings) as run:
-        processor = Processor(store, settings, run)  # processes batch by batch while the next is fetched
-        processor.start()
+        drain = Drain(store, settings, run)  # processes batch by batch while the next is fetched
         try:
             for src in sources:
                 with _SyncProgress(src.label) as progress:
-                    r = sync_once(store=store, settings=settings, src=src, on_commit=processor.wake,
+                    r = sync_once(store=store, settings=settings, src=src, on_commit=drain.wake,
                                   progress=progress)
                 if r.error:
                     failed += 1
                     typer.echo(f"{src.label}: error: {r.error}", err=True)
                 else:
                     typer.echo(f"{src.label}: {r.found} new, {r.refused} refused, cursor {r.uidvalidity}/"
-                               f"{r.last_uid}" + (" (UIDVALIDITY changed: read again)" if r.resync else ""))
+                               f"{r.last_uid}, fetched and stored in {r.seconds:.1f} s"
+                               + (" (UIDVALIDITY changed: read again)" if r.resync else ""))
         finally:
-            processor.stop()
-        counts = processor.totals + process_pending(store=store, settings=settings, run=run)
+            counts = drain.finish()
     elapsed = time.perf_counter() - started
     typer.echo("processed: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
                + f" in {elapsed:.1f} s")
@@ -335,7 +405,7 @@ class _SyncProgress:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.bar = None
+        self.bar: Any = None  # typer's ProgressBar, opened at the first message
 
     def __enter__(self) -> _SyncProgress:
         return self

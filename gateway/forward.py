@@ -65,8 +65,6 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     if not text or len(text) > MAX_CHARS:
         return None
     text = text.replace("\r\n", "\n")
-    if not is_forward_subject(subject) and not _has_forward_marker(text):
-        return None  # _accept would refuse whatever quotequail found
     result = quotequail.unwrap(text)
     if not _accept(result, subject, text):
         return None

@@ -151,7 +151,7 @@ def test_serve_refuses_public_http_without_sign_in(env: dict[str, str]) -> None:
     env["MAILFEED_HTTP_HOST"] = "0.0.0.0"
     result = mailfeed("serve", env=env, check=False)
     assert result.returncode == 1
-    assert "MAILFEED_HTTP_HOST='0.0.0.0' is not a loopback address" in result.stderr
+    assert "MAILFEED_HTTP_HOST='0.0.0.0' is not a loopback address and MAILFEED_AUTH=open" in result.stderr
 
 
 def test_quarantine_list_and_reprocess(env: dict[str, str], tmp_path: Path) -> None:

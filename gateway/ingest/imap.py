@@ -1,0 +1,274 @@
+"""IMAP sources: a mailbox that already exists, read into a feed (one pass; following is imap_follow.py).
+
+A pass connects, selects the folder, compares its UIDVALIDITY with the
+source's cursor, and fetches every UID above the cursor with `BODY.PEEK[]`
+(which leaves `\\Seen` alone) in batches of BATCH. Each batch's raw bytes and
+the new cursor are committed in one transaction, so the cursor never runs
+ahead of the mail and a pass cut short resumes where it stopped. Parsing and
+threading are the processor's, as for SMTP. After the commit, the source's
+`after` action runs on the batch: `none` (default: the folder is opened
+read-only), `seen` (flag `\\Seen`) or `move:FOLDER`; a pass first re-runs it on
+anything at or below the cursor that an interrupted pass left behind.
+
+A changed UIDVALIDITY (the folder was recreated) starts the cursor over: the
+folder is read again, and nothing doubles, because the same bytes for a feed
+are one raw row and the same Message-ID is one entry.
+
+Connecting (URL, password, TLS rules) is imap_connect.py's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from imapclient import SEEN, IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from gateway.config import Settings
+from gateway.ingest import imap_state as state
+from gateway.ingest.imap_connect import (
+    TRANSIENT,
+    ImapError,
+    ImapURL,
+    connected,
+    describe,
+    new_source,
+    parse_after,
+    parse_url,
+    server_text,
+)
+from gateway.pipeline import Mapper, Rejected, precheck, process_pending
+from gateway.store import writes
+from gateway.store.db import Store
+
+__all__ = [
+    "BATCH",
+    "Drain",
+    "TRANSIENT",
+    "ImapError",
+    "ImapURL",
+    "PassReport",
+    "apply_after",
+    "connected",
+    "describe",
+    "new_source",
+    "parse_after",
+    "parse_url",
+    "select",
+    "sync_once",
+    "sync_source",
+]
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+@dataclass
+class PassReport:
+    """What one pass over a source did."""
+
+    source: state.Source
+    uidvalidity: int = 0
+    last_uid: int = 0
+    found: int = 0  # UIDs above the cursor when the pass began
+    stored: int = 0  # messages committed (new raw rows or bytes stored before)
+    refused: int = 0  # too big or empty: logged, skipped
+    resync: bool = False
+    error: str = ""
+    seconds: float = 0.0  # connect to last commit
+
+
+Progress = Callable[[int, int], None]  # (messages just done, messages in this pass)
+
+
+def select(client: IMAPClient, src: state.Source) -> int:
+    """Select the source's folder (read-only unless an after action needs to write); return UIDVALIDITY."""
+    folder = parse_url(src.url).folder
+    try:
+        info = client.select_folder(folder, readonly=src.after == "none")
+    except IMAPClientError as exc:
+        raise ImapError(f"cannot open folder {folder!r}: {server_text(exc)}", permanent=True) from None
+    if src.after.startswith("move:") and not client.folder_exists(src.after[5:]):
+        client.create_folder(src.after[5:])
+    return int(info[b"UIDVALIDITY"])
+
+
+def sync_source(
+    client: IMAPClient,
+    *,
+    store: Store,
+    settings: Settings,
+    src: state.Source,
+    on_commit: Callable[[], None] = lambda: None,
+    progress: Progress = lambda n, total: None,
+    report: PassReport | None = None,
+    batch: int = BATCH,
+) -> PassReport:
+    """One pass over a connected source: commit every message above the cursor, batch by batch.
+
+    `report` (filled in as the pass goes) tells how far a pass got that raised.
+    """
+    report = report or PassReport(src)
+    uidvalidity = report.uidvalidity = select(client, src)
+    with store.write() as session, session.begin():
+        cursor = state.load_cursor(session=session, source_id=src.id)
+        if cursor is None or cursor[0] != uidvalidity:
+            if cursor is not None:
+                log.warning(
+                    "%s: UIDVALIDITY changed from %s to %s; reading the folder again", src.label, cursor[0], uidvalidity
+                )
+                report.resync = True
+            state.reset_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity)
+            cursor = (uidvalidity, 0)
+    last = report.last_uid = cursor[1]
+    if last and src.after != "none":
+        leftovers = ["UID", f"1:{last}"] + (["UNSEEN"] if src.after == "seen" else [])
+        apply_after(client, src, sorted(client.search(leftovers)))
+    # "N:*" always matches the newest message, even when its UID is below N (RFC 3501 6.4.8).
+    uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+    report.found = len(uids)
+    progress(0, len(uids))
+    for i in range(0, len(uids), batch):
+        chunk = uids[i : i + batch]
+        items = _fetch(client, src, chunk, settings.max_message_bytes, report)
+        with store.write() as session, session.begin():
+            writes.save_raw(session=session, items=items)
+            state.advance_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity, last_uid=chunk[-1])
+        report.stored += len(items)
+        report.last_uid = chunk[-1]
+        on_commit()
+        apply_after(client, src, chunk)
+        progress(len(chunk), len(uids))
+    return report
+
+
+def _fetch(
+    client: IMAPClient, src: state.Source, uids: Sequence[int], max_bytes: int, report: PassReport
+) -> list[writes.NewRaw]:
+    """The batch's messages as raw rows to store; too big and empty ones are logged and skipped."""
+    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in client.fetch(uids, ["RFC822.SIZE"]).items()}
+    wanted = [u for u in uids if u in sizes and sizes[u] <= max_bytes]
+    bodies = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
+    user = parse_url(src.url).user
+    items = []
+    for uid in uids:
+        if uid in sizes and sizes[uid] > max_bytes:
+            log.warning(
+                "%s: UID %s not stored: %s bytes, more than MAILFEED_MAX_MESSAGE_BYTES=%s",
+                src.label,
+                uid,
+                sizes[uid],
+                max_bytes,
+            )
+            report.refused += 1
+            continue
+        data = bodies.get(uid, {}).get(b"BODY[]")
+        if data is None:
+            continue  # expunged between SEARCH and FETCH
+        try:
+            precheck(data, max_bytes=max_bytes)
+        except Rejected as exc:
+            log.warning("%s: UID %s not stored: %s", src.label, uid, exc.reply)
+            report.refused += 1
+            continue
+        items.append(writes.NewRaw(src.feed_id, data, "imap", "", user))
+    return items
+
+
+def apply_after(client: IMAPClient, src: state.Source, uids: Sequence[int]) -> None:
+    """Flag or move committed messages as the source asks; `none` leaves them be."""
+    if not uids or src.after == "none":
+        return
+    if src.after == "seen":
+        client.add_flags(uids, [SEEN], silent=True)
+        return
+    target = src.after[5:]
+    if client.has_capability("MOVE"):
+        client.move(uids, target)
+    else:
+        client.copy(uids, target)
+        client.delete_messages(uids, silent=True)
+        client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+
+
+def sync_once(
+    *,
+    store: Store,
+    settings: Settings,
+    src: state.Source,
+    on_commit: Callable[[], None] = lambda: None,
+    progress: Progress = lambda n, total: None,
+    batch: int = BATCH,
+) -> PassReport:
+    """Connect, run one pass, record the outcome on the source row; errors end up in the report."""
+    report = PassReport(src)
+    started = time.perf_counter()
+    try:
+        with connected(src) as client:
+            sync_source(
+                client,
+                store=store,
+                settings=settings,
+                src=src,
+                on_commit=on_commit,
+                progress=progress,
+                report=report,
+                batch=batch,
+            )
+            report.seconds = time.perf_counter() - started
+    except (ImapError, *TRANSIENT) as exc:
+        report.seconds = time.perf_counter() - started
+        report.error = describe(exc)
+        log.error("%s: %s", src.label, report.error)
+        state.mark_error(store=store, source_id=src.id, error=report.error)
+        return report
+    state.mark_ok(store=store, source_id=src.id)
+    return report
+
+
+class Drain:
+    """Processes what a sync commits while the sync fetches the next batch (for `mailfeed imap sync`).
+
+    `wake()` after each commit; `finish()` processes whatever is still
+    pending, waits for it, and returns the counts by outcome. Unlike the
+    serve-time Processor, it never gives up waiting, so no message is
+    analysed twice by a second processor running beside it.
+    """
+
+    def __init__(self, store: Store, settings: Settings, run: Mapper = map) -> None:
+        self.store, self.settings, self.run = store, settings, run
+        self.counts: Counter[str] = Counter()
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="imap-sync-processor", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def finish(self) -> Counter[str]:
+        self._done.set()
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.counts
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                last_round = self._done.is_set()
+                self.counts.update(process_pending(store=self.store, settings=self.settings, run=self.run))
+                if last_round:
+                    return
+                self._wake.wait(1.0)
+                self._wake.clear()
+        except BaseException as exc:  # handed to finish(), which raises it in the caller
+            self._error = exc

@@ -1,0 +1,202 @@
+"""IMAP sources: where a source is and how to log in to it (URL, password, TLS rules).
+
+`imaps://` is TLS from the start; `imap://` upgrades with STARTTLS and talks in
+clear only when the server offers no STARTTLS and the address we are
+connected to is loopback. The password comes from a file or an environment
+variable named by the source, is read at each connect, and is never stored
+or logged. Errors are `ImapError`s whose message names the problem, never
+the password.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from gateway.ingest import imap_state as state
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 60.0
+PORTS = {"imaps": 993, "imap": 143}
+# What a pass may raise when the server or the network lets us down.
+TRANSIENT = (OSError, IMAPClientError)
+
+
+class ImapError(Exception):
+    """A source cannot be read; the message says why (never the password).
+
+    `permanent` errors (wrong password, missing folder, no password) will not
+    go away by retrying soon; followers retry them slowly.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class ImapURL:
+    scheme: str
+    host: str
+    port: int
+    user: str
+    folder: str
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port == PORTS[self.scheme] else f":{self.port}"
+        return f"{self.scheme}://{quote(self.user, safe='@')}@{host}{port}/{quote(self.folder, safe='/')}"
+
+
+def parse_url(url: str) -> ImapURL:
+    """`imaps://USER@HOST[:PORT]/FOLDER` or `imap://…` (STARTTLS); FOLDER defaults to INBOX.
+
+    Raises ValueError naming the problem. A password in the URL is refused:
+    it would end up in the database and in logs.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"IMAP URL {url!r}: {exc}") from None
+    if parts.scheme not in PORTS:
+        raise ValueError(f"IMAP URL {url!r}: use imaps:// (TLS) or imap:// (STARTTLS)")
+    if parts.password is not None:
+        raise ValueError(
+            "IMAP URL: do not put the password in the URL; use --imap-password-file or --imap-password-env"
+        )
+    if not parts.hostname or not parts.username:
+        raise ValueError(f"IMAP URL {url!r}: give user and host, as in imaps://team@mail.example.com/INBOX")
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    return ImapURL(parts.scheme, parts.hostname, port or PORTS[parts.scheme], unquote(parts.username), folder)
+
+
+def parse_after(value: str) -> str:
+    """`none`, `seen` or `move:FOLDER`; raises ValueError otherwise."""
+    if value in ("none", "seen") or (value.startswith("move:") and value[5:].strip()):
+        return value
+    raise ValueError(f"after-commit action {value!r}: use none, seen or move:FOLDER")
+
+
+def new_source(*, url: str, password_file: str | None, password_env: str | None, after: str) -> dict[str, str]:
+    """The columns of a source to add, checked; raises ValueError naming what is wrong.
+
+    The password file is stored as an absolute path, so `serve` finds it from
+    any working directory; it need not exist yet (secrets are often mounted
+    at run time).
+    """
+    if bool(password_file) == bool(password_env):
+        raise ValueError("an IMAP source needs exactly one of --imap-password-file or --imap-password-env")
+    if password_env and not password_env.replace("_", "").isalnum():
+        raise ValueError(f"--imap-password-env {password_env!r}: give the name of an environment variable")
+    return {
+        "url": str(parse_url(url)),
+        "password_file": os.path.abspath(password_file) if password_file else "",
+        "password_env": password_env or "",
+        "after": parse_after(after),
+    }
+
+
+def read_password(src: state.Source) -> str:
+    try:
+        if src.password_file:
+            with open(src.password_file, encoding="utf-8") as fh:
+                password = fh.read().rstrip("\r\n")
+        else:
+            password = os.environ[src.password_env]
+    except KeyError:
+        raise ImapError(f"environment variable {src.password_env} is not set", permanent=True) from None
+    except OSError as exc:
+        raise ImapError(f"cannot read the password file {src.password_file}: {exc.strerror}", permanent=True) from None
+    if not password:
+        raise ImapError(f"the password in {src.password_origin} is empty", permanent=True)
+    return password
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@contextmanager
+def connected(src: state.Source, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[IMAPClient]:
+    """A logged-in client for the source (TLS rules above); logged out on exit."""
+    url = parse_url(src.url)
+    context = ssl.create_default_context()
+    try:
+        client = IMAPClient(url.host, port=url.port, ssl=url.scheme == "imaps", ssl_context=context, timeout=timeout)
+    except socket.gaierror as exc:
+        raise ImapError(f"cannot resolve {url.host}: {exc.strerror}") from None
+    try:
+        if url.scheme == "imap":
+            _starttls_or_loopback(client, url, context)
+        password = read_password(src)
+        try:
+            client.login(url.user, password)
+        except LoginError as exc:
+            raise ImapError(
+                f"login as {url.user!r} refused ({server_text(exc)}); check the password in {src.password_origin}",
+                permanent=True,
+            ) from None
+        finally:
+            del password
+        yield client
+    finally:
+        _close(client)
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # the connection may be dead already: just drop the socket
+        with suppress(Exception):
+            client.shutdown()
+
+
+def _starttls_or_loopback(client: IMAPClient, url: ImapURL, context: ssl.SSLContext) -> None:
+    if client.has_capability("STARTTLS"):
+        client.starttls(context)
+        return
+    peer = client.socket().getpeername()[0]
+    if not _is_loopback(peer):
+        raise ImapError(
+            f"{url.host} ({peer}) offers no STARTTLS; refusing to send the password in clear text "
+            "to a non-loopback address (use imaps://)",
+            permanent=True,
+        )
+    log.debug("%s: no STARTTLS on loopback %s, continuing in clear text", url, peer)
+
+
+def server_text(exc: Exception) -> str:
+    """The server's words in an imapclient error (which often wraps them as "b'…'")."""
+    arg = exc.args[0] if exc.args else exc
+    text = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+    if text.startswith(("b'", 'b"')) and text[-1:] == text[1]:
+        text = text[2:-1]
+    return text
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failure, for logs and `mailfeed imap status`."""
+    if isinstance(exc, ImapError):
+        return str(exc)
+    if isinstance(exc, IMAPClientError):
+        return f"IMAP error: {server_text(exc)}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc}"
+    if isinstance(exc, OSError):
+        return f"connection failed: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,45 @@
+"""Tables for IMAP sources: where to follow (ImapSource) and how far we got (ImapCursor).
+
+A source stores where its password is (a file path or an environment
+variable's name), never the password itself. The cursor is moved only in the
+transaction that commits the raw messages it covers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from gateway.store.models import UTCDateTime, utcnow
+
+
+class ImapSource(SQLModel, table=True):
+    """One IMAP folder followed into one feed."""
+
+    __tablename__ = "imap_source"
+    __table_args__ = (sa.UniqueConstraint("feed_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id")
+    url: str = Field(max_length=2000)  # imaps://user@host:port/FOLDER, no password
+    password_file: str = ""
+    password_env: str = Field(default="", max_length=255)
+    after: str = Field(default="none", max_length=255)  # none | seen | move:FOLDER
+    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+    last_ok_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+    last_error: str = ""
+    last_error_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class ImapCursor(SQLModel, table=True):
+    """How far a source's folder has been committed: every UID <= last_uid under this UIDVALIDITY."""
+
+    __tablename__ = "imap_cursor"
+
+    source_id: int = Field(primary_key=True, foreign_key="imap_source.id", sa_column_kwargs={"autoincrement": False})
+    # UIDs and UIDVALIDITY are unsigned 32-bit (RFC 3501 2.3.1.1): too big for a signed INTEGER.
+    uidvalidity: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    last_uid: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))

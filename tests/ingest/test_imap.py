@@ -1,0 +1,509 @@
+"""IMAP sources against a real Dovecot (tests/dovecot.py), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner, Result
+
+from gateway.cli import app
+from gateway.config import Settings
+from gateway.ingest import imap_state as state
+from gateway.ingest.imap import new_source, parse_url, sync_once
+from gateway.ingest.imap_follow import Follower, Followers, backoff
+from gateway.pipeline import process_pending
+from gateway.store.db import Store, open_store
+from gateway.store.models import Entry, RawMessage, Thread
+from gateway.store.models_imap import ImapSource
+from gateway.worker import Processor
+from tests.dovecot import Dovecot, dovecot_binary
+from tests.helpers import add_feed, make_mail, smtp_server, wait_for
+from tests.servers import free_port
+
+pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
+
+PASSWORD = "s3cret-team-pass"
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    d = Dovecot()
+    d.add_user("team", PASSWORD)
+    d.start()
+    yield d
+    d.close()
+
+
+def source(
+    store: Store,
+    dovecot: Dovecot,
+    feed_id: int,
+    tmp_path: Path,
+    *,
+    user: str = "team",
+    folder: str = "INBOX",
+    password: str | None = None,
+    after: str = "none",
+) -> state.Source:
+    """An IMAP source on `feed_id` whose password file holds `password` (the user's by default)."""
+    pw_file = tmp_path / f"{user}-{feed_id}.pw"
+    pw_file.write_text((password or dovecot.users[user]) + "\n")
+    cols = new_source(url=dovecot.url(user, folder), password_file=str(pw_file), password_env=None, after=after)
+    with store.write() as session, session.begin():
+        source_id = state.add_source(session=session, feed_id=feed_id, **cols)
+    with store.read() as session:
+        found = state.get_source(session=session, source_id=source_id)
+    assert found is not None
+    return found
+
+
+def conversations(n: int, prefix: str = "m") -> list[bytes]:
+    """`n` messages in threads of five: a post and a chain of four replies (bytes built by hand: fast)."""
+    out = []
+    for i in range(n):
+        first = i - i % 5
+        headers = [
+            "From: Ann Author <ann@example.com>",
+            "To: team@example.com",
+            f"Subject: {'Re: ' if i % 5 else ''}Topic {prefix}{first}",
+            f"Date: Mon, 02 Mar 2026 {9 + i // 60 % 12:02d}:{i % 60:02d}:00 +0000",
+            f"Message-ID: <{prefix}{i}@example.com>",
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8",
+        ]
+        if i % 5:
+            headers.append(f"In-Reply-To: <{prefix}{i - 1}@example.com>")
+            headers.append("References: " + " ".join(f"<{prefix}{j}@example.com>" for j in range(first, i)))
+        out.append(("\r\n".join(headers) + f"\r\n\r\nMessage {i}.\r\n").encode())
+    return out
+
+
+def message_ids(store: Store, feed_id: int | None = None) -> list[str]:
+    with store.read() as session:
+        q = sa.select(Entry.message_id)
+        if feed_id is not None:
+            q = q.where(Entry.feed_id == feed_id)
+        return sorted(session.scalars(q))
+
+
+def cursor(store: Store, src: state.Source) -> tuple[int, int] | None:
+    with store.read() as session:
+        return state.load_cursor(session=session, source_id=src.id)
+
+
+def raw_statuses(store: Store) -> dict[str, int]:
+    with store.read() as session:
+        return dict(session.execute(sa.select(RawMessage.status, sa.func.count()).group_by(RawMessage.status)).all())
+
+
+# one pass -----------------------------------------------------------------------------------------
+
+
+def test_500_messages_are_in_the_feed_once_threaded_with_the_cursor_at_the_last_uid(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(500))
+    seen: list[tuple[int, int]] = []
+    report = sync_once(store=store, settings=settings, src=src, progress=lambda n, total: seen.append((n, total)))
+    process_pending(store=store, settings=settings)
+    assert (report.error, report.found, report.stored) == ("", 500, 500)
+    assert seen[0] == (0, 500) and sum(n for n, _ in seen) == 500 and len(seen) == 6  # batches of 100
+    assert message_ids(store) == sorted(f"m{i}@example.com" for i in range(500))
+    with store.read() as session:
+        counts = list(session.scalars(sa.select(Thread.entry_count)))
+        sources = set(session.scalars(sa.select(RawMessage.source)))
+    assert len(counts) == 100 and set(counts) == {5}
+    assert sources == {"imap"} and raw_statuses(store) == {"posted": 500}
+    uids = dovecot.uids("team")
+    assert cursor(store, src) == (dovecot.uidvalidity("team"), uids[-1])
+    # The mailbox is left as it was (BODY.PEEK[], folder opened read-only).
+    assert dovecot.uids("team", criteria="UNSEEN") == uids
+    again = sync_once(store=store, settings=settings, src=src)
+    assert (again.error, again.found) == ("", 0)
+
+
+def test_same_message_by_smtp_and_in_the_mailbox_is_one_entry(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    mail = make_mail(message_id="both@example.com", subject="Both ways").replace(b"\n", b"\r\n")
+    with smtp_server(settings, store) as server:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as client:
+            client.sendmail("ann@example.com", ["team@example.com"], mail)
+        wait_for(lambda: message_ids(store) == ["both@example.com"])
+    # The mailbox copy passed through the MTA: same Message-ID, other bytes; and a byte-exact copy.
+    dovecot.append("team", [b"Received: from mx.example.com by imap.example.com\r\n" + mail, mail])
+    report = sync_once(store=store, settings=settings, src=src)
+    process_pending(store=store, settings=settings)
+    assert (report.error, report.found, report.stored) == ("", 2, 2)
+    assert message_ids(store) == ["both@example.com"]
+    with store.read() as session:
+        rows = sorted(session.execute(sa.select(RawMessage.source, RawMessage.status)).all())
+    assert rows == [("imap", "duplicate"), ("smtp", "posted")]  # the exact copy is stored once: the SMTP row
+
+
+def test_dovecot_stopped_mid_sync_resumes_with_nothing_lost_or_doubled(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(70))
+    uids = dovecot.uids("team")
+    done = []
+
+    def stop_after_two_batches(n: int, total: int) -> None:
+        done.append(n)
+        if len(done) == 3:  # (0, total) then two batches of 20
+            dovecot.stop()
+
+    cut = sync_once(store=store, settings=settings, src=src, progress=stop_after_two_batches, batch=20)
+    assert cut.error.startswith(("connection failed", "IMAP error")), cut.error
+    assert cursor(store, src) == (cut.uidvalidity, uids[39])
+    with store.read() as session:
+        row = session.get(ImapSource, src.id)
+        assert row is not None and row.last_error == cut.error
+    dovecot.start()
+    resumed = sync_once(store=store, settings=settings, src=src, batch=20)
+    process_pending(store=store, settings=settings)
+    assert (resumed.error, resumed.found) == ("", 30)
+    assert cursor(store, src) == (cut.uidvalidity, uids[-1])
+    assert message_ids(store) == sorted(f"m{i}@example.com" for i in range(70))
+    assert raw_statuses(store) == {"posted": 70}
+
+
+def test_uidvalidity_change_reads_the_folder_again_without_duplicates(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path, folder="Team")
+    mails = conversations(20)
+    dovecot.append("team", mails, folder="Team")
+    first = sync_once(store=store, settings=settings, src=src)
+    old = dovecot.uidvalidity("team", "Team")
+    dovecot.recreate("team", "Team")
+    # Restored from a backup: half the bytes as they were, half with a header added, and one new.
+    restored = mails[:10] + [b"X-Restored: yes\r\n" + m for m in mails[10:]] + conversations(1, prefix="new")
+    dovecot.append("team", restored, folder="Team")
+    new = dovecot.uidvalidity("team", "Team")
+    assert new != old
+    second = sync_once(store=store, settings=settings, src=src)
+    process_pending(store=store, settings=settings)
+    assert (first.found, second.found, second.resync, second.error) == (20, 21, True, "")
+    assert cursor(store, src) == (new, max(dovecot.uids("team", "Team")))
+    assert message_ids(store) == sorted([f"m{i}@example.com" for i in range(20)] + ["new0@example.com"])
+    assert raw_statuses(store) == {"posted": 21, "duplicate": 10}
+
+
+def test_after_commit_messages_can_be_flagged_seen_or_moved(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    dovecot.add_user("ops", "ops-pass")
+    seen_src = source(store, dovecot, add_feed(store), tmp_path, after="seen")
+    move_src = source(
+        store, dovecot, add_feed(store, "ops", "ops@example.com"), tmp_path, user="ops", after="move:Archive"
+    )
+    dovecot.append("team", conversations(5))
+    dovecot.append("ops", conversations(5, prefix="o"))
+    for src in (seen_src, move_src):
+        assert sync_once(store=store, settings=settings, src=src).error == ""
+    assert dovecot.uids("team", criteria="UNSEEN") == [] and len(dovecot.uids("team")) == 5
+    assert dovecot.uids("ops") == [] and len(dovecot.uids("ops", "Archive")) == 5
+    process_pending(store=store, settings=settings)
+    assert len(message_ids(store)) == 10
+
+
+def test_wrong_password_is_reported_and_not_logged(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = source(store, dovecot, add_feed(store), tmp_path, password="not-the-Password-42")
+    with caplog.at_level(logging.DEBUG):
+        report = sync_once(store=store, settings=settings, src=src)
+    assert report.error.startswith("login as 'team' refused (")
+    assert report.error.endswith(f"; check the password in file {src.password_file}")
+    assert f"IMAP source {src.id} (imap://team@127.0.0.1:{dovecot.port}/INBOX) of feed team:" in caplog.text
+    assert "not-the-Password-42" not in caplog.text
+    with store.read() as session:
+        row = session.get(ImapSource, src.id)
+        assert row is not None and row.last_error == report.error and row.last_ok_at is None
+        assert "not-the-Password-42" not in repr(row.model_dump())
+
+
+def test_plain_imap_is_refused_towards_a_non_loopback_address(settings: Settings, store: Store, tmp_path: Path) -> None:
+    address = _local_non_loopback_address()
+    d = Dovecot(address=address)
+    d.add_user("team", PASSWORD)
+    try:
+        d.start()
+        src = source(store, d, add_feed(store), tmp_path)
+        report = sync_once(store=store, settings=settings, src=src)
+    finally:
+        d.close()
+    assert report.error == (
+        f"{address} ({address}) offers no STARTTLS; refusing to send the password in clear "
+        "text to a non-loopback address (use imaps://)"
+    )
+
+
+def _local_non_loopback_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing address
+            address = s.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    return address
+
+
+# following ------------------------------------------------------------------------------------------
+
+
+def test_message_appended_while_idle_arrives_within_5_s_also_after_a_dovecot_restart(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(3))
+    processor = Processor(store, settings, map)
+    processor.start()
+    follower = Follower(store, settings, src.id, processor.wake)
+    follower.start()
+    try:
+        wait_for(lambda: len(message_ids(store)) == 3, timeout=10)
+        wait_for(follower.waiting.is_set, timeout=5)
+        started = time.monotonic()
+        dovecot.append("team", conversations(1, prefix="live"))
+        wait_for(lambda: "live0@example.com" in message_ids(store), timeout=5)
+        assert time.monotonic() - started < 5
+        dovecot.stop()
+        dovecot.start()
+        dovecot.append("team", conversations(1, prefix="after-restart"))
+        wait_for(lambda: "after-restart0@example.com" in message_ids(store), timeout=15)
+    finally:
+        follower.stop()
+        processor.stop()
+    assert len(message_ids(store)) == 5 and raw_statuses(store) == {"posted": 5}
+
+
+def test_without_idle_the_follower_polls(settings: Settings, store: Store, tmp_path: Path) -> None:
+    d = Dovecot(idle=False)
+    d.add_user("team", PASSWORD)
+    d.start()
+    settings = settings.model_copy(update={"imap_poll_seconds": 1})
+    src = source(store, d, add_feed(store), tmp_path)
+    processor = Processor(store, settings, map)
+    processor.start()
+    follower = Follower(store, settings, src.id, processor.wake)
+    follower.start()
+    try:
+        wait_for(follower.waiting.is_set, timeout=10)
+        d.append("team", conversations(2))
+        wait_for(lambda: len(message_ids(store)) == 2, timeout=5)
+    finally:
+        follower.stop()
+        processor.stop()
+        d.close()
+
+
+def test_wrong_password_source_retries_while_others_keep_working(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    dovecot.add_user("ops", "ops-pass")
+    settings = settings.model_copy(update={"imap_backoff_max_seconds": 1})
+    team = source(store, dovecot, add_feed(store), tmp_path, password="wrong")
+    ops_feed = add_feed(store, "ops", "ops@example.com")
+    source(store, dovecot, ops_feed, tmp_path, user="ops")
+    dovecot.append("team", conversations(2))
+    dovecot.append("ops", conversations(2, prefix="o"))
+    processor = Processor(store, settings, map)
+    processor.start()
+    followers = Followers(store, settings, processor.wake, rescan_seconds=0.2)
+    followers.start()
+    try:
+        wait_for(lambda: message_ids(store, ops_feed) == ["o0@example.com", "o1@example.com"], timeout=10)
+
+        def team_error() -> str:
+            with store.read() as session:
+                row = session.get(ImapSource, team.id)
+                return row.last_error if row else ""
+
+        assert wait_for(team_error, timeout=10).startswith("login as 'team' refused")
+        dovecot.append("ops", conversations(1, prefix="o-live"))
+        wait_for(lambda: "o-live0@example.com" in message_ids(store), timeout=5)
+        Path(team.password_file).write_text(PASSWORD + "\n")  # fixed: the next retry gets in
+        wait_for(lambda: len(message_ids(store)) == 5, timeout=10)
+        assert team_error() == ""
+    finally:
+        followers.stop()
+        processor.stop()
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    for failures, ceiling in ((1, 1), (2, 2), (3, 4), (10, 300)):
+        waits = [backoff(failures, cap=300) for _ in range(50)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits) and len(set(waits)) > 1
+    assert 150 <= backoff(1, cap=300, permanent=True) <= 300
+
+
+# configuration -----------------------------------------------------------------------------------
+
+
+def test_source_urls_and_options_are_checked() -> None:
+    assert (
+        str(parse_url("imaps://team%40example.com@mail.example.com/INBOX"))
+        == "imaps://team@example.com@mail.example.com/INBOX"
+    )
+    url = parse_url("imap://team@mail.example.com")
+    assert (url.port, url.folder, url.user) == (143, "INBOX", "team")
+    assert parse_url("imaps://u@h:1993/Lists/Team%20A").folder == "Lists/Team A"
+    for bad, words in [
+        ("imaps://team:hunter2@mail.example.com/INBOX", "do not put the password in the URL"),
+        ("pop3://team@mail.example.com/", "use imaps:// (TLS) or imap:// (STARTTLS)"),
+        ("imaps://mail.example.com/INBOX", "give user and host"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(words)) as exc:
+            new_source(url=bad, password_file="/run/secrets/x", password_env=None, after="none")
+        assert "hunter2" not in str(exc.value)
+    with pytest.raises(ValueError, match="exactly one of"):
+        new_source(url="imaps://u@h/", password_file="/a", password_env="B", after="none")
+    with pytest.raises(ValueError, match="use none, seen or move:FOLDER"):
+        new_source(url="imaps://u@h/", password_file=None, password_env="B", after="delete")
+    cols = new_source(url="imaps://u@h/", password_file="rel/pw", password_env=None, after="move:Done")
+    assert cols["password_file"] == os.path.abspath("rel/pw") and cols["after"] == "move:Done"
+
+
+# the command line -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
+    e.update(
+        MAILFEED_DATA_DIR=str(tmp_path / "data"),
+        MAILFEED_DATABASE_URL=db_url,
+        MAILFEED_SMTP_PORT=str(free_port()),
+        MAILFEED_HTTP_PORT=str(free_port()),
+        MAILFEED_SQLITE_SYNCHRONOUS="NORMAL",
+        MAILFEED_WORKERS="1",
+        TEAM_IMAP_PASSWORD=PASSWORD,
+    )
+    return e
+
+
+def test_cli_feed_add_imap_sync_and_status(dovecot: Dovecot, tmp_path: Path) -> None:
+    """The commands in-process (typer's runner), on SQLite only: the CLI leaves closing the
+    database to process exit, which in-process shows as unclosed PostgreSQL connections. The
+    store underneath is tested on both backends above; `serve` below runs as a real subprocess."""
+    runner = CliRunner(
+        env={
+            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
+            "MAILFEED_DATABASE_URL": "",
+            "MAILFEED_WORKERS": "1",
+            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
+            "MAILFEED_CONFIG": None,
+            "TEAM_IMAP_PASSWORD": PASSWORD,
+        }
+    )
+
+    def mailfeed(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        return result
+
+    dovecot.add_user("ops", "ops-pass")
+    added = mailfeed(
+        "feed",
+        "add",
+        "team",
+        "team@example.com",
+        "--imap",
+        dovecot.url("team"),
+        "--imap-password-env",
+        "TEAM_IMAP_PASSWORD",
+    )
+    assert f"following imap://team@127.0.0.1:{dovecot.port}/INBOX" in added.stdout
+    mailfeed("feed", "add", "ops", "ops@example.com")
+    (tmp_path / "ops.pw").write_text("wrong\n")
+    assert (
+        "IMAP source 2: feed ops follows"
+        in mailfeed("imap", "add", "ops", dovecot.url("ops"), "--password-file", str(tmp_path / "ops.pw")).stdout
+    )
+    refused = mailfeed(
+        "feed", "add", "x", "x@example.com", "--imap", "imaps://u:pw@h/", "--imap-password-env", "P", code=1
+    )
+    assert "do not put the password in the URL" in refused.stderr
+    dovecot.append("team", conversations(10))
+    dovecot.append("ops", conversations(3, prefix="o"))
+    synced = mailfeed("imap", "sync", code=1)  # one source failed; the other was synced all the same
+    assert "of feed team: 10 new, 0 refused, cursor" in synced.stdout
+    assert "processed: posted 10" in synced.stdout
+    assert "of feed ops: error: login as 'ops' refused" in synced.stderr
+    assert PASSWORD not in synced.stdout + synced.stderr
+    status = mailfeed("imap", "status").stdout.splitlines()
+    assert status[0].startswith(
+        f"1\tteam\timap://team@127.0.0.1:{dovecot.port}/INBOX\tafter=none\t"
+        "password from environment variable TEAM_IMAP_PASSWORD\tcursor "
+    )
+    assert status[0].endswith("\tok") and "/10\tlast ok 20" in status[0]
+    assert "\tcursor -\tlast ok never\terror at " in status[1] and "login as 'ops' refused" in status[1]
+    assert "team@example.com\tteam\t2 threads" in mailfeed("feed", "list").stdout
+
+
+@pytest.mark.slow
+def test_serve_follows_a_source_and_shows_new_mail_within_5_s(
+    env: dict[str, str], dovecot: Dovecot, tmp_path: Path
+) -> None:
+    store = open_store(env["MAILFEED_DATABASE_URL"], upgrade=False)
+    try:
+        feed_id = add_feed(store)
+        cols = new_source(url=dovecot.url("team"), password_file=None, password_env="TEAM_IMAP_PASSWORD", after="none")
+        with store.write() as session, session.begin():
+            source_id = state.add_source(session=session, feed_id=feed_id, **cols)
+        dovecot.append("team", conversations(5))
+        log_path = tmp_path / "serve.log"
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for(lambda: len(message_ids(store)) == 5, timeout=30)
+
+            def last_ok() -> object:
+                with store.read() as session:
+                    row = session.get(ImapSource, source_id)
+                    return row and row.last_ok_at
+
+            wait_for(last_ok, timeout=10)
+            time.sleep(0.3)  # the follower is in IDLE now (if not quite, its pass finds the mail anyway)
+            started = time.monotonic()
+            dovecot.append("team", conversations(1, prefix="live"))
+            wait_for(lambda: "live0@example.com" in message_ids(store), timeout=5)
+            assert time.monotonic() - started < 5
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    finally:
+        store.dispose()
+    text = log_path.read_text()
+    assert server.returncode in (0, -signal.SIGTERM), text[-3000:]  # uvicorn re-raises the SIGTERM it handled
+    assert f"following IMAP source {source_id}" in text and PASSWORD not in text

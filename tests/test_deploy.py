@@ -1,0 +1,444 @@
+"""deploy/: the files an admin copies are valid for the tools that read them.
+
+The systemd units are checked by `systemd-analyze verify` as written (in a throw-away
+root that has the unit directory of this host and a stand-in /opt/mailfeed/bin/mailfeed,
+since verify insists that ExecStart= exists); the compose file is parsed as YAML and its
+settings checked against `Settings`; the nginx example must name the reader in the
+header `AUTH=proxy` reads, and must pass `nginx -t` where nginx is installed. `serve`
+runs with its worker pool under the kernel's W^X lock (PR_SET_MDWE), which is what the
+units' MemoryDenyWriteExecute= asks of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.config import Settings
+from tests.helpers import make_mail, wait_for
+from tests.servers import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+UNITS = sorted(p for p in DEPLOY.iterdir() if p.suffix in (".service", ".timer"))
+SERVICES = [p for p in UNITS if p.suffix == ".service"]
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
+EXEC = "/opt/mailfeed/bin/mailfeed"
+SETTING_NAMES = {f"MAILFEED_{name.upper()}" for name in Settings.model_fields} | {"MAILFEED_CONFIG"}
+
+
+def unit_settings(path: Path) -> dict[str, list[str]]:
+    """`Key=value` lines of a unit file, every value of a key kept in order (no sections)."""
+    out: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, _, value = line.partition("=")
+        out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+# systemd ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root for `systemd-analyze --root`: this host's units, ours, and a stand-in mailfeed."""
+    if not os.access(SYSTEMD_ANALYZE, os.X_OK):
+        pytest.fail("systemd-analyze not found: run `make system-deps` (Debian package `systemd`)")
+    root = tmp_path_factory.mktemp("unit-root")
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    stub = root / EXEC.lstrip("/")
+    stub.parent.mkdir(parents=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    return root
+
+
+def verify(root: Path, *units: Path) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze verify` on copies of `units` placed in root's /etc/systemd/system."""
+    target = root / "etc/systemd/system"
+    for old in target.iterdir():
+        old.unlink()
+    for unit in UNITS:  # a timer is verified together with the service it starts
+        shutil.copy(unit, target / unit.name)
+    for unit in units:
+        shutil.copy(unit, target / unit.name)
+    return subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", f"--root={root}", *(str(target / u.name) for u in units)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def complaints(result: subprocess.CompletedProcess[str], unit: Path) -> list[str]:
+    """What verify said about `unit` (it may also grumble about this host's own units)."""
+    return [line for line in (result.stdout + result.stderr).splitlines() if unit.name in line]
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_unit_passes_systemd_analyze_verify(unit_root: Path, unit: Path) -> None:
+    result = verify(unit_root, unit)
+    assert result.returncode == 0 and not complaints(result, unit), result.stdout + result.stderr
+
+
+def test_verify_catches_a_broken_unit(unit_root: Path, tmp_path: Path) -> None:
+    """The check above can fail: a missing binary fails verify, a misspelt key is reported."""
+    text = (DEPLOY / "mailfeed.service").read_text()
+    missing = tmp_path / "missing-binary.service"
+    missing.write_text(text.replace(f"ExecStart={EXEC} ", f"ExecStart={EXEC}-nope "))
+    assert verify(unit_root, missing).returncode != 0
+    typo = tmp_path / "typo.service"
+    typo.write_text(text.replace("ProtectSystem=strict", "ProtectSytem=strict"))
+    assert any("Unknown key 'ProtectSytem'" in line for line in complaints(verify(unit_root, typo), typo))
+
+
+@pytest.mark.parametrize("unit", SERVICES, ids=[u.name for u in SERVICES])
+def test_services_are_hardened_and_share_one_user(unit: Path) -> None:
+    s = unit_settings(unit)
+    expected = {
+        "DynamicUser": "yes",
+        "User": "mailfeed",
+        "StateDirectory": "mailfeed",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "PrivateDevices": "yes",
+        "NoNewPrivileges": "yes",
+        "CapabilityBoundingSet": "",
+        "MemoryDenyWriteExecute": "yes",
+        "RestrictNamespaces": "yes",
+        "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+        "SystemCallArchitectures": "native",
+        "Environment": "MAILFEED_DATA_DIR=/var/lib/mailfeed",
+    }
+    for key, value in expected.items():
+        assert s.get(key, [None])[-1] == value, f"{unit.name}: {key}={s.get(key)}"
+    assert s["SystemCallFilter"][0] == "@system-service"
+    command = {
+        "mailfeed.service": "serve",
+        "mailfeed-imap-sync.service": "imap sync",
+        "mailfeed-digest.service": "digest send",
+    }[unit.name]
+    assert s["ExecStart"] == [f"{EXEC} {command}"]
+
+
+@pytest.mark.parametrize("unit", SERVICES, ids=[u.name for u in SERVICES])
+def test_services_expose_little(unit_root: Path, unit: Path) -> None:
+    """`systemd-analyze security` rates each service "OK" or better (exposure below 2)."""
+    verify(unit_root, unit)  # places the units in the root
+    result = subprocess.run(
+        [
+            SYSTEMD_ANALYZE,
+            "security",
+            "--offline=yes",
+            f"--root={unit_root}",
+            str(unit_root / "etc/systemd/system" / unit.name),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert found, result.stdout + result.stderr
+    assert float(found.group(1)) < 2.0, result.stdout
+
+
+def test_timers_start_their_service() -> None:
+    for timer in (p for p in UNITS if p.suffix == ".timer"):
+        assert (DEPLOY / f"{timer.stem}.service").is_file()
+        s = unit_settings(timer)
+        assert s.get("WantedBy") == ["timers.target"]
+        assert "OnCalendar" in s or "OnUnitActiveSec" in s
+
+
+def test_timer_services_say_serve_already_does_it() -> None:
+    for name in ("mailfeed-imap-sync.service", "mailfeed-digest.service"):
+        text = " ".join((DEPLOY / name).read_text().split())
+        assert "`mailfeed serve` (mailfeed.service) already does this" in text
+
+
+# container -------------------------------------------------------------------
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Containerfile, continuation lines joined."""
+    joined = re.sub(r"\\\n", " ", path.read_text())
+    out = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_containerfile_runs_serve_as_non_root_with_a_health_check() -> None:
+    steps = instructions(DEPLOY / "Containerfile")
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    [cmd] = [args for word, args in steps if word == "CMD"]
+    assert json.loads(cmd) == ["mailfeed", "serve"]
+    [user] = [args for word, args in steps if word == "USER"]
+    assert user.split(":")[0] not in ("root", "0")
+    [expose] = [args for word, args in steps if word == "EXPOSE"]
+    assert set(expose.split()) == {"2525", "8025"}
+    assert any(word == "RUN" and "pip install ." in args for word, args in steps)
+    env = dict(pair.split("=", 1) for word, args in steps if word == "ENV" for pair in shlex.split(args))
+    assert env["MAILFEED_HTTP_HOST"] == "0.0.0.0"
+    assert {k for k in env if k.startswith("MAILFEED_")} <= SETTING_NAMES
+
+
+def healthcheck_code() -> str:
+    [check] = [args for word, args in instructions(DEPLOY / "Containerfile") if word == "HEALTHCHECK"]
+    argv = json.loads(check[check.index("CMD") + 3 :].strip())
+    assert argv[:2] == ["python", "-c"] and "/healthz" in argv[2]
+    return str(argv[2])
+
+
+@pytest.mark.slow
+def test_containerfile_copies_enough_to_build_the_wheel(tmp_path: Path) -> None:
+    """`pip install .` in the image sees only what COPY put there; that must build."""
+    context = tmp_path / "src"
+    context.mkdir()
+    for word, args in instructions(DEPLOY / "Containerfile"):
+        if word == "COPY":
+            *sources, _ = args.split()
+            for src in sources:
+                path = ROOT / src
+                (shutil.copytree if path.is_dir() else shutil.copy)(path, context / src)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(context),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert list((tmp_path / "dist").glob("mailfeed-*.whl"))
+
+
+def test_compose_has_the_services_the_readme_names() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    readme = (DEPLOY / "README.md").read_text()
+    named = set(re.findall(r"services `(\w+)`[^`]*`(\w+)`", readme)[0])
+    assert set(services) == named == {"postgres", "mailfeed"}
+    pg, app = services["postgres"], services["mailfeed"]
+    assert pg["image"] == "postgres:15" and "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert pg["volumes"] and pg["volumes"][0].split(":")[0] in compose["volumes"]
+    assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert (DEPLOY / app["build"]["context"] / app["build"]["dockerfile"]).resolve() == DEPLOY / "Containerfile"
+    env = app["environment"]
+    assert env["MAILFEED_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "@postgres:5432/" in env["MAILFEED_DATABASE_URL"]
+    assert env["MAILFEED_AUTH"] in ("proxy", "email")
+    assert set(env) <= SETTING_NAMES
+    Settings(auth=env["MAILFEED_AUTH"], proxy_trusted=env["MAILFEED_PROXY_TRUSTED"])  # values that validate
+    assert {p.rsplit(":", 1)[1] for p in app["ports"]} == {"2525", "8025"}
+
+
+# MTA and proxy ---------------------------------------------------------------
+
+
+def test_postfix_relays_the_team_domain_to_the_smtp_port() -> None:
+    main_cf = (DEPLOY / "postfix/main.cf.snippet").read_text()
+    for key in ("relay_domains", "transport_maps", "relay_recipient_maps", "recipient_delimiter"):
+        assert re.search(rf"^{key} = \S", main_cf, re.M), key
+    transport = [
+        line.split()
+        for line in (DEPLOY / "postfix/transport").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert transport == [["teams.example.com", f"smtp:[127.0.0.1]:{Settings().smtp_port}"]]
+    exim = (DEPLOY / "exim.md").read_text()
+    assert "driver = manualroute" in exim and f"port = {Settings().smtp_port}" in exim
+
+
+def nginx_locations(conf: str) -> dict[str, str]:
+    """Each `location … { … }` body by its pattern (the example nests no braces but `if`)."""
+    out = {}
+    for m in re.finditer(r"location\s+([^{]+?)\s*\{((?:[^{}]|\{[^{}]*\})*)\}", conf):
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+def test_nginx_names_the_reader_in_the_header_proxy_auth_reads() -> None:
+    conf = (DEPLOY / "nginx/mailfeed.conf").read_text()
+    header = Settings().proxy_header
+    assert Settings().http_port == 8025 and "server 127.0.0.1:8025;" in conf
+    locations = nginx_locations(conf)
+    main = locations["/"]
+    assert "auth_request /oauth2/auth;" in main
+    assert "auth_request_set $email $upstream_http_x_auth_request_email;" in main
+    assert f"proxy_set_header {header} $email;" in main
+    # every other location that reaches mailfeed inherits the server-wide empty header,
+    # which drops a client's own: it must set no proxy_set_header of its own
+    server = conf[conf.index("listen 443") :]
+    server_level = server[: re.search(r"^\s*location\s", server, re.M).start()]  # type: ignore[union-attr]
+    assert f'proxy_set_header {header} "";' in server_level
+    for pattern, body in locations.items():
+        if "proxy_pass http://mailfeed" in body and pattern != "/":
+            assert "proxy_set_header" not in body, pattern
+
+
+def test_nginx_accepts_the_example(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if nginx is None:
+        pytest.skip("nginx not installed (Debian package `nginx`); the example is checked by the test above")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=feed.example.com",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    site = (DEPLOY / "nginx/mailfeed.conf").read_text()
+    site = site.replace("/etc/letsencrypt/live/feed.example.com/fullchain.pem", str(tmp_path / "cert.pem"))
+    site = site.replace("/etc/letsencrypt/live/feed.example.com/privkey.pem", str(tmp_path / "key.pem"))
+    (tmp_path / "site.conf").write_text(site)
+    temp = " ".join(f"{k}_temp_path {tmp_path};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
+        f"http {{ access_log off; {temp} include {tmp_path}/site.conf; }}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# W^X: serve under PR_SET_MDWE ------------------------------------------------
+
+PR_SET_MDWE = 65
+PR_GET_MDWE = 66
+MDWE_WRAPPER = f"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl({PR_SET_MDWE}, 1, 0, 0, 0) != 0:
+    sys.exit(77)
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+
+
+def mdwe_supported() -> bool:
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MDWE_WRAPPER,
+            "-c",
+            f"import ctypes; print(ctypes.CDLL(None).prctl({PR_GET_MDWE}, 0, 0, 0, 0))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return probe.returncode == 0 and probe.stdout.strip() == "1"
+
+
+@pytest.fixture
+def mdwe_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    if not mdwe_supported():
+        pytest.skip(f"this kernel ({os.uname().release}) has no PR_SET_MDWE (Linux 6.3+)")
+    yield {
+        **os.environ,
+        "MAILFEED_DATA_DIR": str(tmp_path / "data"),
+        "MAILFEED_SMTP_PORT": str(free_port()),
+        "MAILFEED_HTTP_PORT": str(free_port()),
+        "MAILFEED_WORKERS": "2",
+        "MAILFEED_LOG_LEVEL": "WARNING",
+    }
+
+
+def under_mdwe(*args: str) -> list[str]:
+    return [sys.executable, "-c", MDWE_WRAPPER, "-m", "gateway", *args]
+
+
+def test_libc_refuses_writable_executable_memory_under_the_wrapper() -> None:
+    """The lock the next test runs under is real: W+X mmap is refused."""
+    if not mdwe_supported():
+        pytest.skip(f"this kernel ({os.uname().release}) has no PR_SET_MDWE (Linux 6.3+)")
+    code = "import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)"
+    result = subprocess.run(
+        [sys.executable, "-c", MDWE_WRAPPER, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0 and "PermissionError" in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_with_its_worker_pool_needs_no_writable_executable_memory(
+    mdwe_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = mdwe_env
+    subprocess.run(
+        under_mdwe("feed", "add", "team", "team@example.com"), env=env, check=True, capture_output=True, timeout=120
+    )
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            under_mdwe("serve"), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for_port(int(env["MAILFEED_HTTP_PORT"]), timeout=60)
+        wait_for_port(int(env["MAILFEED_SMTP_PORT"]), timeout=60)
+        with smtplib.SMTP("127.0.0.1", int(env["MAILFEED_SMTP_PORT"]), timeout=30) as client:
+            for i in range(8):  # enough to go through the worker processes
+                client.sendmail(
+                    "ann@example.com",
+                    ["team@example.com"],
+                    make_mail(message_id=f"wx{i}@example.com", subject=f"W^X {i}"),
+                )
+        base = f"http://127.0.0.1:{env['MAILFEED_HTTP_PORT']}"
+
+        def all_posted() -> bool:
+            with urllib.request.urlopen(f"{base}/api/feeds/team/threads?limit=50", timeout=10) as r:
+                return len(json.load(r)["threads"]) == 8
+
+        wait_for(all_posted, timeout=60)
+        # the image's HEALTHCHECK command, against this server
+        check = subprocess.run([sys.executable, "-c", healthcheck_code()], capture_output=True, timeout=30, env=env)
+        assert check.returncode == 0, check.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    log_text = (tmp_path / "serve.log").read_text(errors="replace")
+    assert "Traceback" not in log_text and "PermissionError" not in log_text, log_text
+    assert server.returncode in (0, -signal.SIGTERM)
