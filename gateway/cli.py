@@ -243,6 +243,29 @@ def token_revoke(token_id: int) -> None:
     typer.echo(f"token {token_id} revoked")
 
 
+@feed_app.command("policy")
+def feed_policy(
+    slug: str,
+    senders: Annotated[str, typer.Option(help="Comma-separated domains and addresses that may post (empty: ALLOWED_SENDERS).")] = "",
+    members_only: Annotated[bool, typer.Option("--members-only", help="The feed's members may post too (see feed private).")] = False,
+    unknown: Annotated[str, typer.Option(help="refuse (550 5.7.1 at SMTP time) or hold for an admin; empty: UNKNOWN_SENDERS.")] = "",
+) -> None:
+    """Set who may post to feed SLUG and what happens to other senders."""
+    from gateway.store import queries
+    from gateway.store.policies import set_policy
+
+    if unknown not in ("", "refuse", "hold"):
+        fail(f"--unknown {unknown!r}: use refuse or hold")
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None or feed.id is None:
+            fail(f"no feed {slug!r}")
+        set_policy(session, feed_id=feed.id, senders=senders, members_only=members_only, unknown=unknown)
+    who = senders or "ALLOWED_SENDERS"
+    typer.echo(f"feed {slug}: {who}{' and members' if members_only else ''} may post; others: {unknown or 'UNKNOWN_SENDERS'}")
+
+
 @feed_app.command("list")
 def feed_list() -> None:
     """List feeds: slug, address, title, thread count."""

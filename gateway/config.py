@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     max_mime_parts: int = Field(500, ge=1)
     max_mime_depth: int = Field(20, ge=1)
     max_attachments: int = Field(100, ge=0)
+    unknown_senders: str = "refuse"
+    trusted_authserv_ids: str = ""
+    verify_dkim: bool = False
+    dns_resolver: str = "system"
     rate_per_sender: int = Field(120, ge=0)
     rate_per_client: int = Field(600, ge=0)
     allowed_senders: str = ""
@@ -105,6 +109,20 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad part
         return value
 
+    @field_validator("unknown_senders")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ("refuse", "hold"):
+            raise ValueError("must be refuse or hold")
+        return value
+
+    @field_validator("dns_resolver")
+    @classmethod
+    def _known_resolver(cls, value: str) -> str:
+        if value != "system" and not value.startswith("file:"):
+            raise ValueError("must be system or file:/path/to/records.json")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -133,6 +151,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mailfeed.sqlite3').resolve()}"
+
+    @property
+    def trusted(self) -> frozenset[str]:
+        """TRUSTED_AUTHSERV_IDS as lower-case authserv-ids."""
+        return frozenset(p.strip().lower() for p in self.trusted_authserv_ids.split(",") if p.strip())
 
     @property
     def allowed(self) -> frozenset[str]:

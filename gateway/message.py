@@ -53,6 +53,7 @@ class ParsedMessage:
     attachments: list[Attachment] = field(default_factory=list)
     embedded: list[bytes] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    auth_results: list[str] = field(default_factory=list)  # every Authentication-Results value, top first
     defects: list[str] = field(default_factory=list)
 
 

@@ -76,6 +76,7 @@ def parse(raw: bytes) -> ParsedMessage:
         attachments=_attachments(mail.attachments),
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
+        auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][:20],
         defects=sorted(mail.defects_categories),
     )
     return parsed

@@ -21,14 +21,16 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from gateway import keys, thread
+from gateway import authenticity, keys, thread
 from gateway.classify import Verdict, classify
 from gateway.config import Settings
 from gateway.extract import Content, content_of
 from gateway.limits import Limits, check_structure
+from gateway.message import ParsedMessage
 from gateway.parse import ParseError, parse
 from gateway.store import digest_writes, search, writes
 from gateway.store.db import Store
+from gateway.store.policies import feed_policies
 from gateway.store.models import Entry, RawMessage
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class Job:
     data: bytes
     envelope_from: str | None
     allowed: frozenset[str]
+    trusted: frozenset[str] = frozenset()  # authserv-ids whose Authentication-Results count
+    verify_dkim: bool = False
+    dns_resolver: str = "system"
 
 
 @dataclass
@@ -64,6 +69,7 @@ class Analysis:
     verdict: Verdict
     content: Content
     forward_key: str | None = None
+    auth: str = ""  # what was verified about the sender
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,10 @@ def analyse(job: Job) -> Analysis | Failure:
         msg = parse(job.data)
         step = "classify"
         verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from)
+        step = "authenticate"
+        checked = authenticate(msg, job)
+        if verdict.action == "post" and checked is not None and checked.must_hold:
+            verdict = Verdict("hold", f"DMARC failed for {checked.domain} (policy {checked.policy}, {checked.checked_by})")
         step = "extract"
         content = content_of(msg)
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
@@ -117,7 +127,18 @@ def analyse(job: Job) -> Analysis | Failure:
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
         log.exception("raw %s: %s failed", job.raw_id, step)
         return Failure(step, f"{type(exc).__name__}: {exc}")
-    return Analysis(msg.message_id, chain, verdict, content, content.original_key)
+    return Analysis(msg.message_id, chain, verdict, content, content.original_key, checked.summary if checked else "")
+
+
+def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
+    """What a trusted relay's Authentication-Results say, else our own DKIM/DMARC check when enabled."""
+    domain = msg.author.address.rpartition("@")[2]
+    if not domain:
+        return None
+    found = authenticity.from_headers(msg.auth_results, job.trusted, domain) if job.trusted else None
+    if found is None and job.verify_dkim:
+        found = authenticity.verify(job.data, domain, authenticity.resolver_for(job.dns_resolver))
+    return found
 
 
 # 7–8 -------------------------------------------------------------------------
@@ -175,7 +196,14 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
         if not rows:
             return
         last = rows[-1].id
-        jobs = [Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from), settings.allowed) for r in rows]
+        with store.read() as session:
+            policies = feed_policies(session, settings)
+        jobs = [
+            Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from),
+                policies[r.feed_id].allowed if r.feed_id in policies else settings.allowed,
+                settings.trusted, settings.verify_dkim, settings.dns_resolver)
+            for r in rows
+        ]
         results = list(run(analyse, jobs))
         with store.write() as session, session.begin():
             key = digest_writes.signing_key(session, settings.secret_key)
@@ -347,6 +375,7 @@ def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when
         html=c.html, snippet=c.snippet,
         forwarded_by_name=c.forward.by.name if c.forward else None,
         forwarded_by_address=c.forward.by.address if c.forward else None,
+        auth=a.auth,
     )
 
 

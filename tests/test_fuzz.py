@@ -61,7 +61,7 @@ def encoded_words(draw: st.DrawFn) -> bytes:
     kind = draw(st.sampled_from("BQbqX"))
     try:
         raw = text.encode(charset or "utf-8")
-    except (LookupError, UnicodeError):
+    except (LookupError, ValueError):  # unknown charset, or one with a NUL in its name
         raw = text.encode("utf-8")
     if kind in "Bb":
         payload = base64.b64encode(raw)
@@ -170,7 +170,7 @@ def leaf_parts(draw: st.DrawFn) -> bytes:
     text = draw(html_bodies()) if ctype == "text/html" else draw(st.one_of(texts, st.just("")))
     try:
         body = text.encode(charset or "utf-8")
-    except (LookupError, UnicodeError):
+    except (LookupError, ValueError):  # unknown charset, or one with a NUL in its name
         body = text.encode("utf-8")
     if draw(st.integers(0, 4)) == 0:
         body = draw(soup)
@@ -217,7 +217,7 @@ def parts(depth: int) -> st.SearchStrategy[bytes]:
             return b"Content-Type: message/rfc822\r\n\r\n" + inner
         boundary = draw(st.one_of(st.just("b" * 10), st.from_regex(r"[A-Za-z0-9'()+_,./:=? -]{0,70}", fullmatch=True)))
         declared = boundary if draw(st.integers(0, 5)) else draw(ascii_texts)
-        children = draw(st.lists(parts(depth - 1), max_size=4))
+        children = draw(st.lists(parts(depth - 1), max_size=3))
         return multipart(kind, boundary, children, closed=draw(st.booleans()), declared=declared)
 
     return node()

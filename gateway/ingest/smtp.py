@@ -25,12 +25,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway import keys
-from gateway.classify import sender_allowed
 from gateway.config import Settings
 from gateway.limits import RateLimiter, limits_of
 from gateway.pipeline import Rejected, precheck
+from gateway.policy import Policy
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
+from gateway.store.policies import feed_policies
 from gateway.store.models import Feed
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 REPLY_OK = "250 2.0.0 OK: queued as {ids}"
 REPLY_RCPT_OK = "250 2.1.5 OK"
 REPLY_NO_SUCH_FEED = "550 5.1.1 <{address}>: no feed here has this address"
-REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}>: this sender may not post to this feed"
+REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}> may not post to <{address}>: not an allowed sender of this feed"
 REPLY_FORGED_TAG = "550 5.7.1 <{address}>: this reply address is not valid (altered or forged)"
 REPLY_TOO_BIG = "552 5.3.4 Message too big: at most {limit} bytes are accepted"
 REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again later"
@@ -120,22 +121,33 @@ class FeedDirectory:
     is that feed's; a tag that looks like ours but does not verify is forged.
     """
 
-    def __init__(self, store: Store, secret_key: str = "") -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
-        self.secret_key = secret_key
+        self.settings = settings
+        self.secret_key = settings.secret_key
         self._at = 0.0
         self._map: dict[str, int] = {}
+        self._policies: dict[int, Policy] = {}
         self._key = ""
         self._lock = threading.Lock()
 
     def lookup(self, address: str) -> int | None:
         base, _ = keys.split_sub_address(address)
         with self._lock:
-            if time.monotonic() - self._at > FEED_CACHE_SECONDS:
-                with self.store.read() as session:
-                    self._map = {a: i for a, i in session.execute(sa.select(Feed.address, Feed.id))}
-                self._at = time.monotonic()
+            self._refresh()
             return self._map.get(base)
+
+    def policy(self, feed_id: int) -> Policy:
+        with self._lock:
+            self._refresh()
+            return self._policies.get(feed_id, Policy(self.settings.allowed, self.settings.unknown_senders))
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._at > FEED_CACHE_SECONDS:
+            with self.store.read() as session:
+                self._map = {a: i for a, i in session.execute(sa.select(Feed.address, Feed.id))}
+                self._policies = feed_policies(session, self.settings)
+            self._at = time.monotonic()
 
     def forged(self, address: str) -> bool:
         """True when the address carries a token of ours that does not verify."""
@@ -160,8 +172,6 @@ class Handler:
         self.per_client = RateLimiter(settings.rate_per_client)
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
-        if address and not sender_allowed(address, self.settings.allowed):
-            return REPLY_SENDER_REFUSED.format(sender=address)
         client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
         if not self.per_client.allow(client):
             return REPLY_RATE.format(who=f"client {client}", n=self.settings.rate_per_client)
@@ -180,6 +190,10 @@ class Handler:
             return REPLY_NO_SUCH_FEED.format(address=address)
         if await loop.run_in_executor(None, self.feeds.forged, address):
             return REPLY_FORGED_TAG.format(address=address)
+        policy = self.feeds.policy(feed_id)
+        sender = envelope.mail_from or ""
+        if sender and not policy.may_post(sender) and policy.unknown == "refuse":
+            return REPLY_SENDER_REFUSED.format(sender=sender, address=address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return REPLY_RCPT_OK
@@ -241,7 +255,7 @@ class GatewayController(Controller):
 def start_smtp(settings: Settings, store: Store, on_commit: Callable[[], None]) -> tuple[GatewayController, RawWriter]:
     """Start the SMTP server on SMTP_HOST:SMTP_PORT in its own thread; return it and its writer."""
     writer = RawWriter(store, on_commit)
-    handler = Handler(settings, FeedDirectory(store, settings.secret_key), writer)
+    handler = Handler(settings, FeedDirectory(store, settings), writer)
     controller = GatewayController(
         handler,
         max_bytes=settings.max_message_bytes,

@@ -113,6 +113,7 @@ class Entry(SQLModel, table=True):
     snippet: str = ""
     forwarded_by_name: str | None = None
     forwarded_by_address: str | None = None
+    auth: str = ""  # what was verified about the sender (DMARC/DKIM/SPF), empty when nothing was
 
 
 class MessageRef(SQLModel, table=True):
