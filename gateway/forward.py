@@ -65,6 +65,8 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     if not text or len(text) > MAX_CHARS:
         return None
     text = text.replace("\r\n", "\n")
+    if not _may_be_forward(subject, text):
+        return None  # what _accept would say anyway, without quotequail's cost
     result = quotequail.unwrap(text)
     if not _accept(result, subject, text):
         return None
@@ -78,8 +80,11 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     """The forwarded message inside an HTML body, or None."""
     if not html or len(html) > MAX_CHARS:
         return None
+    text = html_to_text(html)
+    if not _may_be_forward(subject, text):
+        return None
     result = quotequail.unwrap_html(html)
-    if not _accept(result, subject, html_to_text(html)):
+    if not _accept(result, subject, text):
         return None
     assert result is not None
     inner = result.get("html") or ""
@@ -107,6 +112,11 @@ def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
     # quotequail also calls "-----Original Message-----" and bare header blocks
     # forwards; Outlook writes those when replying too, so they need the subject
     return result.get("type") == "forward" and _has_forward_marker(text)
+
+
+def _may_be_forward(subject: str, text: str) -> bool:
+    """_accept's own conditions, checked first: most mail is no forward, and unwrapping costs."""
+    return is_forward_subject(subject) or _has_forward_marker(text)
 
 
 def _has_forward_marker(text: str) -> bool:
