@@ -218,7 +218,9 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
 
 def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str) -> str:
     # FOR UPDATE: a second processor waits here for the first's commit, then sees it done
-    if session.scalar(sa.select(RawMessage.status).where(RawMessage.id == row.id).with_for_update()) != "pending":
+    raw = RawMessage.__table__  # type: ignore[attr-defined]
+    status = session.connection().execute(sa.select(raw.c.status).where(raw.c.id == row.id).with_for_update()).scalar()
+    if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
         return _quarantine(session, row.id, f"{result.step}: {result.reason}")
@@ -321,7 +323,9 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     if spot.by_subject:
         parent = writes.post_message_id(session=session, thread_id=thread_id)
     entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
-    writes.save_entry(session=session, entry=entry, chain=a.chain, aliases=[a.forward_key] if a.forward_key else [])
+    aliases = [a.forward_key] if a.forward_key else []
+    writes.save_entry(session=session, entry=entry, chain=a.chain, aliases=aliases,
+                      known=[m for m in (a.message_id, *aliases) if m in known])
     writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
     writes.save_attachments(session=session, entry_id=entry.id, items=[
         (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
@@ -331,8 +335,13 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
                             by_name=c.forward.by.name, by_address=c.forward.by.address,
                             date=c.forward.date, note=c.forward.note)
     search.index_entry(session=session, entry_id=entry.id, subject=c.subject, text=c.text,
-                       author=f"{c.author.name} {c.author.address}", attachments=[x.filename for x in c.attachments])
-    writes.refresh_thread(session=session, thread_id=thread_id)
+                       author=f"{c.author.name} {c.author.address}", attachments=[x.filename for x in c.attachments],
+                       fresh=True)
+    if own is not None or spot.merge:  # parents changed or threads joined: recompute from every entry
+        writes.refresh_thread(session=session, thread_id=thread_id)
+    else:
+        writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
+                            root=parent is None and not spot.by_subject)
     writes.set_raw_status(session=session, raw_id=row.id, status="posted", message_id=a.message_id)
     log.debug("<%s> placed in thread %s", a.message_id, thread_id)
     return "posted"

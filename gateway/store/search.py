@@ -45,9 +45,10 @@ def _clean(value: str) -> str:
 
 
 def index_entry(
-    *, session: Session, entry_id: int, subject: str, text: str, author: str, attachments: Sequence[str]
+    *, session: Session, entry_id: int, subject: str, text: str, author: str, attachments: Sequence[str],
+    fresh: bool = False,
 ) -> None:
-    """(Re)index one entry, inside the caller's transaction."""
+    """(Re)index one entry, inside the caller's transaction; `fresh`: it was never indexed."""
     row = {
         "id": entry_id,
         "subject": _clean(subject),
@@ -55,7 +56,8 @@ def index_entry(
         "author": _clean(author),
         "attachments": _clean(" ".join(attachments)),
     }
-    remove_entry(session=session, entry_id=entry_id)
+    if not fresh:
+        remove_entry(session=session, entry_id=entry_id)
     if _is_pg(session):
         session.execute(
             sa.text(

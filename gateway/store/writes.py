@@ -98,20 +98,20 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
 def set_raw_status(
     *, session: Session, raw_id: int, status: str, reason: str = "", message_id: str | None = None
 ) -> None:
-    session.execute(
-        sa.update(RawMessage)
-        .where(RawMessage.id == raw_id)  # type: ignore[arg-type]
-        .values(status=status, reason=reason[:2000], message_id=message_id)
+    raw = RawMessage.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        raw.update().where(raw.c.id == raw_id).values(status=status, reason=reason[:2000], message_id=message_id)
     )
 
 
 def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str, Known]:
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id, Entry.message_id)
-        .outerjoin(Entry, Entry.id == MessageRef.entry_id)
-        .where(MessageRef.feed_id == feed_id, MessageRef.message_id.in_(ids))  # type: ignore[attr-defined]
+    ref, entry = MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        sa.select(ref.c.message_id, ref.c.thread_id, ref.c.entry_id, entry.c.message_id)
+        .select_from(ref.outerjoin(entry, entry.c.id == ref.c.entry_id))
+        .where(ref.c.feed_id == feed_id, ref.c.message_id.in_(ids))
     )
     return {m: Known(m, t, e is not None, em if em != m else None) for m, t, e, em in rows}
 
@@ -182,22 +182,28 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
     session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
 
 
-def save_entry(*, session: Session, entry: Entry, chain: Sequence[str], aliases: Sequence[str] = ()) -> None:
+def save_entry(
+    *, session: Session, entry: Entry, chain: Sequence[str], aliases: Sequence[str] = (), known: Sequence[str] = ()
+) -> None:
     """Insert the entry and record, for its thread, its id, its aliases and every id it names.
 
     Aliases are other ids that stand for this entry: the Message-ID of a
-    forwarded original, or the key of an inline-forwarded one.
+    forwarded original, or the key of an inline-forwarded one. `known` are the
+    ids already recorded (only referenced so far): those rows are updated.
+    Core statements on the session's connection: this runs once per message.
     """
-    session.add(entry)
-    session.flush()
-    refs = _insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"])  # type: ignore[attr-defined]
+    conn = session.connection()
+    conn.execute(Entry.__table__.insert(), entry.model_dump())  # type: ignore[attr-defined]
+    own = [entry.message_id, *aliases]
     rows = [
-        {"feed_id": entry.feed_id, "message_id": m, "thread_id": entry.thread_id, "entry_id": None}
-        for m in [entry.message_id, *aliases, *chain]
+        {"feed_id": entry.feed_id, "message_id": m, "thread_id": entry.thread_id,
+         "entry_id": entry.id if m in own else None}
+        for m in dict.fromkeys([*own, *chain])
     ]
-    session.execute(refs, rows)
-    for own in (entry.message_id, *aliases):
-        add_alias(session=session, feed_id=entry.feed_id, message_id=own, thread_id=entry.thread_id, entry_id=entry.id)
+    conn.execute(_insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]), rows)  # type: ignore[attr-defined]
+    for mid in own:
+        if mid in known:
+            add_alias(session=session, feed_id=entry.feed_id, message_id=mid, thread_id=entry.thread_id, entry_id=entry.id)
 
 
 def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
@@ -283,6 +289,24 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
             last_activity_at=max(r.date for r in rows),
         )
     )
+
+
+def touch_thread(*, session: Session, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> None:
+    """Count a new entry in its thread; it becomes the post when it is a root older than the post.
+
+    The cheap path for the common case; `refresh_thread` recomputes from all
+    entries when a message adopted earlier replies or merged threads.
+    """
+    thread = Thread.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    row = conn.execute(
+        sa.select(thread.c.post_entry_id, thread.c.created_at, thread.c.last_activity_at).where(thread.c.id == thread_id)
+    ).first()
+    assert row is not None
+    values: dict[str, object] = {"entry_count": thread.c.entry_count + 1, "last_activity_at": max(row[2], when)}
+    if row[0] is None or (root and (when, entry_id) < (row[1], row[0])):
+        values.update(post_entry_id=entry_id, created_at=when, subject=subject)
+    conn.execute(thread.update().where(thread.c.id == thread_id).values(**values))
 
 
 def clear_derived(*, session: Session, feed_id: int | None = None) -> None:
