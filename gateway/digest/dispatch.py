@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,15 +175,62 @@ def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs:
                 _mark(session, job, rendered, entry_count, outcome, now)
                 report.counts[outcome.status] += 1
 
-    async def checkpoint(start: int, outcomes: list[Outcome]) -> None:
-        await asyncio.to_thread(mark, start, outcomes)
-
     if not settings.relay_url:
         mark(0, [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing])
         return
     relay = relay_from_url(settings.relay_url)
     batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
-    asyncio.run(send(relay, batch, checkpoint=checkpoint))  # type: ignore[arg-type]
+    with Recorder(mark) as recorder:
+        asyncio.run(send(relay, batch, checkpoint=recorder.checkpoint))  # type: ignore[arg-type]
+
+
+class Recorder:
+    """Records outcomes in the database while the next digests are being sent.
+
+    Each outcome is handed over as soon as the relay answers; a background
+    thread commits whatever has piled up, so the ledger trails the relay by
+    only the digests in flight: a kill -9 can make only those go out twice
+    (with the same Message-ID), and recording never waits on the connection.
+    """
+
+    def __init__(self, mark: Callable[[int, list[Outcome]], None]) -> None:
+        self._mark = mark
+        self._pending: list[tuple[int, list[Outcome]]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="digest-recorder", daemon=True)
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed = True
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None and exc[0] is None:
+            raise self._error
+
+    async def checkpoint(self, start: int, outcomes: list[Outcome]) -> None:
+        with self._lock:
+            self._pending.append((start, outcomes))
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                taken, self._pending = self._pending, []
+            for start, outcomes in taken:
+                try:
+                    self._mark(start, outcomes)
+                except BaseException as exc:  # surfaced when the batch ends
+                    self._error = exc
+            if self._closed and not self._pending:
+                return
 
 
 def _mark(session: Session, job: Job, rendered: Rendered, entry_count: int, outcome: Outcome, now: datetime) -> None:

@@ -56,7 +56,7 @@ class Outgoing:
 
 
 Checkpoint = Callable[[int, list[Outcome]], Awaitable[None]]
-CHECKPOINT_EVERY = 10
+CHECKPOINT_EVERY = 1
 
 
 async def send_batch(
