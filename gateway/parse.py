@@ -52,7 +52,7 @@ class ParseError(Exception):
 def parse(raw: bytes) -> ParsedMessage:
     """Decode `raw` into a ParsedMessage; raise ParseError when nothing usable is there."""
     try:
-        mail = mailparser.parse_from_bytes(_without_trace(raw))
+        mail = _mailparser(raw)
     except Exception as exc:  # mail-parser raises its own and stdlib errors alike
         raise ParseError(f"{type(exc).__name__}: {exc}") from exc
     msg: Message = mail.message
@@ -98,6 +98,20 @@ def _without_trace(raw: bytes) -> bytes:
     if end < 0:
         return raw
     return _TRACE.sub(b"", raw[: end + 2]) + raw[end + 2 :]
+
+
+def _mailparser(raw: bytes) -> mailparser.MailParser:
+    """mail-parser's reading of `raw`, once more without NUL bytes if it fails on them.
+
+    A NUL in a charset name makes mail-parser's bytes.decode raise ValueError
+    (tests/data/eml/charset-name-with-nul.eml); RFC 5322 allows no NUL anywhere.
+    """
+    try:
+        return mailparser.parse_from_bytes(_without_trace(raw))
+    except ValueError:
+        if b"\x00" not in raw:
+            raise
+        return mailparser.parse_from_bytes(_without_trace(raw.replace(b"\x00", b"")))
 
 
 def _header(msg: Message, name: str) -> str:
@@ -292,7 +306,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
             continue
         try:
             return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # unknown, undecodable, or a name with a NUL in it
             continue
     candidates = list(charset_normalizer.from_bytes(data))
     if candidates:
