@@ -37,9 +37,14 @@ class Postgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self, *, keep: bool = False) -> None:
-        """Stop the server; its files go too unless `keep` (to start it again)."""
+        """Stop the server; its files go too unless `keep` (to start it again).
+
+        A kept server shuts down cleanly ("fast"): the test servers run with
+        synchronous_commit off, so an immediate stop would drop acknowledged commits.
+        """
+        mode = "fast" if keep else "immediate"
         subprocess.run(
-            _as_server_user([f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", "immediate", "-w", "stop"]),
+            _as_server_user([f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", mode, "-w", "stop"]),
             cwd="/tmp", capture_output=True, check=False,
         )
         if not keep:

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_POOL = 16  # connections kept for concurrent reads (the web's worker threads)
 
 
 @dataclass
@@ -49,11 +50,15 @@ class Store:
             self.reader.dispose()
 
 
-def _sqlite_engine(url: str, *, synchronous: str, immediate: bool) -> sa.Engine:
+def _sqlite_engine(url: str, *, synchronous: str, immediate: bool, pool_size: int = 5) -> sa.Engine:
     path = sa.engine.make_url(url).database
+    pool: dict[str, Any] = {}
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Connections past pool_size are closed when returned: sized for the web's
+        # concurrent readers, so a busy page does not open (and set up) one per request.
+        pool = {"pool_size": pool_size, "max_overflow": pool_size}
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -73,10 +78,15 @@ def open_store(url: str, *, synchronous: str = "FULL", upgrade: bool = True) -> 
     """Connect to the database at `url`; bring its schema up to date unless told not to."""
     if url.startswith("sqlite"):
         writer = _sqlite_engine(url, synchronous=synchronous, immediate=True)
-        reader = _sqlite_engine(url, synchronous=synchronous, immediate=False)
+        reader = _sqlite_engine(url, synchronous=synchronous, immediate=False, pool_size=READ_POOL)
     else:
-        writer = sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
-        reader = writer
+        # Readers skip the ping before each checkout (a round trip per request): a
+        # connection the server dropped fails its statement, SQLAlchemy invalidates
+        # the pool, and the web reads run once more (pages.once_more_if_lost). The
+        # writer pings: ingest must come back by itself after a database restart.
+        # pool_recycle outlives idle-timeouts of firewalls and poolers in between.
+        writer = sa.create_engine(url, pool_size=8, max_overflow=8, pool_recycle=1800, pool_pre_ping=True)
+        reader = sa.create_engine(url, pool_size=READ_POOL, max_overflow=8, pool_recycle=1800)
     store = Store(url=url, writer=writer, reader=reader)
     if upgrade:
         upgrade_schema(store)

@@ -65,34 +65,32 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
     """Store raw bytes, content-addressed per feed; return the row id for each item.
 
     The same bytes for the same feed are stored once: a resend (an MTA that
-    never saw our 250, an import run twice) returns the existing id.
+    never saw our 250, an import run twice) returns the existing id. One
+    multi-row INSERT and one SELECT however many items: this is the hot path
+    of SMTP acceptance and of import.
     """
     table = RawMessage.__table__  # type: ignore[attr-defined]
-    stmt = _insert_ignore(session, table, ["feed_id", "sha256"])
-    ids = []
-    for item in items:
-        sha = hashlib.sha256(item.data).hexdigest()
-        row = {
-            "feed_id": item.feed_id,
-            "sha256": sha,
-            "data": item.data,
-            "size": len(item.data),
-            "source": item.source,
-            "envelope_from": item.envelope_from,
-            "envelope_to": item.envelope_to,
-            "received_at": datetime.now().astimezone(),
-            "status": "pending",
-            "reason": "",
-        }
-        session.execute(stmt.values(**row))
-        ids.append(
-            session.scalar(
-                sa.select(RawMessage.id).where(
-                    RawMessage.feed_id == item.feed_id, RawMessage.sha256 == sha
-                )
-            )
-        )
-    return ids
+    now = datetime.now().astimezone()
+    rows = [
+        {"feed_id": item.feed_id, "sha256": hashlib.sha256(item.data).hexdigest(), "data": item.data,
+         "size": len(item.data), "source": item.source, "envelope_from": item.envelope_from,
+         "envelope_to": item.envelope_to, "received_at": now, "status": "pending", "reason": ""}
+        for item in items
+    ]
+    if not rows:
+        return []
+    conn = session.connection()
+    conn.execute(_insert_ignore(session, table, ["feed_id", "sha256"]), rows)
+    found: dict[tuple[int, str], int] = {}
+    for feed_id in {r["feed_id"] for r in rows}:
+        shas = [r["sha256"] for r in rows if r["feed_id"] == feed_id]
+        for chunk in range(0, len(shas), 500):
+            for rid, sha in conn.execute(
+                sa.select(table.c.id, table.c.sha256).where(table.c.feed_id == feed_id,
+                                                            table.c.sha256.in_(shas[chunk : chunk + 500]))
+            ):
+                found[(feed_id, sha)] = rid
+    return [found[(r["feed_id"], r["sha256"])] for r in rows]
 
 
 def set_raw_status(
