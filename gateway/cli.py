@@ -80,7 +80,7 @@ def serve() -> None:
 
     from gateway.ingest.smtp import start_smtp
     from gateway.web.app import create_app
-    from gateway.worker import Processor, analyser
+    from gateway.worker import ProcessorProcess
 
     settings = _settings()
     if settings.auth == "open" and not settings.http_is_loopback():
@@ -90,37 +90,36 @@ def serve() -> None:
             "MAILFEED_AUTH=proxy (behind an SSO proxy) or MAILFEED_AUTH=email"
         )
     store = _store(settings)
-    with analyser(settings) as run:
-        processor = Processor(store, settings, run)
-        processor.start()
-        processor.wake()  # whatever a crash left pending
-        try:
-            controller, writer = start_smtp(settings, store, processor.wake)
-        except OSError as exc:
-            fail(f"cannot listen for SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc}")
-        log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
-        from gateway.ingest.imap_follow import Followers
+    processor = ProcessorProcess(settings)
+    processor.start()  # it starts by processing whatever a crash left pending
+    try:
+        controller, writer = start_smtp(settings, store, processor.wake)
+    except OSError as exc:
+        processor.stop()
+        fail(f"cannot listen for SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc}")
+    log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
+    from gateway.ingest.imap_follow import Followers
 
-        followers = Followers(store, settings, processor.wake)
-        followers.start()
-        from gateway.digest.scheduler import DigestScheduler
+    followers = Followers(store, settings, processor.wake)
+    followers.start()
+    from gateway.digest.scheduler import DigestScheduler
 
-        digests = DigestScheduler(store, settings)
-        digests.start()
-        try:
-            config = uvicorn.Config(
-                create_app(settings, store), host=settings.http_host, port=settings.http_port,
-                log_level=settings.log_level.lower(), access_log=False,
-                proxy_headers=False,  # AUTH=proxy must see the proxy's own address, not X-Forwarded-For
-            )
-            uvicorn.Server(config).run()
-        finally:
-            digests.stop()
-            followers.stop()
-            controller.stop()
-            writer.close()
-            processor.stop()
-            store.dispose()
+    digests = DigestScheduler(store, settings)
+    digests.start()
+    try:
+        config = uvicorn.Config(
+            create_app(settings, store), host=settings.http_host, port=settings.http_port,
+            log_level=settings.log_level.lower(), access_log=False,
+            proxy_headers=False,  # AUTH=proxy must see the proxy's own address, not X-Forwarded-For
+        )
+        uvicorn.Server(config).run()
+    finally:
+        digests.stop()
+        followers.stop()
+        controller.stop()
+        writer.close()
+        processor.stop()
+        store.dispose()
 
 
 @feed_app.command("add")
