@@ -147,7 +147,7 @@ def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
 Mapper = Callable[[Callable[[Job], Analysis | Failure], Iterable[Job]], Iterator[Analysis | Failure]]
 
 
-def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = 64) -> Counter[str]:
+def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = 16) -> Counter[str]:
     """Process every pending raw message in id order; return counts by outcome.
 
     `run` maps `analyse` over jobs (the builtin map, or a process pool's).
