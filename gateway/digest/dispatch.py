@@ -7,7 +7,6 @@ between them, in batches, so thousands of readers go out over few connections.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections import Counter
@@ -24,7 +23,7 @@ from gateway.digest import collect, runs
 from gateway.digest.notices import send_notices
 from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due
-from gateway.digest.send import Outcome, Outgoing, relay_from_url, send_batch
+from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_batch
 from gateway.store import digest_writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
@@ -181,7 +180,7 @@ def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs:
     relay = relay_from_url(settings.relay_url)
     batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
     with Recorder(mark) as recorder:
-        asyncio.run(send(relay, batch, checkpoint=recorder.checkpoint))  # type: ignore[arg-type]
+        run_sync(send(relay, batch, checkpoint=recorder.checkpoint))  # type: ignore[arg-type]
 
 
 class Recorder:

@@ -7,7 +7,6 @@ per sender and day), sent here with the RFC 3834 marks of an automatic reply:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,7 +15,7 @@ from email.utils import format_datetime, make_msgid
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.digest.send import Outgoing, relay_from_url
+from gateway.digest.send import Outgoing, relay_from_url, run_sync
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import Notice
@@ -67,7 +66,7 @@ def send_notices(*, store: Store, settings: Settings, now: datetime, base_url: s
                  "", n.recipient)
         for n, f in mine
     ]
-    outcomes = asyncio.run(send(relay_from_url(settings.relay_url), batch))  # type: ignore[arg-type]
+    outcomes = run_sync(send(relay_from_url(settings.relay_url), batch))  # type: ignore[arg-type]
     with store.write() as session, session.begin():
         for (n, _), outcome in zip(mine, outcomes, strict=True):  # type: ignore[call-overload]
             status = "sent" if outcome.status == "sent" else ("pending" if outcome.status == "temporary" else "failed")

@@ -7,12 +7,18 @@ bounce), never raised, so one bad address does not stop the others.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,3 +127,17 @@ async def _send_one(client: aiosmtplib.SMTP, item: Outgoing) -> Outcome:
 
 def _classify(code: int, text: str) -> Outcome:
     return Outcome("permanent" if 500 <= code < 600 else "temporary", code, text)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to completion from synchronous code, even where an event loop is already running.
+
+    The scheduler and the CLI call this from plain threads; a caller that has a
+    loop of its own (a test harness, an embedding app) gets a thread instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
