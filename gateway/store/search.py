@@ -121,6 +121,7 @@ def fts5_query(q: str) -> str:
 
 def search(*, session: Session, q: str, feed_ids: Collection[int], limit: int = 50) -> list[Hit]:
     """Entries in `feed_ids` matching `q`, best first; moderated (hidden) entries left out."""
+    q = _clean(q)  # control characters (NUL above all: PostgreSQL refuses it) search for nothing
     if not feed_ids or not q.strip():
         return []
     where = "e.feed_id IN :feeds AND NOT EXISTS (SELECT 1 FROM moderation m WHERE m.entry_id = e.id)"
