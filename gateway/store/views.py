@@ -1,30 +1,94 @@
 """Reads for pages and feeds: thread lists with who replied, threads, authors, raw bytes.
 
-Web side only (never imported by ingest). Lists use Core selects, not ORM
-objects: they are the hot path of every page and feed. Entries an admin hid
-or deleted (`moderation`) are left out here, so nothing downstream can forget
-to; a thread whose post is hidden is hidden as a whole.
+Web side only (never imported by ingest). Entries an admin hid or deleted
+(`moderation`) are left out here, so nothing downstream can forget to; a
+thread whose post is hidden is hidden as a whole.
+
+The reads every page and feed request makes (a feed with its access flag, a
+page of threads, a thread) are plain SQL on the session's own DB-API
+connection, inside its transaction, and return slotted dataclasses: through
+SQLAlchemy's result processing and ORM objects the same rows cost several
+times the query itself (bench/web.py). The rest uses Core selects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gateway.store.models import Attachment, Entry, Feed, ForwardRecord, RawMessage, Thread
+from gateway.store.db import Store
+from gateway.store.models import Entry, Feed, RawMessage, Thread
 from gateway.store.models_web import Moderation
 from gateway.store.queries import BadCursor, decode_cursor, encode_cursor
 
-__all__ = ["BadCursor", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
+__all__ = ["BadCursor", "FeedHead", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
 
 _moderated = sa.select(Moderation.entry_id)
+_PG: dict[str, str] = {}
+Db = Session | sa.Connection  # the hot reads take either; a plain connection skips the ORM session
 
 
-@dataclass
+@contextmanager
+def reading(store: Store) -> Iterator[sa.Connection]:
+    """A connection for one request's reads, outside any transaction (as the baseline reads).
+
+    Each statement sees the latest commit (PostgreSQL's READ COMMITTED gives no more
+    inside a transaction either); PostgreSQL runs them in autocommit, so a page costs
+    no BEGIN and ROLLBACK round trips.
+    """
+    with store.reader.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def _fetch(db: Db, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    """Rows of `sql` (qmark placeholders, no `%`) on the DB-API connection under `db`.
+
+    A driver error comes out as SQLAlchemy's, as from `session.execute`: outside a
+    transaction by running the statement once more through SQLAlchemy, which also
+    invalidates the pool when the connection was lost (the database restarted).
+    """
+    conn = db if isinstance(db, sa.Connection) else db.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = _PG.get(sql) or _PG.setdefault(sql, sql.replace("?", "%s"))
+    try:
+        return conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[no-any-return, union-attr]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        if conn.in_transaction():
+            lost = conn.dialect.is_disconnect(exc, None, None)
+            if lost:
+                conn.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error,
+                                             connection_invalidated=lost, dialect=conn.dialect) from exc
+        return list(conn.exec_driver_sql(sql, tuple(args)).all())
+
+
+def _utc(value: Any) -> Any:
+    """A stored time (naive UTC; text on SQLite) as an aware datetime, as `UTCDateTime` reads it."""
+    if value is None:
+        return None
+    return (value if isinstance(value, datetime) else datetime.fromisoformat(value)).replace(tzinfo=UTC)
+
+
+def _bind_time(session: Db, when: datetime) -> Any:
+    """An aware datetime as `UTCDateTime` stores it (SQLite: SQLAlchemy's text format)."""
+    naive = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    sqlite = (session if isinstance(session, sa.Connection) else session.get_bind()).dialect.name == "sqlite"
+    return naive.isoformat(" ", "microseconds") if sqlite else naive
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+@dataclass(slots=True)
 class FeedRow:
     id: int
     slug: str
@@ -34,7 +98,18 @@ class FeedRow:
     last_activity_at: datetime | None
 
 
-@dataclass
+@dataclass(slots=True)
+class FeedHead:
+    """A feed as pages show it, with what its access check needs."""
+
+    id: int
+    slug: str
+    title: str
+    address: str
+    private: bool
+
+
+@dataclass(slots=True)
 class ThreadRow:
     id: int
     feed_id: int
@@ -52,13 +127,64 @@ class ThreadRow:
     attachments: int = 0
 
 
+@dataclass(slots=True)
+class ThreadHead:
+    id: int
+    subject: str
+    post_entry_id: int | None
+
+
+@dataclass(slots=True)
+class EntryRow:
+    """An entry as pages, feeds and the API show it (the `entry` columns they read)."""
+
+    id: int
+    feed_id: int
+    thread_id: int
+    raw_id: int
+    message_id: str
+    parent_message_id: str | None
+    author_name: str
+    author_address: str
+    date: datetime
+    tz_offset: int
+    subject: str
+    text: str
+    quoted_text: str
+    signature: str
+    html: str | None
+    snippet: str
+    forwarded_by_name: str | None
+    forwarded_by_address: str | None
+
+
+@dataclass(slots=True)
+class AttachmentRow:
+    entry_id: int
+    position: int
+    filename: str
+    content_type: str
+    size: int
+    content_id: str
+    inline: bool
+
+
+@dataclass(slots=True)
+class ForwardRow:
+    entry_id: int
+    by_name: str
+    by_address: str
+    date: datetime | None
+    note: str
+
+
 @dataclass
 class ThreadView:
-    thread: Thread
-    feed: Feed
-    entries: list[Entry]  # the post first, then comments in date order
-    attachments: dict[int, list[Attachment]]
-    forwards: dict[int, list[ForwardRecord]]
+    thread: ThreadHead
+    feed: FeedHead
+    entries: list[EntryRow]  # the post first, then comments in date order
+    attachments: dict[int, list[AttachmentRow]]
+    forwards: dict[int, list[ForwardRow]]
     hidden: set[int]  # ids in `entries` an admin hid (only admins get them at all)
 
 
@@ -81,12 +207,42 @@ def feeds(*, session: Session, feed_ids: Collection[int]) -> list[FeedRow]:
 
 
 def feed_by_slug(*, session: Session, slug: str) -> Feed | None:
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
+        return None
     return session.scalar(sa.select(Feed).where(Feed.slug == slug))
+
+
+_FEED_HEAD = (
+    "SELECT f.id, f.slug, f.title, f.address, a.private FROM feed f LEFT JOIN feed_access a ON a.feed_id = f.id "
+    "WHERE f.slug = ?"
+)
+
+
+def feed_head(*, session: Db, slug: str) -> FeedHead | None:
+    """The feed called `slug`, and whether it is private (see `feed_members`)."""
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
+        return None
+    rows = _fetch(session, _FEED_HEAD, (slug,))
+    return FeedHead(*rows[0][:4], bool(rows[0][4])) if rows else None
+
+
+def feed_members(*, session: Db, feed_id: int) -> list[str]:
+    """The member patterns (addresses, domains) of a private feed."""
+    return [r[0] for r in _fetch(session, "SELECT pattern FROM feed_member WHERE feed_id = ?", (feed_id,))]
+
+
+_THREADS = (
+    "SELECT t.id, t.feed_id, t.subject, t.created_at, t.last_activity_at, t.entry_count - 1, t.post_entry_id, "
+    "e.author_name, e.author_address, e.snippet{body} FROM thread t LEFT JOIN entry e ON e.id = t.post_entry_id "
+    "WHERE t.feed_id = ? AND t.post_entry_id NOT IN (SELECT entry_id FROM moderation){after} "
+    "ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+)
+_AFTER = " AND (t.last_activity_at < ? OR (t.last_activity_at = ? AND t.id < ?))"
 
 
 def threads(
     *,
-    session: Session,
+    session: Db,
     feed_id: int,
     limit: int,
     cursor: str | None = None,
@@ -97,93 +253,116 @@ def threads(
 
     `details` adds who replied and the attachment count; `with_body` the post's text and HTML (feeds).
     """
-    cols = [Thread.id, Thread.feed_id, Thread.subject, Thread.created_at, Thread.last_activity_at,
-            Thread.entry_count - 1, Thread.post_entry_id, Entry.author_name, Entry.author_address, Entry.snippet]
-    if with_body:
-        cols += [Entry.html, Entry.text]
-    q = (
-        sa.select(*cols)
-        .outerjoin(Entry, Entry.id == Thread.post_entry_id)
-        .where(Thread.feed_id == feed_id, Thread.post_entry_id.not_in(_moderated))  # type: ignore[union-attr]
-    )
+    sql = _THREADS.format(body=", e.html, e.text" if with_body else "", after=_AFTER if cursor else "")
+    args: tuple[Any, ...] = (feed_id,)
     if cursor:
         when, tid = decode_cursor(cursor)
-        q = q.where(sa.or_(Thread.last_activity_at < when, sa.and_(Thread.last_activity_at == when, Thread.id < tid)))
-    rows = session.execute(
-        q.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-    ).all()
-    more = len(rows) > limit
-    page = [ThreadRow(*(r[:10]), **({"html": r[10], "text": r[11]} if with_body else {})) for r in rows[:limit]]
-    for t in page:
-        t.comment_count = max(0, t.comment_count)
-        t.author_name = t.author_name or ""
-        t.author_address = t.author_address or ""
-        t.snippet = t.snippet or ""
+        at = _bind_time(session, when)
+        args += (at, at, tid)
+    rows = _fetch(session, sql, (*args, limit + 1))
+    page = [
+        ThreadRow(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), max(0, r[5]), r[6], r[7] or "", r[8] or "", r[9] or "",
+                  *((r[10], r[11] or "") if with_body else ()))
+        for r in rows[:limit]
+    ]
     if details and page:
         _add_details(session, page)
-    nxt = encode_cursor(page[-1].last_activity_at, page[-1].id) if more and page else None
+    nxt = encode_cursor(page[-1].last_activity_at, page[-1].id) if len(rows) > limit and page else None
     return page, nxt
 
 
-def _add_details(session: Session, page: list[ThreadRow]) -> None:
+def _add_details(session: Db, page: list[ThreadRow]) -> None:
     by_id = {t.id: t for t in page}
-    rows = session.execute(
-        sa.select(Entry.thread_id, Entry.author_name, Entry.author_address, sa.func.min(Entry.date))
-        .where(Entry.thread_id.in_(list(by_id)), Entry.id.not_in(_moderated))  # type: ignore[attr-defined]
-        .group_by(Entry.thread_id, Entry.author_name, Entry.author_address)
-        .order_by(sa.func.min(Entry.date))
-    ).all()
-    for tid, name, address, _ in rows:
+    ids = tuple(by_id)
+    marks = _marks(len(ids))
+    for tid, name, address in _fetch(
+        session,
+        f"SELECT thread_id, author_name, author_address FROM entry WHERE thread_id IN ({marks}) "
+        "AND id NOT IN (SELECT entry_id FROM moderation) GROUP BY thread_id, author_name, author_address "
+        "ORDER BY min(date)",
+        ids,
+    ):
         t = by_id[tid]
         if address != t.author_address:
             t.repliers.append(name or address)
-    counts = session.execute(
-        sa.select(Entry.thread_id, sa.func.count(Attachment.id))
-        .join(Attachment, Attachment.entry_id == Entry.id)
-        .where(Entry.thread_id.in_(list(by_id)), Attachment.inline.is_(False))  # type: ignore[attr-defined]
-        .group_by(Entry.thread_id)
-    ).all()
-    for tid, n in counts:
+    for tid, n in _fetch(
+        session,
+        f"SELECT e.thread_id, count(a.id) FROM entry e JOIN attachment a ON a.entry_id = e.id "
+        f"WHERE e.thread_id IN ({marks}) AND a.inline = ? GROUP BY e.thread_id",
+        (*ids, False),
+    ):
         by_id[tid].attachments = n
 
 
-def thread_view(*, session: Session, thread_id: int, include_hidden: bool = False) -> ThreadView | None:
+_THREAD_HEAD = (
+    "SELECT t.id, t.subject, t.post_entry_id, f.id, f.slug, f.title, f.address, a.private FROM thread t "
+    "JOIN feed f ON f.id = t.feed_id LEFT JOIN feed_access a ON a.feed_id = f.id WHERE t.id = ?"
+)
+_ENTRIES = (
+    "SELECT e.id, e.feed_id, e.thread_id, e.raw_id, e.message_id, e.parent_message_id, e.author_name, "
+    "e.author_address, e.date, e.tz_offset, e.subject, e.text, e.quoted_text, e.signature, e.html, e.snippet, "
+    "e.forwarded_by_name, e.forwarded_by_address, m.entry_id FROM entry e "
+    "LEFT JOIN moderation m ON m.entry_id = e.id WHERE e.thread_id = ? ORDER BY e.date, e.id"
+)
+_ATTACHMENTS = (
+    "SELECT a.entry_id, a.position, a.filename, a.content_type, a.size, a.content_id, a.inline FROM attachment a "
+    "{where} ORDER BY a.entry_id, a.position"
+)
+_FORWARDS = (
+    "SELECT w.entry_id, w.by_name, w.by_address, w.date, w.note FROM forward w JOIN entry e ON e.id = w.entry_id "
+    "WHERE e.thread_id = ? ORDER BY w.id"
+)
+
+
+def thread_view(*, session: Db, thread_id: int, include_hidden: bool = False) -> ThreadView | None:
     """A thread with its entries; None when missing or its post is moderated (unless `include_hidden`)."""
-    thread = session.get(Thread, thread_id)
-    if thread is None:
+    head = _fetch(session, _THREAD_HEAD, (thread_id,))
+    if not head:
         return None
-    feed = session.get(Feed, thread.feed_id)
-    entries = list(session.scalars(sa.select(Entry).where(Entry.thread_id == thread_id).order_by(Entry.date, Entry.id)))
-    ids = [e.id for e in entries]
-    moderated = set(session.scalars(sa.select(Moderation.entry_id).where(Moderation.entry_id.in_(ids))))  # type: ignore[attr-defined]
-    if feed is None or not entries or (thread.post_entry_id in moderated and not include_hidden):
+    tid, subject, post_id, *feed = head[0]
+    entries, moderated = [], set()
+    for r in _fetch(session, _ENTRIES, (thread_id,)):
+        entries.append(EntryRow(*r[:8], _utc(r[8]), *r[9:18]))
+        if r[18] is not None:
+            moderated.add(r[0])
+    if not entries or (post_id in moderated and not include_hidden):
         return None
     if not include_hidden:
         entries = [e for e in entries if e.id not in moderated]
-    post = next((e for e in entries if e.id == thread.post_entry_id), entries[0])
-    ordered = [post, *(e for e in entries if e.id != post.id)]
+    post = next((e for e in entries if e.id == post_id), entries[0])
+    forwards: dict[int, list[ForwardRow]] = {}
+    for r in _fetch(session, _FORWARDS, (thread_id,)):
+        forwards.setdefault(r[0], []).append(ForwardRow(*r[:3], _utc(r[3]), r[4]))
+    where = "JOIN entry e ON e.id = a.entry_id WHERE e.thread_id = ?"
     return ThreadView(
-        thread=thread,
-        feed=feed,
-        entries=ordered,
-        attachments=_grouped(session, Attachment, ids, Attachment.position),
-        forwards=_grouped(session, ForwardRecord, ids, ForwardRecord.id),
-        hidden=moderated & set(ids) if include_hidden else set(),
+        thread=ThreadHead(tid, subject, post_id),
+        feed=FeedHead(*feed[:4], bool(feed[4])),
+        entries=[post, *(e for e in entries if e.id != post.id)],
+        attachments=_attachments(session, _ATTACHMENTS.format(where=where), (thread_id,)),
+        forwards=forwards,
+        hidden=moderated if include_hidden else set(),
     )
 
 
-def _grouped(session: Session, model: type, entry_ids: Sequence[int], order: object) -> dict:  # type: ignore[type-arg]
-    out: dict[int, list] = {}  # type: ignore[type-arg]
-    for row in session.scalars(sa.select(model).where(model.entry_id.in_(entry_ids)).order_by(order)):  # type: ignore[attr-defined]
-        out.setdefault(row.entry_id, []).append(row)
+def _attachments(session: Db, sql: str, args: Sequence[Any]) -> dict[int, list[AttachmentRow]]:
+    out: dict[int, list[AttachmentRow]] = {}
+    for r in _fetch(session, sql, args):
+        out.setdefault(r[0], []).append(AttachmentRow(*r[:6], bool(r[6])))
     return out
+
+
+def attachments_of(*, session: Db, entry_ids: Sequence[int]) -> dict[int, list[AttachmentRow]]:
+    if not entry_ids:
+        return {}
+    sql = _ATTACHMENTS.format(where=f"WHERE a.entry_id IN ({_marks(len(entry_ids))})")
+    return _attachments(session, sql, tuple(entry_ids))
 
 
 def entries_by_author(
     *, session: Session, address: str, feed_ids: Collection[int], limit: int = 100
 ) -> list[sa.Row]:  # type: ignore[type-arg]
     """An author's entries in the given feeds, newest first: id, thread_id, subject, date, snippet, name."""
-    if not feed_ids:
+    if not feed_ids or "\x00" in address:  # PostgreSQL refuses NUL in text parameters; no address has one
         return []
     return list(
         session.execute(
@@ -215,15 +394,6 @@ def raw_of_entry(*, session: Session, entry_id: int) -> tuple[int, bytes] | None
         .where(Entry.id == entry_id, Entry.id.not_in(_moderated))  # type: ignore[attr-defined]
     ).first()
     return (row[0], row[1]) if row else None
-
-
-def thread_feed_entries(*, session: Session, thread_id: int) -> tuple[Thread, Feed, list[Entry]] | None:
-    view = thread_view(session=session, thread_id=thread_id)
-    return None if view is None else (view.thread, view.feed, view.entries)
-
-
-def attachments_of(*, session: Session, entry_ids: Sequence[int]) -> dict[int, list[Attachment]]:
-    return _grouped(session, Attachment, entry_ids, Attachment.position) if entry_ids else {}
 
 
 def attachment_feed(*, session: Session, entry_id: int) -> int | None:

@@ -18,8 +18,9 @@ from gateway.sanitize import rewrite_cid
 from gateway.store import queries, views
 from gateway.store import search as fts
 from gateway.store.db import Store
-from gateway.store.models import Attachment, Entry, ForwardRecord
+from gateway.store.models import Attachment
 from gateway.web.auth import Forbidden, viewer, visible_feeds
+from gateway.web.pages import open_feed, open_thread, read_in_thread
 from gateway.web.render import is_inline_image, local_time
 from gateway.web.schemas import (
     AttachmentOut,
@@ -79,23 +80,16 @@ async def threads(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ThreadPage:
-    who = await viewer(request)
-
     def read() -> ThreadPage:
-        with _store(request).read() as session:
-            allowed = visible_feeds(request, session, who)
-            feed = views.feed_by_slug(session=session, slug=slug)
-            if feed is None or feed.id is None:
-                raise HTTPException(404, detail=f"no feed {slug!r}")
-            if feed.id not in allowed:
-                raise Forbidden(slug)
+        with views.reading(_store(request)) as conn:
+            feed = open_feed(request, conn, slug)
             try:
-                page, nxt = views.threads(session=session, feed_id=feed.id, limit=limit, cursor=cursor)
+                page, nxt = views.threads(session=conn, feed_id=feed.id, limit=limit, cursor=cursor)
             except views.BadCursor as exc:
                 raise HTTPException(400, detail=str(exc)) from exc
             return ThreadPage(threads=[_thread_out(t) for t in page], next_cursor=nxt)
 
-    return await run_in_threadpool(read)
+    return await read_in_thread(request, read)
 
 
 def _thread_out(t: views.ThreadRow) -> ThreadOut:
@@ -112,23 +106,19 @@ def _thread_out(t: views.ThreadRow) -> ThreadOut:
 
 @router.get("/api/threads/{thread_id}", response_model=ThreadDetailOut, responses={**NOT_FOUND, **DENIED})
 async def thread(request: Request, thread_id: Id) -> ThreadDetailOut:
-    who = await viewer(request)
-
     def read() -> ThreadDetailOut:
-        with _store(request).read() as session:
-            allowed = visible_feeds(request, session, who)
-            d = views.thread_view(session=session, thread_id=thread_id)
-        if d is None:
-            raise HTTPException(404, detail=f"no thread {thread_id}")
-        if d.feed.id not in allowed:
-            raise Forbidden(str(thread_id))
+        with views.reading(_store(request)) as conn:
+            d = open_thread(request, conn, thread_id)
         out = [entry_out(e, d.attachments.get(e.id, []), d.forwards.get(e.id, [])) for e in d.entries]
-        return ThreadDetailOut(id=d.thread.id, feed=d.feed.slug, subject=d.thread.subject, post=out[0], comments=out[1:])
+        return ThreadDetailOut(id=d.thread.id, feed=d.feed.slug, subject=d.thread.subject, post=out[0],
+                               comments=out[1:])
 
-    return await run_in_threadpool(read)
+    return await read_in_thread(request, read)
 
 
-def entry_out(e: Entry, attachments: list[Attachment], forwards: list[ForwardRecord]) -> EntryOut:
+def entry_out(
+    e: views.EntryRow, attachments: list[views.AttachmentRow], forwards: list[views.ForwardRow]
+) -> EntryOut:
     by = Person(name=e.forwarded_by_name or "", address=e.forwarded_by_address) if e.forwarded_by_address else None
     urls = {a.position: f"/attachments/{e.id}/{a.position}/{quote(a.filename, safe='')}" for a in attachments}
     html = rewrite_cid(e.html, {a.content_id: urls[a.position] for a in attachments if a.content_id}) if e.html else e.html
@@ -170,7 +160,8 @@ async def search(
             if feed:
                 f = views.feed_by_slug(session=session, slug=feed)
                 allowed = {f.id} & allowed if f is not None and f.id is not None else set()
-            hits = fts.search(session=session, q=q, feed_ids=allowed, limit=limit)
+            # PostgreSQL text cannot hold NUL; no indexed word contains one either.
+            hits = fts.search(session=session, q=q.replace("\x00", ""), feed_ids=allowed, limit=limit)
         return SearchOut(results=[
             SearchHit(thread_id=h.thread_id, entry_id=h.entry_id, subject=h.subject,
                       snippet=fts.snippet_text(h.snippet), url=f"/t/{h.thread_id}#e{h.entry_id}")

@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +28,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+_SECURITY_RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 MACHINE_SUFFIXES = (".atom", ".json", ".eml")
 
 
@@ -51,9 +51,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=templates_dir() / "static"), name="static")
-    app.include_router(api.router)
+    # The pages and feeds first: routes are matched in order, and they are most of the traffic.
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(api.router)
     app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(digest_pages.router)
@@ -61,7 +62,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware (cheaper than @app.middleware): security headers, and the CSRF cookie when new."""
+    """Pure ASGI middleware (cheaper than @app.middleware): security headers, and the CSRF cookie when new.
+
+    A header the route set itself (a page's own Content-Security-Policy) is kept.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,17 +77,16 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = message["headers"] = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in _SECURITY_RAW if h[0] not in present]
                 new_csrf = scope.get("state", {}).get("new_csrf")
-                if new_csrf:
+                if new_csrf:  # a token urlsafe-base64: nothing in it needs quoting
                     request = Request(scope)
-                    cookie = Response()
-                    cookie.set_cookie(cookie_name(request, CSRF_COOKIE), new_csrf, httponly=True, samesite="strict",
-                                      secure=secure_cookies(request), path="/")
-                    headers.append("set-cookie", cookie.headers["set-cookie"])
+                    cookie = f"{cookie_name(request, CSRF_COOKIE)}={new_csrf}; HttpOnly; Path=/; SameSite=strict"
+                    if secure_cookies(request):
+                        cookie += "; Secure"
+                    headers.append((b"set-cookie", cookie.encode()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

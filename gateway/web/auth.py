@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
-from gateway.store import access
+from gateway.store import access, views
 
 SESSION_COOKIE = "mailfeed-session"
 CSRF_COOKIE = "mailfeed-csrf"
@@ -76,21 +77,43 @@ async def viewer(request: Request, *, allow_key: bool = False) -> Viewer:
     cached = getattr(request.state, "viewer", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    if settings_of(request).auth == "open" and not (allow_key and request.query_params.get(KEY_PARAM)):
-        found = Viewer(email=None, admin=True)  # no database needed: skip the thread hop
-    else:
-        found = await run_in_threadpool(_resolve, request, allow_key)
-    request.state.viewer = found
-    return found
+    if not _needs_database(request, allow_key):
+        return reader(request, None, allow_key=allow_key)  # skip the thread hop
+    return await run_in_threadpool(reader, request, None, allow_key=allow_key)
 
 
-def _resolve(request: Request, allow_key: bool) -> Viewer:
+def reader(request: Request, db: views.Db | None, *, allow_key: bool = False) -> Viewer:
+    """`viewer` for a worker thread: a session cookie or feed key is looked up through `db`.
+
+    The page and feed routes call it inside their one read, so a request takes one
+    thread hop and one database connection, whatever the sign-in mode.
+    """
+    cached = getattr(request.state, "viewer", None)
+    if cached is None:
+        if not _needs_database(request, allow_key):
+            cached = _resolve(request, allow_key, None)
+        elif isinstance(db, Session):
+            cached = _resolve(request, allow_key, db)
+        else:
+            with Session(bind=db) if db is not None else request.app.state.store.read() as session:
+                cached = _resolve(request, allow_key, session)
+        request.state.viewer = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _needs_database(request: Request, allow_key: bool) -> bool:
+    if allow_key and request.query_params.get(KEY_PARAM):
+        return True
+    return settings_of(request).auth == "email" and bool(request.cookies.get(cookie_name(request, SESSION_COOKIE)))
+
+
+def _resolve(request: Request, allow_key: bool, session: Session | None) -> Viewer:
     settings = settings_of(request)
     admins = settings.admin_addresses
     key = request.query_params.get(KEY_PARAM) if allow_key else None
     if key:
-        with request.app.state.store.read() as session:
-            email = access.feed_token_email(session=session, token=key)
+        assert session is not None
+        email = access.feed_token_email(session=session, token=key)
         if email is None:
             raise NeedSignIn("this feed URL is not valid (revoked?)")
         return Viewer(email=email, via_key=True)
@@ -102,8 +125,8 @@ def _resolve(request: Request, allow_key: bool) -> Viewer:
         token = request.cookies.get(cookie_name(request, SESSION_COOKIE))
         email = None
         if token:
-            with request.app.state.store.read() as session:
-                email = access.session_email(session=session, token=token)
+            assert session is not None
+            email = access.session_email(session=session, token=token)
     if email is None:
         return ANONYMOUS
     return Viewer(email=email, admin=email in admins)
@@ -122,9 +145,23 @@ def _proxy_user(request: Request, settings: Settings) -> str | None:
 
 def visible_feeds(request: Request, session: object, who: Viewer) -> set[int]:
     """Feed ids `who` may read; raises NeedSignIn for an anonymous reader outside `open` mode."""
+    require_reader(who)
+    return access.visible_feed_ids(session=session, email=who.email, admin=who.admin)  # type: ignore[arg-type]
+
+
+def require_reader(who: Viewer) -> None:
+    """Raise NeedSignIn for an anonymous reader outside `open` mode (before anything is looked up)."""
     if not who.known:
         raise NeedSignIn("sign in to read")
-    return access.visible_feed_ids(session=session, email=who.email, admin=who.admin)  # type: ignore[arg-type]
+
+
+def check_feed(db: views.Db, who: Viewer, feed: views.FeedHead) -> None:
+    """Raise Forbidden unless `who` may read `feed`: `visible_feeds`' rule, for one feed."""
+    if who.admin or not feed.private:
+        return
+    if who.email and access.matches(who.email, views.feed_members(session=db, feed_id=feed.id)):
+        return
+    raise Forbidden(feed.slug)
 
 
 def may_sign_in(settings: Settings, email: str, members: list[str]) -> bool:

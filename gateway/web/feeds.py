@@ -16,14 +16,13 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from gateway import feed as fmt
 from gateway.store import views
-from gateway.store.models import Attachment, Entry
-from gateway.web.auth import KEY_PARAM, Forbidden, viewer, visible_feeds
+from gateway.web.auth import KEY_PARAM
+from gateway.web.pages import open_feed, open_thread, read_in_thread
 from gateway.web.render import attachment_url, entry_body
 from gateway.web.schemas import Id
 
@@ -37,7 +36,7 @@ def base_url(request: Request) -> str:
     return request.app.state.settings.base_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
-def _enclosures(base: str, entry_id: int, atts: list[Attachment], key: str | None) -> list[fmt.Enclosure]:
+def _enclosures(base: str, entry_id: int, atts: list[views.AttachmentRow], key: str | None) -> list[fmt.Enclosure]:
     return [
         fmt.Enclosure(base + attachment_url(entry_id, a, key=key), a.content_type, a.size, a.filename)
         for a in atts
@@ -59,29 +58,24 @@ async def feed_json(request: Request, slug: str) -> Response:
 
 
 async def _feed(request: Request, slug: str, render: Callable[..., bytes], media_type: str) -> Response:
-    who = await viewer(request, allow_key=True)
-    key = request.query_params.get(KEY_PARAM) if who.via_key else None
-    base = base_url(request)
-
-    def read() -> tuple[fmt.FeedInfo, list[fmt.Item]]:
-        with request.app.state.store.read() as session:
-            allowed = visible_feeds(request, session, who)
-            feed = views.feed_by_slug(session=session, slug=slug)
-            if feed is None or feed.id is None:
-                raise HTTPException(404, detail=f"no feed {slug!r}")
-            if feed.id not in allowed:
-                raise Forbidden(slug)
-            rows, _ = views.threads(session=session, feed_id=feed.id, limit=FEED_SIZE, with_body=True)
-            atts = views.attachments_of(session=session, entry_ids=[r.post_id for r in rows if r.post_id])
+    def read_and_render() -> Response:
+        with views.reading(request.app.state.store) as conn:
+            feed = open_feed(request, conn, slug, allow_key=True)
+            rows, _ = views.threads(session=conn, feed_id=feed.id, limit=FEED_SIZE, with_body=True)
+            atts = views.attachments_of(session=conn, entry_ids=[r.post_id for r in rows if r.post_id])
+        key = _key(request)
+        base = base_url(request)
         items = []
         for r in rows:
             post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
             a = atts.get(r.post_id or -1, [])
             body = str(entry_body(post, a, base=base, key=key))  # type: ignore[arg-type]
             if r.comment_count:
-                body += f'<p><a href="{base}/t/{r.id}">{r.comment_count} comment{"s" if r.comment_count != 1 else ""}</a></p>'
+                n = r.comment_count
+                body += f'<p><a href="{base}/t/{r.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
             items.append(fmt.Item(
-                id=fmt.stable_id(slug, "thread", str(r.post_id)), url=f"{base}/t/{r.id}", title=r.subject or "(no subject)",
+                id=fmt.stable_id(slug, "thread", str(r.post_id)), url=f"{base}/t/{r.id}",
+                title=r.subject or "(no subject)",
                 author_name=r.author_name, author_email=r.author_address, published=r.created_at,
                 updated=r.last_activity_at, content_html=body, summary=r.snippet,
                 enclosures=_enclosures(base, r.post_id or 0, a, key),
@@ -92,26 +86,18 @@ async def _feed(request: Request, slug: str, render: Callable[..., bytes], media
             self_url=f"{base}/f/{slug}/feed.{ext}{_key_suffix(key)}",
             json_url=f"{base}/f/{slug}/feed.json{_key_suffix(key)}", subtitle=f"Mail to {feed.address}",
         )
-        return info, items
+        return conditional(request, render(info, items), media_type, fmt.updated_of(items) if items else None)
 
-    info, items = await run_in_threadpool(read)
-    return conditional(request, render(info, items), media_type, fmt.updated_of(items) if items else None)
+    return await read_in_thread(request, read_and_render)
 
 
 @router.get("/t/{thread_id}/feed.atom")
 async def thread_atom(request: Request, thread_id: Id) -> Response:
-    who = await viewer(request, allow_key=True)
-    key = request.query_params.get(KEY_PARAM) if who.via_key else None
-    base = base_url(request)
-
-    def read() -> tuple[fmt.FeedInfo, list[fmt.Item]]:
-        with request.app.state.store.read() as session:
-            allowed = visible_feeds(request, session, who)
-            view = views.thread_view(session=session, thread_id=thread_id)
-            if view is None:
-                raise HTTPException(404, detail=f"no thread {thread_id}")
-            if view.feed.id not in allowed:
-                raise Forbidden(str(thread_id))
+    def read_and_render() -> Response:
+        with views.reading(request.app.state.store) as conn:
+            view = open_thread(request, conn, thread_id, allow_key=True)
+        key = _key(request)
+        base = base_url(request)
         items = [_entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), key)
                  for e in view.entries]
         info = fmt.FeedInfo(
@@ -119,13 +105,18 @@ async def thread_atom(request: Request, thread_id: Id) -> Response:
             title=view.thread.subject or "(no subject)", home_url=f"{base}/t/{thread_id}",
             self_url=f"{base}/t/{thread_id}/feed.atom{_key_suffix(key)}", subtitle=view.feed.title,
         )
-        return info, items
+        return conditional(request, fmt.render_atom(info, items), ATOM, fmt.updated_of(items))
 
-    info, items = await run_in_threadpool(read)
-    return conditional(request, fmt.render_atom(info, items), ATOM, fmt.updated_of(items))
+    return await read_in_thread(request, read_and_render)
 
 
-def _entry_item(base: str, slug: str, thread_id: int, e: Entry, atts: list[Attachment], key: str | None) -> fmt.Item:
+def _key(request: Request) -> str | None:
+    """The secret feed key this request came with, to carry into its links (only when it was used)."""
+    return request.query_params.get(KEY_PARAM) if request.state.viewer.via_key else None
+
+
+def _entry_item(base: str, slug: str, thread_id: int, e: views.EntryRow, atts: list[views.AttachmentRow],
+                key: str | None) -> fmt.Item:
     return fmt.Item(
         id=fmt.stable_id(slug, e.message_id), url=f"{base}/t/{thread_id}#e{e.id}", title=e.subject or "(no subject)",
         author_name=e.author_name, author_email=e.author_address, published=e.date, updated=e.date,

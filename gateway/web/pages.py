@@ -7,9 +7,13 @@ an entry's permalink `/e/{id}` (and `/t/{thread}#e{id}`) survives reprocessing.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -17,24 +21,93 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.store import search as fts
 from gateway.store import views
-from gateway.web.auth import Forbidden, Viewer, csrf_token, viewer, visible_feeds
+from gateway.web.auth import (
+    Forbidden,
+    Viewer,
+    check_feed,
+    csrf_token,
+    reader,
+    require_reader,
+    viewer,
+    visible_feeds,
+)
 from gateway.web.render import templates
 from gateway.web.schemas import Id
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+T = TypeVar("T")
+# Reads (and their rendering) in worker threads at once. Python runs one thread at a time:
+# more only queue for the GIL, and measured slower (bench/web.py: 40 threads, the
+# default, served a third fewer pages than 4 on two cores).
+READ_THREADS = int(os.environ.get("XX_RT", min(8, (os.cpu_count() or 2) + 2)))
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
          headers: dict[str, str] | None = None) -> HTMLResponse:
+    """Render `name` (from the event loop or a worker thread) with what every page shows."""
     who: Viewer | None = getattr(request.state, "viewer", None)
+    token: list[str] = []  # one lookup per page, however many forms it has
+
+    def csrf() -> str:
+        if not token:
+            token.append(csrf_token(request))
+        return token[0]
+
     ctx = {"now": datetime.now(UTC), "viewer": who, "auth": request.app.state.settings.auth,
-           "csrf_token": lambda: csrf_token(request), **context}
+           "csrf_token": csrf, **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
 def _store(request: Request) -> Any:
     return request.app.state.store
+
+
+async def read_in_thread(request: Request, read: Callable[[], T]) -> T:
+    """Run a route's database read (and its rendering) in a worker thread, at most
+    READ_THREADS at a time; the other requests wait on the event loop, not in threads.
+    """
+    limiter = getattr(request.app.state, "read_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.read_limiter = anyio.CapacityLimiter(READ_THREADS)
+    return await anyio.to_thread.run_sync(once_more_if_lost, read, limiter=limiter)
+
+
+def once_more_if_lost(read: Callable[[], T]) -> T:
+    """`read()`, and once more if the database dropped its connection (it restarted).
+
+    Without a ping before each checkout, the first use of a pooled connection is
+    how a restart is noticed; a read can safely run again on a new connection.
+    """
+    try:
+        return read()
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return read()
+
+
+def open_feed(request: Request, db: views.Db, slug: str, *, allow_key: bool = False) -> views.FeedHead:
+    """The feed `slug` if the request's reader may read it (else 401/403/404, in that order)."""
+    who = reader(request, db, allow_key=allow_key)
+    require_reader(who)
+    feed = views.feed_head(session=db, slug=slug)
+    if feed is None:
+        raise HTTPException(404, detail=f"no feed {slug!r}")
+    check_feed(db, who, feed)
+    return feed
+
+
+def open_thread(request: Request, db: views.Db, thread_id: int, *, include_hidden: bool = False,
+                allow_key: bool = False) -> views.ThreadView:
+    """The thread if the request's reader may read it (else 401/403/404, in that order)."""
+    who = reader(request, db, allow_key=allow_key)
+    require_reader(who)
+    view = views.thread_view(session=db, thread_id=thread_id, include_hidden=include_hidden and who.admin)
+    if view is None:
+        raise HTTPException(404, detail=f"no thread {thread_id}")
+    check_feed(db, who, view.feed)
+    return view
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -53,49 +126,34 @@ async def index(request: Request) -> HTMLResponse:
 
 @router.get("/f/{slug}", response_class=HTMLResponse)
 async def feed_page(request: Request, slug: str, cursor: str | None = None) -> HTMLResponse:
-    who = await viewer(request)
-
-    def read() -> tuple[Any, list[views.ThreadRow], str | None]:
-        with _store(request).read() as session:
-            allowed = visible_feeds(request, session, who)
-            feed = views.feed_by_slug(session=session, slug=slug)
-            if feed is None or feed.id is None:
-                raise HTTPException(404, detail=f"no feed {slug!r}")
-            if feed.id not in allowed:
-                raise Forbidden(slug)
+    def read_and_render() -> HTMLResponse:
+        with views.reading(_store(request)) as conn:
+            feed = open_feed(request, conn, slug)
             try:
-                rows, nxt = views.threads(session=session, feed_id=feed.id, limit=PAGE_SIZE, cursor=cursor,
+                rows, nxt = views.threads(session=conn, feed_id=feed.id, limit=PAGE_SIZE, cursor=cursor,
                                           details=True)
             except views.BadCursor as exc:
                 raise HTTPException(400, detail=str(exc)) from exc
-            return feed, rows, nxt
+        return page(request, "feed.html", {"feed": feed, "threads": rows, "next_cursor": nxt, "cursor": cursor})
 
-    feed, rows, nxt = await run_in_threadpool(read)
-    return page(request, "feed.html", {"feed": feed, "threads": rows, "next_cursor": nxt, "cursor": cursor})
+    return await read_in_thread(request, read_and_render)
 
 
 @router.get("/t/{thread_id}", response_class=HTMLResponse)
 async def thread_page(request: Request, thread_id: Id, images: int = 0) -> HTMLResponse:
-    who = await viewer(request)
+    def read_and_render() -> HTMLResponse:
+        with views.reading(_store(request)) as conn:
+            view = open_thread(request, conn, thread_id, include_hidden=True)
+        headers = {}
+        if images:
+            # The reader asked for remote images on this page: allow https images, nothing else.
+            headers["Content-Security-Policy"] = request.app.state.csp.replace("img-src 'self'",
+                                                                               "img-src 'self' https:")
+        parents = {e.message_id: e for e in view.entries}
+        return page(request, "thread.html", {"view": view, "parents": parents, "images": bool(images)},
+                    headers=headers)
 
-    def read() -> views.ThreadView:
-        with _store(request).read() as session:
-            allowed = visible_feeds(request, session, who)
-            view = views.thread_view(session=session, thread_id=thread_id, include_hidden=who.admin)
-            if view is None:
-                raise HTTPException(404, detail=f"no thread {thread_id}")
-            if view.feed.id not in allowed:
-                raise Forbidden(str(thread_id))
-            return view
-
-    view = await run_in_threadpool(read)
-    by_message_id = {e.message_id: e for e in view.entries}
-    headers = {}
-    if images:
-        # The reader asked for remote images on this page: allow https images, nothing else.
-        headers["Content-Security-Policy"] = request.app.state.csp.replace("img-src 'self'", "img-src 'self' https:")
-    return page(request, "thread.html", {"view": view, "parents": by_message_id, "images": bool(images)},
-                headers=headers)
+    return await read_in_thread(request, read_and_render)
 
 
 @router.get("/e/{entry_id}")
@@ -162,7 +220,8 @@ async def search_page(request: Request, q: str = "", feed: str | None = None) ->
             allowed = visible_feeds(request, session, who)
             feeds = views.feeds(session=session, feed_ids=allowed)
             ids = {f.id for f in feeds if feed in (None, "", f.slug)}
-            return fts.search(session=session, q=q, feed_ids=ids, limit=50), feeds
+            # PostgreSQL text cannot hold NUL; no indexed word contains one either.
+            return fts.search(session=session, q=q.replace("\x00", ""), feed_ids=ids, limit=50), feeds
 
     hits, feeds = await run_in_threadpool(read) if q.strip() else ([], [])
     return page(request, "search.html", {"q": q, "feed": feed or "", "hits": hits, "feeds": feeds,

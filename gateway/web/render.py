@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from gateway.sanitize import rewrite_cid
-from gateway.store.models import Attachment, Entry
+from gateway.store.models import Attachment
+from gateway.store.views import AttachmentRow, EntryRow
 
 # Raster formats browsers render without running anything; never SVG (it can carry script).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -53,17 +54,19 @@ def local_time(when: datetime, offset_minutes: int = 0) -> datetime:
     return when.astimezone(timezone(timedelta(minutes=offset_minutes)) if offset_minutes else UTC)
 
 
-def attachment_url(entry_id: int, att: Attachment, *, inline: bool = False, key: str | None = None) -> str:
+def attachment_url(
+    entry_id: int, att: AttachmentRow | Attachment, *, inline: bool = False, key: str | None = None
+) -> str:
     url = f"/attachments/{entry_id}/{att.position}/{quote(att.filename, safe='')}"
     params = [p for p in ("inline=1" if inline else "", f"key={quote(key)}" if key else "") if p]
     return url + ("?" + "&".join(params) if params else "")
 
 
-def is_inline_image(att: Attachment) -> bool:
+def is_inline_image(att: AttachmentRow | Attachment) -> bool:
     return att.content_type.lower() in INLINE_IMAGE_TYPES
 
 
-def entry_body(entry: Entry, attachments: list[Attachment], *, images: bool = False, key: str | None = None,
+def entry_body(entry: EntryRow, attachments: list[AttachmentRow], *, images: bool = False, key: str | None = None,
                base: str = "") -> Markup:
     """The entry's sanitized HTML (cid: images pointed at their attachments), else its text, as HTML.
 
@@ -72,7 +75,8 @@ def entry_body(entry: Entry, attachments: list[Attachment], *, images: bool = Fa
     `images` (the reader asked for them; the page's CSP then allows https: images).
     """
     if entry.html:
-        urls = {a.content_id: base + attachment_url(entry.id, a, inline=True, key=key) for a in attachments if a.content_id}
+        urls = {a.content_id: base + attachment_url(entry.id, a, inline=True, key=key)
+                for a in attachments if a.content_id}
         body = rewrite_cid(entry.html, urls)
         if images:
             body = _REMOTE_SPAN.sub(_remote_image, body)
