@@ -37,10 +37,6 @@ from gateway.web.schemas import Id
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 T = TypeVar("T")
-# Reads (and their rendering) in worker threads at once. Python runs one thread at a time:
-# more only queue for the GIL, and measured slower (bench/web.py: 40 threads, the
-# default, served a third fewer pages than 4 on two cores).
-READ_THREADS = int(os.environ.get("XX_RT", min(8, (os.cpu_count() or 2) + 2)))
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
@@ -63,13 +59,25 @@ def _store(request: Request) -> Any:
     return request.app.state.store
 
 
+def read_threads(store: Any) -> int:
+    """How many reads (with their rendering) run in worker threads at once.
+
+    Python runs one thread at a time, so more threads than cores only queue for the
+    GIL: on two cores 40 threads (anyio's default) served about a third fewer pages
+    than 2-4 (bench/web.py). SQLite reads are CPU work in this process; a PostgreSQL
+    read also waits for its round trips, which two more threads fill.
+    """
+    cores = os.cpu_count() or 2
+    return min(8, cores if store.is_sqlite else cores + 2)
+
+
 async def read_in_thread(request: Request, read: Callable[[], T]) -> T:
     """Run a route's database read (and its rendering) in a worker thread, at most
-    READ_THREADS at a time; the other requests wait on the event loop, not in threads.
+    `read_threads` at a time; the other requests wait on the event loop, not in threads.
     """
     limiter = getattr(request.app.state, "read_limiter", None)
     if limiter is None:
-        limiter = request.app.state.read_limiter = anyio.CapacityLimiter(READ_THREADS)
+        limiter = request.app.state.read_limiter = anyio.CapacityLimiter(read_threads(_store(request)))
     return await anyio.to_thread.run_sync(once_more_if_lost, read, limiter=limiter)
 
 
