@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.store import digest_writes
@@ -21,10 +20,6 @@ from gateway.store.models_digest import DigestRun, Subscription
 
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
-
-
-def _dialect(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
         for d in due
     ]
     stmt = (
-        _dialect(session).insert(DigestRun)
+        digest_writes.dialect(session).insert(DigestRun)
         .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
         .returning(DigestRun.id)
     )

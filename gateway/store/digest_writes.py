@@ -19,7 +19,8 @@ from gateway.store.models_digest import Notice, Reader, Secret, Subscription
 HARD_BOUNCES_TO_DISABLE = 3
 
 
-def _dialect(session: Session):  # type: ignore[no-untyped-def]
+def dialect(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect module whose insert() knows ON CONFLICT (PostgreSQL's or SQLite's)."""
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
@@ -28,7 +29,7 @@ def signing_key(session: Session, configured: str) -> str:
     if configured:
         return configured
     session.execute(
-        _dialect(session).insert(Secret).values(name="signing", value=secrets.token_hex(32))
+        dialect(session).insert(Secret).values(name="signing", value=secrets.token_hex(32))
         .on_conflict_do_nothing(index_elements=["name"])
     )
     return str(session.scalar(sa.select(Secret.value).where(Secret.name == "signing")))
@@ -54,7 +55,7 @@ def turn_off(session: Session, *, subscription_id: int) -> bool:
 def queue_notice(session: Session, *, kind: str, recipient: str, day: str, feed_id: int) -> bool:
     """Queue a notice unless one of this kind went to this recipient today; True when queued."""
     inserted = session.scalar(
-        _dialect(session).insert(Notice)
+        dialect(session).insert(Notice)
         .values(kind=kind, recipient=recipient.lower(), day=day, feed_id=feed_id, status="pending")
         .on_conflict_do_nothing(index_elements=["kind", "recipient", "day"])
         .returning(Notice.id)
