@@ -12,19 +12,23 @@ from __future__ import annotations
 from gateway import reply_patterns as P
 
 
-def _is_header_text(joined: str, first_line: str, multi: bool) -> bool:
-    """True when `joined` (one or a few lines) reads as an "On … wrote:" header."""
+def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = True) -> bool:
+    """True when `joined` (one or a few lines) reads as an "On … wrote:" header.
+
+    `marker` False says the text holds no "wrote" word in any language (see
+    `P.MARKER_PIECES`), which spares the two costly searches for one.
+    """
     if len(joined) > P.HEADER_MAX_CHARS:
         return False
     if not (P.DIGIT.search(joined) or "@" in joined):
         return False
     if multi and not P.HEADER_START.match(first_line):
         return False
-    if P.WROTE_END.search(joined):
+    if marker and P.WROTE_END.search(joined):
         return True
     if not multi and P.EMAIL_COLON_END.search(joined) and P.DIGIT.search(joined):
         return True
-    if P.WROTE_MID.search(joined):
+    if marker and P.WROTE_MID.search(joined):
         return bool(P.DIGIT.search(joined))
     return False
 
@@ -39,8 +43,13 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False) -> int | 
         return None
     if P.ANDROID_HEADER.match(first) or P.DATE_EMAIL_HEADER.match(first):
         return i
+    # Every form over several lines needs a marker word; most lines have none, so
+    # one search over the window spares the joins and tests of each prefix.
+    window = " ".join(_clean(line, quoted) for line in lines[i : i + P.HEADER_MAX_LINES]).lower()
+    marker = any(piece in window for piece in P.MARKER_PIECES)
+    steps = P.HEADER_MAX_LINES if marker else 1
     parts: list[str] = []
-    for k in range(P.HEADER_MAX_LINES):
+    for k in range(steps):
         j = i + k
         if j >= len(lines):
             break
@@ -51,7 +60,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False) -> int | 
         joined = " ".join(p for p in parts if p)
         if len(joined) > P.HEADER_MAX_CHARS:
             break
-        if _is_header_text(joined, first, multi=k > 0):
+        if _is_header_text(joined, first, multi=k > 0, marker=marker):
             return j
         if k == 0 and P.DATE_EMAIL_HEADER.match(joined + " " + _clean(_get(lines, j + 1), quoted).strip()):
             # Gmail wraps "2014-10-17 11:28 GMT+03:00 Postmaster <\npostmaster@…>:"
