@@ -9,6 +9,8 @@ a forwarded message is the body of the mail, and `forward` unwraps it.
 
 from __future__ import annotations
 
+import bisect
+
 from gateway import reply_patterns as P
 
 
@@ -33,10 +35,43 @@ def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = Tr
     return False
 
 
-def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False) -> int | None:
+def marker_lines(lines: list[str]) -> list[bool]:
+    """Per line: does it hold a piece of a "wrote" word? (Each piece is one word, so never split over lines.)
+
+    Found with str.find over the whole text, piece by piece: far cheaper than
+    testing every line. The last answer is kept, as callers scan one list of
+    lines several times from different starts.
+    """
+    global _last
+    if _last is not None and _last[0] is lines and len(_last[1]) == len(lines):
+        return _last[1]
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    text = "\n".join(lines).lower()
+    if len(text) != max(0, at - 1):  # a few letters lengthen when lowered (İ): go line by line
+        flags = [any(piece in line.lower() for piece in P.MARKER_PIECES) for line in lines]
+        _last = (lines, flags)
+        return flags
+    flags = [False] * len(lines)
+    for piece in P.MARKER_PIECES:
+        found = text.find(piece)
+        while found != -1:
+            flags[bisect.bisect_right(starts, found) - 1] = True
+            found = text.find(piece, found + 1)
+    _last = (lines, flags)
+    return flags
+
+
+_last: tuple[list[str], list[bool]] | None = None
+
+
+def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: bool | None = None) -> int | None:
     """End index (inclusive) of an "On … wrote:"-style header starting at line i.
 
     With `quoted`, quote markers are stripped first (for headers inside history).
+    `marker` says whether lines i… hold a "wrote" word (`marker_lines`); None: look.
     """
     first = _clean(lines[i], quoted)
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
@@ -45,8 +80,9 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False) -> int | 
         return i
     # Every form over several lines needs a marker word; most lines have none, so
     # one search over the window spares the joins and tests of each prefix.
-    window = " ".join(_clean(line, quoted) for line in lines[i : i + P.HEADER_MAX_LINES]).lower()
-    marker = any(piece in window for piece in P.MARKER_PIECES)
+    if marker is None:
+        window = " ".join(lines[i : i + P.HEADER_MAX_LINES]).lower()
+        marker = any(piece in window for piece in P.MARKER_PIECES)
     steps = P.HEADER_MAX_LINES if marker else 1
     parts: list[str] = []
     for k in range(steps):
@@ -112,6 +148,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
     The span begins at an Outlook separator line right above a field block, so the
     "________" line goes with the history it introduces.
     """
+    markers = marker_lines(lines)
     i = start - 1
     while i + 1 < len(lines):
         i += 1
@@ -121,7 +158,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
         if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]):
             i = _skip_forward_fields(lines, i, quoted)
             continue
-        end = on_wrote_header(lines, i, quoted=quoted)
+        end = on_wrote_header(lines, i, quoted=quoted, marker=any(markers[i : i + P.HEADER_MAX_LINES]))
         if end is not None:
             return i, end
         if separator_header(lines, i, quoted=quoted):
