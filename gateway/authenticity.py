@@ -1,13 +1,13 @@
 """Sender authenticity: was this From: address really used by its domain's owner?
 
 Two sources, both pure given a resolver: `Authentication-Results` (RFC 8601)
-added by a relay we trust (by its authserv-id), or our own DKIM check (dkimpy)
-with DMARC alignment (RFC 7489) when mailfeed is the MX. SPF needs the
-connecting IP and the HELO of the hop that reached the MX, so it is taken
-only from a trusted relay's results. A DMARC failure of a domain that asks
-for quarantine or reject is held for review, never posted.
+added by a relay we trust (by its authserv-id), or, when mailfeed is the MX,
+our own check: DKIM (dkimpy) and SPF (gateway/spf.py) of the connecting IP
+and envelope kept with the raw bytes, combined by DMARC (RFC 7489): it passes
+when either passes aligned with the From: domain. A DMARC failure of a domain
+that asks for quarantine or reject is held for review, never posted.
 
-Every DNS lookup goes through `Resolver.txt`, so tests and air-gapped sites
+Every DNS lookup goes through a `Resolver`, so tests and air-gapped sites
 serve records from a file (`FileResolver`).
 """
 
@@ -17,39 +17,87 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from gateway import spf
+from gateway.spf import TempError
 
 _RESULT = re.compile(r"\b(dkim|spf|dmarc)\s*=\s*([a-z]+)(?:[^;]*?header\.(?:from|d|i)\s*=\s*@?([^\s;]+))?", re.I)
 
 
 class Resolver(Protocol):
+    """DNS lookups: [] when the name has no records of the type; TempError when DNS cannot answer now."""
+
     def txt(self, name: str) -> list[str]:
-        """The TXT strings at `name` (each record's strings joined); [] when there are none."""
+        """The TXT strings at `name` (each record's strings joined)."""
+
+    def a(self, name: str) -> list[str]:
+        """The IPv4 addresses at `name`."""
+
+    def aaaa(self, name: str) -> list[str]:
+        """The IPv6 addresses at `name`."""
+
+    def mx(self, name: str) -> list[str]:
+        """The mail exchanges of `name`, most preferred first."""
 
 
 class SystemResolver:
     """The machine's DNS (dnspython)."""
 
     def txt(self, name: str) -> list[str]:
+        return [b"".join(r.strings).decode("ascii", "replace") for r in self._answer(name, "TXT")]
+
+    def a(self, name: str) -> list[str]:
+        return [r.address for r in self._answer(name, "A")]
+
+    def aaaa(self, name: str) -> list[str]:
+        return [r.address for r in self._answer(name, "AAAA")]
+
+    def mx(self, name: str) -> list[str]:
+        return [str(r.exchange).rstrip(".") for r in sorted(self._answer(name, "MX"), key=lambda r: r.preference)]
+
+    @staticmethod
+    def _answer(name: str, rdtype: str) -> list[Any]:
         import dns.exception
         import dns.resolver
 
         try:
-            answer = dns.resolver.resolve(name, "TXT", lifetime=5)
-        except (dns.exception.DNSException, OSError):
+            return list(dns.resolver.resolve(name, rdtype, lifetime=5))
+        except (dns.exception.Timeout, dns.resolver.NoNameservers, OSError) as exc:
+            raise TempError(f"{rdtype} {name}: {exc}") from None
+        except dns.exception.DNSException:  # NXDOMAIN, no answer, a name DNS cannot hold
             return []
-        return [b"".join(r.strings).decode("ascii", "replace") for r in answer]
 
 
 @dataclass(frozen=True)
 class FileResolver:
-    """TXT records from a JSON file {"name": ["record", …]}: for tests and air-gapped sites."""
+    """Records from a JSON file, for tests and air-gapped sites.
+
+    {"name": ["TXT record", …], "A name": ["192.0.2.1"], "AAAA name": [...],
+    "MX name": ["10 mx.example.com", …]}: a key without a type is TXT; a
+    single record may be a string instead of a list.
+    """
 
     path: str
 
     def txt(self, name: str) -> list[str]:
+        return self._records("", name)
+
+    def a(self, name: str) -> list[str]:
+        return self._records("A ", name)
+
+    def aaaa(self, name: str) -> list[str]:
+        return self._records("AAAA ", name)
+
+    def mx(self, name: str) -> list[str]:
+        found = [r.split() for r in self._records("MX ", name)]
+        ranked = sorted((int(r[0]), r[1]) if len(r) == 2 else (0, r[0]) for r in found if r)
+        return [host.rstrip(".").lower() for _, host in ranked]
+
+    def _records(self, kind: str, name: str) -> list[str]:
         records = json.loads(Path(self.path).read_text())
-        found = records.get(name.rstrip(".").lower(), [])
+        name = name.rstrip(".").lower()
+        found = records.get(kind + name, []) if kind else records.get(name, records.get("TXT " + name, []))
         return [found] if isinstance(found, str) else list(found)
 
 
@@ -99,8 +147,33 @@ def from_headers(values: list[str], trusted: frozenset[str], from_domain: str) -
     return None
 
 
-def verify(raw: bytes, from_domain: str, resolver: Resolver) -> Verdict:
-    """DKIM-check the message ourselves and evaluate DMARC for the From: domain."""
+def verify(
+    raw: bytes, from_domain: str, resolver: Resolver, *, client_ip: str = "", helo: str = "", mail_from: str = ""
+) -> Verdict:
+    """Check DKIM and (when the client IP is known) SPF ourselves, and evaluate DMARC for the From: domain.
+
+    Raises TempError when the DMARC record cannot be looked up now (the
+    message is quarantined, and `mailfeed reprocess` checks it again).
+    """
+    signer, dkim_ok = _check_dkim(raw, resolver)
+    checked = spf.check_host(client_ip, mail_from, helo, resolver) if client_ip else spf.Result("none", "")
+    policy = _dmarc_policy(from_domain, resolver)
+    aligned = (dkim_ok and _aligned(signer, from_domain)) or (
+        checked.result == "pass" and _aligned(checked.domain, from_domain)
+    )
+    dmarc = "none" if policy is None else ("pass" if aligned else "fail")
+    return Verdict(
+        dmarc=dmarc,
+        dkim="pass" if dkim_ok else ("fail" if signer else "none"),
+        spf=checked.result,
+        domain=from_domain,
+        checked_by="mailfeed",
+        policy=policy or "none",
+    )
+
+
+def _check_dkim(raw: bytes, resolver: Resolver) -> tuple[str, bool]:
+    """The first signature's d= domain, and whether DKIM verifies (dkimpy checks the first signature)."""
     import dkim
 
     def dnsfunc(name: bytes, timeout: int = 5) -> bytes | None:
@@ -109,17 +182,9 @@ def verify(raw: bytes, from_domain: str, resolver: Resolver) -> Verdict:
 
     signer = _dkim_domain(raw)
     try:
-        dkim_ok = bool(signer) and dkim.verify(raw, dnsfunc=dnsfunc)
-    except Exception:  # dkimpy raises on malformed signatures and keys: that is a fail
-        dkim_ok = False
-    dkim_result = "pass" if dkim_ok else ("fail" if signer else "none")
-    policy = _dmarc_policy(from_domain, resolver)
-    aligned = dkim_ok and bool(signer) and _aligned(signer, from_domain)
-    if policy is None:
-        dmarc = "none"
-    else:
-        dmarc = "pass" if aligned else "fail"
-    return Verdict(dmarc=dmarc, dkim=dkim_result, domain=from_domain, checked_by="mailfeed", policy=policy or "none")
+        return signer, bool(signer) and dkim.verify(raw, dnsfunc=dnsfunc)
+    except Exception:  # dkimpy raises on malformed signatures and keys, TempError on DNS: that is a fail
+        return signer, False
 
 
 _DKIM_D = re.compile(rb"^dkim-signature:(?:[^\r\n]|\r?\n[ \t])*?\bd=([^;\s]+)", re.I | re.M)

@@ -6,15 +6,15 @@ them passed in. Errors are one line on stderr naming what is wrong, exit 1.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.logs import setup_logging
 from gateway.store.db import Store, open_store
 
 app = typer.Typer(
@@ -32,8 +32,6 @@ app.add_typer(db_app, name="db")
 token_app = typer.Typer(help="Secret feed URLs for feed readers (they read as their owner; revocable).", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
-log = logging.getLogger("gateway")
-
 
 def fail(message: str) -> NoReturn:
     typer.echo(f"mailfeed: error: {message}", err=True)
@@ -45,12 +43,7 @@ def _settings() -> Settings:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc))
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    setup_logging(settings)
     return settings
 
 
@@ -71,53 +64,46 @@ def _safe_url(url: str) -> str:
         return "(unparseable URL)"
 
 
-@app.command()
-def serve() -> None:
-    """Run SMTP and the web server in one process (Ctrl-C or SIGTERM stops it)."""
-    import uvicorn
+def _switch(name: str, does: str) -> Any:
+    """`--NAME/--no-NAME`; left out, MAILFEED_SERVE_NAME decides (default true)."""
+    return typer.Option(f"--{name}/--no-{name}", show_default=False,
+                        help=f"{does} in this instance (default: MAILFEED_SERVE_{name.upper()}, true).")
 
-    from gateway.ingest.smtp import start_smtp
-    from gateway.web.app import create_app
-    from gateway.worker import ProcessorProcess
+
+@app.command()
+def serve(
+    smtp: Annotated[bool | None, _switch("smtp", "Accept mail by SMTP")] = None,
+    web: Annotated[bool | None, _switch("web", "Serve the web pages, feeds and API")] = None,
+    imap: Annotated[bool | None, _switch("imap", "Follow the IMAP sources")] = None,
+    digests: Annotated[bool | None, _switch("digests", "Send the digests that are due")] = None,
+) -> None:
+    """Run SMTP, the web server, IMAP followers and the digest scheduler (Ctrl-C or SIGTERM stops it).
+
+    Each part can be left to other instances (--no-smtp … or MAILFEED_SERVE_*);
+    the processor, which turns stored mail into posts, always runs.
+    """
+    from gateway.cli_serve import CannotListen, Parts, run
 
     settings = _settings()
-    if settings.auth == "open" and not settings.http_is_loopback():
+    parts = Parts(
+        smtp=settings.serve_smtp if smtp is None else smtp,
+        web=settings.serve_web if web is None else web,
+        imap=settings.serve_imap if imap is None else imap,
+        digests=settings.serve_digests if digests is None else digests,
+    )
+    if not parts.any():
+        fail("nothing to serve: SMTP, web, IMAP and digests are all off (MAILFEED_SERVE_SMTP, MAILFEED_SERVE_WEB, "
+             "MAILFEED_SERVE_IMAP, MAILFEED_SERVE_DIGESTS or --no-…); the processor alone only runs beside one of them")
+    if parts.web and settings.auth == "open" and not settings.http_is_loopback():
         fail(
             f"MAILFEED_HTTP_HOST={settings.http_host!r} is not a loopback address and MAILFEED_AUTH=open "
             "lets every visitor read and moderate everything; serve on 127.0.0.1/::1/localhost, or set "
             "MAILFEED_AUTH=proxy (behind an SSO proxy) or MAILFEED_AUTH=email"
         )
-    store = _store(settings)
-    processor = ProcessorProcess(settings)
-    processor.start()  # it starts by processing whatever a crash left pending
     try:
-        controller, writer = start_smtp(settings, store, processor.wake)
-    except OSError as exc:
-        processor.stop()
-        fail(f"cannot listen for SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc}")
-    log.info("SMTP listening on %s:%s", settings.smtp_host, settings.smtp_port)
-    from gateway.ingest.imap_follow import Followers
-
-    followers = Followers(store, settings, processor.wake)
-    followers.start()
-    from gateway.digest.scheduler import DigestScheduler
-
-    digests = DigestScheduler(store, settings)
-    digests.start()
-    try:
-        config = uvicorn.Config(
-            create_app(settings, store), host=settings.http_host, port=settings.http_port,
-            log_level=settings.log_level.lower(), access_log=False,
-            proxy_headers=False,  # AUTH=proxy must see the proxy's own address, not X-Forwarded-For
-        )
-        uvicorn.Server(config).run()
-    finally:
-        digests.stop()
-        followers.stop()
-        controller.stop()
-        writer.close()
-        processor.stop()
-        store.dispose()
+        run(settings, _store(settings), parts)
+    except CannotListen as exc:
+        fail(str(exc))
 
 
 @feed_app.command("add")

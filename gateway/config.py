@@ -62,9 +62,18 @@ class Settings(BaseSettings):
     workers: int = Field(0, ge=0)
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    log_format: str = "text"
+    serve_smtp: bool = True
+    serve_web: bool = True
+    serve_imap: bool = True
+    serve_digests: bool = True
+    health_max_pending_seconds: int = Field(300, ge=1)
+    health_min_free_bytes: int = Field(1024 * MIB, ge=0)
     imap_idle_seconds: int = Field(1500, ge=10)
     imap_poll_seconds: int = Field(60, ge=1)
     imap_backoff_max_seconds: int = Field(300, ge=1)
+    imap_lease_seconds: int = Field(60, gt=0)
+    imap_ca_file: str = ""
     auth: str = "open"
     proxy_header: str = "X-Forwarded-Email"
     proxy_trusted: str = "127.0.0.1,::1"
@@ -123,12 +132,26 @@ class Settings(BaseSettings):
             raise ValueError("must be system or file:/path/to/records.json")
         return value
 
+    @field_validator("imap_ca_file")
+    @classmethod
+    def _ca_file(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError("no such file (give a PEM file of the CA certificates to trust)")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return value.lower()
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,8 @@ class Job:
     trusted: frozenset[str] = frozenset()  # authserv-ids whose Authentication-Results count
     verify_dkim: bool = False
     dns_resolver: str = "system"
+    client_ip: str = ""  # SMTP only, for SPF
+    helo: str = ""
 
 
 @dataclass
@@ -125,7 +127,7 @@ def analyse(job: Job) -> Analysis | Failure:
     except ParseError as exc:
         return Failure(step, str(exc))
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
-        log.exception("raw %s: %s failed", job.raw_id, step)
+        log.exception("raw %s: %s failed", job.raw_id, step, extra={"raw_id": job.raw_id})
         return Failure(step, f"{type(exc).__name__}: {exc}")
     return Analysis(msg.message_id, chain, verdict, content, content.original_key, checked.summary if checked else "")
 
@@ -137,7 +139,8 @@ def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
         return None
     found = authenticity.from_headers(msg.auth_results, job.trusted, domain) if job.trusted else None
     if found is None and job.verify_dkim:
-        found = authenticity.verify(job.data, domain, authenticity.resolver_for(job.dns_resolver))
+        found = authenticity.verify(job.data, domain, authenticity.resolver_for(job.dns_resolver),
+                                    client_ip=job.client_ip, helo=job.helo, mail_from=job.envelope_from or "")
     return found
 
 
@@ -183,32 +186,71 @@ def _one_processor(store: Store) -> Iterator[bool]:
 
 
 def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str]) -> None:
-    last = 0
-    while True:
-        with store.read() as session:
-            rows = session.execute(
-                sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from,
-                          RawMessage.envelope_to, RawMessage.source, RawMessage.received_at)
-                .where(RawMessage.status == "pending", RawMessage.id > last)
-                .order_by(RawMessage.id)
-                .limit(batch)
-            ).all()
-        if not rows:
-            return
-        last = rows[-1].id
-        with store.read() as session:
-            policies = feed_policies(session, settings)
-        jobs = [
-            Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from),
-                policies[r.feed_id].allowed if r.feed_id in policies else settings.allowed,
-                settings.trusted, settings.verify_dkim, settings.dns_resolver)
-            for r in rows
-        ]
-        results = list(run(analyse, jobs))
-        with store.write() as session, session.begin():
-            key = digest_writes.signing_key(session, settings.secret_key)
-            for row, result in zip(rows, results, strict=True):
-                counts[_commit_one(session, row, result, settings, key)] += 1
+    """Analyse batch k+1 in the workers while batch k is placed and committed here.
+
+    A pool's map starts at once, so both cores stay busy; the builtin map is
+    lazy and the order of work is the plain one. Analysis is pure, so reading
+    the next batch before this one commits changes nothing.
+    """
+    rows = _pending(store, 0, batch)
+    results = run(analyse, _jobs(store, settings, rows))
+    while rows:
+        done = list(results)
+        following = _pending(store, rows[-1].id, batch)
+        results = run(analyse, _jobs(store, settings, following)) if following else iter(())
+        _commit_batch(store, settings, rows, done, counts)
+        rows = following
+
+
+class _PlaceFailed(Exception):
+    """Placing one message of a batch failed: do the batch again, each message on its own savepoint."""
+
+
+def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results: list[Analysis | Failure],
+                  counts: Counter[str]) -> None:
+    """The batch in one transaction: first without a savepoint per message (two statements fewer
+    each); when one fails to place, again with savepoints, so only that one is quarantined."""
+    raw = RawMessage.__table__  # type: ignore[attr-defined]
+    for isolate in (False, True):
+        got: Counter[str] = Counter()
+        try:
+            with store.write() as session, session.begin():
+                key = digest_writes.signing_key(session, settings.secret_key)
+                # FOR UPDATE: a second processor waits here for the first's commit, then sees these done
+                status = dict(session.connection().execute(
+                    sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
+                ).all())
+                for row, result in zip(rows, results, strict=True):
+                    got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate)] += 1
+        except _PlaceFailed:
+            continue
+        counts.update(got)
+        return
+
+
+def _pending(store: Store, after: int, batch: int) -> list[sa.Row]:
+    with store.read() as session:
+        return list(session.execute(
+            sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from,
+                      RawMessage.envelope_to, RawMessage.source, RawMessage.received_at,
+                      RawMessage.client_ip, RawMessage.helo)
+            .where(RawMessage.status == "pending", RawMessage.id > after)
+            .order_by(RawMessage.id)
+            .limit(batch)
+        ).all())
+
+
+def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
+    if not rows:
+        return []
+    with store.read() as session:
+        policies = feed_policies(session, settings)
+    return [
+        Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from),
+            policies[r.feed_id].allowed if r.feed_id in policies else settings.allowed,
+            settings.trusted, settings.verify_dkim, settings.dns_resolver, r.client_ip, r.helo)
+        for r in rows
+    ]
 
 
 def _envelope_sender(source: str, envelope_from: str) -> str | None:
@@ -216,10 +258,8 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
     return envelope_from if source == "smtp" else None
 
 
-def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str) -> str:
-    # FOR UPDATE: a second processor waits here for the first's commit, then sees it done
-    raw = RawMessage.__table__  # type: ignore[attr-defined]
-    status = session.connection().execute(sa.select(raw.c.status).where(raw.c.id == row.id).with_for_update()).scalar()
+def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str,
+                status: str | None, isolate: bool) -> str:
     if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
@@ -231,14 +271,21 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
         status = "ignored" if result.verdict.action == "ignore" else "held"
         writes.set_raw_status(session=session, raw_id=row.id, status=status,
                               reason=result.verdict.reason, message_id=result.message_id)
-        log.info("<%s> %s: %s", result.message_id, status, result.verdict.reason)
+        log.info("<%s> %s: %s", result.message_id, status, result.verdict.reason, extra={
+            "message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
         return status
     reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
+    if not isolate:
+        try:
+            return place_and_save(session, row, result, settings, reply_thread)
+        except Exception as exc:
+            raise _PlaceFailed from exc
     try:
         with session.begin_nested():
             return place_and_save(session, row, result, settings, reply_thread)
     except Exception as exc:
-        log.exception("<%s> place/commit failed", result.message_id)
+        log.exception("<%s> place/commit failed", result.message_id, extra={
+            "message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
         return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
 
 
@@ -274,13 +321,14 @@ def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[s
                                             day=day, feed_id=row.feed_id)
         reason = "reply to a digest: not posted; " + ("notice queued" if queued else "notice already sent today")
     writes.set_raw_status(session=session, raw_id=row.id, status="ignored", reason=reason, message_id=a.message_id)
-    log.info("<%s> %s", a.message_id, reason)
+    log.info("<%s> %s", a.message_id, reason, extra={
+        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
     return "ignored"
 
 
 def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
     writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason)
-    log.warning("raw %s quarantined: %s", raw_id, reason)
+    log.warning("raw %s quarantined: %s", raw_id, reason, extra={"raw_id": raw_id})
     return "quarantined"
 
 
@@ -343,7 +391,8 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
                             root=parent is None and not spot.by_subject)
     writes.set_raw_status(session=session, raw_id=row.id, status="posted", message_id=a.message_id)
-    log.debug("<%s> placed in thread %s", a.message_id, thread_id)
+    log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
+        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
     return "posted"
 
 
@@ -358,7 +407,8 @@ def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id
                      entry_id=entry_id)
     writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id,
                           reason=f"another forward of entry {entry_id}")
-    log.info("<%s> another forward of entry %s", a.message_id, entry_id)
+    log.info("<%s> another forward of entry %s", a.message_id, entry_id, extra={
+        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
     return "duplicate"
 
 

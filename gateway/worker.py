@@ -14,18 +14,24 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import select
 import threading
-from multiprocessing.synchronize import Event
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 
 from gateway.config import Settings
 from gateway.pipeline import Analysis, Failure, Job, Mapper, process_pending
 from gateway.store.db import Store
 
 log = logging.getLogger(__name__)
+
+# Accepting mail comes first: a busy processor must not slow the 250s down. It
+# catches up whenever SMTP leaves a core free (and a raw row waits safely).
+PROCESSOR_NICENESS = 10
 
 
 def worker_count(settings: Settings) -> int:
@@ -85,44 +91,99 @@ class Processor:
 
 
 class ProcessorProcess:
-    """The processor in a child process, woken through a shared event."""
+    """The processor in a child process, woken by a byte down a pipe, restarted if it dies.
+
+    Not a multiprocessing Event: its lock can be left held by a child killed
+    at the wrong moment (SIGKILL, the OOM killer), and then every wake-up from
+    the SMTP writer would hang. A pipe cannot hang a writer that never blocks.
+    A processor that dies is started again within seconds (what it was doing
+    rolls back; the raw rows wait for it).
+    """
+
+    WATCH_SECONDS = 2.0
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._proc, self._writer = self._new()
+        self._watcher = threading.Thread(target=self._watch, name="processor-watch", daemon=True)
+
+    def _new(self) -> tuple[multiprocessing.process.BaseProcess, Connection]:
         ctx = multiprocessing.get_context("forkserver")
-        self._wake = ctx.Event()
-        self._stop = ctx.Event()
-        self._proc = ctx.Process(target=_process_forever, args=(settings, self._wake, self._stop, os.getpid()),
-                                 name="mailfeed-processor")
+        reader, writer = ctx.Pipe(duplex=False)
+        os.set_blocking(writer.fileno(), False)
+        proc = ctx.Process(target=_process_forever, args=(self._settings, reader, os.getpid()),
+                           name="mailfeed-processor")
+        proc._mailfeed_reader = reader  # type: ignore[attr-defined]  # closed here once the child has it
+        return proc, writer
 
     def start(self) -> None:
-        self._proc.start()
+        self._launch(self._proc)
+        self._watcher.start()
+
+    @staticmethod
+    def _launch(proc: multiprocessing.process.BaseProcess) -> None:
+        proc.start()
+        proc._mailfeed_reader.close()  # type: ignore[attr-defined]
+
+    def alive(self) -> bool:
+        return self._proc.is_alive()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._send(WAKE)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._proc.join(timeout=60)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(timeout=10)
+        self._stopping.set()
+        with self._lock:
+            if self._proc.is_alive():
+                self._send(STOP)
+                self._proc.join(timeout=60)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(timeout=10)
+            self._writer.close()
+
+    def _send(self, byte: bytes) -> None:
+        try:
+            os.write(self._writer.fileno(), byte)
+        except (BlockingIOError, OSError, ValueError):
+            pass  # full: wake-ups are pending anyway; closed or broken: stopping, or restarted soon
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.WATCH_SECONDS):
+            with self._lock:
+                if self._stopping.is_set() or self._proc.is_alive():
+                    continue
+                log.error("the processor died (exit code %s); starting it again", self._proc.exitcode)
+                self._writer.close()
+                self._proc, self._writer = self._new()
+                self._launch(self._proc)
 
 
-def _process_forever(settings: Settings, wake: Event, stop: Event, parent: int) -> None:
+WAKE, STOP = b"w", b"s"
+
+
+def _process_forever(settings: Settings, wakes: Connection, parent: int) -> None:
+    from gateway.logs import setup_logging
     from gateway.store.db import open_store
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.nice(PROCESSOR_NICENESS)  # the pool's workers inherit it
+    setup_logging(settings)  # LOG_FORMAT and LOG_LEVEL, as in the parent
     store = open_store(settings.db_url, synchronous=settings.sqlite_synchronous, upgrade=False)
+    fd = wakes.fileno()
+    stop = False
     with analyser(settings) as run:
-        while not stop.is_set() and _alive(parent):
+        while not stop and _alive(parent):
             try:
                 process_pending(store=store, settings=settings, run=run)
             except Exception:  # the database may be away; the raw rows wait for us
                 log.exception("processing pending messages failed; retrying")
-                stop.wait(2.0)
-            wake.wait(timeout=1.0)
-            wake.clear()
+                time.sleep(2.0)
+            readable, _, _ = select.select([fd], [], [], 1.0)
+            if readable:
+                got = os.read(fd, 65536)
+                stop = STOP in got or got == b""  # b"": serve is gone
     store.dispose()
 
 

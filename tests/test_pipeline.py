@@ -233,3 +233,36 @@ def test_rfc2231_name_big_attachment_and_inline_image(client: TestClient, store:
     assert r.headers["content-type"] == "image/png" and r.headers["content-disposition"].startswith("inline;")
     r = client.get(png["url"])
     assert r.headers["content-type"] == "application/octet-stream"
+
+
+def test_a_message_that_fails_to_place_is_quarantined_alone(
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is committed without savepoints first; a failure makes it go again with one per message."""
+    import sqlalchemy as sa
+
+    from gateway import pipeline
+    from gateway.store.models import Entry, RawMessage
+    from tests.helpers import make_mail
+
+    feed_id = add_feed(store)
+    for mid in ("a@x", "b@x", "c@x"):
+        deliver(store=store, data=make_mail(message_id=mid, subject=mid), feed_ids=[feed_id], source="import",
+                max_bytes=settings.max_message_bytes)
+    place = pipeline.place_and_save
+
+    def failing(session, row, a, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if a.message_id == "b@x":
+            raise RuntimeError("disk on fire")
+        return place(session, row, a, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "place_and_save", failing)
+    counts = process_pending(store=store, settings=settings)
+    assert counts == {"posted": 2, "quarantined": 1}
+    with store.read() as session:
+        status = dict(session.execute(sa.select(RawMessage.message_id, RawMessage.status)).all())
+        reason = session.scalar(sa.select(RawMessage.reason).where(RawMessage.status == "quarantined"))
+        entries = set(session.scalars(sa.select(Entry.message_id)))
+    assert entries == {"a@x", "c@x"}
+    assert status["a@x"] == status["c@x"] == "posted"
+    assert reason == "place: RuntimeError: disk on fire"

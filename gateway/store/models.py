@@ -64,6 +64,8 @@ class RawMessage(SQLModel, table=True):
     source: str = Field(max_length=16)
     envelope_from: str = ""
     envelope_to: str = ""
+    client_ip: str = Field(default="", max_length=64)  # the SMTP client, for SPF; empty from imports and IMAP
+    helo: str = ""  # its HELO/EHLO name, for SPF when MAIL FROM is empty
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     status: str = Field(default="pending", max_length=16)
     reason: str = ""

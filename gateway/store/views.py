@@ -156,6 +156,7 @@ class EntryRow:
     snippet: str
     forwarded_by_name: str | None
     forwarded_by_address: str | None
+    auth: str = ""  # what was verified of the sender (authenticity.Verdict.summary), "" when nothing
 
 
 @dataclass(slots=True)
@@ -240,6 +241,23 @@ _THREADS = (
 _AFTER = " AND (t.last_activity_at < ? OR (t.last_activity_at = ? AND t.id < ?))"
 
 
+_STAMP = "SELECT count(*), max(last_activity_at), sum(entry_count) FROM thread WHERE feed_id = ?"
+_MODERATION_STAMP = (
+    "SELECT count(*), coalesce(max(entry_id), 0), coalesce(sum(entry_id), 0),"
+    " sum(CASE WHEN action = 'hidden' THEN 1 ELSE 0 END) FROM moderation"
+)
+
+
+def feed_stamp(*, session: Db, feed_id: int) -> tuple[Any, ...]:
+    """What changes whenever a feed's syndicated threads can change.
+
+    A new entry or comment moves a thread's count (and usually its activity),
+    a merge or deletion the number of threads or entries, and a moderation
+    decision anywhere the moderation figures. Cheap: one indexed aggregate.
+    """
+    return (*_fetch(session, _STAMP, (feed_id,))[0], *_fetch(session, _MODERATION_STAMP)[0])
+
+
 def threads(
     *,
     session: Db,
@@ -301,7 +319,7 @@ _THREAD_HEAD = (
 _ENTRIES = (
     "SELECT e.id, e.feed_id, e.thread_id, e.raw_id, e.message_id, e.parent_message_id, e.author_name, "
     "e.author_address, e.date, e.tz_offset, e.subject, e.text, e.quoted_text, e.signature, e.html, e.snippet, "
-    "e.forwarded_by_name, e.forwarded_by_address, m.entry_id FROM entry e "
+    "e.forwarded_by_name, e.forwarded_by_address, e.auth, m.entry_id FROM entry e "
     "LEFT JOIN moderation m ON m.entry_id = e.id WHERE e.thread_id = ? ORDER BY e.date, e.id"
 )
 _ATTACHMENTS = (
@@ -322,8 +340,8 @@ def thread_view(*, session: Db, thread_id: int, include_hidden: bool = False) ->
     tid, subject, post_id, *feed = head[0]
     entries, moderated = [], set()
     for r in _fetch(session, _ENTRIES, (thread_id,)):
-        entries.append(EntryRow(*r[:8], _utc(r[8]), *r[9:18]))
-        if r[18] is not None:
+        entries.append(EntryRow(*r[:8], _utc(r[8]), *r[9:18], r[18] or ""))
+        if r[19] is not None:
             moderated.add(r[0])
     if not entries or (post_id in moderated and not include_hidden):
         return None

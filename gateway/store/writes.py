@@ -25,6 +25,7 @@ from gateway.store.models import (
     MessageRef,
     RawMessage,
     Thread,
+    UTCDateTime,
 )
 from gateway.thread import Child, Known, SubjectThread
 
@@ -38,6 +39,8 @@ class NewRaw:
     source: str
     envelope_from: str = ""
     envelope_to: str = ""
+    client_ip: str = ""  # SMTP only: the connecting IP and its HELO name, for SPF
+    helo: str = ""
 
 
 class FeedExists(Exception):
@@ -45,8 +48,17 @@ class FeedExists(Exception):
 
 
 def _insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):  # type: ignore[no-untyped-def]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index))
+    """INSERT … ON CONFLICT DO NOTHING, built once per dialect and table (building costs more than running)."""
+    name = session.get_bind().dialect.name
+    key = (name, table.name, tuple(index))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        stmt = _INSERT_IGNORE[key] = dialect.insert(table).on_conflict_do_nothing(index_elements=list(index))
+    return stmt
+
+
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], sa.Insert] = {}
 
 
 def add_feed(*, session: Session, slug: str, address: str, title: str = "") -> Feed:
@@ -74,7 +86,8 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
     rows = [
         {"feed_id": item.feed_id, "sha256": hashlib.sha256(item.data).hexdigest(), "data": item.data,
          "size": len(item.data), "source": item.source, "envelope_from": item.envelope_from,
-         "envelope_to": item.envelope_to, "received_at": now, "status": "pending", "reason": ""}
+         "envelope_to": item.envelope_to, "client_ip": item.client_ip, "helo": item.helo[:255],
+         "received_at": now, "status": "pending", "reason": ""}
         for item in items
     ]
     if not rows:
@@ -96,21 +109,25 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
 def set_raw_status(
     *, session: Session, raw_id: int, status: str, reason: str = "", message_id: str | None = None
 ) -> None:
-    raw = RawMessage.__table__  # type: ignore[attr-defined]
-    session.connection().execute(
-        raw.update().where(raw.c.id == raw_id).values(status=status, reason=reason[:2000], message_id=message_id)
-    )
+    session.connection().execute(_SET_STATUS, {"rid": raw_id, "st": status, "why": reason[:2000], "mid": message_id})
+
+
+# Statements run for every message, built once (building one costs more than running it).
+_RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
+_SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
+    status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
+)
+_KNOWN = (
+    sa.select(_REF.c.message_id, _REF.c.thread_id, _REF.c.entry_id, _ENTRY.c.message_id)
+    .select_from(_REF.outerjoin(_ENTRY, _ENTRY.c.id == _REF.c.entry_id))
+    .where(_REF.c.feed_id == sa.bindparam("feed"), _REF.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+)
 
 
 def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str, Known]:
     if not ids:
         return {}
-    ref, entry = MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        sa.select(ref.c.message_id, ref.c.thread_id, ref.c.entry_id, entry.c.message_id)
-        .select_from(ref.outerjoin(entry, entry.c.id == ref.c.entry_id))
-        .where(ref.c.feed_id == feed_id, ref.c.message_id.in_(ids))
-    )
+    rows = session.connection().execute(_KNOWN, {"feed": feed_id, "ids": list(ids)})
     return {m: Known(m, t, e is not None, em if em != m else None) for m, t, e, em in rows}
 
 
@@ -155,18 +172,10 @@ def post_message_id(*, session: Session, thread_id: int) -> str | None:
 
 
 def new_thread(*, session: Session, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime) -> None:
-    session.add(
-        Thread(
-            id=thread_id,
-            feed_id=feed_id,
-            subject=subject,
-            subject_key=subject_key,
-            created_at=when,
-            last_activity_at=when,
-            entry_count=0,
-        )
-    )
-    session.flush()
+    session.connection().execute(Thread.__table__.insert(), {  # type: ignore[attr-defined]
+        "id": thread_id, "feed_id": feed_id, "subject": subject, "subject_key": subject_key,
+        "created_at": when, "last_activity_at": when, "entry_count": 0,
+    })
 
 
 def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None:
@@ -295,16 +304,25 @@ def touch_thread(*, session: Session, thread_id: int, entry_id: int, when: datet
     The cheap path for the common case; `refresh_thread` recomputes from all
     entries when a message adopted earlier replies or merged threads.
     """
-    thread = Thread.__table__  # type: ignore[attr-defined]
     conn = session.connection()
-    row = conn.execute(
-        sa.select(thread.c.post_entry_id, thread.c.created_at, thread.c.last_activity_at).where(thread.c.id == thread_id)
-    ).first()
-    assert row is not None
-    values: dict[str, object] = {"entry_count": thread.c.entry_count + 1, "last_activity_at": max(row[2], when)}
-    if row[0] is None or (root and (when, entry_id) < (row[1], row[0])):
-        values.update(post_entry_id=entry_id, created_at=when, subject=subject)
-    conn.execute(thread.update().where(thread.c.id == thread_id).values(**values))
+    conn.execute(_TOUCH[conn.dialect.name == "sqlite"], {
+        "tid": thread_id, "eid": entry_id, "at": when, "subject": subject, "root": root,
+    })
+
+
+_BECOMES_POST = "post_entry_id IS NULL OR (:root AND (created_at > :at OR (created_at = :at AND post_entry_id > :eid)))"
+# One UPDATE (every SET reads the row as it was); SQLite's max() of two values is scalar.
+_TOUCH = {
+    sqlite_: sa.text(
+        "UPDATE thread SET entry_count = entry_count + 1, "
+        f"last_activity_at = {'max' if sqlite_ else 'greatest'}(last_activity_at, :at), "
+        f"post_entry_id = CASE WHEN {_BECOMES_POST} THEN :eid ELSE post_entry_id END, "
+        f"created_at = CASE WHEN {_BECOMES_POST} THEN :at ELSE created_at END, "
+        f"subject = CASE WHEN {_BECOMES_POST} THEN :subject ELSE subject END "
+        "WHERE id = :tid"
+    ).bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("root", type_=sa.Boolean()))
+    for sqlite_ in (True, False)
+}
 
 
 def clear_derived(*, session: Session, feed_id: int | None = None) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from gateway import health
 from gateway.parse import parse
 from gateway.sanitize import rewrite_cid
 from gateway.store import queries, views
@@ -47,17 +47,20 @@ def _store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Problem}})
-async def healthz(request: Request) -> Health:
-    def ping() -> None:
-        with _store(request).read() as session:
-            session.execute(sa.text("SELECT 1"))
-
-    try:
-        await run_in_threadpool(ping)
-    except sa.exc.SQLAlchemyError as exc:
-        raise HTTPException(503, detail="database unavailable") from exc
-    return Health(status="ok")
+@router.get("/healthz", response_model=Health,
+            responses={503: {"model": Health, "description": "The database is unreachable (status \"down\")."}})
+async def healthz(request: Request) -> Response | Health:
+    """Each part's state (gateway/health.py); 503 with the same body when the database is down."""
+    state = request.app.state
+    full = await run_in_threadpool(state.health.report, state.store, state.settings)
+    try:  # IMAP URLs and errors for admins only (AUTH=open binds to loopback: everyone there is one)
+        admin = state.settings.auth == "open" or (await viewer(request)).admin
+    except Exception:  # the database is down: no sessions to look up
+        admin = state.settings.auth == "open"
+    report = Health.model_validate(full if admin else health.without_details(full))
+    if report.status == "down":
+        return JSONResponse(report.model_dump(mode="json"), status_code=503)
+    return report
 
 
 @router.get("/api/feeds", response_model=list[FeedOut], responses=DENIED)
@@ -141,6 +144,7 @@ def entry_out(
             ForwardOut(by=Person(name=f.by_name, address=f.by_address), date=f.date, note=f.note)
             for f in forwards
         ],
+        verified=e.auth,
     )
 
 

@@ -12,8 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
+from gateway.health import Registry
 from gateway.store.db import Store, open_store
 from gateway.web import account, admin, api, digest_pages, feeds, pages
+from gateway.web.feeds import RenderedFeeds
 from gateway.web.auth import CSRF_COOKIE, Forbidden, NeedSignIn, cookie_name, secure_cookies
 from gateway.web.render import templates_dir
 
@@ -40,12 +42,17 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The web app over `store` (opened from settings when not given)."""
+def create_app(settings: Settings, store: Store | None = None, health: Registry | None = None) -> FastAPI:
+    """The web app over `store` (opened from settings when not given).
+
+    `health` lists the parts running beside it, for /healthz (`serve` fills it); without it they show "off".
+    """
     app = FastAPI(title="mailfeed", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = store or open_store(settings.db_url, synchronous=settings.sqlite_synchronous)
     app.state.csp = CSP
+    app.state.rendered_feeds = RenderedFeeds()
+    app.state.health = health or Registry()
 
     app.add_middleware(SecurityHeaders)
 

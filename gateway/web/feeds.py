@@ -9,6 +9,8 @@ is carried into enclosure URLs so the attachments download too.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -57,14 +59,49 @@ async def feed_json(request: Request, slug: str) -> Response:
     return await _feed(request, slug, fmt.render_json_feed, JSON_FEED)
 
 
+class RenderedFeeds:
+    """Feed documents already rendered, each kept with the stamp of the data it was made from.
+
+    Feed readers poll the same URL over and over, nearly always for nothing
+    new: checking a stamp (views.feed_stamp) is one small query, where reading
+    and rendering fifty posts is most of a request's work.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._docs: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], bytes, datetime | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], stamp: tuple[Any, ...]) -> tuple[bytes, datetime | None] | None:
+        with self._lock:
+            found = self._docs.get(key)
+            if found is None or found[0] != stamp:
+                return None
+            self._docs.move_to_end(key)
+            return found[1], found[2]
+
+    def put(self, key: tuple[Any, ...], stamp: tuple[Any, ...], body: bytes, updated: datetime | None) -> None:
+        with self._lock:
+            self._docs[key] = (stamp, body, updated)
+            self._docs.move_to_end(key)
+            while len(self._docs) > self._size:
+                self._docs.popitem(last=False)
+
+
 async def _feed(request: Request, slug: str, render: Callable[..., bytes], media_type: str) -> Response:
+    cache: RenderedFeeds = request.app.state.rendered_feeds
+
     def read_and_render() -> Response:
+        base = base_url(request)
         with views.reading(request.app.state.store) as conn:
             feed = open_feed(request, conn, slug, allow_key=True)
+            key = _key(request)  # after open_feed, which says who is asking
+            stamp = (feed.title, feed.address, *views.feed_stamp(session=conn, feed_id=feed.id))
+            doc = (feed.id, media_type, base, key)
+            if (hit := cache.get(doc, stamp)) is not None:
+                return conditional(request, hit[0], media_type, hit[1])
             rows, _ = views.threads(session=conn, feed_id=feed.id, limit=FEED_SIZE, with_body=True)
             atts = views.attachments_of(session=conn, entry_ids=[r.post_id for r in rows if r.post_id])
-        key = _key(request)
-        base = base_url(request)
         items = []
         for r in rows:
             post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
@@ -86,7 +123,9 @@ async def _feed(request: Request, slug: str, render: Callable[..., bytes], media
             self_url=f"{base}/f/{slug}/feed.{ext}{_key_suffix(key)}",
             json_url=f"{base}/f/{slug}/feed.json{_key_suffix(key)}", subtitle=f"Mail to {feed.address}",
         )
-        return conditional(request, render(info, items), media_type, fmt.updated_of(items) if items else None)
+        body, updated = render(info, items), fmt.updated_of(items) if items else None
+        cache.put(doc, stamp, body, updated)
+        return conditional(request, body, media_type, updated)
 
     return await read_in_thread(request, read_and_render)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 # ISO 8601 with an explicit offset ("+00:00", never "Z"), as DESIGN.md promises.
 Time = Annotated[
@@ -73,6 +73,9 @@ class EntryOut(BaseModel):
     attachments: list[AttachmentOut]
     forwarded_by: Person | None
     forwards: list[ForwardOut]
+    verified: str = Field(
+        "", description="What was verified of the sender (DMARC, DKIM, SPF and who checked), empty when nothing was"
+    )
 
 
 class ThreadDetailOut(BaseModel):
@@ -95,8 +98,73 @@ class SearchOut(BaseModel):
     results: list[SearchHit]
 
 
+# A component's state: "off" when this instance does not run it, "unknown" when
+# finding out needs the database and the database is down (see gateway/health.py).
+ComponentStatus = Literal["ok", "degraded", "down", "off", "unknown"]
+
+
+class DatabaseHealth(BaseModel):
+    status: Literal["ok", "down"]
+    backend: str  # sqlite | postgresql
+    latency_ms: float | None = None
+    error: str | None = None  # the exception's class name only: its text could name hosts
+
+
+class SmtpHealth(BaseModel):
+    status: ComponentStatus
+    listening: str | None = None  # host:port
+
+
+class ProcessorHealth(BaseModel):
+    status: ComponentStatus
+    alive: bool | None = None
+    pending: int | None = None  # raw messages waiting, on every instance's database
+    oldest_pending_seconds: float | None = None
+
+
+class ImapSourceHealth(BaseModel):
+    id: int
+    feed: str
+    label: str  # the URL holds no password
+    state: Literal["ok", "error", "idle"]  # idle: no pass yet
+    last_ok_at: Time | None
+    last_error: str
+    last_error_at: Time | None
+    lease_holder: str | None = None  # the instance following it, where sources are leased
+
+
+class ImapHealth(BaseModel):
+    status: ComponentStatus
+    sources: list[ImapSourceHealth] = []
+
+
+class DigestHealth(BaseModel):
+    status: ComponentStatus
+    scheduler: Literal["running", "stopped", "off"] | None = None
+    last_run_at: Time | None = None  # the latest digest claimed, by any instance
+    stuck_claims: int | None = None  # claimed and not sent past the lease
+
+
+class DiskHealth(BaseModel):
+    status: ComponentStatus
+    free_bytes: int
+    min_free_bytes: int
+
+
+class Components(BaseModel):
+    database: DatabaseHealth
+    smtp: SmtpHealth
+    processor: ProcessorHealth
+    imap: ImapHealth
+    digests: DigestHealth
+    disk: DiskHealth
+
+
 class Health(BaseModel):
-    status: str
+    """GET /healthz: "down" (with 503) when the database is unreachable, "degraded" when a part is."""
+
+    status: Literal["ok", "degraded", "down"]
+    components: Components
 
 
 class Problem(BaseModel):

@@ -98,3 +98,29 @@ def test_atom_drops_characters_xml_forbids() -> None:
                 published=BASE, updated=BASE, content_html="<p>\x07ok</p>")
     parsed = feedparser.parse(render_atom(FeedInfo(id="urn:f", title="F", home_url="http://x/", self_url="http://x/a"), [item]))
     assert not parsed.bozo and parsed.entries[0].title == "bad  title"
+
+
+def test_rendered_feed_is_reused_only_while_nothing_changed(client: TestClient, store: Store, settings: Settings) -> None:
+    """The rendered-feed cache: a late comment (no newer activity) and a hidden post both show at once."""
+    from gateway.store import access
+
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, make_mail(message_id="old@x", subject="Old", minutes=0),
+        make_mail(message_id="new@x", subject="New", minutes=30))
+    first = client.get("/f/team/feed.atom")
+    assert client.get("/f/team/feed.atom").content == first.content  # served again, same bytes
+    assert b"1 comment" not in first.content
+
+    # a reply dated before the newest activity: the feed's latest time does not move
+    put(store, settings, feed_id, make_mail(message_id="late@x", subject="Re: Old", in_reply_to="<old@x>", minutes=5))
+    late = client.get("/f/team/feed.atom")
+    assert b"1 comment&lt;/a&gt;" in late.content
+
+    new_post = next(e for e in feedparser.parse(late.content).entries if e.title == "New")
+    entry_id = int(new_post.link.rsplit("/", 1)[1])
+    with store.write() as session, session.begin():
+        access.hide_entry(session=session, entry_id=entry_id, by="admin@example.com")
+    hidden = client.get("/f/team/feed.atom")
+    assert [e.title for e in feedparser.parse(hidden.content).entries] == ["Old"]
+    js = client.get("/f/team/feed.json").json()
+    assert [i["title"] for i in js["items"]] == ["Old"]
