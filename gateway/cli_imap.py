@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -51,7 +52,10 @@ def imap_add(
 
 @imap_app.command("sync")
 def imap_sync() -> None:
-    """One pass over every IMAP source, then process what came in (for cron); exit 1 if a source failed."""
+    """One pass over every IMAP source, then process what came in (for cron); exit 1 if a source failed.
+
+    A source that a running `serve` (or another sync) holds the lease of is skipped, saying who and until when.
+    """
     from gateway.cli import _settings, _store
     from gateway.ingest import imap_state
     from gateway.ingest.imap import Drain, sync_once
@@ -73,7 +77,9 @@ def imap_sync() -> None:
                 with _SyncProgress(src.label) as progress:
                     r = sync_once(store=store, settings=settings, src=src, on_commit=drain.wake,
                                   progress=progress)
-                if r.error:
+                if r.held is not None:
+                    typer.echo(f"{src.label}: {'stopped' if r.stored else 'skipped'}, {r.held}")
+                elif r.error:
                     failed += 1
                     typer.echo(f"{src.label}: error: {r.error}", err=True)
                 else:
@@ -113,7 +119,7 @@ class _SyncProgress:
 
 @imap_app.command("status")
 def imap_status() -> None:
-    """Every IMAP source: id, feed, URL, after action, cursor, last success, last error."""
+    """Every IMAP source: id, feed, URL, after action, cursor, lease, last success, last error."""
     from gateway.cli import _settings, _store
     from gateway.ingest import imap_state
 
@@ -122,10 +128,19 @@ def imap_status() -> None:
         rows = imap_state.statuses(session=session)
     for r in rows:
         cursor = f"{r.uidvalidity}/{r.last_uid}" if r.uidvalidity is not None else "-"
+        lease = _lease(r.lease_holder, r.lease_expires_at)
         ok = r.last_ok_at.isoformat(timespec="seconds") if r.last_ok_at else "never"
         when = r.last_error_at.isoformat(timespec="seconds") if r.last_error_at else "?"
         error = f"error at {when}: {r.last_error}" if r.last_error else "ok"
         typer.echo(f"{r.source.id}\t{r.source.feed_slug}\t{r.source.url}\tafter={r.source.after}\t"
-                   f"password from {r.source.password_origin}\tcursor {cursor}\tlast ok {ok}\t{error}")
+                   f"password from {r.source.password_origin}\tcursor {cursor}\t{lease}\tlast ok {ok}\t{error}")
     if not rows:
         typer.echo("no IMAP sources", err=True)
+
+
+def _lease(holder: str, expires_at: datetime | None) -> str:
+    """`lease free`, `lease HOLDER until T`, or `lease HOLDER expired at T` (an instance that died)."""
+    if not holder or expires_at is None:
+        return "lease free"
+    when = expires_at.isoformat(timespec="seconds")
+    return f"lease {holder} until {when}" if expires_at > datetime.now(UTC) else f"lease {holder} expired at {when}"

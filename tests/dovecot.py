@@ -2,7 +2,8 @@
 
 The whole server runs as one unprivileged user: `nobody:nogroup` when we are
 root, else ourselves. Its config, passwd file, maildirs and log live in a temp
-dir it owns; it listens on 127.0.0.1 on a free port, without TLS. `stop()` and
+dir it owns; it listens on 127.0.0.1 on a free port, without TLS unless given
+a certificate (then STARTTLS on that port, and imaps on `imaps_port`). `stop()` and
 `start()` may be called mid-test: the mail stays, so a client sees the same
 mailbox (same UIDVALIDITY) after a restart.
 """
@@ -34,7 +35,7 @@ state_dir = {d}/state
 log_path = {d}/dovecot.log
 protocols = imap
 listen = {address}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # tests only: answer a wrong password at once, skip fsync
@@ -60,7 +61,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {address}
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -93,10 +95,11 @@ class Dovecot:
     """One Dovecot instance; `users` maps user name to password.
 
     `idle=False` leaves IDLE out of CAPABILITY; `address` is where it listens
-    (127.0.0.1, or another local address to test what is refused off loopback).
+    (127.0.0.1, or another local address to test what is refused off loopback);
+    `tls` = (certificate chain, key) PEM files the server user can read.
     """
 
-    def __init__(self, *, idle: bool = True, address: str = "127.0.0.1") -> None:
+    def __init__(self, *, idle: bool = True, address: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> None:
         binary = dovecot_binary()
         if binary is None:
             raise RuntimeError("dovecot not found: run `make test`, which installs Debian's dovecot-imapd")
@@ -105,6 +108,7 @@ class Dovecot:
         self.directory = Path(tempfile.mkdtemp(prefix="mailfeed-dovecot-"))
         self.address = address
         self.port = free_port()
+        self.imaps_port = free_port() if tls else 0
         self.users: dict[str, str] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:
@@ -117,6 +121,8 @@ class Dovecot:
                 port=self.port,
                 name=self.directory.name,
                 address=address,
+                imaps_port=self.imaps_port,
+                ssl=f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}" if tls else "ssl = no",
                 extra="" if idle else f"imap_capability = {NO_IDLE}\n",
             )
         )
@@ -188,7 +194,9 @@ class Dovecot:
 
     # mail --------------------------------------------------------------------
 
-    def url(self, user: str, folder: str = "INBOX") -> str:
+    def url(self, user: str, folder: str = "INBOX", *, imaps: bool = False) -> str:
+        if imaps:
+            return f"imaps://{user}@{self.address}:{self.imaps_port}/{folder}"
         return f"imap://{user}@{self.address}:{self.port}/{folder}"
 
     @contextmanager

@@ -14,6 +14,11 @@ A changed UIDVALIDITY (the folder was recreated) starts the cursor over: the
 folder is read again, and nothing doubles, because the same bytes for a feed
 are one raw row and the same Message-ID is one entry.
 
+Every commit that moves the cursor also renews the source's lease
+(imap_lease.py) in its transaction, and is rolled back if another instance
+holds it: only the holder moves the cursor. `sync_once` takes the lease for
+its pass and releases it after; a source another instance follows is skipped.
+
 Connecting (URL, password, TLS rules) is imap_connect.py's.
 """
 
@@ -42,6 +47,7 @@ from gateway.ingest.imap_connect import (
     parse_url,
     server_text,
 )
+from gateway.ingest.imap_lease import Claim, Lease, LeaseLost, instance_id
 from gateway.pipeline import Mapper, Rejected, precheck, process_pending
 from gateway.store import writes
 from gateway.store.db import Store
@@ -82,6 +88,7 @@ class PassReport:
     resync: bool = False
     error: str = ""
     seconds: float = 0.0  # connect to last commit
+    held: Claim | None = None  # skipped, or stopped: another instance holds the source's lease
 
 
 Progress = Callable[[int, int], None]  # (messages just done, messages in this pass)
@@ -105,6 +112,7 @@ def sync_source(
     store: Store,
     settings: Settings,
     src: state.Source,
+    lease: Lease,
     on_commit: Callable[[], None] = lambda: None,
     progress: Progress = lambda n, total: None,
     report: PassReport | None = None,
@@ -113,10 +121,12 @@ def sync_source(
     """One pass over a connected source: commit every message above the cursor, batch by batch.
 
     `report` (filled in as the pass goes) tells how far a pass got that raised.
+    Raises LeaseLost, with the batch rolled back, when another instance holds the lease.
     """
     report = report or PassReport(src)
     uidvalidity = report.uidvalidity = select(client, src)
     with store.write() as session, session.begin():
+        lease.hold(session)
         cursor = state.load_cursor(session=session, source_id=src.id)
         if cursor is None or cursor[0] != uidvalidity:
             if cursor is not None:
@@ -138,6 +148,7 @@ def sync_source(
         chunk = uids[i : i + batch]
         items = _fetch(client, src, chunk, settings.max_message_bytes, report)
         with store.write() as session, session.begin():
+            lease.hold(session)
             writes.save_raw(session=session, items=items)
             state.advance_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity, last_uid=chunk[-1])
         report.stored += len(items)
@@ -206,22 +217,64 @@ def sync_once(
     progress: Progress = lambda n, total: None,
     batch: int = BATCH,
 ) -> PassReport:
-    """Connect, run one pass, record the outcome on the source row; errors end up in the report."""
+    """Take the lease, connect, run one pass, record the outcome, release; errors end up in the report.
+
+    A source whose lease another instance holds is not touched: `held` says
+    who holds it and until when.
+    """
     report = PassReport(src)
+    lease = Lease(store, src.id, instance_id(), settings.imap_lease_seconds)
+    claim = lease.take()
+    if not claim.ok:
+        report.held = claim
+        log.info("%s: skipped, %s", src.label, claim)
+        return report
+    try:
+        return _pass(
+            store=store,
+            settings=settings,
+            src=src,
+            lease=lease,
+            on_commit=on_commit,
+            progress=progress,
+            batch=batch,
+            report=report,
+        )
+    finally:
+        lease.release()
+
+
+def _pass(
+    *,
+    store: Store,
+    settings: Settings,
+    src: state.Source,
+    lease: Lease,
+    on_commit: Callable[[], None],
+    progress: Progress,
+    batch: int,
+    report: PassReport,
+) -> PassReport:
     started = time.perf_counter()
     try:
-        with connected(src) as client:
+        with connected(src, ca_file=settings.imap_ca_file) as client:
             sync_source(
                 client,
                 store=store,
                 settings=settings,
                 src=src,
+                lease=lease,
                 on_commit=on_commit,
                 progress=progress,
                 report=report,
                 batch=batch,
             )
             report.seconds = time.perf_counter() - started
+    except LeaseLost as exc:  # a `serve` took the source over mid-pass (this pass outlived the lease)
+        report.seconds = time.perf_counter() - started
+        report.held = exc.claim or Claim(False, "", None)
+        log.warning("%s: stopped, %s", src.label, exc)
+        return report
     except (ImapError, *TRANSIENT) as exc:
         report.seconds = time.perf_counter() - started
         report.error = describe(exc)

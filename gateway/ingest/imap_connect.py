@@ -2,10 +2,13 @@
 
 `imaps://` is TLS from the start; `imap://` upgrades with STARTTLS and talks in
 clear only when the server offers no STARTTLS and the address we are
-connected to is loopback. The password comes from a file or an environment
-variable named by the source, is read at each connect, and is never stored
-or logged. Errors are `ImapError`s whose message names the problem, never
-the password.
+connected to is loopback. The server's certificate is always verified
+(chain and host name), against the system's CAs or those in IMAP_CA_FILE (a
+private CA); one that fails is a permanent error naming the problem, raised
+before the password is sent. The password comes from a file or an
+environment variable named by the source, is read at each connect, and is
+never stored or logged. Errors are `ImapError`s whose message names the
+problem, never the password.
 """
 
 from __future__ import annotations
@@ -132,17 +135,25 @@ def _is_loopback(address: str) -> bool:
 
 
 @contextmanager
-def connected(src: state.Source, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[IMAPClient]:
-    """A logged-in client for the source (TLS rules above); logged out on exit."""
+def connected(src: state.Source, *, ca_file: str = "", timeout: float = TIMEOUT_SECONDS) -> Iterator[IMAPClient]:
+    """A logged-in client for the source (TLS rules above); logged out on exit.
+
+    `ca_file`: PEM file of the CAs to trust instead of the system's (IMAP_CA_FILE).
+    """
     url = parse_url(src.url)
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=ca_file or None)
     try:
         client = IMAPClient(url.host, port=url.port, ssl=url.scheme == "imaps", ssl_context=context, timeout=timeout)
     except socket.gaierror as exc:
         raise ImapError(f"cannot resolve {url.host}: {exc.strerror}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise _untrusted(url, exc, ca_file) from None
     try:
         if url.scheme == "imap":
-            _starttls_or_loopback(client, url, context)
+            try:
+                _starttls_or_loopback(client, url, context)
+            except ssl.SSLCertVerificationError as exc:
+                raise _untrusted(url, exc, ca_file) from None
         password = read_password(src)
         try:
             client.login(url.user, password)
@@ -156,6 +167,18 @@ def connected(src: state.Source, *, timeout: float = TIMEOUT_SECONDS) -> Iterato
         yield client
     finally:
         _close(client)
+
+
+def _untrusted(url: ImapURL, exc: ssl.SSLCertVerificationError, ca_file: str) -> ImapError:
+    problem = (exc.verify_message or str(exc)).rstrip(".")
+    trusted = (
+        f"the CAs in MAILFEED_IMAP_CA_FILE ({ca_file})"
+        if ca_file
+        else "the system's CAs (MAILFEED_IMAP_CA_FILE can name a private CA)"
+    )
+    return ImapError(
+        f"TLS certificate of {url.host}:{url.port} refused: {problem}; checked against {trusted}", permanent=True
+    )
 
 
 def _close(client: IMAPClient) -> None:

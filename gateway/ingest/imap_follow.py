@@ -9,8 +9,13 @@ IMAP_BACKOFF_MAX_SECONDS; a wrong password or a missing folder waits that
 longest delay each time. Every failure is a log line naming the source and a
 `last_error` on its row (`mailfeed imap status`); other sources go on.
 
-`Followers` also looks for sources added while it runs (`mailfeed feed add
---imap`) and starts a thread for each.
+A source is followed only by the instance that holds its lease
+(imap_lease.py): `Followers` starts a thread for a source only once it has
+taken the lease, and looks again every RESCAN_SECONDS (or half a lease, if
+shorter) for sources added while it runs and for leases left free or expired
+by other instances. A follower renews its lease while it runs, in IDLE too; when
+another instance has it, the follower closes its connection and ends. A clean
+stop releases the lease, so another instance takes over at its next rescan.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import sync_source
 from gateway.ingest.imap_connect import TRANSIENT, ImapError, connected, describe
+from gateway.ingest.imap_lease import Lease, LeaseLost, instance_id
 from gateway.store.db import Store
 
 log = logging.getLogger(__name__)
 
-RESCAN_SECONDS = 30.0
+RESCAN_SECONDS = 10.0  # new sources, and leases left free or expired, are found this soon
 FIRST_BACKOFF_SECONDS = 1.0
 
 
@@ -45,15 +51,25 @@ def backoff(failures: int, *, cap: float, permanent: bool = False) -> float:
 
 
 class Follower:
-    """A thread that keeps one source's folder committed as mail arrives."""
+    """A thread that keeps one source's folder committed as mail arrives, while it holds the lease.
+
+    Without a `lease`, it takes one as this process (`instance_id()`); the
+    thread ends, without following, when another instance holds it.
+    """
 
     def __init__(
-        self, store: Store, settings: Settings, source_id: int, on_commit: Callable[[], None] = lambda: None
+        self,
+        store: Store,
+        settings: Settings,
+        source_id: int,
+        on_commit: Callable[[], None] = lambda: None,
+        lease: Lease | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.source_id = source_id
         self.on_commit = on_commit
+        self.lease = lease or Lease(store, source_id, instance_id(), settings.imap_lease_seconds)
         self.waiting = threading.Event()  # set while in IDLE or between polls: caught up
         self._synced = False  # this connection has completed a pass
         self._stop = threading.Event()
@@ -69,7 +85,20 @@ class Follower:
         self._stop.set()
         self._thread.join(timeout=timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
+        try:
+            self.lease.keep()
+            self._keep_following()
+        except LeaseLost as exc:  # not ours any more: nothing to release
+            log.warning("IMAP source %s: %s; no longer following it here", self.source_id, exc)
+            return
+        self.lease.release()  # a clean stop: another instance may take over at once
+
+    def _keep_following(self) -> None:
         failures = 0
         while not self._stop.is_set():
             with self.store.read() as session:
@@ -80,6 +109,8 @@ class Follower:
             try:
                 self._follow(src)
                 return  # stopped
+            except LeaseLost:
+                raise
             except (ImapError, *TRANSIENT) as exc:
                 # A connection that worked before it dropped starts the backoff over.
                 failures = 1 if self._synced else failures + 1
@@ -97,8 +128,17 @@ class Follower:
                 log.exception("%s: unexpected failure; retrying in %.0f s", src.label, delay)
             self.waiting.clear()
             self._record_error(error)
-            if self._stop.wait(delay):
+            if self._wait(delay):
                 return
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait, renewing the lease when due; True when stopped. Raises LeaseLost."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.wait(min(left, self.lease.renew_every, 1.0)):
+                return True
+            self.lease.keep()
+        return self._stop.is_set()
 
     def _record_error(self, error: str) -> None:
         try:
@@ -108,11 +148,16 @@ class Follower:
 
     def _follow(self, src: state.Source) -> None:
         self._synced = False
-        with connected(src) as client:
+        with connected(src, ca_file=self.settings.imap_ca_file) as client:
             idle = client.has_capability("IDLE")
             while not self._stop.is_set():
                 report = sync_source(
-                    client, store=self.store, settings=self.settings, src=src, on_commit=self.on_commit
+                    client,
+                    store=self.store,
+                    settings=self.settings,
+                    src=src,
+                    lease=self.lease,
+                    on_commit=self.on_commit,
                 )
                 self._synced = True
                 state.mark_ok(store=self.store, source_id=src.id)
@@ -130,25 +175,37 @@ class Follower:
                     self._poll(client)
 
     def _idle(self, client: IMAPClient) -> None:
-        """IDLE until the server reports new mail, the renewal time comes, or we are stopped."""
+        """IDLE until the server reports new mail, the renewal time comes, or we are stopped.
+
+        The lease is renewed meanwhile; LeaseLost is raised after leaving IDLE.
+        """
         client.idle()
         self.waiting.set()
         renew_at = time.monotonic() + self.settings.imap_idle_seconds
         new_mail = False
-        while not self._stop.is_set() and not new_mail and time.monotonic() < renew_at:
-            # A short timeout so a stop is noticed within a second.
-            responses = client.idle_check(timeout=1.0)
+        lost: LeaseLost | None = None
+        while not self._stop.is_set() and not new_mail and not lost and time.monotonic() < renew_at:
+            # A short timeout so a stop is noticed within a second, and the lease renewed in time.
+            responses = client.idle_check(timeout=min(1.0, self.lease.renew_every))
             # imapclient swallows EOF in IDLE: a server going away says BYE, or just closes.
             if any(r[0] == b"BYE" for r in responses) or (not responses and _closed(client.socket())):
                 raise IMAPClientAbortError("the server closed the connection during IDLE")
             new_mail = any(len(r) > 1 and r[1] == b"EXISTS" for r in responses)
+            try:
+                self.lease.keep()
+            except LeaseLost as exc:
+                lost = exc
         self.waiting.clear()
         client.idle_done()
+        if lost:
+            raise lost
 
     def _poll(self, client: IMAPClient) -> None:
         self.waiting.set()
-        self._stop.wait(self.settings.imap_poll_seconds)
-        self.waiting.clear()
+        try:
+            self._wait(self.settings.imap_poll_seconds)
+        finally:
+            self.waiting.clear()
         if not self._stop.is_set():
             client.noop()  # lets the server tell us about new messages before the next SEARCH
 
@@ -167,7 +224,12 @@ def _closed(sock: socket.socket) -> bool:
 
 
 class Followers:
-    """Every source's follower, plus a thread that starts followers for sources added later."""
+    """A follower for each source whose lease this instance holds, and a thread that looks for more.
+
+    `holder` names this instance in the leases (default: `instance_id()`).
+    The rescan runs at least every half lease, so a lease left by a killed
+    instance is taken over soon after it expires.
+    """
 
     def __init__(
         self,
@@ -175,11 +237,13 @@ class Followers:
         settings: Settings,
         on_commit: Callable[[], None] = lambda: None,
         rescan_seconds: float = RESCAN_SECONDS,
+        holder: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.on_commit = on_commit
-        self.rescan_seconds = rescan_seconds
+        self.rescan_seconds = min(rescan_seconds, settings.imap_lease_seconds / 2)
+        self.holder = holder or instance_id()
         self.followers: dict[int, Follower] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="imap-sources", daemon=True)
@@ -189,14 +253,27 @@ class Followers:
         self._thread.start()
 
     def scan(self) -> None:
+        """Start following each source not followed here whose lease we can take."""
         with self.store.read() as session:
             sources = state.list_sources(session=session)
         for src in sources:
-            if src.id not in self.followers:
-                log.info("following %s", src.label)
-                follower = Follower(self.store, self.settings, src.id, self.on_commit)
-                self.followers[src.id] = follower
-                follower.start()
+            running = self.followers.get(src.id)
+            if running is not None and running.alive:
+                continue
+            lease = Lease(self.store, src.id, self.holder, self.settings.imap_lease_seconds)
+            claim = lease.take()
+            if not claim.ok:
+                log.debug("%s: %s", src.label, claim)
+                continue
+            log.info("following %s (lease held by %s)", src.label, self.holder)
+            follower = Follower(self.store, self.settings, src.id, self.on_commit, lease)
+            self.followers[src.id] = follower
+            follower.start()
+
+    @property
+    def following(self) -> list[int]:
+        """The sources followed here now."""
+        return sorted(i for i, f in self.followers.items() if f.alive)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.rescan_seconds):
@@ -206,9 +283,11 @@ class Followers:
                 log.exception("looking for new IMAP sources failed; trying again later")
 
     def stop(self) -> None:
+        """Stop every follower; each releases its lease (a scan running now finishes first)."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         for f in self.followers.values():
             f.request_stop()  # all at once: each takes up to a second to notice
         for f in self.followers.values():
             f.stop()
-        self._thread.join(timeout=5)

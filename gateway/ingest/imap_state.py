@@ -50,6 +50,8 @@ class Status:
     last_ok_at: datetime | None
     last_error: str
     last_error_at: datetime | None
+    lease_holder: str  # "" when free
+    lease_expires_at: datetime | None
 
 
 class SourceExists(Exception):
@@ -105,6 +107,8 @@ def statuses(*, session: Session) -> list[Status]:
                 row.last_ok_at,
                 row.last_error,
                 row.last_error_at,
+                row.lease_holder,
+                row.lease_expires_at,
             )
         )
     return out

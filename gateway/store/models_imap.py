@@ -2,7 +2,8 @@
 
 A source stores where its password is (a file path or an environment
 variable's name), never the password itself. The cursor is moved only in the
-transaction that commits the raw messages it covers.
+transaction that commits the raw messages it covers. The lease columns say
+which instance follows the source (ingest/imap_lease.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class ImapSource(SQLModel, table=True):
     last_ok_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     last_error: str = ""
     last_error_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+    lease_holder: str = Field(default="", max_length=255)  # instance id; "" = free
+    lease_expires_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
 
 
 class ImapCursor(SQLModel, table=True):

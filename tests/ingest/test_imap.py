@@ -460,8 +460,8 @@ def test_cli_feed_add_imap_sync_and_status(dovecot: Dovecot, tmp_path: Path) -> 
         f"1\tteam\timap://team@127.0.0.1:{dovecot.port}/INBOX\tafter=none\t"
         "password from environment variable TEAM_IMAP_PASSWORD\tcursor "
     )
-    assert status[0].endswith("\tok") and "/10\tlast ok 20" in status[0]
-    assert "\tcursor -\tlast ok never\terror at " in status[1] and "login as 'ops' refused" in status[1]
+    assert status[0].endswith("\tok") and "/10\tlease free\tlast ok 20" in status[0]
+    assert "\tcursor -\tlease free\tlast ok never\terror at " in status[1] and "login as 'ops' refused" in status[1]
     assert "team@example.com\tteam\t2 threads" in mailfeed("feed", "list").stdout
 
 
