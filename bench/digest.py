@@ -3,11 +3,12 @@
     python -m bench.digest [--readers 10000] [--entries 300] [--feeds 5]
 
 Both runs send to the same local SMTP sink (aiosmtpd in its own process, answering
-250 and keeping nothing) with the same client (gateway.digest.send.send_batch) in
-the same batches. The baseline sends `--readers` copies of one rendered digest of
-the same size; mailfeed runs `send_due` (claim, collect, render, send, mark) for
-every reader. Target: mailfeed ≥ 0.5× the baseline's messages/s. Also prints
-peak RSS of this process.
+250 and keeping nothing) with the same client (gateway.digest.send.send_parallel,
+a few connections at once) in the same batches. The baseline sends `--readers`
+copies of one rendered digest of the same size; mailfeed runs `send_due` (claim,
+collect, render, send, and record each digest before its connection sends the
+next) for every reader. Target: mailfeed ≥ 0.5× the baseline's messages/s. Also
+prints peak RSS of this process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.digest.dispatch import BATCH, send_due
-from gateway.digest.send import Outgoing, relay_from_url, send_batch
+from gateway.digest.send import Outgoing, relay_from_url, send_parallel
 from gateway.digest.subscribe import Schedule
 from gateway.pipeline import deliver, process_pending
 from gateway.store import writes
@@ -114,7 +115,7 @@ def main() -> int:
         ]
         t = time.perf_counter()
         for start in range(0, len(copies), BATCH):
-            outcomes = asyncio.run(send_batch(relay, copies[start : start + BATCH]))
+            outcomes = asyncio.run(send_parallel(relay, copies[start : start + BATCH]))
             assert all(o.status == "sent" for o in outcomes)
         base_s = time.perf_counter() - t
         base_rate = args.readers / base_s

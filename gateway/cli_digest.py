@@ -82,28 +82,36 @@ def unsubscribe(
 
 @digest_app.command("send")
 def digest_send(
-    now: Annotated[bool, typer.Option("--now", help="Send every reader's digest now, whatever their schedule.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would go out; send and record nothing.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Send every reader's digest now, whatever their schedule.")] = (
+        False
+    ),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would go out; send and record nothing.")] = (
+        False
+    ),
     to: Annotated[str | None, typer.Option("--to", help="Only this reader.")] = None,
 ) -> None:
     """Send the digests that are due (with --now: all of them)."""
     from gateway.cli import _settings, _store, fail
     from gateway.digest.dispatch import send_due
-    from gateway.digest.scheduler import instance_name
+    from gateway.digest.scheduler import Clock, instance_name
 
     settings = _settings()
     if not settings.relay_url and not dry_run:
         fail("MAILFEED_RELAY_URL is not set: digests need an SMTP relay (e.g. smtp://127.0.0.1:25)")
     store = _store(settings)
-    report = send_due(store=store, settings=settings, now=datetime.now(UTC), instance=instance_name(),
-                      force=now, dry_run=dry_run, only=to)
+    # MAILFEED_DIGEST_CLOCK_START (tests and drills): e.g. preview with --dry-run what tomorrow 08:00 sends
+    at = Clock(settings.digest_clock_start).now()
+    report = send_due(store=store, settings=settings, now=at, instance=instance_name(), force=now, dry_run=dry_run,
+                      only=to)
     if dry_run:
         for data in report.previews:
             typer.echo(data.decode("ascii").replace("\r\n", "\n"))
-        typer.echo(f"dry run: {len(report.previews)} digest{'s' if len(report.previews) != 1 else ''} would go out", err=True)
+        n = len(report.previews)
+        typer.echo(f"dry run: {n} digest{'s' if n != 1 else ''} would go out", err=True)
         return
     c = report.counts
-    typer.echo(f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, bounced {c['permanent']}")
+    typer.echo(f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, "
+               f"bounced {c['permanent']}")
     if c["temporary"]:
         raise typer.Exit(1)
 
@@ -117,7 +125,8 @@ def stats(email: Annotated[str | None, typer.Option(help="Only this reader.")] =
     with store.read() as session:
         rows = emails_saved(session, email=email)
     for r in rows:
-        typer.echo(f"{r.email}\t{r.feed}\t{r.replaced} emails replaced by {r.digests} digest{'s' if r.digests != 1 else ''}")
+        plural = "s" if r.digests != 1 else ""
+        typer.echo(f"{r.email}\t{r.feed}\t{r.replaced} emails replaced by {r.digests} digest{plural}")
     if rows:
         total, digests = sum(r.replaced for r in rows), sum(r.digests for r in rows)
         typer.echo(f"total\t\t{total} emails replaced by {digests} digests")

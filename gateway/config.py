@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     base_url: str = ""
     relay_url: str = ""
     digest_from: str = ""
+    digest_clock_start: datetime | None = None  # tests and drills: the digest clock starts here, then runs
     max_message_bytes: int = Field(25 * MIB, gt=0)
     max_attachment_bytes: int = Field(10 * MIB, ge=0)
     max_recipients: int = Field(50, ge=1)
@@ -94,6 +96,13 @@ class Settings(BaseSettings):
     def _known_relay(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in ("smtp", "smtps", "smtp+starttls"):
             raise ValueError("must be smtp://, smtps:// or smtp+starttls://")
+        return value
+
+    @field_validator("digest_clock_start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-03-27T09:00:00+00:00")
         return value
 
     @field_validator("sqlite_synchronous")

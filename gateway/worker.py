@@ -46,7 +46,8 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
     if n <= 1:
         yield map
         return
-    pool: Executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"))
+    pool: Executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"),
+                                         initializer=_log_like, initargs=(settings,))
     try:
         def run(fn, jobs: Iterable[Job]) -> Iterator[Analysis | Failure]:  # type: ignore[no-untyped-def]
             jobs = list(jobs)
@@ -54,6 +55,13 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
         yield run
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _log_like(settings: Settings) -> None:
+    """A pool worker logs as the process that started it (forkserver children start bare)."""
+    from gateway.logs import setup_logging
+
+    setup_logging(settings)
 
 
 class Processor:

@@ -1,18 +1,19 @@
 """Dispatch: the digest steps in order — claim, collect, render, send, mark.
 
 `send_due` is what the scheduler in `mailfeed serve` and `mailfeed digest send`
-call. Claims and marks are short transactions; composing and sending happen
-between them, in batches, so thousands of readers go out over few connections.
+call. Claims are one short transaction; then, batch by batch, digests are
+composed and sent over a few connections at once, each relay answer committed
+before its connection sends the next digest (recorder.py).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,9 +22,10 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.digest import collect, runs
 from gateway.digest.notices import send_notices
+from gateway.digest.recorder import Group, GroupRecorder
 from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due
-from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_batch
+from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_parallel
 from gateway.store import digest_writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
@@ -53,9 +55,10 @@ def base_url(settings: Settings) -> str:
 
 def send_due(
     *, store: Store, settings: Settings, now: datetime, instance: str, force: bool = False,
-    dry_run: bool = False, only: str | None = None, send: Callable[..., object] = send_batch,
+    dry_run: bool = False, only: str | None = None, send: Callable[..., object] = send_parallel,
 ) -> Report:
     """Send every digest due at `now` (or, with force, every reader's now); return what happened."""
+    started = time.monotonic()
     report = Report()
     cache: Cache = {}
     with store.write() as session, session.begin():
@@ -75,8 +78,7 @@ def send_due(
         return report
     jobs = _claim(store, now=now, instance=instance, force=force, only=only)
     report.counts["claimed"] = len(jobs)
-    for start in range(0, len(jobs), BATCH):
-        _send_batch(store, settings, key, now, jobs[start : start + BATCH], report, send, cache)
+    _send_all(store, settings, key, now, jobs, report, send, cache, instance=instance, started=started)
     report.counts["notices"] = send_notices(store=store, settings=settings, now=now, base_url=base_url(settings),
                                             send=send)
     return report
@@ -112,7 +114,8 @@ def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str
             if (d := _due(sub, now, force)) is not None
         ]
         ids = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
-        ids += [r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)]
+        ids += [r for r in runs.reclaimable(session, now=now)
+                if runs.reclaim(session, run_id=r, now=now, instance=instance)]
     with store.read() as session:
         rows = session.execute(
             sa.select(DigestRun, Subscription, Reader, Feed)
@@ -132,6 +135,14 @@ class _Context:
     muted: dict[int, set[int]]
     replaced: dict[int, int]
     blocks: BlockCache = field(default_factory=dict)
+    replies: dict[tuple[str, int], str] = field(default_factory=dict)  # a thread's reply address, same for all
+
+    def reply_address(self, key: str, feed: Feed, thread_id: int) -> str:
+        found = self.replies.get((feed.address, thread_id))
+        if found is None:
+            found = keys.sub_address(feed.address, keys.sign(key, "r", str(thread_id)))
+            self.replies[(feed.address, thread_id)] = found
+        return found
 
     @classmethod
     def load(cls, session: Session, jobs: list[Job]) -> _Context:
@@ -152,92 +163,70 @@ class _Context:
         return cls(muted, replaced)
 
 
-def _send_batch(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
-                send: Callable[..., object], cache: Cache) -> None:
+Composed = list[tuple[Job, tuple[Rendered, int]]]
+
+
+def _send_all(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
+              send: Callable[..., object], cache: Cache, *, instance: str, started: float) -> None:
+    """Send the claimed runs batch by batch, renewing each batch's claims first (runs.renew)."""
+    for start in range(0, len(jobs), BATCH):
+        chunk = jobs[start : start + BATCH]
+        at = now + timedelta(seconds=time.monotonic() - started)  # `now` runs on while we send
+        with store.write() as session, session.begin():
+            mine = runs.renew(session, run_ids=[j.run.id or 0 for j in chunk], now=at, instance=instance)
+        if len(mine) < len(chunk):
+            log.warning("%d digests were taken back by another instance after the lease", len(chunk) - len(mine))
+        outgoing = _prepare(store, settings, key, now, [j for j in chunk if j.run.id in mine], report, cache)
+        if outgoing:
+            _deliver(store, settings, key, now, outgoing, report, send)
+
+
+def _prepare(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
+             cache: Cache) -> Composed:
+    """Compose a batch; mark the runs with nothing to send skipped; the digests to send."""
     composed: list[tuple[Job, tuple[Rendered, int] | None]] = []
     with store.read() as session:
         context = _Context.load(session, jobs)
         for job in jobs:
             composed.append((job, _compose(session, job, settings, key, now, cache, context)))
-    with store.write() as session, session.begin():
-        for job, found in composed:
-            if found is None:
-                runs.mark_skipped(session, run=job.run, now=now)
-                report.counts["skipped"] += 1
-    outgoing = [(job, found) for job, found in composed if found is not None]
-    if not outgoing:
-        return
-
-    def mark(start: int, outcomes: list[Outcome]) -> None:
+    skipped = [job.run for job, found in composed if found is None]
+    if skipped:
         with store.write() as session, session.begin():
-            for (job, (rendered, entry_count)), outcome in zip(outgoing[start:], outcomes, strict=False):
-                _mark(session, job, rendered, entry_count, outcome, now)
-                report.counts[outcome.status] += 1
+            runs.mark_skipped(session, runs=skipped, now=now)
+        report.counts["skipped"] += len(skipped)
+    return [(job, found) for job, found in composed if found is not None]
+
+
+def _deliver(store: Store, settings: Settings, key: str, now: datetime, outgoing: Composed, report: Report,
+             send: Callable[..., object]) -> None:
+    """Send a composed batch, each outcome committed before its connection sends the next (recorder.py)."""
+
+    def mark(group: Group) -> None:
+        answered = [(job, found, outcome) for start, outcomes in group
+                    for (job, found), outcome in zip(outgoing[start:], outcomes, strict=False)]
+        sent = [runs.Sent(job.run, rendered.message_id, count) for job, (rendered, count), o in answered
+                if o.status == "sent"]
+        with store.write() as session, session.begin():
+            runs.mark_sent(session, sent=sent, now=now)
+            for job, _, outcome in answered:
+                if outcome.status != "sent":
+                    _mark_failed(session, job, outcome, now)
+        report.counts.update(o.status for _, _, o in answered)  # counted once committed
 
     if not settings.relay_url:
-        mark(0, [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing])
+        mark([(0, [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing])])
         return
     relay = relay_from_url(settings.relay_url)
     batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
-    with Recorder(mark) as recorder:
+    with GroupRecorder(mark) as recorder:
         run_sync(send(relay, batch, checkpoint=recorder.checkpoint))  # type: ignore[arg-type]
 
 
-class Recorder:
-    """Records outcomes in the database while the next digests are being sent.
-
-    Each outcome is handed over as soon as the relay answers; a background
-    thread commits whatever has piled up, so the ledger trails the relay by
-    only the digests in flight: a kill -9 can make only those go out twice
-    (with the same Message-ID), and recording never waits on the connection.
-    """
-
-    def __init__(self, mark: Callable[[int, list[Outcome]], None]) -> None:
-        self._mark = mark
-        self._pending: list[tuple[int, list[Outcome]]] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._closed = False
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="digest-recorder", daemon=True)
-
-    def __enter__(self) -> Recorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._closed = True
-        self._wake.set()
-        self._thread.join()
-        if self._error is not None and exc[0] is None:
-            raise self._error
-
-    async def checkpoint(self, start: int, outcomes: list[Outcome]) -> None:
-        with self._lock:
-            self._pending.append((start, outcomes))
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            with self._lock:
-                taken, self._pending = self._pending, []
-            for start, outcomes in taken:
-                try:
-                    self._mark(start, outcomes)
-                except BaseException as exc:  # surfaced when the batch ends
-                    self._error = exc
-            if self._closed and not self._pending:
-                return
-
-
-def _mark(session: Session, job: Job, rendered: Rendered, entry_count: int, outcome: Outcome, now: datetime) -> None:
-    if outcome.status == "sent":
-        runs.mark_sent(session, run=job.run, now=now, message_id=rendered.message_id, entry_count=entry_count)
-    elif outcome.status == "temporary":
+def _mark_failed(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
+    if outcome.status == "temporary":
         runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
-        log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail)
+        log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code,
+                    outcome.detail)
     else:
         runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
         log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
@@ -277,8 +266,7 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
     rendered = render(
         feed={"slug": feed.slug, "title": feed.title, "address": feed.address},
         collected=got,
-        reply_address={i.thread_id: keys.sub_address(feed.address, keys.sign(key, "r", str(i.thread_id)))
-                       for i in got.items},
+        reply_address={i.thread_id: context.reply_address(key, feed, i.thread_id) for i in got.items},
         mute_url={i.thread_id: f"{url}/mute/{keys.sign(key, 'm', f'{reader.id}.{i.thread_id}')}" for i in got.items},
         links=Links(
             base_url=url,

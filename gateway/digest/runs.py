@@ -80,25 +80,72 @@ def reclaim(session: Session, *, run_id: int, now: datetime, instance: str) -> b
     return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
-def mark_sent(session: Session, *, run: DigestRun, now: datetime, message_id: str, entry_count: int) -> None:
-    session.execute(
-        sa.update(DigestRun).where(DigestRun.id == run.id)
-        .values(status="sent", sent_at=now, message_id=message_id, entry_count=entry_count, last_error="")
+@dataclass(frozen=True)
+class Sent:
+    run: DigestRun
+    message_id: str
+    entry_count: int
+
+
+_RUN = DigestRun.__table__  # type: ignore[attr-defined]
+_SUB = Subscription.__table__  # type: ignore[attr-defined]
+# Built once: recording runs after every relay answer, and building and
+# caching a statement costs more than executing it.
+_SENT = _RUN.update().where(_RUN.c.id == sa.bindparam("run_id")).values(
+    status="sent", sent_at=sa.bindparam("now"), message_id=sa.bindparam("mid"), entry_count=sa.bindparam("n"),
+    last_error="",
+)
+_SKIPPED = _RUN.update().where(_RUN.c.id == sa.bindparam("run_id")).values(
+    status="skipped", sent_at=sa.bindparam("now")
+)
+_ADVANCE = (
+    _SUB.update()
+    .where(_SUB.c.id == sa.bindparam("sub_id"), _SUB.c.cursor < sa.bindparam("upto"))
+    .values(cursor=sa.bindparam("upto"))
+)
+
+
+def renew(session: Session, *, run_ids: list[int], now: datetime, instance: str) -> set[int]:
+    """Renew this instance's claims on runs it is about to send; the ids that are still its own.
+
+    All due runs are claimed at once and sent batch by batch; without this, a
+    long send (many readers, a slow relay) could outlast the lease of the runs
+    still waiting, another instance would take them back, and both would send.
+    A run already taken back is left to the instance that took it.
+    """
+    if not run_ids:
+        return set()
+    stmt = (
+        _RUN.update()
+        .where(_RUN.c.id.in_(run_ids), _RUN.c.status == "claimed", _RUN.c.claimed_by == instance)
+        .values(claimed_at=now)
+        .returning(_RUN.c.id)
     )
-    _advance(session, run)
+    return set(session.scalars(stmt))
 
 
-def mark_skipped(session: Session, *, run: DigestRun, now: datetime) -> None:
-    session.execute(sa.update(DigestRun).where(DigestRun.id == run.id).values(status="skipped", sent_at=now))
-    _advance(session, run)
+def mark_sent(session: Session, *, sent: list[Sent], now: datetime) -> None:
+    """Mark runs sent and move their subscriptions' cursors, in the caller's transaction.
+
+    Two executemany statements on the tables, not ORM updates (which cost more
+    than the rest of recording): the relay's answers are recorded as they come.
+    """
+    if not sent:
+        return
+    session.execute(_SENT, [{"run_id": s.run.id, "mid": s.message_id, "n": s.entry_count, "now": now} for s in sent])
+    _advance(session, [s.run for s in sent])
 
 
-def _advance(session: Session, run: DigestRun) -> None:
-    session.execute(
-        sa.update(Subscription)
-        .where(Subscription.id == run.subscription_id, Subscription.cursor < run.cursor_to)
-        .values(cursor=run.cursor_to)
-    )
+def mark_skipped(session: Session, *, runs: list[DigestRun], now: datetime) -> None:
+    """Mark runs that had nothing to send; their cursors move as if sent."""
+    if not runs:
+        return
+    session.execute(_SKIPPED, [{"run_id": r.id, "now": now} for r in runs])
+    _advance(session, runs)
+
+
+def _advance(session: Session, runs: list[DigestRun]) -> None:
+    session.execute(_ADVANCE, [{"sub_id": r.subscription_id, "upto": r.cursor_to} for r in runs])
 
 
 def mark_retry(session: Session, *, run: DigestRun, now: datetime, error: str) -> None:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 
+import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.digest.dispatch import send_due
+from gateway.digest.send import CONNECTIONS, send_parallel
 from gateway.digest.subscribe import Schedule, emails_saved, subscribe
 from gateway.pipeline import deliver, process_pending
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import DigestRun
-from tests.digest.sink import smtp_sink
+from tests.digest.sink import SinkHandler, smtp_sink
 from tests.helpers import add_feed, make_mail
 
 T0 = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)  # Berlin leaves CET for CEST on 2026-03-29
@@ -34,7 +38,8 @@ def feed(store: Store) -> Feed:
 
 def subjects(message: Message) -> list[str]:
     text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
-    return [line.strip().removeprefix("NEW").strip() for line in text.splitlines() if line.startswith(("NEW ", "     Topic"))
+    return [line.strip().removeprefix("NEW").strip() for line in text.splitlines()
+            if line.startswith(("NEW ", "     Topic"))
             and "Read:" not in line and "Reply:" not in line and "wrote" not in line]
 
 
@@ -82,7 +87,8 @@ def test_relay_451_then_250_sends_once_and_headers(settings: Settings, store: St
         with store.write() as session, session.begin():
             subscribe(session, email="reader@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
         post(store, settings, feed_id, "a@x", subject="Topic A", sender="Ann <ann@example.com>")
-        post(store, settings, feed_id, "b@x", subject="Re: Topic A", in_reply_to="<a@x>", sender="Bob <bob@example.com>")
+        post(store, settings, feed_id, "b@x", subject="Re: Topic A", in_reply_to="<a@x>",
+             sender="Bob <bob@example.com>")
         sink.handler.fail_next.append("451 4.3.0 try later")
         due = datetime(2026, 3, 27, 8, 30, tzinfo=UTC)
         first = send_due(store=store, settings=settings, now=due, instance="a")
@@ -98,7 +104,8 @@ def test_relay_451_then_250_sends_once_and_headers(settings: Settings, store: St
     assert got.mail_from.startswith("team+b-") and got.mail_from.endswith("@example.com")  # VERP
     assert m["Auto-Submitted"] == "auto-generated" and m["Precedence"] == "list"
     assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert "https://feeds.example.com/unsubscribe/u-" in m["List-Unsubscribe"] and "mailto:team+u-" in m["List-Unsubscribe"]
+    assert "https://feeds.example.com/unsubscribe/u-" in m["List-Unsubscribe"]
+    assert "mailto:team+u-" in m["List-Unsubscribe"]
     assert m["List-Id"] and m["X-Mailfeed-Digest"] == "1"
     assert m["Message-ID"].startswith("<digest.") and "2026-03-27" in m["Message-ID"]
     kinds = [p.get_content_type() for p in m.walk()]
@@ -127,7 +134,8 @@ def test_relay_down_then_up_every_due_digest_once(settings: Settings, store: Sto
     with smtp_sink(port) as sink:
         up = send_due(store=store, settings=settings, now=due + timedelta(minutes=2), instance="b")
         assert up.counts["sent"] == 5
-        assert send_due(store=store, settings=settings, now=due + timedelta(minutes=30), instance="b").counts["sent"] == 0
+        later = send_due(store=store, settings=settings, now=due + timedelta(minutes=30), instance="b")
+        assert later.counts["sent"] == 0
     assert sorted(r.rcpt_tos[0] for r in sink.received) == [f"r{i}@example.com" for i in range(5)]
 
 
@@ -143,13 +151,12 @@ def test_crashed_claim_is_resumed_after_the_lease(settings: Settings, store: Sto
         def crash(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt  # the process dies between claim and send
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             send_due(store=store, settings=settings, now=due, instance="dead", send=crash)
-        except KeyboardInterrupt:
-            pass
         with store.read() as session:
             assert session.scalar(sa.select(DigestRun.status)) == "claimed"
-        assert send_due(store=store, settings=settings, now=due + timedelta(minutes=1), instance="b").counts["sent"] == 0
+        early = send_due(store=store, settings=settings, now=due + timedelta(minutes=1), instance="b")
+        assert early.counts["sent"] == 0
         resumed = send_due(store=store, settings=settings, now=due + timedelta(minutes=11), instance="b")
         assert resumed.counts["sent"] == 1 and len(sink.received) == 1
 
@@ -187,7 +194,8 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url})
         with store.write() as session, session.begin():
-            subscribe(session, email="r@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(every="weekly"), now=T0)  # type: ignore[arg-type]
+            subscribe(session, email="r@example.com", feed=session.get(Feed, feed_id),  # type: ignore[arg-type]
+                      schedule=Schedule(every="weekly"), now=T0)
         post(store, settings, feed_id, "a@x", subject="Topic A")
         report = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True,
                           dry_run=True, only="r@example.com")
@@ -197,9 +205,12 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
         assert real.counts["sent"] == 1
 
 
-def test_crash_mid_batch_resends_only_what_was_not_recorded(settings: Settings, store: Store) -> None:
-    from gateway.digest.send import CHECKPOINT_EVERY, send_batch
+class Died(Exception):
+    """The process dies here."""
 
+
+def test_crash_mid_batch_resends_only_what_the_relay_took_and_the_ledger_missed(settings: Settings,
+                                                                               store: Store) -> None:
     feed_id = add_feed(store)
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url})
@@ -210,23 +221,82 @@ def test_crash_mid_batch_resends_only_what_was_not_recorded(settings: Settings, 
         post(store, settings, feed_id, "a@x", subject="Topic A")
         due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 
-        async def dies_after_25(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
-            async def stop_at_25(start, outcomes):  # type: ignore[no-untyped-def]
+        async def dies_after_10(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
+            recorded = 0
+
+            async def record_then_die(start, outcomes):  # type: ignore[no-untyped-def]
+                nonlocal recorded
+                if recorded >= 10:
+                    raise Died  # after the relay's 250, before the record
                 await checkpoint(start, outcomes)
-                if start + len(outcomes) >= 2 * CHECKPOINT_EVERY:
-                    await send_batch(relay, batch[start + len(outcomes) : 25])  # sent, never recorded
-                    raise KeyboardInterrupt
+                recorded += len(outcomes)
 
-            return await send_batch(relay, batch, checkpoint=stop_at_25)
+            return await send_parallel(relay, batch, checkpoint=record_then_die)
 
-        try:
-            send_due(store=store, settings=settings, now=due, instance="dead", send=dies_after_25)
-        except KeyboardInterrupt:
-            pass
-        assert len(sink.received) == 25
+        with pytest.raises(Died):
+            send_due(store=store, settings=settings, now=due, instance="dead", send=dies_after_10)
+        with store.read() as session:
+            recorded = set(session.scalars(sa.select(DigestRun.message_id).where(DigestRun.status == "sent")))
+        assert 10 <= len(recorded) < 30
         resumed = send_due(store=store, settings=settings, now=due + timedelta(minutes=11), instance="b")
-        assert resumed.counts["sent"] == 30 - 2 * CHECKPOINT_EVERY  # all the crash had not recorded
+        assert resumed.counts["sent"] == 30 - len(recorded)
     recipients = [r.rcpt_tos[0] for r in sink.received]
     assert set(recipients) == {f"r{i}@example.com" for i in range(30)}
-    # re-sent: only those the relay took but the crash kept from being recorded
-    assert len(recipients) - len(set(recipients)) == 25 - 2 * CHECKPOINT_EVERY
+    twice = {mid: n for mid, n in Counter(r.message_id for r in sink.received).items() if n > 1}
+    # re-sent, with the same Message-ID: only digests the relay took and the ledger missed, at most one
+    # per connection (the one whose 250 came just before the crash), never one sent after it
+    assert 1 <= len(twice) <= CONNECTIONS and set(twice.values()) == {2} and not set(twice) & recorded
+    assert len(recipients) == 30 + len(twice)
+
+
+def test_each_digest_is_recorded_before_its_connection_sends_the_next(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    checked: list[str] = []
+    ahead: list[str] = []
+
+    def recorded_before_next(message_id: str) -> None:
+        with store.read() as session:
+            status = session.scalar(sa.select(DigestRun.status).where(DigestRun.message_id == message_id))
+        (checked if status == "sent" else ahead).append(message_id)
+
+    with smtp_sink(handler=SinkHandler(before_next=recorded_before_next)) as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            for i in range(40):
+                subscribe(session, email=f"r{i}@example.com", feed=f, schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        report = send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 9, 0, tzinfo=UTC), instance="a")
+    assert report.counts["sent"] == 40 and len(sink.received) == 40
+    assert ahead == [] and len(checked) == 40 - CONNECTIONS  # each connection's last digest has no next
+
+
+def test_runs_still_waiting_when_the_lease_runs_out_go_out_once(settings: Settings, store: Store,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.digest import dispatch
+
+    monkeypatch.setattr(dispatch, "BATCH", 2)  # two batches of two
+    feed_id = add_feed(store)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            for i in range(4):
+                subscribe(session, email=f"r{i}@example.com", feed=f, schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+        post(store, settings, feed_id, "a@x", subject="Topic A")
+        due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+        batches = 0
+
+        async def slow(relay, batch, checkpoint):  # type: ignore[no-untyped-def]
+            nonlocal batches
+            outcomes = await send_parallel(relay, batch, checkpoint=checkpoint)
+            batches += 1
+            if batches == 1:  # the first batch took past the lease: another instance takes back the rest
+                other = send_due(store=store, settings=settings, now=due + timedelta(minutes=11), instance="b")
+                assert other.counts["sent"] == 2
+            return outcomes
+
+        first = send_due(store=store, settings=settings, now=due, instance="a", send=slow)
+    assert first.counts["claimed"] == 4 and first.counts["sent"] == 2 and batches == 1
+    recipients = sorted(r.rcpt_tos[0] for r in sink.received)
+    assert recipients == [f"r{i}@example.com" for i in range(4)]

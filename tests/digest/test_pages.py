@@ -35,7 +35,8 @@ def sent_digest(settings: Settings, store: Store) -> tuple[Settings, dict[str, s
         [got] = sink.received
     html = next(p for p in got.message.walk() if p.get_content_type() == "text/html").get_content()
     found = re.findall(r'<a href="(http://testserver[^"]+)"[^>]*>([^<]+)</a>', html)
-    return settings, {text: url.removeprefix("http://testserver") for url, text in found}, str(got.message["List-Unsubscribe"])
+    links = {text: url.removeprefix("http://testserver") for url, text in found}
+    return settings, links, str(got.message["List-Unsubscribe"])
 
 
 def test_every_link_in_the_digest_resolves(settings: Settings, store: Store) -> None:
@@ -72,7 +73,8 @@ def test_preferences_form_changes_the_schedule(settings: Settings, store: Store)
     client = TestClient(create_app(settings, store))
     form = client.get(links["Change when you get this"]).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    data = {"every": "weekly", "weekday": "fri", "at": "17:30", "tz": "Europe/Paris", "skip_empty": "true", "csrf": csrf}
+    data = {"every": "weekly", "weekday": "fri", "at": "17:30", "tz": "Europe/Paris", "skip_empty": "true",
+            "csrf": csrf}
     r = client.post(links["Change when you get this"], data=data)
     assert r.status_code == 200 and "Saved." in r.text
     with store.read() as session:
