@@ -150,17 +150,19 @@ def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
 Mapper = Callable[[Callable[[Job], Analysis | Failure], Iterable[Job]], Iterator[Analysis | Failure]]
 
 
-def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = 16) -> Counter[str]:
+def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = 16,
+                    before_write: Callable[[], None] = lambda: None) -> Counter[str]:
     """Process every pending raw message in id order; return counts by outcome.
 
     `run` maps `analyse` over jobs (the builtin map, or a process pool's).
-    Each batch is one transaction; each message in it a savepoint, so one
-    that fails to place is quarantined without taking the others along.
+    Each batch is one transaction (see `_commit_batch`), so one that fails to
+    place is quarantined without taking the others along. `before_write` runs
+    before each batch's transaction (`serve` lets incoming mail go first there).
     """
     counts: Counter[str] = Counter()
     with _one_processor(store) as mine:
         if mine:
-            _process(store, settings, run, batch, counts)
+            _process(store, settings, run, batch, counts, before_write)
     return counts
 
 
@@ -185,7 +187,8 @@ def _one_processor(store: Store) -> Iterator[bool]:
             conn.commit()
 
 
-def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str]) -> None:
+def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str],
+             before_write: Callable[[], None]) -> None:
     """Analyse batch k+1 in the workers while batch k is placed and committed here.
 
     A pool's map starts at once, so both cores stay busy; the builtin map is
@@ -198,6 +201,7 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
         done = list(results)
         following = _pending(store, rows[-1].id, batch)
         results = run(analyse, _jobs(store, settings, following)) if following else iter(())
+        before_write()
         _commit_batch(store, settings, rows, done, counts)
         rows = following
 

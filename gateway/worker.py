@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
+from typing import Any
 from multiprocessing.connection import Connection
 
 from gateway.config import Settings
@@ -112,6 +114,8 @@ class ProcessorProcess:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # when mail was last stored (CLOCK_MONOTONIC is one clock for every process); no lock to leave held
+        self._stored_at = multiprocessing.get_context("forkserver").RawValue("d", 0.0)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._proc, self._writer = self._new()
@@ -121,7 +125,7 @@ class ProcessorProcess:
         ctx = multiprocessing.get_context("forkserver")
         reader, writer = ctx.Pipe(duplex=False)
         os.set_blocking(writer.fileno(), False)
-        proc = ctx.Process(target=_process_forever, args=(self._settings, reader, os.getpid()),
+        proc = ctx.Process(target=_process_forever, args=(self._settings, reader, os.getpid(), self._stored_at),
                            name="mailfeed-processor")
         proc._mailfeed_reader = reader  # type: ignore[attr-defined]  # closed here once the child has it
         return proc, writer
@@ -139,6 +143,8 @@ class ProcessorProcess:
         return self._proc.is_alive()
 
     def wake(self) -> None:
+        """Mail was stored (SMTP or IMAP): process it, once mail stops arriving for a moment."""
+        self._stored_at.value = time.monotonic()
         self._send(WAKE)
 
     def stop(self) -> None:
@@ -172,7 +178,7 @@ class ProcessorProcess:
 WAKE, STOP = b"w", b"s"
 
 
-def _process_forever(settings: Settings, wakes: Connection, parent: int) -> None:
+def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_at: Any) -> None:
     from gateway.logs import setup_logging
     from gateway.store.db import open_store
 
@@ -184,7 +190,8 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int) -> None
     with analyser(settings) as run:
         while not stop and _alive(parent):
             try:
-                process_pending(store=store, settings=settings, run=run)
+                process_pending(store=store, settings=settings, run=run,
+                                before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else lambda: None)
             except Exception:  # the database may be away; the raw rows wait for us
                 log.exception("processing pending messages failed; retrying")
                 time.sleep(2.0)
@@ -193,6 +200,22 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int) -> None
                 got = os.read(fd, 65536)
                 stop = STOP in got or got == b""  # b"": serve is gone
     store.dispose()
+
+
+INGEST_QUIET_SECONDS = 0.05
+MAX_YIELD_SECONDS = 1.0
+
+
+def _let_mail_in(stored_at: Any) -> None:
+    """Before a batch takes SQLite's one write lock: wait while mail is arriving (at most a second).
+
+    Each SMTP group commit needs that lock too, and every 250 waits for its
+    commit: acceptance comes first, and the processor catches up in the gaps
+    (under a steady stream it still commits a batch a second).
+    """
+    give_up = time.monotonic() + MAX_YIELD_SECONDS
+    while time.monotonic() - stored_at.value < INGEST_QUIET_SECONDS and time.monotonic() < give_up:
+        time.sleep(INGEST_QUIET_SECONDS / 2)
 
 
 def _alive(pid: int) -> bool:
