@@ -138,6 +138,8 @@ class Result:
     refusals: Counter[int]
     bad: list[str]
     interrupted: int
+    sending: float  # seconds from the first message sent to the last 250
+    draining: float  # seconds from the last 250 until nothing was pending
 
 
 def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float = 900) -> Result:
@@ -170,6 +172,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
         two = send_all([a.smtp, b.smtp], rest, clients, tally, deadline)
         if killer:
             killer.join()
+        sent_at = time.perf_counter()
         engine = sa.create_engine(url)
         try:
             while time.monotonic() < deadline:
@@ -178,6 +181,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
                 if not pending:
                     break
                 time.sleep(1)
+            drained = time.perf_counter() - sent_at
             with engine.connect() as conn:
                 rows = [r[0] for r in conn.exec_driver_sql("SELECT message_id FROM entry")]
         finally:
@@ -190,6 +194,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
         one_rate=len(first) / one, two_rate=len(rest) / two, acked=len(tally.acked),
         in_feed=len(set(rows) & tally.acked), duplicates=sum(n - 1 for n in counts.values() if n > 1),
         refusals=tally.refusals, bad=tally.bad, interrupted=tally.interrupted,
+        sending=one + two, draining=drained,
     )
 
 
@@ -206,6 +211,7 @@ def main() -> int:
         pg.stop()
     print(f"one instance: {r.one_rate:.0f} accepted msg/s")
     print(f"two instances: {r.two_rate:.0f} accepted msg/s ({r.two_rate / r.one_rate:.2f}x, target >= 1.3x)")
+    print(f"sending took {r.sending:.0f} s; everything was processed {r.draining:.0f} s after the last 250")
     print(f"acknowledged {r.acked}, in the feed {r.in_feed}, duplicates {r.duplicates}, "
           f"refusals {dict(r.refusals)}, interrupted sessions {r.interrupted}")
     ok = r.acked == args.messages == r.in_feed and r.duplicates == 0 and not r.bad

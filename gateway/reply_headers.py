@@ -158,7 +158,10 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
         if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]):
             i = _skip_forward_fields(lines, i, quoted)
             continue
-        end = on_wrote_header(lines, i, quoted=quoted, marker=any(markers[i : i + P.HEADER_MAX_LINES]))
+        marker = any(markers[i : i + P.HEADER_MAX_LINES])
+        if not marker and not P.HEADER_CHARS.search(line):
+            continue  # plain prose: no form below can start on this line
+        end = on_wrote_header(lines, i, quoted=quoted, marker=marker)
         if end is not None:
             return i, end
         if separator_header(lines, i, quoted=quoted):

@@ -43,6 +43,9 @@ HEADER_START = re.compile(
     re.IGNORECASE,
 )
 DIGIT = re.compile(r"\d")
+# Without a "wrote" word nearby, every header form needs one of these on its first
+# line: a digit or "@" (dates, addresses), a colon (fields), a run of -_=* (separators).
+HEADER_CHARS = re.compile(r"[\d@:：\-_=*]")
 # Gmail (and Japanese/Chinese Gmail) "2014/4/7 Name <addr>" or "2022年1月1日(金) 9:00 名前 <addr>:"
 DATE_EMAIL_HEADER = re.compile(
     r"^\s*\d{4}(?:[-/.]\d{1,2}[-/.]\d{1,2}|年\d{1,2}月\d{1,2}日)[^<>\n]{0,120}<\s*\S{0,200}@\S{0,200}\s*>\s*[:：]?\s*$"
