@@ -618,7 +618,7 @@ def test_nul_bytes_are_dropped_so_both_backends_post_the_message(store: Store, s
 def test_atheris_harness_runs_bounded_and_finds_nothing(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris not installed (pip install -e '.[test]')")
     result = subprocess.run(
-        [sys.executable, "-m", "bench.fuzz", "--seconds=20"],
+        [sys.executable, "-m", "bench.fuzz", "--seconds=15"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -627,7 +627,7 @@ def test_atheris_harness_runs_bounded_and_finds_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert "fuzz: nothing found" in result.stdout
-    assert re.search(r"Done \d+ runs in 2\d second", result.stderr), result.stderr[-2000:]
+    assert re.search(r"Done \d+ runs in 1[5-9] second", result.stderr), result.stderr[-2000:]
     assert not list(tmp_path.glob("crash-*"))
 
 
