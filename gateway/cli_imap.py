@@ -58,7 +58,8 @@ def imap_sync() -> None:
     """
     from gateway.cli import _settings, _store
     from gateway.ingest import imap_state
-    from gateway.ingest.imap import Drain, sync_once
+    from gateway.ingest.drain import Drain
+    from gateway.ingest.imap import sync_once
     from gateway.worker import analyser
 
     settings = _settings()

@@ -13,7 +13,7 @@ makes a rebuild give the same ids and threads.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from gateway.store.models import Entry, RawMessage
 log = logging.getLogger(__name__)
 
 FUTURE_SLACK = timedelta(days=1)
+AHEAD = 2  # batches in the workers' hands besides the one being committed
 DEFAULT_LIMITS = Limits()
 
 
@@ -189,21 +190,32 @@ def _one_processor(store: Store) -> Iterator[bool]:
 
 def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str],
              before_write: Callable[[], None]) -> None:
-    """Analyse batch k+1 in the workers while batch k is placed and committed here.
+    """Analyse the next batches in the workers while batch k is placed and committed here.
 
-    A pool's map starts at once, so both cores stay busy; the builtin map is
-    lazy and the order of work is the plain one. Analysis is pure, so reading
-    the next batch before this one commits changes nothing.
+    AHEAD batches are handed to the workers before batch k commits, so they
+    never wait for the commit (with one, the slower worker's tail left a core
+    idle at every batch). A pool's map starts at once; the builtin map is lazy
+    and the order of work is the plain one. Analysis is pure, so reading later
+    batches before this one commits changes nothing.
     """
-    rows = _pending(store, 0, batch)
-    results = run(analyse, _jobs(store, settings, rows))
-    while rows:
+    queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
+    last = 0
+
+    def hand_out() -> None:
+        nonlocal last
+        rows = _pending(store, last, batch)
+        if rows:
+            last = rows[-1].id
+            queue.append((rows, run(analyse, _jobs(store, settings, rows))))
+
+    for _ in range(AHEAD):
+        hand_out()
+    while queue:
+        rows, results = queue.popleft()
         done = list(results)
-        following = _pending(store, rows[-1].id, batch)
-        results = run(analyse, _jobs(store, settings, following)) if following else iter(())
+        hand_out()
         before_write()
         _commit_batch(store, settings, rows, done, counts)
-        rows = following
 
 
 class _PlaceFailed(Exception):

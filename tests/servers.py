@@ -47,8 +47,7 @@ class Postgres:
             cwd="/tmp", capture_output=True, check=False,
         )
         if not keep:  # gigabytes of per-test databases: removed in the background, nobody waits for it
-            subprocess.Popen(["rm", "-rf", self.directory], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(["sh", "-c", 'rm -rf -- "$1" >/dev/null 2>&1 &', "sh", self.directory], check=True)
 
     def start(self) -> None:
         _pg_start(self.bindir, self.directory, self.port)

@@ -25,9 +25,7 @@ Connecting (URL, password, TLS rules) is imap_connect.py's.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -48,13 +46,12 @@ from gateway.ingest.imap_connect import (
     server_text,
 )
 from gateway.ingest.imap_lease import Claim, Lease, LeaseLost, instance_id
-from gateway.pipeline import Mapper, Rejected, precheck, process_pending
+from gateway.pipeline import Rejected, precheck
 from gateway.store import writes
 from gateway.store.db import Store
 
 __all__ = [
     "BATCH",
-    "Drain",
     "TRANSIENT",
     "ImapError",
     "ImapURL",
@@ -283,45 +280,3 @@ def _pass(
         return report
     state.mark_ok(store=store, source_id=src.id)
     return report
-
-
-class Drain:
-    """Processes what a sync commits while the sync fetches the next batch (for `mailfeed imap sync`).
-
-    `wake()` after each commit; `finish()` processes whatever is still
-    pending, waits for it, and returns the counts by outcome. Unlike the
-    serve-time Processor, it never gives up waiting, so no message is
-    analysed twice by a second processor running beside it.
-    """
-
-    def __init__(self, store: Store, settings: Settings, run: Mapper = map) -> None:
-        self.store, self.settings, self.run = store, settings, run
-        self.counts: Counter[str] = Counter()
-        self._wake = threading.Event()
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="imap-sync-processor", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def finish(self) -> Counter[str]:
-        self._done.set()
-        self._wake.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.counts
-
-    def _loop(self) -> None:
-        try:
-            while True:
-                last_round = self._done.is_set()
-                self.counts.update(process_pending(store=self.store, settings=self.settings, run=self.run))
-                if last_round:
-                    return
-                self._wake.wait(1.0)
-                self._wake.clear()
-        except BaseException as exc:  # handed to finish(), which raises it in the caller
-            self._error = exc

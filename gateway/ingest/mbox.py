@@ -1,7 +1,8 @@
 """Import: an mbox file or a Maildir tree, back-filled through the same pipeline.
 
 Messages are read one at a time (memory stays flat on big archives), stored raw
-in batches, then processed like mail that came by SMTP. Re-running an import
+in batches, and processed like mail that came by SMTP while the next batches are
+read (ingest/drain.py). Re-running an import
 stores nothing twice: the same bytes for a feed are one raw row, and the same
 Message-ID is one entry.
 """
@@ -16,11 +17,13 @@ from pathlib import Path
 
 from gateway.config import Settings
 from gateway.limits import limits_of
-from gateway.pipeline import Mapper, Rejected, precheck, process_pending
+from gateway.ingest.drain import Drain
+from gateway.pipeline import Mapper, Rejected, precheck
 from gateway.store import writes
 from gateway.store.db import Store
 
 BATCH = 256
+AHEAD = 2 * BATCH  # messages stored but not yet processed, at most, before reading on
 # Files a mail server keeps beside the messages in a Maildir (Dovecot, Courier, notmuch).
 _NOT_MAIL = ("dovecot", "courier", "maildirfolder", "subscriptions", "maildirsize", "xapian")
 
@@ -113,38 +116,49 @@ def import_archive(
     run: Mapper = map,
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportSummary:
-    """Store and process every message; refusals (too big, empty) are listed, not fatal."""
+    """Store and process every message; refusals (too big, empty) are listed, not fatal.
+
+    Reading and storing go on in this thread while a Drain processes what is
+    stored, at most AHEAD messages behind.
+    """
     summary = ImportSummary()
     batch: list[writes.NewRaw] = []
-    advance = 0
+    advance = stored = 0
     limits = limits_of(settings)
-    for where, data, units in messages:
-        summary.read += 1
-        advance += units
-        try:
-            precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
-        except Rejected as exc:
-            summary.refused.append(f"{where}: {exc.reply}")
-            summary.counts["refused"] += 1
-            continue
-        batch.append(writes.NewRaw(feed_id, data, "import"))
-        if len(batch) >= BATCH:
-            _flush(store, settings, batch, run, summary)
-            progress(advance)
-            advance = 0
-    _flush(store, settings, batch, run, summary)
-    progress(advance)
+    drain = Drain(store, settings, run)
+    try:
+        for where, data, units in messages:
+            summary.read += 1
+            advance += units
+            try:
+                precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
+            except Rejected as exc:
+                summary.refused.append(f"{where}: {exc.reply}")
+                summary.counts["refused"] += 1
+                continue
+            batch.append(writes.NewRaw(feed_id, data, "import"))
+            if len(batch) >= BATCH:
+                stored += _store_batch(store, batch, drain)
+                progress(advance)
+                advance = 0
+        stored += _store_batch(store, batch, drain)
+        progress(advance)
+    finally:
+        counts = drain.finish()
+    # Bytes stored before (an import run again) never became pending: duplicates.
+    counts["duplicate"] += max(0, stored - sum(counts.values()))
+    summary.counts.update(counts)
     return summary
 
 
-def _flush(store: Store, settings: Settings, batch: list[writes.NewRaw], run: Mapper, summary: ImportSummary) -> None:
+def _store_batch(store: Store, batch: list[writes.NewRaw], drain: Drain) -> int:
+    """Commit the batch's raw rows, once processing is no more than AHEAD behind; hand them to the drain."""
     if not batch:
-        return
+        return 0
+    drain.wait_below(AHEAD)
     with store.write() as session, session.begin():
         writes.save_raw(session=session, items=batch)
+    drain.wake()
     n = len(batch)
     batch.clear()
-    counts = process_pending(store=store, settings=settings, run=run, batch=n)
-    # Bytes stored before (an import run again) are not pending: duplicates.
-    counts["duplicate"] += max(0, n - sum(counts.values()))
-    summary.counts.update(counts)
+    return n
