@@ -101,12 +101,14 @@ class Follower:
     def _keep_following(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            with self.store.read() as session:
-                src = state.get_source(session=session, source_id=self.source_id)
-            if src is None:
-                log.info("IMAP source %s was removed; no longer following it", self.source_id)
-                return
-            try:
+            label = f"IMAP source {self.source_id}"
+            try:  # reading the source too: a database away for a moment must not end the thread
+                with self.store.read() as session:
+                    src = state.get_source(session=session, source_id=self.source_id)
+                if src is None:
+                    log.info("IMAP source %s was removed; no longer following it", self.source_id)
+                    return
+                label = src.label
                 self._follow(src)
                 return  # stopped
             except LeaseLost:
@@ -120,12 +122,12 @@ class Follower:
                     permanent=isinstance(exc, ImapError) and exc.permanent,
                 )
                 error = describe(exc)
-                log.error("%s: %s; retrying in %.0f s", src.label, error, delay)
+                log.error("%s: %s; retrying in %.0f s", label, error, delay)
             except Exception as exc:  # a bug must not end the thread for good
                 failures = 1 if self._synced else failures + 1
                 delay = backoff(failures, cap=self.settings.imap_backoff_max_seconds)
                 error = describe(exc)
-                log.exception("%s: unexpected failure; retrying in %.0f s", src.label, delay)
+                log.exception("%s: unexpected failure; retrying in %.0f s", label, delay)
             self.waiting.clear()
             self._record_error(error)
             if self._wait(delay):

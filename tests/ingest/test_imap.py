@@ -30,7 +30,7 @@ from gateway.store.models_imap import ImapSource
 from gateway.worker import Processor
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, make_mail, smtp_server, wait_for
-from tests.servers import free_port
+from tests.servers import free_port, start_postgres
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
 
@@ -299,6 +299,42 @@ def test_message_appended_while_idle_arrives_within_5_s_also_after_a_dovecot_res
         follower.stop()
         processor.stop()
     assert len(message_ids(store)) == 5 and raw_statuses(store) == {"posted": 5}
+
+
+def test_a_follower_outlives_a_database_outage(dovecot: Dovecot, tmp_path: Path) -> None:
+    """Mail that arrives while the database is away is committed once it is back, by the same thread."""
+    pg = start_postgres()
+    store = open_store(pg.url())
+    try:
+        settings = Settings(data_dir=tmp_path / "data", database_url=pg.url(), workers=1, imap_backoff_max_seconds=1)
+        feed_id = add_feed(store)
+        src = source(store, dovecot, feed_id, tmp_path)
+        processor = Processor(store, settings, map)
+        processor.start()
+        follower = Follower(store, settings, src.id, processor.wake)
+        follower.start()
+
+        def ids() -> list[str]:
+            try:
+                return message_ids(store)
+            except sa.exc.OperationalError:  # this test's pooled connections died with the server
+                return []
+
+        try:
+            wait_for(follower.waiting.is_set, timeout=10)
+            pg.stop(keep=True)
+            dovecot.append("team", conversations(1, prefix="during"))
+            time.sleep(3)  # the follower fetches it, cannot commit, backs off and tries again, twice or more
+            assert follower.alive
+            pg.start()
+            wait_for(lambda: "during0@example.com" in ids(), timeout=30)
+            assert follower.alive
+        finally:
+            follower.stop()
+            processor.stop()
+    finally:
+        store.dispose()
+        pg.stop()
 
 
 def test_without_idle_the_follower_polls(settings: Settings, store: Store, tmp_path: Path) -> None:
