@@ -16,7 +16,7 @@ import logging
 from collections import Counter, deque
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -218,6 +218,23 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
         _commit_batch(store, settings, rows, done, counts)
 
 
+@dataclass
+class _Later:
+    """Rows a batch writes at its end, each kind in one statement run over every row: the
+    raw messages' outcomes and the new entries' search rows (nothing in the batch reads them)."""
+
+    statuses: list[dict[str, object]] = field(default_factory=list)
+    index: list[dict[str, object]] = field(default_factory=list)
+
+    def add(self, other: _Later) -> None:
+        self.statuses += other.statuses
+        self.index += other.index
+
+    def write(self, session: sa.orm.Session) -> None:
+        writes.set_raw_statuses(session=session, rows=self.statuses)
+        search.insert_rows(session=session, rows=self.index)
+
+
 class _PlaceFailed(Exception):
     """Placing one message of a batch failed: do the batch again, each message on its own savepoint."""
 
@@ -225,7 +242,9 @@ class _PlaceFailed(Exception):
 def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results: list[Analysis | Failure],
                   counts: Counter[str]) -> None:
     """The batch in one transaction: first without a savepoint per message (two statements fewer
-    each); when one fails to place, again with savepoints, so only that one is quarantined."""
+    each) and with the raw outcomes and search rows written together at the end; when one fails
+    to place, again with a savepoint per message holding all of its writes, so only that one is
+    quarantined."""
     raw = RawMessage.__table__  # type: ignore[attr-defined]
     for isolate in (False, True):
         got: Counter[str] = Counter()
@@ -236,8 +255,13 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
                 status = dict(session.connection().execute(
                     sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
                 ).all())
+                later = _Later()
                 for row, result in zip(rows, results, strict=True):
-                    got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate)] += 1
+                    got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate, later)] += 1
+                try:
+                    later.write(session)  # empty when isolated: each message wrote its own
+                except Exception as exc:
+                    raise _PlaceFailed from exc
         except _PlaceFailed:
             continue
         counts.update(got)
@@ -275,7 +299,7 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
 
 
 def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str,
-                status: str | None, isolate: bool) -> str:
+                status: str | None, isolate: bool, later: _Later) -> str:
     if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
@@ -292,11 +316,14 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
         return status
     reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
     if not isolate:
+        mine = _Later()  # joins the batch's only once this message is placed
         try:
-            return place_and_save(session, row, result, settings, reply_thread)
+            outcome = place_and_save(session, row, result, settings, reply_thread, mine)
         except Exception as exc:
             raise _PlaceFailed from exc
-    try:
+        later.add(mine)
+        return outcome
+    try:  # isolated: everything of this message inside its savepoint
         with session.begin_nested():
             return place_and_save(session, row, result, settings, reply_thread)
     except Exception as exc:
@@ -349,11 +376,15 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
 
 
 def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
-                   reply_thread: int | None = None) -> str:
+                   reply_thread: int | None = None, later: _Later | None = None) -> str:
     """Steps 7 and 8 for one message, inside the caller's savepoint.
 
     `reply_thread` is the thread a digest's reply link named (a verified token).
+    The raw message's outcome and the search row go to `later`, or are written
+    at once without it.
     """
+    now = later is None
+    later = _Later() if later is None else later
     c = a.content
     known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
     own = known.get(a.message_id)
@@ -398,15 +429,17 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
                             by_name=c.forward.by.name, by_address=c.forward.by.address,
                             date=c.forward.date, note=c.forward.note)
-    search.index_entry(session=session, entry_id=entry.id, subject=c.subject, text=c.text,
-                       author=f"{c.author.name} {c.author.address}", attachments=[x.filename for x in c.attachments],
-                       fresh=True)
+    later.index.append(search.index_row(entry_id=entry.id, subject=c.subject, text=c.text,
+                                        author=f"{c.author.name} {c.author.address}",
+                                        attachments=[x.filename for x in c.attachments]))
     if own is not None or spot.merge:  # parents changed or threads joined: recompute from every entry
         writes.refresh_thread(session=session, thread_id=thread_id)
     else:
         writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
                             root=parent is None and not spot.by_subject)
-    writes.set_raw_status(session=session, raw_id=row.id, status="posted", message_id=a.message_id)
+    later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
+    if now:
+        later.write(session)
     log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
         "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
     return "posted"

@@ -49,34 +49,41 @@ def index_entry(
     fresh: bool = False,
 ) -> None:
     """(Re)index one entry, inside the caller's transaction; `fresh`: it was never indexed."""
-    row = {
+    if not fresh:
+        remove_entry(session=session, entry_id=entry_id)
+    insert_rows(session=session, rows=[index_row(entry_id=entry_id, subject=subject, text=text, author=author,
+                                                 attachments=attachments)])
+
+
+def index_row(*, entry_id: int, subject: str, text: str, author: str, attachments: Sequence[str]) -> dict[str, object]:
+    """What `insert_rows` stores for an entry never indexed before."""
+    return {
         "id": entry_id,
         "subject": _clean(subject),
         "body": _clean(text)[:MAX_BODY],
         "author": _clean(author),
         "attachments": _clean(" ".join(attachments)),
     }
-    if not fresh:
-        remove_entry(session=session, entry_id=entry_id)
-    if _is_pg(session):
-        session.execute(
-            sa.text(
-                "INSERT INTO entry_search (entry_id, subject, body, author, attachments, tsv) VALUES "
-                "(:id, :subject, :body, :author, :attachments, "
-                "setweight(to_tsvector('english', :subject), 'A') || setweight(to_tsvector('english', :author), 'B')"
-                " || setweight(to_tsvector('english', :attachments), 'B')"
-                " || setweight(to_tsvector('english', :body), 'C'))"
-            ),
-            row,
-        )
-    else:
-        session.execute(
-            sa.text(
-                "INSERT INTO entry_search (rowid, subject, body, author, attachments) "
-                "VALUES (:id, :subject, :body, :author, :attachments)"
-            ),
-            row,
-        )
+
+
+def insert_rows(*, session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Index entries never indexed before, in one statement run over every row."""
+    if not rows:
+        return
+    session.execute(_INSERT_PG if _is_pg(session) else _INSERT_SQLITE, list(rows))
+
+
+_INSERT_PG = sa.text(
+    "INSERT INTO entry_search (entry_id, subject, body, author, attachments, tsv) VALUES "
+    "(:id, :subject, :body, :author, :attachments, "
+    "setweight(to_tsvector('english', :subject), 'A') || setweight(to_tsvector('english', :author), 'B')"
+    " || setweight(to_tsvector('english', :attachments), 'B')"
+    " || setweight(to_tsvector('english', :body), 'C'))"
+)
+_INSERT_SQLITE = sa.text(
+    "INSERT INTO entry_search (rowid, subject, body, author, attachments) "
+    "VALUES (:id, :subject, :body, :author, :attachments)"
+)
 
 
 def remove_entry(*, session: Session, entry_id: int) -> None:

@@ -109,7 +109,19 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
 def set_raw_status(
     *, session: Session, raw_id: int, status: str, reason: str = "", message_id: str | None = None
 ) -> None:
-    session.connection().execute(_SET_STATUS, {"rid": raw_id, "st": status, "why": reason[:2000], "mid": message_id})
+    set_raw_statuses(session=session, rows=[raw_status(raw_id=raw_id, status=status, reason=reason,
+                                                       message_id=message_id)])
+
+
+def raw_status(*, raw_id: int, status: str, reason: str = "", message_id: str | None = None) -> dict[str, object]:
+    """One row for `set_raw_statuses`."""
+    return {"rid": raw_id, "st": status, "why": reason[:2000], "mid": message_id}
+
+
+def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Set the outcome of several raw messages in one statement run over every row."""
+    if rows:
+        session.connection().execute(_SET_STATUS, list(rows))
 
 
 # Statements run for every message, built once (building one costs more than running it).
