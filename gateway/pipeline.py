@@ -410,9 +410,11 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         parent_of={ch.message_id: ch.parent for ch in children}, reply_to_thread=reply_thread,
     )
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
+    recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
+    starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
     if spot.thread_id is None:
-        writes.new_thread(session=session, thread_id=thread_id, feed_id=row.feed_id,
-                          subject=c.subject, subject_key=subject_key, when=when)
+        writes.new_thread(session=session, thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
+                          subject_key=subject_key, when=when, post_entry_id=row.id if starts else None)
     writes.merge_threads(session=session, into=thread_id, others=spot.merge)
     parent = spot.parent_message_id
     if spot.by_subject:
@@ -432,9 +434,9 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     later.index.append(search.index_row(entry_id=entry.id, subject=c.subject, text=c.text,
                                         author=f"{c.author.name} {c.author.address}",
                                         attachments=[x.filename for x in c.attachments]))
-    if own is not None or spot.merge:  # parents changed or threads joined: recompute from every entry
+    if recount:
         writes.refresh_thread(session=session, thread_id=thread_id)
-    else:
+    elif not starts:  # a new thread counts its post already
         writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
                             root=parent is None and not spot.by_subject)
     later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))

@@ -183,10 +183,13 @@ def post_message_id(*, session: Session, thread_id: int) -> str | None:
     )
 
 
-def new_thread(*, session: Session, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime) -> None:
+def new_thread(*, session: Session, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime,
+               post_entry_id: int | None = None) -> None:
+    """A new thread: empty, or already counting its post `post_entry_id` (what `touch_thread` would make of it)."""
     session.connection().execute(Thread.__table__.insert(), {  # type: ignore[attr-defined]
         "id": thread_id, "feed_id": feed_id, "subject": subject, "subject_key": subject_key,
-        "created_at": when, "last_activity_at": when, "entry_count": 0,
+        "created_at": when, "last_activity_at": when, "entry_count": 0 if post_entry_id is None else 1,
+        "post_entry_id": post_entry_id,
     })
 
 
