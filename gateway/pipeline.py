@@ -226,10 +226,6 @@ class _Later:
     statuses: list[dict[str, object]] = field(default_factory=list)
     index: list[dict[str, object]] = field(default_factory=list)
 
-    def add(self, other: _Later) -> None:
-        self.statuses += other.statuses
-        self.index += other.index
-
     def write(self, session: sa.orm.Session) -> None:
         writes.set_raw_statuses(session=session, rows=self.statuses)
         search.insert_rows(session=session, rows=self.index)
@@ -316,13 +312,10 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
         return status
     reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
     if not isolate:
-        mine = _Later()  # joins the batch's only once this message is placed
         try:
-            outcome = place_and_save(session, row, result, settings, reply_thread, mine)
-        except Exception as exc:
+            return place_and_save(session, row, result, settings, reply_thread, later)
+        except Exception as exc:  # the whole batch, `later` too, is done again isolated
             raise _PlaceFailed from exc
-        later.add(mine)
-        return outcome
     try:  # isolated: everything of this message inside its savepoint
         with session.begin_nested():
             return place_and_save(session, row, result, settings, reply_thread)
