@@ -2,9 +2,8 @@
 
 Messages are read one at a time (memory stays flat on big archives), stored raw
 in batches, and processed like mail that came by SMTP while the next batches are
-read (ingest/drain.py). Re-running an import
-stores nothing twice: the same bytes for a feed are one raw row, and the same
-Message-ID is one entry.
+read (ingest/drain.py). Re-running an import stores nothing twice: the same
+bytes for a feed are one raw row, and the same Message-ID is one entry.
 """
 
 from __future__ import annotations
