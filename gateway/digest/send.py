@@ -129,16 +129,21 @@ async def send_batch(
             await checkpoint(0, unreachable)
         return unreachable
     outcomes: list[Outcome] = []
+    finished = False
     try:
         for at, item in enumerate(batch):
             outcomes.append(await _send_one(client, item))
             if checkpoint is not None:
                 await checkpoint(at, outcomes[at:])
+        finished = True
     finally:
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
+        if not finished:  # a checkpoint failed or we were cancelled, maybe mid-DATA: a QUIT would wait for nothing
             client.close()
+        else:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
     return outcomes
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.digest.dispatch import send_due
-from gateway.digest.send import CONNECTIONS, send_parallel
+from gateway.digest.send import CONNECTIONS, Outcome, Outgoing, relay_from_url, send_parallel
 from gateway.digest.subscribe import Schedule, emails_saved, subscribe
 from gateway.pipeline import deliver, process_pending
 from gateway.store.db import Store
@@ -300,3 +302,21 @@ def test_runs_still_waiting_when_the_lease_runs_out_go_out_once(settings: Settin
     assert first.counts["claimed"] == 4 and first.counts["sent"] == 2 and batches == 1
     recipients = sorted(r.rcpt_tos[0] for r in sink.received)
     assert recipients == [f"r{i}@example.com" for i in range(4)]
+
+
+def test_a_failed_record_drops_every_connection_at_once_even_one_waiting_for_its_data_reply() -> None:
+    """A QUIT behind a DATA reply that does not come would wait for the whole SMTP timeout."""
+    handler = SinkHandler(hold_after=1)  # the first message is accepted, every later DATA reply held
+    batch = [Outgoing(make_mail(message_id=f"d{i}@x"), "digest@example.com", f"r{i}@example.com") for i in range(4)]
+
+    async def record(start: int, outcomes: list[Outcome]) -> None:
+        raise Died  # the ledger went away after the relay's first 250
+
+    with smtp_sink(handler=handler) as sink:
+        started = time.monotonic()
+        with pytest.raises(Died):
+            asyncio.run(send_parallel(relay_from_url(sink.url), batch, connections=2, timeout=30, checkpoint=record))
+        took = time.monotonic() - started
+        handler.release()
+    assert handler.held + handler.dropped >= 1  # the other connection was waiting for its DATA reply
+    assert took < 10, f"send_parallel took {took:.1f} s to give up (the SMTP timeout is 30 s)"
