@@ -92,9 +92,11 @@ async def send_parallel(
 
         return shifted
 
+    clients: list[aiosmtplib.SMTP] = []
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(send_batch(relay, share, timeout=timeout, checkpoint=offset(start)))
+            tasks = [group.create_task(send_batch(relay, share, timeout=timeout, checkpoint=offset(start),
+                                                  peers=clients))
                      for start, share in shares]
     except BaseExceptionGroup as failed:  # the connections stop for one cause (the ledger is away): name it
         raise failed.exceptions[0] from None
@@ -102,7 +104,8 @@ async def send_parallel(
 
 
 async def send_batch(
-    relay: Relay, batch: list[Outgoing], *, timeout: float = 60, checkpoint: Checkpoint | None = None
+    relay: Relay, batch: list[Outgoing], *, timeout: float = 60, checkpoint: Checkpoint | None = None,
+    peers: list[aiosmtplib.SMTP] | None = None,
 ) -> list[Outcome]:
     """Send every message over one connection; an outcome per message, in order.
 
@@ -110,6 +113,9 @@ async def send_batch(
     next one starts: a caller that records the outcome there never lets the
     connection run ahead of its record, so a crash can re-send at most the one
     message per connection that the relay took and the record did not yet hold.
+    When a checkpoint fails, this connection and its `peers` (the other
+    connections of one `send_parallel`) are closed at once: a connection waiting
+    for a reply may not heed its cancellation until the SMTP timeout.
     """
     client = aiosmtplib.SMTP(
         hostname=relay.host,
@@ -119,6 +125,8 @@ async def send_batch(
         tls_context=_tls_context() if relay.security != "none" else None,
         timeout=timeout,
     )
+    peers = [] if peers is None else peers
+    peers.append(client)
     try:
         await client.connect()
         if relay.username:
@@ -138,7 +146,8 @@ async def send_batch(
         finished = True
     finally:
         if not finished:  # a checkpoint failed or we were cancelled, maybe mid-DATA: a QUIT would wait for nothing
-            client.close()
+            for each in peers:
+                each.close()
         else:
             try:
                 await client.quit()

@@ -309,14 +309,21 @@ def test_a_failed_record_drops_every_connection_at_once_even_one_waiting_for_its
     handler = SinkHandler(hold_after=1)  # the first message is accepted, every later DATA reply held
     batch = [Outgoing(make_mail(message_id=f"d{i}@x"), "digest@example.com", f"r{i}@example.com") for i in range(4)]
 
+    failed_at: list[float] = []
+
     async def record(start: int, outcomes: list[Outcome]) -> None:
+        for _ in range(1000):  # until the other connection waits for its DATA reply
+            if handler.held:
+                break
+            await asyncio.sleep(0.01)
+        failed_at.append(time.monotonic())
         raise Died  # the ledger went away after the relay's first 250
 
     with smtp_sink(handler=handler) as sink:
-        started = time.monotonic()
         with pytest.raises(Died):
             asyncio.run(send_parallel(relay_from_url(sink.url), batch, connections=2, timeout=30, checkpoint=record))
-        took = time.monotonic() - started
+        took = time.monotonic() - failed_at[0]
+        waiting = handler.held + handler.dropped
         handler.release()
-    assert handler.held + handler.dropped >= 1  # the other connection was waiting for its DATA reply
+    assert waiting >= 1  # the other connection was waiting for its DATA reply
     assert took < 10, f"send_parallel took {took:.1f} s to give up (the SMTP timeout is 30 s)"
