@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.digest.dispatch import send_due
-from gateway.digest.send import CONNECTIONS, Outcome, Outgoing, relay_from_url, send_parallel
+from gateway.digest.send import CONNECTIONS, Outcome, Outgoing, relay_from_url, run_sync, send_parallel
 from gateway.digest.subscribe import Schedule, emails_saved, subscribe
 from gateway.pipeline import deliver, process_pending
 from gateway.store.db import Store
@@ -321,7 +321,7 @@ def test_a_failed_record_drops_every_connection_at_once_even_one_waiting_for_its
 
     with smtp_sink(handler=handler) as sink:
         with pytest.raises(Died):
-            asyncio.run(send_parallel(relay_from_url(sink.url), batch, connections=2, timeout=30, checkpoint=record))
+            run_sync(send_parallel(relay_from_url(sink.url), batch, connections=2, timeout=30, checkpoint=record))
         took = time.monotonic() - failed_at[0]
         waiting = handler.held + handler.dropped
         handler.release()
