@@ -2,7 +2,8 @@
 
     deliver:  1. precheck   2. save raw            (at SMTP time, before the 250)
     process:  3. parse      4. classify   5. unwrap   6. extract   (pure: `analyse`, in worker processes)
-              7. place      8. commit                (in raw-id order, one transaction per batch)
+              7. place      8. commit                (in raw-id order, one transaction per batch;
+                                                      one message's part is place.py's)
 
 Raw bytes are committed before anything is derived from them; a message that
 fails a step stays in `raw_message` with status "quarantined" and the reason,
@@ -16,8 +17,7 @@ import logging
 from collections import Counter, deque
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -28,14 +28,14 @@ from gateway.extract import Content, content_of
 from gateway.limits import Limits, check_structure
 from gateway.message import ParsedMessage
 from gateway.parse import ParseError, parse
-from gateway.store import digest_writes, search, writes
+from gateway.place import Later, place_and_save
+from gateway.store import digest_writes, writes
 from gateway.store.db import Store
 from gateway.store.policies import feed_policies
-from gateway.store.models import Entry, RawMessage
+from gateway.store.models import RawMessage
 
 log = logging.getLogger(__name__)
 
-FUTURE_SLACK = timedelta(days=1)
 AHEAD = 2  # batches in the workers' hands besides the one being committed
 DEFAULT_LIMITS = Limits()
 
@@ -218,19 +218,6 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
         _commit_batch(store, settings, rows, done, counts)
 
 
-@dataclass
-class _Later:
-    """Rows a batch writes at its end, each kind in one statement run over every row: the
-    raw messages' outcomes and the new entries' search rows (nothing in the batch reads them)."""
-
-    statuses: list[dict[str, object]] = field(default_factory=list)
-    index: list[dict[str, object]] = field(default_factory=list)
-
-    def write(self, session: sa.orm.Session) -> None:
-        writes.set_raw_statuses(session=session, rows=self.statuses)
-        search.insert_rows(session=session, rows=self.index)
-
-
 class _PlaceFailed(Exception):
     """Placing one message of a batch failed: do the batch again, each message on its own savepoint."""
 
@@ -251,7 +238,7 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
                 status = dict(session.connection().execute(
                     sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
                 ).all())
-                later = _Later()
+                later = Later()
                 for row, result in zip(rows, results, strict=True):
                     got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate, later)] += 1
                 try:
@@ -295,7 +282,7 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
 
 
 def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str,
-                status: str | None, isolate: bool, later: _Later) -> str:
+                status: str | None, isolate: bool, later: Later) -> str:
     if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
@@ -366,120 +353,6 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
     writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason)
     log.warning("raw %s quarantined: %s", raw_id, reason, extra={"raw_id": raw_id})
     return "quarantined"
-
-
-def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
-                   reply_thread: int | None = None, later: _Later | None = None) -> str:
-    """Steps 7 and 8 for one message, inside the caller's savepoint.
-
-    `reply_thread` is the thread a digest's reply link named (a verified token).
-    The raw message's outcome and the search row go to `later`, or are written
-    at once without it.
-    """
-    now = later is None
-    later = _Later() if later is None else later
-    c = a.content
-    known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
-    own = known.get(a.message_id)
-    if own is not None and own.received:
-        writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
-        return "duplicate"
-    if a.forward_key:
-        forwarded = writes.entry_for_ref(session=session, feed_id=row.feed_id, message_id=a.forward_key)
-        if forwarded is not None:
-            return _another_forward(session, row, a, *forwarded)
-    when = effective_date(c.date, row.received_at)
-    subject_key = thread.normalize_subject(c.subject)
-    if reply_thread is not None and not writes.thread_in_feed(session=session, thread_id=reply_thread, feed_id=row.feed_id):
-        reply_thread = None  # merged away or deleted since the digest went out
-    by_subject = None
-    if reply_thread is None and not a.chain and not known and thread.is_reply_subject(c.subject):
-        by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
-    # Only a message that earlier replies named can close a cycle or adopt them.
-    children = writes.thread_children(session=session, thread_ids=[own.thread_id]) if own else []
-    spot = thread.place(
-        message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
-        subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
-        parent_of={ch.message_id: ch.parent for ch in children}, reply_to_thread=reply_thread,
-    )
-    thread_id = spot.thread_id if spot.thread_id is not None else row.id
-    recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
-    starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
-    if spot.thread_id is None:
-        writes.new_thread(session=session, thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
-                          subject_key=subject_key, when=when, post_entry_id=row.id if starts else None)
-    writes.merge_threads(session=session, into=thread_id, others=spot.merge)
-    parent = spot.parent_message_id
-    if spot.by_subject:
-        parent = writes.post_message_id(session=session, thread_id=thread_id)
-    entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
-    aliases = [a.forward_key] if a.forward_key else []
-    writes.save_entry(session=session, entry=entry, chain=a.chain, aliases=aliases,
-                      known=[m for m in (a.message_id, *aliases) if m in known])
-    writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
-    writes.save_attachments(session=session, entry_id=entry.id, items=[
-        (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
-    ], max_bytes=settings.max_attachment_bytes)
-    if c.forward is not None:
-        writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
-                            by_name=c.forward.by.name, by_address=c.forward.by.address,
-                            date=c.forward.date, note=c.forward.note)
-    later.index.append(search.index_row(entry_id=entry.id, subject=c.subject, text=c.text,
-                                        author=f"{c.author.name} {c.author.address}",
-                                        attachments=[x.filename for x in c.attachments]))
-    if recount:
-        writes.refresh_thread(session=session, thread_id=thread_id)
-    elif not starts:  # a new thread counts its post already
-        writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
-                            root=parent is None and not spot.by_subject)
-    later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
-    if now:
-        later.write(session)
-    log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
-        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
-    return "posted"
-
-
-def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int) -> str:
-    """One more forward of an original that is already a post: list the forwarder on it."""
-    fwd = a.content.forward
-    assert fwd is not None
-    writes.save_forward(session=session, entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
-                        by_address=fwd.by.address, date=fwd.date, note=fwd.note)
-    # replies to this forward belong to the post's thread
-    writes.add_alias(session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id,
-                     entry_id=entry_id)
-    writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id,
-                          reason=f"another forward of entry {entry_id}")
-    log.info("<%s> another forward of entry %s", a.message_id, entry_id, extra={
-        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
-    return "duplicate"
-
-
-def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
-    """The Date header, unless missing or more than a day after we received the message.
-
-    A spammer's year-2037 Date would otherwise pin a thread to the top forever.
-    """
-    if claimed is None or claimed > received_at + FUTURE_SLACK:
-        return received_at
-    return claimed
-
-
-def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when: datetime) -> Entry:
-    c = a.content
-    offset = c.date.utcoffset() if c.date else None
-    return Entry(
-        id=row.id, feed_id=row.feed_id, thread_id=thread_id, raw_id=row.id,
-        message_id=a.message_id, parent_message_id=parent, chain=" ".join(a.chain),
-        author_name=c.author.name, author_address=c.author.address,
-        date=when, tz_offset=int(offset.total_seconds() // 60) if offset else 0,
-        subject=c.subject, text=c.text, quoted_text=c.quoted_text, signature=c.signature,
-        html=c.html, snippet=c.snippet,
-        forwarded_by_name=c.forward.by.name if c.forward else None,
-        forwarded_by_address=c.forward.by.address if c.forward else None,
-        auth=a.auth,
-    )
 
 
 def requeue(*, store: Store, which: str) -> int:

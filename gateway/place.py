@@ -1,0 +1,155 @@
+"""Steps 7 and 8 for one message: place it in its thread and save what analysis found.
+
+`pipeline._commit_batch` calls `place_and_save` for each message of a batch,
+in raw-id order, inside the batch's transaction; what the batch writes at its
+end (raw outcomes, search rows) is collected in a `Later`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from gateway import thread
+from gateway.config import Settings
+from gateway.store import search, writes
+from gateway.store.models import Entry
+
+if TYPE_CHECKING:
+    from gateway.pipeline import Analysis
+
+log = logging.getLogger("gateway.pipeline")  # one logger for the whole way a message takes
+
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass
+class Later:
+    """Rows a batch writes at its end, each kind in one statement run over every row: the
+    raw messages' outcomes and the new entries' search rows (nothing in the batch reads them)."""
+
+    statuses: list[dict[str, object]] = field(default_factory=list)
+    index: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, session: sa.orm.Session) -> None:
+        writes.set_raw_statuses(session=session, rows=self.statuses)
+        search.insert_rows(session=session, rows=self.index)
+
+
+
+def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
+                   reply_thread: int | None = None, later: Later | None = None) -> str:
+    """Steps 7 and 8 for one message, inside the caller's savepoint.
+
+    `reply_thread` is the thread a digest's reply link named (a verified token).
+    The raw message's outcome and the search row go to `later`, or are written
+    at once without it.
+    """
+    now = later is None
+    later = Later() if later is None else later
+    c = a.content
+    known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
+    own = known.get(a.message_id)
+    if own is not None and own.received:
+        writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
+        return "duplicate"
+    if a.forward_key:
+        forwarded = writes.entry_for_ref(session=session, feed_id=row.feed_id, message_id=a.forward_key)
+        if forwarded is not None:
+            return _another_forward(session, row, a, *forwarded)
+    when = effective_date(c.date, row.received_at)
+    subject_key = thread.normalize_subject(c.subject)
+    if reply_thread is not None and not writes.thread_in_feed(session=session, thread_id=reply_thread, feed_id=row.feed_id):
+        reply_thread = None  # merged away or deleted since the digest went out
+    by_subject = None
+    if reply_thread is None and not a.chain and not known and thread.is_reply_subject(c.subject):
+        by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
+    # Only a message that earlier replies named can close a cycle or adopt them.
+    children = writes.thread_children(session=session, thread_ids=[own.thread_id]) if own else []
+    spot = thread.place(
+        message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
+        subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
+        parent_of={ch.message_id: ch.parent for ch in children}, reply_to_thread=reply_thread,
+    )
+    thread_id = spot.thread_id if spot.thread_id is not None else row.id
+    recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
+    starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
+    if spot.thread_id is None:
+        writes.new_thread(session=session, thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
+                          subject_key=subject_key, when=when, post_entry_id=row.id if starts else None)
+    writes.merge_threads(session=session, into=thread_id, others=spot.merge)
+    parent = spot.parent_message_id
+    if spot.by_subject:
+        parent = writes.post_message_id(session=session, thread_id=thread_id)
+    entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
+    aliases = [a.forward_key] if a.forward_key else []
+    writes.save_entry(session=session, entry=entry, chain=a.chain, aliases=aliases,
+                      known=[m for m in (a.message_id, *aliases) if m in known])
+    writes.set_parents(session=session, feed_id=row.feed_id, parents=thread.adopt(a.message_id, parent, children))
+    writes.save_attachments(session=session, entry_id=entry.id, items=[
+        (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
+    ], max_bytes=settings.max_attachment_bytes)
+    if c.forward is not None:
+        writes.save_forward(session=session, entry_id=entry.id, raw_id=row.id,
+                            by_name=c.forward.by.name, by_address=c.forward.by.address,
+                            date=c.forward.date, note=c.forward.note)
+    later.index.append(search.index_row(entry_id=entry.id, subject=c.subject, text=c.text,
+                                        author=f"{c.author.name} {c.author.address}",
+                                        attachments=[x.filename for x in c.attachments]))
+    if recount:
+        writes.refresh_thread(session=session, thread_id=thread_id)
+    elif not starts:  # a new thread counts its post already
+        writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
+                            root=parent is None and not spot.by_subject)
+    later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
+    if now:
+        later.write(session)
+    log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
+        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+    return "posted"
+
+
+def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int) -> str:
+    """One more forward of an original that is already a post: list the forwarder on it."""
+    fwd = a.content.forward
+    assert fwd is not None
+    writes.save_forward(session=session, entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
+                        by_address=fwd.by.address, date=fwd.date, note=fwd.note)
+    # replies to this forward belong to the post's thread
+    writes.add_alias(session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id,
+                     entry_id=entry_id)
+    writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id,
+                          reason=f"another forward of entry {entry_id}")
+    log.info("<%s> another forward of entry %s", a.message_id, entry_id, extra={
+        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+    return "duplicate"
+
+
+def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
+    """The Date header, unless missing or more than a day after we received the message.
+
+    A spammer's year-2037 Date would otherwise pin a thread to the top forever.
+    """
+    if claimed is None or claimed > received_at + FUTURE_SLACK:
+        return received_at
+    return claimed
+
+
+def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when: datetime) -> Entry:
+    c = a.content
+    offset = c.date.utcoffset() if c.date else None
+    return Entry(
+        id=row.id, feed_id=row.feed_id, thread_id=thread_id, raw_id=row.id,
+        message_id=a.message_id, parent_message_id=parent, chain=" ".join(a.chain),
+        author_name=c.author.name, author_address=c.author.address,
+        date=when, tz_offset=int(offset.total_seconds() // 60) if offset else 0,
+        subject=c.subject, text=c.text, quoted_text=c.quoted_text, signature=c.signature,
+        html=c.html, snippet=c.snippet,
+        forwarded_by_name=c.forward.by.name if c.forward else None,
+        forwarded_by_address=c.forward.by.address if c.forward else None,
+        auth=a.auth,
+    )
