@@ -44,19 +44,8 @@ def _clean(value: str) -> str:
     return _CONTROL.sub(" ", value)
 
 
-def index_entry(
-    *, session: Session, entry_id: int, subject: str, text: str, author: str, attachments: Sequence[str],
-    fresh: bool = False,
-) -> None:
-    """(Re)index one entry, inside the caller's transaction; `fresh`: it was never indexed."""
-    if not fresh:
-        remove_entry(session=session, entry_id=entry_id)
-    insert_rows(session=session, rows=[index_row(entry_id=entry_id, subject=subject, text=text, author=author,
-                                                 attachments=attachments)])
-
-
 def index_row(*, entry_id: int, subject: str, text: str, author: str, attachments: Sequence[str]) -> dict[str, object]:
-    """What `insert_rows` stores for an entry never indexed before."""
+    """What `insert_rows` stores for an entry (placing collects them per batch)."""
     return {
         "id": entry_id,
         "subject": _clean(subject),
