@@ -242,7 +242,7 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
                 for row, result in zip(rows, results, strict=True):
                     got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate, later)] += 1
                 try:
-                    later.write(session)  # empty when isolated: each message wrote its own
+                    later.write(session)  # empty when isolated: each message wrote its own in its savepoint
                 except Exception as exc:
                     raise _PlaceFailed from exc
         except _PlaceFailed:
@@ -305,7 +305,10 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
             raise _PlaceFailed from exc
     try:  # isolated: everything of this message inside its savepoint
         with session.begin_nested():
-            return place_and_save(session, row, result, settings, reply_thread)
+            mine = Later()
+            outcome = place_and_save(session, row, result, settings, reply_thread, mine)
+            mine.write(session)
+            return outcome
     except Exception as exc:
         log.exception("<%s> place/commit failed", result.message_id, extra={
             "message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})

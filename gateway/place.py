@@ -40,17 +40,13 @@ class Later:
         search.insert_rows(session=session, rows=self.index)
 
 
-
 def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
-                   reply_thread: int | None = None, later: Later | None = None) -> str:
+                   reply_thread: int | None, later: Later) -> str:
     """Steps 7 and 8 for one message, inside the caller's savepoint.
 
     `reply_thread` is the thread a digest's reply link named (a verified token).
-    The raw message's outcome and the search row go to `later`, or are written
-    at once without it.
+    The raw message's outcome and the search row go to `later`, for the caller to write.
     """
-    now = later is None
-    later = Later() if later is None else later
     c = a.content
     known = writes.known_ids(session=session, feed_id=row.feed_id, ids=[a.message_id, *a.chain])
     own = known.get(a.message_id)
@@ -106,8 +102,6 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         writes.touch_thread(session=session, thread_id=thread_id, entry_id=entry.id, when=when, subject=c.subject,
                             root=parent is None and not spot.by_subject)
     later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
-    if now:
-        later.write(session)
     log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
         "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
     return "posted"
