@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,32 +78,44 @@ def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
 
     The same bytes for the same feed are stored once: a resend (an MTA that
     never saw our 250, an import run twice) returns the existing id. One
-    multi-row INSERT and one SELECT however many items: this is the hot path
-    of SMTP acceptance and of import.
+    INSERT run over every item and one SELECT per feed, as driver SQL: this is
+    the hot path of SMTP acceptance and of import, where building SQLAlchemy
+    statements cost three times what running them did.
     """
-    table = RawMessage.__table__  # type: ignore[attr-defined]
-    now = datetime.now().astimezone()
-    rows = [
-        {"feed_id": item.feed_id, "sha256": hashlib.sha256(item.data).hexdigest(), "data": item.data,
-         "size": len(item.data), "source": item.source, "envelope_from": item.envelope_from,
-         "envelope_to": item.envelope_to, "client_ip": item.client_ip, "helo": item.helo[:255],
-         "received_at": now, "status": "pending", "reason": ""}
-        for item in items
-    ]
-    if not rows:
+    items = list(items)
+    if not items:
         return []
     conn = session.connection()
-    conn.execute(_insert_ignore(session, table, ["feed_id", "sha256"]), rows)
+    sqlite_ = conn.dialect.name == "sqlite"
+    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
+    when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
+    rows = [
+        (item.feed_id, hashlib.sha256(item.data).hexdigest(), item.data, len(item.data), item.source,
+         item.envelope_from, item.envelope_to, item.client_ip, item.helo[:255], when)
+        for item in items
+    ]
+    conn.exec_driver_sql(_SAVE_RAW.replace("%s", "?") if sqlite_ else _SAVE_RAW, rows)
     found: dict[tuple[int, str], int] = {}
-    for feed_id in {r["feed_id"] for r in rows}:
-        shas = [r["sha256"] for r in rows if r["feed_id"] == feed_id]
-        for chunk in range(0, len(shas), 500):
-            for rid, sha in conn.execute(
-                sa.select(table.c.id, table.c.sha256).where(table.c.feed_id == feed_id,
-                                                            table.c.sha256.in_(shas[chunk : chunk + 500]))
-            ):
+    for feed_id in {r[0] for r in rows}:
+        shas = list(dict.fromkeys(r[1] for r in rows if r[0] == feed_id))
+        for at in range(0, len(shas), 500):
+            chunk = shas[at : at + 500]
+            if sqlite_:
+                sql = f"SELECT id, sha256 FROM raw_message WHERE feed_id = ? AND sha256 IN ({','.join('?' * len(chunk))})"
+                params: tuple[object, ...] = (feed_id, *chunk)
+            else:
+                sql, params = "SELECT id, sha256 FROM raw_message WHERE feed_id = %s AND sha256 = ANY(%s)", (feed_id, chunk)
+            for rid, sha in conn.exec_driver_sql(sql, params):
                 found[(feed_id, sha)] = rid
-    return [found[(r["feed_id"], r["sha256"])] for r in rows]
+    return [found[(r[0], r[1])] for r in rows]
+
+
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a value
+_SAVE_RAW = (
+    "INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip, helo,"
+    " received_at, status, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')"
+    " ON CONFLICT (feed_id, sha256) DO NOTHING"
+)
 
 
 def set_raw_status(

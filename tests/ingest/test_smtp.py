@@ -5,11 +5,16 @@ from __future__ import annotations
 import smtplib
 import threading
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.smtp import SMTP
+from hypothesis import given
+from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
+from gateway.ingest.smtp import GatewaySMTP
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 from gateway.web.app import create_app
@@ -145,3 +150,32 @@ def test_internal_fault_is_451_not_500(settings: Settings, store: Store) -> None
             client.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id="x@x"))
     assert err.value.smtp_code == 451
     assert err.value.smtp_error.startswith(b"4.3.0")
+
+
+PATHS = ["<a@b.com> SIZE=100 BODY=8BITMIME", "<a@b.com>", "<>", "<a.b+c@x-y.example.com>  SMTPUTF8", "<a@b.com>x",
+         "<a@b.com> SIZE=1 ", " <a@b.com>", "<a..b@c>", "<.a@b>", "<a@b> (c) X=1", '<"q u"@b.com>', "<a@[1.2.3.4]>",
+         "<a@b.com>\tX=1", "a@b.com", "<@x,@y:a@b.com>", '<a@b.com> X="1"', "<ü@b.de>", "<a@b.com>  ", "<a@b..com>"]
+
+
+@given(st.one_of(st.sampled_from(PATHS), st.text(alphabet="<>@.ab -\t\"()[]:,\\=+ü", max_size=24)))
+@hypothesis.settings(max_examples=400, deadline=None)
+def test_the_fast_path_for_plain_addresses_reads_them_as_aiosmtpd_does(arg: str) -> None:
+    class Bare(GatewaySMTP):
+        def __init__(self) -> None:  # only what _getaddr reads
+            self.local_part_limit = 0
+
+    try:
+        theirs = SMTP._getaddr(Bare(), arg)
+    except Exception:  # aiosmtpd's parser raises on some input ("<"): a malformed address to us
+        theirs = (None, None)
+    assert Bare()._getaddr(arg) == theirs
+
+
+def test_an_address_the_header_parser_chokes_on_is_refused_as_malformed(settings: Settings, store: Store) -> None:
+    add_feed(store)
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port, timeout=30) as client:
+        client.ehlo()
+        assert client.docmd("MAIL", "FROM:<")[0] == 553  # aiosmtpd alone answers 451 (an IndexError inside)
+        assert client.docmd("MAIL", "FROM:<ann@example.com> BODY=8BITMIME")[0] == 250
+        assert client.docmd("RCPT", "TO:<team@example.com>")[0] == 250
+        assert client.docmd("RCPT", "TO:<nobody@example.com>")[0] == 550
