@@ -103,8 +103,8 @@ class RawWriter:
 
     def _commit(self, group: list[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]]]) -> None:
         try:
-            with self.store.write() as session, session.begin():
-                ids = writes.save_raw(session=session, items=[item for items, _ in group for item in items])
+            with self.store.writer.begin() as conn:
+                ids = writes.save_raw(session=conn, items=[item for items, _ in group for item in items])
             results, at = [], 0
             for items, _ in group:
                 results.append(ids[at : at + len(items)])

@@ -73,19 +73,20 @@ def add_feed(*, session: Session, slug: str, address: str, title: str = "") -> F
     return feed
 
 
-def save_raw(*, session: Session, items: Iterable[NewRaw]) -> list[int]:
+def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> list[int]:
     """Store raw bytes, content-addressed per feed; return the row id for each item.
 
     The same bytes for the same feed are stored once: a resend (an MTA that
     never saw our 250, an import run twice) returns the existing id. One
     INSERT run over every item and one SELECT per feed, as driver SQL: this is
     the hot path of SMTP acceptance and of import, where building SQLAlchemy
-    statements cost three times what running them did.
+    statements cost three times what running them did. SMTP's writer passes
+    a Core connection, which skips the ORM session's bookkeeping too.
     """
     items = list(items)
     if not items:
         return []
-    conn = session.connection()
+    conn = session if isinstance(session, sa.Connection) else session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
     now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
     when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
