@@ -24,10 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 import uvloop
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from gateway import keys
 from gateway.config import Settings
+from gateway.ingest.smtp_data import read_data
 from gateway.limits import RateLimiter, limits_of
 from gateway.logs import header_message_id
 from gateway.pipeline import Rejected, precheck
@@ -301,6 +302,33 @@ class GatewaySMTP(SMTP):
             except Exception:  # the stdlib header parser's own failures on odd input
                 return None, None
         return m[1], m[2] or ""
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA with the message read by `read_data` (a few reads, not one per line)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            content = await read_data(self._reader, self.data_size_limit)
+        except asyncio.CancelledError:  # the connection went away during DATA (as aiosmtpd does)
+            self._writer.close()
+            raise
+        if content is None:
+            await self.push(REPLY_TOO_BIG.format(limit=self._max_bytes))
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     async def push(self, status: Any) -> None:
         # A line longer than the line limit is longer than the size limit too.
