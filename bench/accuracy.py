@@ -2,7 +2,7 @@
 
 Run `python -m bench.accuracy` or `make eval` (corpus from $MAILFEED_CORPUS,
 default ../shared/corpus next to the repo). Every labelled case is turned into
-a message and run through mailfeed's real pipeline (`pipeline.analyse`: parse,
+a message and run through mailfeed's real pipeline (`analysis.analyse`: parse,
 classify, unwrap, extract); the entry's text, signature and unwrapped fields are
 compared, whitespace-normalised, with the label. Prints "set: matched/total
 (pct%)" per set and every miss with a short diff; exits 1 when a set is below
@@ -45,7 +45,7 @@ from gateway.extract import Content
 from gateway.forward import InlineForward, parse_address, unwrap_html, unwrap_text
 from gateway.forward_dates import parse_date
 from gateway.message import ReplyParts
-from gateway.pipeline import Analysis, Job, analyse
+from gateway.analysis import Analysis, Job, analyse
 from gateway.reply import split_reply, split_reply_html
 from gateway.reply_thread import ThreadPart, split_thread
 from gateway.sanitize import html_to_text
@@ -99,7 +99,7 @@ def visible_parts(kind: str, body: str | bytes) -> ReplyParts:
     """What the real pipeline shows as this author's text: kind is "text", "html" or "eml".
 
     Bodies become a message (see `as_message`) that goes through
-    pipeline.analyse: parse, classify, unwrap, extract. For a forward, what the
+    analysis.analyse: parse, classify, unwrap, extract. For a forward, what the
     author wrote is their note above the forwarded message.
     """
     raw = (body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")) if kind == "eml" else None

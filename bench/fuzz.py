@@ -7,7 +7,7 @@ tests/data/eml/), an HTML body for `sanitize_html`, or a body wrapped in a heade
 block whose content type, charset and transfer encoding the input chooses. The
 properties are the ones tests/test_fuzz.py checks with hypothesis:
 
-- `pipeline.analyse` returns an Analysis or a Failure; no exception escapes, and none
+- `analysis.analyse` returns an Analysis or a Failure; no exception escapes, and none
   is caught inside it either (a caught exception is a bug that quarantines mail);
 - `sanitize_html`, and an Analysis' HTML, never hold executable content
   (`executable_content` below says what that is).
@@ -153,7 +153,8 @@ def watch_pipeline_log() -> _CaughtInside:
 
 def check_analyse(data: bytes) -> object:
     """Run precheck and analyse on `data`; raise FoundBug when a property fails; return analyse's result."""
-    from gateway.pipeline import Analysis, Failure, Job, Rejected, analyse, precheck
+    from gateway.analysis import Analysis, Failure, Job, analyse
+    from gateway.pipeline import Rejected, precheck
 
     with contextlib.suppress(Rejected):  # step 1 sees every message first: it may refuse, never crash
         precheck(data, max_bytes=25 * 1024 * 1024)

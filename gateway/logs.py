@@ -17,9 +17,10 @@ import sys
 import threading
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.config import Settings
+if TYPE_CHECKING:  # a worker process logs without importing the settings (pydantic)
+    from gateway.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What every LogRecord has; anything else on a record came from `extra`.
@@ -59,11 +60,16 @@ def setup_logging(settings: Settings) -> None:
     already (pytest's) alone. In JSON mode warnings and uncaught exceptions
     become records too, so every line on stderr is an object.
     """
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """`setup_logging` from the two settings it reads (what a worker process is started with)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    if settings.log_format == "json":
+    if fmt == "json":
         logging.captureWarnings(True)
         sys.excepthook = _log_uncaught
         threading.excepthook = lambda a: _log_uncaught(a.exc_type, a.exc_value, a.exc_traceback)  # type: ignore[arg-type]

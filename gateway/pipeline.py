@@ -1,7 +1,7 @@
 """The way a message takes, written once, in order.
 
     deliver:  1. precheck   2. save raw            (at SMTP time, before the 250)
-    process:  3. parse      4. classify   5. unwrap   6. extract   (pure: `analyse`, in worker processes)
+    process:  3. parse      4. classify   5. unwrap   6. extract   (pure: analysis.py, in worker processes)
               7. place      8. commit                (in raw-id order, one transaction per batch;
                                                       one message's part is place.py's)
 
@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from gateway import authenticity, keys, thread
-from gateway.classify import Verdict, classify
+from gateway import keys
+from gateway.analysis import Analysis, Failure, Job, analyse
 from gateway.config import Settings
-from gateway.extract import Content, content_of
 from gateway.limits import Limits, check_structure
-from gateway.message import ParsedMessage
-from gateway.parse import ParseError, parse
 from gateway.place import Later, place_and_save
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
-from gateway.store.policies import feed_policies
 from gateway.store.models import RawMessage
+from gateway.store.policies import feed_policies
 
 log = logging.getLogger(__name__)
 
@@ -46,39 +42,6 @@ class Rejected(Exception):
     def __init__(self, reply: str) -> None:
         super().__init__(reply)
         self.reply = reply
-
-
-@dataclass(frozen=True)
-class Job:
-    """What a worker process needs to analyse one raw message."""
-
-    raw_id: int
-    data: bytes
-    envelope_from: str | None
-    allowed: frozenset[str]
-    trusted: frozenset[str] = frozenset()  # authserv-ids whose Authentication-Results count
-    verify_dkim: bool = False
-    dns_resolver: str = "system"
-    client_ip: str = ""  # SMTP only, for SPF
-    helo: str = ""
-
-
-@dataclass
-class Analysis:
-    """Steps 3–6 done: everything `place` and `commit` need, no bytes of the raw."""
-
-    message_id: str
-    chain: list[str]
-    verdict: Verdict
-    content: Content
-    forward_key: str | None = None
-    auth: str = ""  # what was verified about the sender
-
-
-@dataclass(frozen=True)
-class Failure:
-    step: str
-    reason: str
 
 
 # 1–2 -------------------------------------------------------------------------
@@ -106,43 +69,6 @@ def precheck(data: bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS) ->
     breach = check_structure(data, limits)
     if breach is not None:
         raise Rejected(breach.reply)
-
-
-# 3–6 -------------------------------------------------------------------------
-
-
-def analyse(job: Job) -> Analysis | Failure:
-    """Steps 3 to 6 on one message; pure, so it can run in a worker process."""
-    step = "parse"
-    try:
-        msg = parse(job.data)
-        step = "classify"
-        verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from)
-        step = "authenticate"
-        checked = authenticate(msg, job)
-        if verdict.action == "post" and checked is not None and checked.must_hold:
-            verdict = Verdict("hold", f"DMARC failed for {checked.domain} (policy {checked.policy}, {checked.checked_by})")
-        step = "extract"
-        content = content_of(msg)
-        chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
-    except ParseError as exc:
-        return Failure(step, str(exc))
-    except Exception as exc:  # a bug or a hostile message: quarantine, never crash
-        log.exception("raw %s: %s failed", job.raw_id, step, extra={"raw_id": job.raw_id})
-        return Failure(step, f"{type(exc).__name__}: {exc}")
-    return Analysis(msg.message_id, chain, verdict, content, content.original_key, checked.summary if checked else "")
-
-
-def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
-    """What a trusted relay's Authentication-Results say, else our own DKIM/DMARC check when enabled."""
-    domain = msg.author.address.rpartition("@")[2]
-    if not domain:
-        return None
-    found = authenticity.from_headers(msg.auth_results, job.trusted, domain) if job.trusted else None
-    if found is None and job.verify_dkim:
-        found = authenticity.verify(job.data, domain, authenticity.resolver_for(job.dns_resolver),
-                                    client_ip=job.client_ip, helo=job.helo, mail_from=job.envelope_from or "")
-    return found
 
 
 # 7–8 -------------------------------------------------------------------------

@@ -26,7 +26,9 @@ from typing import Any
 from multiprocessing.connection import Connection
 
 from gateway.config import Settings
-from gateway.pipeline import Analysis, Failure, Job, Mapper, process_pending
+from gateway.analysis import Analysis, Failure, Job
+from gateway.logs import configure_logging
+from gateway.pipeline import Mapper, process_pending
 from gateway.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,12 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
     if n <= 1:
         yield map
         return
-    pool: Executor = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("forkserver"),
-                                         initializer=_log_like, initargs=(settings,))
+    ctx = multiprocessing.get_context("forkserver")
+    # The fork server imports the analysis once and every worker forks from it
+    # ready; only a fork server not yet running takes this.
+    ctx.set_forkserver_preload(["gateway.analysis", "gateway.logs"])
+    pool: Executor = ProcessPoolExecutor(n, mp_context=ctx, initializer=configure_logging,
+                                         initargs=(settings.log_level, settings.log_format))
     try:
         def run(fn, jobs: Iterable[Job]) -> Iterator[Analysis | Failure]:  # type: ignore[no-untyped-def]
             jobs = list(jobs)
@@ -57,13 +63,6 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
         yield run
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _log_like(settings: Settings) -> None:
-    """A pool worker logs as the process that started it (forkserver children start bare)."""
-    from gateway.logs import setup_logging
-
-    setup_logging(settings)
 
 
 class Processor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -139,6 +140,7 @@ def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> 
 
 # Statements run for every message, built once (building one costs more than running it).
 _RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
+_ATTACHMENT, _FORWARD = Attachment.__table__, ForwardRecord.__table__  # type: ignore[attr-defined]
 _SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
     status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
 )
@@ -218,9 +220,11 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
 
 
 def save_entry(
-    *, session: Session, entry: Entry, chain: Sequence[str], aliases: Sequence[str] = (), known: Sequence[str] = ()
+    *, session: Session, entry: dict[str, Any], chain: Sequence[str], aliases: Sequence[str] = (),
+    known: Sequence[str] = (),
 ) -> None:
-    """Insert the entry and record, for its thread, its id, its aliases and every id it names.
+    """Insert the entry (a row of every Entry column) and record, for its thread, its id, its
+    aliases and every id it names.
 
     Aliases are other ids that stand for this entry: the Message-ID of a
     forwarded original, or the key of an inline-forwarded one. `known` are the
@@ -228,17 +232,17 @@ def save_entry(
     Core statements on the session's connection: this runs once per message.
     """
     conn = session.connection()
-    conn.execute(Entry.__table__.insert(), entry.model_dump())  # type: ignore[attr-defined]
-    own = [entry.message_id, *aliases]
+    conn.execute(_ENTRY.insert(), entry)
+    entry_id, feed_id, thread_id = entry["id"], entry["feed_id"], entry["thread_id"]
+    own = [entry["message_id"], *aliases]
     rows = [
-        {"feed_id": entry.feed_id, "message_id": m, "thread_id": entry.thread_id,
-         "entry_id": entry.id if m in own else None}
+        {"feed_id": feed_id, "message_id": m, "thread_id": thread_id, "entry_id": entry_id if m in own else None}
         for m in dict.fromkeys([*own, *chain])
     ]
     conn.execute(_insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]), rows)  # type: ignore[attr-defined]
     for mid in own:
         if mid in known:
-            add_alias(session=session, feed_id=entry.feed_id, message_id=mid, thread_id=entry.thread_id, entry_id=entry.id)
+            add_alias(session=session, feed_id=feed_id, message_id=mid, thread_id=thread_id, entry_id=entry_id)
 
 
 def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
@@ -273,27 +277,25 @@ def save_attachments(
     Bytes are stored once by hash; one larger than `max_bytes` is listed but its
     bytes stay only in the raw message, from where the web serves it.
     """
-    blob = _insert_ignore(session, Blob.__table__, ["sha256"])  # type: ignore[attr-defined]
+    if not items:
+        return
+    conn = session.connection()
+    rows, blobs = [], []
     for position, (filename, ctype, data, cid, inline) in enumerate(items):
         sha = hashlib.sha256(data).hexdigest()
         if len(data) <= max_bytes:
-            session.execute(blob.values(sha256=sha, data=data, size=len(data)))
-        session.add(
-            Attachment(
-                entry_id=entry_id,
-                position=position,
-                filename=filename,
-                content_type=ctype,
-                size=len(data),
-                sha256=sha,
-                content_id=cid,
-                inline=inline,
-            )
-        )
+            blobs.append({"sha256": sha, "data": data, "size": len(data)})
+        rows.append({"entry_id": entry_id, "position": position, "filename": filename, "content_type": ctype,
+                     "size": len(data), "sha256": sha, "content_id": cid, "inline": inline})
+    if blobs:
+        conn.execute(_insert_ignore(session, Blob.__table__, ["sha256"]), blobs)  # type: ignore[attr-defined]
+    conn.execute(_ATTACHMENT.insert(), rows)
 
 
 def save_forward(*, session: Session, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None, note: str) -> None:
-    session.add(ForwardRecord(entry_id=entry_id, raw_id=raw_id, by_name=by_name, by_address=by_address, date=date, note=note))
+    session.connection().execute(_FORWARD.insert(), {
+        "entry_id": entry_id, "raw_id": raw_id, "by_name": by_name, "by_address": by_address, "date": date, "note": note,
+    })
 
 
 def refresh_thread(*, session: Session, thread_id: int) -> None:
