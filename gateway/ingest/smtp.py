@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import errno
 import logging
 import queue
@@ -35,8 +36,8 @@ from gateway.pipeline import Rejected, precheck
 from gateway.policy import Policy
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
-from gateway.store.policies import feed_policies
 from gateway.store.models import Feed
+from gateway.store.policies import feed_policies
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class RawWriter:
         self.store = store
         self.on_commit = on_commit
         self._queue: queue.Queue[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]] | None] = queue.Queue()
+        self._conn: sa.Connection | None = None  # kept between commits: no pool checkout (and ping) for each
         self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
         self._thread.start()
 
@@ -89,6 +91,7 @@ class RawWriter:
         while True:
             first = self._queue.get()
             if first is None:
+                self._drop()
                 return
             group = [first]
             while len(group) < GROUP_COMMIT_MAX:
@@ -104,8 +107,7 @@ class RawWriter:
 
     def _commit(self, group: list[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]]]) -> None:
         try:
-            with self.store.writer.begin() as conn:
-                ids = writes.save_raw(session=conn, items=[item for items, _ in group for item in items])
+            ids = self._save([item for items, _ in group for item in items])
             results, at = [], 0
             for items, _ in group:
                 results.append(ids[at : at + len(items)])
@@ -121,6 +123,32 @@ class RawWriter:
         for (_, future), ids in zip(group, results, strict=True):
             future.set_result(ids)
         self.on_commit()
+
+    def _save(self, items: list[writes.NewRaw]) -> list[int]:
+        """Save on the kept connection; when that fails, once more on a fresh one (the pool pings it
+        first), since the database may have restarted since the last commit."""
+        reused = self._conn is not None
+        try:
+            return self._save_on(items)
+        except Exception:
+            self._drop(invalidate=True)
+            if not reused:
+                raise
+        return self._save_on(items)
+
+    def _save_on(self, items: list[writes.NewRaw]) -> list[int]:
+        if self._conn is None:
+            self._conn = self.store.writer.connect()
+        with self._conn.begin():
+            return writes.save_raw(session=self._conn, items=items)
+
+    def _drop(self, *, invalidate: bool = False) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                if invalidate:
+                    self._conn.invalidate()
+                self._conn.close()
+            self._conn = None
 
 
 class FeedDirectory:

@@ -78,17 +78,20 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
     """Store raw bytes, content-addressed per feed; return the row id for each item.
 
     The same bytes for the same feed are stored once: a resend (an MTA that
-    never saw our 250, an import run twice) returns the existing id. One
-    INSERT run over every item and one SELECT per feed, as driver SQL: this is
-    the hot path of SMTP acceptance and of import, where building SQLAlchemy
-    statements cost three times what running them did. SMTP's writer passes
-    a Core connection, which skips the ORM session's bookkeeping too.
+    never saw our 250, an import run twice) returns the existing id. As
+    driver SQL, since this is the hot path of SMTP acceptance and of import,
+    where building SQLAlchemy statements cost three times what running them
+    did: on SQLite one INSERT run over every item, then one SELECT per feed;
+    on PostgreSQL one INSERT … RETURNING per 500 items (a round trip fewer),
+    then a SELECT only for bytes that were there already. SMTP's writer
+    passes a Core connection, which skips the ORM session's bookkeeping too.
     """
     items = list(items)
     if not items:
         return []
     conn = session if isinstance(session, sa.Connection) else session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite_ else "%s"
     now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
     when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
     rows = [
@@ -96,10 +99,18 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
          item.envelope_from, item.envelope_to, item.client_ip, item.helo[:255], when)
         for item in items
     ]
-    conn.exec_driver_sql(_SAVE_RAW.replace("%s", "?") if sqlite_ else _SAVE_RAW, rows)
     found: dict[tuple[int, str], int] = {}
-    for feed_id in {r[0] for r in rows}:
-        shas = list(dict.fromkeys(r[1] for r in rows if r[0] == feed_id))
+    one = f"({', '.join([mark] * 10)}, 'pending', '')"
+    if sqlite_:
+        conn.exec_driver_sql(f"{_SAVE_RAW} VALUES {one} {_SAVE_RAW_END}", rows)
+    else:
+        for at in range(0, len(rows), 500):
+            chunk = rows[at : at + 500]
+            sql = f"{_SAVE_RAW} VALUES {', '.join([one] * len(chunk))} {_SAVE_RAW_END} RETURNING id, feed_id, sha256"
+            for rid, feed_id, sha in conn.exec_driver_sql(sql, tuple(v for r in chunk for v in r)):
+                found[(feed_id, sha)] = rid
+    for feed_id in {r[0] for r in rows}:  # bytes stored before: their rows' ids
+        shas = list(dict.fromkeys(r[1] for r in rows if r[0] == feed_id and (feed_id, r[1]) not in found))
         for at in range(0, len(shas), 500):
             chunk = shas[at : at + 500]
             if sqlite_:
@@ -113,11 +124,9 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
 
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a value
-_SAVE_RAW = (
-    "INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip, helo,"
-    " received_at, status, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', '')"
-    " ON CONFLICT (feed_id, sha256) DO NOTHING"
-)
+_SAVE_RAW = ("INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip,"
+             " helo, received_at, status, reason)")
+_SAVE_RAW_END = "ON CONFLICT (feed_id, sha256) DO NOTHING"
 
 
 def set_raw_status(
