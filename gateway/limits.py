@@ -23,6 +23,7 @@ from gateway.config import Settings
 # opens with a literal is searched for at C speed, one with "^" is tried at every byte.
 _PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]{1,200})"|([^\s";]{1,200}))')
 _ATTACH = re.compile(rb"\ncontent-disposition:[ \t]*attachment")
+_DASHES = re.compile(rb"\n--([^\r\n]*)\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,7 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
         return Breach(f"554 5.6.0 Too many MIME parts (more than {limits.max_mime_parts})")
     streams = [_events(_PARAM, low, 1), _events(_ATTACH, low, 2)]
     if declared:  # only lines that open or close a declared boundary are markers
-        names = b"|".join(re.escape(b) for b in sorted(declared, key=len, reverse=True))
-        streams.append(_events(re.compile(rb"\n--((?:" + names + rb")(?:--)?)[ \t]*\r?$", re.MULTILINE), low, 0))
+        streams.append(_markers(low, declared))
     stack: list[bytes] = []
     depth = parts = attachments = 0
     for _, kind, value in heapq.merge(*streams):
@@ -94,6 +94,19 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
             if attachments > limits.max_attachments:
                 return Breach(f"554 5.6.0 Too many attachments (more than {limits.max_attachments})")
     return None
+
+
+def _markers(data: bytes, declared: set[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    """Lines `--name` or `--name--` for a declared boundary name, as events of kind 0.
+
+    One fixed pattern for every "--" line, checked against the names here:
+    a pattern built from each message's own boundaries was compiled anew for
+    every message (a tenth of an import's main process).
+    """
+    for m in _DASHES.finditer(data):
+        line = m.group(1).rstrip(b" \t")
+        if line in declared or (line.endswith(b"--") and line[:-2] in declared):
+            yield m.start(), 0, line
 
 
 def _events(pattern: re.Pattern[bytes], data: bytes, kind: int) -> Iterator[tuple[int, int, bytes]]:
