@@ -141,6 +141,11 @@ async def send_batch(
     try:
         for at, item in enumerate(batch):
             outcomes.append(await _send_one(client, item))
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Cancelled (a peer's checkpoint failed) while aiosmtplib waited for a reply: it
+                # reports the closed connection as an outcome, and the cancellation must still win.
+                raise asyncio.CancelledError
             if checkpoint is not None:
                 await checkpoint(at, outcomes[at:])
         finished = True
