@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,8 +80,8 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
     The same bytes for the same feed are stored once: a resend (an MTA that
     never saw our 250, an import run twice) returns the existing id. As
     driver SQL, since this is the hot path of SMTP acceptance and of import,
-    where building SQLAlchemy statements cost three times what running them
-    did: on SQLite one INSERT run over every item, then one SELECT per feed;
+    where building SQLAlchemy statements cost more than running them (256
+    against about 100 µs of CPU a message): on SQLite one INSERT run over every item, then one SELECT per feed;
     on PostgreSQL one INSERT … RETURNING per 500 items (a round trip fewer),
     then a SELECT only for bytes that were there already. SMTP's writer
     passes a Core connection, which skips the ORM session's bookkeeping too.
