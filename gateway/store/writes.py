@@ -81,10 +81,11 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
     never saw our 250, an import run twice) returns the existing id. As
     driver SQL, since this is the hot path of SMTP acceptance and of import,
     where building SQLAlchemy statements cost more than running them (256
-    against about 100 µs of CPU a message): on SQLite one INSERT run over every item, then one SELECT per feed;
-    on PostgreSQL one INSERT … RETURNING per 500 items (a round trip fewer),
-    then a SELECT only for bytes that were there already. SMTP's writer
-    passes a Core connection, which skips the ORM session's bookkeeping too.
+    against about 100 µs of CPU a message): on SQLite one INSERT run over
+    every item, then one SELECT per feed; on PostgreSQL one INSERT …
+    RETURNING per 500 items (a round trip fewer), then a SELECT only for
+    bytes that were there already. SMTP's writer passes a Core connection,
+    which skips the ORM session's bookkeeping too.
     """
     items = list(items)
     if not items:
