@@ -136,12 +136,13 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
 
     for _ in range(AHEAD):
         hand_out()
+    key = ""  # the signing key, read by the first batch that commits: it never changes once made
     while queue:
         rows, results = queue.popleft()
         done = list(results)
         hand_out()
         before_write()
-        _commit_batch(store, settings, rows, done, counts)
+        key = _commit_batch(store, settings, rows, done, counts, key)
 
 
 class _PlaceFailed(Exception):
@@ -149,7 +150,7 @@ class _PlaceFailed(Exception):
 
 
 def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results: list[Analysis | Failure],
-                  counts: Counter[str]) -> None:
+                  counts: Counter[str], key: str) -> str:
     """The batch in one transaction: first without a savepoint per message (two statements fewer
     each) and with the raw outcomes and search rows written together at the end; when one fails
     to place, again with a savepoint per message holding all of its writes, so only that one is
@@ -159,14 +160,14 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
         got: Counter[str] = Counter()
         try:
             with store.write() as session, session.begin():
-                key = digest_writes.signing_key(session, settings.secret_key)
+                made = key or digest_writes.signing_key(session, settings.secret_key)
                 # FOR UPDATE: a second processor waits here for the first's commit, then sees these done
                 status = dict(session.connection().execute(
                     sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
                 ).all())
                 later = Later()
                 for row, result in zip(rows, results, strict=True):
-                    got[_commit_one(session, row, result, settings, key, status.get(row.id), isolate, later)] += 1
+                    got[_commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
                 try:
                     later.write(session)  # empty when isolated: each message wrote its own in its savepoint
                 except Exception as exc:
@@ -174,7 +175,8 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
         except _PlaceFailed:
             continue
         counts.update(got)
-        return
+        return made  # committed now, so later batches may skip reading it
+    raise AssertionError("the isolated pass quarantines what fails instead of raising _PlaceFailed")
 
 
 def _pending(store: Store, after: int, batch: int) -> list[sa.Row]:
