@@ -104,6 +104,8 @@ def test_linear_time_on_adversarial_html() -> None:
     start = time.perf_counter()
     html_to_text("<a " * 200_000)
     html_to_text('<a x="' * 100_000)
+    html_to_text("<a " * 100_000 + 'x=">')  # every "<" reaches the same unclosable quote
+    html_to_text(("<a " * 1_000 + 'x=">') * 100)
     html_to_text("<div>" * 100_000)
     sanitize_html("<p>" * 50_000)
     html_to_text("<!--" + "x" * 1_000_000)
