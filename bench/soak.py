@@ -141,6 +141,9 @@ class Result:
     draining: float  # seconds from the last 250 until nothing was pending
 
 
+_ID = "soak-template@example.com"  # each message's own id replaces it, in Message-ID and Subject
+
+
 def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float = 900) -> Result:
     work = Path(tempfile.mkdtemp(prefix="mailfeed-soak-"))
     url = pg.url()
@@ -156,7 +159,10 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
     ids = [f"soak{i}@example.com" for i in range(messages)]
     # Made before the clock starts: building a message took the 32 client threads (one
     # interpreter lock) more time than sending it, and capped both rates at the client's.
-    mails = {mid: make_mail(message_id=mid, subject=f"Soak {mid}", body="load test\n" * 40) for mid in ids}
+    # One message built, the others by putting their id in it: building each one took
+    # 34 s of a 20,000-message run.
+    template = make_mail(message_id=_ID, subject=f"Soak {_ID}", body="load test\n" * 40)
+    mails = {mid: template.replace(_ID.encode(), mid.encode()) for mid in ids}
     first = {mid: mails[mid] for mid in ids[: messages // 5]}
     rest = {mid: mails[mid] for mid in ids[messages // 5 :]}
     try:
