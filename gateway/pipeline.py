@@ -33,6 +33,12 @@ from gateway.store.policies import feed_policies
 log = logging.getLogger(__name__)
 
 AHEAD = 2  # batches in the workers' hands besides the one being committed
+# About the raw bytes one batch holds: AHEAD + 1 batches are in memory at once, and
+# a batch of 64 messages of 25 MB would be 1.6 GB. The first batch takes at most
+# FIRST_BATCH messages; each next one as many as the last one's average size
+# allows within BATCH_BYTES (at least one, at most the caller's batch).
+BATCH_BYTES = 32 * 1024 * 1024
+FIRST_BATCH = 16
 DEFAULT_LIMITS = Limits()
 
 
@@ -125,13 +131,15 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     batches before this one commits changes nothing.
     """
     queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
-    last = 0
+    last, take = 0, min(batch, FIRST_BATCH)
 
     def hand_out() -> None:
-        nonlocal last
-        rows = _pending(store, last, batch)
+        nonlocal last, take
+        rows = _pending(store, last, take)
         if rows:
             last = rows[-1].id
+            average = sum(len(r.data) for r in rows) / len(rows)
+            take = max(1, min(batch, int(BATCH_BYTES // max(1.0, average))))
             queue.append((rows, run(analyse, _jobs(store, settings, rows))))
 
     for _ in range(AHEAD):

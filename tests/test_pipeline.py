@@ -266,3 +266,29 @@ def test_a_message_that_fails_to_place_is_quarantined_alone(
     assert entries == {"a@x", "c@x"}
     assert status["a@x"] == status["c@x"] == "posted"
     assert reason == "place: RuntimeError: disk on fire"
+
+
+def test_batches_shrink_to_what_big_messages_allow(
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holds about BATCH_BYTES of raw mail after the first, whatever count the caller asked for."""
+    from gateway import pipeline
+    from tests.helpers import make_mail
+
+    feed_id = add_feed(store)
+    for i in range(12):
+        deliver(store=store, data=make_mail(message_id=f"m{i}@x", subject=f"m{i}", body="x" * 40_000 + "\n"),
+                feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+    asked: list[int] = []
+    pending = pipeline._pending
+
+    def counting(store: Store, after: int, batch: int) -> list:  # type: ignore[type-arg]
+        asked.append(batch)
+        return pending(store, after, batch)
+
+    monkeypatch.setattr(pipeline, "_pending", counting)
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 100_000)  # two of these 40 KB messages
+    monkeypatch.setattr(pipeline, "FIRST_BATCH", 4)
+    counts = process_pending(store=store, settings=settings, batch=64)
+    assert counts == {"posted": 12}
+    assert asked[0] == 4 and set(asked[1:]) == {2}

@@ -19,11 +19,12 @@ from gateway.pipeline import Mapper, process_pending
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 
-# Messages a processing batch takes here (serve's processor takes 16, to keep
-# each write transaction short beside SMTP). Every batch costs a few
-# statements, a commit and the workers' round trips whatever its size: at 64
-# a 1,500-message import took 13.3-14.6 s of CPU against 15.0-16.4 at 16 and
-# ran 206-237 messages/s against 183-201.
+# Messages a processing batch takes here, at most (serve's processor takes 16,
+# to keep each write transaction short beside SMTP; pipeline.BATCH_BYTES caps
+# both for big mail). Every batch costs a few statements, a commit and the
+# workers' round trips whatever its size: at 64 a 1,500-message import took
+# 13.7-14.6 s of CPU against 15.0-16.4 at 16, and ran 206-222 messages/s
+# against 183-201.
 BATCH = 64
 
 
