@@ -76,17 +76,27 @@ class _Scan:
         self.quiet: list[tuple[int, int]] = []  # signature spans: no new text in there
         open_quiet: set[int] = set()
         for i, tok in enumerate(tokens):
-            if tok.kind in ("start", "end") and (tok.tag in BLOCK or tok.tag == "br"):
-                self._flush(current, start_tok)
-                current, start_tok = [], i if tok.kind == "start" and tok.tag != "br" else i + 1
-            elif tok.kind == "data":
+            kind = tok.kind
+            if kind == "data":
                 current.append(tok.text)
+                self.tok_line.append(len(self.lines))
+                continue
+            if kind == "raw":
+                self.tok_line.append(len(self.lines))
+                continue
+            if tok.tag in BLOCK or tok.tag == "br":
+                self._flush(current, start_tok)
+                current, start_tok = [], i if kind == "start" and tok.tag != "br" else i + 1
             self.tok_line.append(len(self.lines))
-            closed = _replay(stack, tokens, i)
-            if _is_marker(tok):
-                open_markers.add(i)
-            if tok.kind == "start" and (_SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id"))):
-                open_quiet.add(i)
+            if kind == "start":
+                stack.push(i, tok.tag)
+                if tok.attrs:  # markers and signatures are named by attributes
+                    if _is_marker(tok):
+                        open_markers.add(i)
+                    if _SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id")):
+                        open_quiet.add(i)
+                continue
+            closed = stack.pop(tok.tag)
             if closed is not None and closed in open_markers:
                 open_markers.discard(closed)
                 self.spans.append((closed, i))
