@@ -6,16 +6,16 @@ thread whose post is hidden is hidden as a whole.
 
 The reads every page and feed request makes (a feed with its access flag, a
 page of threads, a thread) are plain SQL on the session's own DB-API
-connection, inside its transaction, and return slotted dataclasses: through
-SQLAlchemy's result processing and ORM objects the same rows cost several
-times the query itself (bench/web.py). The rest uses Core selects.
+connection, inside its transaction, and return slotted dataclasses
+(view_rows.py): through SQLAlchemy's result processing and ORM objects the
+same rows cost several times the query itself (bench/web.py). The rest uses
+Core selects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,16 @@ from gateway.store.db import Store
 from gateway.store.models import Entry, Feed, RawMessage, Thread
 from gateway.store.models_web import Moderation
 from gateway.store.queries import BadCursor, decode_cursor, encode_cursor
+from gateway.store.view_rows import (
+    AttachmentRow,
+    EntryRow,
+    FeedHead,
+    FeedRow,
+    ForwardRow,
+    ThreadHead,
+    ThreadRow,
+    ThreadView,
+)
 
 __all__ = ["BadCursor", "FeedHead", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
 
@@ -86,107 +96,6 @@ def _bind_time(session: Db, when: datetime) -> Any:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
-
-
-@dataclass(slots=True)
-class FeedRow:
-    id: int
-    slug: str
-    address: str
-    title: str
-    thread_count: int
-    last_activity_at: datetime | None
-
-
-@dataclass(slots=True)
-class FeedHead:
-    """A feed as pages show it, with what its access check needs."""
-
-    id: int
-    slug: str
-    title: str
-    address: str
-    private: bool
-
-
-@dataclass(slots=True)
-class ThreadRow:
-    id: int
-    feed_id: int
-    subject: str
-    created_at: datetime
-    last_activity_at: datetime
-    comment_count: int
-    post_id: int | None
-    author_name: str
-    author_address: str
-    snippet: str
-    html: str | None = None
-    text: str = ""
-    repliers: list[str] = field(default_factory=list)
-    attachments: int = 0
-
-
-@dataclass(slots=True)
-class ThreadHead:
-    id: int
-    subject: str
-    post_entry_id: int | None
-
-
-@dataclass(slots=True)
-class EntryRow:
-    """An entry as pages, feeds and the API show it (the `entry` columns they read)."""
-
-    id: int
-    feed_id: int
-    thread_id: int
-    raw_id: int
-    message_id: str
-    parent_message_id: str | None
-    author_name: str
-    author_address: str
-    date: datetime
-    tz_offset: int
-    subject: str
-    text: str
-    quoted_text: str
-    signature: str
-    html: str | None
-    snippet: str
-    forwarded_by_name: str | None
-    forwarded_by_address: str | None
-    auth: str = ""  # what was verified of the sender (authenticity.Verdict.summary), "" when nothing
-
-
-@dataclass(slots=True)
-class AttachmentRow:
-    entry_id: int
-    position: int
-    filename: str
-    content_type: str
-    size: int
-    content_id: str
-    inline: bool
-
-
-@dataclass(slots=True)
-class ForwardRow:
-    entry_id: int
-    by_name: str
-    by_address: str
-    date: datetime | None
-    note: str
-
-
-@dataclass
-class ThreadView:
-    thread: ThreadHead
-    feed: FeedHead
-    entries: list[EntryRow]  # the post first, then comments in date order
-    attachments: dict[int, list[AttachmentRow]]
-    forwards: dict[int, list[ForwardRow]]
-    hidden: set[int]  # ids in `entries` an admin hid (only admins get them at all)
 
 
 def feeds(*, session: Session, feed_ids: Collection[int]) -> list[FeedRow]:

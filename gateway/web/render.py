@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from gateway.sanitize import rewrite_cid
 from gateway.store.models import Attachment
-from gateway.store.views import AttachmentRow, EntryRow
+from gateway.store.view_rows import AttachmentRow, EntryRow
 
 # Raster formats browsers render without running anything; never SVG (it can carry script).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
