@@ -52,6 +52,20 @@ class Store:
             self.reader.dispose()
 
 
+def for_driver(conn: sa.Connection, sql: str) -> str:
+    """`sql`, written with qmark placeholders and no "%", in the connection's driver's paramstyle.
+
+    The driver SQL of the hot reads and writes is written once, for SQLite,
+    and PostgreSQL's psycopg gets it with "%s"; each text is converted once.
+    """
+    if conn.dialect.paramstyle == "qmark":
+        return sql
+    return _PYFORMAT.get(sql) or _PYFORMAT.setdefault(sql, sql.replace("?", "%s"))
+
+
+_PYFORMAT: dict[str, str] = {}
+
+
 def _sqlite_engine(url: str, *, synchronous: str, immediate: bool, pool_size: int = 5) -> sa.Engine:
     path = sa.engine.make_url(url).database
     pool: dict[str, Any] = {}

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gateway.store.db import Store
+from gateway.store.db import Store, for_driver
 from gateway.store.models import Entry, Feed, RawMessage, Thread
 from gateway.store.models_web import Moderation
 from gateway.store.queries import BadCursor, decode_cursor, encode_cursor
@@ -40,7 +40,6 @@ from gateway.store.view_rows import (
 __all__ = ["BadCursor", "FeedHead", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
 
 _moderated = sa.select(Moderation.entry_id)
-_PG: dict[str, str] = {}
 Db = Session | sa.Connection  # the hot reads take either; a plain connection skips the ORM session
 
 
@@ -66,8 +65,7 @@ def _fetch(db: Db, sql: str, args: Sequence[Any] = ()) -> list[Any]:
     invalidates the pool when the connection was lost (the database restarted).
     """
     conn = db if isinstance(db, sa.Connection) else db.connection()
-    if conn.dialect.paramstyle != "qmark":
-        sql = _PG.get(sql) or _PG.setdefault(sql, sql.replace("?", "%s"))
+    sql = for_driver(conn, sql)
     try:
         return conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[no-any-return, union-attr]
     except conn.dialect.loaded_dbapi.Error as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.store import search
+from gateway.store.db import for_driver
 from gateway.store.models import (
     Attachment,
     Blob,
@@ -92,7 +93,6 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
         return []
     conn = session if isinstance(session, sa.Connection) else session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite_ else "%s"
     now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
     when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
     rows = [
@@ -101,25 +101,21 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
         for item in items
     ]
     found: dict[tuple[int, str], int] = {}
-    one = f"({', '.join([mark] * 10)}, 'pending', '')"
+    one = f"({', '.join('?' * 10)}, 'pending', '')"
     if sqlite_:
         conn.exec_driver_sql(f"{_SAVE_RAW} VALUES {one} {_SAVE_RAW_END}", rows)
     else:
         for at in range(0, len(rows), 500):
             chunk = rows[at : at + 500]
             sql = f"{_SAVE_RAW} VALUES {', '.join([one] * len(chunk))} {_SAVE_RAW_END} RETURNING id, feed_id, sha256"
-            for rid, feed_id, sha in conn.exec_driver_sql(sql, tuple(v for r in chunk for v in r)):
+            for rid, feed_id, sha in conn.exec_driver_sql(for_driver(conn, sql), tuple(v for r in chunk for v in r)):
                 found[(feed_id, sha)] = rid
     for feed_id in {r[0] for r in rows}:  # bytes stored before: their rows' ids
         shas = list(dict.fromkeys(r[1] for r in rows if r[0] == feed_id and (feed_id, r[1]) not in found))
         for at in range(0, len(shas), 500):
-            chunk = shas[at : at + 500]
-            if sqlite_:
-                sql = f"SELECT id, sha256 FROM raw_message WHERE feed_id = ? AND sha256 IN ({','.join('?' * len(chunk))})"
-                params: tuple[object, ...] = (feed_id, *chunk)
-            else:
-                sql, params = "SELECT id, sha256 FROM raw_message WHERE feed_id = %s AND sha256 = ANY(%s)", (feed_id, chunk)
-            for rid, sha in conn.exec_driver_sql(sql, params):
+            part = shas[at : at + 500]
+            sql = f"SELECT id, sha256 FROM raw_message WHERE feed_id = ? AND sha256 IN ({','.join('?' * len(part))})"
+            for rid, sha in conn.exec_driver_sql(for_driver(conn, sql), (feed_id, *part)):
                 found[(feed_id, sha)] = rid
     return [found[(r[0], r[1])] for r in rows]
 
@@ -155,7 +151,7 @@ _SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
     status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
 )
 _KNOWN = (f"SELECT r.message_id, r.thread_id, r.entry_id, e.message_id FROM {_REF.name} r"
-          f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ")
+          f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ? AND r.message_id IN ")
 
 
 def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str, Known]:
@@ -167,11 +163,7 @@ def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str
     if not ids:
         return {}
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        sql, params = f"{_KNOWN}? AND r.message_id IN ({','.join('?' * len(ids))})", (feed_id, *ids)
-    else:
-        sql, params = f"{_KNOWN}%s AND r.message_id = ANY(%s)", (feed_id, list(ids))
-    rows = conn.exec_driver_sql(sql, params)
+    rows = conn.exec_driver_sql(for_driver(conn, f"{_KNOWN}({','.join('?' * len(ids))})"), (feed_id, *ids))
     return {m: Known(m, t, e is not None, em if em != m else None) for m, t, e, em in rows}
 
 
