@@ -149,7 +149,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
     url = pg.url()
     base = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
     base.update(MAILFEED_DATABASE_URL=url, MAILFEED_DATA_DIR=str(work), MAILFEED_RATE_PER_SENDER="0",
-                MAILFEED_RATE_PER_CLIENT="0", MAILFEED_WORKERS="1", MAILFEED_LOG_LEVEL="WARNING")
+                MAILFEED_RATE_PER_CLIENT="0", MAILFEED_LOG_LEVEL="WARNING")
     subprocess.run([sys.executable, "-m", "gateway", "feed", "add", "team", "team@example.com"], env=base,
                    check=True, capture_output=True)
     a = Instance({**base, "MAILFEED_SMTP_PORT": str(free_port()), "MAILFEED_HTTP_PORT": str(free_port())}, work / "a.log")

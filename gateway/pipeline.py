@@ -160,7 +160,7 @@ class _PlaceFailed(Exception):
 def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results: list[Analysis | Failure],
                   counts: Counter[str], key: str) -> str:
     """The batch in one transaction: first without a savepoint per message (two statements fewer
-    each) and with the raw outcomes and search rows written together at the end; when one fails
+    each) and with the rows placing derives written together (`place.Later`); when one fails
     to place, again with a savepoint per message holding all of its writes, so only that one is
     quarantined."""
     raw = RawMessage.__table__  # type: ignore[attr-defined]

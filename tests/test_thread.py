@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -147,3 +148,84 @@ def test_reprocess_all_gives_same_ids_and_threads(settings: Settings, store: Sto
     counts = process_pending(store=store, settings=settings)
     assert counts == {"posted": 52}
     assert snapshot() == before
+
+
+def _tricky_batch() -> list[bytes]:
+    """Mail whose placing reads what earlier messages of the same batch wrote."""
+    from email.message import EmailMessage
+
+    from tests.helpers import make_mail
+    from tests.test_pipeline import APPLE_FORWARD, GMAIL_FORWARD
+
+    def with_file(mid: str, minutes: int) -> bytes:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "Eve <eve@example.com>", "team@example.com", \
+            "Minutes", f"<{mid}>"
+        msg.set_content("Minutes attached.\n")
+        msg.add_attachment(b"%PDF-1.4 same bytes in both", maintype="application", subtype="pdf", filename="m.pdf")
+        return msg.as_bytes()
+
+    return [
+        make_mail(message_id="a@x", subject="Plan"),
+        make_mail(message_id="c@x", subject="Re: Plan", in_reply_to="<b@x>", references="<a@x> <b@x>", minutes=3),
+        make_mail(message_id="b@x", subject="Re: Plan", in_reply_to="<a@x>", references="<a@x>", minutes=2),
+        make_mail(message_id="d@x", subject="Re: Plan", minutes=4),  # no reply headers: joins by subject
+        make_mail(message_id="x@x", subject="Other", minutes=5),
+        make_mail(message_id="y@x", subject="Re: Lost", references="<z@x>", minutes=6),
+        make_mail(message_id="w@x", subject="Re: Other", references="<x@x> <z@x>", minutes=7),  # merges two threads
+        make_mail(message_id="a@x", subject="Plan", body="other bytes, same id\n", minutes=8),  # a duplicate
+        GMAIL_FORWARD.format(mid="fwd-otto@example.com", note="Heads up.").encode(),
+        APPLE_FORWARD.encode(),  # the same original again: one post, two forwarders
+        with_file("f1@x", 9),
+        with_file("f2@x", 10),
+        make_mail(message_id="p@x", subject="Loop", in_reply_to="<q@x>", minutes=11),
+        make_mail(message_id="q@x", subject="Re: Loop", in_reply_to="<p@x>", minutes=12),  # would close a cycle
+        make_mail(message_id="r@x", subject="Re: Plan", in_reply_to="<d@x>", minutes=13),
+    ]
+
+
+def test_one_batch_places_as_one_message_at_a_time(settings: Settings, store: Store) -> None:
+    """Placing keeps a batch's rows back until something reads them; the result is the same as
+    committing every message on its own."""
+    from gateway.pipeline import deliver
+    from gateway.store.models import Attachment, ForwardRecord, MessageRef, RawMessage
+
+    feed_id = add_feed(store)
+    for data in _tricky_batch():
+        deliver(store=store, data=data, feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+
+    def snapshot() -> dict[str, list[tuple]]:  # type: ignore[type-arg]
+        tables = {
+            "entries": sa.select(Entry.id, Entry.thread_id, Entry.message_id, Entry.parent_message_id, Entry.text,
+                                 Entry.forwarded_by_address).order_by(Entry.id),
+            "threads": sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count, Thread.subject,
+                                 Thread.created_at, Thread.last_activity_at).order_by(Thread.id),
+            "refs": sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id)
+                      .order_by(MessageRef.message_id),
+            "files": sa.select(Attachment.entry_id, Attachment.position, Attachment.sha256)
+                       .order_by(Attachment.entry_id),
+            "forwards": sa.select(ForwardRecord.entry_id, ForwardRecord.raw_id, ForwardRecord.by_address)
+                          .order_by(ForwardRecord.raw_id),
+            "raw": sa.select(RawMessage.id, RawMessage.status, RawMessage.reason).order_by(RawMessage.id),
+        }
+        with store.read() as session:
+            return {name: [tuple(r) for r in session.execute(q)] for name, q in tables.items()}
+
+    together = process_pending(store=store, settings=settings, batch=64)
+    batched = snapshot()
+    assert requeue(store=store, which="all") == 15
+    alone = process_pending(store=store, settings=settings, batch=1)
+    assert alone == together == {"posted": 13, "duplicate": 2}
+    assert snapshot() == batched
+    threads = {r[2]: r[1] for r in batched["entries"]}
+    assert threads["a@x"] == threads["b@x"] == threads["c@x"] == threads["d@x"] == threads["r@x"]
+    assert threads["x@x"] == threads["y@x"] == threads["w@x"] and threads["p@x"] == threads["q@x"]
+    parents = {r[2]: r[3] for r in batched["entries"]}
+    assert parents["c@x"] == "b@x" and parents["b@x"] == "a@x" and parents["r@x"] == "d@x"
+    assert len(batched["files"]) == 2 and batched["files"][0][2] == batched["files"][1][2]
+    members = Counter(r[1] for r in batched["entries"])
+    assert {r[0]: r[2] for r in batched["threads"]} == members  # every thread counts every entry in it
+    ids = {r[0]: r[2] for r in batched["entries"]}
+    posts = sorted(ids[r[1]] for r in batched["threads"])
+    assert posts == ["a@x", "f1@x", "f2@x", "fwd-otto@example.com", "p@x", "x@x"]
+    assert len(batched["forwards"]) == 2 and len({r[0] for r in batched["forwards"]}) == 1  # one post

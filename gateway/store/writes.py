@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,6 +147,7 @@ def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> 
 # Statements run for every message, built once (building one costs more than running it).
 _RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
 _ATTACHMENT, _FORWARD = Attachment.__table__, ForwardRecord.__table__  # type: ignore[attr-defined]
+_THREAD, _BLOB = Thread.__table__, Blob.__table__  # type: ignore[attr-defined]
 _SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
     status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
 )
@@ -207,14 +208,14 @@ def post_message_id(*, session: Session, thread_id: int) -> str | None:
     )
 
 
-def new_thread(*, session: Session, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime,
-               post_entry_id: int | None = None) -> None:
-    """A new thread: empty, or already counting its post `post_entry_id` (what `touch_thread` would make of it)."""
-    session.connection().execute(Thread.__table__.insert(), {  # type: ignore[attr-defined]
+def thread_row(*, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime,
+               post_entry_id: int | None = None) -> dict[str, Any]:
+    """A new thread's row: empty, or already counting its post `post_entry_id` (what `touch_row` would make of it)."""
+    return {
         "id": thread_id, "feed_id": feed_id, "subject": subject, "subject_key": subject_key,
         "created_at": when, "last_activity_at": when, "entry_count": 0 if post_entry_id is None else 1,
         "post_entry_id": post_entry_id,
-    })
+    }
 
 
 def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None:
@@ -228,30 +229,20 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
     session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
 
 
-def save_entry(
-    *, session: Session, entry: dict[str, Any], chain: Sequence[str], aliases: Sequence[str] = (),
-    known: Sequence[str] = (),
-) -> None:
-    """Insert the entry (a row of every Entry column) and record, for its thread, its id, its
-    aliases and every id it names.
+def ref_rows(*, entry: dict[str, Any], chain: Sequence[str], aliases: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The message_ref rows an entry brings: its id and its aliases (standing for it) and every id it names.
 
     Aliases are other ids that stand for this entry: the Message-ID of a
-    forwarded original, or the key of an inline-forwarded one. `known` are the
-    ids already recorded (only referenced so far): those rows are updated.
-    Core statements on the session's connection: this runs once per message.
+    forwarded original, or the key of an inline-forwarded one. Inserted with
+    ON CONFLICT DO NOTHING: an id recorded before (only referenced so far) is
+    made to stand for the entry by `add_alias`.
     """
-    conn = session.connection()
-    conn.execute(_ENTRY.insert(), entry)
     entry_id, feed_id, thread_id = entry["id"], entry["feed_id"], entry["thread_id"]
     own = [entry["message_id"], *aliases]
-    rows = [
+    return [
         {"feed_id": feed_id, "message_id": m, "thread_id": thread_id, "entry_id": entry_id if m in own else None}
         for m in dict.fromkeys([*own, *chain])
     ]
-    conn.execute(_insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]), rows)  # type: ignore[attr-defined]
-    for mid in own:
-        if mid in known:
-            add_alias(session=session, feed_id=feed_id, message_id=mid, thread_id=thread_id, entry_id=entry_id)
 
 
 def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
@@ -278,17 +269,14 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
     return (row[0], row[1]) if row else None
 
 
-def save_attachments(
-    *, session: Session, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]], max_bytes: int
-) -> None:
-    """Attachments as (filename, content type, bytes, content id, inline).
+def attachment_rows(
+    *, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]], max_bytes: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(blob rows, attachment rows) for attachments given as (filename, content type, bytes, content id, inline).
 
     Bytes are stored once by hash; one larger than `max_bytes` is listed but its
     bytes stay only in the raw message, from where the web serves it.
     """
-    if not items:
-        return
-    conn = session.connection()
     rows, blobs = [], []
     for position, (filename, ctype, data, cid, inline) in enumerate(items):
         sha = hashlib.sha256(data).hexdigest()
@@ -296,15 +284,19 @@ def save_attachments(
             blobs.append({"sha256": sha, "data": data, "size": len(data)})
         rows.append({"entry_id": entry_id, "position": position, "filename": filename, "content_type": ctype,
                      "size": len(data), "sha256": sha, "content_id": cid, "inline": inline})
-    if blobs:
-        conn.execute(_insert_ignore(session, Blob.__table__, ["sha256"]), blobs)  # type: ignore[attr-defined]
-    conn.execute(_ATTACHMENT.insert(), rows)
+    return blobs, rows
 
 
-def save_forward(*, session: Session, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None, note: str) -> None:
-    session.connection().execute(_FORWARD.insert(), {
-        "entry_id": entry_id, "raw_id": raw_id, "by_name": by_name, "by_address": by_address, "date": date, "note": note,
-    })
+def forward_row(*, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None,
+                note: str) -> dict[str, Any]:
+    return {"entry_id": entry_id, "raw_id": raw_id, "by_name": by_name, "by_address": by_address, "date": date,
+            "note": note}
+
+
+def save_forward(*, session: Session, entry_id: int, raw_id: int, by_name: str, by_address: str,
+                 date: datetime | None, note: str) -> None:
+    session.connection().execute(_FORWARD.insert(), forward_row(
+        entry_id=entry_id, raw_id=raw_id, by_name=by_name, by_address=by_address, date=date, note=note))
 
 
 def refresh_thread(*, session: Session, thread_id: int) -> None:
@@ -337,16 +329,48 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
     )
 
 
-def touch_thread(*, session: Session, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> None:
+def touch_row(*, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> dict[str, Any]:
     """Count a new entry in its thread; it becomes the post when it is a root older than the post.
 
-    The cheap path for the common case; `refresh_thread` recomputes from all
-    entries when a message adopted earlier replies or merged threads.
+    The cheap path for the common case, run by `insert_derived`;
+    `refresh_thread` recomputes from all entries when a message adopted
+    earlier replies or merged threads.
+    """
+    return {"tid": thread_id, "eid": entry_id, "at": when, "subject": subject, "root": root}
+
+
+@dataclass
+class Derived:
+    """Rows placing derived from messages, not yet written; `insert_derived` writes them in this order."""
+
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
+    blobs: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    forwards: list[dict[str, Any]] = field(default_factory=list)
+    touches: list[dict[str, Any]] = field(default_factory=list)
+
+
+def insert_derived(*, session: Session, rows: Derived) -> None:
+    """Write `rows`, each kind in one statement run over every row of it.
+
+    Threads come before the touches that count entries in them; refs and
+    blobs already there are kept (the first of equal ones wins, as when the
+    rows were inserted one by one).
     """
     conn = session.connection()
-    conn.execute(_TOUCH[conn.dialect.name == "sqlite"], {
-        "tid": thread_id, "eid": entry_id, "at": when, "subject": subject, "root": root,
-    })
+    for stmt, batch in (
+        (_THREAD.insert(), rows.threads),
+        (_ENTRY.insert(), rows.entries),
+        (_insert_ignore(session, _REF, ["feed_id", "message_id"]), rows.refs),
+        (_insert_ignore(session, _BLOB, ["sha256"]), rows.blobs),
+        (_ATTACHMENT.insert(), rows.attachments),
+        (_FORWARD.insert(), rows.forwards),
+        (_TOUCH[conn.dialect.name == "sqlite"], rows.touches),
+    ):
+        if batch:
+            conn.execute(stmt, batch)
 
 
 _BECOMES_POST = "post_entry_id IS NULL OR (:root AND (created_at > :at OR (created_at = :at AND post_entry_id > :eid)))"
