@@ -58,7 +58,7 @@ FLOOR: dict[str, int] = {
     "talon/text_quotation_cases": 98,
     "email_reply_parser": 100,
     "mail-parser-reply": 92,
-    "mail-parser-reply/thread": 90,
+    "mail-parser-reply/thread": 93,
     "quotequail/quote_text": 100,
     "quotequail/quote_html": 100,
     "quotequail/unwrap_text": 100,

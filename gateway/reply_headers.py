@@ -159,6 +159,8 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
             i = _skip_forward_fields(lines, i, quoted)
             continue
         marker = any(markers[i : i + P.HEADER_MAX_LINES])
+        if P.DAVID_HEADER.match(line):
+            return i, _lines_above_blank(lines, i, quoted)
         if not marker and not P.HEADER_CHARS.search(line):
             continue  # plain prose: no form below can start on this line
         end = on_wrote_header(lines, i, quoted=quoted, marker=marker)
@@ -182,6 +184,14 @@ def _block_below(lines: list[str], i: int, quoted: bool) -> int:
         if end is not None:
             return end
     return i
+
+
+def _lines_above_blank(lines: list[str], i: int, quoted: bool, most: int = 6) -> int:
+    """Last line of a header block that runs from line i to the first blank line (at most `most` lines)."""
+    j = i
+    while j + 1 < len(lines) and j + 1 <= i + most and _clean(lines[j + 1], quoted).strip():
+        j += 1
+    return j
 
 
 def _skip_forward_fields(lines: list[str], i: int, quoted: bool) -> int:

@@ -69,6 +69,9 @@ ORIGINAL_MESSAGE = re.compile(
     r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]{0,}\s*$",
     re.IGNORECASE,
 )
+# Tobit David's reply header, a line of its own above "Subject date / Von … / An … / Cc …"
+# lines without colons: "Original Message processed by david®"
+DAVID_HEADER = re.compile(r"^[\s>]*original\s+message\s+processed\s+by\s+david\b", re.IGNORECASE)
 # Forward markers: a forwarded message below one of these is the body, not history.
 FORWARD_MARKER = re.compile(
     r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|"

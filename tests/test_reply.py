@@ -63,6 +63,16 @@ def test_german_header_and_sign_off() -> None:
     assert parts.quoted_text.startswith("Am 02.03.2026 um 14:30 schrieb")
 
 
+def test_tobit_david_header_without_colons_is_history() -> None:
+    text = body("tobit-david-processed-by.eml")
+    parts = split_reply(text)
+    assert parts.text == "Die Lieferung kommt am Mittwoch."
+    assert parts.quoted_text.startswith("Original Message processed by david®")
+    [_, older] = split_thread(text)
+    assert older.header.splitlines()[-1] == "Cc (2) Lager|Einkauf"
+    assert older.body == "Wann kommt die Lieferung?"
+
+
 def test_mobile_signature_is_split_off() -> None:
     parts = split_reply(body("iphone-sent-from.eml"))
     assert (parts.text, parts.signature) == ("Count me in.", "Sent from my iPhone")
