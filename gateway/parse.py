@@ -100,6 +100,17 @@ def _without_trace(raw: bytes) -> bytes:
     return _TRACE.sub(b"", raw[: end + 2]) + raw[end + 2 :]
 
 
+class _MailParser(mailparser.MailParser):
+    """mail-parser without the two dicts of every header its `mail` and `mail_partial` give.
+
+    Nothing here reads them, and building them decoded every header again
+    (about a tenth of mail-parser's time); every part it parses is its own.
+    """
+
+    def _make_mail(self, complete: bool = True) -> dict[str, object]:
+        return {}
+
+
 def _mailparser(raw: bytes) -> mailparser.MailParser:
     """mail-parser's reading of `raw`, once more without NUL bytes if it fails on them.
 
@@ -107,11 +118,11 @@ def _mailparser(raw: bytes) -> mailparser.MailParser:
     (tests/data/eml/charset-name-with-nul.eml); RFC 5322 allows no NUL anywhere.
     """
     try:
-        return mailparser.parse_from_bytes(_without_trace(raw))
+        return _MailParser.from_bytes(_without_trace(raw))
     except ValueError:
         if b"\x00" not in raw:
             raise
-        return mailparser.parse_from_bytes(_without_trace(raw.replace(b"\x00", b"")))
+        return _MailParser.from_bytes(_without_trace(raw.replace(b"\x00", b"")))
 
 
 def _header(msg: Message, name: str) -> str:

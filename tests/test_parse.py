@@ -1,0 +1,41 @@
+"""Step 3: mail-parser, without the header dicts nothing reads, reads every message as mail-parser does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mailparser
+import pytest
+
+from gateway.parse import _MailParser
+from tests.conftest import corpus_dir
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def _reading(parser: mailparser.MailParser) -> tuple[object, ...]:
+    """Everything gateway.parse takes from mail-parser."""
+    return (parser.text_plain, parser.text_html, parser.attachments, sorted(parser.defects_categories),
+            parser.from_, parser.to, parser.message.items() if parser.message is not None else None)
+
+
+def _same(data: bytes) -> None:
+    try:
+        want = _reading(mailparser.parse_from_bytes(data))
+    except Exception as exc:  # mail-parser refuses some: so must the lean one
+        with pytest.raises(type(exc)):
+            _MailParser.from_bytes(data)
+        return
+    assert _reading(_MailParser.from_bytes(data)) == want
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EML.glob("*.eml")))
+def test_fixture_is_read_as_mail_parser_reads_it(name: str) -> None:
+    _same((EML / name).read_bytes())
+
+
+def test_corpus_is_read_as_mail_parser_reads_it() -> None:
+    files = [p for p in sorted(corpus_dir().rglob("*")) if p.is_file() and p.suffix not in (".json", ".md")]
+    assert len(files) > 200
+    for path in files:
+        _same(path.read_bytes())
