@@ -65,8 +65,7 @@ class Later:
 
     def flush(self, session: sa.orm.Session) -> None:
         """Write the waiting derived rows: before anything reads or updates rows of the batch."""
-        if self._entries or self.derived.threads or self.derived.touches:
-            writes.insert_derived(session=session, rows=self.derived)
+        writes.insert_derived(session=session, rows=self.derived)
         self.derived = writes.Derived()
         self._refs.clear()
         self._entries.clear()
@@ -118,11 +117,10 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
     recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
     starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
-    rows = later.derived
     if spot.thread_id is None:
-        rows.threads.append(writes.thread_row(thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
-                                              subject_key=subject_key, when=when,
-                                              post_entry_id=row.id if starts else None))
+        later.derived.threads.append(writes.thread_row(thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
+                                                       subject_key=subject_key, when=when,
+                                                       post_entry_id=row.id if starts else None))
     if spot.merge:
         later.flush(session)
         writes.merge_threads(session=session, into=thread_id, others=spot.merge)
