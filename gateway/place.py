@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from gateway import thread
 from gateway.config import Settings
-from gateway.store import search, writes
+from gateway.store import derived, search, writes
 
 if TYPE_CHECKING:
     from gateway.analysis import Analysis
@@ -31,7 +31,7 @@ class Later:
     """What a batch writes together instead of statement by statement for each message.
 
     The rows placing derives (threads, entries, refs, attachments, forwards,
-    counts) wait in `derived` until something reads or updates rows of the
+    counts) wait in `waiting` until something reads or updates rows of the
     batch: `flush` writes them first. `known` answers from the store and from
     the rows still waiting, so the common message (a new post, a reply to a
     known one) costs one statement instead of four; on PostgreSQL each was a
@@ -39,7 +39,7 @@ class Later:
     the batch's end (nothing in the batch reads them).
     """
 
-    derived: writes.Derived = field(default_factory=writes.Derived)
+    waiting: derived.Derived = field(default_factory=derived.Derived)
     statuses: list[dict[str, object]] = field(default_factory=list)
     index: list[dict[str, object]] = field(default_factory=list)
     _refs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # the first waiting row for an id
@@ -57,16 +57,16 @@ class Later:
         return found
 
     def add_entry(self, entry: dict[str, Any], refs: list[dict[str, Any]]) -> None:
-        self.derived.entries.append(entry)
+        self.waiting.entries.append(entry)
         self._entries[entry["id"]] = entry["message_id"]
-        self.derived.refs.extend(refs)
+        self.waiting.refs.extend(refs)
         for ref in refs:
             self._refs.setdefault((ref["feed_id"], ref["message_id"]), ref)
 
     def flush(self, session: sa.orm.Session) -> None:
         """Write the waiting derived rows: before anything reads or updates rows of the batch."""
-        writes.insert_derived(session=session, rows=self.derived)
-        self.derived = writes.Derived()
+        derived.insert_derived(session=session, rows=self.waiting)
+        self.waiting = derived.Derived()
         self._refs.clear()
         self._entries.clear()
 
@@ -93,7 +93,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         later.flush(session)
         forwarded = writes.entry_for_ref(session=session, feed_id=row.feed_id, message_id=a.forward_key)
         if forwarded is not None:
-            return _another_forward(session, row, a, *forwarded)
+            return _another_forward(session, row, a, *forwarded, later)
     when = effective_date(c.date, row.received_at)
     subject_key = thread.normalize_subject(c.subject)
     if reply_thread is not None:
@@ -118,7 +118,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
     starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
     if spot.thread_id is None:
-        later.derived.threads.append(writes.thread_row(thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
+        later.waiting.threads.append(derived.thread_row(thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
                                                        subject_key=subject_key, when=when,
                                                        post_entry_id=row.id if starts else None))
     if spot.merge:
@@ -130,7 +130,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         parent = writes.post_message_id(session=session, thread_id=thread_id)
     aliases = [a.forward_key] if a.forward_key else []
     entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
-    later.add_entry(entry, writes.ref_rows(entry=entry, chain=a.chain, aliases=aliases))
+    later.add_entry(entry, derived.ref_rows(entry=entry, chain=a.chain, aliases=aliases))
     for mid in (a.message_id, *aliases):
         if mid in known:  # recorded before, only referenced: now it stands for this entry
             later.flush(session)
@@ -140,13 +140,13 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     if parents:
         later.flush(session)
         writes.set_parents(session=session, feed_id=row.feed_id, parents=parents)
-    blobs, files = writes.attachment_rows(entry_id=row.id, items=[
+    blobs, files = derived.attachment_rows(entry_id=row.id, items=[
         (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
     ], max_bytes=settings.max_attachment_bytes)
-    later.derived.blobs.extend(blobs)
-    later.derived.attachments.extend(files)
+    later.waiting.blobs.extend(blobs)
+    later.waiting.attachments.extend(files)
     if c.forward is not None:
-        later.derived.forwards.append(writes.forward_row(
+        later.waiting.forwards.append(derived.forward_row(
             entry_id=row.id, raw_id=row.id, by_name=c.forward.by.name, by_address=c.forward.by.address,
             date=c.forward.date, note=c.forward.note))
     later.index.append(search.index_row(entry_id=row.id, subject=c.subject, text=c.text,
@@ -156,7 +156,7 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         later.flush(session)
         writes.refresh_thread(session=session, thread_id=thread_id)
     elif not starts:  # a new thread counts its post already
-        later.derived.touches.append(writes.touch_row(thread_id=thread_id, entry_id=row.id, when=when,
+        later.waiting.touches.append(derived.touch_row(thread_id=thread_id, entry_id=row.id, when=when,
                                                       subject=c.subject, root=parent is None and not spot.by_subject))
     later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
     log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
@@ -164,12 +164,13 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     return "posted"
 
 
-def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int) -> str:
+def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int,
+                     later: Later) -> str:
     """One more forward of an original that is already a post: list the forwarder on it."""
     fwd = a.content.forward
     assert fwd is not None
-    writes.save_forward(session=session, entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
-                        by_address=fwd.by.address, date=fwd.date, note=fwd.note)
+    later.waiting.forwards.append(derived.forward_row(entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
+                                                      by_address=fwd.by.address, date=fwd.date, note=fwd.note))
     # replies to this forward belong to the post's thread
     writes.add_alias(session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id,
                      entry_id=entry_id)

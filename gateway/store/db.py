@@ -9,12 +9,14 @@ queue behind the writer. PostgreSQL needs neither trick.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -50,6 +52,20 @@ class Store:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+def insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT DO NOTHING, built once per dialect and table (building costs more than running)."""
+    name = session.get_bind().dialect.name
+    key = (name, table.name, tuple(index))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        stmt = _INSERT_IGNORE[key] = dialect.insert(table).on_conflict_do_nothing(index_elements=list(index))
+    return stmt
+
+
+_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], sa.Insert] = {}
 
 
 def for_driver(conn: sa.Connection, sql: str) -> str:

@@ -1,33 +1,31 @@
-"""Writes for the ingest side: raw messages first, then the rows derived from them.
+"""Writes for the ingest side: raw messages first, then what placing reads and updates.
 
 Every function takes keyword arguments and runs inside the caller's
-transaction; the caller commits. Only ingest, pipeline and cli import this.
+transaction; the caller commits. The rows placing derives are built and
+written per batch by `derived`. Ingest, pipeline, place and cli import this (and
+the web's moderation, for `refresh_thread`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.store import search
-from gateway.store.db import for_driver
+from gateway.store.db import for_driver, insert_ignore
 from gateway.store.models import (
     Attachment,
-    Blob,
     Entry,
     Feed,
     ForwardRecord,
     MessageRef,
     RawMessage,
     Thread,
-    UTCDateTime,
 )
 from gateway.thread import Child, Known, SubjectThread
 
@@ -47,20 +45,6 @@ class NewRaw:
 
 class FeedExists(Exception):
     """A feed with this slug or address is already there."""
-
-
-def _insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT DO NOTHING, built once per dialect and table (building costs more than running)."""
-    name = session.get_bind().dialect.name
-    key = (name, table.name, tuple(index))
-    stmt = _INSERT_IGNORE.get(key)
-    if stmt is None:
-        dialect = postgresql if name == "postgresql" else sqlite
-        stmt = _INSERT_IGNORE[key] = dialect.insert(table).on_conflict_do_nothing(index_elements=list(index))
-    return stmt
-
-
-_INSERT_IGNORE: dict[tuple[str, str, tuple[str, ...]], sa.Insert] = {}
 
 
 def add_feed(*, session: Session, slug: str, address: str, title: str = "") -> Feed:
@@ -146,8 +130,6 @@ def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> 
 
 # Statements run for every message, built once (building one costs more than running it).
 _RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
-_ATTACHMENT, _FORWARD = Attachment.__table__, ForwardRecord.__table__  # type: ignore[attr-defined]
-_THREAD, _BLOB = Thread.__table__, Blob.__table__  # type: ignore[attr-defined]
 _SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
     status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
 )
@@ -208,16 +190,6 @@ def post_message_id(*, session: Session, thread_id: int) -> str | None:
     )
 
 
-def thread_row(*, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime,
-               post_entry_id: int | None = None) -> dict[str, Any]:
-    """A new thread's row: empty, or already counting its post `post_entry_id` (what `touch_row` would make of it)."""
-    return {
-        "id": thread_id, "feed_id": feed_id, "subject": subject, "subject_key": subject_key,
-        "created_at": when, "last_activity_at": when, "entry_count": 0 if post_entry_id is None else 1,
-        "post_entry_id": post_entry_id,
-    }
-
-
 def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None:
     """Fold `others` into thread `into` (a message showed they are one conversation)."""
     if not others:
@@ -229,26 +201,10 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
     session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
 
 
-def ref_rows(*, entry: dict[str, Any], chain: Sequence[str], aliases: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The message_ref rows an entry brings: its id and its aliases (standing for it) and every id it names.
-
-    Aliases are other ids that stand for this entry: the Message-ID of a
-    forwarded original, or the key of an inline-forwarded one. Inserted with
-    ON CONFLICT DO NOTHING: an id recorded before (only referenced so far) is
-    made to stand for the entry by `add_alias`.
-    """
-    entry_id, feed_id, thread_id = entry["id"], entry["feed_id"], entry["thread_id"]
-    own = [entry["message_id"], *aliases]
-    return [
-        {"feed_id": feed_id, "message_id": m, "thread_id": thread_id, "entry_id": entry_id if m in own else None}
-        for m in dict.fromkeys([*own, *chain])
-    ]
-
-
 def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
     """Make `message_id` stand for entry `entry_id` (a reply to it lands in that thread)."""
     session.execute(
-        _insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]).values(  # type: ignore[attr-defined]
+        insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]).values(  # type: ignore[attr-defined]
             feed_id=feed_id, message_id=message_id, thread_id=thread_id, entry_id=entry_id
         )
     )
@@ -267,36 +223,6 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
         )
     ).first()
     return (row[0], row[1]) if row else None
-
-
-def attachment_rows(
-    *, entry_id: int, items: Sequence[tuple[str, str, bytes, str, bool]], max_bytes: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(blob rows, attachment rows) for attachments given as (filename, content type, bytes, content id, inline).
-
-    Bytes are stored once by hash; one larger than `max_bytes` is listed but its
-    bytes stay only in the raw message, from where the web serves it.
-    """
-    rows, blobs = [], []
-    for position, (filename, ctype, data, cid, inline) in enumerate(items):
-        sha = hashlib.sha256(data).hexdigest()
-        if len(data) <= max_bytes:
-            blobs.append({"sha256": sha, "data": data, "size": len(data)})
-        rows.append({"entry_id": entry_id, "position": position, "filename": filename, "content_type": ctype,
-                     "size": len(data), "sha256": sha, "content_id": cid, "inline": inline})
-    return blobs, rows
-
-
-def forward_row(*, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None,
-                note: str) -> dict[str, Any]:
-    return {"entry_id": entry_id, "raw_id": raw_id, "by_name": by_name, "by_address": by_address, "date": date,
-            "note": note}
-
-
-def save_forward(*, session: Session, entry_id: int, raw_id: int, by_name: str, by_address: str,
-                 date: datetime | None, note: str) -> None:
-    session.connection().execute(_FORWARD.insert(), forward_row(
-        entry_id=entry_id, raw_id=raw_id, by_name=by_name, by_address=by_address, date=date, note=note))
 
 
 def refresh_thread(*, session: Session, thread_id: int) -> None:
@@ -327,65 +253,6 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
             last_activity_at=max(r.date for r in rows),
         )
     )
-
-
-def touch_row(*, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> dict[str, Any]:
-    """Count a new entry in its thread; it becomes the post when it is a root older than the post.
-
-    The cheap path for the common case, run by `insert_derived`;
-    `refresh_thread` recomputes from all entries when a message adopted
-    earlier replies or merged threads.
-    """
-    return {"tid": thread_id, "eid": entry_id, "at": when, "subject": subject, "root": root}
-
-
-@dataclass
-class Derived:
-    """Rows placing derived from messages, not yet written; `insert_derived` writes them in this order."""
-
-    threads: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    refs: list[dict[str, Any]] = field(default_factory=list)
-    blobs: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    forwards: list[dict[str, Any]] = field(default_factory=list)
-    touches: list[dict[str, Any]] = field(default_factory=list)
-
-
-def insert_derived(*, session: Session, rows: Derived) -> None:
-    """Write `rows`, each kind in one statement run over every row of it.
-
-    Threads come before the touches that count entries in them; refs and
-    blobs already there are kept (the first of equal ones wins, as when the
-    rows were inserted one by one).
-    """
-    conn = session.connection()
-    for stmt, batch in (
-        (_THREAD.insert(), rows.threads),
-        (_ENTRY.insert(), rows.entries),
-        (_insert_ignore(session, _REF, ["feed_id", "message_id"]), rows.refs),
-        (_insert_ignore(session, _BLOB, ["sha256"]), rows.blobs),
-        (_ATTACHMENT.insert(), rows.attachments),
-        (_FORWARD.insert(), rows.forwards),
-        (_TOUCH[conn.dialect.name == "sqlite"], rows.touches),
-    ):
-        if batch:
-            conn.execute(stmt, batch)
-
-
-_BECOMES_POST = "post_entry_id IS NULL OR (:root AND (created_at > :at OR (created_at = :at AND post_entry_id > :eid)))"
-# One UPDATE (every SET reads the row as it was); SQLite's max() of two values is scalar.
-_TOUCH = {
-    sqlite_: sa.text(
-        "UPDATE thread SET entry_count = entry_count + 1, "
-        f"last_activity_at = {'max' if sqlite_ else 'greatest'}(last_activity_at, :at), "
-        f"post_entry_id = CASE WHEN {_BECOMES_POST} THEN :eid ELSE post_entry_id END, "
-        f"created_at = CASE WHEN {_BECOMES_POST} THEN :at ELSE created_at END, "
-        f"subject = CASE WHEN {_BECOMES_POST} THEN :subject ELSE subject END "
-        "WHERE id = :tid"
-    ).bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("root", type_=sa.Boolean()))
-    for sqlite_ in (True, False)
-}
 
 
 def clear_derived(*, session: Session, feed_id: int | None = None) -> None:
