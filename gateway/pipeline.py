@@ -174,6 +174,8 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
                     sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
                 ).all())
                 later = Later()
+                if not isolate:
+                    later.read_ahead(session, _named(rows, results))
                 for row, result in zip(rows, results, strict=True):
                     got[_commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
                 try:
@@ -185,6 +187,15 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
         counts.update(got)
         return made  # committed now, so later batches may skip reading it
     raise AssertionError("the isolated pass quarantines what fails instead of raising _PlaceFailed")
+
+
+def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, list[str]]:
+    """Every Message-ID the batch's messages name (their own and their chains'), by feed."""
+    ids: dict[int, list[str]] = {}
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, Analysis):
+            ids.setdefault(row.feed_id, []).extend([result.message_id, *result.chain])
+    return ids
 
 
 def _pending(store: Store, after: int, batch: int) -> list[sa.Row]:

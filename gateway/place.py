@@ -32,11 +32,13 @@ class Later:
 
     The rows placing derives (threads, entries, refs, attachments, forwards,
     counts) wait in `waiting` until something reads or updates rows of the
-    batch: `flush` writes them first. `known` answers from the store and from
-    the rows still waiting, so the common message (a new post, a reply to a
-    known one) costs one statement instead of four; on PostgreSQL each was a
-    round trip. The raw messages' outcomes and the search rows are written at
-    the batch's end (nothing in the batch reads them).
+    batch: `flush` writes them first. `known` answers from the rows still
+    waiting and from the store, which `read_ahead` asks once for the whole
+    batch; until the first flush nothing has changed there. So the common
+    message (a new post, a reply to a known one) costs no statement of its
+    own, where it cost four (on PostgreSQL, four round trips). The raw
+    messages' outcomes and the search rows are written at the batch's end
+    (nothing in the batch reads them).
     """
 
     waiting: derived.Derived = field(default_factory=derived.Derived)
@@ -44,10 +46,20 @@ class Later:
     index: list[dict[str, object]] = field(default_factory=list)
     _refs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # the first waiting row for an id
     _entries: dict[int, str] = field(default_factory=dict)  # waiting entries' Message-IDs by entry id
+    _read: dict[int, dict[str, thread.Known]] | None = None  # `read_ahead`'s answers by feed, until a flush
+
+    def read_ahead(self, session: sa.orm.Session, ids: dict[int, list[str]]) -> None:
+        """Ask the store once about every id the batch's messages name, by feed."""
+        self._read = {feed_id: writes.known_ids(session=session, feed_id=feed_id, ids=wanted)
+                      for feed_id, wanted in ids.items()}
 
     def known(self, session: sa.orm.Session, feed_id: int, ids: list[str]) -> dict[str, thread.Known]:
         """`writes.known_ids`, with the ids of rows still waiting (a row in the store wins, as on insert)."""
-        found = writes.known_ids(session=session, feed_id=feed_id, ids=ids)
+        read = self._read.get(feed_id) if self._read is not None else None
+        if read is None:
+            found = writes.known_ids(session=session, feed_id=feed_id, ids=ids)
+        else:
+            found = {m: read[m] for m in ids if m in read}
         for m in ids:
             ref = self._refs.get((feed_id, m))
             if ref is not None and m not in found:
@@ -69,6 +81,7 @@ class Later:
         self.waiting = derived.Derived()
         self._refs.clear()
         self._entries.clear()
+        self._read = None  # what follows the flush may change the store
 
     def write(self, session: sa.orm.Session) -> None:
         self.flush(session)

@@ -184,14 +184,31 @@ def _tricky_batch() -> list[bytes]:
     ]
 
 
+def _second_wave() -> list[bytes]:
+    """Mail naming what the first wave left in the store, for a batch that starts on it."""
+    from tests.helpers import make_mail
+
+    return [
+        make_mail(message_id="s1@x", subject="Re: Plan", in_reply_to="<a@x>", minutes=20),
+        make_mail(message_id="s2@x", subject="Re: Plan", in_reply_to="<s1@x>", minutes=21),  # waits in the batch
+        make_mail(message_id="s3@x", subject="Re: Lost", references="<z@x>", minutes=22),  # only referenced so far
+        make_mail(message_id="b@x", subject="Re: Plan", body="b again\n", minutes=23),  # a duplicate
+        make_mail(message_id="s5@x", subject="Budget", minutes=24),
+        make_mail(message_id="s6@x", subject="Re: Budget", references="<s5@x> <a@x>", minutes=25),  # merges
+        make_mail(message_id="s7@x", subject="Re: Other", in_reply_to="<x@x>", minutes=26),
+        make_mail(message_id="s8@x", subject="Re: Budget", minutes=27),  # by subject, after the merge
+        make_mail(message_id="s9@x", subject="Re: Budget", in_reply_to="<s5@x>", minutes=28),  # written by then
+    ]
+
+
 def test_one_batch_places_as_one_message_at_a_time(settings: Settings, store: Store) -> None:
-    """Placing keeps a batch's rows back until something reads them; the result is the same as
-    committing every message on its own."""
+    """Placing keeps a batch's rows back until something reads them, and asks the store about a
+    batch's ids once; the result is the same as committing every message on its own."""
     from gateway.pipeline import deliver
     from gateway.store.models import Attachment, ForwardRecord, MessageRef, RawMessage
 
     feed_id = add_feed(store)
-    for data in _tricky_batch():
+    for data in _tricky_batch() + _second_wave():
         deliver(store=store, data=data, feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
 
     def snapshot() -> dict[str, list[tuple]]:  # type: ignore[type-arg]
@@ -213,19 +230,29 @@ def test_one_batch_places_as_one_message_at_a_time(settings: Settings, store: St
 
     together = process_pending(store=store, settings=settings, batch=64)
     batched = snapshot()
-    assert requeue(store=store, which="all") == 15
+    assert requeue(store=store, which="all") == 24
     alone = process_pending(store=store, settings=settings, batch=1)
-    assert alone == together == {"posted": 13, "duplicate": 2}
+    assert alone == together == {"posted": 21, "duplicate": 3}
+    assert snapshot() == batched
+    # in batches of 15: the second starts on the first's rows in the store
+    assert requeue(store=store, which="all") == 24
+    assert process_pending(store=store, settings=settings, batch=15) == together
     assert snapshot() == batched
     threads = {r[2]: r[1] for r in batched["entries"]}
     assert threads["a@x"] == threads["b@x"] == threads["c@x"] == threads["d@x"] == threads["r@x"]
-    assert threads["x@x"] == threads["y@x"] == threads["w@x"] and threads["p@x"] == threads["q@x"]
+    assert threads["x@x"] == threads["y@x"] == threads["w@x"] == threads["s3@x"] == threads["s7@x"]
+    assert threads["p@x"] == threads["q@x"]
+    assert threads["a@x"] == threads["s1@x"] == threads["s2@x"] == threads["s5@x"] == threads["s6@x"] == threads["s9@x"]
+    # "Budget" was merged into "Plan", so no thread has that subject for s8@x to join
+    assert list(threads.values()).count(threads["s8@x"]) == 1
     parents = {r[2]: r[3] for r in batched["entries"]}
     assert parents["c@x"] == "b@x" and parents["b@x"] == "a@x" and parents["r@x"] == "d@x"
+    assert parents["s2@x"] == "s1@x" and parents["s6@x"] == "a@x" and parents["s7@x"] == "x@x"
+    assert parents["s9@x"] == "s5@x"
     assert len(batched["files"]) == 2 and batched["files"][0][2] == batched["files"][1][2]
     members = Counter(r[1] for r in batched["entries"])
     assert {r[0]: r[2] for r in batched["threads"]} == members  # every thread counts every entry in it
     ids = {r[0]: r[2] for r in batched["entries"]}
     posts = sorted(ids[r[1]] for r in batched["threads"])
-    assert posts == ["a@x", "f1@x", "f2@x", "fwd-otto@example.com", "p@x", "x@x"]
+    assert posts == ["a@x", "f1@x", "f2@x", "fwd-otto@example.com", "p@x", "s8@x", "x@x"]
     assert len(batched["forwards"]) == 2 and len({r[0] for r in batched["forwards"]}) == 1  # one post
