@@ -65,7 +65,7 @@ class Later:
             if ref is not None and m not in found:
                 entry_id = ref["entry_id"]
                 em = self._entries.get(entry_id) if entry_id is not None else None
-                found[m] = thread.Known(m, ref["thread_id"], entry_id is not None, em if em != m else None)
+                found[m] = thread.Known.of_ref(m, ref["thread_id"], entry_id, em)
         return found
 
     def add_entry(self, entry: dict[str, Any], refs: list[dict[str, Any]]) -> None:

@@ -50,6 +50,12 @@ class Known:
     received: bool
     entry_message_id: str | None = None  # differs from message_id when the id is an alias of an entry
 
+    @classmethod
+    def of_ref(cls, message_id: str, thread_id: int, entry_id: int | None, entry_message_id: str | None) -> Known:
+        """From a message_ref row and the Message-ID of the entry it stands for, if any."""
+        alias_of = entry_message_id if entry_message_id != message_id else None
+        return cls(message_id, thread_id, entry_id is not None, alias_of)
+
 
 @dataclass(frozen=True)
 class SubjectThread:

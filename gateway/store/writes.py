@@ -150,7 +150,7 @@ def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str
     for at in range(0, len(ids), 500):
         part = ids[at : at + 500]
         rows = conn.exec_driver_sql(for_driver(conn, f"{_KNOWN}({','.join('?' * len(part))})"), (feed_id, *part))
-        found.update({m: Known(m, t, e is not None, em if em != m else None) for m, t, e, em in rows})
+        found.update({m: Known.of_ref(m, t, e, em) for m, t, e, em in rows})
     return found
 
 
