@@ -188,7 +188,8 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
         down: list[float] = []
         if kill:
             def kill_and_restart() -> None:
-                time.sleep(max(1.0, one * len(rest) / len(first) / 4))  # a third into phase 2: about halfway through the run
+                # a third into phase 2, about halfway through the whole run
+                time.sleep(max(1.0, one * len(rest) / len(first) / 4))
                 down.append(time.perf_counter())
                 a.kill()
                 time.sleep(1.0)
