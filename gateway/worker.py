@@ -19,7 +19,7 @@ import select
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -193,7 +193,7 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_
         while not stop and _alive(parent):
             try:
                 process_pending(store=store, settings=settings, run=run,
-                                before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else lambda: None)
+                                before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else _write_now)
             except Exception:  # the database may be away; the raw rows wait for us
                 log.exception("processing pending messages failed; retrying")
                 time.sleep(2.0)
@@ -222,15 +222,21 @@ INGEST_QUIET_SECONDS = 0.05
 MAX_YIELD_SECONDS = 1.0
 
 
-def _let_mail_in(stored_at: Any) -> None:
+def _write_now(meanwhile: Callable[[], None]) -> None:
+    """On PostgreSQL the processor's commits hold up no SMTP commit (see `_idle_priority`)."""
+
+
+def _let_mail_in(stored_at: Any, meanwhile: Callable[[], None]) -> None:
     """Before a batch takes SQLite's one write lock: wait while mail is arriving (at most a second).
 
     Each SMTP group commit needs that lock too, and every 250 waits for its
     commit: acceptance comes first, and the processor catches up in the gaps
-    (under a steady stream it still commits a batch a second).
+    (under a steady stream it still commits a batch a second). `meanwhile`
+    runs at every look: it hands the workers more to analyse.
     """
     give_up = time.monotonic() + MAX_YIELD_SECONDS
     while time.monotonic() - stored_at.value < INGEST_QUIET_SECONDS and time.monotonic() < give_up:
+        meanwhile()
         time.sleep(INGEST_QUIET_SECONDS / 2)
 
 

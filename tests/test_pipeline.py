@@ -292,3 +292,57 @@ def test_batches_shrink_to_what_big_messages_allow(
     counts = process_pending(store=store, settings=settings, batch=64)
     assert counts == {"posted": 12}
     assert asked[0] == 4 and set(asked[1:]) == {2}
+
+
+def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve's processor waits for incoming mail to pause before it commits; meanwhile the
+    workers analyse later batches, never more than WAITING_MESSAGES queued, and every message
+    is still placed once, in raw-id order, replies under their posts."""
+    import sqlalchemy as sa
+
+    from gateway import pipeline
+    from gateway.store.models import Entry
+    from tests.helpers import make_mail
+
+    feed_id = add_feed(store)
+    for i in range(40):
+        parent = f"m{i - 1}@x" if i % 5 else None
+        deliver(store=store, data=make_mail(message_id=f"m{i}@x", subject=f"topic {i // 5}", in_reply_to=parent),
+                feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+    analysed: list[int] = []
+    committed = [0]
+    waits: list[tuple[int, int]] = []
+
+    def eager(fn, jobs):  # type: ignore[no-untyped-def]  # as a pool's map: the work starts when handed out
+        jobs = list(jobs)
+        analysed.extend(j.raw_id for j in jobs)
+        return iter([fn(j) for j in jobs])
+
+    def incoming_mail(meanwhile) -> None:  # type: ignore[no-untyped-def]
+        before = len(analysed)
+        for _ in range(30):  # polls while mail keeps arriving
+            meanwhile()
+            assert len(analysed) - committed[0] <= 12 + 4  # the queue's cap, and the batch about to commit
+        waits.append((before, len(analysed)))
+
+    commit_batch = pipeline._commit_batch
+
+    def counting(store, settings, rows, *rest):  # type: ignore[no-untyped-def]
+        committed[0] += len(rows)
+        return commit_batch(store, settings, rows, *rest)
+
+    monkeypatch.setattr(pipeline, "WAITING_MESSAGES", 12)
+    monkeypatch.setattr(pipeline, "_commit_batch", counting)
+    counts = process_pending(store=store, settings=settings, run=eager, batch=4, before_write=incoming_mail)
+
+    assert counts == {"posted": 40}
+    assert waits[0] == (12, 16)  # AHEAD batches and the next were handed out; the wait read one more
+    assert sorted(analysed) == analysed and len(set(analysed)) == 40  # each once, in raw-id order
+    with store.read() as session:
+        rows = session.execute(sa.select(Entry.raw_id, Entry.message_id, Entry.parent_message_id, Entry.thread_id)
+                               .order_by(Entry.id)).all()
+    assert [raw for raw, *_ in rows] == sorted(raw for raw, *_ in rows)  # placed in raw-id order
+    assert [parent for _, _, parent, _ in rows] == [f"m{i - 1}@x" if i % 5 else None for i in range(40)]
+    assert len({thread for *_, thread in rows}) == 8

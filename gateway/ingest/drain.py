@@ -19,14 +19,6 @@ from gateway.pipeline import Mapper, process_pending
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 
-# Messages a processing batch takes here, at most (serve's processor takes 16,
-# to keep each write transaction short beside SMTP; pipeline.BATCH_BYTES caps
-# both for big mail). Every batch costs a few statements, a commit and the
-# workers' round trips whatever its size: at 64 a 1,500-message import took
-# 13.7-14.6 s of CPU against 15.0-16.4 at 16, and ran 206-222 messages/s
-# against 183-201.
-BATCH = 64
-
 
 class Drain:
     """Processes what a reader commits while it reads the next batch.
@@ -61,8 +53,7 @@ class Drain:
         try:
             while True:
                 last_round = self._done.is_set()
-                self.counts.update(process_pending(store=self.store, settings=self.settings, run=self.run,
-                                                   batch=BATCH))
+                self.counts.update(process_pending(store=self.store, settings=self.settings, run=self.run))
                 if last_round:
                     return
                 self._wake.wait(1.0)
