@@ -13,7 +13,7 @@ any target fails.
    first MAIL FROM to the last 250. Target: mailfeed/bare >= 0.7.
 2. Processing of realistic mail (bench/mailgen.py, ~30 KB average) against
    bare `mailparser.parse_from_bytes` + .subject/.text_plain/.attachments on
-   one core in this process: (a) wall time of the whole `mailfeed import`
+   one core in this process, the fastest of three passes: (a) wall time of the whole `mailfeed import`
    command; (b) SMTP delivery to `mailfeed serve` until every message is
    processed, polled in the database with sqlite3 (raw_message rows all
    present and none pending) and then cross-checked once through
@@ -391,18 +391,30 @@ def run_acceptance(name: str, dir: Path, procs: Processes, batches: list[list[by
 # 2. Processing -----------------------------------------------------------------
 
 
-def parse_baseline(messages: Sequence[bytes]) -> float:
-    """Seconds for bare mail-parser over `messages` on one core (this process), touching the usual fields."""
+BASELINE_PASSES = 3
+
+
+def parse_baseline(messages: Sequence[bytes]) -> list[float]:
+    """Seconds of each of BASELINE_PASSES passes of bare mail-parser over `messages` on one core
+    (this process), touching the usual fields.
+
+    The fastest pass counts: a single pass ranged 323-424 msg/s on one machine
+    within a minute (the first carries mail-parser's warm-up), so the best is
+    the steadiest reading and the hardest one to beat.
+    """
     import logging
 
     import mailparser
 
     logging.getLogger("mailparser").setLevel(logging.ERROR)  # as gateway/parse.py does
-    started = time.perf_counter()
-    for data in messages:
-        mail = mailparser.parse_from_bytes(data)
-        _ = (mail.subject, mail.text_plain, mail.attachments)
-    return time.perf_counter() - started
+    passes = []
+    for _ in range(BASELINE_PASSES):
+        started = time.perf_counter()
+        for data in messages:
+            mail = mailparser.parse_from_bytes(data)
+            _ = (mail.subject, mail.text_plain, mail.attachments)
+        passes.append(time.perf_counter() - started)
+    return passes
 
 
 def bench_processing(args: argparse.Namespace, tmp: Path, procs: Processes) -> list[Verdict]:
@@ -414,7 +426,8 @@ def bench_processing(args: argparse.Namespace, tmp: Path, procs: Processes) -> l
         f"2. Processing: {n:,} realistic messages (avg {size / n / 1024:.1f} KB, "
         f"{sum(1 for m in mails if m.parent_id):,} replies, {size / 2**20:.1f} MB) vs bare mail-parser on one core"
     )
-    base_s = parse_baseline(messages)
+    passes = parse_baseline(messages)
+    base_s = min(passes)
     base = n / base_s
 
     mf = Mailfeed.create(tmp / "import")
@@ -431,12 +444,13 @@ def bench_processing(args: argparse.Namespace, tmp: Path, procs: Processes) -> l
 
     table(
         [
-            ("mail-parser parse_from_bytes, 1 core (baseline)", n, base_s, base, 1.0, "-"),
+            (f"mail-parser parse_from_bytes, 1 core, best of {len(passes)} (baseline)", n, base_s, base, 1.0, "-"),
             ("`mailfeed import` (whole command, wall)", n, import_s, n / import_s, n / import_s / base, entries),
             ("SMTP -> processed (until all visible)", n, smtp.seconds, smtp.rate, smtp.rate / base, smtp.entries),
         ],
         ["what", "messages", "seconds", "msg/s", "x baseline", "entries"],
     )
+    print(f"  baseline passes: {', '.join(f'{n / p:.0f}' for p in passes)} msg/s")
     print(
         f"  import's own summary: {out.strip().splitlines()[-1] if out.strip() else '(none)'}"
         + (f" [{own.group(1)} msg/s excluding start-up]" if own else "")
