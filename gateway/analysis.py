@@ -17,6 +17,7 @@ from gateway.classify import Verdict, classify
 from gateway.extract import Content, content_of
 from gateway.message import ParsedMessage
 from gateway.parse import ParseError, parse
+from gateway.spf import TempError
 
 log = logging.getLogger("gateway.pipeline")  # one logger for the whole way a message takes
 
@@ -52,6 +53,7 @@ class Analysis:
 class Failure:
     step: str
     reason: str
+    retry: bool = False  # DNS could not answer now: the same bytes may pass later
 
 
 def analyse(job: Job) -> Analysis | Failure:
@@ -70,6 +72,8 @@ def analyse(job: Job) -> Analysis | Failure:
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
     except ParseError as exc:
         return Failure(step, str(exc))
+    except TempError as exc:
+        return Failure(step, f"DNS could not answer ({exc})", retry=True)
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
         log.exception("raw %s: %s failed", job.raw_id, step, extra={"raw_id": job.raw_id})
         return Failure(step, f"{type(exc).__name__}: {exc}")

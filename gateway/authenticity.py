@@ -13,6 +13,7 @@ serve records from a file (`FileResolver`).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -42,7 +43,10 @@ class Resolver(Protocol):
 
 
 class SystemResolver:
-    """The machine's DNS (dnspython)."""
+    """DNS through dnspython: the machine's resolvers, or one named server (`dns:HOST[:PORT]`)."""
+
+    def __init__(self, server: str = "", port: int = 53) -> None:
+        self._server, self._port = server, port
 
     def txt(self, name: str) -> list[str]:
         return [b"".join(r.strings).decode("ascii", "replace") for r in self._answer(name, "TXT")]
@@ -56,13 +60,16 @@ class SystemResolver:
     def mx(self, name: str) -> list[str]:
         return [str(r.exchange).rstrip(".") for r in sorted(self._answer(name, "MX"), key=lambda r: r.preference)]
 
-    @staticmethod
-    def _answer(name: str, rdtype: str) -> list[Any]:
+    def _answer(self, name: str, rdtype: str) -> list[Any]:
         import dns.exception
         import dns.resolver
 
+        resolver = dns.resolver.get_default_resolver()
+        if self._server:
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers, resolver.port = [self._server], self._port
         try:
-            return list(dns.resolver.resolve(name, rdtype, lifetime=5))
+            return list(resolver.resolve(name, rdtype, lifetime=5))
         except (dns.exception.Timeout, dns.resolver.NoNameservers, OSError) as exc:
             raise TempError(f"{rdtype} {name}: {exc}") from None
         except dns.exception.DNSException:  # NXDOMAIN, no answer, a name DNS cannot hold
@@ -102,8 +109,35 @@ class FileResolver:
 
 
 def resolver_for(setting: str) -> Resolver:
-    """`system`, or `file:/path/to/records.json`."""
-    return FileResolver(setting[5:]) if setting.startswith("file:") else SystemResolver()
+    """`system`, `dns:HOST[:PORT]` or `file:/path/to/records.json` (config.py checked the form)."""
+    if setting.startswith("file:"):
+        return FileResolver(setting[5:])
+    if setting.startswith("dns:"):
+        return SystemResolver(*dns_server(setting))
+    return SystemResolver()
+
+
+def dns_server(setting: str) -> tuple[str, int]:
+    """The address and port of `dns:HOST[:PORT]`: an IPv4 address, or an IPv6 one in brackets.
+
+    Raises ValueError, saying what is wrong, for anything else.
+    """
+    rest = setting.removeprefix("dns:")
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        if tail and not tail.startswith(":"):
+            raise ValueError(f"{tail!r} after the address: give dns:[ADDRESS]:PORT")
+        port = tail[1:]
+    else:
+        host, _, port = rest.partition(":")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is no IP address (an IPv6 one goes in brackets: dns:[::1]:53)") from None
+    port = port or "53"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad port {port!r}")
+    return str(address), int(port)
 
 
 @dataclass(frozen=True)

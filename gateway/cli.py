@@ -298,7 +298,8 @@ def import_(
     c = summary.counts
     typer.echo(
         f"imported {c['posted']}, duplicates {c['duplicate']}, quarantined {c['quarantined']}, "
-        f"ignored {c['ignored']}, held {c['held']}, refused {c['refused']} "
+        + (f"deferred {c['deferred']} (DNS could not answer; `serve` tries them again), " if c["deferred"] else "")
+        + f"ignored {c['ignored']}, held {c['held']}, refused {c['refused']} "
         f"of {summary.read} messages in {elapsed:.1f} s ({summary.read / elapsed:.0f} messages/s)"
     )
     for line in summary.refused:
@@ -321,7 +322,8 @@ def quarantine_list() -> None:
 
 @app.command()
 def reprocess(
-    quarantined: Annotated[bool, typer.Option("--quarantined", help="Retry quarantined messages.")] = False,
+    quarantined: Annotated[bool, typer.Option("--quarantined",
+                                              help="Retry quarantined and deferred messages.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Rebuild every post and comment from raw.")] = False,
 ) -> None:
     """Run stored raw messages through the pipeline again (same ids, same threads)."""

@@ -137,8 +137,12 @@ class Settings(BaseSettings):
     @field_validator("dns_resolver")
     @classmethod
     def _known_resolver(cls, value: str) -> str:
-        if value != "system" and not value.startswith("file:"):
-            raise ValueError("must be system or file:/path/to/records.json")
+        if value.startswith("dns:"):
+            from gateway.authenticity import dns_server
+
+            dns_server(value)  # its ValueError says what is wrong
+        elif value != "system" and not value.startswith("file:"):
+            raise ValueError("must be system, dns:HOST[:PORT] or file:/path/to/records.json")
         return value
 
     @field_validator("imap_ca_file")

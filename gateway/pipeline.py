@@ -14,9 +14,11 @@ makes a rebuild give the same ids and threads.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -27,7 +29,7 @@ from gateway.limits import Limits, check_structure
 from gateway.place import Later, place_and_save
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
-from gateway.store.models import RawMessage
+from gateway.store.models import RawMessage, utcnow
 from gateway.store.policies import feed_policies
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,11 @@ BATCH_BYTES = 32 * 1024 * 1024
 FIRST_BATCH = 16
 WAITING_MESSAGES = 512  # analysed ahead, at most, while incoming mail holds the commits back
 DEFAULT_LIMITS = Limits()
+# A message whose sender's DNS cannot answer (DMARC's record: a timeout, SERVFAIL)
+# is "deferred": processors try it again every RETRY_DEFERRED_SECONDS, for
+# DEFER_FOR after it came, and then quarantine it with the reason.
+DEFER_FOR = timedelta(days=1)
+RETRY_DEFERRED_SECONDS = 300
 
 
 class Rejected(Exception):
@@ -253,7 +260,12 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
     if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
-        return _quarantine(session, row.id, f"{result.step}: {result.reason}")
+        reason = f"{result.step}: {result.reason}"
+        if not result.retry:
+            return _quarantine(session, row.id, reason)
+        if utcnow() - row.received_at < DEFER_FOR:
+            return _defer(session, row.id, reason)
+        return _quarantine(session, row.id, f"{reason}, still a day after it came")
     tag = _tag(row.envelope_to, key)
     if tag is not None and tag[0] in ("b", "u", "d"):
         return _digest_mail(session, row, result, tag)
@@ -325,13 +337,34 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
     return "quarantined"
 
 
+def _defer(session: sa.orm.Session, raw_id: int, reason: str) -> str:
+    reason = f"{reason}; tried again every {RETRY_DEFERRED_SECONDS // 60} minutes for a day after it came"
+    writes.set_raw_status(session=session, raw_id=raw_id, status="deferred", reason=reason)
+    log.warning("raw %s deferred: %s", raw_id, reason, extra={"raw_id": raw_id})
+    return "deferred"
+
+
+def retry_deferred(store: Store, due: float) -> float:
+    """Once the monotonic clock passes `due`, mark deferred messages pending again; return the next due time.
+
+    A processor's loop calls it before each round, starting with due 0.0.
+    """
+    if time.monotonic() < due:
+        return due
+    if n := requeue(store=store, which="deferred"):
+        log.info("%s deferred messages to try again", n)
+    return time.monotonic() + RETRY_DEFERRED_SECONDS
+
+
 def requeue(*, store: Store, which: str) -> int:
-    """Mark raw messages pending again: "quarantined" ones, or "all" (clearing derived rows)."""
+    """Mark raw messages pending again: "deferred" ones, "quarantined" ones (deferred too), or "all"
+    (clearing derived rows)."""
     with store.write() as session, session.begin():
         if which == "all":
             writes.clear_derived(session=session)
             q = sa.update(RawMessage).where(RawMessage.status != "deleted")  # erased by an admin: stays erased
         else:
-            q = sa.update(RawMessage).where(RawMessage.status == "quarantined")
+            kept = ("deferred",) if which == "deferred" else ("quarantined", "deferred")
+            q = sa.update(RawMessage).where(RawMessage.status.in_(kept))  # type: ignore[attr-defined]
         result = session.execute(q.values(status="pending", reason=""))
         return int(result.rowcount or 0)

@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from gateway.config import Settings
 from gateway.analysis import Analysis, Failure, Job
 from gateway.logs import configure_logging
-from gateway.pipeline import Mapper, process_pending
+from gateway.pipeline import Mapper, process_pending, retry_deferred
 from gateway.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,12 @@ class Processor:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        retry_due = 0.0
         while not self._stop.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             try:
+                retry_due = retry_deferred(self.store, retry_due)
                 self.totals.update(process_pending(store=self.store, settings=self.settings, run=self.run))
             except Exception:  # the database may be away; the raw rows wait for us
                 log.exception("processing pending messages failed; retrying")
@@ -188,10 +190,11 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_
     if not store.is_sqlite:
         _idle_priority()
     fd = wakes.fileno()
-    stop = False
+    stop, retry_due = False, 0.0
     with analyser(settings) as run:
         while not stop and _alive(parent):
             try:
+                retry_due = retry_deferred(store, retry_due)
                 process_pending(store=store, settings=settings, run=run,
                                 before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else _write_now)
             except Exception:  # the database may be away; the raw rows wait for us

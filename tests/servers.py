@@ -1,4 +1,4 @@
-"""Real servers for the tests: a throw-away PostgreSQL and free ports.
+"""Real servers for the tests: a throw-away PostgreSQL, a DNS server and free ports.
 
 Started the way ../shared/recipes.md verified: as root the server runs as the
 `postgres` account in a temp dir it owns; as any other user, as that user.
@@ -12,6 +12,7 @@ import pwd
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -94,3 +95,45 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class DnsServer:
+    """A DNS server on 127.0.0.1 (UDP) answering TXT queries from `records`, or SERVFAIL to
+    every query while `failing` is set: what a resolver sees when a domain's servers are down."""
+
+    def __init__(self, records: dict[str, str]) -> None:
+        self.records = records
+        self.failing = threading.Event()
+        self.queries: list[str] = []
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        while True:
+            try:
+                data, peer = self._sock.recvfrom(4096)
+            except OSError:  # closed
+                return
+            query = dns.message.from_wire(data)
+            answer = dns.message.make_response(query)
+            question = query.question[0]
+            name = question.name.to_text().rstrip(".")
+            self.queries.append(name)
+            if self.failing.is_set():
+                answer.set_rcode(dns.rcode.SERVFAIL)
+            elif question.rdtype == dns.rdatatype.TXT and name in self.records:
+                answer.answer.append(dns.rrset.from_text(question.name, 60, "IN", "TXT", f'"{self.records[name]}"'))
+            else:
+                answer.set_rcode(dns.rcode.NXDOMAIN)
+            self._sock.sendto(answer.to_wire(), peer)
+
+    def close(self) -> None:
+        self._sock.close()

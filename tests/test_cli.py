@@ -193,3 +193,24 @@ def test_schema_upgrade_is_skipped_only_at_the_heads(tmp_path: Path) -> None:
         assert {"client_ip", "helo"} <= columns  # 0007 ran
     finally:
         store.dispose()
+
+
+def test_import_says_what_waits_for_dns_and_reprocess_takes_it(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.servers import DnsServer
+
+    dns = DnsServer({"_dmarc.lax.example": "v=DMARC1; p=none"})
+    try:
+        env.update(MAILFEED_VERIFY_DKIM="true", MAILFEED_DNS_RESOLVER=f"dns:127.0.0.1:{dns.port}")
+        mailfeed("feed", "add", "team", "team@example.com", env=env)
+        box = tmp_path / "one.mbox"
+        mail = make_mail(message_id="dns@x", sender="Ann <ann@lax.example>")
+        box.write_bytes(b"From a Mon Mar  2 09:00:00 2026\n" + mail.replace(b"\r\n", b"\n") + b"\n")
+        dns.failing.set()
+        summary = mailfeed("import", str(box), env=env).stdout
+        assert "imported 0, duplicates 0, quarantined 0, deferred 1 (DNS could not answer; `serve` tries" in summary
+        listed = mailfeed("quarantine", "list", env=env).stdout
+        assert "\tdeferred\t" in listed and "authenticate: DNS could not answer" in listed
+        dns.failing.clear()
+        assert mailfeed("reprocess", "--quarantined", env=env).stdout.strip() == "reprocessed 1: posted 1"
+    finally:
+        dns.close()

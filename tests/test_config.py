@@ -43,6 +43,10 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         ("MAILFEED_RELAY_URL", "http://relay", "MAILFEED_RELAY_URL='http://relay'"),
         ("MAILFEED_MAX_MESSAGE_BYTES", "-1", "MAILFEED_MAX_MESSAGE_BYTES='-1'"),
         ("MAILFEED_SQLITE_SYNCHRONOUS", "off", "MAILFEED_SQLITE_SYNCHRONOUS='off'"),
+        ("MAILFEED_DNS_RESOLVER", "dns:resolver.example", "'resolver.example' is no IP address"),
+        ("MAILFEED_DNS_RESOLVER", "dns:::1", "an IPv6 one goes in brackets"),
+        ("MAILFEED_DNS_RESOLVER", "dns:192.0.2.53:99999", "bad port '99999'"),
+        ("MAILFEED_DNS_RESOLVER", "8.8.8.8", "must be system, dns:HOST[:PORT] or file:"),
     ],
 )
 def test_bad_value_names_setting_and_value(monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str) -> None:
@@ -66,3 +70,12 @@ def test_unknown_toml_key_and_missing_file_are_refused(monkeypatch: pytest.Monke
 def test_non_loopback_http_is_detected() -> None:
     assert not load_settings(http_host="0.0.0.0").http_is_loopback()
     assert load_settings(http_host="::1").http_is_loopback()
+
+
+def test_a_named_dns_server_is_taken_with_its_port() -> None:
+    from gateway.authenticity import dns_server
+
+    assert load_settings(dns_resolver="dns:192.0.2.53").dns_resolver == "dns:192.0.2.53"
+    assert dns_server("dns:192.0.2.53") == ("192.0.2.53", 53)
+    assert dns_server("dns:127.0.0.1:5353") == ("127.0.0.1", 5353)
+    assert dns_server("dns:[::1]:5353") == ("::1", 5353)

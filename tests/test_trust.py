@@ -45,6 +45,13 @@ def test_allowed_posted_unknown_refused_or_held(settings: Settings, store: Store
     assert got["held@x"] == ("held", "sender not allowed: eve@evil.example")
 
 
+def by_raw(store: Store) -> dict[int, tuple[str, str]]:
+    """Status and reason by raw id: a message kept back before it was placed has no Message-ID yet."""
+    with store.read() as session:
+        return {i: (status, reason) for i, status, reason in
+                session.execute(sa.select(RawMessage.id, RawMessage.status, RawMessage.reason)).all()}
+
+
 def records(tmp_path: Path, extra: dict[str, str]) -> str:
     path = tmp_path / "dns.json"
     path.write_text(json.dumps({"_dmarc.bank.example": "v=DMARC1; p=reject",
@@ -116,3 +123,58 @@ def test_machines_and_loops_never_post(settings: Settings, store: Store) -> None
     assert {k: v[0] for k, v in got.items()} == {"ooo@x": "ignored", "ooo2@x": "ignored", "dsn@x": "ignored", "digest@x": "ignored"}
     with store.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 0
+
+
+def test_a_sender_whose_dns_cannot_answer_is_deferred_then_posted(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SERVFAIL for the sender's DMARC record, from a real DNS server: the message waits as
+    "deferred" with the reason (not posted, not quarantined for good) and the processor tries it
+    again; once DNS answers it is posted. One that still fails a day after it came is quarantined."""
+    import time
+    from datetime import timedelta
+
+    from gateway import pipeline
+    from gateway.pipeline import deliver, process_pending
+    from gateway.store import queries
+    from gateway.store.models import utcnow
+    from gateway.worker import Processor
+    from tests.servers import DnsServer
+
+    feed_id = add_feed(store)
+    dns = DnsServer({"_dmarc.lax.example": "v=DMARC1; p=none"})
+    settings = settings.model_copy(update={"verify_dkim": True, "dns_resolver": f"dns:127.0.0.1:{dns.port}"})
+    raw = {mid: deliver(store=store, data=make_mail(message_id=mid, sender="Ann <ann@lax.example>", subject=mid),
+                        feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)[0]
+           for mid in ("late@x", "old@x")}
+    with store.write() as session, session.begin():
+        session.execute(sa.update(RawMessage).where(RawMessage.id == raw["old@x"])
+                        .values(received_at=utcnow() - timedelta(days=2)))
+    dns.failing.set()
+    try:
+        assert process_pending(store=store, settings=settings) == {"deferred": 1, "quarantined": 1}
+        got = by_raw(store)
+        assert got[raw["late@x"]][0] == "deferred"
+        assert got[raw["late@x"]][1].startswith("authenticate: DNS could not answer (TXT _dmarc.lax.example")
+        assert got[raw["late@x"]][1].endswith("tried again every 5 minutes for a day after it came")
+        assert got[raw["old@x"]][0] == "quarantined" and got[raw["old@x"]][1].endswith("still a day after it came")
+        with store.read() as session:
+            assert [r.status for r in queries.quarantined(session=session)] == ["deferred", "quarantined"]
+        assert "_dmarc.lax.example" in dns.queries
+        due = time.monotonic() + 60
+        assert pipeline.retry_deferred(store, due) == due and by_raw(store)[raw["late@x"]][0] == "deferred"
+
+        dns.failing.clear()
+        monkeypatch.setattr(pipeline, "RETRY_DEFERRED_SECONDS", 1)
+        processor = Processor(store, settings, map)
+        processor.start()
+        try:
+            wait_for(lambda: by_raw(store)[raw["late@x"]][0] == "posted", timeout=15)
+        finally:
+            processor.stop()
+    finally:
+        dns.close()
+    assert by_raw(store)[raw["old@x"]][0] == "quarantined"  # only `reprocess --quarantined` takes it again
+    with store.read() as session:
+        auth = session.scalar(sa.select(Entry.auth).where(Entry.message_id == "late@x"))
+    assert auth == "dmarc=fail dkim=none spf=none header.from=lax.example (mailfeed)"

@@ -141,11 +141,11 @@ def raw_bytes(*, session: Session, raw_id: int) -> bytes | None:
 
 
 def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:  # type: ignore[type-arg]
-    """Quarantined and held messages (id, status, received_at, message_id, reason), without their bytes."""
+    """Quarantined, deferred and held messages (id, status, received_at, message_id, reason), without their bytes."""
     return list(
         session.execute(
             sa.select(RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason)
-            .where(RawMessage.status.in_(("quarantined", "held")))  # type: ignore[attr-defined]
+            .where(RawMessage.status.in_(("quarantined", "deferred", "held")))  # type: ignore[attr-defined]
             .order_by(RawMessage.id)
             .limit(limit)
         ).all()
