@@ -63,14 +63,14 @@ def run(settings: Settings, store: Store, parts: Parts) -> None:
             followers = Followers(store, settings, processor.wake)
             followers.start()
             running.callback(followers.stop)
-            health.imap(followers._thread.is_alive)
+            health.imap(followers.alive)
         if parts.digests:
             from gateway.digest.scheduler import DigestScheduler
 
             digests = DigestScheduler(store, settings)
             digests.start()
             running.callback(digests.stop)
-            health.digests(digests._thread.is_alive)
+            health.digests(digests.alive)
         log.info("serving: %s", ", ".join(name for name, on in vars(parts).items() if on) + ", processor")
         if parts.web and not stopping.is_set():  # a signal during start-up: do not start the web
             _run_web(settings, store, health)

@@ -55,6 +55,10 @@ class DigestScheduler:
                         self.clock.start.isoformat())
         self._thread.start()
 
+    def alive(self) -> bool:
+        """Whether the sending loop still runs (for /healthz)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=60)

@@ -284,6 +284,10 @@ class Followers:
             except Exception:
                 log.exception("looking for new IMAP sources failed; trying again later")
 
+    def alive(self) -> bool:
+        """Whether the thread that finds sources and restarts followers still runs (for /healthz)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop every follower; each releases its lease (a scan running now finishes first)."""
         self._stop.set()
