@@ -39,11 +39,13 @@ log = logging.getLogger(__name__)
 # took 13.7-14.6 s of CPU against 15.0-16.4 at 16, and ran 206-222 messages/s
 # against 183-201. serve's processor takes 64 too: it commits only when incoming
 # mail pauses, or once a second under a steady stream, so a batch is what that
-# commit gets done (mail sent through SMTP was processed in 9.2 s against 10.7).
+# commit gets done (1,500 bench messages sent through SMTP were processed in
+# 9.2 s at 64 against 10.1-10.7 s at 16).
 BATCH = 64
 AHEAD = 2  # batches in the workers' hands besides the one being committed
-# About the raw bytes one batch holds: AHEAD + 1 batches are in memory at once, and
-# a batch of 64 messages of 25 MB would be 1.6 GB. The first batch takes at most
+# About the raw bytes one batch holds: AHEAD + 1 batches are in memory at once (while
+# serve reads on, the queue's other batches stop at BATCH_BYTES together), and a
+# batch of 64 messages of 25 MB would be 1.6 GB. The first batch takes at most
 # FIRST_BATCH messages; each next one as many as the last one's average size
 # allows within BATCH_BYTES (at least one, at most the caller's batch).
 BATCH_BYTES = 32 * 1024 * 1024
@@ -144,13 +146,15 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     idle at every batch). While `before_write` holds the commit back (serve
     lets incoming mail go first), the workers read on, up to WAITING_MESSAGES
     or BATCH_BYTES queued, so the core SMTP leaves free analyses what the
-    commits will need once mail pauses. A pool's map starts at once; the
+    commits will need once mail pauses; from then on each commit hands them
+    the next batch within those limits, so they do not idle while that queue
+    is committed. A pool's map starts at once; the
     builtin map is lazy and the order of work is the plain one. Analysis is
     pure, so reading later batches before this one commits changes nothing.
     """
     queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
     last, take = 0, min(batch, FIRST_BATCH)
-    depth = AHEAD  # batches kept in the workers' hands; what the workers read on while waiting stays
+    reading_on = False  # once a wait read on, each commit hands out the next batch within the limits
 
     def hand_out() -> None:
         nonlocal last, take
@@ -162,11 +166,11 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
             queue.append((rows, run(analyse, _jobs(store, settings, rows))))
 
     def read_on() -> None:
-        nonlocal depth
+        nonlocal reading_on
         if (sum(len(rows) for rows, _ in queue) < WAITING_MESSAGES
                 and sum(len(r.data) for rows, _ in queue for r in rows) < BATCH_BYTES):
             hand_out()
-            depth = max(depth, len(queue))
+            reading_on = True
 
     for _ in range(AHEAD):
         hand_out()
@@ -174,8 +178,10 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     while queue:
         rows, results = queue.popleft()
         done = list(results)
-        if len(queue) < depth:
+        if len(queue) < AHEAD:
             hand_out()
+        elif reading_on:  # the workers go on while the queue they read ahead is committed
+            read_on()
         before_write(read_on)
         key = _commit_batch(store, settings, rows, done, counts, key)
 

@@ -298,8 +298,10 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
     store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """serve's processor waits for incoming mail to pause before it commits; meanwhile the
-    workers analyse later batches, never more than WAITING_MESSAGES queued, and every message
-    is still placed once, in raw-id order, replies under their posts."""
+    workers analyse later batches, never more than WAITING_MESSAGES queued. Once mail stops,
+    each commit still hands them the next batch, so they do not idle while the queue they
+    read ahead is committed. Every message is placed once, in raw-id order, replies under
+    their posts."""
     import sqlalchemy as sa
 
     from gateway import pipeline
@@ -320,9 +322,11 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
         analysed.extend(j.raw_id for j in jobs)
         return iter([fn(j) for j in jobs])
 
+    ahead: list[tuple[int, int]] = []  # at each commit: messages analysed besides it, and analysed so far
+
     def incoming_mail(meanwhile) -> None:  # type: ignore[no-untyped-def]
         before = len(analysed)
-        for _ in range(30):  # polls while mail keeps arriving
+        for _ in range(30 if len(waits) < 2 else 0):  # polls while mail keeps arriving: two bursts, then none
             meanwhile()
             assert len(analysed) - committed[0] <= 12 + 4  # the queue's cap, and the batch about to commit
         waits.append((before, len(analysed)))
@@ -330,6 +334,7 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
     commit_batch = pipeline._commit_batch
 
     def counting(store, settings, rows, *rest):  # type: ignore[no-untyped-def]
+        ahead.append((len(analysed) - committed[0] - len(rows), len(analysed)))
         committed[0] += len(rows)
         return commit_batch(store, settings, rows, *rest)
 
@@ -339,6 +344,7 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
 
     assert counts == {"posted": 40}
     assert waits[0] == (12, 16)  # AHEAD batches and the next were handed out; the wait read one more
+    assert all(queued == 12 for queued, seen in ahead if seen < 40)  # still at the cap with no mail arriving
     assert sorted(analysed) == analysed and len(set(analysed)) == 40  # each once, in raw-id order
     with store.read() as session:
         rows = session.execute(sa.select(Entry.raw_id, Entry.message_id, Entry.parent_message_id, Entry.thread_id)
