@@ -55,7 +55,7 @@ DEFAULT_LIMITS = Limits()
 # A message whose sender's DNS cannot answer (DMARC's record: a timeout, SERVFAIL)
 # is "deferred": processors try it again every RETRY_DEFERRED_SECONDS, for
 # DEFER_FOR after it came, and then quarantine it with the reason.
-DEFER_FOR = timedelta(days=1)
+DEFER_FOR, DEFER_FOR_WORDS = timedelta(days=1), "a day"
 RETRY_DEFERRED_SECONDS = 300
 
 
@@ -148,9 +148,9 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     or BATCH_BYTES queued, so the core SMTP leaves free analyses what the
     commits will need once mail pauses; from then on each commit hands them
     the next batch within those limits, so they do not idle while that queue
-    is committed. A pool's map starts at once; the
-    builtin map is lazy and the order of work is the plain one. Analysis is
-    pure, so reading later batches before this one commits changes nothing.
+    is committed. A pool's map starts at once; the builtin map is lazy and the
+    order of work is the plain one. Analysis is pure, so reading later batches
+    before this one commits changes nothing.
     """
     queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
     last, take = 0, min(batch, FIRST_BATCH)
@@ -271,7 +271,7 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
             return _quarantine(session, row.id, reason)
         if utcnow() - row.received_at < DEFER_FOR:
             return _defer(session, row.id, reason)
-        return _quarantine(session, row.id, f"{reason}, still a day after it came")
+        return _quarantine(session, row.id, f"{reason}, still {DEFER_FOR_WORDS} after it came")
     tag = _tag(row.envelope_to, key)
     if tag is not None and tag[0] in ("b", "u", "d"):
         return _digest_mail(session, row, result, tag)
@@ -344,7 +344,7 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
 
 
 def _defer(session: sa.orm.Session, raw_id: int, reason: str) -> str:
-    reason = f"{reason}; tried again every {RETRY_DEFERRED_SECONDS // 60} minutes for a day after it came"
+    reason = f"{reason}; tried again every {RETRY_DEFERRED_SECONDS // 60} minutes for {DEFER_FOR_WORDS} after it came"
     writes.set_raw_status(session=session, raw_id=raw_id, status="deferred", reason=reason)
     log.warning("raw %s deferred: %s", raw_id, reason, extra={"raw_id": raw_id})
     return "deferred"
