@@ -13,11 +13,12 @@ any target fails.
    first MAIL FROM to the last 250. Target: mailfeed/bare >= 0.7.
 2. Processing of realistic mail (bench/mailgen.py, ~30 KB average) against
    bare `mailparser.parse_from_bytes` + .subject/.text_plain/.attachments on
-   one core in this process, the fastest of three passes: (a) wall time of the whole `mailfeed import`
-   command; (b) SMTP delivery to `mailfeed serve` until every message is
-   processed, polled in the database with sqlite3 (raw_message rows all
-   present and none pending) and then cross-checked once through
-   `GET /api/feeds/team/threads` (sum of comment_count + 1 = entries).
+   one core in this process (the fastest of three passes): (a) wall time of
+   the whole `mailfeed import` command; (b) SMTP delivery to `mailfeed
+   serve` until every message is processed, polled in the database with
+   sqlite3 (raw_message rows all present and none pending) and then
+   cross-checked once through `GET /api/feeds/team/threads` (sum of
+   comment_count + 1 = entries).
    Target for both: rate >= 1.0 x baseline.
 3. Peak memory of `mailfeed import` of a 100,000-message mbox (small mail,
    ~5.6 KB): the whole process tree (import + forkserver + workers), summed
@@ -398,9 +399,9 @@ def parse_baseline(messages: Sequence[bytes]) -> list[float]:
     """Seconds of each of BASELINE_PASSES passes of bare mail-parser over `messages` on one core
     (this process), touching the usual fields.
 
-    The fastest pass counts: a single pass ranged 323-424 msg/s on one machine
-    within a minute (the first carries mail-parser's warm-up), so the best is
-    the steadiest reading and the hardest one to beat.
+    The fastest pass counts: a single pass ranged 262-424 msg/s on one machine
+    within minutes, so the best of three is the steadiest reading and the
+    hardest one to beat.
     """
     import logging
 
