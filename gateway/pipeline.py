@@ -154,7 +154,6 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     """
     queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
     last, take = 0, min(batch, FIRST_BATCH)
-    reading_on = False  # once a wait read on, each commit hands out the next batch within the limits
 
     def hand_out() -> None:
         nonlocal last, take
@@ -166,11 +165,9 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
             queue.append((rows, run(analyse, _jobs(store, settings, rows))))
 
     def read_on() -> None:
-        nonlocal reading_on
         if (sum(len(rows) for rows, _ in queue) < WAITING_MESSAGES
                 and sum(len(r.data) for rows, _ in queue for r in rows) < BATCH_BYTES):
             hand_out()
-            reading_on = True
 
     for _ in range(AHEAD):
         hand_out()
@@ -180,7 +177,7 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
         done = list(results)
         if len(queue) < AHEAD:
             hand_out()
-        elif reading_on:  # the workers go on while the queue they read ahead is committed
+        else:  # only a wait that read on leaves this many: the workers go on while that queue is committed
             read_on()
         before_write(read_on)
         key = _commit_batch(store, settings, rows, done, counts, key)
