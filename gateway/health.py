@@ -158,12 +158,17 @@ def check_database(store: Store) -> Report:
 
 
 def pending_raw(store: Store) -> tuple[int, datetime | None]:
-    """How many raw messages wait for the processor, and when the oldest arrived (both by the status index)."""
+    """How many raw messages wait for the processor, and when the oldest arrived (both by the status index).
+
+    A deferred message tried again is pending with its reason: it came hours ago,
+    and its age would make the backlog look stuck every time it is retried.
+    """
     raw = RawMessage.__table__  # type: ignore[attr-defined]
     with store.read() as session:
         count = session.execute(sa.select(sa.func.count()).select_from(raw).where(raw.c.status == "pending")).scalar()
         oldest = session.execute(
-            sa.select(raw.c.received_at).where(raw.c.status == "pending").order_by(raw.c.id).limit(1)
+            sa.select(raw.c.received_at).where(raw.c.status == "pending", raw.c.reason == "")
+            .order_by(raw.c.id).limit(1)
         ).scalar()
     return int(count or 0), oldest
 

@@ -361,13 +361,19 @@ def retry_deferred(store: Store, due: float) -> float:
 
 def requeue(*, store: Store, which: str) -> int:
     """Mark raw messages pending again: "deferred" ones, "quarantined" ones (deferred too), or "all"
-    (clearing derived rows)."""
+    (clearing derived rows).
+
+    Deferred ones keep their reason while pending: they are retries, not a backlog
+    (`health.pending_raw` leaves them out of the oldest pending message's age).
+    """
     with store.write() as session, session.begin():
         if which == "all":
             writes.clear_derived(session=session)
             q = sa.update(RawMessage).where(RawMessage.status != "deleted")  # erased by an admin: stays erased
+        elif which == "deferred":
+            q = sa.update(RawMessage).where(RawMessage.status == "deferred")
         else:
-            kept = ("deferred",) if which == "deferred" else ("quarantined", "deferred")
-            q = sa.update(RawMessage).where(RawMessage.status.in_(kept))  # type: ignore[attr-defined]
-        result = session.execute(q.values(status="pending", reason=""))
+            q = sa.update(RawMessage).where(RawMessage.status.in_(("quarantined", "deferred")))  # type: ignore[attr-defined]
+        cleared = {} if which == "deferred" else {"reason": ""}  # a retry keeps the reason it is tried again for
+        result = session.execute(q.values(status="pending", **cleared))
         return int(result.rowcount or 0)

@@ -135,6 +135,7 @@ def test_a_sender_whose_dns_cannot_answer_is_deferred_then_posted(
     from datetime import timedelta
 
     from gateway import pipeline
+    from gateway.health import pending_raw
     from gateway.pipeline import deliver, process_pending
     from gateway.store import queries
     from gateway.store.models import utcnow
@@ -163,6 +164,10 @@ def test_a_sender_whose_dns_cannot_answer_is_deferred_then_posted(
         assert "_dmarc.lax.example" in dns.queries
         due = time.monotonic() + 60
         assert pipeline.retry_deferred(store, due) == due and by_raw(store)[raw["late@x"]][0] == "deferred"
+        assert pipeline.retry_deferred(store, 0.0) > time.monotonic() + 290
+        assert by_raw(store)[raw["late@x"]] == ("pending", got[raw["late@x"]][1])  # a retry, with its reason
+        assert pending_raw(store) == (1, None)  # and no backlog for /healthz: nothing new waits
+        assert process_pending(store=store, settings=settings) == {"deferred": 1}
 
         dns.failing.clear()
         monkeypatch.setattr(pipeline, "RETRY_DEFERRED_SECONDS", 1)
