@@ -83,6 +83,7 @@ class PassReport:
     stored: int = 0  # messages committed (new raw rows or bytes stored before)
     refused: int = 0  # too big or empty: logged, skipped
     resync: bool = False
+    more: bool = False  # the server announced mail that came after SELECT: pass again before waiting
     error: str = ""
     seconds: float = 0.0  # connect to last commit
     held: Claim | None = None  # skipped, or stopped: another instance holds the source's lease
@@ -153,7 +154,20 @@ def sync_source(
         on_commit()
         apply_after(client, src, chunk)
         progress(len(chunk), len(uids))
+    report.more = _announced(client)
     return report
+
+
+def _announced(client: IMAPClient) -> bool:
+    """Whether the server announced a new message count since SELECT (RFC 3501 7.3.1), forgetting it.
+
+    A message that lands between SELECT and SEARCH is not in the SEARCH's
+    answer; its EXISTS comes with that answer, and imaplib files it away. IDLE
+    does not announce it again, so without another pass it would wait for the
+    next message, or for the IDLE renewal half an hour later.
+    """
+    _, counts = client._imap.response("EXISTS")  # every EXISTS since SELECT, the SELECT's own first
+    return len([c for c in counts if c is not None]) > 1
 
 
 def _fetch(

@@ -171,6 +171,8 @@ class Follower:
                         report.uidvalidity,
                         report.last_uid,
                     )
+                if report.more:
+                    continue
                 if idle:
                     self._idle(client)
                 else:

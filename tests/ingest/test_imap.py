@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from gateway.cli import app
@@ -23,6 +24,7 @@ from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import new_source, parse_url, sync_once
 from gateway.ingest.imap_follow import Follower, Followers, backoff
+from gateway.ingest.imap_lease import Lease
 from gateway.pipeline import process_pending
 from gateway.store.db import Store, open_store
 from gateway.store.models import Entry, RawMessage, Thread
@@ -299,6 +301,37 @@ def test_message_appended_while_idle_arrives_within_5_s_also_after_a_dovecot_res
         follower.stop()
         processor.stop()
     assert len(message_ids(store)) == 5 and raw_statuses(store) == {"posted": 5}
+
+
+def test_a_message_that_lands_between_select_and_search_is_taken_without_waiting_for_the_next(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """Its EXISTS comes with the SEARCH's answer, and IDLE does not say it again: the follower passes again."""
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(1))
+    appended: list[bool] = []
+
+    class AppendingLease(Lease):
+        """The real lease; the first pass's hold, between its SELECT and its SEARCH, appends a message."""
+
+        def hold(self, session: Session) -> None:
+            super().hold(session)
+            if not appended:
+                appended.append(True)
+                dovecot.append("team", conversations(1, prefix="meanwhile"))
+
+    processor = Processor(store, settings, map)
+    processor.start()
+    lease = AppendingLease(store, src.id, "test-instance", settings.imap_lease_seconds)
+    follower = Follower(store, settings, src.id, processor.wake, lease)
+    follower.start()
+    try:
+        wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
+    finally:
+        follower.stop()
+        processor.stop()
+    assert appended and len(message_ids(store)) == 2 and raw_statuses(store) == {"posted": 2}
 
 
 def test_a_follower_outlives_a_database_outage(dovecot: Dovecot, tmp_path: Path) -> None:
