@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,37 @@ def test_an_smtp_only_instance_and_a_web_only_instance_share_one_database(db_url
 
         [thread] = wait_for(threads, timeout=30)
         assert thread["subject"] == "Scaled out"
+        for path in ("/f/team", "/f/team/feed.atom", "/api/feeds/team/threads"):
+            got, head = ask(web_only.http_port, "GET", path), ask(web_only.http_port, "HEAD", path)
+            assert head.status == got.status == 200 and head.body == b"" and got.body, path
+            for name in ("content-type", "content-length", "content-security-policy", "etag"):
+                assert head.headers.get(name) == got.headers.get(name), (path, name)
         code, body = web_only.healthz()
         c = body["components"]  # type: ignore[index]
         assert code == 200 and c["smtp"]["status"] == "off" and c["imap"]["status"] == "off"
         assert c["digests"]["scheduler"] == "off" and c["processor"]["alive"] is True  # the processor always runs
         assert smtp_only.stop() == 0  # without the web, SIGTERM still stops it, cleanly
     assert "stopped" in smtp_only.output().splitlines()[-1]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def ask(port: int, method: str, path: str) -> Answer:
+    """One request on a connection the server then closes: `body` is every byte it sent after the headers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return Answer(int(status_line.split()[1]), headers, body)
 
 
 def descendants(pid: int) -> list[int]:

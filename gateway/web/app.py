@@ -15,8 +15,8 @@ from gateway.config import Settings
 from gateway.health import Registry
 from gateway.store.db import Store, open_store
 from gateway.web import account, admin, api, digest_pages, feeds, pages
-from gateway.web.feeds import RenderedFeeds
 from gateway.web.auth import CSRF_COOKIE, Forbidden, NeedSignIn, cookie_name, secure_cookies
+from gateway.web.feeds import RenderedFeeds
 from gateway.web.render import templates_dir
 
 CSP = (
@@ -55,6 +55,7 @@ def create_app(settings: Settings, store: Store | None = None, health: Registry 
     app.state.health = health or Registry()
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD gets the very headers GET would
 
     _error_handlers(app)
     app.mount("/static", StaticFiles(directory=templates_dir() / "static"), name="static")
@@ -97,6 +98,30 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body (RFC 9110 9.3.2), not 405.
+
+    Uptime monitors and link checkers send HEAD, and routes declared for GET
+    do not take it. The GET runs as it would (access checks included) on a
+    copy of the scope; the server itself knows a HEAD response has no body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
 def _error_handlers(app: FastAPI) -> None:

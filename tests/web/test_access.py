@@ -58,6 +58,7 @@ def test_proxy_private_feed_is_closed_to_non_members_everywhere(store: Store, se
     alice = proxy_client(settings, store, "alice@example.com")
     for url in urls:
         assert alice.get(url).status_code == 403, url
+        assert alice.head(url).status_code == 403, url  # HEAD is answered as GET, access check included
     assert [f["slug"] for f in alice.get("/api/feeds").json()] == ["team"]
     assert alice.get("/api/search", params={"q": "plan"}).json()["results"][0]["subject"] == "Public plan"
     assert len(alice.get("/api/search", params={"q": "plan"}).json()["results"]) == 1
