@@ -304,6 +304,9 @@ def import_(
     )
     for line in summary.refused:
         typer.echo(f"refused: {line}", err=True)
+    if summary.stopped:
+        fail(f"{summary.stopped}; the {summary.read} messages before it are counted above, and importing "
+             "a good copy again adds only what is missing")
 
 
 @quarantine_app.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -9,7 +10,6 @@ import smtplib
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +76,22 @@ def test_import_mbox_summary_and_rerun(env: dict[str, str], tmp_path: Path) -> N
     second = mailfeed("import", str(box), "--feed", "team", env=env)
     assert "imported 0, duplicates 30" in second.stdout
     assert "team@example.com\tteam\t10 threads" in mailfeed("feed", "list", env=env).stdout
+
+
+def test_import_of_a_cut_gzip_archive_says_where_it_stopped(env: dict[str, str], tmp_path: Path) -> None:
+    mailfeed("feed", "add", "team", "team@example.com", env=env)
+    mails = b"".join(b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
+                     + make_mail(message_id=f"z{i}@x", body=f"{i} {os.urandom(3000).hex()}\n").replace(b"\r\n", b"\n")
+                     + b"\n" for i in range(20))
+    box = tmp_path / "2026-March.txt.gz"
+    box.write_bytes(gzip.compress(mails)[: len(mails) // 4])  # the random hex halves in gzip: this cuts mid-way
+    result = mailfeed("import", str(box), env=env, check=False)
+    assert result.returncode == 1
+    cut_in = int(result.stderr.split("cut short in message ")[1].split()[0])
+    assert 1 < cut_in < 20
+    assert f"imported {cut_in - 1}, duplicates 0" in result.stdout
+    assert f"mailfeed: error: {box}: the gzip data is damaged or cut short in message {cut_in}" in result.stderr
+    assert f"the {cut_in - 1} messages before it are counted above" in result.stderr
 
 
 @pytest.fixture

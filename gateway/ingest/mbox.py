@@ -4,19 +4,29 @@ Messages are read one at a time (memory stays flat on big archives), stored raw
 in batches, and processed like mail that came by SMTP while the next batches are
 read (ingest/drain.py). Re-running an import stores nothing twice: the same
 bytes for a feed are one raw row, and the same Message-ID is one entry.
+
+An mbox may be compressed with gzip, bzip2 or xz (known by its first bytes, not
+its name): Mailman publishes its monthly archives as `.txt.gz`. It is read as
+it is uncompressed; a file damaged halfway stops the import with an error
+naming the message it stopped at, after what came before it was imported.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.config import Settings
-from gateway.limits import limits_of
 from gateway.ingest.drain import Drain
+from gateway.limits import limits_of
 from gateway.pipeline import Mapper, Rejected, precheck
 from gateway.store import writes
 from gateway.store.db import Store
@@ -31,11 +41,22 @@ class ImportError_(Exception):
     """The path is not something mailfeed can import; the message names it and why."""
 
 
+Opener = Callable[[io.BufferedReader], io.BufferedIOBase]
+# (first bytes, name, reader over the file's bytes)
+_COMPRESSED: tuple[tuple[bytes, str, Opener], ...] = (
+    (b"\x1f\x8b", "gzip", lambda fh: gzip.GzipFile(fileobj=fh)),
+    (b"BZh", "bzip2", bz2.BZ2File),
+    (b"\xfd7zXZ\x00", "xz", lzma.LZMAFile),
+)
+_DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what the three readers raise on bad data
+
+
 @dataclass
 class ImportSummary:
     read: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
+    stopped: str = ""  # why reading stopped before the end (a damaged compressed file); what came before is in
 
     @property
     def imported(self) -> int:
@@ -59,35 +80,51 @@ def open_archive(path: Path) -> Archive:
     if not path.is_file():
         raise ImportError_(f"{path}: no such file or directory")
     with path.open("rb") as fh:
-        head = fh.read(5)
+        magic = fh.read(6)
+    kind, opener = next(((name, o) for m, name, o in _COMPRESSED if magic.startswith(m)), ("", None))
+    head = magic[:5]
+    if opener is not None:
+        try:
+            with path.open("rb") as fh, opener(fh) as inner:
+                head = inner.read(5)
+        except _DAMAGED as exc:
+            raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
     if head != b"From ":
-        raise ImportError_(f"{path}: not an mbox file (it does not start with a 'From ' line) and not a Maildir directory")
-    return Archive(path.stat().st_size, "bytes", _mbox_messages(path))
+        what = f"once uncompressed ({kind}), it does not start" if kind else "it does not start"
+        raise ImportError_(f"{path}: not an mbox file ({what} with a 'From ' line) and not a Maildir directory")
+    return Archive(path.stat().st_size, "bytes", _mbox_messages(path, kind, opener))
 
 
-def _mbox_messages(path: Path) -> Iterator[tuple[str, bytes, int]]:
+def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From ".
 
     The From_ line itself and the blank line that separates messages are not
     part of the message. Lines are kept as they are (no >From unquoting).
+    Progress is in bytes of the file, compressed or not.
     """
     n = 0
     lines: list[bytes] = []
-    consumed = 0
-    with path.open("rb") as fh:
-        for line in fh:
-            if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
-                if n:
-                    yield f"{path}#{n}", _message(lines), consumed
-                    consumed = 0
-                n += 1
-                lines = []
-                consumed += len(line)
-                continue
-            lines.append(line)
-            consumed += len(line)
+    done = 0
+    with path.open("rb") as fh, (opener(fh) if opener else fh) as stream:
+        try:
+            for line in stream:
+                if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
+                    if n:
+                        at = fh.tell()
+                        yield f"{path}#{n}", _message(lines), at - done
+                        done = at
+                    n += 1
+                    lines = []
+                    continue
+                lines.append(line)
+        except _DAMAGED as exc:
+            if opener is None:
+                raise  # a plain file that cannot be read: the command names it
+            raise ImportError_(
+                f"{path}: the {kind} data is damaged or cut short in message {max(n, 1)} ({exc})"
+            ) from None
     if n:
-        yield f"{path}#{n}", _message(lines), consumed
+        yield f"{path}#{n}", _message(lines), path.stat().st_size - done
 
 
 def _message(lines: list[bytes]) -> bytes:
@@ -117,6 +154,9 @@ def import_archive(
 ) -> ImportSummary:
     """Store and process every message; refusals (too big, empty) are listed, not fatal.
 
+    A damaged compressed archive ends the reading there (`summary.stopped`
+    says where); everything read before it is stored and processed.
+
     Reading and storing go on in this thread while a Drain processes what is
     stored, at most AHEAD messages behind.
     """
@@ -126,20 +166,23 @@ def import_archive(
     limits = limits_of(settings)
     drain = Drain(store, settings, run)
     try:
-        for where, data, units in messages:
-            summary.read += 1
-            advance += units
-            try:
-                precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
-            except Rejected as exc:
-                summary.refused.append(f"{where}: {exc.reply}")
-                summary.counts["refused"] += 1
-                continue
-            batch.append(writes.NewRaw(feed_id, data, "import"))
-            if len(batch) >= BATCH:
-                stored += _store_batch(store, batch, drain)
-                progress(advance)
-                advance = 0
+        try:
+            for where, data, units in messages:
+                summary.read += 1
+                advance += units
+                try:
+                    precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
+                except Rejected as exc:
+                    summary.refused.append(f"{where}: {exc.reply}")
+                    summary.counts["refused"] += 1
+                    continue
+                batch.append(writes.NewRaw(feed_id, data, "import"))
+                if len(batch) >= BATCH:
+                    stored += _store_batch(store, batch, drain)
+                    progress(advance)
+                    advance = 0
+        except ImportError_ as exc:  # the archive is damaged here: what came before it still goes in
+            summary.stopped = str(exc)
         stored += _store_batch(store, batch, drain)
         progress(advance)
     finally:

@@ -1,0 +1,87 @@
+"""Importing compressed mboxes (gzip, bzip2, xz; Mailman's monthly `.txt.gz`), damaged ones too."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import random
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gateway.config import Settings
+from gateway.ingest.mbox import ImportError_, import_archive, open_archive
+from gateway.store.db import Store
+from gateway.store.models import RawMessage
+from tests.helpers import add_feed, make_mail
+
+COUNT = 120
+
+
+def messages() -> list[bytes]:
+    """Mail that does not compress to nothing, so a cut file stops partway through."""
+    rng = random.Random(7)
+    return [
+        make_mail(message_id=f"arch{i}@x", subject=f"Topic {i // 4}", in_reply_to=f"<arch{i - 1}@x>" if i % 4 else None,
+                  body="".join(rng.choice("abcdefghij klmnop\n") for _ in range(1500)) + "\n").replace(b"\r\n", b"\n")
+        for i in range(COUNT)
+    ]
+
+
+def mbox(mails: list[bytes]) -> bytes:
+    return b"".join(b"From ann@example.com Mon Mar  2 09:00:00 2026\n" + m + b"\n" for m in mails)
+
+
+def stored(store: Store) -> list[bytes]:
+    with store.read() as session:
+        return list(session.scalars(sa.select(RawMessage.data).order_by(RawMessage.id)))
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
+def test_a_compressed_mbox_reads_as_the_plain_one_whatever_its_name(compress, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mails = messages()
+    plain, packed = tmp_path / "2026-March.txt", tmp_path / "archive-without-a-telling-name"
+    plain.write_bytes(mbox(mails))
+    packed.write_bytes(compress(plain.read_bytes()))
+    archive = open_archive(packed)
+    read = list(archive.messages)
+    assert [data for _, data, _ in read] == [data for _, data, _ in open_archive(plain).messages] == mails
+    # progress counts the file's own bytes, so the bar ends full
+    assert archive.total == sum(units for _, _, units in read) == packed.stat().st_size
+
+
+def test_a_gzip_mbox_imports_into_posts_and_comments(settings: Settings, store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "2026-March.txt.gz"
+    path.write_bytes(gzip.compress(mbox(messages())))
+    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
+                             messages=open_archive(path).messages)
+    assert summary.counts["posted"] == COUNT and not summary.stopped
+    assert stored(store) == messages()
+
+
+def test_a_cut_gzip_imports_what_came_before_and_says_where_it_stopped(settings: Settings, store: Store,
+                                                                     tmp_path: Path) -> None:
+    whole = gzip.compress(mbox(messages()))
+    path = tmp_path / "2026-March.txt.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
+                             messages=open_archive(path).messages)
+    assert summary.stopped.startswith(f"{path}: the gzip data is damaged or cut short in message ")
+    cut_in = int(summary.stopped.split("in message ")[1].split()[0])
+    assert COUNT // 4 < cut_in < COUNT
+    # every message before the cut, byte for byte, and nothing of the cut one
+    assert summary.read == summary.counts["posted"] == cut_in - 1
+    assert stored(store) == messages()[: cut_in - 1]
+
+
+def test_compressed_files_that_hold_no_mbox_are_refused_naming_the_file(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.gz"
+    notes.write_bytes(gzip.compress(b"shopping list\n"))
+    with pytest.raises(ImportError_, match=r"notes.gz: not an mbox file \(once uncompressed \(gzip\), it does not"):
+        open_archive(notes)
+    fake = tmp_path / "fake.xz"
+    fake.write_bytes(b"\xfd7zXZ\x00" + b"rubbish" * 10)
+    with pytest.raises(ImportError_, match=r"fake.xz: looks xz-compressed, but cannot be uncompressed"):
+        open_archive(fake)
