@@ -95,6 +95,7 @@ class Registry:
 
     def _processor(self, store: Store, settings: Settings, now: datetime) -> Report:
         pending, oldest = pending_raw(store)
+        held = held_raw(store)
         age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
         alive = self.processor_alive() if self.processor_alive is not None else None
         if alive is None:
@@ -108,6 +109,8 @@ class Registry:
             "alive": alive,
             "pending": pending,
             "oldest_pending_seconds": round(age, 1) if age is not None else None,
+            "deferred": held["deferred"],
+            "quarantined": held["quarantined"],
         }
 
     def _imap(self, store: Store, now: datetime) -> Report:
@@ -171,6 +174,23 @@ def pending_raw(store: Store) -> tuple[int, datetime | None]:
             .order_by(raw.c.id).limit(1)
         ).scalar()
     return int(count or 0), oldest
+
+
+def held_raw(store: Store) -> dict[str, int]:
+    """Raw messages kept back, by the status index: `deferred` (DNS; tried again by itself) and `quarantined`.
+
+    Neither makes the processor degraded: quarantine may hold old mail on
+    purpose. A monitor that wants to hear of a new one watches the count.
+    """
+    raw = RawMessage.__table__  # type: ignore[attr-defined]
+    with store.read() as session:
+        rows = session.execute(
+            sa.select(raw.c.status, sa.func.count()).where(raw.c.status.in_(("deferred", "quarantined")))
+            .group_by(raw.c.status)
+        ).all()
+    counts = {"deferred": 0, "quarantined": 0}
+    counts.update({status: int(n) for status, n in rows})
+    return counts
 
 
 def imap_sources(store: Store, now: datetime) -> list[Report]:

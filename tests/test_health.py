@@ -60,10 +60,27 @@ def test_an_app_alone_reports_every_component_and_the_parts_it_does_not_run_as_o
     assert c["smtp"] == {"status": "off", "listening": None}
     assert c["processor"]["status"] == "off" and c["processor"]["alive"] is None
     assert c["processor"]["pending"] == pending_rows(store) == 3
+    assert c["processor"]["deferred"] == c["processor"]["quarantined"] == 0
     assert 0 <= c["processor"]["oldest_pending_seconds"] < 60
     assert c["imap"] == {"status": "off", "sources": []}
     assert c["digests"] == {"status": "off", "scheduler": "off", "last_run_at": None, "stuck_claims": 0}
     assert c["disk"]["status"] == "ok" and c["disk"]["min_free_bytes"] == settings.health_min_free_bytes
+
+
+def test_mail_kept_back_is_counted_and_leaves_the_processor_ok(settings: Settings, store: Store) -> None:
+    feed_id = add_feed(store)
+    store_pending(store, settings, feed_id, 4)
+    with store.write() as session, session.begin():
+        ids = session.scalars(sa.select(RawMessage.id).order_by(RawMessage.id)).all()
+        session.execute(sa.update(RawMessage).where(RawMessage.id == ids[0])
+                        .values(status="quarantined", reason="parse: no header block"))
+        session.execute(sa.update(RawMessage).where(RawMessage.id.in_(ids[1:3]))
+                        .values(status="deferred", reason="authenticate: DNS could not answer"))
+    health = Registry()
+    health.processor(lambda: True)
+    processor = TestClient(create_app(settings, store, health)).get("/healthz").json()["components"]["processor"]
+    assert processor["status"] == "ok" and processor["alive"] is True
+    assert (processor["pending"], processor["deferred"], processor["quarantined"]) == (1, 2, 1)
 
 
 def test_old_pending_mail_a_dead_processor_and_a_full_disk_are_degraded(settings: Settings, store: Store) -> None:

@@ -120,6 +120,8 @@ class ProcessorHealth(BaseModel):
     alive: bool | None = None
     pending: int | None = None  # raw messages waiting, on every instance's database
     oldest_pending_seconds: float | None = None
+    deferred: int | None = None  # the sender's DNS could not answer; tried again by itself
+    quarantined: int | None = None  # kept back with a reason until an admin acts (`mailfeed quarantine list`)
 
 
 class ImapSourceHealth(BaseModel):
