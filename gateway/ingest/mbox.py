@@ -56,7 +56,7 @@ class ImportSummary:
     read: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
-    stopped: str = ""  # why reading stopped before the end (a damaged compressed file); what came before is in
+    stopped: str = ""  # why reading ended early (a damaged compressed file); what was read before is imported
 
     @property
     def imported(self) -> int:
