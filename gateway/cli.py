@@ -262,11 +262,12 @@ def feed_list() -> None:
 
 @app.command("import")
 def import_(
-    path: Path,
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", show_default=False,
+                                                 help="mbox files (gzip, bzip2 or xz too) and Maildir trees")],
     feed: Annotated[str | None, typer.Option(help="Feed slug; may be left out when there is only one feed.")] = None,
 ) -> None:
-    """Import an mbox file or a Maildir tree into a feed (re-runnable: nothing is stored twice)."""
-    from gateway.ingest.mbox import ImportError_, import_archive, open_archive
+    """Import mbox files or Maildir trees into a feed, in the order given (re-runnable: nothing is stored twice)."""
+    from gateway.ingest.mbox import ImportError_, import_archive, open_archives
     from gateway.store import queries
     from gateway.worker import analyser
 
@@ -281,19 +282,19 @@ def import_(
     if target is None or target.id is None:
         fail(f"no feed {slug!r}; create it with `mailfeed feed add`")
     try:
-        archive = open_archive(path)
+        archive = open_archives(paths)
     except (ImportError_, OSError) as exc:
         fail(str(exc))
     started = time.perf_counter()
-    label = f"Importing {path.name}"
+    label = f"Importing {paths[0].name}" if len(paths) == 1 else f"Importing {len(paths)} archives"
     with analyser(settings) as run, typer.progressbar(length=archive.total, label=label, file=sys.stderr) as bar:
         try:
             summary = import_archive(
                 store=store, settings=settings, feed_id=target.id, messages=archive.messages, run=run,
                 progress=bar.update,
             )
-        except OSError as exc:
-            fail(f"{path}: {exc}")
+        except OSError as exc:  # a Maildir file that cannot be read: the error names it
+            fail(str(exc))
     elapsed = max(time.perf_counter() - started, 1e-9)
     c = summary.counts
     typer.echo(
@@ -305,7 +306,7 @@ def import_(
     for line in summary.refused:
         typer.echo(f"refused: {line}", err=True)
     if summary.stopped:
-        fail(f"{summary.stopped}; the {summary.read} messages before it are counted above, and importing "
+        fail(f"{summary.stopped}; the {summary.read} messages read are counted above, and importing "
              "a good copy again adds only what is missing")
 
 

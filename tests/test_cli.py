@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 import os
@@ -78,20 +79,32 @@ def test_import_mbox_summary_and_rerun(env: dict[str, str], tmp_path: Path) -> N
     assert "team@example.com\tteam\t10 threads" in mailfeed("feed", "list", env=env).stdout
 
 
-def test_import_of_a_cut_gzip_archive_says_where_it_stopped(env: dict[str, str], tmp_path: Path) -> None:
+def test_import_of_several_archives_reads_past_a_cut_one_and_names_it(env: dict[str, str], tmp_path: Path) -> None:
+    """Mailman's archives are a file a month, gzip'ed: a cut one stops only its own reading."""
     mailfeed("feed", "add", "team", "team@example.com", env=env)
-    mails = b"".join(b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
-                     + make_mail(message_id=f"z{i}@x", body=f"{i} {os.urandom(3000).hex()}\n").replace(b"\r\n", b"\n")
-                     + b"\n" for i in range(20))
-    box = tmp_path / "2026-March.txt.gz"
-    box.write_bytes(gzip.compress(mails)[: len(mails) // 4])  # the random hex halves in gzip: this cuts mid-way
-    result = mailfeed("import", str(box), env=env, check=False)
+
+    def month(name: str, n: int) -> bytes:
+        return b"".join(b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
+                        + make_mail(message_id=f"{name}{i}@x", body=f"{i} {os.urandom(3000).hex()}\n")
+                        .replace(b"\r\n", b"\n") + b"\n" for i in range(n))
+
+    march = month("mar", 20)
+    (tmp_path / "2026-February.txt").write_bytes(month("feb", 5))
+    (tmp_path / "2026-March.txt.gz").write_bytes(gzip.compress(march)[: len(march) // 4])  # hex halves: cuts midway
+    (tmp_path / "2026-April.txt.bz2").write_bytes(bz2.compress(month("apr", 7)))
+    result = mailfeed("import", *(str(tmp_path / f"2026-{m}") for m in ("February.txt", "March.txt.gz", "April.txt.bz2")),
+                      env=env, check=False)
     assert result.returncode == 1
     cut_in = int(result.stderr.split("cut short in message ")[1].split()[0])
     assert 1 < cut_in < 20
-    assert f"imported {cut_in - 1}, duplicates 0" in result.stdout
-    assert f"mailfeed: error: {box}: the gzip data is damaged or cut short in message {cut_in}" in result.stderr
-    assert f"the {cut_in - 1} messages before it are counted above" in result.stderr
+    read = 5 + cut_in - 1 + 7
+    assert f"imported {read}, duplicates 0" in result.stdout and f"of {read} messages" in result.stdout
+    assert (f"mailfeed: error: {tmp_path}/2026-March.txt.gz: the gzip data is damaged or cut short in message {cut_in}"
+            in result.stderr)
+    assert f"the {read} messages read are counted above" in result.stderr
+    bad = mailfeed("import", str(tmp_path / "2026-February.txt"), str(tmp_path / "nope.mbox"), env=env, check=False)
+    assert bad.returncode == 1 and "nope.mbox: no such file or directory" in bad.stderr
+    assert "imported" not in bad.stdout  # every path is checked before any is read
 
 
 @pytest.fixture

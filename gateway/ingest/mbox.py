@@ -7,7 +7,7 @@ bytes for a feed are one raw row, and the same Message-ID is one entry.
 
 An mbox may be compressed with gzip, bzip2 or xz (known by its first bytes, not
 its name): Mailman publishes its monthly archives as `.txt.gz`. It is read as
-it is uncompressed; a file damaged halfway stops the import with an error
+it is uncompressed; a file damaged halfway stops its reading with an error
 naming the message it stopped at, after what came before it was imported.
 """
 
@@ -20,7 +20,7 @@ import lzma
 import os
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +65,7 @@ class ImportSummary:
 
 @dataclass
 class Archive:
-    """Messages to import as (where, bytes, progress units), and the units in all."""
+    """Messages to import as (where, bytes, progress units), and the units in all (`unit`: what they count)."""
 
     total: int
     unit: str
@@ -95,6 +95,30 @@ def open_archive(path: Path) -> Archive:
     return Archive(path.stat().st_size, "bytes", _mbox_messages(path, kind, opener))
 
 
+def open_archives(paths: Sequence[Path]) -> Archive:
+    """Several archives imported as one (Mailman keeps one file a month), each checked before any is read.
+
+    One that turns out damaged ends only its own reading: the others are read,
+    then the error names every damaged one.
+    """
+    archives = [open_archive(p) for p in paths]
+    if len(archives) == 1:
+        return archives[0]
+
+    def messages() -> Iterator[tuple[str, bytes, int]]:
+        damaged = []
+        for archive in archives:
+            try:
+                yield from archive.messages
+            except ImportError_ as exc:
+                damaged.append(str(exc))
+        if damaged:
+            raise ImportError_("; ".join(damaged))
+
+    units = {a.unit for a in archives}
+    return Archive(sum(a.total for a in archives), units.pop() if len(units) == 1 else "parts", messages())
+
+
 def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From ".
 
@@ -118,11 +142,8 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
                     continue
                 lines.append(line)
         except _DAMAGED as exc:
-            if opener is None:
-                raise  # a plain file that cannot be read: the command names it
-            raise ImportError_(
-                f"{path}: the {kind} data is damaged or cut short in message {max(n, 1)} ({exc})"
-            ) from None
+            problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
+            raise ImportError_(f"{path}: {problem} in message {max(n, 1)} ({exc})") from None
     if n:
         yield f"{path}#{n}", _message(lines), path.stat().st_size - done
 
