@@ -262,7 +262,7 @@ def feed_list() -> None:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", show_default=False,
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", show_default=False,
                                                  help="mbox files (gzip, bzip2 or xz too) and Maildir trees")],
     feed: Annotated[str | None, typer.Option(help="Feed slug; may be left out when there is only one feed.")] = None,
 ) -> None:
