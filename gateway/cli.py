@@ -293,7 +293,7 @@ def import_(
                 store=store, settings=settings, feed_id=target.id, messages=archive.messages, run=run,
                 progress=bar.update,
             )
-        except OSError as exc:  # a Maildir file that cannot be read: the error names it
+        except OSError as exc:  # a file gone or unreadable in a way not met per message: the error names it
             fail(str(exc))
     elapsed = max(time.perf_counter() - started, 1e-9)
     c = summary.counts

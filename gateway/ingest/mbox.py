@@ -8,7 +8,9 @@ bytes for a feed are one raw row, and the same Message-ID is one entry.
 An mbox may be compressed with gzip, bzip2 or xz (known by its first bytes, not
 its name): Mailman publishes its monthly archives as `.txt.gz`. It is read as
 it is uncompressed; a file damaged halfway stops its reading with an error
-naming the message it stopped at, after what came before it was imported.
+naming the message it stopped at, after what came before it was imported. In a
+Maildir, a file gone since the listing (a running server moved it) is named
+in the error once the others are in.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def open_archive(path: Path) -> Archive:
     """An mbox file (progress in bytes) or a Maildir tree (progress in messages)."""
     if path.is_dir():
         files = sorted(_maildir_files(path))
-        return Archive(len(files), "messages", ((str(f), f.read_bytes(), 1) for f in files))
+        return Archive(len(files), "messages", _maildir_messages(path, files))
     if not path.is_file():
         raise ImportError_(f"{path}: no such file or directory")
     with path.open("rb") as fh:
@@ -152,6 +154,26 @@ def _message(lines: list[bytes]) -> bytes:
     if lines and lines[-1] in (b"\n", b"\r\n"):
         lines = lines[:-1]
     return b"".join(lines)
+
+
+def _maildir_messages(root: Path, files: list[Path]) -> Iterator[tuple[str, bytes, int]]:
+    """Each file's bytes. One gone since the listing (a running server moved it from new/ to cur/)
+    or unreadable does not stop the others: the error names it once they are read."""
+    missed: list[str] = []
+    units = 0
+    for f in files:
+        units += 1
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            missed.append(f"{f.relative_to(root)} ({exc.strerror or exc})")
+            continue
+        yield str(f), data, units
+        units = 0
+    if missed:
+        shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
+        raise ImportError_(f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
+                           "Maildir again takes those still there")
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:

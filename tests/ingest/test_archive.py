@@ -85,3 +85,20 @@ def test_compressed_files_that_hold_no_mbox_are_refused_naming_the_file(tmp_path
     fake.write_bytes(b"\xfd7zXZ\x00" + b"rubbish" * 10)
     with pytest.raises(ImportError_, match=r"fake.xz: looks xz-compressed, but cannot be uncompressed"):
         open_archive(fake)
+
+
+def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(settings: Settings, store: Store,
+                                                                             tmp_path: Path) -> None:
+    """A running server moves a message from new/ to cur/ when a client reads it, mid-import."""
+    mails = messages()[:6]
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "Maildir" / sub).mkdir(parents=True)
+    for i, data in enumerate(mails):
+        (tmp_path / "Maildir" / "new" / f"17000000{i:02}.M1P1.host").write_bytes(data)
+    archive = open_archive(tmp_path / "Maildir")
+    (tmp_path / "Maildir" / "new" / "1700000002.M1P1.host").rename(tmp_path / "Maildir" / "cur" / "moved:2,S")
+    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store), messages=archive.messages)
+    assert summary.counts["posted"] == 5 and stored(store) == mails[:2] + mails[3:]
+    assert summary.stopped == (f"{tmp_path / 'Maildir'}: 1 of its files could not be read: "
+                               "new/1700000002.M1P1.host (No such file or directory); "
+                               "importing the Maildir again takes those still there")
