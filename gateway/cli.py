@@ -306,8 +306,7 @@ def import_(
     for line in summary.refused:
         typer.echo(f"refused: {line}", err=True)
     if summary.stopped:
-        fail(f"{summary.stopped}; the {summary.read} messages read are counted above, and importing "
-             "a good copy again adds only what is missing")
+        fail(f"{summary.stopped}; the {summary.read} messages read are counted above")
 
 
 @quarantine_app.command("list")

@@ -117,8 +117,7 @@ def open_archives(paths: Sequence[Path]) -> Archive:
         if damaged:
             raise ImportError_("; ".join(damaged))
 
-    units = {a.unit for a in archives}
-    return Archive(sum(a.total for a in archives), units.pop() if len(units) == 1 else "parts", messages())
+    return Archive(sum(a.total for a in archives), " and ".join(sorted({a.unit for a in archives})), messages())
 
 
 def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
@@ -145,7 +144,8 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
                 lines.append(line)
         except _DAMAGED as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
-            raise ImportError_(f"{path}: {problem} in message {max(n, 1)} ({exc})") from None
+            raise ImportError_(f"{path}: {problem} in message {max(n, 1)} ({exc}); importing a good copy "
+                               "again adds only what is missing") from None
     if n:
         yield f"{path}#{n}", _message(lines), path.stat().st_size - done
 
