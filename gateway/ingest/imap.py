@@ -159,15 +159,25 @@ def sync_source(
 
 
 def _announced(client: IMAPClient) -> bool:
-    """Whether the server announced a new message count since SELECT (RFC 3501 7.3.1), forgetting it.
+    """Whether the server announced mail that came after SELECT (RFC 3501 7.3.1), forgetting what it said.
 
     A message that lands between SELECT and SEARCH is not in the SEARCH's
     answer; its EXISTS comes with that answer, and imaplib files it away. IDLE
     does not announce it again, so without another pass it would wait for the
     next message, or for the IDLE renewal half an hour later.
     """
-    _, counts = client._imap.response("EXISTS")  # every EXISTS since SELECT, the SELECT's own first
-    return len([c for c in counts if c is not None]) > 1
+    _, sizes = client._imap.response("EXISTS")  # every EXISTS since SELECT, the SELECT's own first
+    _, gone = client._imap.response("EXPUNGE")  # an after action's moves and deletions
+    return grew([int(n) for n in sizes if n is not None], sum(1 for g in gone if g is not None))
+
+
+def grew(sizes: Sequence[int], expunged: int) -> bool:
+    """Whether an EXISTS after SELECT's (`sizes[0]`) counts more messages than SELECT's less those expunged.
+
+    A server may repeat an unchanged EXISTS unasked: that is no new mail, and
+    passing again for it would never end.
+    """
+    return len(sizes) > 1 and max(sizes[1:]) > sizes[0] - expunged
 
 
 def _fetch(

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
-from gateway.ingest.imap import new_source, parse_url, sync_once
+from gateway.ingest.imap import grew, new_source, parse_url, sync_once
 from gateway.ingest.imap_follow import Follower, Followers, backoff
 from gateway.ingest.imap_lease import Lease
 from gateway.pipeline import process_pending
@@ -332,6 +332,13 @@ def test_a_message_that_lands_between_select_and_search_is_taken_without_waiting
         follower.stop()
         processor.stop()
     assert appended and len(message_ids(store)) == 2 and raw_statuses(store) == {"posted": 2}
+
+
+def test_only_an_exists_above_the_selects_less_expunges_is_new_mail() -> None:
+    assert grew([3, 4], 0) and grew([3, 3, 4], 0)
+    assert not grew([3], 0) and not grew([3, 3], 0)  # unasked repeats of the same size: no pass again, no loop
+    assert grew([3, 3], 1)  # one moved away by the after action, one new
+    assert not grew([3, 2], 1)
 
 
 def test_a_follower_outlives_a_database_outage(dovecot: Dovecot, tmp_path: Path) -> None:
