@@ -303,6 +303,23 @@ def entries_by_author(
     )
 
 
+_MOVED = (
+    "SELECT e.thread_id FROM entry e LEFT JOIN moderation m ON m.entry_id = e.id "
+    "WHERE e.id = ? AND m.entry_id IS NULL AND NOT EXISTS (SELECT 1 FROM thread t WHERE t.id = ?)"
+)
+
+
+def thread_moved(*, session: Db, thread_id: int) -> int | None:
+    """Where a thread id no thread has any more now leads: the thread of the entry that started it.
+
+    A thread's id is the id of the message that started it, so that entry
+    names its thread still, once merged into another (a message linked the
+    two) or renumbered by `mailfeed reprocess --all`.
+    """
+    rows = _fetch(session, _MOVED, (thread_id, thread_id))
+    return int(rows[0][0]) if rows else None
+
+
 def entry_place(*, session: Session, entry_id: int) -> tuple[int, int] | None:
     """(feed id, thread id) of a visible entry."""
     row = session.execute(

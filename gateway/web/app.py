@@ -141,6 +141,14 @@ def _error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": "not allowed"}, status_code=403)
         return error_page(request, 403, "Not allowed", "This feed is private and you are not one of its members.")
 
+    @app.exception_handler(pages.ThreadMoved)
+    async def thread_moved(request: Request, exc: pages.ThreadMoved) -> Response:
+        """The same address with the thread's id now (a page, its Atom feed, or the API); temporary,
+        since a rebuild may number threads again."""
+        params = {**request.path_params, "thread_id": str(exc.thread_id)}
+        path = request.app.url_path_for(request.scope["route"].name, **params)
+        return RedirectResponse(path + (f"?{request.url.query}" if request.url.query else ""), status_code=307)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_html(request) and exc.status_code >= 400:

@@ -108,14 +108,30 @@ def open_feed(request: Request, db: views.Db, slug: str, *, allow_key: bool = Fa
 
 def open_thread(request: Request, db: views.Db, thread_id: int, *, include_hidden: bool = False,
                 allow_key: bool = False) -> views.ThreadView:
-    """The thread if the request's reader may read it (else 401/403/404, in that order)."""
+    """The thread if the request's reader may read it (else 401/403/404, in that order, or ThreadMoved)."""
     who = reader(request, db, allow_key=allow_key)
     require_reader(who)
     view = views.thread_view(session=db, thread_id=thread_id, include_hidden=include_hidden and who.admin)
     if view is None:
-        raise HTTPException(404, detail=f"no thread {thread_id}")
+        moved = views.thread_moved(session=db, thread_id=thread_id)
+        target = views.thread_view(session=db, thread_id=moved) if moved is not None else None
+        if target is None:
+            raise HTTPException(404, detail=f"no thread {thread_id}")
+        check_feed(db, who, target.feed)
+        raise ThreadMoved(target.thread.id)
     check_feed(db, who, view.feed)
     return view
+
+
+class ThreadMoved(Exception):
+    """The thread asked for was merged into another, or renumbered by a rebuild: `thread_id` has it now.
+
+    Links in digests, feeds and bookmarks name the old id; `create_app` answers with a redirect.
+    """
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(thread_id)
+        self.thread_id = thread_id
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -193,3 +193,15 @@ def test_non_admin_cannot_moderate(store: Store, settings: Settings) -> None:
     alice.cookies.set("__Host-mailfeed-csrf", token)
     assert alice.post(f"/admin/entries/{1}/hide", data={"csrf": token}).status_code == 403
     assert alice.get("/admin/quarantine").status_code == 403
+
+
+def test_a_merged_private_threads_old_address_redirects_members_only(store: Store, settings: Settings,
+                                                                    two_feeds: dict[str, int]) -> None:
+    board = two_feeds["board"]
+    put(store, settings, board, make_mail(message_id="y@x", subject="Re: Lost", references="<z@x>"))
+    with store.read() as session:
+        lost = session.scalar(sa.text("SELECT thread_id FROM entry WHERE message_id = 'y@x'"))
+    put(store, settings, board, make_mail(message_id="w@x", subject="Re: Secret plan", references="<sec@x> <z@x>"))
+    assert proxy_client(settings, store, "alice@example.com").get(f"/t/{lost}").status_code == 403
+    moved = proxy_client(settings, store, "boss@example.com").get(f"/t/{lost}")
+    assert (moved.status_code, moved.headers["location"]) == (307, f"/t/{two_feeds['board_thread']}")

@@ -133,3 +133,22 @@ def test_errors_are_pages_for_browsers_and_json_for_the_api(client: TestClient, 
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     api = client.get("/api/threads/12345")
     assert api.status_code == 404 and api.json() == {"detail": "no thread 12345"}
+
+
+def test_a_merged_threads_old_addresses_lead_to_the_thread_that_holds_it_now(client: TestClient, store: Store,
+                                                                            settings: Settings) -> None:
+    """Digests, feeds and bookmarks name the old id; the entry that started the thread says where it went."""
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, make_mail(message_id="x@x", subject="Other"),
+        make_mail(message_id="y@x", subject="Re: Lost", references="<z@x>", minutes=1))
+    ids = {t["subject"]: t["id"] for t in client.get("/api/feeds/team/threads").json()["threads"]}
+    other, lost = ids["Other"], ids["Re: Lost"]
+    put(store, settings, feed_id, make_mail(message_id="w@x", subject="Re: Other", references="<x@x> <z@x>", minutes=2))
+    assert [t["id"] for t in client.get("/api/feeds/team/threads").json()["threads"]] == [other]  # merged
+    for old, new in ((f"/t/{lost}?images=1", f"/t/{other}?images=1"), (f"/t/{lost}/feed.atom", f"/t/{other}/feed.atom"),
+                     (f"/api/threads/{lost}", f"/api/threads/{other}")):
+        moved = client.get(old, follow_redirects=False)
+        assert (moved.status_code, moved.headers["location"]) == (307, new), old
+    followed = client.get(f"/api/threads/{lost}").json()
+    assert followed["id"] == other and "y@x" in {c["message_id"] for c in followed["comments"]}
+    assert client.get("/t/999999", follow_redirects=False).status_code == 404  # no entry of that id either
