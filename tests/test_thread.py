@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.ingest.mbox import import_archive, open_archive
-from gateway.pipeline import process_pending, requeue
+from gateway.pipeline import deliver, process_pending, requeue
 from gateway.store.db import Store
-from gateway.store.models import Entry, Thread
+from gateway.store.models import Entry, RawMessage, Thread
 from gateway.thread import (
     Child,
     Known,
@@ -24,7 +24,7 @@ from gateway.thread import (
     reply_chain,
 )
 from tests.conftest import corpus_dir
-from tests.helpers import add_feed
+from tests.helpers import add_feed, make_mail
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 WINDOW = timedelta(days=30)
@@ -256,3 +256,40 @@ def test_one_batch_places_as_one_message_at_a_time(settings: Settings, store: St
     posts = sorted(ids[r[1]] for r in batched["threads"])
     assert posts == ["a@x", "f1@x", "f2@x", "fwd-otto@example.com", "p@x", "s8@x", "x@x"]
     assert len(batched["forwards"]) == 2 and len({r[0] for r in batched["forwards"]}) == 1  # one post
+
+
+def test_a_post_placed_after_its_reply_by_a_retry_keeps_its_entries_and_thread_address_through_a_rebuild(
+    settings: Settings, store: Store
+) -> None:
+    """A retry places a post after its reply; `reprocess --all` places in raw-id order, post first. The
+    entries keep their ids and parents; the thread is numbered by its post now, and its old address leads there."""
+    from fastapi.testclient import TestClient
+
+    from gateway.web.app import create_app
+
+    feed_id = add_feed(store)
+    ids = [deliver(store=store, data=m, feed_ids=[feed_id], source="smtp", envelope_from="ann@example.com",
+                   max_bytes=settings.max_message_bytes)[0]
+           for m in (make_mail(message_id="post@x", subject="Plan"),
+                     make_mail(message_id="reply@x", subject="Re: Plan", in_reply_to="<post@x>", minutes=5))]
+    with store.write() as session, session.begin():  # the post failed a step (its DNS, say): kept back
+        session.execute(sa.update(RawMessage).where(RawMessage.id == ids[0])
+                        .values(status="quarantined", reason="authenticate: DNS could not answer"))
+    process_pending(store=store, settings=settings)  # the reply starts a thread of its own
+    assert requeue(store=store, which="quarantined") == 1
+    process_pending(store=store, settings=settings)  # the post joins it, as its root
+
+    def snapshot() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
+        with store.read() as session:
+            entries = session.execute(sa.select(Entry.id, Entry.message_id, Entry.parent_message_id)
+                                      .order_by(Entry.id)).all()
+            threads = session.execute(sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count)).all()
+        return [tuple(r) for r in entries], [tuple(r) for r in threads]
+
+    live = snapshot()
+    assert live == ([(ids[0], "post@x", None), (ids[1], "reply@x", "post@x")], [(ids[1], ids[0], 2)])
+    assert requeue(store=store, which="all") == 2
+    process_pending(store=store, settings=settings)
+    assert snapshot() == (live[0], [(ids[0], ids[0], 2)])
+    moved = TestClient(create_app(settings, store)).get(f"/t/{ids[1]}", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (307, f"/t/{ids[0]}")
