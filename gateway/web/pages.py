@@ -111,10 +111,11 @@ def open_thread(request: Request, db: views.Db, thread_id: int, *, include_hidde
     """The thread if the request's reader may read it (else 401/403/404, in that order, or ThreadMoved)."""
     who = reader(request, db, allow_key=allow_key)
     require_reader(who)
-    view = views.thread_view(session=db, thread_id=thread_id, include_hidden=include_hidden and who.admin)
+    hidden_too = include_hidden and who.admin
+    view = views.thread_view(session=db, thread_id=thread_id, include_hidden=hidden_too)
     if view is None:
         moved = views.thread_moved(session=db, thread_id=thread_id)
-        target = views.thread_view(session=db, thread_id=moved) if moved is not None else None
+        target = views.thread_view(session=db, thread_id=moved, include_hidden=hidden_too) if moved else None
         if target is None:
             raise HTTPException(404, detail=f"no thread {thread_id}")
         check_feed(db, who, target.feed)
