@@ -124,8 +124,10 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
     """Split an mbox in one streaming pass: a message starts at each line beginning "From ".
 
     The From_ line itself and the blank line that separates messages are not
-    part of the message. Lines are kept as they are (no >From unquoting).
-    Progress is in bytes of the file, compressed or not.
+    part of the message. A body line the mbox writer escaped (">From ",
+    ">>From " for one that had ">From "; mboxrd, and mboxo's common case) loses
+    one ">": left in, it would read as a quoted line, and the bytes would differ
+    from the same message that came by SMTP. Progress is in bytes of the file.
     """
     n = 0
     lines: list[bytes] = []
@@ -141,6 +143,8 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
                     n += 1
                     lines = []
                     continue
+                if line.startswith(b">") and line.lstrip(b">").startswith(b"From "):
+                    line = line[1:]
                 lines.append(line)
         except _DAMAGED as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"

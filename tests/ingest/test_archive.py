@@ -102,3 +102,20 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(set
     assert summary.stopped == (f"{tmp_path / 'Maildir'}: 1 of its files could not be read: "
                                "new/1700000002.M1P1.host (No such file or directory); "
                                "importing the Maildir again takes those still there")
+
+
+def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings, store: Store,
+                                                               tmp_path: Path) -> None:
+    """mboxrd escapes "From " as ">From " and ">From " as ">>From "; left in, the first reads as a quote."""
+    sent = make_mail(message_id="escaped@x", body="Plan:\nFrom the start we said so.\n>From the old mbox too.\n"
+                     "> From a real quote, kept.\n").replace(b"\r\n", b"\n")
+    escaped = sent.replace(b"\nFrom the", b"\n>From the").replace(b"\n>From the old", b"\n>>From the old")
+    assert escaped != sent
+    path = tmp_path / "escaped.mbox"
+    path.write_bytes(mbox([escaped, messages()[0]]))
+    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
+                             messages=open_archive(path).messages)
+    assert summary.counts["posted"] == 2 and stored(store) == [sent, messages()[0]]
+    with store.read() as session:
+        text = session.scalar(sa.text("SELECT text FROM entry WHERE message_id = 'escaped@x'"))
+    assert "\nFrom the start we said so." in text
