@@ -92,8 +92,8 @@ def test_import_of_several_archives_reads_past_a_cut_one_and_names_it(env: dict[
     (tmp_path / "2026-February.txt").write_bytes(month("feb", 5))
     (tmp_path / "2026-March.txt.gz").write_bytes(gzip.compress(march)[: len(march) // 4])  # hex halves: cuts midway
     (tmp_path / "2026-April.txt.bz2").write_bytes(bz2.compress(month("apr", 7)))
-    result = mailfeed("import", *(str(tmp_path / f"2026-{m}") for m in ("February.txt", "March.txt.gz", "April.txt.bz2")),
-                      env=env, check=False)
+    months = ("February.txt", "March.txt.gz", "April.txt.bz2")
+    result = mailfeed("import", *(str(tmp_path / f"2026-{m}") for m in months), env=env, check=False)
     assert result.returncode == 1
     cut_in = int(result.stderr.split("cut short in message ")[1].split()[0])
     assert 1 < cut_in < 20
@@ -102,9 +102,6 @@ def test_import_of_several_archives_reads_past_a_cut_one_and_names_it(env: dict[
     assert (f"mailfeed: error: {tmp_path}/2026-March.txt.gz: the gzip data is damaged or cut short in message {cut_in}"
             in result.stderr)
     assert f"the {read} messages read are counted above" in result.stderr
-    bad = mailfeed("import", str(tmp_path / "2026-February.txt"), str(tmp_path / "nope.mbox"), env=env, check=False)
-    assert bad.returncode == 1 and "nope.mbox: no such file or directory" in bad.stderr
-    assert "imported" not in bad.stdout  # every path is checked before any is read
 
 
 @pytest.fixture

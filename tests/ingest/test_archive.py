@@ -6,13 +6,14 @@ import bz2
 import gzip
 import lzma
 import random
+from functools import cache
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.ingest.mbox import ImportError_, import_archive, open_archive
+from gateway.ingest.mbox import ImportError_, import_archive, open_archive, open_archives
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 from tests.helpers import add_feed, make_mail
@@ -20,6 +21,7 @@ from tests.helpers import add_feed, make_mail
 COUNT = 120
 
 
+@cache
 def messages() -> list[bytes]:
     """Mail that does not compress to nothing, so a cut file stops partway through."""
     rng = random.Random(7)
@@ -119,3 +121,13 @@ def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings
     with store.read() as session:
         text = session.scalar(sa.text("SELECT text FROM entry WHERE message_id = 'escaped@x'"))
     assert "\nFrom the start we said so." in text
+
+
+def test_several_archives_are_each_checked_before_any_is_read(tmp_path: Path) -> None:
+    february = tmp_path / "2026-February.txt"
+    february.write_bytes(mbox(messages()[:2]))
+    with pytest.raises(ImportError_, match=r"nope.mbox: no such file or directory"):
+        open_archives([february, tmp_path / "nope.mbox"])
+    both = open_archives([february, february])
+    assert [data for _, data, _ in both.messages] == messages()[:2] * 2
+    assert both.total == 2 * february.stat().st_size and both.unit == "bytes"
