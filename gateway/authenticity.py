@@ -47,6 +47,7 @@ class SystemResolver:
 
     def __init__(self, server: str = "", port: int = 53) -> None:
         self._server, self._port = server, port
+        self._resolver: Any = None  # built at the first query (dnspython is imported only then)
 
     def txt(self, name: str) -> list[str]:
         return [b"".join(r.strings).decode("ascii", "replace") for r in self._answer(name, "TXT")]
@@ -64,12 +65,13 @@ class SystemResolver:
         import dns.exception
         import dns.resolver
 
-        resolver = dns.resolver.get_default_resolver()
-        if self._server:
-            resolver = dns.resolver.Resolver(configure=False)
-            resolver.nameservers, resolver.port = [self._server], self._port
+        if self._resolver is None:
+            self._resolver = dns.resolver.get_default_resolver()
+            if self._server:
+                self._resolver = dns.resolver.Resolver(configure=False)
+                self._resolver.nameservers, self._resolver.port = [self._server], self._port
         try:
-            return list(resolver.resolve(name, rdtype, lifetime=5))
+            return list(self._resolver.resolve(name, rdtype, lifetime=5))
         except (dns.exception.Timeout, dns.resolver.NoNameservers, OSError) as exc:
             raise TempError(f"{rdtype} {name}: {exc}") from None
         except dns.exception.DNSException:  # NXDOMAIN, no answer, a name DNS cannot hold
