@@ -40,7 +40,7 @@ _NOT_MAIL = ("dovecot", "courier", "maildirfolder", "subscriptions", "maildirsiz
 
 
 class ImportError_(Exception):
-    """The path is not something mailfeed can import; the message names it and why."""
+    """A path mailfeed cannot import, or could read only in part; the message names it and why."""
 
 
 Opener = Callable[[io.BufferedReader], io.BufferedIOBase]
@@ -58,7 +58,7 @@ class ImportSummary:
     read: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
-    stopped: str = ""  # why reading ended early (a damaged compressed file); what was read before is imported
+    stopped: str = ""  # why reading ended early (a damaged or unreadable file); what was read is imported
 
     @property
     def imported(self) -> int:
