@@ -309,7 +309,7 @@ def test_nginx_names_the_reader_in_the_header_proxy_auth_reads() -> None:
 def test_nginx_accepts_the_example(tmp_path: Path) -> None:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
     if nginx is None:
-        pytest.skip("nginx not installed (Debian package `nginx`); the example is checked by the test above")
+        pytest.fail("nginx not found: run `make system-deps` (Debian package `nginx`)")
     subprocess.run(
         [
             "openssl",

@@ -193,7 +193,7 @@ IMAP_PASSWORD = "s3cret-health-pass"
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     if dovecot_binary() is None:
-        pytest.skip("dovecot not installed: `make test` installs it")
+        pytest.fail("dovecot not found: run `make system-deps` (Debian package `dovecot-imapd`)")
     d = Dovecot()
     d.add_user("team", IMAP_PASSWORD)
     d.start()

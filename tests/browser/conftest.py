@@ -90,7 +90,7 @@ def report_mail() -> bytes:
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: run `make test`, which installs Debian's chromium")
+        pytest.fail(f"{CHROMIUM} not found: run `make system-deps` (Debian package `chromium`)")
     d = Path(tempfile.mkdtemp(prefix="mailfeed-browser-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
     env.update(MAILFEED_DATA_DIR=str(d / "data"), MAILFEED_SMTP_PORT=str(free_port()),
