@@ -7,8 +7,10 @@
 
 Raw bytes are committed before anything is derived from them; a message that
 fails a step stays in `raw_message` with status "quarantined" and the reason,
-and `mailfeed reprocess` runs it again. Processing in raw-id order is what
-makes a rebuild give the same ids and threads.
+and `mailfeed reprocess` runs it again. New mail is processed in raw-id order;
+each message's turn is kept (`raw_message.seq`), and mail processed before (a
+retry, a rebuild) goes again in that order, which makes a rebuild give the same
+ids and threads even where a retry placed a message after later ones.
 """
 
 from __future__ import annotations
@@ -153,13 +155,13 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
     before this one commits changes nothing.
     """
     queue: deque[tuple[list[sa.Row], Iterator[Analysis | Failure]]] = deque()
-    last, take = 0, min(batch, FIRST_BATCH)
+    last, take = (-1, 0), min(batch, FIRST_BATCH)
 
     def hand_out() -> None:
         nonlocal last, take
         rows = _pending(store, last, take)
         if rows:
-            last = rows[-1].id
+            last = (rows[-1].seq, last[1]) if rows[-1].seq is not None else (last[0], rows[-1].id)
             average = sum(len(r.data) for r in rows) / len(rows)
             take = max(1, min(batch, int(BATCH_BYTES // max(1.0, average))))
             queue.append((rows, run(analyse, _jobs(store, settings, rows))))
@@ -208,6 +210,7 @@ def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results:
                     later.read_ahead(session, _named(rows, results))
                 for row, result in zip(rows, results, strict=True):
                     got[_commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
+                writes.number_raw(session=session, raw_ids=[r.id for r in rows if status.get(r.id) == "pending"])
                 try:
                     later.write(session)  # empty when isolated: each message wrote its own in its savepoint
                 except Exception as exc:
@@ -228,15 +231,26 @@ def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, l
     return ids
 
 
-def _pending(store: Store, after: int, batch: int) -> list[sa.Row]:
+_ROW = (RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from, RawMessage.envelope_to,
+        RawMessage.source, RawMessage.received_at, RawMessage.client_ip, RawMessage.helo, RawMessage.seq)
+
+
+def _pending(store: Store, after: tuple[int, int], batch: int) -> list[sa.Row]:
+    """The next pending rows after `after` (seq, id): first those processed before (retries, a
+    rebuild) in the order they were, then new ones in raw-id order."""
+    after_seq, after_id = after
     with store.read() as session:
+        again = session.execute(
+            sa.select(*_ROW).where(RawMessage.status == "pending", RawMessage.seq.is_not(None),  # type: ignore[union-attr]
+                                   RawMessage.seq > after_seq)  # type: ignore[operator]
+            .order_by(RawMessage.seq).limit(batch)  # ix_raw_status_seq
+        ).all()
+        if again:
+            return list(again)
         return list(session.execute(
-            sa.select(RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from,
-                      RawMessage.envelope_to, RawMessage.source, RawMessage.received_at,
-                      RawMessage.client_ip, RawMessage.helo)
-            .where(RawMessage.status == "pending", RawMessage.id > after)
-            .order_by(RawMessage.id)
-            .limit(batch)
+            sa.select(*_ROW).where(RawMessage.status == "pending", RawMessage.seq.is_(None),  # type: ignore[union-attr]
+                                   RawMessage.id > after_id)  # type: ignore[operator]
+            .order_by(RawMessage.id).limit(batch)
         ).all())
 
 

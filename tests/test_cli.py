@@ -209,14 +209,23 @@ def test_schema_upgrade_is_skipped_only_at_the_heads(tmp_path: Path) -> None:
     cfg = alembic_config(old)
     assert migration_heads() == set(ScriptDirectory.from_config(cfg).get_heads())  # the cheap reading is right
     command.upgrade(cfg, "0001")  # a database from before the later migrations
+    with old.write() as session, session.begin():  # mail it already took: one processed, one waiting
+        session.execute(sa.text("INSERT INTO feed (id, slug, address, title, created_at)"
+                                " VALUES (1, 'team', 'team@example.com', '', '2026-01-01')"))
+        session.execute(sa.text("INSERT INTO raw_message (id, feed_id, sha256, data, size, source, envelope_from,"
+                                " envelope_to, received_at, status, reason) VALUES"
+                                " (7, 1, 'a', x'00', 1, 'smtp', '', '', '2026-01-01', 'posted', ''),"
+                                " (9, 1, 'b', x'00', 1, 'smtp', '', '', '2026-01-01', 'pending', '')"))
     old.dispose()
     store = open_store(url)  # what `serve` and every command do at start
     try:
         with store.read() as session:
             versions = set(session.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
             columns = {c["name"] for c in sa.inspect(session.connection()).get_columns("raw_message")}
+            order = session.execute(sa.text("SELECT id, seq FROM raw_message ORDER BY id")).all()
         assert versions == migration_heads()
         assert {"client_ip", "helo"} <= columns  # 0007 ran
+        assert [tuple(r) for r in order] == [(7, 7), (9, None)]  # 0008: processed mail keeps its raw-id turn
     finally:
         store.dispose()
 

@@ -2,8 +2,9 @@
 and can be rebuilt by `mailfeed reprocess --all`.
 
 Entry ids equal the id of the raw message they came from, and a thread's id is
-the id of the first entry placed in it, so a rebuild in raw-id order gives the
-same ids and the same threads (permalinks survive reprocessing).
+the id of the first entry placed in it, so a rebuild in the order the messages
+were first processed (`raw_message.seq`) gives the same ids and the same threads
+(permalinks survive reprocessing).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class RawMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     reason: str = ""
     message_id: str | None = Field(default=None, max_length=998)
+    # The order the processor took it in (its last time): `reprocess --all` goes in this order,
+    # so a message placed late by a retry is placed late again and thread ids stay. NULL until
+    # processed. Partial indexes ix_raw_seq, ix_raw_status_seq (migration 0008).
+    seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
 
 
 class Thread(SQLModel, table=True):

@@ -314,7 +314,8 @@ def thread_moved(*, session: Db, thread_id: int) -> int | None:
 
     A thread's id is the id of the message that started it, so that entry
     names its thread still, once merged into another (a message linked the
-    two) or renumbered by `mailfeed reprocess --all`.
+    two), or renumbered by `mailfeed reprocess --all` where a retry placed it
+    before `raw_message.seq` kept the order (migration 0008).
     """
     rows = _fetch(session, _MOVED, (thread_id, thread_id))
     return int(rows[0][0]) if rows else None

@@ -128,11 +128,22 @@ def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> 
         session.connection().execute(_SET_STATUS, list(rows))
 
 
+def number_raw(*, session: Session, raw_ids: Sequence[int]) -> None:
+    """Record that these raw messages were processed now, in this order (`RawMessage.seq`)."""
+    if not raw_ids:
+        return
+    conn = session.connection()
+    top = conn.execute(_TOP_SEQ).scalar() or 0
+    conn.execute(_SET_SEQ, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
+
+
 # Statements run for every message, built once (building one costs more than running it).
 _RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
 _SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
     status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
 )
+_TOP_SEQ = sa.select(sa.func.max(_RAW.c.seq)).where(_RAW.c.seq.is_not(None))  # ix_raw_seq
+_SET_SEQ = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(seq=sa.bindparam("n"))
 _KNOWN = (f"SELECT r.message_id, r.thread_id, r.entry_id, e.message_id FROM {_REF.name} r"
           f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ? AND r.message_id IN ")
 

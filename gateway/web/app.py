@@ -144,7 +144,7 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(pages.ThreadMoved)
     async def thread_moved(request: Request, exc: pages.ThreadMoved) -> Response:
         """The same address with the thread's id now (a page, its Atom feed, or the API); temporary,
-        since a rebuild may number threads again."""
+        since a message that links two threads may merge them again."""
         params = {**request.path_params, "thread_id": str(exc.thread_id)}
         path = request.app.url_path_for(request.scope["route"].name, **params)
         return RedirectResponse(path + (f"?{request.url.query}" if request.url.query else ""), status_code=307)
