@@ -125,7 +125,8 @@ def open_thread(request: Request, db: views.Db, thread_id: int, *, include_hidde
 
 
 class ThreadMoved(Exception):
-    """The thread asked for was merged into another (or renumbered by a rebuild of pre-0008 mail): `thread_id` has it now.
+    """The thread asked for was merged into another, or renumbered by a rebuild of mail placed
+    before migration 0008: `thread_id` has it now.
 
     Links in digests, feeds and bookmarks name the old id; `create_app` answers with a redirect.
     """
