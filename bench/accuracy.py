@@ -41,12 +41,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gateway.analysis import Analysis, Job, analyse
 from gateway.extract import Content
 from gateway.forward import InlineForward, parse_address, unwrap_html, unwrap_text
 from gateway.forward_dates import parse_date
 from gateway.message import ReplyParts
-from gateway.analysis import Analysis, Job, analyse
-from gateway.reply import split_reply, split_reply_html
+from gateway.reply import split_reply
 from gateway.reply_thread import ThreadPart, split_thread
 from gateway.sanitize import html_to_text
 

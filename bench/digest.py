@@ -32,7 +32,7 @@ from gateway.digest.subscribe import Schedule
 from gateway.pipeline import deliver, process_pending
 from gateway.store import writes
 from gateway.store.db import open_store
-from gateway.store.models import Entry, Feed
+from gateway.store.models import Entry
 from gateway.store.models_digest import Reader, Subscription
 from tests.helpers import make_mail
 from tests.servers import free_port, wait_for_port
@@ -59,23 +59,51 @@ def build(url: str, settings: Settings, readers: int, entries: int, feeds: int) 
             feed_ids.append(feed.id)
     created = datetime(2026, 1, 1, tzinfo=UTC)
     with store.write() as session, session.begin():
-        session.execute(sa.insert(Reader), [{"email": f"r{i}@example.org", "created_at": created, "disabled": False,
-                                             "disabled_reason": "", "hard_bounces": 0} for i in range(readers)])
+        session.execute(
+            sa.insert(Reader),
+            [
+                {
+                    "email": f"r{i}@example.org",
+                    "created_at": created,
+                    "disabled": False,
+                    "disabled_reason": "",
+                    "hard_bounces": 0,
+                }
+                for i in range(readers)
+            ],
+        )
         ids = list(session.scalars(sa.select(Reader.id).order_by(Reader.id)))
         s = Schedule()
-        session.execute(sa.insert(Subscription), [
-            {"reader_id": rid, "feed_id": feed_ids[i % feeds], "every": s.every, "weekday": 0, "at": s.at, "tz": s.tz,
-             "skip_empty": True, "only_mine": False, "cursor": 0, "created_at": created}
-            for i, rid in enumerate(ids)
-        ])
+        session.execute(
+            sa.insert(Subscription),
+            [
+                {
+                    "reader_id": rid,
+                    "feed_id": feed_ids[i % feeds],
+                    "every": s.every,
+                    "weekday": 0,
+                    "at": s.at,
+                    "tz": s.tz,
+                    "skip_empty": True,
+                    "only_mine": False,
+                    "cursor": 0,
+                    "created_at": created,
+                }
+                for i, rid in enumerate(ids)
+            ],
+        )
     for n in range(entries):
         fid = feed_ids[n % feeds]
         thread = n // (feeds * 3)
         reply = n % 3 != 0
-        mail = make_mail(message_id=f"e{n}@x", subject=f"{'Re: ' if reply else ''}Topic {thread}-{fid}",
-                         sender=f"Author {n % 17} <a{n % 17}@example.com>", minutes=n,
-                         in_reply_to=f"<e{n - feeds}@x>" if reply else None,
-                         body="Some news for the team.\n" * 20)
+        mail = make_mail(
+            message_id=f"e{n}@x",
+            subject=f"{'Re: ' if reply else ''}Topic {thread}-{fid}",
+            sender=f"Author {n % 17} <a{n % 17}@example.com>",
+            minutes=n,
+            in_reply_to=f"<e{n - feeds}@x>" if reply else None,
+            body="Some news for the team.\n" * 20,
+        )
         deliver(store=store, data=mail, feed_ids=[fid], source="import", max_bytes=settings.max_message_bytes)
     process_pending(store=store, settings=settings)
     with store.read() as session:
@@ -95,22 +123,35 @@ def main() -> int:
         wait_for_port(port)
         tmp = Path(tempfile.mkdtemp(prefix="mailfeed-bench-digest-"))
         url = f"sqlite:///{tmp}/bench.sqlite3"
-        settings = Settings(data_dir=tmp, database_url=url, relay_url=f"smtp://127.0.0.1:{port}",
-                            base_url="https://feeds.example.com", sqlite_synchronous="NORMAL", workers=1)
+        settings = Settings(
+            data_dir=tmp,
+            database_url=url,
+            relay_url=f"smtp://127.0.0.1:{port}",
+            base_url="https://feeds.example.com",
+            sqlite_synchronous="NORMAL",
+            workers=1,
+        )
         t = time.perf_counter()
         build(url, settings, args.readers, args.entries, args.feeds)
-        print(f"setup: {args.readers} readers, {args.entries} entries in {args.feeds} feeds ({time.perf_counter() - t:.1f} s)")
+        print(
+            f"setup: {args.readers} readers, {args.entries} entries in {args.feeds} feeds "
+            f"({time.perf_counter() - t:.1f} s)"
+        )
         store = open_store(url, synchronous="NORMAL")
         now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
         # one real digest, to size the baseline's messages like mailfeed's
-        sample = send_due(store=store, settings=settings, now=now, instance="sample", dry_run=True,
-                          only="r0@example.org", force=True).previews[0]
+        sample = send_due(
+            store=store, settings=settings, now=now, instance="sample", dry_run=True, only="r0@example.org", force=True
+        ).previews[0]
         size = len(sample)
         relay = relay_from_url(settings.relay_url)
         copies = [
-            Outgoing(sample.replace(b"To: r0@example.org", f"To: r{i}@example.org".encode()), "bounces@example.com",
-                     f"r{i}@example.org")
+            Outgoing(
+                sample.replace(b"To: r0@example.org", f"To: r{i}@example.org".encode()),
+                "bounces@example.com",
+                f"r{i}@example.org",
+            )
             for i in range(args.readers)
         ]
         t = time.perf_counter()
@@ -130,7 +171,10 @@ def main() -> int:
         print(f"digest size: {size} bytes")
         print(f"baseline: send {args.readers} pre-rendered messages: {base_s:.1f} s, {base_rate:.0f} msg/s")
         print(f"mailfeed: claim+collect+render+send+mark {sent} digests: {ours_s:.1f} s, {ours_rate:.0f} msg/s")
-        print(f"ratio: {ratio:.2f}x (target >= {TARGET}x) {'PASS' if ratio >= TARGET and sent == args.readers else 'FAIL'}")
+        print(
+            f"ratio: {ratio:.2f}x (target >= {TARGET}x) "
+            f"{'PASS' if ratio >= TARGET and sent == args.readers else 'FAIL'}"
+        )
         print(f"peak RSS (this process): {rss:.0f} MB")
         store.dispose()
         return 0 if ratio >= TARGET and sent == args.readers else 1

@@ -48,8 +48,13 @@ class Instance:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_for_port(self.smtp, timeout=60)
 
     def kill(self) -> None:
@@ -163,12 +168,25 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
     work = Path(tempfile.mkdtemp(prefix="mailfeed-soak-"))
     url = pg.url()
     base = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
-    base.update(MAILFEED_DATABASE_URL=url, MAILFEED_DATA_DIR=str(work), MAILFEED_RATE_PER_SENDER="0",
-                MAILFEED_RATE_PER_CLIENT="0", MAILFEED_LOG_LEVEL="WARNING")
-    subprocess.run([sys.executable, "-m", "gateway", "feed", "add", "team", "team@example.com"], env=base,
-                   check=True, capture_output=True)
-    a = Instance({**base, "MAILFEED_SMTP_PORT": str(free_port()), "MAILFEED_HTTP_PORT": str(free_port())}, work / "a.log")
-    b = Instance({**base, "MAILFEED_SMTP_PORT": str(free_port()), "MAILFEED_HTTP_PORT": str(free_port())}, work / "b.log")
+    base.update(
+        MAILFEED_DATABASE_URL=url,
+        MAILFEED_DATA_DIR=str(work),
+        MAILFEED_RATE_PER_SENDER="0",
+        MAILFEED_RATE_PER_CLIENT="0",
+        MAILFEED_LOG_LEVEL="WARNING",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "feed", "add", "team", "team@example.com"],
+        env=base,
+        check=True,
+        capture_output=True,
+    )
+    a = Instance(
+        {**base, "MAILFEED_SMTP_PORT": str(free_port()), "MAILFEED_HTTP_PORT": str(free_port())}, work / "a.log"
+    )
+    b = Instance(
+        {**base, "MAILFEED_SMTP_PORT": str(free_port()), "MAILFEED_HTTP_PORT": str(free_port())}, work / "b.log"
+    )
     tally = Tally()
     deadline = time.monotonic() + timeout
     ids = [f"soak{i}@example.com" for i in range(messages)]
@@ -187,6 +205,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
         killer = None
         down: list[float] = []
         if kill:
+
             def kill_and_restart() -> None:
                 # a third into phase 2, about halfway through the whole run
                 time.sleep(max(1.0, one * len(rest) / len(first) / 4))
@@ -195,6 +214,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
                 time.sleep(1.0)
                 a.start()
                 down.append(time.perf_counter())  # listening again
+
             killer = threading.Thread(target=kill_and_restart)
             killer.start()
         phase2 = time.perf_counter()
@@ -222,11 +242,18 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
     gone, back = down if len(down) == 2 else (phase2, phase2)
     while_up = sum(1 for t in tally.acked_at if t >= phase2 and not gone <= t < back)
     return Result(
-        one_rate=len(first) / one, two_rate=len(rest) / two, both_up_rate=while_up / (two - (back - gone)),
-        down=back - gone, acked=len(tally.acked),
-        in_feed=len(set(rows) & tally.acked), duplicates=sum(n - 1 for n in counts.values() if n > 1),
-        refusals=tally.refusals, bad=tally.bad, interrupted=tally.interrupted,
-        sending=one + two, draining=drained,
+        one_rate=len(first) / one,
+        two_rate=len(rest) / two,
+        both_up_rate=while_up / (two - (back - gone)),
+        down=back - gone,
+        acked=len(tally.acked),
+        in_feed=len(set(rows) & tally.acked),
+        duplicates=sum(n - 1 for n in counts.values() if n > 1),
+        refusals=tally.refusals,
+        bad=tally.bad,
+        interrupted=tally.interrupted,
+        sending=one + two,
+        draining=drained,
     )
 
 
@@ -244,11 +271,15 @@ def main() -> int:
     print(f"one instance: {r.one_rate:.0f} accepted msg/s")
     print(f"two instances: {r.two_rate:.0f} accepted msg/s ({r.two_rate / r.one_rate:.2f}x, target >= 1.3x)")
     if args.kill:
-        print(f"  of which one instance was down {r.down:.1f} s; with both up: {r.both_up_rate:.0f} accepted msg/s "
-              f"({r.both_up_rate / r.one_rate:.2f}x)")
+        print(
+            f"  of which one instance was down {r.down:.1f} s; with both up: {r.both_up_rate:.0f} accepted msg/s "
+            f"({r.both_up_rate / r.one_rate:.2f}x)"
+        )
     print(f"sending took {r.sending:.0f} s; everything was processed {r.draining:.0f} s after the last 250")
-    print(f"acknowledged {r.acked}, in the feed {r.in_feed}, duplicates {r.duplicates}, "
-          f"refusals {dict(r.refusals)}, interrupted sessions {r.interrupted}")
+    print(
+        f"acknowledged {r.acked}, in the feed {r.in_feed}, duplicates {r.duplicates}, "
+        f"refusals {dict(r.refusals)}, interrupted sessions {r.interrupted}"
+    )
     ok = r.acked == args.messages == r.in_feed and r.duplicates == 0 and not r.bad
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -61,8 +61,9 @@ def populate(url: str, threads: int) -> None:
 
     store = open_store(url, synchronous="OFF" if url.startswith("sqlite") else "FULL")
     with store.write() as s, s.begin():
-        s.execute(sa.insert(Feed), [{"slug": "bench", "address": "bench@example.com", "title": "Bench",
-                                     "created_at": T0}])
+        s.execute(
+            sa.insert(Feed), [{"slug": "bench", "address": "bench@example.com", "title": "Bench", "created_at": T0}]
+        )
         fid = s.scalar(sa.select(Feed.id))
         s.execute(sa.insert(Blob), [{"sha256": "0" * 64, "data": b"%PDF-1.4 x", "size": 10}])
     eid = 0
@@ -74,27 +75,71 @@ def populate(url: str, threads: int) -> None:
             for k in range(n):
                 eid += 1
                 when = T0 + timedelta(minutes=t * 7 + k)
-                raws.append({"id": eid, "feed_id": fid, "sha256": f"{eid:064x}", "data": b"x", "size": 1,
-                             "source": "import", "envelope_from": "", "envelope_to": "", "received_at": when,
-                             "status": "posted", "reason": "", "message_id": f"m{eid}@bench"})
+                raws.append(
+                    {
+                        "id": eid,
+                        "feed_id": fid,
+                        "sha256": f"{eid:064x}",
+                        "data": b"x",
+                        "size": 1,
+                        "source": "import",
+                        "envelope_from": "",
+                        "envelope_to": "",
+                        "received_at": when,
+                        "status": "posted",
+                        "reason": "",
+                        "message_id": f"m{eid}@bench",
+                    }
+                )
                 author = k % 7
-                entries.append({
-                    "id": eid, "feed_id": fid, "thread_id": first, "raw_id": eid, "message_id": f"m{eid}@bench",
-                    "parent_message_id": None if k == 0 else f"m{eid - 1}@bench", "chain": "",
-                    "author_name": f"Person {author}", "author_address": f"p{author}@example.com", "date": when,
-                    "tz_offset": 60, "subject": f"Topic {t}" if k == 0 else f"Re: Topic {t}",
-                    "text": f"Message {eid} about topic {t}.\n\nSome words for the body, line two.\n" * 3,
-                    "quoted_text": "> earlier words\n" * 4 if k else "", "signature": "-- \nPerson",
-                    "html": None, "snippet": f"Message {eid} about topic {t}.", "forwarded_by_name": None,
-                    "forwarded_by_address": None,
-                })
+                entries.append(
+                    {
+                        "id": eid,
+                        "feed_id": fid,
+                        "thread_id": first,
+                        "raw_id": eid,
+                        "message_id": f"m{eid}@bench",
+                        "parent_message_id": None if k == 0 else f"m{eid - 1}@bench",
+                        "chain": "",
+                        "author_name": f"Person {author}",
+                        "author_address": f"p{author}@example.com",
+                        "date": when,
+                        "tz_offset": 60,
+                        "subject": f"Topic {t}" if k == 0 else f"Re: Topic {t}",
+                        "text": f"Message {eid} about topic {t}.\n\nSome words for the body, line two.\n" * 3,
+                        "quoted_text": "> earlier words\n" * 4 if k else "",
+                        "signature": "-- \nPerson",
+                        "html": None,
+                        "snippet": f"Message {eid} about topic {t}.",
+                        "forwarded_by_name": None,
+                        "forwarded_by_address": None,
+                    }
+                )
                 if k == 0 and t % 5 == 0:
-                    atts.append({"entry_id": eid, "position": 0, "filename": "report.pdf",
-                                 "content_type": "application/pdf", "size": 10, "sha256": "0" * 64,
-                                 "content_id": "", "inline": False})
-            thr.append({"id": first, "feed_id": fid, "subject": f"Topic {t}", "subject_key": f"topic {t}",
-                        "post_entry_id": first, "created_at": T0 + timedelta(minutes=t * 7),
-                        "last_activity_at": T0 + timedelta(minutes=t * 7 + n - 1), "entry_count": n})
+                    atts.append(
+                        {
+                            "entry_id": eid,
+                            "position": 0,
+                            "filename": "report.pdf",
+                            "content_type": "application/pdf",
+                            "size": 10,
+                            "sha256": "0" * 64,
+                            "content_id": "",
+                            "inline": False,
+                        }
+                    )
+            thr.append(
+                {
+                    "id": first,
+                    "feed_id": fid,
+                    "subject": f"Topic {t}",
+                    "subject_key": f"topic {t}",
+                    "post_entry_id": first,
+                    "created_at": T0 + timedelta(minutes=t * 7),
+                    "last_activity_at": T0 + timedelta(minutes=t * 7 + n - 1),
+                    "entry_count": n,
+                }
+            )
         with store.write() as s, s.begin():
             s.execute(sa.insert(RawMessage), raws)
             s.execute(sa.insert(Entry), entries)
@@ -152,14 +197,32 @@ def baseline_app(url: str) -> Any:
         return SimpleNamespace(id=r[0], slug=r[1], title=r[2], address=r[3])
 
     def threads(feed_id: int) -> tuple[list[SimpleNamespace], str | None]:
-        rows = q("SELECT t.id, t.feed_id, t.subject, t.created_at, t.last_activity_at, t.entry_count - 1, "
-                 "t.post_entry_id, e.author_name, e.author_address, e.snippet, e.html, e.text FROM thread t "
-                 "LEFT JOIN entry e ON e.id = t.post_entry_id WHERE t.feed_id = ? AND t.post_entry_id NOT IN "
-                 "(SELECT entry_id FROM moderation) ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 51",
-                 (feed_id,))
-        ts = [SimpleNamespace(id=r[0], feed_id=r[1], subject=r[2], created_at=dt(r[3]), last_activity_at=dt(r[4]),
-                              comment_count=r[5], post_id=r[6], author_name=r[7], author_address=r[8],
-                              snippet=r[9], html=r[10], text=r[11], repliers=[], attachments=0) for r in rows[:50]]
+        rows = q(
+            "SELECT t.id, t.feed_id, t.subject, t.created_at, t.last_activity_at, t.entry_count - 1, "
+            "t.post_entry_id, e.author_name, e.author_address, e.snippet, e.html, e.text FROM thread t "
+            "LEFT JOIN entry e ON e.id = t.post_entry_id WHERE t.feed_id = ? AND t.post_entry_id NOT IN "
+            "(SELECT entry_id FROM moderation) ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 51",
+            (feed_id,),
+        )
+        ts = [
+            SimpleNamespace(
+                id=r[0],
+                feed_id=r[1],
+                subject=r[2],
+                created_at=dt(r[3]),
+                last_activity_at=dt(r[4]),
+                comment_count=r[5],
+                post_id=r[6],
+                author_name=r[7],
+                author_address=r[8],
+                snippet=r[9],
+                html=r[10],
+                text=r[11],
+                repliers=[],
+                attachments=0,
+            )
+            for r in rows[:50]
+        ]
         nxt = None
         if len(rows) > 50:
             raw = f"{ts[-1].last_activity_at.isoformat()}|{ts[-1].id}".encode()
@@ -174,44 +237,77 @@ def baseline_app(url: str) -> Any:
         for tid, name, addr, _ in q(
             f"SELECT thread_id, author_name, author_address, min(date) FROM entry WHERE thread_id IN ({marks}) "
             "AND id NOT IN (SELECT entry_id FROM moderation) GROUP BY thread_id, author_name, author_address "
-            "ORDER BY min(date)", tuple(by)):
+            "ORDER BY min(date)",
+            tuple(by),
+        ):
             if addr != by[tid].author_address:
                 by[tid].repliers.append(name or addr)
-        for tid, n in q(f"SELECT e.thread_id, count(a.id) FROM entry e JOIN attachment a ON a.entry_id = e.id "
-                        f"WHERE e.thread_id IN ({marks}) AND a.inline = ? GROUP BY e.thread_id", (*by, False)):
+        for tid, n in q(
+            f"SELECT e.thread_id, count(a.id) FROM entry e JOIN attachment a ON a.entry_id = e.id "
+            f"WHERE e.thread_id IN ({marks}) AND a.inline = ? GROUP BY e.thread_id",
+            (*by, False),
+        ):
             by[tid].attachments = n
         token = secrets.token_urlsafe(24)
-        return env.get_template("feed.html").render(feed=feed, threads=ts, next_cursor=nxt, cursor=None,
-                                                    now=datetime.now(UTC), viewer=admin, auth="open",
-                                                    csrf_token=lambda: token)
+        return env.get_template("feed.html").render(
+            feed=feed,
+            threads=ts,
+            next_cursor=nxt,
+            cursor=None,
+            now=datetime.now(UTC),
+            viewer=admin,
+            auth="open",
+            csrf_token=lambda: token,
+        )
 
     def thread_page(tid: int) -> str:
         t = q("SELECT id, feed_id, subject, post_entry_id FROM thread WHERE id = ?", (tid,))[0]
         f = q("SELECT id, slug, title FROM feed WHERE id = ?", (t[1],))[0]
-        cols = ("id, feed_id, thread_id, raw_id, message_id, parent_message_id, chain, author_name, author_address, "
-                "date, tz_offset, subject, text, quoted_text, signature, html, snippet, forwarded_by_name, "
-                "forwarded_by_address")
+        cols = (
+            "id, feed_id, thread_id, raw_id, message_id, parent_message_id, chain, author_name, author_address, "
+            "date, tz_offset, subject, text, quoted_text, signature, html, snippet, forwarded_by_name, "
+            "forwarded_by_address"
+        )
         names = [c.strip() for c in cols.split(",")]
-        entries = [SimpleNamespace(**dict(zip(names, r, strict=True)))
-                   for r in q(f"SELECT {cols} FROM entry WHERE thread_id = ? ORDER BY date, id", (tid,))]
+        entries = [
+            SimpleNamespace(**dict(zip(names, r, strict=True)))
+            for r in q(f"SELECT {cols} FROM entry WHERE thread_id = ? ORDER BY date, id", (tid,))
+        ]
         for e in entries:
             e.date = dt(e.date)
         ids = tuple(e.id for e in entries)
         marks = ",".join("?" * len(ids))
         hidden = {r[0] for r in q(f"SELECT entry_id FROM moderation WHERE entry_id IN ({marks})", ids)}
         atts: dict[int, list[Any]] = {}
-        for r in q(f"SELECT entry_id, position, filename, content_type, size, content_id FROM attachment "
-                   f"WHERE entry_id IN ({marks}) ORDER BY position", ids):
-            atts.setdefault(r[0], []).append(SimpleNamespace(entry_id=r[0], position=r[1], filename=r[2],
-                                                             content_type=r[3], size=r[4], content_id=r[5]))
+        for r in q(
+            f"SELECT entry_id, position, filename, content_type, size, content_id FROM attachment "
+            f"WHERE entry_id IN ({marks}) ORDER BY position",
+            ids,
+        ):
+            atts.setdefault(r[0], []).append(
+                SimpleNamespace(
+                    entry_id=r[0], position=r[1], filename=r[2], content_type=r[3], size=r[4], content_id=r[5]
+                )
+            )
         q(f"SELECT id FROM forward WHERE entry_id IN ({marks})", ids)
-        view = SimpleNamespace(thread=SimpleNamespace(id=t[0], subject=t[2]),
-                               feed=SimpleNamespace(id=f[0], slug=f[1], title=f[2]), entries=entries,
-                               attachments=atts, forwards={}, hidden=hidden)
+        view = SimpleNamespace(
+            thread=SimpleNamespace(id=t[0], subject=t[2]),
+            feed=SimpleNamespace(id=f[0], slug=f[1], title=f[2]),
+            entries=entries,
+            attachments=atts,
+            forwards={},
+            hidden=hidden,
+        )
         token = secrets.token_urlsafe(24)
-        return env.get_template("thread.html").render(view=view, parents={e.message_id: e for e in entries},
-                                                      images=False, now=datetime.now(UTC), viewer=admin,
-                                                      auth="open", csrf_token=lambda: token)
+        return env.get_template("thread.html").render(
+            view=view,
+            parents={e.message_id: e for e in entries},
+            images=False,
+            now=datetime.now(UTC),
+            viewer=admin,
+            auth="open",
+            csrf_token=lambda: token,
+        )
 
     def atom(slug: str, base: str) -> bytes:
         from gateway.web.render import attachment_url, entry_body
@@ -220,10 +316,14 @@ def baseline_app(url: str) -> Any:
         ts, _ = threads(feed.id)
         ids = tuple(t.post_id for t in ts)
         atts: dict[int, list[Any]] = {}
-        for r in q(f"SELECT entry_id, position, filename, content_type, size, content_id FROM attachment "
-                   f"WHERE entry_id IN ({','.join('?' * len(ids))}) ORDER BY position", ids):
-            atts.setdefault(r[0], []).append(SimpleNamespace(position=r[1], filename=r[2], content_type=r[3],
-                                                             size=r[4], content_id=r[5]))
+        for r in q(
+            f"SELECT entry_id, position, filename, content_type, size, content_id FROM attachment "
+            f"WHERE entry_id IN ({','.join('?' * len(ids))}) ORDER BY position",
+            ids,
+        ):
+            atts.setdefault(r[0], []).append(
+                SimpleNamespace(position=r[1], filename=r[2], content_type=r[3], size=r[4], content_id=r[5])
+            )
         items = []
         for t in ts:
             a = atts.get(t.post_id, [])
@@ -231,15 +331,31 @@ def baseline_app(url: str) -> Any:
             if t.comment_count:
                 n = t.comment_count
                 body += f'<p><a href="{base}/t/{t.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
-            items.append(fmt.Item(id=fmt.stable_id(slug, "thread", str(t.post_id)), url=f"{base}/t/{t.id}",
-                                  title=t.subject, author_name=t.author_name, author_email=t.author_address,
-                                  published=t.created_at, updated=t.last_activity_at, content_html=body,
-                                  summary=t.snippet,
-                                  enclosures=[fmt.Enclosure(base + attachment_url(t.post_id, x), x.content_type,
-                                                            x.size, x.filename) for x in a]))
-        info = fmt.FeedInfo(id=fmt.stable_id(slug), title=feed.title, home_url=f"{base}/f/{slug}",
-                            self_url=f"{base}/f/{slug}/feed.atom", json_url=f"{base}/f/{slug}/feed.json",
-                            subtitle=f"Mail to {feed.address}")
+            items.append(
+                fmt.Item(
+                    id=fmt.stable_id(slug, "thread", str(t.post_id)),
+                    url=f"{base}/t/{t.id}",
+                    title=t.subject,
+                    author_name=t.author_name,
+                    author_email=t.author_address,
+                    published=t.created_at,
+                    updated=t.last_activity_at,
+                    content_html=body,
+                    summary=t.snippet,
+                    enclosures=[
+                        fmt.Enclosure(base + attachment_url(t.post_id, x), x.content_type, x.size, x.filename)
+                        for x in a
+                    ],
+                )
+            )
+        info = fmt.FeedInfo(
+            id=fmt.stable_id(slug),
+            title=feed.title,
+            home_url=f"{base}/f/{slug}",
+            self_url=f"{base}/f/{slug}/feed.atom",
+            json_url=f"{base}/f/{slug}/feed.json",
+            subtitle=f"Mail to {feed.address}",
+        )
         return fmt.render_atom(info, items)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -258,8 +374,13 @@ def baseline_app(url: str) -> Any:
             ctype = b"text/html; charset=utf-8"
         else:
             body, ctype = b"not found", b"text/plain"
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -288,8 +409,9 @@ def serve(kind: str, url: str, port: int) -> None:
 def load(url: str, seconds: float, connections: int) -> float:
     """Requests per second at `connections` concurrent connections (wrk, else httpx)."""
     if shutil.which("wrk"):
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", url],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", url], capture_output=True, text=True, check=True
+        ).stdout
         if "Non-2xx" in out:
             raise RuntimeError(f"{url}: errors under load:\n{out}")
         return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -302,6 +424,7 @@ async def _httpx_load(url: str, seconds: float, connections: int) -> float:
     done = 0
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=connections)) as client:
+
         async def worker() -> None:
             nonlocal done
             while time.monotonic() < deadline:
@@ -318,8 +441,7 @@ def start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], int]:
     from tests.servers import free_port, wait_for_port
 
     port = free_port()
-    p = subprocess.Popen([sys.executable, "-m", "bench.web", "--serve", kind, url, str(port)],
-                         start_new_session=True)
+    p = subprocess.Popen([sys.executable, "-m", "bench.web", "--serve", kind, url, str(port)], start_new_session=True)
     wait_for_port(port, timeout=60)
     return p, port
 
@@ -362,8 +484,10 @@ def measure(url: str, seconds: float, rounds: int, label: str) -> bool:
         for path in URLS:
             bodies = {kind: fetch(port, path) for kind, (_, port) in servers.items()}
             if bodies["mailfeed"] != bodies["baseline"]:
-                raise RuntimeError(f"{path}: the baseline does not serve what mailfeed serves "
-                                   f"({len(bodies['baseline'])} vs {len(bodies['mailfeed'])} bytes)")
+                raise RuntimeError(
+                    f"{path}: the baseline does not serve what mailfeed serves "
+                    f"({len(bodies['baseline'])} vs {len(bodies['mailfeed'])} bytes)"
+                )
             for _, port in servers.values():
                 load(f"http://127.0.0.1:{port}{path}", 2, 16)  # warm up
         for r in range(rounds):
@@ -381,10 +505,14 @@ def measure(url: str, seconds: float, rounds: int, label: str) -> bool:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(timeout=30)
     ok = True
-    print(f"\n{label}: requests/s at 16 connections ({'wrk' if shutil.which('wrk') else 'httpx'}), "
-          f"{rounds} alternating rounds of {seconds:g} s; medians")
-    print(f"  {'page':20} {'mailfeed':>8} {'baseline':>8} {'ratio':>5}  {'ratio per round':{6 * rounds}}"
-          f"{'req/CPU-s: mailfeed':>20} {'baseline':>8} {'ratio':>5}")
+    print(
+        f"\n{label}: requests/s at 16 connections ({'wrk' if shutil.which('wrk') else 'httpx'}), "
+        f"{rounds} alternating rounds of {seconds:g} s; medians"
+    )
+    print(
+        f"  {'page':20} {'mailfeed':>8} {'baseline':>8} {'ratio':>5}  {'ratio per round':{6 * rounds}}"
+        f"{'req/CPU-s: mailfeed':>20} {'baseline':>8} {'ratio':>5}"
+    )
     for path in URLS:
         m, b = rates["mailfeed"][path], rates["baseline"][path]
         per_round = [x / y for x, y in zip(m, b, strict=True)]
@@ -392,9 +520,11 @@ def measure(url: str, seconds: float, rounds: int, label: str) -> bool:
         ok &= ratio >= TARGET
         mc, bc = statistics.median(per_cpu["mailfeed"][path]), statistics.median(per_cpu["baseline"][path])
         rounds_text = " ".join(f"{x:.2f}" for x in per_round)
-        print(f"  {path:20} {statistics.median(m):8.1f} {statistics.median(b):8.1f} {ratio:5.2f}  "
-              f"{rounds_text:{6 * rounds}}{mc:20.1f} {bc:8.1f} {mc / bc if bc else 0:5.2f}  "
-              f"{'PASS' if ratio >= TARGET else 'FAIL'} (>= {TARGET})")
+        print(
+            f"  {path:20} {statistics.median(m):8.1f} {statistics.median(b):8.1f} {ratio:5.2f}  "
+            f"{rounds_text:{6 * rounds}}{mc:20.1f} {bc:8.1f} {mc / bc if bc else 0:5.2f}  "
+            f"{'PASS' if ratio >= TARGET else 'FAIL'} (>= {TARGET})"
+        )
     return ok
 
 
@@ -417,7 +547,8 @@ def main() -> None:
         t = time.perf_counter()
         populate(url, threads)
         print(
-            f"SQLite: {threads} threads, ~{threads * PER_THREAD + 41} entries written in {time.perf_counter() - t:.1f} s"
+            f"SQLite: {threads} threads, ~{threads * PER_THREAD + 41} entries written in "
+            f"{time.perf_counter() - t:.1f} s"
         )
         ok &= measure(url, seconds, args.rounds, "SQLite")
         if args.pg:

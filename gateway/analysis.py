@@ -66,7 +66,9 @@ def analyse(job: Job) -> Analysis | Failure:
         step = "authenticate"
         checked = authenticate(msg, job)
         if verdict.action == "post" and checked is not None and checked.must_hold:
-            verdict = Verdict("hold", f"DMARC failed for {checked.domain} (policy {checked.policy}, {checked.checked_by})")
+            verdict = Verdict(
+                "hold", f"DMARC failed for {checked.domain} (policy {checked.policy}, {checked.checked_by})"
+            )
         step = "extract"
         content = content_of(msg)
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
@@ -87,6 +89,12 @@ def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:
         return None
     found = authenticity.from_headers(msg.auth_results, job.trusted, domain) if job.trusted else None
     if found is None and job.verify_dkim:
-        found = authenticity.verify(job.data, domain, authenticity.resolver_for(job.dns_resolver),
-                                    client_ip=job.client_ip, helo=job.helo, mail_from=job.envelope_from or "")
+        found = authenticity.verify(
+            job.data,
+            domain,
+            authenticity.resolver_for(job.dns_resolver),
+            client_ip=job.client_ip,
+            helo=job.helo,
+            mail_from=job.envelope_from or "",
+        )
     return found

@@ -29,7 +29,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
-token_app = typer.Typer(help="Secret feed URLs for feed readers (they read as their owner; revocable).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Secret feed URLs for feed readers (they read as their owner; revocable).", no_args_is_help=True
+)
 app.add_typer(token_app, name="token")
 
 
@@ -66,8 +68,11 @@ def _safe_url(url: str) -> str:
 
 def _switch(name: str, does: str) -> Any:
     """`--NAME/--no-NAME`; left out, MAILFEED_SERVE_NAME decides (default true)."""
-    return typer.Option(f"--{name}/--no-{name}", show_default=False,
-                        help=f"{does} in this instance (default: MAILFEED_SERVE_{name.upper()}, true).")
+    return typer.Option(
+        f"--{name}/--no-{name}",
+        show_default=False,
+        help=f"{does} in this instance (default: MAILFEED_SERVE_{name.upper()}, true).",
+    )
 
 
 @app.command()
@@ -92,8 +97,10 @@ def serve(
         digests=settings.serve_digests if digests is None else digests,
     )
     if not parts.any():
-        fail("nothing to serve: SMTP, web, IMAP and digests are all off (MAILFEED_SERVE_SMTP, MAILFEED_SERVE_WEB, "
-             "MAILFEED_SERVE_IMAP, MAILFEED_SERVE_DIGESTS or --no-…); the processor alone only runs beside one of them")
+        fail(
+            "nothing to serve: SMTP, web, IMAP and digests are all off (MAILFEED_SERVE_SMTP, MAILFEED_SERVE_WEB, "
+            "MAILFEED_SERVE_IMAP, MAILFEED_SERVE_DIGESTS or --no-…); the processor alone only runs beside one of them"
+        )
     if parts.web and settings.auth == "open" and not settings.http_is_loopback():
         fail(
             f"MAILFEED_HTTP_HOST={settings.http_host!r} is not a loopback address and MAILFEED_AUTH=open "
@@ -111,8 +118,10 @@ def feed_add(
     slug: str,
     address: str,
     title: Annotated[str, typer.Option(help="Shown on pages and feeds; defaults to SLUG.")] = "",
-    imap: Annotated[str | None, typer.Option(help="Also follow this mailbox: imaps://USER@HOST[:PORT]/FOLDER "
-                                             "or imap://… (STARTTLS).")] = None,
+    imap: Annotated[
+        str | None,
+        typer.Option(help="Also follow this mailbox: imaps://USER@HOST[:PORT]/FOLDER or imap://… (STARTTLS)."),
+    ] = None,
     imap_password_file: Annotated[str | None, typer.Option(help="File holding the IMAP password.")] = None,
     imap_password_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the IMAP password.")
@@ -143,8 +152,9 @@ def feed_add(
     typer.echo(f"feed {feed.slug} <{feed.address}> created" + (f", following {source['url']}" if source else ""))
 
 
-def _imap_source(url: str | None, password_file: str | None, password_env: str | None,
-                 after: str) -> dict[str, str] | None:
+def _imap_source(
+    url: str | None, password_file: str | None, password_env: str | None, after: str
+) -> dict[str, str] | None:
     """The checked IMAP options of `feed add` / `imap add`, or None without a URL."""
     from gateway.ingest.imap import new_source
 
@@ -190,9 +200,7 @@ def feed_public(slug: str) -> None:
 
 
 @token_app.command("add")
-def token_add(
-    email: str, label: Annotated[str, typer.Option(help="Which feed reader it is for.")] = ""
-) -> None:
+def token_add(email: str, label: Annotated[str, typer.Option(help="Which feed reader it is for.")] = "") -> None:
     """Make a secret feed key for EMAIL; prints it once (append ?key=KEY to a feed URL)."""
     from gateway.store import access
 
@@ -229,9 +237,15 @@ def token_revoke(token_id: int) -> None:
 @feed_app.command("policy")
 def feed_policy(
     slug: str,
-    senders: Annotated[str, typer.Option(help="Comma-separated domains and addresses that may post (empty: ALLOWED_SENDERS).")] = "",
-    members_only: Annotated[bool, typer.Option("--members-only", help="The feed's members may post too (see feed private).")] = False,
-    unknown: Annotated[str, typer.Option(help="refuse (550 5.7.1 at SMTP time) or hold for an admin; empty: UNKNOWN_SENDERS.")] = "",
+    senders: Annotated[
+        str, typer.Option(help="Comma-separated domains and addresses that may post (empty: ALLOWED_SENDERS).")
+    ] = "",
+    members_only: Annotated[
+        bool, typer.Option("--members-only", help="The feed's members may post too (see feed private).")
+    ] = False,
+    unknown: Annotated[
+        str, typer.Option(help="refuse (550 5.7.1 at SMTP time) or hold for an admin; empty: UNKNOWN_SENDERS.")
+    ] = "",
 ) -> None:
     """Set who may post to feed SLUG and what happens to other senders."""
     from gateway.store import queries
@@ -246,7 +260,9 @@ def feed_policy(
             fail(f"no feed {slug!r}")
         set_policy(session, feed_id=feed.id, senders=senders, members_only=members_only, unknown=unknown)
     who = senders or "ALLOWED_SENDERS"
-    typer.echo(f"feed {slug}: {who}{' and members' if members_only else ''} may post; others: {unknown or 'UNKNOWN_SENDERS'}")
+    typer.echo(
+        f"feed {slug}: {who}{' and members' if members_only else ''} may post; others: {unknown or 'UNKNOWN_SENDERS'}"
+    )
 
 
 @feed_app.command("list")
@@ -262,8 +278,10 @@ def feed_list() -> None:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH", show_default=False,
-                                                 help="mbox files (gzip, bzip2 or xz too) and Maildir trees")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH", show_default=False, help="mbox files (gzip, bzip2 or xz too) and Maildir trees"),
+    ],
     feed: Annotated[str | None, typer.Option(help="Feed slug; may be left out when there is only one feed.")] = None,
 ) -> None:
     """Import mbox files or Maildir trees into a feed, in the order given (re-runnable: nothing is stored twice)."""
@@ -290,7 +308,11 @@ def import_(
     with analyser(settings) as run, typer.progressbar(length=archive.total, label=label, file=sys.stderr) as bar:
         try:
             summary = import_archive(
-                store=store, settings=settings, feed_id=target.id, messages=archive.messages, run=run,
+                store=store,
+                settings=settings,
+                feed_id=target.id,
+                messages=archive.messages,
+                run=run,
                 progress=bar.update,
             )
         except OSError as exc:  # a file gone or unreadable in a way not met per message: the error names it
@@ -325,8 +347,9 @@ def quarantine_list() -> None:
 
 @app.command()
 def reprocess(
-    quarantined: Annotated[bool, typer.Option("--quarantined",
-                                              help="Retry quarantined and deferred messages.")] = False,
+    quarantined: Annotated[
+        bool, typer.Option("--quarantined", help="Retry quarantined and deferred messages.")
+    ] = False,
     all_: Annotated[bool, typer.Option("--all", help="Rebuild every post and comment from raw.")] = False,
 ) -> None:
     """Run stored raw messages through the pipeline again (same ids, same threads)."""
@@ -340,7 +363,9 @@ def reprocess(
     n = requeue(store=store, which="all" if all_ else "quarantined")
     with analyser(settings) as run:
         counts = process_pending(store=store, settings=settings, run=run)
-    typer.echo(f"reprocessed {n}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if n else "nothing to reprocess")
+    typer.echo(
+        f"reprocessed {n}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if n else "nothing to reprocess"
+    )
 
 
 @db_app.command("upgrade")

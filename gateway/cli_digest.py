@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(digest_app, name="digest")
 
 
-def _feed(session, slug: str | None):  # type: ignore[no-untyped-def]
+def _feed(session, slug: str | None):
     from gateway.cli import fail
     from gateway.store import queries
 
@@ -101,8 +101,9 @@ def digest_send(
     store = _store(settings)
     # MAILFEED_DIGEST_CLOCK_START (tests and drills): e.g. preview with --dry-run what tomorrow 08:00 sends
     at = Clock(settings.digest_clock_start).now()
-    report = send_due(store=store, settings=settings, now=at, instance=instance_name(), force=now, dry_run=dry_run,
-                      only=to)
+    report = send_due(
+        store=store, settings=settings, now=at, instance=instance_name(), force=now, dry_run=dry_run, only=to
+    )
     if dry_run:
         for data in report.previews:
             typer.echo(data.decode("ascii").replace("\r\n", "\n"))
@@ -110,8 +111,9 @@ def digest_send(
         typer.echo(f"dry run: {n} digest{'s' if n != 1 else ''} would go out", err=True)
         return
     c = report.counts
-    typer.echo(f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, "
-               f"bounced {c['permanent']}")
+    typer.echo(
+        f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, bounced {c['permanent']}"
+    )
     if c["temporary"]:
         raise typer.Exit(1)
 

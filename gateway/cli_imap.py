@@ -76,22 +76,26 @@ def imap_sync() -> None:
         try:
             for src in sources:
                 with _SyncProgress(src.label) as progress:
-                    r = sync_once(store=store, settings=settings, src=src, on_commit=drain.wake,
-                                  progress=progress)
+                    r = sync_once(store=store, settings=settings, src=src, on_commit=drain.wake, progress=progress)
                 if r.held is not None:
                     typer.echo(f"{src.label}: {'stopped' if r.stored else 'skipped'}, {r.held}")
                 elif r.error:
                     failed += 1
                     typer.echo(f"{src.label}: error: {r.error}", err=True)
                 else:
-                    typer.echo(f"{src.label}: {r.found} new, {r.refused} refused, cursor {r.uidvalidity}/"
-                               f"{r.last_uid}, fetched and stored in {r.seconds:.1f} s"
-                               + (" (UIDVALIDITY changed: read again)" if r.resync else ""))
+                    typer.echo(
+                        f"{src.label}: {r.found} new, {r.refused} refused, cursor {r.uidvalidity}/"
+                        f"{r.last_uid}, fetched and stored in {r.seconds:.1f} s"
+                        + (" (UIDVALIDITY changed: read again)" if r.resync else "")
+                    )
         finally:
             counts = drain.finish()
     elapsed = time.perf_counter() - started
-    typer.echo("processed: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
-               + f" in {elapsed:.1f} s")
+    typer.echo(
+        "processed: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
+        + f" in {elapsed:.1f} s"
+    )
     if failed:
         raise typer.Exit(1)
 
@@ -133,8 +137,10 @@ def imap_status() -> None:
         ok = r.last_ok_at.isoformat(timespec="seconds") if r.last_ok_at else "never"
         when = r.last_error_at.isoformat(timespec="seconds") if r.last_error_at else "?"
         error = f"error at {when}: {r.last_error}" if r.last_error else "ok"
-        typer.echo(f"{r.source.id}\t{r.source.feed_slug}\t{r.source.url}\tafter={r.source.after}\t"
-                   f"password from {r.source.password_origin}\tcursor {cursor}\t{lease}\tlast ok {ok}\t{error}")
+        typer.echo(
+            f"{r.source.id}\t{r.source.feed_slug}\t{r.source.url}\tafter={r.source.after}\t"
+            f"password from {r.source.password_origin}\tcursor {cursor}\t{lease}\tlast ok {ok}\t{error}"
+        )
     if not rows:
         typer.echo("no IMAP sources", err=True)
 

@@ -120,8 +120,14 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
             note = reply.split_reply(outer).text if outer.strip() else ""
             fwd = Forward(by=msg.author, date=msg.date, note=note)
             return _extracted(
-                inner.author, inner.date, inner.subject, inner.text, inner.html,
-                msg.attachments, fwd, inner.message_id,
+                inner.author,
+                inner.date,
+                inner.subject,
+                inner.text,
+                inner.html,
+                msg.attachments,
+                fwd,
+                inner.message_id,
             )
     inline = None
     if msg.text.strip():

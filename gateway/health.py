@@ -170,8 +170,10 @@ def pending_raw(store: Store) -> tuple[int, datetime | None]:
     with store.read() as session:
         count = session.execute(sa.select(sa.func.count()).select_from(raw).where(raw.c.status == "pending")).scalar()
         oldest = session.execute(
-            sa.select(raw.c.received_at).where(raw.c.status == "pending", raw.c.reason == "")
-            .order_by(raw.c.id).limit(1)
+            sa.select(raw.c.received_at)
+            .where(raw.c.status == "pending", raw.c.reason == "")
+            .order_by(raw.c.id)
+            .limit(1)
         ).scalar()
     return int(count or 0), oldest
 
@@ -185,7 +187,8 @@ def held_raw(store: Store) -> dict[str, int]:
     raw = RawMessage.__table__  # type: ignore[attr-defined]
     with store.read() as session:
         rows = session.execute(
-            sa.select(raw.c.status, sa.func.count()).where(raw.c.status.in_(("deferred", "quarantined")))
+            sa.select(raw.c.status, sa.func.count())
+            .where(raw.c.status.in_(("deferred", "quarantined")))
             .group_by(raw.c.status)
         ).all()
     counts = {"deferred": 0, "quarantined": 0}
@@ -196,12 +199,12 @@ def held_raw(store: Store) -> dict[str, int]:
 def imap_sources(store: Store, now: datetime) -> list[Report]:
     """Each IMAP source as `mailfeed imap status` shows it: "ok", "error", or "idle" (no pass yet)."""
     src = ImapSource.__table__.c  # type: ignore[attr-defined]
-    cols = [src.id, src.url, src.last_ok_at, src.last_error, src.last_error_at, Feed.slug]  # type: ignore[list-item]
+    cols = [src.id, src.url, src.last_ok_at, src.last_error, src.last_error_at, Feed.slug]
     leased = "lease_holder" in src and "lease_expires_at" in src  # added by the IMAP lease (migration 0006)
     if leased:
         cols += [src.lease_holder, src.lease_expires_at]
     with store.read() as session:
-        rows = session.execute(sa.select(*cols).join(Feed, Feed.id == src.feed_id).order_by(src.id)).all()  # type: ignore[arg-type]
+        rows = session.execute(sa.select(*cols).join(Feed, Feed.id == src.feed_id).order_by(src.id)).all()
     out = []
     for r in rows:
         state = "error" if r.last_error else "ok" if r.last_ok_at else "idle"

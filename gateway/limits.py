@@ -12,8 +12,8 @@ from __future__ import annotations
 import heapq
 import re
 import threading
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.config import Settings
@@ -36,8 +36,13 @@ class Limits:
 
 
 def limits_of(settings: Settings) -> Limits:
-    return Limits(settings.max_headers, settings.max_header_bytes, settings.max_mime_parts, settings.max_mime_depth,
-                  settings.max_attachments)
+    return Limits(
+        settings.max_headers,
+        settings.max_header_bytes,
+        settings.max_mime_parts,
+        settings.max_mime_depth,
+        settings.max_attachments,
+    )
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,9 @@ class Breach:
 
 def check_structure(data: bytes, limits: Limits) -> Breach | None:
     """The first limit `data` breaks, or None."""
-    head, _, _ = data.partition(b"\r\n\r\n") if b"\r\n\r\n" in data[:limits.max_header_bytes + 4] else data.partition(b"\n\n")
+    head, _, _ = (
+        data.partition(b"\r\n\r\n") if b"\r\n\r\n" in data[: limits.max_header_bytes + 4] else data.partition(b"\n\n")
+    )
     if len(head) > limits.max_header_bytes:
         return Breach(f"552 5.3.4 Header block too large ({len(head)} bytes, at most {limits.max_header_bytes})")
     headers = sum(1 for line in head.splitlines() if line and line[:1] not in (b" ", b"\t"))
@@ -79,7 +86,7 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
             closing = value.endswith(b"--")
             name = value[:-2] if closing else value
             if name in stack:
-                del stack[stack.index(name) + (0 if closing else 1):]
+                del stack[stack.index(name) + (0 if closing else 1) :]
                 if not closing:
                     parts += 1
                     if parts > limits.max_mime_parts:

@@ -76,14 +76,19 @@ def parse(raw: bytes) -> ParsedMessage:
         attachments=_attachments(mail.attachments),
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
-        auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][:20],
+        auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][
+            :20
+        ],
         defects=sorted(mail.defects_categories),
     )
     return parsed
 
 
-_TRACE = re.compile(rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"
-                    rb"[^\n]*\n(?:[ \t][^\n]*\n)*", re.IGNORECASE | re.MULTILINE)
+_TRACE = re.compile(
+    rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"
+    rb"[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _without_trace(raw: bytes) -> bytes:

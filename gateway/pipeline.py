@@ -72,8 +72,16 @@ class Rejected(Exception):
 # 1–2 -------------------------------------------------------------------------
 
 
-def deliver(*, store: Store, data: bytes, feed_ids: Sequence[int], source: str,
-            envelope_from: str = "", envelope_to: str = "", max_bytes: int) -> list[int]:
+def deliver(
+    *,
+    store: Store,
+    data: bytes,
+    feed_ids: Sequence[int],
+    source: str,
+    envelope_from: str = "",
+    envelope_to: str = "",
+    max_bytes: int,
+) -> list[int]:
     """Steps 1 and 2: check the message may enter, then commit its raw bytes.
 
     Returns one raw id per feed. Raises Rejected with the SMTP reply when the
@@ -102,8 +110,14 @@ def precheck(data: bytes, *, max_bytes: int, limits: Limits = DEFAULT_LIMITS) ->
 Mapper = Callable[[Callable[[Job], Analysis | Failure], Iterable[Job]], Iterator[Analysis | Failure]]
 
 
-def process_pending(*, store: Store, settings: Settings, run: Mapper = map, batch: int = BATCH,
-                    before_write: Callable[[Callable[[], None]], None] = lambda meanwhile: None) -> Counter[str]:
+def process_pending(
+    *,
+    store: Store,
+    settings: Settings,
+    run: Mapper = map,
+    batch: int = BATCH,
+    before_write: Callable[[Callable[[], None]], None] = lambda meanwhile: None,
+) -> Counter[str]:
     """Process every pending raw message in id order; return counts by outcome.
 
     `run` maps `analyse` over jobs (the builtin map, or a process pool's).
@@ -139,8 +153,14 @@ def _one_processor(store: Store) -> Iterator[bool]:
             conn.commit()
 
 
-def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: Counter[str],
-             before_write: Callable[[Callable[[], None]], None]) -> None:
+def _process(
+    store: Store,
+    settings: Settings,
+    run: Mapper,
+    batch: int,
+    counts: Counter[str],
+    before_write: Callable[[Callable[[], None]], None],
+) -> None:
     """Analyse the next batches in the workers while batch k is placed and committed here.
 
     AHEAD batches are handed to the workers before batch k commits, so they
@@ -167,8 +187,10 @@ def _process(store: Store, settings: Settings, run: Mapper, batch: int, counts: 
             queue.append((rows, run(analyse, _jobs(store, settings, rows))))
 
     def read_on() -> None:
-        if (sum(len(rows) for rows, _ in queue) < WAITING_MESSAGES
-                and sum(len(r.data) for rows, _ in queue for r in rows) < BATCH_BYTES):
+        if (
+            sum(len(rows) for rows, _ in queue) < WAITING_MESSAGES
+            and sum(len(r.data) for rows, _ in queue for r in rows) < BATCH_BYTES
+        ):
             hand_out()
 
     for _ in range(AHEAD):
@@ -189,22 +211,32 @@ class _PlaceFailed(Exception):
     """Placing one message of a batch failed: do the batch again, each message on its own savepoint."""
 
 
-def _commit_batch(store: Store, settings: Settings, rows: list[sa.Row], results: list[Analysis | Failure],
-                  counts: Counter[str], key: str) -> str:
+def _commit_batch(
+    store: Store,
+    settings: Settings,
+    rows: list[sa.Row],
+    results: list[Analysis | Failure],
+    counts: Counter[str],
+    key: str,
+) -> str:
     """The batch in one transaction: first without a savepoint per message (two statements fewer
     each) and with the rows placing derives written together (`place.Later`); when one fails
     to place, again with a savepoint per message holding all of its writes, so only that one is
     quarantined."""
-    raw = RawMessage.__table__  # type: ignore[attr-defined]
+    raw = RawMessage.__table__
     for isolate in (False, True):
         got: Counter[str] = Counter()
         try:
             with store.write() as session, session.begin():
                 made = key or digest_writes.signing_key(session, settings.secret_key)
                 # FOR UPDATE: a second processor waits here for the first's commit, then sees these done
-                status = dict(session.connection().execute(
-                    sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
-                ).all())
+                status: dict[int, str] = dict(
+                    session.connection()
+                    .execute(
+                        sa.select(raw.c.id, raw.c.status).where(raw.c.id.in_([r.id for r in rows])).with_for_update()
+                    )
+                    .all()
+                )
                 later = Later()
                 if not isolate:
                     later.read_ahead(session, _named(rows, results))
@@ -231,8 +263,18 @@ def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, l
     return ids
 
 
-_ROW = (RawMessage.id, RawMessage.feed_id, RawMessage.data, RawMessage.envelope_from, RawMessage.envelope_to,
-        RawMessage.source, RawMessage.received_at, RawMessage.client_ip, RawMessage.helo, RawMessage.seq)
+_ROW = (
+    RawMessage.id,
+    RawMessage.feed_id,
+    RawMessage.data,
+    RawMessage.envelope_from,
+    RawMessage.envelope_to,
+    RawMessage.source,
+    RawMessage.received_at,
+    RawMessage.client_ip,
+    RawMessage.helo,
+    RawMessage.seq,
+)
 
 
 def _pending(store: Store, after: tuple[int, int], batch: int) -> list[sa.Row]:
@@ -241,17 +283,29 @@ def _pending(store: Store, after: tuple[int, int], batch: int) -> list[sa.Row]:
     after_seq, after_id = after
     with store.read() as session:
         again = session.execute(
-            sa.select(*_ROW).where(RawMessage.status == "pending", RawMessage.seq.is_not(None),  # type: ignore[union-attr]
-                                   RawMessage.seq > after_seq)  # type: ignore[operator]
-            .order_by(RawMessage.seq).limit(batch)  # ix_raw_status_seq
+            sa.select(*_ROW)
+            .where(
+                RawMessage.status == "pending",
+                RawMessage.seq.is_not(None),  # type: ignore[union-attr]
+                RawMessage.seq > after_seq,
+            )
+            .order_by(RawMessage.seq)
+            .limit(batch)  # ix_raw_status_seq
         ).all()
         if again:
             return list(again)
-        return list(session.execute(
-            sa.select(*_ROW).where(RawMessage.status == "pending", RawMessage.seq.is_(None),  # type: ignore[union-attr]
-                                   RawMessage.id > after_id)  # type: ignore[operator]
-            .order_by(RawMessage.id).limit(batch)
-        ).all())
+        return list(
+            session.execute(
+                sa.select(*_ROW)
+                .where(
+                    RawMessage.status == "pending",
+                    RawMessage.seq.is_(None),  # type: ignore[union-attr]
+                    RawMessage.id > after_id,
+                )
+                .order_by(RawMessage.id)
+                .limit(batch)
+            ).all()
+        )
 
 
 def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
@@ -260,9 +314,17 @@ def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
     with store.read() as session:
         policies = feed_policies(session, settings)
     return [
-        Job(r.id, r.data, _envelope_sender(r.source, r.envelope_from),
+        Job(
+            r.id,
+            r.data,
+            _envelope_sender(r.source, r.envelope_from),
             policies[r.feed_id].allowed if r.feed_id in policies else settings.allowed,
-            settings.trusted, settings.verify_dkim, settings.dns_resolver, r.client_ip, r.helo)
+            settings.trusted,
+            settings.verify_dkim,
+            settings.dns_resolver,
+            r.client_ip,
+            r.helo,
+        )
         for r in rows
     ]
 
@@ -272,8 +334,16 @@ def _envelope_sender(source: str, envelope_from: str) -> str | None:
     return envelope_from if source == "smtp" else None
 
 
-def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure, settings: Settings, key: str,
-                status: str | None, isolate: bool, later: Later) -> str:
+def _commit_one(
+    session: sa.orm.Session,
+    row: sa.Row,
+    result: Analysis | Failure,
+    settings: Settings,
+    key: str,
+    status: str | None,
+    isolate: bool,
+    later: Later,
+) -> str:
     if status != "pending":
         return "skipped"
     if isinstance(result, Failure):
@@ -288,10 +358,16 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
         return _digest_mail(session, row, result, tag)
     if result.verdict.action != "post":
         status = "ignored" if result.verdict.action == "ignore" else "held"
-        writes.set_raw_status(session=session, raw_id=row.id, status=status,
-                              reason=result.verdict.reason, message_id=result.message_id)
-        log.info("<%s> %s: %s", result.message_id, status, result.verdict.reason, extra={
-            "message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+        writes.set_raw_status(
+            session=session, raw_id=row.id, status=status, reason=result.verdict.reason, message_id=result.message_id
+        )
+        log.info(
+            "<%s> %s: %s",
+            result.message_id,
+            status,
+            result.verdict.reason,
+            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+        )
         return status
     reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
     if not isolate:
@@ -306,8 +382,11 @@ def _commit_one(session: sa.orm.Session, row: sa.Row, result: Analysis | Failure
             mine.write(session)
             return outcome
     except Exception as exc:
-        log.exception("<%s> place/commit failed", result.message_id, extra={
-            "message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+        log.exception(
+            "<%s> place/commit failed",
+            result.message_id,
+            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+        )
         return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
 
 
@@ -339,12 +418,17 @@ def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[s
         reason = f"reply to a digest, {a.verdict.reason}: not posted, no notice"
     else:
         day = row.received_at.date().isoformat()
-        queued = digest_writes.queue_notice(session, kind="digest-reply", recipient=a.content.author.address,
-                                            day=day, feed_id=row.feed_id)
+        queued = digest_writes.queue_notice(
+            session, kind="digest-reply", recipient=a.content.author.address, day=day, feed_id=row.feed_id
+        )
         reason = "reply to a digest: not posted; " + ("notice queued" if queued else "notice already sent today")
     writes.set_raw_status(session=session, raw_id=row.id, status="ignored", reason=reason, message_id=a.message_id)
-    log.info("<%s> %s", a.message_id, reason, extra={
-        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+    log.info(
+        "<%s> %s",
+        a.message_id,
+        reason,
+        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+    )
     return "ignored"
 
 
@@ -387,7 +471,7 @@ def requeue(*, store: Store, which: str) -> int:
         elif which == "deferred":
             q = sa.update(RawMessage).where(RawMessage.status == "deferred")
         else:
-            q = sa.update(RawMessage).where(RawMessage.status.in_(("quarantined", "deferred")))  # type: ignore[attr-defined]
+            q = sa.update(RawMessage).where(RawMessage.status.in_(("quarantined", "deferred")))
         cleared = {} if which == "deferred" else {"reason": ""}  # a retry keeps the reason it is tried again for
         result = session.execute(q.values(status="pending", **cleared))
         return int(result.rowcount or 0)

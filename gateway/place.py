@@ -50,8 +50,9 @@ class Later:
 
     def read_ahead(self, session: sa.orm.Session, ids: dict[int, list[str]]) -> None:
         """Ask the store once about every id the batch's messages name, by feed."""
-        self._read = {feed_id: writes.known_ids(session=session, feed_id=feed_id, ids=wanted)
-                      for feed_id, wanted in ids.items()}
+        self._read = {
+            feed_id: writes.known_ids(session=session, feed_id=feed_id, ids=wanted) for feed_id, wanted in ids.items()
+        }
 
     def known(self, session: sa.orm.Session, feed_id: int, ids: list[str]) -> dict[str, thread.Known]:
         """`writes.known_ids`, with the ids of rows still waiting (a row in the store wins, as on insert)."""
@@ -89,8 +90,9 @@ class Later:
         search.insert_rows(session=session, rows=self.index)
 
 
-def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings,
-                   reply_thread: int | None, later: Later) -> str:
+def place_and_save(
+    session: sa.orm.Session, row: sa.Row, a: Analysis, settings: Settings, reply_thread: int | None, later: Later
+) -> str:
     """Steps 7 and 8 for one message, inside the caller's savepoint.
 
     `reply_thread` is the thread a digest's reply link named (a verified token).
@@ -123,17 +125,30 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
         later.flush(session)
         children = writes.thread_children(session=session, thread_ids=[own.thread_id])
     spot = thread.place(
-        message_id=a.message_id, chain=a.chain, known=known, subject=c.subject, date=when,
-        subject_thread=by_subject, window=timedelta(days=settings.thread_subject_window_days),
-        parent_of={ch.message_id: ch.parent for ch in children}, reply_to_thread=reply_thread,
+        message_id=a.message_id,
+        chain=a.chain,
+        known=known,
+        subject=c.subject,
+        date=when,
+        subject_thread=by_subject,
+        window=timedelta(days=settings.thread_subject_window_days),
+        parent_of={ch.message_id: ch.parent for ch in children},
+        reply_to_thread=reply_thread,
     )
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
     recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
     starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
     if spot.thread_id is None:
-        later.waiting.threads.append(derived.thread_row(thread_id=thread_id, feed_id=row.feed_id, subject=c.subject,
-                                                       subject_key=subject_key, when=when,
-                                                       post_entry_id=row.id if starts else None))
+        later.waiting.threads.append(
+            derived.thread_row(
+                thread_id=thread_id,
+                feed_id=row.feed_id,
+                subject=c.subject,
+                subject_key=subject_key,
+                when=when,
+                post_entry_id=row.id if starts else None,
+            )
+        )
     if spot.merge:
         later.flush(session)
         writes.merge_threads(session=session, into=thread_id, others=spot.merge)
@@ -147,50 +162,94 @@ def place_and_save(session: sa.orm.Session, row: sa.Row, a: Analysis, settings: 
     for mid in (a.message_id, *aliases):
         if mid in known:  # recorded before, only referenced: now it stands for this entry
             later.flush(session)
-            writes.add_alias(session=session, feed_id=row.feed_id, message_id=mid, thread_id=thread_id,
-                             entry_id=row.id)
+            writes.add_alias(session=session, feed_id=row.feed_id, message_id=mid, thread_id=thread_id, entry_id=row.id)
     parents = thread.adopt(a.message_id, parent, children)
     if parents:
         later.flush(session)
         writes.set_parents(session=session, feed_id=row.feed_id, parents=parents)
-    blobs, files = derived.attachment_rows(entry_id=row.id, items=[
-        (x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments
-    ], max_bytes=settings.max_attachment_bytes)
+    blobs, files = derived.attachment_rows(
+        entry_id=row.id,
+        items=[(x.filename, x.content_type, x.data, x.content_id, x.inline) for x in c.attachments],
+        max_bytes=settings.max_attachment_bytes,
+    )
     later.waiting.blobs.extend(blobs)
     later.waiting.attachments.extend(files)
     if c.forward is not None:
-        later.waiting.forwards.append(derived.forward_row(
-            entry_id=row.id, raw_id=row.id, by_name=c.forward.by.name, by_address=c.forward.by.address,
-            date=c.forward.date, note=c.forward.note))
-    later.index.append(search.index_row(entry_id=row.id, subject=c.subject, text=c.text,
-                                        author=f"{c.author.name} {c.author.address}",
-                                        attachments=[x.filename for x in c.attachments]))
+        later.waiting.forwards.append(
+            derived.forward_row(
+                entry_id=row.id,
+                raw_id=row.id,
+                by_name=c.forward.by.name,
+                by_address=c.forward.by.address,
+                date=c.forward.date,
+                note=c.forward.note,
+            )
+        )
+    later.index.append(
+        search.index_row(
+            entry_id=row.id,
+            subject=c.subject,
+            text=c.text,
+            author=f"{c.author.name} {c.author.address}",
+            attachments=[x.filename for x in c.attachments],
+        )
+    )
     if recount:
         later.flush(session)
         writes.refresh_thread(session=session, thread_id=thread_id)
     elif not starts:  # a new thread counts its post already
-        later.waiting.touches.append(derived.touch_row(thread_id=thread_id, entry_id=row.id, when=when,
-                                                      subject=c.subject, root=parent is None and not spot.by_subject))
+        later.waiting.touches.append(
+            derived.touch_row(
+                thread_id=thread_id,
+                entry_id=row.id,
+                when=when,
+                subject=c.subject,
+                root=parent is None and not spot.by_subject,
+            )
+        )
     later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
-    log.debug("<%s> placed in thread %s", a.message_id, thread_id, extra={
-        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+    log.debug(
+        "<%s> placed in thread %s",
+        a.message_id,
+        thread_id,
+        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+    )
     return "posted"
 
 
-def _another_forward(session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int,
-                     later: Later) -> str:
+def _another_forward(
+    session: sa.orm.Session, row: sa.Row, a: Analysis, entry_id: int, thread_id: int, later: Later
+) -> str:
     """One more forward of an original that is already a post: list the forwarder on it."""
     fwd = a.content.forward
     assert fwd is not None
-    later.waiting.forwards.append(derived.forward_row(entry_id=entry_id, raw_id=row.id, by_name=fwd.by.name,
-                                                      by_address=fwd.by.address, date=fwd.date, note=fwd.note))
+    later.waiting.forwards.append(
+        derived.forward_row(
+            entry_id=entry_id,
+            raw_id=row.id,
+            by_name=fwd.by.name,
+            by_address=fwd.by.address,
+            date=fwd.date,
+            note=fwd.note,
+        )
+    )
     # replies to this forward belong to the post's thread
-    writes.add_alias(session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id,
-                     entry_id=entry_id)
-    writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id,
-                          reason=f"another forward of entry {entry_id}")
-    log.info("<%s> another forward of entry %s", a.message_id, entry_id, extra={
-        "message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source})
+    writes.add_alias(
+        session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id, entry_id=entry_id
+    )
+    writes.set_raw_status(
+        session=session,
+        raw_id=row.id,
+        status="duplicate",
+        message_id=a.message_id,
+        reason=f"another forward of entry {entry_id}",
+    )
+    log.info(
+        "<%s> another forward of entry %s",
+        a.message_id,
+        entry_id,
+        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+    )
     return "duplicate"
 
 
@@ -213,12 +272,23 @@ def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when
     c = a.content
     offset = c.date.utcoffset() if c.date else None
     return {
-        "id": row.id, "feed_id": row.feed_id, "thread_id": thread_id, "raw_id": row.id,
-        "message_id": a.message_id, "parent_message_id": parent, "chain": " ".join(a.chain),
-        "author_name": c.author.name, "author_address": c.author.address,
-        "date": when, "tz_offset": int(offset.total_seconds() // 60) if offset else 0,
-        "subject": c.subject, "text": c.text, "quoted_text": c.quoted_text, "signature": c.signature,
-        "html": c.html, "snippet": c.snippet,
+        "id": row.id,
+        "feed_id": row.feed_id,
+        "thread_id": thread_id,
+        "raw_id": row.id,
+        "message_id": a.message_id,
+        "parent_message_id": parent,
+        "chain": " ".join(a.chain),
+        "author_name": c.author.name,
+        "author_address": c.author.address,
+        "date": when,
+        "tz_offset": int(offset.total_seconds() // 60) if offset else 0,
+        "subject": c.subject,
+        "text": c.text,
+        "quoted_text": c.quoted_text,
+        "signature": c.signature,
+        "html": c.html,
+        "snippet": c.snippet,
         "forwarded_by_name": c.forward.by.name if c.forward else None,
         "forwarded_by_address": c.forward.by.address if c.forward else None,
         "auth": a.auth,

@@ -27,8 +27,15 @@ def patterns(text: str) -> frozenset[str]:
     return frozenset(p.strip().lower() for p in text.replace(";", ",").split(",") if p.strip())
 
 
-def effective(*, senders: str, members: list[str], members_only: bool, unknown: str,
-              default_allowed: frozenset[str], default_unknown: str) -> Policy:
+def effective(
+    *,
+    senders: str,
+    members: list[str],
+    members_only: bool,
+    unknown: str,
+    default_allowed: frozenset[str],
+    default_unknown: str,
+) -> Policy:
     allowed = patterns(senders) or default_allowed
     if members_only:
         allowed = allowed | frozenset(m.lower() for m in members)

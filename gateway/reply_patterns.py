@@ -27,9 +27,29 @@ _WROTE = (
 # A piece of every marker above, lowercased: text without any of them has no
 # marker, and testing substrings is far cheaper than the case-blind alternation.
 MARKER_PIECES = (
-    "wrote", "sent", "writes", "schrieb", "schreef", "crit", "escribi", "escreveu", "scritto", "scrisse",
-    "geschreven", "skrev", "napisa", "написал", "пише", "kirjoitti", "írta", "yazd", "viết", "写道", "寫道",
-    "書きました", "のメッセージ",
+    "wrote",
+    "sent",
+    "writes",
+    "schrieb",
+    "schreef",
+    "crit",
+    "escribi",
+    "escreveu",
+    "scritto",
+    "scrisse",
+    "geschreven",
+    "skrev",
+    "napisa",
+    "написал",
+    "пише",
+    "kirjoitti",
+    "írta",
+    "yazd",
+    "viết",
+    "写道",
+    "寫道",
+    "書きました",
+    "のメッセージ",
 )
 # the header ends with the marker ("... wrote:", "... a écrit :") ...
 WROTE_END = re.compile(rf"(?:{_WROTE})\s*[:：]?\s*-*\s*$", re.IGNORECASE)

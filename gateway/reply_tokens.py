@@ -218,10 +218,14 @@ class _Scanner:
 
     def _whole_tag(self, m: re.Match[str]) -> int:
         tag, unescape = m.group(1).lower(), htmllib.unescape
-        attrs = tuple(
-            (name.lower(), unescape(double or single or bare))
-            for name, double, single, bare in _ATTRS.findall(m.group(2))[:MAX_ATTRS]
-        ) if m.group(2) else ()
+        attrs = (
+            tuple(
+                (name.lower(), unescape(double or single or bare))
+                for name, double, single, bare in _ATTRS.findall(m.group(2))[:MAX_ATTRS]
+            )
+            if m.group(2)
+            else ()
+        )
         return self._started(tag, attrs, m.start(), m.end())
 
     def _started(self, tag: str, attrs: tuple[tuple[str, str], ...], lt: int, pos: int) -> int:

@@ -153,7 +153,9 @@ def place(
     return Placement(thread_id=None, parent_message_id=parent)
 
 
-def choose_parent(message_id: str, chain: list[str], received: set[str], parent_of: dict[str, str | None]) -> str | None:
+def choose_parent(
+    message_id: str, chain: list[str], received: set[str], parent_of: dict[str, str | None]
+) -> str | None:
     """The first received id in the chain that does not make `message_id` its own ancestor."""
     for mid in chain:
         if mid in received and not _closes_cycle(message_id, mid, parent_of):

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
 from multiprocessing.connection import Connection
+from typing import Any
 
-from gateway.config import Settings
 from gateway.analysis import Analysis, Failure, Job
+from gateway.config import Settings
 from gateway.logs import configure_logging
 from gateway.pipeline import Mapper, process_pending, retry_deferred
 from gateway.store.db import Store
@@ -55,12 +55,15 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
     # The fork server imports the analysis once and every worker forks from it
     # ready; only a fork server not yet running takes this.
     ctx.set_forkserver_preload(["gateway.analysis", "gateway.logs"])
-    pool: Executor = ProcessPoolExecutor(n, mp_context=ctx, initializer=configure_logging,
-                                         initargs=(settings.log_level, settings.log_format))
+    pool: Executor = ProcessPoolExecutor(
+        n, mp_context=ctx, initializer=configure_logging, initargs=(settings.log_level, settings.log_format)
+    )
     try:
-        def run(fn, jobs: Iterable[Job]) -> Iterator[Analysis | Failure]:  # type: ignore[no-untyped-def]
+
+        def run(fn, jobs: Iterable[Job]) -> Iterator[Analysis | Failure]:
             jobs = list(jobs)
             return pool.map(fn, jobs, chunksize=max(1, len(jobs) // (4 * n)))
+
         yield run
     finally:
         pool.shutdown(cancel_futures=True)
@@ -127,8 +130,11 @@ class ProcessorProcess:
         ctx = multiprocessing.get_context("forkserver")
         reader, writer = ctx.Pipe(duplex=False)
         os.set_blocking(writer.fileno(), False)
-        proc = ctx.Process(target=_process_forever, args=(self._settings, reader, os.getpid(), self._stored_at),
-                           name="mailfeed-processor")
+        proc = ctx.Process(
+            target=_process_forever,
+            args=(self._settings, reader, os.getpid(), self._stored_at),
+            name="mailfeed-processor",
+        )
         proc._mailfeed_reader = reader  # type: ignore[attr-defined]  # closed here once the child has it
         return proc, writer
 
@@ -161,10 +167,9 @@ class ProcessorProcess:
             self._writer.close()
 
     def _send(self, byte: bytes) -> None:
-        try:
+        # full: wake-ups are pending anyway; closed or broken: stopping, or restarted soon
+        with contextlib.suppress(BlockingIOError, OSError, ValueError):
             os.write(self._writer.fileno(), byte)
-        except (BlockingIOError, OSError, ValueError):
-            pass  # full: wake-ups are pending anyway; closed or broken: stopping, or restarted soon
 
     def _watch(self) -> None:
         while not self._stopping.wait(self.WATCH_SECONDS):
@@ -195,8 +200,12 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_
         while not stop and _alive(parent):
             try:
                 retry_due = retry_deferred(store, retry_due)
-                process_pending(store=store, settings=settings, run=run,
-                                before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else _write_now)
+                process_pending(
+                    store=store,
+                    settings=settings,
+                    run=run,
+                    before_write=partial(_let_mail_in, stored_at) if store.is_sqlite else _write_now,
+                )
             except Exception:  # the database may be away; the raw rows wait for us
                 log.exception("processing pending messages failed; retrying")
                 time.sleep(2.0)

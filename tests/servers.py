@@ -45,7 +45,9 @@ class Postgres:
         mode = "fast" if keep else "immediate"
         subprocess.run(
             _as_server_user([f"{self.bindir}/pg_ctl", "-D", f"{self.directory}/data", "-m", mode, "-w", "stop"]),
-            cwd="/tmp", capture_output=True, check=False,
+            cwd="/tmp",
+            capture_output=True,
+            check=False,
         )
         if not keep:  # gigabytes of per-test databases: removed in the background, nobody waits for it
             subprocess.run(["sh", "-c", 'rm -rf -- "$1" >/dev/null 2>&1 &', "sh", self.directory], check=True)
@@ -71,19 +73,39 @@ def start_postgres() -> Postgres:
     port = free_port()
     run = dict(cwd="/tmp", capture_output=True, text=True, check=True)
     subprocess.run(
-        _as_server_user([f"{bindir}/initdb", "-D", f"{d}/data", "-U", "postgres", "--auth=trust",
-                         "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]), **run,
+        _as_server_user(
+            [
+                f"{bindir}/initdb",
+                "-D",
+                f"{d}/data",
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+                "--no-instructions",
+            ]
+        ),
+        **run,
     )
     _pg_start(bindir, d, port)
     return Postgres(directory=d, port=port, bindir=bindir)
 
 
 def _pg_start(bindir: str, d: str, port: int) -> None:
-    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={d} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={d} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    )
     subprocess.run(
-        _as_server_user([f"{bindir}/pg_ctl", "-D", f"{d}/data", "-l", f"{d}/pg.log", "-w", "-t", "30",
-                         "-o", opts, "start"]), cwd="/tmp", capture_output=True, text=True, check=True,
+        _as_server_user(
+            [f"{bindir}/pg_ctl", "-D", f"{d}/data", "-l", f"{d}/pg.log", "-w", "-t", "30", "-o", opts, "start"]
+        ),
+        cwd="/tmp",
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 

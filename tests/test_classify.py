@@ -9,16 +9,33 @@ from gateway.message import Address, ParsedMessage
 
 
 def msg(subject: str = "Plan", sender: str = "ann@example.com", **headers: str) -> ParsedMessage:
-    return ParsedMessage(message_id="m@x", subject=subject, author=Address("", sender),
-                         headers={k.replace("_", "-"): v for k, v in headers.items()})
+    return ParsedMessage(
+        message_id="m@x",
+        subject=subject,
+        author=Address("", sender),
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+    )
 
 
 @pytest.mark.parametrize(
     "subject",
-    ["Out of Office: Plan", "Automatic reply: Plan", "Abwesenheitsnotiz: Plan", "Automatische Antwort: Plan",
-     "Réponse automatique : Plan", "Respuesta automática: Plan", "Risposta automatica: Plan",
-     "Automatisch antwoord: Plan", "Automatiskt svar: Plan", "Frånvaro", "Autosvar: Plan",
-     "Odpowiedź automatyczna: Plan", "Resposta automática: Plan", "自動応答: Plan", "自动回复: Plan"],
+    [
+        "Out of Office: Plan",
+        "Automatic reply: Plan",
+        "Abwesenheitsnotiz: Plan",
+        "Automatische Antwort: Plan",
+        "Réponse automatique : Plan",
+        "Respuesta automática: Plan",
+        "Risposta automatica: Plan",
+        "Automatisch antwoord: Plan",
+        "Automatiskt svar: Plan",
+        "Frånvaro",
+        "Autosvar: Plan",
+        "Odpowiedź automatyczna: Plan",
+        "Resposta automática: Plan",
+        "自動応答: Plan",
+        "自动回复: Plan",
+    ],
 )
 def test_out_of_office_subjects_in_many_languages(subject: str) -> None:
     assert classify(msg(subject)).action == "ignore"

@@ -25,16 +25,22 @@ from tests.servers import free_port, wait_for_port
 
 
 def mailfeed(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args], env=env, capture_output=True, text=True,
-                          check=check, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], env=env, capture_output=True, text=True, check=check, timeout=120
+    )
 
 
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
-    e.update(MAILFEED_DATA_DIR=str(tmp_path / "data"), MAILFEED_DATABASE_URL=db_url,
-             MAILFEED_SMTP_PORT=str(free_port()), MAILFEED_HTTP_PORT=str(free_port()),
-             MAILFEED_SQLITE_SYNCHRONOUS="NORMAL", MAILFEED_WORKERS="1")
+    e.update(
+        MAILFEED_DATA_DIR=str(tmp_path / "data"),
+        MAILFEED_DATABASE_URL=db_url,
+        MAILFEED_SMTP_PORT=str(free_port()),
+        MAILFEED_HTTP_PORT=str(free_port()),
+        MAILFEED_SQLITE_SYNCHRONOUS="NORMAL",
+        MAILFEED_WORKERS="1",
+    )
     return e  # analysis in-process: a pool costs seconds per command; the pool's own tests set WORKERS=2
 
 
@@ -70,8 +76,12 @@ def test_import_mbox_summary_and_rerun(env: dict[str, str], tmp_path: Path) -> N
     with box.open("wb") as fh:
         for i in range(30):
             fh.write(b"From ann@example.com Mon Mar  2 09:00:00 2026\n")
-            fh.write(make_mail(message_id=f"m{i}@x", subject=f"Topic {i // 3}",
-                               in_reply_to=f"<m{i - 1}@x>" if i % 3 else None).replace(b"\r\n", b"\n") + b"\n")
+            fh.write(
+                make_mail(
+                    message_id=f"m{i}@x", subject=f"Topic {i // 3}", in_reply_to=f"<m{i - 1}@x>" if i % 3 else None
+                ).replace(b"\r\n", b"\n")
+                + b"\n"
+            )
     first = mailfeed("import", str(box), env={**env, "MAILFEED_WORKERS": "2"})  # through the worker pool
     assert "imported 30, duplicates 0, quarantined 0" in first.stdout and "messages/s" in first.stdout
     second = mailfeed("import", str(box), "--feed", "team", env=env)
@@ -84,9 +94,12 @@ def test_import_of_several_archives_reads_past_a_cut_one_and_names_it(env: dict[
     mailfeed("feed", "add", "team", "team@example.com", env=env)
 
     def month(name: str, n: int) -> bytes:
-        return b"".join(b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
-                        + make_mail(message_id=f"{name}{i}@x", body=f"{i} {os.urandom(3000).hex()}\n")
-                        .replace(b"\r\n", b"\n") + b"\n" for i in range(n))
+        return b"".join(
+            b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
+            + make_mail(message_id=f"{name}{i}@x", body=f"{i} {os.urandom(3000).hex()}\n").replace(b"\r\n", b"\n")
+            + b"\n"
+            for i in range(n)
+        )
 
     march = month("mar", 20)
     (tmp_path / "2026-February.txt").write_bytes(month("feb", 5))
@@ -99,8 +112,10 @@ def test_import_of_several_archives_reads_past_a_cut_one_and_names_it(env: dict[
     assert 1 < cut_in < 20
     read = 5 + cut_in - 1 + 7
     assert f"imported {read}, duplicates 0" in result.stdout and f"of {read} messages" in result.stdout
-    assert (f"mailfeed: error: {tmp_path}/2026-March.txt.gz: the gzip data is damaged or cut short in message {cut_in}"
-            in result.stderr)
+    assert (
+        f"mailfeed: error: {tmp_path}/2026-March.txt.gz: the gzip data is damaged or cut short in message {cut_in}"
+        in result.stderr
+    )
     assert f"the {read} messages read are counted above" in result.stderr
 
 
@@ -110,8 +125,13 @@ def serve(env: dict[str, str], tmp_path: Path) -> Iterator[callable]:  # type: i
 
     def start() -> subprocess.Popen[bytes]:
         with (tmp_path / f"serve-{len(procs)}.log").open("wb") as log:
-            p = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env={**env, "MAILFEED_WORKERS": "2"},
-                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            p = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve"],
+                env={**env, "MAILFEED_WORKERS": "2"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         procs.append(p)
         wait_for_port(int(env["MAILFEED_HTTP_PORT"]), timeout=60)
         wait_for_port(int(env["MAILFEED_SMTP_PORT"]), timeout=60)
@@ -144,8 +164,11 @@ def test_serve_then_kill_9_loses_nothing_acknowledged(env: dict[str, str], serve
             with smtplib.SMTP("127.0.0.1", int(env["MAILFEED_SMTP_PORT"]), timeout=10) as client:
                 while not stop.is_set():
                     mid = f"k{i}@example.com"
-                    client.sendmail("ann@example.com", ["team@example.com"],
-                                    make_mail(message_id=mid, subject=f"Load {i}", body="x\n" * 200))
+                    client.sendmail(
+                        "ann@example.com",
+                        ["team@example.com"],
+                        make_mail(message_id=mid, subject=f"Load {i}", body="x\n" * 200),
+                    )
                     acked.append(mid)
                     i += 1
         except (smtplib.SMTPException, OSError):
@@ -162,6 +185,7 @@ def test_serve_then_kill_9_loses_nothing_acknowledged(env: dict[str, str], serve
     serve()
     store = open_store(env["MAILFEED_DATABASE_URL"], upgrade=False)
     try:
+
         def all_there() -> bool:
             with store.read() as session:
                 have = set(session.scalars(sa.select(Entry.message_id)))
@@ -210,12 +234,20 @@ def test_schema_upgrade_is_skipped_only_at_the_heads(tmp_path: Path) -> None:
     assert migration_heads() == set(ScriptDirectory.from_config(cfg).get_heads())  # the cheap reading is right
     command.upgrade(cfg, "0001")  # a database from before the later migrations
     with old.write() as session, session.begin():  # mail it already took: one processed, one waiting
-        session.execute(sa.text("INSERT INTO feed (id, slug, address, title, created_at)"
-                                " VALUES (1, 'team', 'team@example.com', '', '2026-01-01')"))
-        session.execute(sa.text("INSERT INTO raw_message (id, feed_id, sha256, data, size, source, envelope_from,"
-                                " envelope_to, received_at, status, reason) VALUES"
-                                " (7, 1, 'a', x'00', 1, 'smtp', '', '', '2026-01-01', 'posted', ''),"
-                                " (9, 1, 'b', x'00', 1, 'smtp', '', '', '2026-01-01', 'pending', '')"))
+        session.execute(
+            sa.text(
+                "INSERT INTO feed (id, slug, address, title, created_at)"
+                " VALUES (1, 'team', 'team@example.com', '', '2026-01-01')"
+            )
+        )
+        session.execute(
+            sa.text(
+                "INSERT INTO raw_message (id, feed_id, sha256, data, size, source, envelope_from,"
+                " envelope_to, received_at, status, reason) VALUES"
+                " (7, 1, 'a', x'00', 1, 'smtp', '', '', '2026-01-01', 'posted', ''),"
+                " (9, 1, 'b', x'00', 1, 'smtp', '', '', '2026-01-01', 'pending', '')"
+            )
+        )
     old.dispose()
     store = open_store(url)  # what `serve` and every command do at start
     try:

@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.fuzz import check_analyse, check_sanitize, executable_content
-from gateway.config import Settings
 from gateway.analysis import Analysis, Failure
+from gateway.config import Settings
 from gateway.pipeline import Rejected, deliver, process_pending
 from gateway.sanitize import sanitize_html
 from gateway.store.db import Store

@@ -72,10 +72,16 @@ def test_mail_kept_back_is_counted_and_leaves_the_processor_ok(settings: Setting
     store_pending(store, settings, feed_id, 4)
     with store.write() as session, session.begin():
         ids = session.scalars(sa.select(RawMessage.id).order_by(RawMessage.id)).all()
-        session.execute(sa.update(RawMessage).where(RawMessage.id == ids[0])
-                        .values(status="quarantined", reason="parse: no header block"))
-        session.execute(sa.update(RawMessage).where(RawMessage.id.in_(ids[1:3]))
-                        .values(status="deferred", reason="authenticate: DNS could not answer"))
+        session.execute(
+            sa.update(RawMessage)
+            .where(RawMessage.id == ids[0])
+            .values(status="quarantined", reason="parse: no header block")
+        )
+        session.execute(
+            sa.update(RawMessage)
+            .where(RawMessage.id.in_(ids[1:3]))
+            .values(status="deferred", reason="authenticate: DNS could not answer")
+        )
     health = Registry()
     health.processor(lambda: True)
     processor = TestClient(create_app(settings, store, health)).get("/healthz").json()["components"]["processor"]
@@ -244,8 +250,14 @@ def test_imap_urls_and_errors_are_for_admins_only(settings: Settings, store: Sto
 
     feed_id = add_feed(store)
     with store.write() as session, session.begin():
-        source_id = imap_state.add_source(session=session, feed_id=feed_id, url="imaps://team@mail.example.com/INBOX",
-                                          password_file="", password_env="TEAM_PW", after="none")
+        source_id = imap_state.add_source(
+            session=session,
+            feed_id=feed_id,
+            url="imaps://team@mail.example.com/INBOX",
+            password_file="",
+            password_env="TEAM_PW",
+            after="none",
+        )
     imap_state.mark_error(store=store, source_id=source_id, error="LOGIN failed for team at mail.example.com")
     app = create_app(settings.model_copy(update={"auth": "proxy", "admins": "root@example.com"}), store)
 

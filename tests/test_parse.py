@@ -15,8 +15,15 @@ EML = Path(__file__).parent / "data" / "eml"
 
 def _reading(parser: mailparser.MailParser) -> tuple[object, ...]:
     """Everything gateway.parse takes from mail-parser."""
-    return (parser.text_plain, parser.text_html, parser.attachments, sorted(parser.defects_categories),
-            parser.from_, parser.to, parser.message.items() if parser.message is not None else None)
+    return (
+        parser.text_plain,
+        parser.text_html,
+        parser.attachments,
+        sorted(parser.defects_categories),
+        parser.from_,
+        parser.to,
+        parser.message.items() if parser.message is not None else None,
+    )
 
 
 def _same(data: bytes) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
@@ -73,13 +72,23 @@ def only_thread(client: TestClient) -> dict:  # type: ignore[type-arg]
     return client.get(f"/api/threads/{t['id']}").json()  # type: ignore[no-any-return]
 
 
-def test_same_original_forwarded_twice_is_one_post_listing_both(client: TestClient, store: Store, settings: Settings) -> None:
+def test_same_original_forwarded_twice_is_one_post_listing_both(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
     feed_id = add_feed(store)
-    reply = ("From: Bob <bob@example.org>\nTo: team@example.com\nSubject: Re: Fwd: Server maintenance\n"
-             "Message-ID: <re@example.org>\nIn-Reply-To: <fwd-dee@example.com>\n"
-             "Date: Tue, 3 Mar 2026 11:00:00 +0100\n\nWhich Saturday?\n")
-    put(store, settings, feed_id, GMAIL_FORWARD.format(mid="fwd-otto@example.com", note="Heads up."),
-        APPLE_FORWARD, reply)
+    reply = (
+        "From: Bob <bob@example.org>\nTo: team@example.com\nSubject: Re: Fwd: Server maintenance\n"
+        "Message-ID: <re@example.org>\nIn-Reply-To: <fwd-dee@example.com>\n"
+        "Date: Tue, 3 Mar 2026 11:00:00 +0100\n\nWhich Saturday?\n"
+    )
+    put(
+        store,
+        settings,
+        feed_id,
+        GMAIL_FORWARD.format(mid="fwd-otto@example.com", note="Heads up."),
+        APPLE_FORWARD,
+        reply,
+    )
     d = only_thread(client)
     post = d["post"]
     assert post["author"] == {"name": "Ops Team", "address": "ops@example.com"}
@@ -133,12 +142,26 @@ XSS_VECTORS = [
     '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
     '<form action="https://evil.example/"><input name=p><button>go</button></form>',
     '<iframe src="https://evil.example/"></iframe><object data="x"></object><embed src="x">',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(10)></style></mglyph></table></mtext></math>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(10)></style></mglyph></table></mtext></math>",
     '<img src="https://tracker.example/pixel.gif" width="1" height="1">',
     "<style>body{background:url(https://tracker.example/css)}</style>",
 ]
-FORBIDDEN = ["<script", "onerror", "onload", "javascript:", "data:text", "<svg", "<base", "<meta", "<form",
-             "<iframe", "<object", "<embed", "<style", "expression("]
+FORBIDDEN = [
+    "<script",
+    "onerror",
+    "onload",
+    "javascript:",
+    "data:text",
+    "<svg",
+    "<base",
+    "<meta",
+    "<form",
+    "<iframe",
+    "<object",
+    "<embed",
+    "<style",
+    "expression(",
+]
 # a remote image may stay as a placeholder (data-src) but is never loaded (src, srcset, background)
 REMOTE_LOAD = re.compile(r"(?<![\w-])(?:src|srcset|background)\s*=\s*[\"']?https?:", re.IGNORECASE)
 
@@ -169,8 +192,10 @@ def test_xss_vectors_never_survive_to_the_api(client: TestClient, store: Store, 
 
 def test_latin1_without_charset_is_detected_not_mangled(client: TestClient, store: Store, settings: Settings) -> None:
     feed_id = add_feed(store)
-    raw = (b"From: Zo\xe9 <zoe@example.com>\nTo: team@example.com\nSubject: Caf\xe9\nMessage-ID: <latin1@x>\n"
-           b"Content-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\nUn caf\xe9 cr\xe8me, s'il vous pla\xeet.\n")
+    raw = (
+        b"From: Zo\xe9 <zoe@example.com>\nTo: team@example.com\nSubject: Caf\xe9\nMessage-ID: <latin1@x>\n"
+        b"Content-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\nUn caf\xe9 cr\xe8me, s'il vous pla\xeet.\n"
+    )
     put(store, settings, feed_id, raw)
     d = only_thread(client)
     assert d["subject"] == "Café"
@@ -221,7 +246,9 @@ def test_rfc2231_name_big_attachment_and_inline_image(client: TestClient, store:
     m["Subject"] = "Files"
     m["Message-ID"] = "<files@example.com>"
     m.set_content("Two files.\n")
-    m.add_attachment(b"B" * 5000, maintype="application", subtype="octet-stream", filename=("utf-8", "", "Übersicht 2026.bin"))
+    m.add_attachment(
+        b"B" * 5000, maintype="application", subtype="octet-stream", filename=("utf-8", "", "Übersicht 2026.bin")
+    )
     m.add_attachment(b"\x89PNG\r\n\x1a\nsmall", maintype="image", subtype="png", filename="=?utf-8?q?K=C3=A4se.png?=")
     put(store, settings, feed_id, m.as_bytes())
     big, png = only_thread(client)["post"]["attachments"]
@@ -247,8 +274,13 @@ def test_a_message_that_fails_to_place_is_quarantined_alone(
 
     feed_id = add_feed(store)
     for mid in ("a@x", "b@x", "c@x"):
-        deliver(store=store, data=make_mail(message_id=mid, subject=mid), feed_ids=[feed_id], source="import",
-                max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=make_mail(message_id=mid, subject=mid),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )
     place = pipeline.place_and_save
 
     def failing(session, row, a, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -277,8 +309,13 @@ def test_batches_shrink_to_what_big_messages_allow(
 
     feed_id = add_feed(store)
     for i in range(12):
-        deliver(store=store, data=make_mail(message_id=f"m{i}@x", subject=f"m{i}", body="x" * 40_000 + "\n"),
-                feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=make_mail(message_id=f"m{i}@x", subject=f"m{i}", body="x" * 40_000 + "\n"),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )
     asked: list[int] = []
     pending = pipeline._pending
 
@@ -311,8 +348,13 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
     feed_id = add_feed(store)
     for i in range(40):
         parent = f"m{i - 1}@x" if i % 5 else None
-        deliver(store=store, data=make_mail(message_id=f"m{i}@x", subject=f"topic {i // 5}", in_reply_to=parent),
-                feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=make_mail(message_id=f"m{i}@x", subject=f"topic {i // 5}", in_reply_to=parent),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )
     analysed: list[int] = []
     committed = [0]
     waits: list[tuple[int, int]] = []
@@ -347,8 +389,9 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
     assert all(queued == 12 for queued, seen in ahead if seen < 40)  # still at the cap with no mail arriving
     assert sorted(analysed) == analysed and len(set(analysed)) == 40  # each once, in raw-id order
     with store.read() as session:
-        rows = session.execute(sa.select(Entry.raw_id, Entry.message_id, Entry.parent_message_id, Entry.thread_id)
-                               .order_by(Entry.id)).all()
+        rows = session.execute(
+            sa.select(Entry.raw_id, Entry.message_id, Entry.parent_message_id, Entry.thread_id).order_by(Entry.id)
+        ).all()
     assert [raw for raw, *_ in rows] == sorted(raw for raw, *_ in rows)  # placed in raw-id order
     assert [parent for _, _, parent, _ in rows] == [f"m{i - 1}@x" if i % 5 else None for i in range(40)]
     assert len({thread for *_, thread in rows}) == 8

@@ -30,9 +30,11 @@ def test_two_instances_kill_9_every_250_once(postgres: Postgres) -> None:
             return super().url(database)
 
     r = soak(One(postgres.directory, postgres.port, postgres.bindir), MESSAGES, 32, kill=True, timeout=600)
-    print(f"soak: one instance {r.one_rate:.0f} msg/s, two {r.two_rate:.0f} msg/s ({r.two_rate / r.one_rate:.2f}x; "
-          f"{r.both_up_rate:.0f} msg/s while both were up, one was down {r.down:.1f} s); "
-          f"interrupted sessions {r.interrupted}, refusals {dict(r.refusals)}")
+    print(
+        f"soak: one instance {r.one_rate:.0f} msg/s, two {r.two_rate:.0f} msg/s ({r.two_rate / r.one_rate:.2f}x; "
+        f"{r.both_up_rate:.0f} msg/s while both were up, one was down {r.down:.1f} s); "
+        f"interrupted sessions {r.interrupted}, refusals {dict(r.refusals)}"
+    )
     assert r.bad == []
     assert r.acked == MESSAGES
     assert r.in_feed == MESSAGES and r.duplicates == 0

@@ -328,7 +328,9 @@ def test_spf_pass_aligned_posts_and_an_ip_not_allowed_is_held(settings: Settings
         thread_id = session.scalar(sa.select(Entry.thread_id).where(Entry.message_id == "allowed@x"))
     client = TestClient(create_app(settings, store))
     assert "dmarc=pass dkim=none spf=pass header.from=bank.example (mailfeed)" in client.get(f"/t/{thread_id}").text
-    assert client.get(f"/api/threads/{thread_id}").json()["post"]["verified"].startswith("dmarc=pass dkim=none spf=pass")
+    assert (
+        client.get(f"/api/threads/{thread_id}").json()["post"]["verified"].startswith("dmarc=pass dkim=none spf=pass")
+    )
 
 
 def test_imported_mail_has_no_envelope_and_no_spf(settings: Settings, store: Store, tmp_path: Path) -> None:

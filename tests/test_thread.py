@@ -42,8 +42,8 @@ def test_reply_chain_is_in_reply_to_then_references_newest_first() -> None:
 
 
 def test_web_form_in_reply_to_without_brackets_is_a_parent() -> None:
-    from tests.helpers import make_mail
     from gateway.parse import parse
+    from tests.helpers import make_mail
 
     msg = parse(make_mail(message_id="x@y", in_reply_to="parent-123@forms.example.com"))
     assert msg.in_reply_to == ["parent-123@forms.example.com"]
@@ -51,24 +51,42 @@ def test_web_form_in_reply_to_without_brackets_is_a_parent() -> None:
 
 def test_siblings_of_a_missing_parent_share_a_thread() -> None:
     known = {"missing@x": Known("missing@x", 7, received=False)}
-    spot = place(message_id="b@x", chain=["missing@x"], known=known, subject="Re: a", date=NOW,
-                 subject_thread=None, window=WINDOW)
+    spot = place(
+        message_id="b@x",
+        chain=["missing@x"],
+        known=known,
+        subject="Re: a",
+        date=NOW,
+        subject_thread=None,
+        window=WINDOW,
+    )
     assert (spot.thread_id, spot.parent_message_id) == (7, None)  # together, parent unknown yet
 
 
 def test_message_linking_two_threads_merges_them_into_the_oldest() -> None:
     known = {"a@x": Known("a@x", 9, True), "b@x": Known("b@x", 4, True)}
-    spot = place(message_id="c@x", chain=["a@x", "b@x"], known=known, subject="Re: a", date=NOW,
-                 subject_thread=None, window=WINDOW)
+    spot = place(
+        message_id="c@x",
+        chain=["a@x", "b@x"],
+        known=known,
+        subject="Re: a",
+        date=NOW,
+        subject_thread=None,
+        window=WINDOW,
+    )
     assert (spot.thread_id, spot.merge, spot.parent_message_id) == (4, (9,), "a@x")
 
 
 def test_re_subject_without_headers_joins_only_within_window() -> None:
     recent = SubjectThread(3, NOW - timedelta(days=2))
     old = SubjectThread(3, NOW - timedelta(days=45))
-    joined = place(message_id="r@x", chain=[], known={}, subject="Re: Plan", date=NOW, subject_thread=recent, window=WINDOW)
+    joined = place(
+        message_id="r@x", chain=[], known={}, subject="Re: Plan", date=NOW, subject_thread=recent, window=WINDOW
+    )
     alone = place(message_id="r@x", chain=[], known={}, subject="Re: Plan", date=NOW, subject_thread=old, window=WINDOW)
-    not_reply = place(message_id="r@x", chain=[], known={}, subject="Plan", date=NOW, subject_thread=recent, window=WINDOW)
+    not_reply = place(
+        message_id="r@x", chain=[], known={}, subject="Plan", date=NOW, subject_thread=recent, window=WINDOW
+    )
     assert (joined.thread_id, joined.by_subject) == (3, True)
     assert alone.thread_id is None and not_reply.thread_id is None
 
@@ -76,15 +94,30 @@ def test_re_subject_without_headers_joins_only_within_window() -> None:
 def test_parent_that_would_close_a_cycle_is_dropped() -> None:
     # b@x arrived first claiming a@x as parent; now a@x claims b@x as its parent
     known = {"a@x": Known("a@x", 5, False), "b@x": Known("b@x", 5, True)}
-    spot = place(message_id="a@x", chain=["b@x"], known=known, subject="x", date=NOW, subject_thread=None,
-                 window=WINDOW, parent_of={"b@x": "a@x"})
+    spot = place(
+        message_id="a@x",
+        chain=["b@x"],
+        known=known,
+        subject="x",
+        date=NOW,
+        subject_thread=None,
+        window=WINDOW,
+        parent_of={"b@x": "a@x"},
+    )
     assert spot.thread_id == 5 and spot.parent_message_id is None
 
 
 def test_parent_is_nearest_received_and_early_replies_are_adopted() -> None:
     known = {"root@x": Known("root@x", 2, True), "mid@x": Known("mid@x", 2, False)}
-    spot = place(message_id="leaf@x", chain=["mid@x", "root@x"], known=known, subject="Re: x", date=NOW,
-                 subject_thread=None, window=WINDOW)
+    spot = place(
+        message_id="leaf@x",
+        chain=["mid@x", "root@x"],
+        known=known,
+        subject="Re: x",
+        date=NOW,
+        subject_thread=None,
+        window=WINDOW,
+    )
     assert spot.parent_message_id == "root@x"  # mid@x not received yet
     children = [Child("leaf@x", ("mid@x", "root@x"), "root@x"), Child("other@x", ("root@x",), "root@x")]
     assert adopt("mid@x", "root@x", children) == {"leaf@x": "mid@x"}
@@ -136,10 +169,16 @@ def test_reprocess_all_gives_same_ids_and_threads(settings: Settings, store: Sto
 
     def snapshot() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
         with store.read() as session:
-            entries = session.execute(sa.select(Entry.id, Entry.thread_id, Entry.message_id, Entry.parent_message_id,
-                                                Entry.text).order_by(Entry.id)).all()
-            threads = session.execute(sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count,
-                                                Thread.last_activity_at).order_by(Thread.id)).all()
+            entries = session.execute(
+                sa.select(Entry.id, Entry.thread_id, Entry.message_id, Entry.parent_message_id, Entry.text).order_by(
+                    Entry.id
+                )
+            ).all()
+            threads = session.execute(
+                sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count, Thread.last_activity_at).order_by(
+                    Thread.id
+                )
+            ).all()
         return [tuple(r) for r in entries], [tuple(r) for r in threads]
 
     before = snapshot()
@@ -159,8 +198,12 @@ def _tricky_batch() -> list[bytes]:
 
     def with_file(mid: str, minutes: int) -> bytes:
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "Eve <eve@example.com>", "team@example.com", \
-            "Minutes", f"<{mid}>"
+        msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = (
+            "Eve <eve@example.com>",
+            "team@example.com",
+            "Minutes",
+            f"<{mid}>",
+        )
         msg.set_content("Minutes attached.\n")
         msg.add_attachment(b"%PDF-1.4 same bytes in both", maintype="application", subtype="pdf", filename="m.pdf")
         return msg.as_bytes()
@@ -213,16 +256,31 @@ def test_one_batch_places_as_one_message_at_a_time(settings: Settings, store: St
 
     def snapshot() -> dict[str, list[tuple]]:  # type: ignore[type-arg]
         tables = {
-            "entries": sa.select(Entry.id, Entry.thread_id, Entry.message_id, Entry.parent_message_id, Entry.text,
-                                 Entry.forwarded_by_address).order_by(Entry.id),
-            "threads": sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count, Thread.subject,
-                                 Thread.created_at, Thread.last_activity_at).order_by(Thread.id),
-            "refs": sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id)
-                      .order_by(MessageRef.message_id),
-            "files": sa.select(Attachment.entry_id, Attachment.position, Attachment.sha256)
-                       .order_by(Attachment.entry_id),
-            "forwards": sa.select(ForwardRecord.entry_id, ForwardRecord.raw_id, ForwardRecord.by_address)
-                          .order_by(ForwardRecord.raw_id),
+            "entries": sa.select(
+                Entry.id,
+                Entry.thread_id,
+                Entry.message_id,
+                Entry.parent_message_id,
+                Entry.text,
+                Entry.forwarded_by_address,
+            ).order_by(Entry.id),
+            "threads": sa.select(
+                Thread.id,
+                Thread.post_entry_id,
+                Thread.entry_count,
+                Thread.subject,
+                Thread.created_at,
+                Thread.last_activity_at,
+            ).order_by(Thread.id),
+            "refs": sa.select(MessageRef.message_id, MessageRef.thread_id, MessageRef.entry_id).order_by(
+                MessageRef.message_id
+            ),
+            "files": sa.select(Attachment.entry_id, Attachment.position, Attachment.sha256).order_by(
+                Attachment.entry_id
+            ),
+            "forwards": sa.select(ForwardRecord.entry_id, ForwardRecord.raw_id, ForwardRecord.by_address).order_by(
+                ForwardRecord.raw_id
+            ),
             "raw": sa.select(RawMessage.id, RawMessage.status, RawMessage.reason).order_by(RawMessage.id),
         }
         with store.read() as session:
@@ -268,21 +326,35 @@ def test_a_post_placed_after_its_reply_by_a_retry_is_placed_after_it_again_by_a_
     from gateway.web.app import create_app
 
     feed_id = add_feed(store)
-    ids = [deliver(store=store, data=m, feed_ids=[feed_id], source="smtp", envelope_from="ann@example.com",
-                   max_bytes=settings.max_message_bytes)[0]
-           for m in (make_mail(message_id="post@x", subject="Plan"),
-                     make_mail(message_id="reply@x", subject="Re: Plan", in_reply_to="<post@x>", minutes=5))]
+    ids = [
+        deliver(
+            store=store,
+            data=m,
+            feed_ids=[feed_id],
+            source="smtp",
+            envelope_from="ann@example.com",
+            max_bytes=settings.max_message_bytes,
+        )[0]
+        for m in (
+            make_mail(message_id="post@x", subject="Plan"),
+            make_mail(message_id="reply@x", subject="Re: Plan", in_reply_to="<post@x>", minutes=5),
+        )
+    ]
     with store.write() as session, session.begin():  # the post failed a step (its DNS, say): kept back
-        session.execute(sa.update(RawMessage).where(RawMessage.id == ids[0])
-                        .values(status="quarantined", reason="authenticate: DNS could not answer"))
+        session.execute(
+            sa.update(RawMessage)
+            .where(RawMessage.id == ids[0])
+            .values(status="quarantined", reason="authenticate: DNS could not answer")
+        )
     process_pending(store=store, settings=settings)  # the reply starts a thread of its own
     assert requeue(store=store, which="quarantined") == 1
     process_pending(store=store, settings=settings)  # the post joins it, as its root
 
     def snapshot() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
         with store.read() as session:
-            entries = session.execute(sa.select(Entry.id, Entry.message_id, Entry.parent_message_id)
-                                      .order_by(Entry.id)).all()
+            entries = session.execute(
+                sa.select(Entry.id, Entry.message_id, Entry.parent_message_id).order_by(Entry.id)
+            ).all()
             threads = session.execute(sa.select(Thread.id, Thread.post_entry_id, Thread.entry_count)).all()
         return [tuple(r) for r in entries], [tuple(r) for r in threads]
 

@@ -29,13 +29,19 @@ def test_allowed_posted_unknown_refused_or_held(settings: Settings, store: Store
     feed_id = add_feed(store)
     hold_id = add_feed(store, slug="open", address="open@example.com")
     with store.write() as session, session.begin():
-        set_policy(session, feed_id=feed_id, senders="example.com, partner@other.org", members_only=False, unknown="refuse")
+        set_policy(
+            session, feed_id=feed_id, senders="example.com, partner@other.org", members_only=False, unknown="refuse"
+        )
         set_policy(session, feed_id=hold_id, senders="example.com", members_only=False, unknown="hold")
     with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
         c.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id="ok@x"))
-        c.sendmail("partner@other.org", ["team@example.com"], make_mail(message_id="partner@x", sender="partner@other.org"))
+        c.sendmail(
+            "partner@other.org", ["team@example.com"], make_mail(message_id="partner@x", sender="partner@other.org")
+        )
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            c.sendmail("eve@evil.example", ["team@example.com"], make_mail(message_id="eve@x", sender="eve@evil.example"))
+            c.sendmail(
+                "eve@evil.example", ["team@example.com"], make_mail(message_id="eve@x", sender="eve@evil.example")
+            )
         code, text = refused.value.recipients["team@example.com"]
         assert code == 550 and text.startswith(b"5.7.1 <eve@evil.example> may not post to <team@example.com>")
         c.sendmail("eve@evil.example", ["open@example.com"], make_mail(message_id="held@x", sender="eve@evil.example"))
@@ -48,22 +54,37 @@ def test_allowed_posted_unknown_refused_or_held(settings: Settings, store: Store
 def by_raw(store: Store) -> dict[int, tuple[str, str]]:
     """Status and reason by raw id: a message kept back before it was placed has no Message-ID yet."""
     with store.read() as session:
-        return {i: (status, reason) for i, status, reason in
-                session.execute(sa.select(RawMessage.id, RawMessage.status, RawMessage.reason)).all()}
+        return {
+            i: (status, reason)
+            for i, status, reason in session.execute(
+                sa.select(RawMessage.id, RawMessage.status, RawMessage.reason)
+            ).all()
+        }
 
 
 def records(tmp_path: Path, extra: dict[str, str]) -> str:
     path = tmp_path / "dns.json"
-    path.write_text(json.dumps({"_dmarc.bank.example": "v=DMARC1; p=reject",
-                                "sel._domainkey.bank.example": f"v=DKIM1; k=rsa; p={(DKIM / 'test.pub.b64').read_text()}",
-                                **extra}))
+    path.write_text(
+        json.dumps(
+            {
+                "_dmarc.bank.example": "v=DMARC1; p=reject",
+                "sel._domainkey.bank.example": f"v=DKIM1; k=rsa; p={(DKIM / 'test.pub.b64').read_text()}",
+                **extra,
+            }
+        )
+    )
     return f"file:{path}"
 
 
 def signed(mid: str) -> bytes:
     mail = make_mail(message_id=mid, sender="CEO <ceo@bank.example>", subject="Wire transfer")
-    signature = dkim.sign(mail, b"sel", b"bank.example", (DKIM / "test.key").read_bytes(),
-                          include_headers=[b"from", b"to", b"subject", b"message-id", b"date"])
+    signature = dkim.sign(
+        mail,
+        b"sel",
+        b"bank.example",
+        (DKIM / "test.key").read_bytes(),
+        include_headers=[b"from", b"to", b"subject", b"message-id", b"date"],
+    )
     return signature + mail
 
 
@@ -88,13 +109,29 @@ def test_dmarc_failure_is_held_and_a_signed_message_posts(settings: Settings, st
 def test_trusted_relay_results_count_and_others_do_not(settings: Settings, store: Store) -> None:
     add_feed(store)
     settings = settings.model_copy(update={"trusted_authserv_ids": "mx.example.net"})
-    fail = b"Authentication-Results: mx.example.net; spf=fail smtp.mailfrom=bank.example; dmarc=fail header.from=bank.example\r\n"
+    fail = (
+        b"Authentication-Results: mx.example.net; spf=fail smtp.mailfrom=bank.example;"
+        b" dmarc=fail header.from=bank.example\r\n"
+    )
     forged = b"Authentication-Results: evil.example; dmarc=pass header.from=bank.example\r\n"
-    passed = b"Authentication-Results: mx.example.net; dkim=pass header.d=bank.example; dmarc=pass header.from=bank.example\r\n"
+    passed = (
+        b"Authentication-Results: mx.example.net; dkim=pass header.d=bank.example;"
+        b" dmarc=pass header.from=bank.example\r\n"
+    )
     with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
-        c.sendmail("x@bank.example", ["team@example.com"], fail + make_mail(message_id="fail@x", sender="ceo@bank.example"))
-        c.sendmail("x@bank.example", ["team@example.com"], forged + make_mail(message_id="forged@x", sender="ceo@bank.example", subject="s2"))
-        c.sendmail("x@bank.example", ["team@example.com"], passed + make_mail(message_id="pass@x", sender="ceo@bank.example", subject="s3"))
+        c.sendmail(
+            "x@bank.example", ["team@example.com"], fail + make_mail(message_id="fail@x", sender="ceo@bank.example")
+        )
+        c.sendmail(
+            "x@bank.example",
+            ["team@example.com"],
+            forged + make_mail(message_id="forged@x", sender="ceo@bank.example", subject="s2"),
+        )
+        c.sendmail(
+            "x@bank.example",
+            ["team@example.com"],
+            passed + make_mail(message_id="pass@x", sender="ceo@bank.example", subject="s3"),
+        )
         wait_for(lambda: len(statuses(store)) == 3 and "pending" not in {s for s, _ in statuses(store).values()})
     got = statuses(store)
     assert got["fail@x"][0] == "held" and "mx.example.net" in got["fail@x"][1]
@@ -109,10 +146,14 @@ def test_machines_and_loops_never_post(settings: Settings, store: Store) -> None
     add_feed(store)
     ooo = b"Auto-Submitted: auto-replied\r\n" + make_mail(message_id="ooo@x", subject="Automatic reply: Plan")
     ooo_plain = make_mail(message_id="ooo2@x", subject="Abwesenheitsnotiz: Plan")
-    dsn = (b"From: MAILER-DAEMON@relay.example.com\r\nTo: team@example.com\r\nSubject: Undelivered Mail\r\n"
-           b"Message-ID: <dsn@x>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
-           b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b--\r\n")
-    digest = b"X-Mailfeed-Digest: 1\r\nAuto-Submitted: auto-generated\r\n" + make_mail(message_id="digest@x", subject="[team] Digest")
+    dsn = (
+        b"From: MAILER-DAEMON@relay.example.com\r\nTo: team@example.com\r\nSubject: Undelivered Mail\r\n"
+        b"Message-ID: <dsn@x>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b--\r\n"
+    )
+    digest = b"X-Mailfeed-Digest: 1\r\nAuto-Submitted: auto-generated\r\n" + make_mail(
+        message_id="digest@x", subject="[team] Digest"
+    )
     with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
         c.sendmail("ann@example.com", ["team@example.com"], ooo)
         c.sendmail("ann@example.com", ["team@example.com"], ooo_plain)
@@ -120,7 +161,12 @@ def test_machines_and_loops_never_post(settings: Settings, store: Store) -> None
         c.sendmail("team@example.com", ["team@example.com"], digest)
         wait_for(lambda: server.processor.totals["ignored"] == 4)
     got = statuses(store)
-    assert {k: v[0] for k, v in got.items()} == {"ooo@x": "ignored", "ooo2@x": "ignored", "dsn@x": "ignored", "digest@x": "ignored"}
+    assert {k: v[0] for k, v in got.items()} == {
+        "ooo@x": "ignored",
+        "ooo2@x": "ignored",
+        "dsn@x": "ignored",
+        "digest@x": "ignored",
+    }
     with store.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 0
 
@@ -145,12 +191,20 @@ def test_a_sender_whose_dns_cannot_answer_is_deferred_then_posted(
     feed_id = add_feed(store)
     dns = DnsServer({"_dmarc.lax.example": "v=DMARC1; p=none"})
     settings = settings.model_copy(update={"verify_dkim": True, "dns_resolver": f"dns:127.0.0.1:{dns.port}"})
-    raw = {mid: deliver(store=store, data=make_mail(message_id=mid, sender="Ann <ann@lax.example>", subject=mid),
-                        feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)[0]
-           for mid in ("late@x", "old@x")}
+    raw = {
+        mid: deliver(
+            store=store,
+            data=make_mail(message_id=mid, sender="Ann <ann@lax.example>", subject=mid),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )[0]
+        for mid in ("late@x", "old@x")
+    }
     with store.write() as session, session.begin():
-        session.execute(sa.update(RawMessage).where(RawMessage.id == raw["old@x"])
-                        .values(received_at=utcnow() - timedelta(days=2)))
+        session.execute(
+            sa.update(RawMessage).where(RawMessage.id == raw["old@x"]).values(received_at=utcnow() - timedelta(days=2))
+        )
     dns.failing.set()
     try:
         assert process_pending(store=store, settings=settings) == {"deferred": 1, "quarantined": 1}

@@ -70,8 +70,17 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
     """Entries of a feed with after < id ≤ upto, oldest first."""
     with_files = sa.select(Attachment.entry_id).where(Attachment.entry_id == Entry.id).exists()
     rows = session.execute(
-        sa.select(Entry.id, Entry.thread_id, Thread.post_entry_id, Entry.author_name, Entry.author_address,
-                  Entry.snippet, Entry.date, Thread.subject, with_files)
+        sa.select(
+            Entry.id,
+            Entry.thread_id,
+            Thread.post_entry_id,
+            Entry.author_name,
+            Entry.author_address,
+            Entry.snippet,
+            Entry.date,
+            Thread.subject,
+            with_files,
+        )
         .join(Thread, Thread.id == Entry.thread_id)
         .where(Entry.feed_id == feed_id, Entry.id > after, Entry.id <= upto)
         .order_by(Entry.id)
@@ -82,11 +91,17 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
 def threads_written_by(session: Session, *, feed_id: int, address: str, thread_ids: Sequence[int]) -> set[int]:
     if not thread_ids:
         return set()
-    return set(session.scalars(
-        sa.select(Entry.thread_id).distinct().where(
-            Entry.feed_id == feed_id, Entry.author_address == address, Entry.thread_id.in_(thread_ids)  # type: ignore[attr-defined]
+    return set(
+        session.scalars(
+            sa.select(Entry.thread_id)
+            .distinct()
+            .where(
+                Entry.feed_id == feed_id,
+                Entry.author_address == address,
+                Entry.thread_id.in_(thread_ids),
+            )
         )
-    ))
+    )
 
 
 def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: set[int] | None) -> Collected:

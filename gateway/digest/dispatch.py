@@ -54,8 +54,15 @@ def base_url(settings: Settings) -> str:
 
 
 def send_due(
-    *, store: Store, settings: Settings, now: datetime, instance: str, force: bool = False,
-    dry_run: bool = False, only: str | None = None, send: Callable[..., object] = send_parallel,
+    *,
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    instance: str,
+    force: bool = False,
+    dry_run: bool = False,
+    only: str | None = None,
+    send: Callable[..., object] = send_parallel,
 ) -> Report:
     """Send every digest due at `now` (or, with force, every reader's now); return what happened."""
     started = time.monotonic()
@@ -68,9 +75,16 @@ def send_due(
             for sub, reader, feed in _subscriptions(session, only):
                 due = _due(sub, now, force)
                 if due is not None:
-                    run = DigestRun(id=0, subscription_id=sub.id, reader_id=reader.id, feed_id=feed.id,
-                                    period=due.period, due_at=due.due_at, cursor_from=sub.cursor,
-                                    cursor_to=collect.safe_upper_bound(session))
+                    run = DigestRun(
+                        id=0,
+                        subscription_id=sub.id,
+                        reader_id=reader.id,
+                        feed_id=feed.id,
+                        period=due.period,
+                        due_at=due.due_at,
+                        cursor_from=sub.cursor,
+                        cursor_to=collect.safe_upper_bound(session),
+                    )
                     context = _Context.load(session, [Job(run, sub, reader, feed)])
                     found = _compose(session, Job(run, sub, reader, feed), settings, key, now, cache, context)
                     if found is not None:
@@ -79,8 +93,9 @@ def send_due(
     jobs = _claim(store, now=now, instance=instance, force=force, only=only)
     report.counts["claimed"] = len(jobs)
     _send_all(store, settings, key, now, jobs, report, send, cache, instance=instance, started=started)
-    report.counts["notices"] = send_notices(store=store, settings=settings, now=now, base_url=base_url(settings),
-                                            send=send)
+    report.counts["notices"] = send_notices(
+        store=store, settings=settings, now=now, base_url=base_url(settings), send=send
+    )
     return report
 
 
@@ -89,7 +104,7 @@ def _subscriptions(session: Session, only: str | None) -> list[tuple[Subscriptio
         sa.select(Subscription, Reader, Feed)
         .join(Reader, Reader.id == Subscription.reader_id)
         .join(Feed, Feed.id == Subscription.feed_id)
-        .where(Subscription.every != "off", Reader.disabled.is_(False))  # type: ignore[attr-defined]
+        .where(Subscription.every != "off", Reader.disabled.is_(False))
         .order_by(Subscription.id)
     )
     if only:
@@ -114,8 +129,9 @@ def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str
             if (d := _due(sub, now, force)) is not None
         ]
         ids = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
-        ids += [r for r in runs.reclaimable(session, now=now)
-                if runs.reclaim(session, run_id=r, now=now, instance=instance)]
+        ids += [
+            r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)
+        ]
     with store.read() as session:
         rows = session.execute(
             sa.select(DigestRun, Subscription, Reader, Feed)
@@ -149,14 +165,14 @@ class _Context:
         ids = [j.reader.id for j in jobs]
         muted: dict[int, set[int]] = {}
         for reader_id, thread_id in session.execute(
-            sa.select(MutedThread.reader_id, MutedThread.thread_id).where(MutedThread.reader_id.in_(ids))  # type: ignore[attr-defined]
+            sa.select(MutedThread.reader_id, MutedThread.thread_id).where(MutedThread.reader_id.in_(ids))
         ):
             muted.setdefault(reader_id, set()).add(thread_id)
         replaced = {
             reader_id: int(total or 0)
             for reader_id, total in session.execute(
                 sa.select(DigestRun.reader_id, sa.func.sum(DigestRun.entry_count))
-                .where(DigestRun.reader_id.in_(ids), DigestRun.status == "sent")  # type: ignore[attr-defined]
+                .where(DigestRun.reader_id.in_(ids), DigestRun.status == "sent")
                 .group_by(DigestRun.reader_id)
             )
         }
@@ -166,8 +182,19 @@ class _Context:
 Composed = list[tuple[Job, tuple[Rendered, int]]]
 
 
-def _send_all(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
-              send: Callable[..., object], cache: Cache, *, instance: str, started: float) -> None:
+def _send_all(
+    store: Store,
+    settings: Settings,
+    key: str,
+    now: datetime,
+    jobs: list[Job],
+    report: Report,
+    send: Callable[..., object],
+    cache: Cache,
+    *,
+    instance: str,
+    started: float,
+) -> None:
     """Send the claimed runs batch by batch, renewing each batch's claims first (runs.renew)."""
     for start in range(0, len(jobs), BATCH):
         chunk = jobs[start : start + BATCH]
@@ -181,8 +208,9 @@ def _send_all(store: Store, settings: Settings, key: str, now: datetime, jobs: l
             _deliver(store, settings, key, now, outgoing, report, send)
 
 
-def _prepare(store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report,
-             cache: Cache) -> Composed:
+def _prepare(
+    store: Store, settings: Settings, key: str, now: datetime, jobs: list[Job], report: Report, cache: Cache
+) -> Composed:
     """Compose a batch; mark the runs with nothing to send skipped; the digests to send."""
     composed: list[tuple[Job, tuple[Rendered, int] | None]] = []
     with store.read() as session:
@@ -197,15 +225,28 @@ def _prepare(store: Store, settings: Settings, key: str, now: datetime, jobs: li
     return [(job, found) for job, found in composed if found is not None]
 
 
-def _deliver(store: Store, settings: Settings, key: str, now: datetime, outgoing: Composed, report: Report,
-             send: Callable[..., object]) -> None:
+def _deliver(
+    store: Store,
+    settings: Settings,
+    key: str,
+    now: datetime,
+    outgoing: Composed,
+    report: Report,
+    send: Callable[..., object],
+) -> None:
     """Send a composed batch, each outcome committed before its connection sends the next (recorder.py)."""
 
     def mark(group: Group) -> None:
-        answered = [(job, found, outcome) for start, outcomes in group
-                    for (job, found), outcome in zip(outgoing[start:], outcomes, strict=False)]
-        sent = [runs.Sent(job.run, rendered.message_id, count) for job, (rendered, count), o in answered
-                if o.status == "sent"]
+        answered = [
+            (job, found, outcome)
+            for start, outcomes in group
+            for (job, found), outcome in zip(outgoing[start:], outcomes, strict=False)
+        ]
+        sent = [
+            runs.Sent(job.run, rendered.message_id, count)
+            for job, (rendered, count), o in answered
+            if o.status == "sent"
+        ]
         with store.write() as session, session.begin():
             runs.mark_sent(session, sent=sent, now=now)
             for job, _, outcome in answered:
@@ -219,14 +260,15 @@ def _deliver(store: Store, settings: Settings, key: str, now: datetime, outgoing
     relay = relay_from_url(settings.relay_url)
     batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
     with GroupRecorder(mark) as recorder:
-        run_sync(send(relay, batch, checkpoint=recorder.checkpoint))  # type: ignore[arg-type]
+        run_sync(send(relay, batch, checkpoint=recorder.checkpoint))
 
 
 def _mark_failed(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
     if outcome.status == "temporary":
         runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
-        log.warning("digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code,
-                    outcome.detail)
+        log.warning(
+            "digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail
+        )
     else:
         runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
         log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
@@ -240,8 +282,9 @@ def _return_path(key: str, job: Job) -> str:
 Cache = dict[tuple[int, int, int], list[collect.NewEntry]]
 
 
-def _compose(session: Session, job: Job, settings: Settings, key: str, now: datetime, cache: Cache,
-             context: _Context) -> tuple[Rendered, int] | None:
+def _compose(
+    session: Session, job: Job, settings: Settings, key: str, now: datetime, cache: Cache, context: _Context
+) -> tuple[Rendered, int] | None:
     """The digest for one claimed run and the count of emails it replaces; None when there is
     nothing new and the reader skips empty digests.
 
@@ -256,8 +299,9 @@ def _compose(session: Session, job: Job, settings: Settings, key: str, now: date
     muted = context.muted.get(reader.id or 0, set())
     only = None
     if sub.only_mine:
-        only = collect.threads_written_by(session, feed_id=feed.id or 0, address=reader.email,
-                                          thread_ids=list({e.thread_id for e in entries}))
+        only = collect.threads_written_by(
+            session, feed_id=feed.id or 0, address=reader.email, thread_ids=list({e.thread_id for e in entries})
+        )
     got = collect.select(entries, reader=reader.email, muted=muted, only=only)
     if not got.items and sub.skip_empty:
         return None

@@ -7,15 +7,16 @@ per sender and day), sent here with the RFC 3834 marks of an automatic reply:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.digest.send import Outgoing, relay_from_url, run_sync
+from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import Notice
@@ -45,7 +46,14 @@ def notice_message(*, feed: Feed, recipient: str, feed_url: str, now: datetime) 
     return msg
 
 
-def send_notices(*, store: Store, settings: Settings, now: datetime, base_url: str, send: Callable[..., object]) -> int:
+def send_notices(
+    *,
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    base_url: str,
+    send: Callable[..., Coroutine[Any, Any, list[Outcome]]],
+) -> int:
     """Send queued notices; each is claimed first so two instances never both send it."""
     if not settings.relay_url:
         return 0
@@ -54,21 +62,26 @@ def send_notices(*, store: Store, settings: Settings, now: datetime, base_url: s
             sa.select(Notice, Feed).join(Feed, Feed.id == Notice.feed_id).where(Notice.status == "pending")
         ).all()
         mine = [
-            (n, f) for n, f in pending
+            (n, f)
+            for n, f in pending
             if session.execute(
                 sa.update(Notice).where(Notice.id == n.id, Notice.status == "pending").values(status="sending")
-            ).rowcount == 1  # type: ignore[attr-defined]
+            ).rowcount
+            == 1
         ]
     if not mine:
         return 0
     batch = [
-        Outgoing(notice_message(feed=f, recipient=n.recipient, feed_url=f"{base_url}/f/{f.slug}", now=now).as_bytes(),
-                 "", n.recipient)
+        Outgoing(
+            notice_message(feed=f, recipient=n.recipient, feed_url=f"{base_url}/f/{f.slug}", now=now).as_bytes(),
+            "",
+            n.recipient,
+        )
         for n, f in mine
     ]
-    outcomes = run_sync(send(relay_from_url(settings.relay_url), batch))  # type: ignore[arg-type]
+    outcomes = run_sync(send(relay_from_url(settings.relay_url), batch))
     with store.write() as session, session.begin():
-        for (n, _), outcome in zip(mine, outcomes, strict=True):  # type: ignore[call-overload]
+        for (n, _), outcome in zip(mine, outcomes, strict=True):
             status = "sent" if outcome.status == "sent" else ("pending" if outcome.status == "temporary" else "failed")
             session.execute(sa.update(Notice).where(Notice.id == n.id).values(status=status, sent_at=now))
-    return sum(1 for o in outcomes if o.status == "sent")  # type: ignore[attr-defined]
+    return sum(1 for o in outcomes if o.status == "sent")

@@ -74,8 +74,17 @@ BlockCache = dict[tuple[object, ...], tuple[str, Markup]]
 
 
 def render(
-    *, feed: dict[str, str], collected: Collected, reply_address: dict[int, str], mute_url: dict[int, str],
-    links: Links, env: Envelope, period_label: str, total_replaced: int, now: datetime, cache: BlockCache | None = None,
+    *,
+    feed: dict[str, str],
+    collected: Collected,
+    reply_address: dict[int, str],
+    mute_url: dict[int, str],
+    links: Links,
+    env: Envelope,
+    period_label: str,
+    total_replaced: int,
+    now: datetime,
+    cache: BlockCache | None = None,
 ) -> Rendered:
     """The digest mail. Items are rendered once per content and reused across readers
     (`cache`); only the reader's own mute link is put in per reader."""
@@ -86,9 +95,15 @@ def render(
         text_blocks.append(text_block.replace(MUTE_PLACEHOLDER, mute_url[i.thread_id]))
         html_blocks.append(Markup(html_block.replace(MUTE_PLACEHOLDER, escape(mute_url[i.thread_id]))))
     ctx = {
-        "feed": feed, "items": collected.items, "more": collected.more, "entry_count": collected.entry_count,
-        "total_replaced": total_replaced, "period_label": period_label, "feed_url": links.feed_url,
-        "prefs_url": links.prefs_url, "unsubscribe_url": links.unsubscribe_url,
+        "feed": feed,
+        "items": collected.items,
+        "more": collected.more,
+        "entry_count": collected.entry_count,
+        "total_replaced": total_replaced,
+        "period_label": period_label,
+        "feed_url": links.feed_url,
+        "prefs_url": links.prefs_url,
+        "unsubscribe_url": links.unsubscribe_url,
     }
     headers = [
         ("From", env.sender),
@@ -110,13 +125,25 @@ def render(
 
 
 def _item_blocks(item: Item, url: str, reply_to: str, cache: BlockCache) -> tuple[str, Markup]:
-    key = (item.thread_id, item.subject, item.new_thread, item.author, item.snippet, item.comments, tuple(item.who),
-           item.has_attachments, url, reply_to)
+    key = (
+        item.thread_id,
+        item.subject,
+        item.new_thread,
+        item.author,
+        item.snippet,
+        item.comments,
+        tuple(item.who),
+        item.has_attachments,
+        url,
+        reply_to,
+    )
     found = cache.get(key)
     if found is None:
         ctx = {"item": {**vars(item), "url": url, "reply_to": reply_to, "mute_url": MUTE_PLACEHOLDER}}
-        found = (_env.get_template("digest/item.txt").render(ctx),
-                 Markup(_env.get_template("digest/item.html").render(ctx)))
+        found = (
+            _env.get_template("digest/item.txt").render(ctx),
+            Markup(_env.get_template("digest/item.html").render(ctx)),
+        )
         cache[key] = found
     return found
 
@@ -132,8 +159,13 @@ def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> by
     out = [f"{name}: {_header_value(value)}" for name, value in headers]
     out += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
     for subtype, body in (("plain", text), ("html", html)):
-        out += [f"--{boundary}", f"Content-Type: text/{subtype}; charset=utf-8",
-                "Content-Transfer-Encoding: quoted-printable", "", _qp(body)]
+        out += [
+            f"--{boundary}",
+            f"Content-Type: text/{subtype}; charset=utf-8",
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            _qp(body),
+        ]
     out += [f"--{boundary}--", ""]
     return "\r\n".join(out).encode("ascii")
 

@@ -38,14 +38,27 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
     if not due:
         return []
     rows = [
-        {"subscription_id": d.sub.id, "reader_id": d.sub.reader_id, "feed_id": d.sub.feed_id, "period": d.period,
-         "due_at": d.due_at, "status": "claimed", "claimed_by": instance, "claimed_at": now, "attempts": 0,
-         "cursor_from": d.sub.cursor, "cursor_to": max(cursor_to, d.sub.cursor), "entry_count": 0,
-         "message_id": "", "last_error": ""}
+        {
+            "subscription_id": d.sub.id,
+            "reader_id": d.sub.reader_id,
+            "feed_id": d.sub.feed_id,
+            "period": d.period,
+            "due_at": d.due_at,
+            "status": "claimed",
+            "claimed_by": instance,
+            "claimed_at": now,
+            "attempts": 0,
+            "cursor_from": d.sub.cursor,
+            "cursor_to": max(cursor_to, d.sub.cursor),
+            "entry_count": 0,
+            "message_id": "",
+            "last_error": "",
+        }
         for d in due
     ]
     stmt = (
-        digest_writes.dialect(session).insert(DigestRun)
+        digest_writes.dialect(session)
+        .insert(DigestRun)
         .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
         .returning(DigestRun.id)
     )
@@ -54,14 +67,18 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
 
 def reclaimable(session: Session, *, now: datetime) -> list[int]:
     """Runs a crash left claimed past the lease, and temporary failures due again."""
-    return list(session.scalars(
-        sa.select(DigestRun.id).where(
-            sa.or_(
-                sa.and_(DigestRun.status == "claimed", DigestRun.claimed_at < now - LEASE),
-                sa.and_(DigestRun.status == "retry", DigestRun.next_attempt_at <= now),
+    return list(
+        session.scalars(
+            sa.select(DigestRun.id)
+            .where(
+                sa.or_(
+                    sa.and_(DigestRun.status == "claimed", DigestRun.claimed_at < now - LEASE),
+                    sa.and_(DigestRun.status == "retry", DigestRun.next_attempt_at <= now),
+                )
             )
-        ).order_by(DigestRun.id)
-    ))
+            .order_by(DigestRun.id)
+        )
+    )
 
 
 def reclaim(session: Session, *, run_id: int, now: datetime, instance: str) -> bool:
@@ -77,7 +94,7 @@ def reclaim(session: Session, *, run_id: int, now: datetime, instance: str) -> b
         )
         .values(status="claimed", claimed_by=instance, claimed_at=now)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+    return result.rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -87,16 +104,23 @@ class Sent:
     entry_count: int
 
 
-_RUN = DigestRun.__table__  # type: ignore[attr-defined]
-_SUB = Subscription.__table__  # type: ignore[attr-defined]
+_RUN = DigestRun.__table__
+_SUB = Subscription.__table__
 # Built once: recording runs after every relay answer, and building and
 # caching a statement costs more than executing it.
-_SENT = _RUN.update().where(_RUN.c.id == sa.bindparam("run_id")).values(
-    status="sent", sent_at=sa.bindparam("now"), message_id=sa.bindparam("mid"), entry_count=sa.bindparam("n"),
-    last_error="",
+_SENT = (
+    _RUN.update()
+    .where(_RUN.c.id == sa.bindparam("run_id"))
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("now"),
+        message_id=sa.bindparam("mid"),
+        entry_count=sa.bindparam("n"),
+        last_error="",
+    )
 )
-_SKIPPED = _RUN.update().where(_RUN.c.id == sa.bindparam("run_id")).values(
-    status="skipped", sent_at=sa.bindparam("now")
+_SKIPPED = (
+    _RUN.update().where(_RUN.c.id == sa.bindparam("run_id")).values(status="skipped", sent_at=sa.bindparam("now"))
 )
 _ADVANCE = (
     _SUB.update()
@@ -154,14 +178,13 @@ def mark_retry(session: Session, *, run: DigestRun, now: datetime, error: str) -
     status = "retry" if attempts < MAX_ATTEMPTS else "failed"
     delay = timedelta(minutes=min(2 ** (attempts - 1), 360))
     session.execute(
-        sa.update(DigestRun).where(DigestRun.id == run.id)
+        sa.update(DigestRun)
+        .where(DigestRun.id == run.id)
         .values(status=status, attempts=attempts, next_attempt_at=now + delay, last_error=error[:500])
     )
 
 
 def mark_bounced(session: Session, *, run: DigestRun, error: str) -> None:
     """A permanent refusal: count a hard bounce; enough of them disable the reader."""
-    session.execute(
-        sa.update(DigestRun).where(DigestRun.id == run.id).values(status="bounced", last_error=error[:500])
-    )
+    session.execute(sa.update(DigestRun).where(DigestRun.id == run.id).values(status="bounced", last_error=error[:500]))
     digest_writes.record_bounce(session, reader_id=run.reader_id, reason=error)

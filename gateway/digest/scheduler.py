@@ -50,9 +50,11 @@ class DigestScheduler:
 
     def start(self) -> None:
         if self.clock.start is not None:
-            log.warning("MAILFEED_DIGEST_CLOCK_START=%s: digests run on a clock that starts there, not on the "
-                        "real time (for tests and drills; periods it sends are not sent again)",
-                        self.clock.start.isoformat())
+            log.warning(
+                "MAILFEED_DIGEST_CLOCK_START=%s: digests run on a clock that starts there, not on the "
+                "real time (for tests and drills; periods it sends are not sent again)",
+                self.clock.start.isoformat(),
+            )
         self._thread.start()
 
     def alive(self) -> bool:
@@ -66,8 +68,9 @@ class DigestScheduler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                report = send_due(store=self.store, settings=self.settings, now=self.clock.now(),
-                                  instance=instance_name())
+                report = send_due(
+                    store=self.store, settings=self.settings, now=self.clock.now(), instance=instance_name()
+                )
                 if report.counts["claimed"]:
                     log.info("digests: %s", dict(report.counts))
             except Exception:  # database or relay away: the ledger keeps every claim for the next pass

@@ -67,7 +67,11 @@ CONNECTIONS = 4  # relays limit connections per client (Postfix: 50); a few keep
 
 
 async def send_parallel(
-    relay: Relay, batch: list[Outgoing], *, connections: int = CONNECTIONS, timeout: float = 60,
+    relay: Relay,
+    batch: list[Outgoing],
+    *,
+    connections: int = CONNECTIONS,
+    timeout: float = 60,
     checkpoint: Checkpoint | None = None,
 ) -> list[Outcome]:
     """Send `batch` over up to `connections` connections at once, each a contiguous share of it.
@@ -95,16 +99,21 @@ async def send_parallel(
     clients: list[aiosmtplib.SMTP] = []
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(send_batch(relay, share, timeout=timeout, checkpoint=offset(start),
-                                                  peers=clients))
-                     for start, share in shares]
+            tasks = [
+                group.create_task(send_batch(relay, share, timeout=timeout, checkpoint=offset(start), peers=clients))
+                for start, share in shares
+            ]
     except BaseExceptionGroup as failed:  # the connections stop for one cause (the ledger is away): name it
         raise failed.exceptions[0] from None
     return [outcome for task in tasks for outcome in task.result()]
 
 
 async def send_batch(
-    relay: Relay, batch: list[Outgoing], *, timeout: float = 60, checkpoint: Checkpoint | None = None,
+    relay: Relay,
+    batch: list[Outgoing],
+    *,
+    timeout: float = 60,
+    checkpoint: Checkpoint | None = None,
     peers: list[aiosmtplib.SMTP] | None = None,
 ) -> list[Outcome]:
     """Send every message over one connection; an outcome per message, in order.

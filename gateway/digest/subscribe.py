@@ -75,7 +75,7 @@ def unsubscribe(session: Session, *, email: str, feed: Feed | None = None) -> in
     q = sa.update(Subscription).where(Subscription.reader_id == reader.id, Subscription.every != "off")
     if feed is not None:
         q = q.where(Subscription.feed_id == feed.id)
-    return int(session.execute(q.values(every="off")).rowcount or 0)  # type: ignore[attr-defined]
+    return int(session.execute(q.values(every="off")).rowcount or 0)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
     n = 0
     lines: list[bytes] = []
     done = 0
-    with path.open("rb") as fh, (opener(fh) if opener else fh) as stream:
+    with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
             for line in stream:
                 if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
@@ -148,8 +148,10 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
                 lines.append(line)
         except _DAMAGED as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
-            raise ImportError_(f"{path}: {problem} in message {max(n, 1)} ({exc}); importing a good copy "
-                               "again adds only what is missing") from None
+            raise ImportError_(
+                f"{path}: {problem} in message {max(n, 1)} ({exc}); importing a good copy "
+                "again adds only what is missing"
+            ) from None
     if n:
         yield f"{path}#{n}", _message(lines), path.stat().st_size - done
 
@@ -176,8 +178,10 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[tuple[str, byte
         units = 0
     if missed:
         shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
-        raise ImportError_(f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
-                           "Maildir again takes those still there")
+        raise ImportError_(
+            f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
+            "Maildir again takes those still there"
+        )
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:

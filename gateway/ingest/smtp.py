@@ -62,6 +62,7 @@ def storage_full(exc: BaseException) -> bool:
         return True
     return "database or disk is full" in str(orig)
 
+
 FEED_CACHE_SECONDS = 2.0
 INLINE_CHECK_BYTES = 256 * 1024
 GROUP_COMMIT_MAX = 256
@@ -73,7 +74,9 @@ class RawWriter:
     def __init__(self, store: Store, on_commit: Callable[[], None] = lambda: None) -> None:
         self.store = store
         self.on_commit = on_commit
-        self._queue: queue.Queue[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]] | None] = (
+            queue.Queue()
+        )
         self._conn: sa.Connection | None = None  # kept between commits: no pool checkout (and ping) for each
         self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
         self._thread.start()
@@ -211,7 +214,9 @@ class Handler:
         self.per_sender = RateLimiter(settings.rate_per_sender)
         self.per_client = RateLimiter(settings.rate_per_client)
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
         if not self.per_client.allow(client):
             log.info("refused MAIL FROM <%s> from %s: client over its rate", address, client, extra={"peer": client})
@@ -223,23 +228,34 @@ class Handler:
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             log.info("refused RCPT <%s> from %s: too many recipients", address, _peer(session), extra=_about(session))
             return REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients)
         # answered from the directory's cache; a thread only when it must read the database
-        feed_id = self.feeds.lookup(address) if self.feeds.fresh() else await asyncio.to_thread(self.feeds.lookup, address)
+        feed_id = (
+            self.feeds.lookup(address) if self.feeds.fresh() else await asyncio.to_thread(self.feeds.lookup, address)
+        )
         if feed_id is None:
             log.info("refused RCPT <%s> from %s: no such feed", address, _peer(session), extra=_about(session))
             return REPLY_NO_SUCH_FEED.format(address=address)
-        if keys.looks_signed(keys.split_sub_address(address)[1] or "") and await asyncio.to_thread(self.feeds.forged, address):
+        if keys.looks_signed(keys.split_sub_address(address)[1] or "") and await asyncio.to_thread(
+            self.feeds.forged, address
+        ):
             log.info("refused RCPT <%s> from %s: forged tag", address, _peer(session), extra=_about(session, feed_id))
             return REPLY_FORGED_TAG.format(address=address)
         policy = self.feeds.policy(feed_id)
         sender = envelope.mail_from or ""
         if sender and not policy.may_post(sender) and policy.unknown == "refuse":
-            log.info("refused RCPT <%s> from %s: sender <%s> not allowed", address, _peer(session), sender,
-                     extra=_about(session, feed_id))
+            log.info(
+                "refused RCPT <%s> from %s: sender <%s> not allowed",
+                address,
+                _peer(session),
+                sender,
+                extra=_about(session, feed_id),
+            )
             return REPLY_SENDER_REFUSED.format(sender=sender, address=address)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
@@ -252,14 +268,26 @@ class Handler:
             await asyncio.to_thread(check) if len(data) > INLINE_CHECK_BYTES else check()
         except Rejected as exc:
             message_id = header_message_id(data)
-            log.info("<%s> refused from %s: %s", message_id or "-", _peer(session), exc.reply,
-                     extra=_about(session, message_id=message_id))
+            log.info(
+                "<%s> refused from %s: %s",
+                message_id or "-",
+                _peer(session),
+                exc.reply,
+                extra=_about(session, message_id=message_id),
+            )
             return exc.reply
         feed_ids = sorted({fid for a in envelope.rcpt_tos if (fid := self.feeds.lookup(a)) is not None})
         client = str(session.peer[0]) if isinstance(session.peer, tuple) else ""  # kept for SPF
         items = [
-            writes.NewRaw(fid, data, "smtp", envelope.mail_from or "", ",".join(envelope.rcpt_tos),
-                          client, session.host_name or "")
+            writes.NewRaw(
+                fid,
+                data,
+                "smtp",
+                envelope.mail_from or "",
+                ",".join(envelope.rcpt_tos),
+                client,
+                session.host_name or "",
+            )
             for fid in feed_ids
         ]
         try:
@@ -267,14 +295,25 @@ class Handler:
         except Exception as exc:
             if storage_full(exc):
                 message_id = header_message_id(data)
-                log.error("<%s> cannot be stored: storage full (%s)", message_id or "-", exc,
-                          extra=_about(session, message_id=message_id))
+                log.error(
+                    "<%s> cannot be stored: storage full (%s)",
+                    message_id or "-",
+                    exc,
+                    extra=_about(session, message_id=message_id),
+                )
                 return REPLY_STORAGE_FULL
             raise
         message_id = header_message_id(data)
         for fid, raw_id in zip(feed_ids, ids, strict=True):
-            log.info("<%s> accepted from %s as raw %s of feed %s (%s bytes)", message_id or "-", _peer(session), raw_id,
-                     fid, len(data), extra=_about(session, fid, message_id, raw_id))
+            log.info(
+                "<%s> accepted from %s as raw %s of feed %s (%s bytes)",
+                message_id or "-",
+                _peer(session),
+                raw_id,
+                fid,
+                len(data),
+                extra=_about(session, fid, message_id, raw_id),
+            )
         return REPLY_OK.format(ids=",".join(map(str, ids)))
 
     async def handle_exception(self, error: Exception) -> str:
@@ -286,8 +325,9 @@ def _peer(session: Session) -> str:
     return str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
 
 
-def _about(session: Session, feed: int | None = None, message_id: str | None = None,
-           raw_id: int | None = None) -> dict[str, object]:
+def _about(
+    session: Session, feed: int | None = None, message_id: str | None = None, raw_id: int | None = None
+) -> dict[str, object]:
     """The structured fields of a log line about this session's message, those known (see gateway/logs.py)."""
     fields = {"peer": _peer(session), "feed": feed, "message_id": message_id, "raw_id": raw_id}
     return {k: v for k, v in fields.items() if v is not None}

@@ -41,4 +41,4 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int | None) -> byt
     if too_big or (size_limit and total - 3 > size_limit):
         return None
     # Each line boundary is a CRLF: a line that starts with a dot follows one.
-    return bytes(buf[: -3]).replace(b"\r\n.", b"\r\n")[2:]
+    return bytes(buf[:-3]).replace(b"\r\n.", b"\r\n")[2:]

@@ -36,13 +36,17 @@ def matches(email: str, patterns: Iterable[str]) -> bool:
 
 def visible_feed_ids(*, session: Session, email: str | None, admin: bool) -> set[int]:
     """The feeds this reader may see: all for an admin; public ones and those they are a member of."""
-    rows = session.execute(sa.select(Feed.id, FeedAccess.private).outerjoin(FeedAccess, FeedAccess.feed_id == Feed.id)).all()
+    rows = session.execute(
+        sa.select(Feed.id, FeedAccess.private).outerjoin(FeedAccess, FeedAccess.feed_id == Feed.id)
+    ).all()
     if admin:
         return {fid for fid, _ in rows}
     private = {fid for fid, p in rows if p}
     visible = {fid for fid, _ in rows if fid not in private}
     if private and email:
-        members = session.execute(sa.select(FeedMember.feed_id, FeedMember.pattern).where(FeedMember.feed_id.in_(private))).all()  # type: ignore[attr-defined]
+        members = session.execute(
+            sa.select(FeedMember.feed_id, FeedMember.pattern).where(FeedMember.feed_id.in_(private))
+        ).all()
         visible |= {fid for fid, pattern in members if matches(email, [pattern])}
     return visible
 
@@ -66,7 +70,9 @@ def members_of(*, session: Session, feed_id: int) -> list[str] | None:
     """The members of a private feed; None for a public one."""
     if session.get(FeedAccess, feed_id) is None:
         return None
-    return list(session.scalars(sa.select(FeedMember.pattern).where(FeedMember.feed_id == feed_id).order_by(FeedMember.pattern)))
+    return list(
+        session.scalars(sa.select(FeedMember.pattern).where(FeedMember.feed_id == feed_id).order_by(FeedMember.pattern))
+    )
 
 
 def all_members(*, session: Session) -> list[str]:
@@ -112,7 +118,7 @@ def use_signin(*, session: Session, token: str) -> str | None:
     h = digest(token)
     done = session.execute(
         sa.update(SigninToken)
-        .where(SigninToken.token_hash == h, SigninToken.used_at.is_(None), SigninToken.expires_at > now)  # type: ignore[union-attr,operator]
+        .where(SigninToken.token_hash == h, SigninToken.used_at.is_(None), SigninToken.expires_at > now)  # type: ignore[union-attr]
         .values(used_at=now)
     )
     if done.rowcount != 1:
@@ -188,14 +194,18 @@ def delete_entry(*, session: Session, entry_id: int, by: str) -> bool:
     if entry is None:
         return False
     search.remove_entry(session=session, entry_id=entry_id)
-    raw_ids = {entry.raw_id, *session.scalars(sa.select(ForwardRecord.raw_id).where(ForwardRecord.entry_id == entry_id))}
+    raw_ids = {
+        entry.raw_id,
+        *session.scalars(sa.select(ForwardRecord.raw_id).where(ForwardRecord.entry_id == entry_id)),
+    }
     shas = set(session.scalars(sa.select(Attachment.sha256).where(Attachment.entry_id == entry_id)))
     session.execute(sa.delete(Attachment).where(Attachment.entry_id == entry_id))
     session.execute(sa.delete(ForwardRecord).where(ForwardRecord.entry_id == entry_id))
-    still_used = set(session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(shas))))  # type: ignore[attr-defined]
-    session.execute(sa.delete(Blob).where(Blob.sha256.in_(shas - still_used)))  # type: ignore[attr-defined]
+    still_used = set(session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
+    session.execute(sa.delete(Blob).where(Blob.sha256.in_(shas - still_used)))
     session.execute(
-        sa.update(RawMessage).where(RawMessage.id.in_(raw_ids))  # type: ignore[union-attr]
+        sa.update(RawMessage)
+        .where(RawMessage.id.in_(raw_ids))  # type: ignore[union-attr]
         .values(data=b"", size=0, status="deleted", reason=f"deleted by {by}")
     )
     thread_id = entry.thread_id

@@ -54,7 +54,7 @@ class Store:
             self.reader.dispose()
 
 
-def insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):  # type: ignore[no-untyped-def]
+def insert_ignore(session: Session, table: sa.Table, index: Sequence[str]):
     """INSERT … ON CONFLICT DO NOTHING, built once per dialect and table (building costs more than running)."""
     name = session.get_bind().dialect.name
     key = (name, table.name, tuple(index))
@@ -165,7 +165,8 @@ _REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*(?:['"]([^'"]+)['"]|N
 
 def migration_heads() -> set[str]:
     """The revisions no migration builds on, read from the files' `revision =` lines (no import)."""
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             if value:

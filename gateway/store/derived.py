@@ -20,16 +20,22 @@ from sqlalchemy.orm import Session
 from gateway.store.db import insert_ignore
 from gateway.store.models import Attachment, Blob, Entry, ForwardRecord, MessageRef, Thread, UTCDateTime
 
-_THREAD, _ENTRY, _REF = Thread.__table__, Entry.__table__, MessageRef.__table__  # type: ignore[attr-defined]
-_BLOB, _ATTACHMENT, _FORWARD = Blob.__table__, Attachment.__table__, ForwardRecord.__table__  # type: ignore[attr-defined]
+_THREAD, _ENTRY, _REF = Thread.__table__, Entry.__table__, MessageRef.__table__
+_BLOB, _ATTACHMENT, _FORWARD = Blob.__table__, Attachment.__table__, ForwardRecord.__table__
 
 
-def thread_row(*, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime,
-               post_entry_id: int | None = None) -> dict[str, Any]:
+def thread_row(
+    *, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime, post_entry_id: int | None = None
+) -> dict[str, Any]:
     """A new thread's row: empty, or already counting its post `post_entry_id` (what `touch_row` would make of it)."""
     return {
-        "id": thread_id, "feed_id": feed_id, "subject": subject, "subject_key": subject_key,
-        "created_at": when, "last_activity_at": when, "entry_count": 0 if post_entry_id is None else 1,
+        "id": thread_id,
+        "feed_id": feed_id,
+        "subject": subject,
+        "subject_key": subject_key,
+        "created_at": when,
+        "last_activity_at": when,
+        "entry_count": 0 if post_entry_id is None else 1,
         "post_entry_id": post_entry_id,
     }
 
@@ -63,15 +69,32 @@ def attachment_rows(
         sha = hashlib.sha256(data).hexdigest()
         if len(data) <= max_bytes:
             blobs.append({"sha256": sha, "data": data, "size": len(data)})
-        rows.append({"entry_id": entry_id, "position": position, "filename": filename, "content_type": ctype,
-                     "size": len(data), "sha256": sha, "content_id": cid, "inline": inline})
+        rows.append(
+            {
+                "entry_id": entry_id,
+                "position": position,
+                "filename": filename,
+                "content_type": ctype,
+                "size": len(data),
+                "sha256": sha,
+                "content_id": cid,
+                "inline": inline,
+            }
+        )
     return blobs, rows
 
 
-def forward_row(*, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None,
-                note: str) -> dict[str, Any]:
-    return {"entry_id": entry_id, "raw_id": raw_id, "by_name": by_name, "by_address": by_address, "date": date,
-            "note": note}
+def forward_row(
+    *, entry_id: int, raw_id: int, by_name: str, by_address: str, date: datetime | None, note: str
+) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "raw_id": raw_id,
+        "by_name": by_name,
+        "by_address": by_address,
+        "date": date,
+        "note": note,
+    }
 
 
 def touch_row(*, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> dict[str, Any]:

@@ -22,8 +22,12 @@ def feed_policies(session: Session, settings: Settings) -> dict[int, Policy]:
     for feed_id in session.scalars(sa.select(Feed.id)):
         row = rows.get(feed_id) or FeedPolicy(feed_id=feed_id)
         out[feed_id] = effective(
-            senders=row.senders, members=members.get(feed_id, []), members_only=row.members_only, unknown=row.unknown,
-            default_allowed=settings.allowed, default_unknown=settings.unknown_senders,
+            senders=row.senders,
+            members=members.get(feed_id, []),
+            members_only=row.members_only,
+            unknown=row.unknown,
+            default_allowed=settings.allowed,
+            default_unknown=settings.unknown_senders,
         )
     return out
 

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -42,9 +43,7 @@ class BadCursor(ValueError):
 
 
 def list_feeds(*, session: Session) -> list[FeedSummary]:
-    counts = (
-        sa.select(Thread.feed_id, sa.func.count().label("n")).group_by(Thread.feed_id).subquery()
-    )
+    counts = sa.select(Thread.feed_id, sa.func.count().label("n")).group_by(Thread.feed_id).subquery()
     rows = session.execute(
         sa.select(Feed, sa.func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.feed_id == Feed.id)
@@ -83,15 +82,11 @@ def list_threads(
                 sa.and_(Thread.last_activity_at == when, Thread.id < tid),
             )
         )
-    threads = list(
-        session.scalars(
-            q.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
-        )
-    )
+    threads = list(session.scalars(q.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit + 1)))
     more = len(threads) > limit
     threads = threads[:limit]
     post_ids = [t.post_entry_id for t in threads if t.post_entry_id is not None]
-    posts = {e.id: e for e in session.scalars(sa.select(Entry).where(Entry.id.in_(post_ids)))}  # type: ignore[attr-defined]
+    posts = {e.id: e for e in session.scalars(sa.select(Entry).where(Entry.id.in_(post_ids)))}
     page = [ThreadSummary(t, posts.get(t.post_entry_id or -1)) for t in threads]
     nxt = encode_cursor(threads[-1].last_activity_at, threads[-1].id) if more and threads else None
     return page, nxt
@@ -102,9 +97,7 @@ def thread_detail(*, session: Session, thread_id: int) -> ThreadDetail | None:
     if thread is None:
         return None
     feed = session.get(Feed, thread.feed_id)
-    entries = list(
-        session.scalars(sa.select(Entry).where(Entry.thread_id == thread_id).order_by(Entry.date, Entry.id))
-    )
+    entries = list(session.scalars(sa.select(Entry).where(Entry.thread_id == thread_id).order_by(Entry.date, Entry.id)))
     if feed is None or not entries:
         return None
     post = next((e for e in entries if e.id == thread.post_entry_id), entries[0])
@@ -119,18 +112,16 @@ def thread_detail(*, session: Session, thread_id: int) -> ThreadDetail | None:
     )
 
 
-def _grouped(session: Session, model: type, entry_ids: Sequence[int], order: object) -> dict:  # type: ignore[type-arg]
-    out: dict[int, list] = {}  # type: ignore[type-arg]
-    for row in session.scalars(sa.select(model).where(model.entry_id.in_(entry_ids)).order_by(order)):  # type: ignore[attr-defined]
+def _grouped(session: Session, model: Any, entry_ids: Sequence[int], order: object) -> dict:
+    out: dict[int, list] = {}
+    for row in session.scalars(sa.select(model).where(model.entry_id.in_(entry_ids)).order_by(order)):
         out.setdefault(row.entry_id, []).append(row)
     return out
 
 
 def attachment_file(*, session: Session, entry_id: int, position: int) -> tuple[Attachment, bytes | None] | None:
     """The attachment and its stored bytes (None when too large to keep apart from the raw message)."""
-    att = session.scalar(
-        sa.select(Attachment).where(Attachment.entry_id == entry_id, Attachment.position == position)
-    )
+    att = session.scalar(sa.select(Attachment).where(Attachment.entry_id == entry_id, Attachment.position == position))
     if att is None:
         return None
     return att, session.scalar(sa.select(Blob.data).where(Blob.sha256 == att.sha256))
@@ -140,12 +131,14 @@ def raw_bytes(*, session: Session, raw_id: int) -> bytes | None:
     return session.scalar(sa.select(RawMessage.data).where(RawMessage.id == raw_id))
 
 
-def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:  # type: ignore[type-arg]
+def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:
     """Quarantined, deferred and held messages (id, status, received_at, message_id, reason), without their bytes."""
     return list(
         session.execute(
-            sa.select(RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason)
-            .where(RawMessage.status.in_(("quarantined", "deferred", "held")))  # type: ignore[attr-defined]
+            sa.select(
+                RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason
+            )
+            .where(RawMessage.status.in_(("quarantined", "deferred", "held")))
             .order_by(RawMessage.id)
             .limit(limit)
         ).all()

@@ -60,6 +60,9 @@ def reading(store: Store) -> Iterator[sa.Connection]:
 def _fetch(db: Db, sql: str, args: Sequence[Any] = ()) -> list[Any]:
     """Rows of `sql` (qmark placeholders, no `%`) on the DB-API connection under `db`.
 
+    Callers build rows with `Row(*r[:n], …)`; mypy takes a starred slice as filling every
+    field, hence their `type: ignore[call-arg]`.
+
     A driver error comes out as SQLAlchemy's, as from `session.execute`: outside a
     transaction by running the statement once more through SQLAlchemy, which also
     invalidates the pool when the connection was lost (the database restarted).
@@ -67,14 +70,15 @@ def _fetch(db: Db, sql: str, args: Sequence[Any] = ()) -> list[Any]:
     conn = db if isinstance(db, sa.Connection) else db.connection()
     sql = for_driver(conn, sql)
     try:
-        return conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[no-any-return, union-attr]
+        return conn.connection.driver_connection.execute(sql, args).fetchall()  # type: ignore[union-attr]
     except conn.dialect.loaded_dbapi.Error as exc:
         if conn.in_transaction():
             lost = conn.dialect.is_disconnect(exc, None, None)
             if lost:
                 conn.invalidate(exc)
-            raise sa.exc.DBAPIError.instance(sql, args, exc, conn.dialect.loaded_dbapi.Error,
-                                             connection_invalidated=lost, dialect=conn.dialect) from exc
+            raise sa.exc.DBAPIError.instance(
+                sql, args, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+            ) from exc
         return list(conn.exec_driver_sql(sql, tuple(args)).all())
 
 
@@ -131,7 +135,7 @@ def feed_head(*, session: Db, slug: str) -> FeedHead | None:
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
         return None
     rows = _fetch(session, _FEED_HEAD, (slug,))
-    return FeedHead(*rows[0][:4], bool(rows[0][4])) if rows else None
+    return FeedHead(*rows[0][:4], bool(rows[0][4])) if rows else None  # type: ignore[call-arg]
 
 
 def feed_members(*, session: Db, feed_id: int) -> list[str]:
@@ -186,8 +190,19 @@ def threads(
         args += (at, at, tid)
     rows = _fetch(session, sql, (*args, limit + 1))
     page = [
-        ThreadRow(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), max(0, r[5]), r[6], r[7] or "", r[8] or "", r[9] or "",
-                  *((r[10], r[11] or "") if with_body else ()))
+        ThreadRow(
+            r[0],
+            r[1],
+            r[2],
+            _utc(r[3]),
+            _utc(r[4]),
+            max(0, r[5]),
+            r[6],
+            r[7] or "",
+            r[8] or "",
+            r[9] or "",
+            *((r[10], r[11] or "") if with_body else ()),
+        )
         for r in rows[:limit]
     ]
     if details and page:
@@ -247,7 +262,7 @@ def thread_view(*, session: Db, thread_id: int, include_hidden: bool = False) ->
     tid, subject, post_id, *feed = head[0]
     entries, moderated = [], set()
     for r in _fetch(session, _ENTRIES, (thread_id,)):
-        entries.append(EntryRow(*r[:8], _utc(r[8]), *r[9:18], r[18] or ""))
+        entries.append(EntryRow(*r[:8], _utc(r[8]), *r[9:18], r[18] or ""))  # type: ignore[call-arg]
         if r[19] is not None:
             moderated.add(r[0])
     if not entries or (post_id in moderated and not include_hidden):
@@ -257,11 +272,11 @@ def thread_view(*, session: Db, thread_id: int, include_hidden: bool = False) ->
     post = next((e for e in entries if e.id == post_id), entries[0])
     forwards: dict[int, list[ForwardRow]] = {}
     for r in _fetch(session, _FORWARDS, (thread_id,)):
-        forwards.setdefault(r[0], []).append(ForwardRow(*r[:3], _utc(r[3]), r[4]))
+        forwards.setdefault(r[0], []).append(ForwardRow(*r[:3], _utc(r[3]), r[4]))  # type: ignore[call-arg]
     where = "JOIN entry e ON e.id = a.entry_id WHERE e.thread_id = ?"
     return ThreadView(
         thread=ThreadHead(tid, subject, post_id),
-        feed=FeedHead(*feed[:4], bool(feed[4])),
+        feed=FeedHead(*feed[:4], bool(feed[4])),  # type: ignore[call-arg]
         entries=[post, *(e for e in entries if e.id != post.id)],
         attachments=_attachments(session, _ATTACHMENTS.format(where=where), (thread_id,)),
         forwards=forwards,
@@ -272,7 +287,7 @@ def thread_view(*, session: Db, thread_id: int, include_hidden: bool = False) ->
 def _attachments(session: Db, sql: str, args: Sequence[Any]) -> dict[int, list[AttachmentRow]]:
     out: dict[int, list[AttachmentRow]] = {}
     for r in _fetch(session, sql, args):
-        out.setdefault(r[0], []).append(AttachmentRow(*r[:6], bool(r[6])))
+        out.setdefault(r[0], []).append(AttachmentRow(*r[:6], bool(r[6])))  # type: ignore[call-arg]
     return out
 
 
@@ -283,9 +298,7 @@ def attachments_of(*, session: Db, entry_ids: Sequence[int]) -> dict[int, list[A
     return _attachments(session, sql, tuple(entry_ids))
 
 
-def entries_by_author(
-    *, session: Session, address: str, feed_ids: Collection[int], limit: int = 100
-) -> list[sa.Row]:  # type: ignore[type-arg]
+def entries_by_author(*, session: Session, address: str, feed_ids: Collection[int], limit: int = 100) -> list[sa.Row]:
     """An author's entries in the given feeds, newest first: id, thread_id, subject, date, snippet, name."""
     if not feed_ids or "\x00" in address:  # PostgreSQL refuses NUL in text parameters; no address has one
         return []
@@ -294,10 +307,10 @@ def entries_by_author(
             sa.select(Entry.id, Entry.thread_id, Entry.subject, Entry.date, Entry.snippet, Entry.author_name)
             .where(
                 sa.func.lower(Entry.author_address) == address.lower(),
-                Entry.feed_id.in_(list(feed_ids)),  # type: ignore[attr-defined]
-                Entry.id.not_in(_moderated),  # type: ignore[attr-defined]
+                Entry.feed_id.in_(list(feed_ids)),
+                Entry.id.not_in(_moderated),
             )
-            .order_by(Entry.date.desc(), Entry.id.desc())  # type: ignore[attr-defined]
+            .order_by(Entry.date.desc(), Entry.id.desc())
             .limit(limit)
         ).all()
     )
@@ -324,7 +337,7 @@ def thread_moved(*, session: Db, thread_id: int) -> int | None:
 def entry_place(*, session: Session, entry_id: int) -> tuple[int, int] | None:
     """(feed id, thread id) of a visible entry."""
     row = session.execute(
-        sa.select(Entry.feed_id, Entry.thread_id).where(Entry.id == entry_id, Entry.id.not_in(_moderated))  # type: ignore[attr-defined]
+        sa.select(Entry.feed_id, Entry.thread_id).where(Entry.id == entry_id, Entry.id.not_in(_moderated))
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -333,8 +346,8 @@ def raw_of_entry(*, session: Session, entry_id: int) -> tuple[int, bytes] | None
     """(feed id, raw bytes) of a visible entry."""
     row = session.execute(
         sa.select(Entry.feed_id, RawMessage.data)
-        .join(RawMessage, RawMessage.id == Entry.raw_id)  # type: ignore[arg-type]
-        .where(Entry.id == entry_id, Entry.id.not_in(_moderated))  # type: ignore[attr-defined]
+        .join(RawMessage, RawMessage.id == Entry.raw_id)
+        .where(Entry.id == entry_id, Entry.id.not_in(_moderated))
     ).first()
     return (row[0], row[1]) if row else None
 

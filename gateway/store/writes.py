@@ -48,9 +48,7 @@ class FeedExists(Exception):
 
 
 def add_feed(*, session: Session, slug: str, address: str, title: str = "") -> Feed:
-    clash = session.scalar(
-        sa.select(Feed).where(sa.or_(Feed.slug == slug, Feed.address == address.lower()))
-    )
+    clash = session.scalar(sa.select(Feed).where(sa.or_(Feed.slug == slug, Feed.address == address.lower())))
     if clash is not None:
         raise FeedExists(f"feed {clash.slug!r} <{clash.address}> exists already")
     feed = Feed(slug=slug, address=address.lower(), title=title or slug)
@@ -80,8 +78,18 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
     now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
     when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
     rows = [
-        (item.feed_id, hashlib.sha256(item.data).hexdigest(), item.data, len(item.data), item.source,
-         item.envelope_from, item.envelope_to, item.client_ip, item.helo[:255], when)
+        (
+            item.feed_id,
+            hashlib.sha256(item.data).hexdigest(),
+            item.data,
+            len(item.data),
+            item.source,
+            item.envelope_from,
+            item.envelope_to,
+            item.client_ip,
+            item.helo[:255],
+            when,
+        )
         for item in items
     ]
     found: dict[tuple[int, str], int] = {}
@@ -105,16 +113,19 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
 
 
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a value
-_SAVE_RAW = ("INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip,"
-             " helo, received_at, status, reason)")
+_SAVE_RAW = (
+    "INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip,"
+    " helo, received_at, status, reason)"
+)
 _SAVE_RAW_END = "ON CONFLICT (feed_id, sha256) DO NOTHING"
 
 
 def set_raw_status(
     *, session: Session, raw_id: int, status: str, reason: str = "", message_id: str | None = None
 ) -> None:
-    set_raw_statuses(session=session, rows=[raw_status(raw_id=raw_id, status=status, reason=reason,
-                                                       message_id=message_id)])
+    set_raw_statuses(
+        session=session, rows=[raw_status(raw_id=raw_id, status=status, reason=reason, message_id=message_id)]
+    )
 
 
 def raw_status(*, raw_id: int, status: str, reason: str = "", message_id: str | None = None) -> dict[str, object]:
@@ -138,14 +149,18 @@ def number_raw(*, session: Session, raw_ids: Sequence[int]) -> None:
 
 
 # Statements run for every message, built once (building one costs more than running it).
-_RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__  # type: ignore[attr-defined]
-_SET_STATUS = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(
-    status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid")
+_RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__
+_SET_STATUS = (
+    _RAW.update()
+    .where(_RAW.c.id == sa.bindparam("rid"))
+    .values(status=sa.bindparam("st"), reason=sa.bindparam("why"), message_id=sa.bindparam("mid"))
 )
 _TOP_SEQ = sa.select(sa.func.max(_RAW.c.seq)).where(_RAW.c.seq.is_not(None))  # ix_raw_seq
 _SET_SEQ = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(seq=sa.bindparam("n"))
-_KNOWN = (f"SELECT r.message_id, r.thread_id, r.entry_id, e.message_id FROM {_REF.name} r"
-          f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ? AND r.message_id IN ")
+_KNOWN = (
+    f"SELECT r.message_id, r.thread_id, r.entry_id, e.message_id FROM {_REF.name} r"
+    f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ? AND r.message_id IN "
+)
 
 
 def known_ids(*, session: Session, feed_id: int, ids: Sequence[str]) -> dict[str, Known]:
@@ -171,7 +186,7 @@ def subject_thread(*, session: Session, feed_id: int, subject_key: str) -> Subje
     row = session.execute(
         sa.select(Thread.id, Thread.last_activity_at)
         .where(Thread.feed_id == feed_id, Thread.subject_key == subject_key)
-        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())  # type: ignore[attr-defined]
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
         .limit(1)
     ).first()
     return SubjectThread(row[0], row[1]) if row else None
@@ -179,9 +194,7 @@ def subject_thread(*, session: Session, feed_id: int, subject_key: str) -> Subje
 
 def thread_children(*, session: Session, thread_ids: Sequence[int]) -> list[Child]:
     rows = session.execute(
-        sa.select(Entry.message_id, Entry.chain, Entry.parent_message_id).where(
-            Entry.thread_id.in_(thread_ids)  # type: ignore[attr-defined]
-        )
+        sa.select(Entry.message_id, Entry.chain, Entry.parent_message_id).where(Entry.thread_id.in_(thread_ids))
     )
     return [Child(m, tuple(c.split()), p) for m, c, p in rows]
 
@@ -199,9 +212,7 @@ def thread_in_feed(*, session: Session, thread_id: int, feed_id: int) -> bool:
 
 def post_message_id(*, session: Session, thread_id: int) -> str | None:
     return session.scalar(
-        sa.select(Entry.message_id)
-        .join(Thread, Thread.post_entry_id == Entry.id)  # type: ignore[arg-type]
-        .where(Thread.id == thread_id)
+        sa.select(Entry.message_id).join(Thread, Thread.post_entry_id == Entry.id).where(Thread.id == thread_id)
     )
 
 
@@ -210,16 +221,14 @@ def merge_threads(*, session: Session, into: int, others: Sequence[int]) -> None
     if not others:
         return
     for model in (Entry, MessageRef):
-        session.execute(
-            sa.update(model).where(model.thread_id.in_(others)).values(thread_id=into)  # type: ignore[attr-defined]
-        )
-    session.execute(sa.delete(Thread).where(Thread.id.in_(others)))  # type: ignore[attr-defined]
+        session.execute(sa.update(model).where(model.thread_id.in_(others)).values(thread_id=into))
+    session.execute(sa.delete(Thread).where(Thread.id.in_(others)))
 
 
 def add_alias(*, session: Session, feed_id: int, message_id: str, thread_id: int, entry_id: int) -> None:
     """Make `message_id` stand for entry `entry_id` (a reply to it lands in that thread)."""
     session.execute(
-        insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]).values(  # type: ignore[attr-defined]
+        insert_ignore(session, MessageRef.__table__, ["feed_id", "message_id"]).values(
             feed_id=feed_id, message_id=message_id, thread_id=thread_id, entry_id=entry_id
         )
     )
@@ -234,7 +243,9 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
     """(entry id, thread id) of the entry that `message_id` stands for, if one does."""
     row = session.execute(
         sa.select(MessageRef.entry_id, MessageRef.thread_id).where(
-            MessageRef.feed_id == feed_id, MessageRef.message_id == message_id, MessageRef.entry_id.is_not(None)  # type: ignore[union-attr]
+            MessageRef.feed_id == feed_id,
+            MessageRef.message_id == message_id,
+            MessageRef.entry_id.is_not(None),  # type: ignore[union-attr]
         )
     ).first()
     return (row[0], row[1]) if row else None
@@ -273,13 +284,13 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
 def clear_derived(*, session: Session, feed_id: int | None = None) -> None:
     """Delete every derived row (all feeds, or one) so it can be rebuilt from raw."""
     search.clear_index(session=session, feed_id=feed_id)
-    for model in (Attachment, ForwardRecord):
-        q = sa.delete(model)
+    for owned in (Attachment, ForwardRecord):
+        q = sa.delete(owned)
         if feed_id is not None:
-            q = q.where(model.entry_id.in_(sa.select(Entry.id).where(Entry.feed_id == feed_id)))  # type: ignore[attr-defined]
+            q = q.where(owned.entry_id.in_(sa.select(Entry.id).where(Entry.feed_id == feed_id)))
         session.execute(q)
     for model in (Entry, MessageRef, Thread):
         q = sa.delete(model)
         if feed_id is not None:
-            q = q.where(model.feed_id == feed_id)  # type: ignore[attr-defined]
+            q = q.where(model.feed_id == feed_id)
         session.execute(q)

@@ -76,15 +76,21 @@ async def signin_request(
     await viewer(request)
     address = email.strip().lower()
     if "@" not in address or any(c.isspace() for c in address):
-        return page(request, "signin.html", {"next": _safe_next(next), "sent": None, "error": "That is not an email address."},
-                    status_code=400)
+        return page(
+            request,
+            "signin.html",
+            {"next": _safe_next(next), "sent": None, "error": "That is not an email address."},
+            status_code=400,
+        )
 
     def make() -> str | None:
         with request.app.state.store.write() as session, session.begin():
             members = access.all_members(session=session)
             if not may_sign_in(settings, address, members):
                 return None
-            return access.new_signin(session=session, email=address, lifetime=timedelta(minutes=settings.signin_minutes))
+            return access.new_signin(
+                session=session, email=address, lifetime=timedelta(minutes=settings.signin_minutes)
+            )
 
     token = await run_in_threadpool(make)
     if token is not None:
@@ -94,9 +100,16 @@ async def signin_request(
             await run_in_threadpool(send_signin_mail, settings, address, link)
         except (OSError, smtplib.SMTPException) as exc:
             log.error("cannot mail a sign-in link to %s: %s", address, exc)
-            return page(request, "signin.html", {"next": _safe_next(next), "sent": None,
-                                                 "error": "The sign-in mail could not be sent; try again later."},
-                        status_code=503)
+            return page(
+                request,
+                "signin.html",
+                {
+                    "next": _safe_next(next),
+                    "sent": None,
+                    "error": "The sign-in mail could not be sent; try again later.",
+                },
+                status_code=503,
+            )
     else:
         log.info("sign-in refused for %s (not in READERS/ALLOWED_SENDERS, not an admin or member)", address)
     # Same answer either way: the page must not tell who may read.
@@ -140,8 +153,12 @@ async def signin_confirm(request: Request, token: str, next: str = "/") -> HTMLR
             return access.signin_pending(session=session, token=token)
 
     email = await run_in_threadpool(check)
-    return page(request, "signin_confirm.html", {"email": email, "token": token, "next": _safe_next(next)},
-                status_code=200 if email else 410)
+    return page(
+        request,
+        "signin_confirm.html",
+        {"email": email, "token": token, "next": _safe_next(next)},
+        status_code=200 if email else 410,
+    )
 
 
 @router.post("/signin/{token}")
@@ -154,16 +171,26 @@ async def signin_finish(
     def spend() -> str | None:
         with request.app.state.store.write() as session, session.begin():
             email = access.use_signin(session=session, token=token)
-            return None if email is None else access.new_session(
-                session=session, email=email, lifetime=session_lifetime(settings))
+            return (
+                None
+                if email is None
+                else access.new_session(session=session, email=email, lifetime=session_lifetime(settings))
+            )
 
     session_token = await run_in_threadpool(spend)
     if session_token is None:
         await viewer(request)
         return page(request, "signin_confirm.html", {"email": None, "token": token, "next": "/"}, status_code=410)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(cookie_name(request, SESSION_COOKIE), session_token, max_age=settings.session_days * 86400,
-                        httponly=True, secure=secure_cookies(request), samesite="lax", path="/")
+    response.set_cookie(
+        cookie_name(request, SESSION_COOKIE),
+        session_token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        secure=secure_cookies(request),
+        samesite="lax",
+        path="/",
+    )
     return response
 
 
@@ -172,13 +199,16 @@ async def signout(request: Request, csrf: Annotated[str | None, Form()] = None) 
     _csrf_or_403(request, csrf)
     token = request.cookies.get(cookie_name(request, SESSION_COOKIE))
     if token:
+
         def end() -> None:
             with request.app.state.store.write() as session, session.begin():
                 access.end_session(session=session, token=token)
 
         await run_in_threadpool(end)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(cookie_name(request, SESSION_COOKIE), path="/", secure=secure_cookies(request), httponly=True)
+    response.delete_cookie(
+        cookie_name(request, SESSION_COOKIE), path="/", secure=secure_cookies(request), httponly=True
+    )
     return response
 
 
@@ -203,8 +233,9 @@ async def _account(request: Request, new_url: str | None) -> HTMLResponse:
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
-async def token_create(request: Request, csrf: Annotated[str | None, Form()] = None,
-                       label: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
+async def token_create(
+    request: Request, csrf: Annotated[str | None, Form()] = None, label: Annotated[str, Form(max_length=200)] = ""
+) -> HTMLResponse:
     _csrf_or_403(request, csrf)
     who = await viewer(request)
     if who.email is None:

@@ -55,8 +55,9 @@ async def raw(request: Request, raw_id: Id) -> Response:
     data = await run_in_threadpool(read)
     if data is None:
         raise HTTPException(404, detail=f"no raw message {raw_id}")
-    return Response(data, media_type="message/rfc822",
-                    headers={"Content-Disposition": f'attachment; filename="raw-{raw_id}.eml"'})
+    return Response(
+        data, media_type="message/rfc822", headers={"Content-Disposition": f'attachment; filename="raw-{raw_id}.eml"'}
+    )
 
 
 @router.post("/admin/entries/{entry_id}/{action}")

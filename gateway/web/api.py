@@ -44,11 +44,14 @@ DENIED: dict[int | str, dict[str, object]] = {401: {"model": Problem}, 403: {"mo
 
 
 def _store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
-@router.get("/healthz", response_model=Health,
-            responses={503: {"model": Health, "description": "The database is unreachable (status \"down\")."}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": 'The database is unreachable (status "down").'}},
+)
 async def healthz(request: Request) -> Response | Health:
     """Each part's state (gateway/health.py); 503 with the same body when the database is down."""
     state = request.app.state
@@ -75,8 +78,9 @@ async def feeds(request: Request) -> list[FeedOut]:
     return await run_in_threadpool(read)
 
 
-@router.get("/api/feeds/{slug}/threads", response_model=ThreadPage,
-            responses={**NOT_FOUND, **DENIED, 400: {"model": Problem}})
+@router.get(
+    "/api/feeds/{slug}/threads", response_model=ThreadPage, responses={**NOT_FOUND, **DENIED, 400: {"model": Problem}}
+)
 async def threads(
     request: Request,
     slug: str,
@@ -113,18 +117,19 @@ async def thread(request: Request, thread_id: Id) -> ThreadDetailOut:
         with views.reading(_store(request)) as conn:
             d = open_thread(request, conn, thread_id)
         out = [entry_out(e, d.attachments.get(e.id, []), d.forwards.get(e.id, [])) for e in d.entries]
-        return ThreadDetailOut(id=d.thread.id, feed=d.feed.slug, subject=d.thread.subject, post=out[0],
-                               comments=out[1:])
+        return ThreadDetailOut(
+            id=d.thread.id, feed=d.feed.slug, subject=d.thread.subject, post=out[0], comments=out[1:]
+        )
 
     return await read_in_thread(request, read)
 
 
-def entry_out(
-    e: views.EntryRow, attachments: list[views.AttachmentRow], forwards: list[views.ForwardRow]
-) -> EntryOut:
+def entry_out(e: views.EntryRow, attachments: list[views.AttachmentRow], forwards: list[views.ForwardRow]) -> EntryOut:
     by = Person(name=e.forwarded_by_name or "", address=e.forwarded_by_address) if e.forwarded_by_address else None
     urls = {a.position: f"/attachments/{e.id}/{a.position}/{quote(a.filename, safe='')}" for a in attachments}
-    html = rewrite_cid(e.html, {a.content_id: urls[a.position] for a in attachments if a.content_id}) if e.html else e.html
+    html = (
+        rewrite_cid(e.html, {a.content_id: urls[a.position] for a in attachments if a.content_id}) if e.html else e.html
+    )
     return EntryOut(
         id=e.id,
         message_id=e.message_id,
@@ -141,8 +146,7 @@ def entry_out(
         ],
         forwarded_by=by,
         forwards=[
-            ForwardOut(by=Person(name=f.by_name, address=f.by_address), date=f.date, note=f.note)
-            for f in forwards
+            ForwardOut(by=Person(name=f.by_name, address=f.by_address), date=f.date, note=f.note) for f in forwards
         ],
         verified=e.auth,
     )
@@ -151,7 +155,7 @@ def entry_out(
 @router.get("/api/search", response_model=SearchOut, responses=DENIED)
 async def search(
     request: Request,
-    q: Annotated[str, Query(max_length=500, description="Words to find (\"quoted phrase\" kept together)")],
+    q: Annotated[str, Query(max_length=500, description='Words to find ("quoted phrase" kept together)')],
     feed: Annotated[str | None, Query(description="Only this feed (slug)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SearchOut:
@@ -166,19 +170,40 @@ async def search(
                 allowed = {f.id} & allowed if f is not None and f.id is not None else set()
             # PostgreSQL text cannot hold NUL; no indexed word contains one either.
             hits = fts.search(session=session, q=q.replace("\x00", ""), feed_ids=allowed, limit=limit)
-        return SearchOut(results=[
-            SearchHit(thread_id=h.thread_id, entry_id=h.entry_id, subject=h.subject,
-                      snippet=fts.snippet_text(h.snippet), url=f"/t/{h.thread_id}#e{h.entry_id}")
-            for h in hits
-        ])
+        return SearchOut(
+            results=[
+                SearchHit(
+                    thread_id=h.thread_id,
+                    entry_id=h.entry_id,
+                    subject=h.subject,
+                    snippet=fts.snippet_text(h.snippet),
+                    url=f"/t/{h.thread_id}#e{h.entry_id}",
+                )
+                for h in hits
+            ]
+        )
 
     return await run_in_threadpool(read)
 
 
-@router.get("/attachments/{entry_id}/{position}/{filename}", response_class=Response, responses={
-    200: {"content": {"application/octet-stream": {}, "image/png": {}, "image/jpeg": {}, "image/gif": {},
-                      "image/webp": {}}, "description": "the attachment's bytes"},
-    **NOT_FOUND, **DENIED})
+@router.get(
+    "/attachments/{entry_id}/{position}/{filename}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {},
+                "image/png": {},
+                "image/jpeg": {},
+                "image/gif": {},
+                "image/webp": {},
+            },
+            "description": "the attachment's bytes",
+        },
+        **NOT_FOUND,
+        **DENIED,
+    },
+)
 async def attachment(request: Request, entry_id: Id, position: Id, filename: str, inline: bool = False) -> Response:
     """An attachment, as a download: mail content must never run in our origin.
 
@@ -211,11 +236,15 @@ async def attachment(request: Request, entry_id: Id, position: Id, filename: str
     att, data = found
     name = quote(att.filename, safe="")
     if inline and is_inline_image(att):
-        return Response(content=data, media_type=att.content_type.lower(), headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{name}",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, max-age=86400",
-        })
+        return Response(
+            content=data,
+            media_type=att.content_type.lower(),
+            headers={
+                "Content-Disposition": f"inline; filename*=UTF-8''{name}",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, max-age=86400",
+            },
+        )
     return Response(
         content=data,
         media_type="application/octet-stream",

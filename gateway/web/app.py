@@ -20,8 +20,7 @@ from gateway.web.feeds import RenderedFeeds
 from gateway.web.render import templates_dir
 
 CSP = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -132,8 +131,9 @@ def _error_handlers(app: FastAPI) -> None:
         if request.app.state.settings.auth == "email":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
-        return error_page(request, 403, "Not signed in",
-                          "Your sign-in proxy did not say who you are; open mailfeed through it.")
+        return error_page(
+            request, 403, "Not signed in", "Your sign-in proxy did not say who you are; open mailfeed through it."
+        )
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
@@ -158,5 +158,4 @@ def _error_handlers(app: FastAPI) -> None:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    return pages.page(request, "error.html", {"status": status, "title": title, "message": message},
-                      status_code=status)
+    return pages.page(request, "error.html", {"status": status, "title": title, "message": message}, status_code=status)

@@ -60,7 +60,7 @@ class Forbidden(Exception):
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def secure_cookies(request: Request) -> bool:
@@ -76,7 +76,7 @@ async def viewer(request: Request, *, allow_key: bool = False) -> Viewer:
     """The request's reader (cached on the request)."""
     cached = getattr(request.state, "viewer", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     if not _needs_database(request, allow_key):
         return reader(request, None, allow_key=allow_key)  # skip the thread hop
     return await run_in_threadpool(reader, request, None, allow_key=allow_key)
@@ -98,7 +98,7 @@ def reader(request: Request, db: views.Db | None, *, allow_key: bool = False) ->
             with Session(bind=db) if db is not None else request.app.state.store.read() as session:
                 cached = _resolve(request, allow_key, session)
         request.state.viewer = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _needs_database(request: Request, allow_key: bool) -> bool:
@@ -188,7 +188,7 @@ def csrf_token(request: Request) -> str:
     if new is None:
         new = secrets.token_urlsafe(24)
         request.state.new_csrf = new
-    return new  # type: ignore[no-any-return]
+    return new
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:

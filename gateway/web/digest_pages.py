@@ -49,7 +49,9 @@ def _subscription(request: Request, token: str, kind: str) -> tuple[Subscription
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def unsubscribe_confirm(request: Request, token: str) -> HTMLResponse:
     sub, reader, feed = await run_in_threadpool(_subscription, request, token, "u")
-    return page(request, "unsubscribe.html", {"token": token, "reader": reader, "feed": feed, "done": sub.every == "off"})
+    return page(
+        request, "unsubscribe.html", {"token": token, "reader": reader, "feed": feed, "done": sub.every == "off"}
+    )
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -106,8 +108,16 @@ async def preferences(request: Request, token: str) -> HTMLResponse:
 
 
 def _prefs_context(token: str, sub: Subscription, reader: Reader, feed: Feed, **extra: Any) -> dict[str, Any]:
-    return {"token": token, "sub": sub, "reader": reader, "feed": feed, "every_choices": EVERY,
-            "weekdays": WEEKDAYS, "weekday": WEEKDAYS[sub.weekday], **extra}
+    return {
+        "token": token,
+        "sub": sub,
+        "reader": reader,
+        "feed": feed,
+        "every_choices": EVERY,
+        "weekdays": WEEKDAYS,
+        "weekday": WEEKDAYS[sub.weekday],
+        **extra,
+    }
 
 
 @router.post("/prefs/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -137,8 +147,12 @@ async def save_preferences(
 
     sub, reader, feed, error = await run_in_threadpool(run)
     status = 400 if error else 200
-    return page(request, "prefs.html", _prefs_context(token, sub, reader, feed, error=error, saved=not error),
-                status_code=status)
+    return page(
+        request,
+        "prefs.html",
+        _prefs_context(token, sub, reader, feed, error=error, saved=not error),
+        status_code=status,
+    )
 
 
 @router.get("/stats", response_class=HTMLResponse, include_in_schema=False)
@@ -157,5 +171,7 @@ async def stats(request: Request) -> HTMLResponse:
         totals[0] += r.replaced
         totals[1] += r.digests
         totals[2] += 1
-    readers = rows if who.admin or request.app.state.settings.auth == "open" else [r for r in rows if r.email == who.email]
+    readers = (
+        rows if who.admin or request.app.state.settings.auth == "open" else [r for r in rows if r.email == who.email]
+    )
     return page(request, "stats.html", {"per_feed": per_feed, "readers": readers})

@@ -40,8 +40,7 @@ def base_url(request: Request) -> str:
 
 def _enclosures(base: str, entry_id: int, atts: list[views.AttachmentRow], key: str | None) -> list[fmt.Enclosure]:
     return [
-        fmt.Enclosure(base + attachment_url(entry_id, a, key=key), a.content_type, a.size, a.filename)
-        for a in atts
+        fmt.Enclosure(base + attachment_url(entry_id, a, key=key), a.content_type, a.size, a.filename) for a in atts
     ]
 
 
@@ -106,26 +105,36 @@ async def _feed(request: Request, slug: str, render: Callable[..., bytes], media
         for r in rows:
             post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
             a = atts.get(r.post_id or -1, [])
-            body = str(entry_body(post, a, base=base, key=key))  # type: ignore[arg-type]
+            body = str(entry_body(post, a, base=base, key=key))
             if r.comment_count:
                 n = r.comment_count
                 body += f'<p><a href="{base}/t/{r.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
-            items.append(fmt.Item(
-                id=fmt.stable_id(slug, "thread", str(r.post_id)), url=f"{base}/t/{r.id}",
-                title=r.subject or "(no subject)",
-                author_name=r.author_name, author_email=r.author_address, published=r.created_at,
-                updated=r.last_activity_at, content_html=body, summary=r.snippet,
-                enclosures=_enclosures(base, r.post_id or 0, a, key),
-            ))
+            items.append(
+                fmt.Item(
+                    id=fmt.stable_id(slug, "thread", str(r.post_id)),
+                    url=f"{base}/t/{r.id}",
+                    title=r.subject or "(no subject)",
+                    author_name=r.author_name,
+                    author_email=r.author_address,
+                    published=r.created_at,
+                    updated=r.last_activity_at,
+                    content_html=body,
+                    summary=r.snippet,
+                    enclosures=_enclosures(base, r.post_id or 0, a, key),
+                )
+            )
         ext = "json" if media_type == JSON_FEED else "atom"
         info = fmt.FeedInfo(
-            id=fmt.stable_id(slug), title=feed.title or slug, home_url=f"{base}/f/{slug}",
+            id=fmt.stable_id(slug),
+            title=feed.title or slug,
+            home_url=f"{base}/f/{slug}",
             self_url=f"{base}/f/{slug}/feed.{ext}{_key_suffix(key)}",
-            json_url=f"{base}/f/{slug}/feed.json{_key_suffix(key)}", subtitle=f"Mail to {feed.address}",
+            json_url=f"{base}/f/{slug}/feed.json{_key_suffix(key)}",
+            subtitle=f"Mail to {feed.address}",
         )
-        body, updated = render(info, items), fmt.updated_of(items) if items else None
-        cache.put(doc, stamp, body, updated)
-        return conditional(request, body, media_type, updated)
+        rendered, updated = render(info, items), fmt.updated_of(items) if items else None
+        cache.put(doc, stamp, rendered, updated)
+        return conditional(request, rendered, media_type, updated)
 
     return await read_in_thread(request, read_and_render)
 
@@ -137,12 +146,15 @@ async def thread_atom(request: Request, thread_id: Id) -> Response:
             view = open_thread(request, conn, thread_id, allow_key=True)
         key = _key(request)
         base = base_url(request)
-        items = [_entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), key)
-                 for e in view.entries]
+        items = [
+            _entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), key) for e in view.entries
+        ]
         info = fmt.FeedInfo(
             id=fmt.stable_id(view.feed.slug, "thread-feed", view.entries[0].message_id),
-            title=view.thread.subject or "(no subject)", home_url=f"{base}/t/{thread_id}",
-            self_url=f"{base}/t/{thread_id}/feed.atom{_key_suffix(key)}", subtitle=view.feed.title,
+            title=view.thread.subject or "(no subject)",
+            home_url=f"{base}/t/{thread_id}",
+            self_url=f"{base}/t/{thread_id}/feed.atom{_key_suffix(key)}",
+            subtitle=view.feed.title,
         )
         return conditional(request, fmt.render_atom(info, items), ATOM, fmt.updated_of(items))
 
@@ -154,12 +166,19 @@ def _key(request: Request) -> str | None:
     return request.query_params.get(KEY_PARAM) if request.state.viewer.via_key else None
 
 
-def _entry_item(base: str, slug: str, thread_id: int, e: views.EntryRow, atts: list[views.AttachmentRow],
-                key: str | None) -> fmt.Item:
+def _entry_item(
+    base: str, slug: str, thread_id: int, e: views.EntryRow, atts: list[views.AttachmentRow], key: str | None
+) -> fmt.Item:
     return fmt.Item(
-        id=fmt.stable_id(slug, e.message_id), url=f"{base}/t/{thread_id}#e{e.id}", title=e.subject or "(no subject)",
-        author_name=e.author_name, author_email=e.author_address, published=e.date, updated=e.date,
-        content_html=str(entry_body(e, atts, base=base, key=key)), summary=e.snippet,
+        id=fmt.stable_id(slug, e.message_id),
+        url=f"{base}/t/{thread_id}#e{e.id}",
+        title=e.subject or "(no subject)",
+        author_name=e.author_name,
+        author_email=e.author_address,
+        published=e.date,
+        updated=e.date,
+        content_html=str(entry_body(e, atts, base=base, key=key)),
+        summary=e.snippet,
         enclosures=_enclosures(base, e.id, atts, key),
     )
 

@@ -39,8 +39,9 @@ PAGE_SIZE = 50
 T = TypeVar("T")
 
 
-def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
-         headers: dict[str, str] | None = None) -> HTMLResponse:
+def page(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """Render `name` (from the event loop or a worker thread) with what every page shows."""
     who: Viewer | None = getattr(request.state, "viewer", None)
     token: list[str] = []  # one lookup per page, however many forms it has
@@ -50,8 +51,13 @@ def page(request: Request, name: str, context: dict[str, Any], status_code: int 
             token.append(csrf_token(request))
         return token[0]
 
-    ctx = {"now": datetime.now(UTC), "viewer": who, "auth": request.app.state.settings.auth,
-           "csrf_token": csrf, **context}
+    ctx = {
+        "now": datetime.now(UTC),
+        "viewer": who,
+        "auth": request.app.state.settings.auth,
+        "csrf_token": csrf,
+        **context,
+    }
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
@@ -106,8 +112,9 @@ def open_feed(request: Request, db: views.Db, slug: str, *, allow_key: bool = Fa
     return feed
 
 
-def open_thread(request: Request, db: views.Db, thread_id: int, *, include_hidden: bool = False,
-                allow_key: bool = False) -> views.ThreadView:
+def open_thread(
+    request: Request, db: views.Db, thread_id: int, *, include_hidden: bool = False, allow_key: bool = False
+) -> views.ThreadView:
     """The thread if the request's reader may read it (else 401/403/404, in that order, or ThreadMoved)."""
     who = reader(request, db, allow_key=allow_key)
     require_reader(who)
@@ -156,8 +163,7 @@ async def feed_page(request: Request, slug: str, cursor: str | None = None) -> H
         with views.reading(_store(request)) as conn:
             feed = open_feed(request, conn, slug)
             try:
-                rows, nxt = views.threads(session=conn, feed_id=feed.id, limit=PAGE_SIZE, cursor=cursor,
-                                          details=True)
+                rows, nxt = views.threads(session=conn, feed_id=feed.id, limit=PAGE_SIZE, cursor=cursor, details=True)
             except views.BadCursor as exc:
                 raise HTTPException(400, detail=str(exc)) from exc
         return page(request, "feed.html", {"feed": feed, "threads": rows, "next_cursor": nxt, "cursor": cursor})
@@ -173,11 +179,11 @@ async def thread_page(request: Request, thread_id: Id, images: int = 0) -> HTMLR
         headers = {}
         if images:
             # The reader asked for remote images on this page: allow https images, nothing else.
-            headers["Content-Security-Policy"] = request.app.state.csp.replace("img-src 'self'",
-                                                                               "img-src 'self' https:")
+            headers["Content-Security-Policy"] = request.app.state.csp.replace(
+                "img-src 'self'", "img-src 'self' https:"
+            )
         parents = {e.message_id: e for e in view.entries}
-        return page(request, "thread.html", {"view": view, "parents": parents, "images": bool(images)},
-                    headers=headers)
+        return page(request, "thread.html", {"view": view, "parents": parents, "images": bool(images)}, headers=headers)
 
     return await read_in_thread(request, read_and_render)
 
@@ -218,7 +224,8 @@ async def raw_message(request: Request, entry_id: Id) -> Response:
 
     data = await run_in_threadpool(read)
     return Response(
-        data, media_type="message/rfc822",
+        data,
+        media_type="message/rfc822",
         headers={"Content-Disposition": f'attachment; filename="entry-{entry_id}.eml"'},
     )
 
@@ -229,8 +236,9 @@ async def author_page(request: Request, address: str) -> HTMLResponse:
 
     def read() -> list[Any]:
         with _store(request).read() as session:
-            return views.entries_by_author(session=session, address=address,
-                                           feed_ids=visible_feeds(request, session, who))
+            return views.entries_by_author(
+                session=session, address=address, feed_ids=visible_feeds(request, session, who)
+            )
 
     rows = await run_in_threadpool(read)
     name = next((r.author_name for r in rows if r.author_name), "")
@@ -250,5 +258,14 @@ async def search_page(request: Request, q: str = "", feed: str | None = None) ->
             return fts.search(session=session, q=q.replace("\x00", ""), feed_ids=ids, limit=50), feeds
 
     hits, feeds = await run_in_threadpool(read) if q.strip() else ([], [])
-    return page(request, "search.html", {"q": q, "feed": feed or "", "hits": hits, "feeds": feeds,
-                                         "snippet_html": lambda s: Markup(fts.snippet_html(s))})  # escaped, then <mark>
+    return page(
+        request,
+        "search.html",
+        {
+            "q": q,
+            "feed": feed or "",
+            "hits": hits,
+            "feeds": feeds,
+            "snippet_html": lambda s: Markup(fts.snippet_html(s)),
+        },
+    )  # escaped, then <mark>

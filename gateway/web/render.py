@@ -66,8 +66,9 @@ def is_inline_image(att: AttachmentRow | Attachment) -> bool:
     return att.content_type.lower() in INLINE_IMAGE_TYPES
 
 
-def entry_body(entry: EntryRow, attachments: list[AttachmentRow], *, images: bool = False, key: str | None = None,
-               base: str = "") -> Markup:
+def entry_body(
+    entry: EntryRow, attachments: list[AttachmentRow], *, images: bool = False, key: str | None = None, base: str = ""
+) -> Markup:
     """The entry's sanitized HTML (cid: images pointed at their attachments), else its text, as HTML.
 
     `entry.html` was sanitized before it was stored (gateway/sanitize.py); it is the
@@ -75,8 +76,9 @@ def entry_body(entry: EntryRow, attachments: list[AttachmentRow], *, images: boo
     `images` (the reader asked for them; the page's CSP then allows https: images).
     """
     if entry.html:
-        urls = {a.content_id: base + attachment_url(entry.id, a, inline=True, key=key)
-                for a in attachments if a.content_id}
+        urls = {
+            a.content_id: base + attachment_url(entry.id, a, inline=True, key=key) for a in attachments if a.content_id
+        }
         body = rewrite_cid(entry.html, urls)
         if images:
             body = _REMOTE_SPAN.sub(_remote_image, body)

@@ -61,17 +61,22 @@ def send(port: int, *mails: bytes) -> None:
 
 def xss_mail() -> bytes:
     msg = EmailMessage()
-    msg["From"] = '"<img src=x onerror=alert(\'from\')>" <mallory@example.com>'
+    msg["From"] = "\"<img src=x onerror=alert('from')>\" <mallory@example.com>"
     msg["To"] = "team@example.com"
     msg["Subject"] = "<script>alert('subject')</script> Hostile newsletter"
     msg["Date"] = "Mon, 02 Mar 2026 12:00:00 +0000"
     msg["Message-ID"] = "<xss@example.com>"
     msg.set_content("Plain part <script>alert('text')</script>")
     msg.add_alternative(XSS_HTML, subtype="html")
-    msg.add_attachment(b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", maintype="image",
-                       subtype="svg+xml", filename="evil.svg")
-    msg.add_attachment(b"<script>alert('html attachment')</script>", maintype="text", subtype="html",
-                       filename="evil.html")
+    msg.add_attachment(
+        b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+        maintype="image",
+        subtype="svg+xml",
+        filename="evil.svg",
+    )
+    msg.add_attachment(
+        b"<script>alert('html attachment')</script>", maintype="text", subtype="html", filename="evil.html"
+    )
     return msg.as_bytes()
 
 
@@ -93,24 +98,54 @@ def site() -> Iterator[Site]:
         pytest.fail(f"{CHROMIUM} not found: run `make system-deps` (Debian package `chromium`)")
     d = Path(tempfile.mkdtemp(prefix="mailfeed-browser-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
-    env.update(MAILFEED_DATA_DIR=str(d / "data"), MAILFEED_SMTP_PORT=str(free_port()),
-               MAILFEED_HTTP_PORT=str(free_port()), MAILFEED_SQLITE_SYNCHRONOUS="NORMAL", MAILFEED_WORKERS="1")
-    subprocess.run([sys.executable, "-m", "gateway", "feed", "add", "team", "team@example.com", "--title", "The team"],
-                   env=env, check=True, capture_output=True)
+    env.update(
+        MAILFEED_DATA_DIR=str(d / "data"),
+        MAILFEED_SMTP_PORT=str(free_port()),
+        MAILFEED_HTTP_PORT=str(free_port()),
+        MAILFEED_SQLITE_SYNCHRONOUS="NORMAL",
+        MAILFEED_WORKERS="1",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "feed", "add", "team", "team@example.com", "--title", "The team"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     log = (d / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(int(env["MAILFEED_HTTP_PORT"]), timeout=60)
         wait_for_port(int(env["MAILFEED_SMTP_PORT"]), timeout=60)
         smtp = int(env["MAILFEED_SMTP_PORT"])
-        send(smtp, *[make_mail(message_id=f"old{i}@example.com", subject=f"Old topic {i}", minutes=-1000 + i)
-                     for i in range(52)])
-        send(smtp, make_mail(message_id="plan@example.com", subject="Quarterly plan", minutes=10),
-             make_mail(message_id="re-plan@example.com", subject="Re: Quarterly plan", in_reply_to="<plan@example.com>",
-                       sender="Bob Builder <bob@example.org>", minutes=20,
-                       body="Sounds good to me.\n\nOn Mon, 2 Mar 2026, Ann Author wrote:\n> Hello team,\n> here is the plan.\n"),
-             report_mail(), xss_mail())
+        send(
+            smtp,
+            *[
+                make_mail(message_id=f"old{i}@example.com", subject=f"Old topic {i}", minutes=-1000 + i)
+                for i in range(52)
+            ],
+        )
+        send(
+            smtp,
+            make_mail(message_id="plan@example.com", subject="Quarterly plan", minutes=10),
+            make_mail(
+                message_id="re-plan@example.com",
+                subject="Re: Quarterly plan",
+                in_reply_to="<plan@example.com>",
+                sender="Bob Builder <bob@example.org>",
+                minutes=20,
+                body=(
+                    "Sounds good to me.\n\nOn Mon, 2 Mar 2026, Ann Author wrote:\n> Hello team,\n> here is the plan.\n"
+                ),
+            ),
+            report_mail(),
+            xss_mail(),
+        )
         base = f"http://127.0.0.1:{env['MAILFEED_HTTP_PORT']}"
         threads = wait_for(lambda: (lambda ts: ts if len(ts) >= 55 else None)(_threads(base)), timeout=120)
         yield Site(base, env, {t["subject"]: t["id"] for t in threads})
@@ -134,9 +169,19 @@ def _threads(base: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
 
 
 @pytest.fixture(scope="session")

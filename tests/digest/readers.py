@@ -27,12 +27,21 @@ def populate(url: str, readers: int, tmp_path: Path) -> dict[str, str]:
         with store.write() as session, session.begin():
             feed = session.get(Feed, feed_id)
             assert feed is not None
-            subs = {f"r{i:03d}@example.com": subscribe(session, email=f"r{i:03d}@example.com", feed=feed,
-                                                      schedule=Schedule(), now=SUBSCRIBED) for i in range(readers)}
+            subs = {
+                f"r{i:03d}@example.com": subscribe(
+                    session, email=f"r{i:03d}@example.com", feed=feed, schedule=Schedule(), now=SUBSCRIBED
+                )
+                for i in range(readers)
+            }
             session.flush()
             expected = {email: f"<digest.{sub.id}.2026-03-27@example.com>" for email, sub in subs.items()}
-        deliver(store=store, data=make_mail(message_id="news@x", subject="News"), feed_ids=[feed_id],
-                source="import", max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=make_mail(message_id="news@x", subject="News"),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )
         process_pending(store=store, settings=settings)
     finally:
         store.dispose()

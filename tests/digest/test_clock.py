@@ -43,9 +43,14 @@ def test_digest_send_dry_run_previews_what_the_pinned_moment_sends(sqlite_templa
     env.update(MAILFEED_DATA_DIR=str(tmp_path / "data"), MAILFEED_DATABASE_URL=url)
 
     def preview(at: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "gateway", "digest", "send", "--dry-run"],
-                              env={**env, "MAILFEED_DIGEST_CLOCK_START": at}, capture_output=True, text=True,
-                              check=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "digest", "send", "--dry-run"],
+            env={**env, "MAILFEED_DIGEST_CLOCK_START": at},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
 
     due = preview("2026-03-27T09:00:00+00:00")
     assert "dry run: 2 digests would go out" in due.stderr

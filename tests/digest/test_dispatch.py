@@ -28,8 +28,13 @@ T0 = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)  # Berlin leaves CET for CEST on 20
 
 
 def post(store: Store, settings: Settings, feed_id: int, mid: str, **kw: object) -> None:
-    deliver(store=store, data=make_mail(message_id=mid, **kw), feed_ids=[feed_id], source="import",  # type: ignore[arg-type]
-            max_bytes=settings.max_message_bytes)
+    deliver(
+        store=store,
+        data=make_mail(message_id=mid, **kw),
+        feed_ids=[feed_id],
+        source="import",  # type: ignore[arg-type]
+        max_bytes=settings.max_message_bytes,
+    )
     process_pending(store=store, settings=settings)
 
 
@@ -40,9 +45,14 @@ def feed(store: Store) -> Feed:
 
 def subjects(message: Message) -> list[str]:
     text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
-    return [line.strip().removeprefix("NEW").strip() for line in text.splitlines()
-            if line.startswith(("NEW ", "     Topic"))
-            and "Read:" not in line and "Reply:" not in line and "wrote" not in line]
+    return [
+        line.strip().removeprefix("NEW").strip()
+        for line in text.splitlines()
+        if line.startswith(("NEW ", "     Topic"))
+        and "Read:" not in line
+        and "Reply:" not in line
+        and "wrote" not in line
+    ]
 
 
 def test_three_time_zones_across_dst_one_digest_per_local_day(settings: Settings, store: Store) -> None:
@@ -52,8 +62,11 @@ def test_three_time_zones_across_dst_one_digest_per_local_day(settings: Settings
         with store.write() as session, session.begin():
             f = session.get(Feed, feed_id)
             assert f is not None
-            for email_, tz in (("berlin@example.com", "Europe/Berlin"), ("ny@example.com", "America/New_York"),
-                               ("tokyo@example.com", "Asia/Tokyo")):
+            for email_, tz in (
+                ("berlin@example.com", "Europe/Berlin"),
+                ("ny@example.com", "America/New_York"),
+                ("tokyo@example.com", "Asia/Tokyo"),
+            ):
                 subscribe(session, email=email_, feed=f, schedule=Schedule(at="08:00", tz=tz), now=T0)
         sent_at: dict[str, list[tuple[datetime, list[str]]]] = {}
         n = 0
@@ -79,7 +92,8 @@ def test_three_time_zones_across_dst_one_digest_per_local_day(settings: Settings
     # the empty local day (Mar 30 in Berlin: nothing since the Mar 29 digest) sends nothing
     assert datetime(2026, 3, 30, 6, tzinfo=UTC) not in berlin
     assert sorted(s for _, subs in sent_at["berlin@example.com"] for s in subs) == sorted(
-        s for _, subs in sent_at["tokyo@example.com"] for s in subs)
+        s for _, subs in sent_at["tokyo@example.com"] for s in subs
+    )
 
 
 def test_relay_451_then_250_sends_once_and_headers(settings: Settings, store: Store) -> None:
@@ -89,8 +103,9 @@ def test_relay_451_then_250_sends_once_and_headers(settings: Settings, store: St
         with store.write() as session, session.begin():
             subscribe(session, email="reader@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
         post(store, settings, feed_id, "a@x", subject="Topic A", sender="Ann <ann@example.com>")
-        post(store, settings, feed_id, "b@x", subject="Re: Topic A", in_reply_to="<a@x>",
-             sender="Bob <bob@example.com>")
+        post(
+            store, settings, feed_id, "b@x", subject="Re: Topic A", in_reply_to="<a@x>", sender="Bob <bob@example.com>"
+        )
         sink.handler.fail_next.append("451 4.3.0 try later")
         due = datetime(2026, 3, 27, 8, 30, tzinfo=UTC)
         first = send_due(store=store, settings=settings, now=due, instance="a")
@@ -196,11 +211,23 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url})
         with store.write() as session, session.begin():
-            subscribe(session, email="r@example.com", feed=session.get(Feed, feed_id),  # type: ignore[arg-type]
-                      schedule=Schedule(every="weekly"), now=T0)
+            subscribe(
+                session,
+                email="r@example.com",
+                feed=session.get(Feed, feed_id),  # type: ignore[arg-type]
+                schedule=Schedule(every="weekly"),
+                now=T0,
+            )
         post(store, settings, feed_id, "a@x", subject="Topic A")
-        report = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True,
-                          dry_run=True, only="r@example.com")
+        report = send_due(
+            store=store,
+            settings=settings,
+            now=T0 + timedelta(hours=1),
+            instance="a",
+            force=True,
+            dry_run=True,
+            only="r@example.com",
+        )
         assert len(report.previews) == 1 and b"Topic A" in report.previews[0]
         assert sink.received == []
         real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
@@ -211,8 +238,9 @@ class Died(Exception):
     """The process dies here."""
 
 
-def test_crash_mid_batch_resends_only_what_the_relay_took_and_the_ledger_missed(settings: Settings,
-                                                                               store: Store) -> None:
+def test_crash_mid_batch_resends_only_what_the_relay_took_and_the_ledger_missed(
+    settings: Settings, store: Store
+) -> None:
     feed_id = add_feed(store)
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url})
@@ -273,8 +301,9 @@ def test_each_digest_is_recorded_before_its_connection_sends_the_next(settings: 
     assert ahead == [] and len(checked) == 40 - CONNECTIONS  # each connection's last digest has no next
 
 
-def test_runs_still_waiting_when_the_lease_runs_out_go_out_once(settings: Settings, store: Store,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_still_waiting_when_the_lease_runs_out_go_out_once(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gateway.digest import dispatch
 
     monkeypatch.setattr(dispatch, "BATCH", 2)  # two batches of two

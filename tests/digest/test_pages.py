@@ -26,8 +26,13 @@ def sent_digest(settings: Settings, store: Store) -> tuple[Settings, dict[str, s
     feed_id = add_feed(store)
     with store.write() as session, session.begin():
         subscribe(session, email="reader@example.com", feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
-    deliver(store=store, data=make_mail(message_id="a@x", subject="Topic A"), feed_ids=[feed_id], source="import",
-            max_bytes=settings.max_message_bytes)
+    deliver(
+        store=store,
+        data=make_mail(message_id="a@x", subject="Topic A"),
+        feed_ids=[feed_id],
+        source="import",
+        max_bytes=settings.max_message_bytes,
+    )
     process_pending(store=store, settings=settings)
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "http://testserver"})
@@ -60,8 +65,9 @@ def test_one_click_unsubscribe_by_post_and_get_only_asks(settings: Settings, sto
             return str(session.scalar(sa.select(Subscription.every)))
 
     assert every() == "daily"  # a GET (a link scanner) changes nothing
-    r = TestClient(create_app(settings, store)).post(url, content="List-Unsubscribe=One-Click",
-                                                     headers={"content-type": "application/x-www-form-urlencoded"})
+    r = TestClient(create_app(settings, store)).post(
+        url, content="List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200 and "no longer gets" in r.text
     assert every() == "off"
     altered = url[:-1] + ("0" if url[-1] != "0" else "1")
@@ -73,8 +79,14 @@ def test_preferences_form_changes_the_schedule(settings: Settings, store: Store)
     client = TestClient(create_app(settings, store))
     form = client.get(links["Change when you get this"]).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    data = {"every": "weekly", "weekday": "fri", "at": "17:30", "tz": "Europe/Paris", "skip_empty": "true",
-            "csrf": csrf}
+    data = {
+        "every": "weekly",
+        "weekday": "fri",
+        "at": "17:30",
+        "tz": "Europe/Paris",
+        "skip_empty": "true",
+        "csrf": csrf,
+    }
     r = client.post(links["Change when you get this"], data=data)
     assert r.status_code == 200 and "Saved." in r.text
     with store.read() as session:
@@ -99,10 +111,20 @@ def test_mute_link_leaves_the_thread_out_of_later_digests(settings: Settings, st
     assert "Muted" in client.post(links["Mute"]).text
     with store.read() as session:
         feed_id = session.scalar(sa.select(Feed.id))
-    deliver(store=store, data=make_mail(message_id="b@x", subject="Re: Topic A", in_reply_to="<a@x>"),
-            feed_ids=[feed_id], source="import", max_bytes=settings.max_message_bytes)
-    deliver(store=store, data=make_mail(message_id="c@x", subject="Topic C"), feed_ids=[feed_id], source="import",
-            max_bytes=settings.max_message_bytes)
+    deliver(
+        store=store,
+        data=make_mail(message_id="b@x", subject="Re: Topic A", in_reply_to="<a@x>"),
+        feed_ids=[feed_id],
+        source="import",
+        max_bytes=settings.max_message_bytes,
+    )
+    deliver(
+        store=store,
+        data=make_mail(message_id="c@x", subject="Topic C"),
+        feed_ids=[feed_id],
+        source="import",
+        max_bytes=settings.max_message_bytes,
+    )
     process_pending(store=store, settings=settings)
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url})

@@ -45,8 +45,12 @@ def test_reply_link_becomes_a_comment_and_forged_key_is_refused(settings: Settin
         settings = settings.model_copy(update={"relay_url": sink.url})
         thread_id, reply_link, _, _ = digest_for(store, settings, sink, server.port)
         assert reply_link.startswith("team+r-")
-        answer = make_mail(message_id="answer@example.org", subject="Re: [team] Digest for Friday",
-                           sender="Reader <reader@example.com>", body="Count me in.\n\n> Quarterly plan\n")
+        answer = make_mail(
+            message_id="answer@example.org",
+            subject="Re: [team] Digest for Friday",
+            sender="Reader <reader@example.com>",
+            body="Count me in.\n\n> Quarterly plan\n",
+        )
         with smtplib.SMTP("127.0.0.1", server.port) as c:
             c.sendmail("reader@example.com", [reply_link], answer)
             local, _, domain = reply_link.partition("@")
@@ -68,8 +72,11 @@ def test_reply_to_the_digest_itself_gets_one_notice_and_is_not_posted(settings: 
         assert reply_to.startswith("team+d-")
         with smtplib.SMTP("127.0.0.1", server.port) as c:
             for i in range(2):
-                c.sendmail("reader@example.com", [reply_to], make_mail(
-                    message_id=f"thanks{i}@example.com", subject="Re: digest", sender="reader@example.com"))
+                c.sendmail(
+                    "reader@example.com",
+                    [reply_to],
+                    make_mail(message_id=f"thanks{i}@example.com", subject="Re: digest", sender="reader@example.com"),
+                )
             ooo = make_mail(message_id="ooo@example.com", subject="Out of office", sender="away@example.com")
             c.sendmail("away@example.com", [reply_to], b"Auto-Submitted: auto-replied\r\n" + ooo)
         wait_for(lambda: server.processor.totals["ignored"] == 3)
@@ -90,10 +97,12 @@ def test_bounce_to_verp_address_and_mailed_unsubscribe(settings: Settings, store
         _, _, _, verp = digest_for(store, settings, sink, server.port)
         m = sink.received[-1].message
         mailto = re.search(r"<mailto:([^>]+)>", m["List-Unsubscribe"]).group(1)  # type: ignore[union-attr]
-        bounce = (b"From: MAILER-DAEMON@relay.example.com\r\nTo: " + verp.encode() + b"\r\nSubject: Undelivered\r\n"
-                  b"Message-ID: <dsn1@relay.example.com>\r\n"
-                  b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
-                  b"--b\r\nContent-Type: text/plain\r\n\r\nNo such user.\r\n--b--\r\n")
+        bounce = (
+            b"From: MAILER-DAEMON@relay.example.com\r\nTo: " + verp.encode() + b"\r\nSubject: Undelivered\r\n"
+            b"Message-ID: <dsn1@relay.example.com>\r\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+            b"--b\r\nContent-Type: text/plain\r\n\r\nNo such user.\r\n--b--\r\n"
+        )
         with smtplib.SMTP("127.0.0.1", server.port) as c:
             c.sendmail("", [verp], bounce)
             c.sendmail("reader@example.com", [mailto], make_mail(message_id="unsub@x", subject="unsubscribe"))

@@ -81,14 +81,26 @@ class Served:
     def __init__(self, url: str, relay: str, clock: datetime, tmp_path: Path, name: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
         self.http = free_port()
-        env.update(MAILFEED_DATA_DIR=str(tmp_path / name), MAILFEED_DATABASE_URL=url, MAILFEED_WORKERS="1",
-                   MAILFEED_SMTP_PORT=str(free_port()), MAILFEED_HTTP_PORT=str(self.http),
-                   MAILFEED_SQLITE_SYNCHRONOUS="NORMAL", MAILFEED_RELAY_URL=relay,
-                   MAILFEED_BASE_URL="https://feeds.example.com", MAILFEED_DIGEST_CLOCK_START=clock.isoformat())
+        env.update(
+            MAILFEED_DATA_DIR=str(tmp_path / name),
+            MAILFEED_DATABASE_URL=url,
+            MAILFEED_WORKERS="1",
+            MAILFEED_SMTP_PORT=str(free_port()),
+            MAILFEED_HTTP_PORT=str(self.http),
+            MAILFEED_SQLITE_SYNCHRONOUS="NORMAL",
+            MAILFEED_RELAY_URL=relay,
+            MAILFEED_BASE_URL="https://feeds.example.com",
+            MAILFEED_DIGEST_CLOCK_START=clock.isoformat(),
+        )
         self.log = tmp_path / f"{name}.log"
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def ready(self) -> Served:
         wait_for_port(self.http, timeout=60)

@@ -26,8 +26,12 @@ def messages() -> list[bytes]:
     """Mail that does not compress to nothing, so a cut file stops partway through."""
     rng = random.Random(7)
     return [
-        make_mail(message_id=f"arch{i}@x", subject=f"Topic {i // 4}", in_reply_to=f"<arch{i - 1}@x>" if i % 4 else None,
-                  body="".join(rng.choice("abcdefghij klmnop\n") for _ in range(1500)) + "\n").replace(b"\r\n", b"\n")
+        make_mail(
+            message_id=f"arch{i}@x",
+            subject=f"Topic {i // 4}",
+            in_reply_to=f"<arch{i - 1}@x>" if i % 4 else None,
+            body="".join(rng.choice("abcdefghij klmnop\n") for _ in range(1500)) + "\n",
+        ).replace(b"\r\n", b"\n")
         for i in range(COUNT)
     ]
 
@@ -57,19 +61,22 @@ def test_a_compressed_mbox_reads_as_the_plain_one_whatever_its_name(compress, tm
 def test_a_gzip_mbox_imports_into_posts_and_comments(settings: Settings, store: Store, tmp_path: Path) -> None:
     path = tmp_path / "2026-March.txt.gz"
     path.write_bytes(gzip.compress(mbox(messages())))
-    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
-                             messages=open_archive(path).messages)
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(path).messages
+    )
     assert summary.counts["posted"] == COUNT and not summary.stopped
     assert stored(store) == messages()
 
 
-def test_a_cut_gzip_imports_what_came_before_and_says_where_it_stopped(settings: Settings, store: Store,
-                                                                     tmp_path: Path) -> None:
+def test_a_cut_gzip_imports_what_came_before_and_says_where_it_stopped(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
     whole = gzip.compress(mbox(messages()))
     path = tmp_path / "2026-March.txt.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
-                             messages=open_archive(path).messages)
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(path).messages
+    )
     assert summary.stopped.startswith(f"{path}: the gzip data is damaged or cut short in message ")
     cut_in = int(summary.stopped.split("in message ")[1].split()[0])
     assert COUNT // 4 < cut_in < COUNT
@@ -89,8 +96,9 @@ def test_compressed_files_that_hold_no_mbox_are_refused_naming_the_file(tmp_path
         open_archive(fake)
 
 
-def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(settings: Settings, store: Store,
-                                                                             tmp_path: Path) -> None:
+def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
     """A running server moves a message from new/ to cur/ when a client reads it, mid-import."""
     mails = messages()[:6]
     for sub in ("new", "cur", "tmp"):
@@ -101,22 +109,26 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(set
     (tmp_path / "Maildir" / "new" / "1700000002.M1P1.host").rename(tmp_path / "Maildir" / "cur" / "moved:2,S")
     summary = import_archive(store=store, settings=settings, feed_id=add_feed(store), messages=archive.messages)
     assert summary.counts["posted"] == 5 and stored(store) == mails[:2] + mails[3:]
-    assert summary.stopped == (f"{tmp_path / 'Maildir'}: 1 of its files could not be read: "
-                               "new/1700000002.M1P1.host (No such file or directory); "
-                               "importing the Maildir again takes those still there")
+    assert summary.stopped == (
+        f"{tmp_path / 'Maildir'}: 1 of its files could not be read: "
+        "new/1700000002.M1P1.host (No such file or directory); "
+        "importing the Maildir again takes those still there"
+    )
 
 
-def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings, store: Store,
-                                                               tmp_path: Path) -> None:
+def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings, store: Store, tmp_path: Path) -> None:
     """mboxrd escapes "From " as ">From " and ">From " as ">>From "; left in, the first reads as a quote."""
-    sent = make_mail(message_id="escaped@x", body="Plan:\nFrom the start we said so.\n>From the old mbox too.\n"
-                     "> From a real quote, kept.\n").replace(b"\r\n", b"\n")
+    sent = make_mail(
+        message_id="escaped@x",
+        body="Plan:\nFrom the start we said so.\n>From the old mbox too.\n> From a real quote, kept.\n",
+    ).replace(b"\r\n", b"\n")
     escaped = sent.replace(b"\nFrom the", b"\n>From the").replace(b"\n>From the old", b"\n>>From the old")
     assert escaped != sent
     path = tmp_path / "escaped.mbox"
     path.write_bytes(mbox([escaped, messages()[0]]))
-    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store),
-                             messages=open_archive(path).messages)
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(path).messages
+    )
     assert summary.counts["posted"] == 2 and stored(store) == [sent, messages()[0]]
     with store.read() as session:
         text = session.scalar(sa.text("SELECT text FROM entry WHERE message_id = 'escaped@x'"))

@@ -21,14 +21,18 @@ SETTLED = {"posted", "duplicate", "quarantined", "ignored", "held"}
 
 def robustness_files() -> list[Path]:
     root = corpus_dir()
-    files = sorted((root / "cpython-email" / "data").glob("msg_*.txt")) + sorted((root / "mail-parser" / "mails").iterdir())
+    files = sorted((root / "cpython-email" / "data").glob("msg_*.txt")) + sorted(
+        (root / "mail-parser" / "mails").iterdir()
+    )
     assert len(files) > 60
     return files
 
 
 def assert_every_raw_settled(store: Store, expected_rows: int) -> dict[str, int]:
     with store.read() as session:
-        rows = session.execute(sa.select(RawMessage.id, RawMessage.status, RawMessage.reason, RawMessage.message_id)).all()
+        rows = session.execute(
+            sa.select(RawMessage.id, RawMessage.status, RawMessage.reason, RawMessage.message_id)
+        ).all()
         entries = set(session.scalars(sa.select(Entry.id)))
         entry_ids = set(session.scalars(sa.select(Entry.message_id)))
     assert len(rows) == expected_rows  # nothing lost
@@ -81,7 +85,11 @@ def test_corpus_through_import(settings: Settings, store: Store) -> None:
     assert summary.counts["posted"] == counts["posted"]
     # mail-parser's Outlook .msg file is not RFC 5322 mail: it is quarantined, with the reason
     with store.read() as session:
-        reasons = dict(session.execute(sa.select(RawMessage.status, RawMessage.reason).where(RawMessage.status == "quarantined")).all())
+        reasons = dict(
+            session.execute(
+                sa.select(RawMessage.status, RawMessage.reason).where(RawMessage.status == "quarantined")
+            ).all()
+        )
     assert "quarantined" in counts and reasons["quarantined"]
 
 

@@ -32,8 +32,10 @@ def test_structure_limits_are_refused_naming_the_limit(settings: Settings, store
     settings = settings.model_copy(update={"max_mime_depth": 5, "max_headers": 40})
     many_headers = b"".join(b"X-Trace-%d: x\r\n" % i for i in range(50)) + make_mail(message_id="h@x")
     with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
-        for data, needle in ((nested(8), b"nesting too deep (more than 5 levels)"),
-                             (many_headers, b"Too many header fields (5")):
+        for data, needle in (
+            (nested(8), b"nesting too deep (more than 5 levels)"),
+            (many_headers, b"Too many header fields (5"),
+        ):
             with pytest.raises(smtplib.SMTPDataError) as err:
                 c.sendmail("a@example.com", ["team@example.com"], data)
             assert err.value.smtp_code == 554 and needle in err.value.smtp_error
@@ -55,15 +57,18 @@ def test_recipient_cap_and_sender_rate_limit(settings: Settings, store: Store) -
             c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id=f"r{i}@x"))
         with pytest.raises(smtplib.SMTPSenderRefused) as err:
             c.sendmail("a@example.com", ["team@example.com"], make_mail(message_id="r9@x"))
-        assert err.value.smtp_code == 451 and err.value.smtp_error.startswith(b"4.7.1 Too many messages from <a@example.com>")
+        assert err.value.smtp_code == 451 and err.value.smtp_error.startswith(
+            b"4.7.1 Too many messages from <a@example.com>"
+        )
         c.sendmail("b@example.com", ["team@example.com"], make_mail(message_id="b@x"))  # another sender is fine
 
 
 def test_full_disk_is_452_and_nothing_is_half_stored(tmp_path: Path) -> None:
     # SQLite's max_page_count makes "database or disk is full" real; PostgreSQL's disk_full
     # (SQLSTATE 53100) takes the same path in storage_full()
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/full.sqlite3", workers=1,
-                        sqlite_synchronous="NORMAL")
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/full.sqlite3", workers=1, sqlite_synchronous="NORMAL"
+    )
     store = open_store(settings.db_url)
     add_feed(store)
     with store.writer.connect() as conn:

@@ -9,9 +9,9 @@ import hypothesis
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP
+from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from fastapi.testclient import TestClient
 
 from gateway.config import Settings
 from gateway.ingest.smtp import GatewaySMTP
@@ -30,13 +30,30 @@ def test_post_replies_duplicate_and_refusals_make_one_thread(settings: Settings,
     add_feed(store)
     settings = settings.model_copy(update={"max_message_bytes": 200_000})
     post = make_mail(message_id="plan@example.com", minutes=0)
-    reply1 = make_mail(message_id="r1@example.org", subject="Re: Quarterly plan", sender="Bob <bob@example.org>",
-                       in_reply_to="<plan@example.com>", references="<plan@example.com>", minutes=10,
-                       body="Looks good.\n\nOn Mon, 2 Mar 2026 at 09:00, Ann Author <ann@example.com> wrote:\n> Hello team,\n")
-    reply2 = make_mail(message_id="r2@example.net", subject="Re: Quarterly plan", sender="Cy <cy@example.net>",
-                       in_reply_to="<r1@example.org>", references="<plan@example.com> <r1@example.org>", minutes=20)
-    reply3 = make_mail(message_id="r3@example.com", subject="RE: Quarterly plan", sender="Dee <dee@example.com>",
-                       minutes=30, body="Outlook sent this without reply headers.\n")
+    reply1 = make_mail(
+        message_id="r1@example.org",
+        subject="Re: Quarterly plan",
+        sender="Bob <bob@example.org>",
+        in_reply_to="<plan@example.com>",
+        references="<plan@example.com>",
+        minutes=10,
+        body="Looks good.\n\nOn Mon, 2 Mar 2026 at 09:00, Ann Author <ann@example.com> wrote:\n> Hello team,\n",
+    )
+    reply2 = make_mail(
+        message_id="r2@example.net",
+        subject="Re: Quarterly plan",
+        sender="Cy <cy@example.net>",
+        in_reply_to="<r1@example.org>",
+        references="<plan@example.com> <r1@example.org>",
+        minutes=20,
+    )
+    reply3 = make_mail(
+        message_id="r3@example.com",
+        subject="RE: Quarterly plan",
+        sender="Dee <dee@example.com>",
+        minutes=30,
+        body="Outlook sent this without reply headers.\n",
+    )
     duplicate = b"Received: from relay.example.com\r\n" + post
     with smtp_server(settings, store) as server:
         send(server.port, reply1)  # arrives before its parent
@@ -63,9 +80,9 @@ def test_post_replies_duplicate_and_refusals_make_one_thread(settings: Settings,
             assert (code, text[:5]) == (552, b"5.3.4")
 
         client = TestClient(create_app(settings, store))
-        threads = wait_for(lambda: (
-            (t := client.get("/api/feeds/team/threads").json()["threads"]) and t[0]["comment_count"] == 3 and t
-        ))
+        threads = wait_for(
+            lambda: (t := client.get("/api/feeds/team/threads").json()["threads"]) and t[0]["comment_count"] == 3 and t
+        )
     assert len(threads) == 1
     detail = client.get(f"/api/threads/{threads[0]['id']}").json()
     assert detail["post"]["message_id"] == "plan@example.com"
@@ -90,9 +107,11 @@ def test_long_lines_bare_lf_8bit_and_smtputf8_are_accepted(settings: Settings, s
     add_feed(store, slug="team", address="team@example.com")
     long_line = make_mail(message_id="long@x", body="<p>" + "word " * 800 + "</p>\n")
     bare_lf = make_mail(message_id="lf@x").replace(b"\r\n", b"\n")
-    eight_bit = ("From: Zoë <zoe@example.com>\nTo: team@example.com\nSubject: Grüße\n"
-                 "Message-ID: <8bit@x>\nContent-Type: text/plain; charset=utf-8\n"
-                 "Content-Transfer-Encoding: 8bit\n\nSchöne Grüße\n").encode()
+    eight_bit = (
+        "From: Zoë <zoe@example.com>\nTo: team@example.com\nSubject: Grüße\n"
+        "Message-ID: <8bit@x>\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n\nSchöne Grüße\n"
+    ).encode()
     with smtp_server(settings, store) as server:
         with smtplib.SMTP("127.0.0.1", server.port) as client:
             client.ehlo()
@@ -106,7 +125,9 @@ def test_long_lines_bare_lf_8bit_and_smtputf8_are_accepted(settings: Settings, s
             client.send(bare_lf + b"\r\n.\r\n")
             code, text = client.getreply()
             assert code == 250, text
-            client.sendmail("zoë@example.com", ["équipe@example.com"], eight_bit, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+            client.sendmail(
+                "zoë@example.com", ["équipe@example.com"], eight_bit, mail_options=["SMTPUTF8", "BODY=8BITMIME"]
+            )
         wait_for(lambda: server.processor.totals["posted"] == 3)
     client = TestClient(create_app(settings, store))
     subjects = {t["subject"] for f in ("team",) for t in client.get(f"/api/feeds/{f}/threads").json()["threads"]}
@@ -120,11 +141,16 @@ def test_concurrent_sessions_all_committed(settings: Settings, store: Store) -> 
     add_feed(store)
     errors: list[Exception] = []
     with smtp_server(settings, store) as server:
+
         def client(n: int) -> None:
             try:
                 with smtplib.SMTP("127.0.0.1", server.port) as c:
                     for i in range(10):
-                        c.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id=f"c{n}-{i}@x", subject=f"s{n}-{i}"))
+                        c.sendmail(
+                            "ann@example.com",
+                            ["team@example.com"],
+                            make_mail(message_id=f"c{n}-{i}@x", subject=f"s{n}-{i}"),
+                        )
             except Exception as exc:  # collected and asserted below
                 errors.append(exc)
 
@@ -152,12 +178,30 @@ def test_internal_fault_is_451_not_500(settings: Settings, store: Store) -> None
     assert err.value.smtp_error.startswith(b"4.3.0")
 
 
-PATHS = ["<a@b.com> SIZE=100 BODY=8BITMIME", "<a@b.com>", "<>", "<a.b+c@x-y.example.com>  SMTPUTF8", "<a@b.com>x",
-         "<a@b.com> SIZE=1 ", " <a@b.com>", "<a..b@c>", "<.a@b>", "<a@b> (c) X=1", '<"q u"@b.com>', "<a@[1.2.3.4]>",
-         "<a@b.com>\tX=1", "a@b.com", "<@x,@y:a@b.com>", '<a@b.com> X="1"', "<ü@b.de>", "<a@b.com>  ", "<a@b..com>"]
+PATHS = [
+    "<a@b.com> SIZE=100 BODY=8BITMIME",
+    "<a@b.com>",
+    "<>",
+    "<a.b+c@x-y.example.com>  SMTPUTF8",
+    "<a@b.com>x",
+    "<a@b.com> SIZE=1 ",
+    " <a@b.com>",
+    "<a..b@c>",
+    "<.a@b>",
+    "<a@b> (c) X=1",
+    '<"q u"@b.com>',
+    "<a@[1.2.3.4]>",
+    "<a@b.com>\tX=1",
+    "a@b.com",
+    "<@x,@y:a@b.com>",
+    '<a@b.com> X="1"',
+    "<ü@b.de>",
+    "<a@b.com>  ",
+    "<a@b..com>",
+]
 
 
-@given(st.one_of(st.sampled_from(PATHS), st.text(alphabet="<>@.ab -\t\"()[]:,\\=+ü", max_size=24)))
+@given(st.one_of(st.sampled_from(PATHS), st.text(alphabet='<>@.ab -\t"()[]:,\\=+ü', max_size=24)))
 @hypothesis.settings(max_examples=400, deadline=None)
 def test_the_fast_path_for_plain_addresses_reads_them_as_aiosmtpd_does(arg: str) -> None:
     class Bare(GatewaySMTP):

@@ -78,29 +78,36 @@ def same_outcome(servers: dict[str, tuple[int, Capture]], data: bytes) -> None:
 
 
 LINE = st.binary(max_size=40).map(lambda b: b.replace(b"\r\n", b"").replace(b"\n.", b"\n:"))
-TRICKY = st.lists(st.one_of(LINE, st.sampled_from([b".", b"..", b"...", b".x", b"a.", b"\r", b"\n.", b". ", b""])),
-                  max_size=12)
+TRICKY = st.lists(
+    st.one_of(LINE, st.sampled_from([b".", b"..", b"...", b".x", b"a.", b"\r", b"\n.", b". ", b""])), max_size=12
+)
 
 
 @given(lines=TRICKY)
-@hypothesis.settings(max_examples=300, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
-def test_dot_stuffing_bare_lf_and_size_limit_read_as_aiosmtpd_reads_them(servers: dict[str, tuple[int, Capture]],
-                                                                          lines: list[bytes]) -> None:
+@hypothesis.settings(
+    max_examples=300, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
+)
+def test_dot_stuffing_bare_lf_and_size_limit_read_as_aiosmtpd_reads_them(
+    servers: dict[str, tuple[int, Capture]], lines: list[bytes]
+) -> None:
     body = b"\r\n".join(lines)
     if body.startswith(b".\r\n") or body == b"." or b"\r\n.\r\n" in body + b"\r\n":
         return  # that would end the message early; the rest would be read as commands
     same_outcome(servers, body + b"\r\n.\r\n")
 
 
-@pytest.mark.parametrize("data", [
-    b".\r\n",  # an empty message
-    b"\r\n.\r\n",  # one empty line
-    b"..\r\n.\r\n",  # a stuffed lone dot
-    b"Subject: x\r\n\r\nend.\r\n.\r\n",  # a line that ends with a dot
-    b"Subject: x\n\n.bare LF lines keep their dots\n.\r\n.\r\n",
-    b"x" * LIMIT + b"\r\n.\r\n",  # just over the limit once CRLF counts
-    b"x" * (LIMIT - 2) + b"\r\n.\r\n",  # exactly at it
-    b"y" * (LIMIT * 5) + b".\r\n" + b"z\r\n.\r\n",  # far over, with a dot line ending inside
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b".\r\n",  # an empty message
+        b"\r\n.\r\n",  # one empty line
+        b"..\r\n.\r\n",  # a stuffed lone dot
+        b"Subject: x\r\n\r\nend.\r\n.\r\n",  # a line that ends with a dot
+        b"Subject: x\n\n.bare LF lines keep their dots\n.\r\n.\r\n",
+        b"x" * LIMIT + b"\r\n.\r\n",  # just over the limit once CRLF counts
+        b"x" * (LIMIT - 2) + b"\r\n.\r\n",  # exactly at it
+        b"y" * (LIMIT * 5) + b".\r\n" + b"z\r\n.\r\n",  # far over, with a dot line ending inside
+    ],
+)
 def test_edge_cases_read_as_aiosmtpd_reads_them(servers: dict[str, tuple[int, Capture]], data: bytes) -> None:
     same_outcome(servers, data)

@@ -16,14 +16,24 @@ PNG = bytes.fromhex(
 
 def put(store: Store, settings: Settings, feed_id: int, *mails: bytes) -> None:
     for data in mails:
-        deliver(store=store, data=data, feed_ids=[feed_id], source="smtp", envelope_from="ann@example.com",
-                max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=data,
+            feed_ids=[feed_id],
+            source="smtp",
+            envelope_from="ann@example.com",
+            max_bytes=settings.max_message_bytes,
+        )
     process_pending(store=store, settings=settings)
 
 
 def mail_with_attachments(
-    *, message_id: str, subject: str = "Report", body: str = "See the attached report.\n",
-    sender: str = "Ann Author <ann@example.com>", in_reply_to: str | None = None,
+    *,
+    message_id: str,
+    subject: str = "Report",
+    body: str = "See the attached report.\n",
+    sender: str = "Ann Author <ann@example.com>",
+    in_reply_to: str | None = None,
 ) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender

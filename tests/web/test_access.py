@@ -30,8 +30,12 @@ def two_feeds(store: Store, settings: Settings) -> dict[str, int]:
     team = add_feed(store)
     board = add_feed(store, "board", "board@example.com")
     put(store, settings, team, make_mail(message_id="pub@x", subject="Public plan"))
-    put(store, settings, board, mail_with_attachments(message_id="sec@x", subject="Secret plan",
-                                                      body="Acquisition plan\n"))
+    put(
+        store,
+        settings,
+        board,
+        mail_with_attachments(message_id="sec@x", subject="Secret plan", body="Acquisition plan\n"),
+    )
     with store.write() as session, session.begin():
         access.set_private(session=session, feed_id=board, members=["boss@example.com", "@example.net"])
     with store.read() as session:
@@ -41,9 +45,18 @@ def two_feeds(store: Store, settings: Settings) -> dict[str, int]:
 
 def private_urls(board_thread: int) -> list[str]:
     t = board_thread
-    return ["/f/board", f"/t/{t}", f"/e/{t}", f"/e/{t}/raw.eml", "/f/board/feed.atom", "/f/board/feed.json",
-            f"/t/{t}/feed.atom", "/api/feeds/board/threads", f"/api/threads/{t}",
-            f"/attachments/{t}/0/Q1%20budget.pdf"]
+    return [
+        "/f/board",
+        f"/t/{t}",
+        f"/e/{t}",
+        f"/e/{t}/raw.eml",
+        "/f/board/feed.atom",
+        "/f/board/feed.json",
+        f"/t/{t}/feed.atom",
+        "/api/feeds/board/threads",
+        f"/api/threads/{t}",
+        f"/attachments/{t}/0/Q1%20budget.pdf",
+    ]
 
 
 def proxy_client(settings: Settings, store: Store, user: str | None, peer: str = "127.0.0.1") -> TestClient:
@@ -52,8 +65,9 @@ def proxy_client(settings: Settings, store: Store, user: str | None, peer: str =
     return TestClient(app, headers=headers, client=(peer, 40000), follow_redirects=False)
 
 
-def test_proxy_private_feed_is_closed_to_non_members_everywhere(store: Store, settings: Settings,
-                                                                two_feeds: dict[str, int]) -> None:
+def test_proxy_private_feed_is_closed_to_non_members_everywhere(
+    store: Store, settings: Settings, two_feeds: dict[str, int]
+) -> None:
     urls = private_urls(two_feeds["board_thread"])
     alice = proxy_client(settings, store, "alice@example.com")
     for url in urls:
@@ -69,14 +83,17 @@ def test_proxy_private_feed_is_closed_to_non_members_everywhere(store: Store, se
         for url in urls:
             assert c.get(url).status_code in (200, 303), (member, url)
 
-    for anonymous in (proxy_client(settings, store, None),
-                      proxy_client(settings, store, "boss@example.com", peer="203.0.113.9")):  # header from a stranger
+    for anonymous in (
+        proxy_client(settings, store, None),
+        proxy_client(settings, store, "boss@example.com", peer="203.0.113.9"),
+    ):  # header from a stranger
         for url in [*urls, "/", "/f/team", "/api/feeds", "/search?q=plan"]:
             assert anonymous.get(url).status_code in (401, 403), url
 
 
-def test_secret_feed_url_reads_as_its_owner_until_revoked(store: Store, settings: Settings,
-                                                          two_feeds: dict[str, int]) -> None:
+def test_secret_feed_url_reads_as_its_owner_until_revoked(
+    store: Store, settings: Settings, two_feeds: dict[str, int]
+) -> None:
     with store.write() as session, session.begin():
         alice_id, alice_key = access.new_feed_token(session=session, email="alice@example.com", label="reader")
         _, boss_key = access.new_feed_token(session=session, email="boss@example.com")
@@ -118,11 +135,18 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def test_email_sign_in_link_is_single_use_and_opens_a_session(store: Store, settings: Settings, sink: list[bytes],
-                                                              two_feeds: dict[str, int]) -> None:
+def test_email_sign_in_link_is_single_use_and_opens_a_session(
+    store: Store, settings: Settings, sink: list[bytes], two_feeds: dict[str, int]
+) -> None:
     port = int(sink.pop(0))
-    s = settings.model_copy(update={"auth": "email", "relay_url": f"smtp://127.0.0.1:{port}",
-                                    "readers": "example.com", "digest_from": "feed@example.com"})
+    s = settings.model_copy(
+        update={
+            "auth": "email",
+            "relay_url": f"smtp://127.0.0.1:{port}",
+            "readers": "example.com",
+            "digest_from": "feed@example.com",
+        }
+    )
     browser = TestClient(create_app(s, store), base_url="https://testserver", headers=HTML, follow_redirects=False)
     first = browser.get("/f/team")
     assert first.status_code == 303 and first.headers["location"] == "/signin?next=%2Ff%2Fteam"
@@ -155,8 +179,13 @@ def test_email_sign_in_link_is_single_use_and_opens_a_session(store: Store, sett
 
 def test_admin_hides_and_deletes_entries_and_raw(store: Store, settings: Settings) -> None:
     feed_id = add_feed(store)
-    put(store, settings, feed_id, make_mail(message_id="a@x", subject="Keep", body="kept words\n"),
-        make_mail(message_id="b@x", subject="Re: Keep", in_reply_to="<a@x>", minutes=5, body="private zebra\n"))
+    put(
+        store,
+        settings,
+        feed_id,
+        make_mail(message_id="a@x", subject="Keep", body="kept words\n"),
+        make_mail(message_id="b@x", subject="Re: Keep", in_reply_to="<a@x>", minutes=5, body="private zebra\n"),
+    )
     c = TestClient(create_app(settings, store), headers=HTML, follow_redirects=False)
     tid = c.get("/api/feeds/team/threads").json()["threads"][0]["id"]
     comment = c.get(f"/api/threads/{tid}").json()["comments"][0]["id"]
@@ -195,8 +224,9 @@ def test_non_admin_cannot_moderate(store: Store, settings: Settings) -> None:
     assert alice.get("/admin/quarantine").status_code == 403
 
 
-def test_a_merged_private_threads_old_address_redirects_members_only(store: Store, settings: Settings,
-                                                                    two_feeds: dict[str, int]) -> None:
+def test_a_merged_private_threads_old_address_redirects_members_only(
+    store: Store, settings: Settings, two_feeds: dict[str, int]
+) -> None:
     board = two_feeds["board"]
     put(store, settings, board, make_mail(message_id="y@x", subject="Re: Lost", references="<z@x>"))
     with store.read() as session:

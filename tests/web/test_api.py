@@ -13,14 +13,33 @@ from gateway.store.db import Store
 from gateway.web.app import create_app
 from tests.helpers import add_feed, make_mail
 
-ENTRY_KEYS = {"id", "message_id", "parent_message_id", "author", "date", "text", "quoted_text", "signature",
-              "html", "attachments", "forwarded_by", "forwards", "verified"}
+ENTRY_KEYS = {
+    "id",
+    "message_id",
+    "parent_message_id",
+    "author",
+    "date",
+    "text",
+    "quoted_text",
+    "signature",
+    "html",
+    "attachments",
+    "forwarded_by",
+    "forwards",
+    "verified",
+}
 
 
 def put(store: Store, settings: Settings, feed_id: int, *mails: bytes) -> None:
     for data in mails:
-        deliver(store=store, data=data, feed_ids=[feed_id], source="smtp", envelope_from="ann@example.com",
-                max_bytes=settings.max_message_bytes)
+        deliver(
+            store=store,
+            data=data,
+            feed_ids=[feed_id],
+            source="smtp",
+            envelope_from="ann@example.com",
+            max_bytes=settings.max_message_bytes,
+        )
     process_pending(store=store, settings=settings)
 
 
@@ -46,7 +65,9 @@ def test_threads_paginate_by_cursor_newest_first(client: TestClient, store: Stor
     put(store, settings, feed_id, *[make_mail(message_id=f"t{i}@x", subject=f"Topic {i}", minutes=i) for i in range(5)])
     seen, cursor = [], None
     for _ in range(5):
-        page = client.get("/api/feeds/team/threads", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = client.get(
+            "/api/feeds/team/threads", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
         seen += [t["subject"] for t in page["threads"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -78,8 +99,14 @@ def test_thread_detail_entries_and_attachment_download(client: TestClient, store
     post["Message-ID"] = "<Report.MixedCase@Example.COM>"
     post.set_content("See the attached report.\n\n-- \nAnn\n")
     post.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="Q1 report.pdf")
-    reply = make_mail(message_id="re@x", subject="Re: Report", in_reply_to="<Report.MixedCase@Example.COM>",
-                      sender="Bob <bob@example.org>", minutes=120, body="Thanks!\n")
+    reply = make_mail(
+        message_id="re@x",
+        subject="Re: Report",
+        in_reply_to="<Report.MixedCase@Example.COM>",
+        sender="Bob <bob@example.org>",
+        minutes=120,
+        body="Thanks!\n",
+    )
     put(store, settings, feed_id, post.as_bytes(), reply)
     tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
     d = client.get(f"/api/threads/{tid}").json()

@@ -37,10 +37,14 @@ def client(settings: Settings, store: Store) -> TestClient:
 
 def test_feed_atom_and_json_match_the_api(client: TestClient, store: Store, settings: Settings) -> None:
     feed_id = add_feed(store)
-    put(store, settings, feed_id,
+    put(
+        store,
+        settings,
+        feed_id,
         *[make_mail(message_id=f"t{i}@x", subject=f"Topic {i} <&> \x0c", minutes=i) for i in range(3)],
         mail_with_attachments(message_id="att@x", subject="Files"),
-        make_mail(message_id="r@x", subject="Re: Topic 1", in_reply_to="<t1@x>", minutes=50, body="Yes\n"))
+        make_mail(message_id="r@x", subject="Re: Topic 1", in_reply_to="<t1@x>", minutes=50, body="Yes\n"),
+    )
     api = client.get("/api/feeds/team/threads").json()["threads"]
     atom = client.get("/f/team/feed.atom")
     assert atom.headers["content-type"].startswith("application/atom+xml")
@@ -66,9 +70,20 @@ def test_feed_atom_and_json_match_the_api(client: TestClient, store: Store, sett
 
 def test_thread_feed_has_every_entry_in_date_order(client: TestClient, store: Store, settings: Settings) -> None:
     feed_id = add_feed(store)
-    put(store, settings, feed_id, make_mail(message_id="a@x"),
-        make_mail(message_id="b@x", subject="Re: Quarterly plan", in_reply_to="<a@x>", minutes=5,
-                  sender="Bob <bob@example.org>", body="<b>bold</b> & more\n"))
+    put(
+        store,
+        settings,
+        feed_id,
+        make_mail(message_id="a@x"),
+        make_mail(
+            message_id="b@x",
+            subject="Re: Quarterly plan",
+            in_reply_to="<a@x>",
+            minutes=5,
+            sender="Bob <bob@example.org>",
+            body="<b>bold</b> & more\n",
+        ),
+    )
     tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
     detail = client.get(f"/api/threads/{tid}").json()
     parsed = feedparser.parse(client.get(f"/t/{tid}/feed.atom").content)
@@ -94,19 +109,36 @@ def test_conditional_requests_get_304(client: TestClient, store: Store, settings
 
 
 def test_atom_drops_characters_xml_forbids() -> None:
-    item = Item(id="urn:x", url="http://x/", title="bad \x00\x1b title", author_name="A", author_email="a@x",
-                published=BASE, updated=BASE, content_html="<p>\x07ok</p>")
-    parsed = feedparser.parse(render_atom(FeedInfo(id="urn:f", title="F", home_url="http://x/", self_url="http://x/a"), [item]))
+    item = Item(
+        id="urn:x",
+        url="http://x/",
+        title="bad \x00\x1b title",
+        author_name="A",
+        author_email="a@x",
+        published=BASE,
+        updated=BASE,
+        content_html="<p>\x07ok</p>",
+    )
+    parsed = feedparser.parse(
+        render_atom(FeedInfo(id="urn:f", title="F", home_url="http://x/", self_url="http://x/a"), [item])
+    )
     assert not parsed.bozo and parsed.entries[0].title == "bad  title"
 
 
-def test_rendered_feed_is_reused_only_while_nothing_changed(client: TestClient, store: Store, settings: Settings) -> None:
+def test_rendered_feed_is_reused_only_while_nothing_changed(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
     """The rendered-feed cache: a late comment (no newer activity) and a hidden post both show at once."""
     from gateway.store import access
 
     feed_id = add_feed(store)
-    put(store, settings, feed_id, make_mail(message_id="old@x", subject="Old", minutes=0),
-        make_mail(message_id="new@x", subject="New", minutes=30))
+    put(
+        store,
+        settings,
+        feed_id,
+        make_mail(message_id="old@x", subject="Old", minutes=0),
+        make_mail(message_id="new@x", subject="New", minutes=30),
+    )
     first = client.get("/f/team/feed.atom")
     assert client.get("/f/team/feed.atom").content == first.content  # served again, same bytes
     assert b"1 comment" not in first.content

@@ -21,8 +21,14 @@ from tests.web.common import mail_with_attachments, put
 @pytest.fixture
 def api_schema(settings: Settings, store: Store) -> Iterator[Any]:
     feed_id = add_feed(store)
-    put(store, settings, feed_id, make_mail(message_id="a@x"), mail_with_attachments(message_id="b@x"),
-        make_mail(message_id="c@x", subject="Re: Quarterly plan", in_reply_to="<a@x>", minutes=4))
+    put(
+        store,
+        settings,
+        feed_id,
+        make_mail(message_id="a@x"),
+        mail_with_attachments(message_id="b@x"),
+        make_mail(message_id="c@x", subject="Re: Quarterly plan", in_reply_to="<a@x>", minutes=4),
+    )
     app = create_app(settings, store)
     assert TestClient(app).get("/api/feeds").status_code == 200
     yield schemathesis.openapi.from_asgi("/openapi.json", app)

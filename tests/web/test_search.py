@@ -18,13 +18,18 @@ def client(settings: Settings, store: Store) -> TestClient:
     return TestClient(create_app(settings, store))
 
 
-def test_search_finds_body_subject_author_and_attachment_names(client: TestClient, store: Store,
-                                                               settings: Settings) -> None:
+def test_search_finds_body_subject_author_and_attachment_names(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
     feed_id = add_feed(store)
-    put(store, settings, feed_id,
+    put(
+        store,
+        settings,
+        feed_id,
         make_mail(message_id="a@x", subject="Budget review", body="The <b>marmalade</b> supplier raised prices.\n"),
         make_mail(message_id="b@x", subject="Lunch", sender="Zelda Quux <zelda@example.org>", body="Pizza?\n"),
-        mail_with_attachments(message_id="c@x", subject="Numbers"))
+        mail_with_attachments(message_id="c@x", subject="Numbers"),
+    )
 
     def hits(q: str, **extra: str) -> list[dict[str, object]]:
         r = client.get("/api/search", params={"q": q, **extra})

@@ -20,10 +20,20 @@ def upgrade() -> None:
     # Before this column the processor went in raw-id order, retries aside: the best record there is.
     op.execute("UPDATE raw_message SET seq = id WHERE status <> 'pending'")
     # Partial, so a new raw row (seq NULL) touches neither at SMTP time.
-    op.create_index("ix_raw_seq", "raw_message", ["seq"],
-                    sqlite_where=sa.text("seq IS NOT NULL"), postgresql_where=sa.text("seq IS NOT NULL"))
-    op.create_index("ix_raw_status_seq", "raw_message", ["status", "seq"],
-                    sqlite_where=sa.text("seq IS NOT NULL"), postgresql_where=sa.text("seq IS NOT NULL"))
+    op.create_index(
+        "ix_raw_seq",
+        "raw_message",
+        ["seq"],
+        sqlite_where=sa.text("seq IS NOT NULL"),
+        postgresql_where=sa.text("seq IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_raw_status_seq",
+        "raw_message",
+        ["status", "seq"],
+        sqlite_where=sa.text("seq IS NOT NULL"),
+        postgresql_where=sa.text("seq IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
