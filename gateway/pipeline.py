@@ -3,7 +3,7 @@
     deliver:  1. precheck   2. save raw            (at SMTP time, before the 250)
     process:  3. parse      4. classify   5. unwrap   6. extract   (pure: analysis.py, in worker processes)
               7. place      8. commit                (in raw-id order, one transaction per batch;
-                                                      one message's part is place.py's)
+                                                      one message's part is commit.py's and place.py's)
 
 Raw bytes are committed before anything is derived from them; a message that
 fails a step stays in `raw_message` with status "quarantined" and the reason,
@@ -20,18 +20,17 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 
 import sqlalchemy as sa
 
-from gateway import keys
 from gateway.analysis import Analysis, Failure, Job, analyse
+from gateway.commit import RETRY_DEFERRED_SECONDS, PlaceFailed, commit_one
 from gateway.config import Settings
 from gateway.limits import Limits, check_structure
-from gateway.place import Later, place_and_save
+from gateway.place import Later
 from gateway.store import digest_writes, writes
 from gateway.store.db import Store
-from gateway.store.models import RawMessage, utcnow
+from gateway.store.models import RawMessage
 from gateway.store.policies import feed_policies
 
 log = logging.getLogger(__name__)
@@ -54,11 +53,6 @@ BATCH_BYTES = 32 * 1024 * 1024
 FIRST_BATCH = 16
 WAITING_MESSAGES = 512  # analysed ahead, at most, while incoming mail holds the commits back
 DEFAULT_LIMITS = Limits()
-# A message whose sender's DNS cannot answer (DMARC's record: a timeout, SERVFAIL)
-# is "deferred": processors try it again every RETRY_DEFERRED_SECONDS, for
-# DEFER_FOR after it came, and then quarantine it with the reason.
-DEFER_FOR, DEFER_FOR_WORDS = timedelta(days=1), "a day"
-RETRY_DEFERRED_SECONDS = 300
 
 
 class Rejected(Exception):
@@ -207,10 +201,6 @@ def _process(
         key = _commit_batch(store, settings, rows, done, counts, key)
 
 
-class _PlaceFailed(Exception):
-    """Placing one message of a batch failed: do the batch again, each message on its own savepoint."""
-
-
 def _commit_batch(
     store: Store,
     settings: Settings,
@@ -241,17 +231,17 @@ def _commit_batch(
                 if not isolate:
                     later.read_ahead(session, _named(rows, results))
                 for row, result in zip(rows, results, strict=True):
-                    got[_commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
+                    got[commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
                 writes.number_raw(session=session, raw_ids=[r.id for r in rows if status.get(r.id) == "pending"])
                 try:
                     later.write(session)  # empty when isolated: each message wrote its own in its savepoint
                 except Exception as exc:
-                    raise _PlaceFailed from exc
-        except _PlaceFailed:
+                    raise PlaceFailed from exc
+        except PlaceFailed:
             continue
         counts.update(got)
         return made  # committed now, so later batches may skip reading it
-    raise AssertionError("the isolated pass quarantines what fails instead of raising _PlaceFailed")
+    raise AssertionError("the isolated pass quarantines what fails instead of raising PlaceFailed")
 
 
 def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, list[str]]:
@@ -332,117 +322,6 @@ def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
 def _envelope_sender(source: str, envelope_from: str) -> str | None:
     """The SMTP envelope sender ("" is the null sender of a bounce); None when unknown."""
     return envelope_from if source == "smtp" else None
-
-
-def _commit_one(
-    session: sa.orm.Session,
-    row: sa.Row,
-    result: Analysis | Failure,
-    settings: Settings,
-    key: str,
-    status: str | None,
-    isolate: bool,
-    later: Later,
-) -> str:
-    if status != "pending":
-        return "skipped"
-    if isinstance(result, Failure):
-        reason = f"{result.step}: {result.reason}"
-        if not result.retry:
-            return _quarantine(session, row.id, reason)
-        if utcnow() - row.received_at < DEFER_FOR:
-            return _defer(session, row.id, reason)
-        return _quarantine(session, row.id, f"{reason}, still {DEFER_FOR_WORDS} after it came")
-    tag = _tag(row.envelope_to, key)
-    if tag is not None and tag[0] in ("b", "u", "d"):
-        return _digest_mail(session, row, result, tag)
-    if result.verdict.action != "post":
-        status = "ignored" if result.verdict.action == "ignore" else "held"
-        writes.set_raw_status(
-            session=session, raw_id=row.id, status=status, reason=result.verdict.reason, message_id=result.message_id
-        )
-        log.info(
-            "<%s> %s: %s",
-            result.message_id,
-            status,
-            result.verdict.reason,
-            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
-        )
-        return status
-    reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
-    if not isolate:
-        try:
-            return place_and_save(session, row, result, settings, reply_thread, later)
-        except Exception as exc:  # the whole batch, `later` too, is done again isolated
-            raise _PlaceFailed from exc
-    try:  # isolated: everything of this message inside its savepoint
-        with session.begin_nested():
-            mine = Later()
-            outcome = place_and_save(session, row, result, settings, reply_thread, mine)
-            mine.write(session)
-            return outcome
-    except Exception as exc:
-        log.exception(
-            "<%s> place/commit failed",
-            result.message_id,
-            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
-        )
-        return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
-
-
-def _tag(envelope_to: str, key: str) -> tuple[str, str] | None:
-    """The first valid mailfeed token among the envelope recipients (team+r-12-…@…)."""
-    for address in envelope_to.split(","):
-        _, tag = keys.split_sub_address(address)
-        parsed = keys.parse(key, tag) if tag else None
-        if parsed is not None:
-            return parsed
-    return None
-
-
-def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[str, str]) -> str:
-    """Mail to a digest's own addresses: a bounce, an unsubscribe request, or a reply to the digest.
-
-    None of it is posted. A person replying to a digest as a whole gets one
-    polite explanation per day (queued here, sent by the digest side); an
-    auto-reply or a bounce gets none.
-    """
-    kind, payload = tag
-    if kind == "b":
-        digest_writes.record_bounce(session, reader_id=int(payload), reason="bounce to the digest return path")
-        reason = f"bounce of a digest to reader {payload}"
-    elif kind == "u":
-        digest_writes.turn_off(session, subscription_id=int(payload))
-        reason = f"unsubscribe request (subscription {payload})"
-    elif a.verdict.action == "ignore":
-        reason = f"reply to a digest, {a.verdict.reason}: not posted, no notice"
-    else:
-        day = row.received_at.date().isoformat()
-        queued = digest_writes.queue_notice(
-            session, kind="digest-reply", recipient=a.content.author.address, day=day, feed_id=row.feed_id
-        )
-        reason = "reply to a digest: not posted; " + ("notice queued" if queued else "notice already sent today")
-    writes.set_raw_status(session=session, raw_id=row.id, status="ignored", reason=reason, message_id=a.message_id)
-    log.info(
-        "<%s> %s",
-        a.message_id,
-        reason,
-        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
-    )
-    return "ignored"
-
-
-def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
-    writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason)
-    log.warning("raw %s quarantined: %s", raw_id, reason, extra={"raw_id": raw_id})
-    return "quarantined"
-
-
-def _defer(session: sa.orm.Session, raw_id: int, reason: str) -> str:
-    reason = f"{reason}; tried again every {RETRY_DEFERRED_SECONDS // 60} minutes for {DEFER_FOR_WORDS} after it came"
-    writes.set_raw_status(session=session, raw_id=raw_id, status="deferred", reason=reason)
-    log.warning("raw %s deferred: %s", raw_id, reason, extra={"raw_id": raw_id})
-    return "deferred"
 
 
 def retry_deferred(store: Store, due: float) -> float:

@@ -1,8 +1,8 @@
 """Steps 7 and 8 for one message: place it in its thread and save what analysis found.
 
-`pipeline._commit_batch` calls `place_and_save` for each message of a batch,
-in raw-id order, inside the batch's transaction; the rows it derives wait in
-a `Later` and are written together, each kind in one statement.
+`commit.commit_one` calls `place_and_save` for each message of a batch that
+is to be posted, in the batch's order, inside its transaction; the rows it
+derives wait in a `Later` and are written together, each kind in one statement.
 """
 
 from __future__ import annotations

@@ -268,7 +268,7 @@ def test_a_message_that_fails_to_place_is_quarantined_alone(
     """A batch is committed without savepoints first; a failure makes it go again with one per message."""
     import sqlalchemy as sa
 
-    from gateway import pipeline
+    from gateway import commit
     from gateway.store.models import Entry, RawMessage
     from tests.helpers import make_mail
 
@@ -281,14 +281,14 @@ def test_a_message_that_fails_to_place_is_quarantined_alone(
             source="import",
             max_bytes=settings.max_message_bytes,
         )
-    place = pipeline.place_and_save
+    place = commit.place_and_save
 
     def failing(session, row, a, *args, **kwargs):  # type: ignore[no-untyped-def]
         if a.message_id == "b@x":
             raise RuntimeError("disk on fire")
         return place(session, row, a, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "place_and_save", failing)
+    monkeypatch.setattr(commit, "place_and_save", failing)
     counts = process_pending(store=store, settings=settings)
     assert counts == {"posted": 2, "quarantined": 1}
     with store.read() as session:
