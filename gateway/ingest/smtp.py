@@ -2,19 +2,14 @@
 
 Recipients are checked at RCPT, senders at MAIL FROM, size during DATA. The
 `250` is given only after the raw bytes are committed; concurrent sessions
-share one writer thread that commits their messages together (group commit),
-so the event loop never waits on the database and each commit's fsync serves
-many messages. Any internal fault is a `451` so the sending MTA retries.
+share one writer thread that commits their messages together (raw_writer.py).
+Any internal fault is a `451` so the sending MTA retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
-import errno
 import logging
-import queue
 import re
 import threading
 import time
@@ -29,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from gateway import keys
 from gateway.config import Settings
+from gateway.ingest.raw_writer import RawWriter, storage_full
 from gateway.ingest.smtp_data import read_data
 from gateway.limits import RateLimiter, limits_of
 from gateway.logs import header_message_id
@@ -53,105 +49,8 @@ REPLY_RATE = "451 4.7.1 Too many messages from {who} (at most {n} a minute), ple
 REPLY_TOO_MANY_RCPT = "452 4.5.3 Too many recipients (at most {n} per message)"
 
 
-def storage_full(exc: BaseException) -> bool:
-    """True when the database could not write because the disk (or its quota) is full."""
-    orig = getattr(exc, "orig", exc)
-    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
-        return True
-    if getattr(orig, "sqlstate", None) in ("53100", "53400"):  # PostgreSQL disk_full, configuration_limit_exceeded
-        return True
-    return "database or disk is full" in str(orig)
-
-
 FEED_CACHE_SECONDS = 2.0
 INLINE_CHECK_BYTES = 256 * 1024
-GROUP_COMMIT_MAX = 256
-
-
-class RawWriter:
-    """One thread that commits raw messages for every SMTP session, in groups."""
-
-    def __init__(self, store: Store, on_commit: Callable[[], None] = lambda: None) -> None:
-        self.store = store
-        self.on_commit = on_commit
-        self._queue: queue.Queue[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]] | None] = (
-            queue.Queue()
-        )
-        self._conn: sa.Connection | None = None  # kept between commits: no pool checkout (and ping) for each
-        self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
-        self._thread.start()
-
-    async def save(self, items: list[writes.NewRaw]) -> list[int]:
-        future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
-        self._queue.put((items, future))
-        return await asyncio.wrap_future(future)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                self._drop()
-                return
-            group = [first]
-            while len(group) < GROUP_COMMIT_MAX:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                group.append(nxt)
-            self._commit(group)
-
-    def _commit(self, group: list[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]]]) -> None:
-        try:
-            ids = self._save([item for items, _ in group for item in items])
-            results, at = [], 0
-            for items, _ in group:
-                results.append(ids[at : at + len(items)])
-                at += len(items)
-        except Exception as exc:
-            if len(group) > 1:  # one bad message must not fail the others: retry alone
-                for one in group:
-                    self._commit([one])
-                return
-            log.exception("raw commit failed")
-            group[0][1].set_exception(exc)
-            return
-        for (_, future), ids in zip(group, results, strict=True):
-            future.set_result(ids)
-        self.on_commit()
-
-    def _save(self, items: list[writes.NewRaw]) -> list[int]:
-        """Save on the kept connection; when that fails, once more on a fresh one (the pool pings it
-        first), since the database may have restarted since the last commit."""
-        reused = self._conn is not None
-        try:
-            return self._save_on(items)
-        except Exception:
-            self._drop(invalidate=True)
-            if not reused:
-                raise
-        return self._save_on(items)
-
-    def _save_on(self, items: list[writes.NewRaw]) -> list[int]:
-        if self._conn is None:
-            self._conn = self.store.writer.connect()
-        with self._conn.begin():
-            return writes.save_raw(session=self._conn, items=items)
-
-    def _drop(self, *, invalidate: bool = False) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                if invalidate:
-                    self._conn.invalidate()
-                self._conn.close()
-            self._conn = None
 
 
 class FeedDirectory:
