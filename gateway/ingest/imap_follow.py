@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -186,7 +188,10 @@ class Follower:
         client.idle()
         self.waiting.set()
         renew_at = time.monotonic() + self.settings.imap_idle_seconds
-        new_mail = False
+        early = _read_with_continuation(client)
+        if any(line.startswith(b"* BYE") for line in early):
+            raise IMAPClientAbortError("the server closed the connection as IDLE began")
+        new_mail = any(_EXISTS.match(line) for line in early)
         lost: LeaseLost | None = None
         while not self._stop.is_set() and not new_mail and not lost and time.monotonic() < renew_at:
             # A short timeout so a stop is noticed within a second, and the lease renewed in time.
@@ -212,6 +217,36 @@ class Follower:
             self.waiting.clear()
         if not self._stop.is_set():
             client.noop()  # lets the server tell us about new messages before the next SEARCH
+
+
+_EXISTS = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
+
+
+def _read_with_continuation(client: IMAPClient) -> list[bytes]:
+    """The whole lines the server sent right behind IDLE's "+ idling", read from imaplib's buffer.
+
+    Mail that lands after a pass's last command is announced as IDLE begins, and
+    the server sends that EXISTS with the "+" (Dovecot: in the same write).
+    imaplib reads both into its buffer; `idle_check` polls the socket, never sees
+    it, and the message would wait for the next one or the IDLE renewal. So
+    whatever is buffered already (or decrypted, for TLS) is read here, without
+    waiting for the socket.
+    """
+    sock, reader, lines = client.socket(), client._imap.file, []
+    sock.setblocking(False)
+    try:
+        while True:
+            try:
+                ahead = reader.peek(1)  # the buffer as it is; reads the socket only when it is empty
+            except (BlockingIOError, ssl.SSLWantReadError):
+                break
+            if b"\n" not in ahead:  # nothing, or half a line: the rest comes through the socket
+                break
+            lines.append(reader.readline())
+    finally:
+        sock.setblocking(True)
+        client._set_read_timeout()
+    return lines
 
 
 def _closed(sock: socket.socket) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from imapclient import IMAPClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
@@ -325,6 +326,37 @@ def test_a_message_that_lands_between_select_and_search_is_taken_without_waiting
     processor.start()
     lease = AppendingLease(store, src.id, "test-instance", settings.imap_lease_seconds)
     follower = Follower(store, settings, src.id, processor.wake, lease)
+    follower.start()
+    try:
+        wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
+    finally:
+        follower.stop()
+        processor.stop()
+    assert appended and len(message_ids(store)) == 2 and raw_statuses(store) == {"posted": 2}
+
+
+def test_a_message_that_lands_just_before_idle_is_taken_without_waiting_for_the_next(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """Its EXISTS comes in the same read as IDLE's "+ idling", into imaplib's buffer, where polling
+    the socket never finds it: the follower reads that buffer as IDLE begins."""
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(1))
+    appended: list[bool] = []
+
+    class AppendingFollower(Follower):
+        """The real follower; after its first pass, right before IDLE, a message is appended."""
+
+        def _idle(self, client: IMAPClient) -> None:
+            if not appended:
+                appended.append(True)
+                dovecot.append("team", conversations(1, prefix="meanwhile"))
+            super()._idle(client)
+
+    processor = Processor(store, settings, map)
+    processor.start()
+    follower = AppendingFollower(store, settings, src.id, processor.wake)
     follower.start()
     try:
         wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
