@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -304,6 +304,19 @@ def test_message_appended_while_idle_arrives_within_5_s_also_after_a_dovecot_res
     assert len(message_ids(store)) == 5 and raw_statuses(store) == {"posted": 5}
 
 
+def follow_until_meanwhile(store: Store, settings: Settings, make: Callable[[Callable[[], None]], Follower]) -> None:
+    """Run the follower `make(wake)` beside a processor until the "meanwhile" message is in the feed (5 s)."""
+    processor = Processor(store, settings, map)
+    processor.start()
+    follower = make(processor.wake)
+    follower.start()
+    try:
+        wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
+    finally:
+        follower.stop()
+        processor.stop()
+
+
 def test_a_message_that_lands_between_select_and_search_is_taken_without_waiting_for_the_next(
     settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
 ) -> None:
@@ -322,16 +335,8 @@ def test_a_message_that_lands_between_select_and_search_is_taken_without_waiting
                 appended.append(True)
                 dovecot.append("team", conversations(1, prefix="meanwhile"))
 
-    processor = Processor(store, settings, map)
-    processor.start()
     lease = AppendingLease(store, src.id, "test-instance", settings.imap_lease_seconds)
-    follower = Follower(store, settings, src.id, processor.wake, lease)
-    follower.start()
-    try:
-        wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
-    finally:
-        follower.stop()
-        processor.stop()
+    follow_until_meanwhile(store, settings, lambda wake: Follower(store, settings, src.id, wake, lease))
     assert appended and len(message_ids(store)) == 2 and raw_statuses(store) == {"posted": 2}
 
 
@@ -354,15 +359,7 @@ def test_a_message_that_lands_just_before_idle_is_taken_without_waiting_for_the_
                 dovecot.append("team", conversations(1, prefix="meanwhile"))
             super()._idle(client)
 
-    processor = Processor(store, settings, map)
-    processor.start()
-    follower = AppendingFollower(store, settings, src.id, processor.wake)
-    follower.start()
-    try:
-        wait_for(lambda: "meanwhile0@example.com" in message_ids(store), timeout=5)
-    finally:
-        follower.stop()
-        processor.stop()
+    follow_until_meanwhile(store, settings, lambda wake: AppendingFollower(store, settings, src.id, wake))
     assert appended and len(message_ids(store)) == 2 and raw_statuses(store) == {"posted": 2}
 
 
