@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from gateway import keys
 from gateway.analysis import Analysis, Failure
 from gateway.config import Settings
-from gateway.place import Later, place_and_save
+from gateway.place import Later, log_fields, place_and_save
 from gateway.store import digest_writes, writes
 from gateway.store.models import utcnow
 
@@ -71,7 +71,7 @@ def commit_one(
             result.message_id,
             status,
             result.verdict.reason,
-            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+            extra=log_fields(row, result.message_id),
         )
         return status
     reply_thread = int(tag[1]) if tag is not None and tag[0] == "r" else None
@@ -90,7 +90,7 @@ def commit_one(
         log.exception(
             "<%s> place/commit failed",
             result.message_id,
-            extra={"message_id": result.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+            extra=log_fields(row, result.message_id),
         )
         return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
 
@@ -132,7 +132,7 @@ def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[s
         "<%s> %s",
         a.message_id,
         reason,
-        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+        extra=log_fields(row, a.message_id),
     )
     return "ignored"
 

@@ -212,7 +212,7 @@ def place_and_save(
         "<%s> placed in thread %s",
         a.message_id,
         thread_id,
-        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+        extra=log_fields(row, a.message_id),
     )
     return "posted"
 
@@ -248,7 +248,7 @@ def _another_forward(
         "<%s> another forward of entry %s",
         a.message_id,
         entry_id,
-        extra={"message_id": a.message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source},
+        extra=log_fields(row, a.message_id),
     )
     return "duplicate"
 
@@ -261,6 +261,11 @@ def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
     if claimed is None or claimed > received_at + FUTURE_SLACK:
         return received_at
     return claimed
+
+
+def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:
+    """What every log line about a raw message being processed carries."""
+    return {"message_id": message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source}
 
 
 def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when: datetime) -> dict[str, Any]:
