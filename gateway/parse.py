@@ -58,10 +58,16 @@ def parse(raw: bytes) -> ParsedMessage:
     msg: Message = mail.message
     if msg is None or not msg.keys():
         raise ParseError("no header block")
+    if _boundary_lost(msg):
+        mail, msg = _with_the_bodys_boundary(raw, mail)
     message_id = _first_id(_header(msg, "message-id"))
     plain, html = mail.text_plain, mail.text_html
-    if "CharsetDecodeDefect" in mail.defects_categories:
+    if "CharsetDecodeDefect" in mail.defects_categories or any("\x1b" in t for t in plain + html):
+        # ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser
+        # leaves undecoded in a 7bit part as its bytes are ASCII
         plain, html = _redecoded_bodies(msg)
+    if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
+        plain = [_body_as_text(msg)]
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -291,6 +297,45 @@ def _embedded(msg: Message) -> list[bytes]:
             except Exception:  # a broken inner message is still shown as the outer body
                 continue
     return out
+
+
+def _boundary_lost(msg: Message) -> bool:
+    """Multipart by its Content-Type, one undivided body to the parser: the boundary never occurs."""
+    return not msg.is_multipart() and msg.get_content_maintype() == "multipart"
+
+
+# A "--name" line followed by a header line: where the body's own parts begin.
+_BODY_BOUNDARY = re.compile(rb"^--([^\s]{1,200})[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
+_BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"\r\n]*"|[^\s";]+)""", re.IGNORECASE)
+
+
+def _with_the_bodys_boundary(raw: bytes, mail: mailparser.MailParser) -> tuple[mailparser.MailParser, Message]:
+    """Read the message again with the boundary its body uses, when the header names another.
+
+    A mailer or list that rewrote the header's boundary and not the body (or
+    the other way round) leaves parts the parser cannot find; the stored raw
+    keeps the bytes as they came. Only the top level is mended.
+    """
+    end = raw.find(b"\r\n\r\n")
+    end = end + 4 if end >= 0 else raw.find(b"\n\n") + 2
+    found = _BODY_BOUNDARY.search(raw, end) if end >= 2 else None
+    if found is None:
+        return mail, mail.message
+    name = found.group(1)
+    head, n = _BOUNDARY_PARAM.subn(lambda m: m.group(1) + b'"' + name + b'"', raw[:end], count=1)
+    try:
+        again = _mailparser(head + raw[end:]) if n else None
+    except Exception:  # the first reading stands
+        again = None
+    if again is None or again.message is None or not again.message.is_multipart():
+        return mail, mail.message
+    return again, again.message
+
+
+def _body_as_text(msg: Message) -> str:
+    """The undivided body of a multipart whose boundary never occurs, as plain text: shown, not lost."""
+    payload = msg.get_payload(decode=True)
+    return decode_bytes(payload, msg.get_content_charset()) if isinstance(payload, bytes) else str(payload or "")
 
 
 def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
