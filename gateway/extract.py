@@ -8,7 +8,7 @@ HTML safe and gives a text rendering of HTML-only mail.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from gateway import forward, reply
@@ -51,13 +51,15 @@ def forward_key(author: Address, date: datetime | None, subject: str) -> str | N
 
     Several people forwarding the same broadcast make one post, whichever
     client each used; an inline forward carries no Message-ID, so the key is
-    built from what every client copies into its forward header (the date as
-    written there, before any time zone is assumed).
+    built from what every client copies into its forward header. The date is
+    the instant, in UTC: Apple writes "09:00:00 GMT+1" where Gmail writes
+    "9:00 AM" in the forwarder's zone, which `_unwrap` has applied by then.
     """
     who = author.address or author.name.casefold()
     if not who or date is None:
         return None
-    basis = f"{who}|{date.isoformat()}|{normalize_subject(subject)}"
+    instant = date.astimezone(UTC) if date.tzinfo else date
+    basis = f"{who}|{instant.isoformat()}|{normalize_subject(subject)}"
     return f"fwd-{hashlib.sha256(basis.encode()).hexdigest()[:32]}@forward.mailfeed.invalid"
 
 
@@ -132,15 +134,20 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
     inline = None
     if msg.text.strip():
         inline = forward.unwrap_text(msg.text, subject=msg.subject)
+        if inline is not None and msg.html:
+            # the text part finds the forward; the HTML part, when it holds the same one, shows it as sent
+            in_html = forward.unwrap_html(msg.html, subject=msg.subject)
+            if in_html is not None and in_html.html and in_html.author == inline.author:
+                inline = replace(inline, html=in_html.html)
     elif msg.html:
         inline = forward.unwrap_html(msg.html, subject=msg.subject)
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough
     fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
     subject = inline.subject or msg.subject
-    key = forward_key(inline.author, inline.date, subject)
     date = inline.date
     if date is not None and date.tzinfo is None:
         # A forward header shows the forwarder's local time: take their offset.
         date = date.replace(tzinfo=msg.date.tzinfo if msg.date else UTC)
+    key = forward_key(inline.author, date, subject)
     return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)

@@ -29,6 +29,7 @@ import quotequail
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.message import Address
+from gateway.reply_tokens import OpenStack, source, tokenize
 from gateway.sanitize import html_to_text
 
 __all__ = ["InlineForward", "unwrap_text", "unwrap_html", "is_forward_subject", "parse_address"]
@@ -71,7 +72,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     if not _accept(result, subject, text):
         return None
     assert result is not None
-    note = _join(result.get("text_top", ""), result.get("text_bottom", ""))
+    note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
     body = result.get("text", "").strip("\n") or _body_below_headers(text)
     return _build(result, note=note, text=body, html=None)
 
@@ -87,9 +88,40 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     if not _accept(result, subject, text):
         return None
     assert result is not None
-    inner = result.get("html") or ""
-    note = _join(html_to_text(result.get("html_top") or ""), html_to_text(result.get("html_bottom") or ""))
-    return _build(result, note=note, text=html_to_text(inner), html=inner or None)
+    inner = result.get("html") or _below_gmail_attr(html)
+    note = _join(
+        _without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
+    )
+    body = html_to_text(inner) if inner else ""
+    if not body.strip():  # the header block found, the body lost: read it from the text rendering
+        in_text = unwrap_text(text, subject=subject)
+        body = in_text.text if in_text is not None else ""
+    return _build(result, note=note, text=body, html=inner or None)
+
+
+def _below_gmail_attr(html: str) -> str:
+    """What follows Gmail's forward header (`<div class="gmail_attr">`): the forwarded body.
+
+    quotequail 0.5.4 returns no body for Gmail's forward as Gmail sends it
+    (the header, then `<br><br>` and the body inside the same `gmail_quote`).
+    End tags left unmatched by the cut are dropped by the sanitizer.
+    """
+    if "gmail_attr" not in html:
+        return ""
+    tokens = tokenize(html)
+    start = next((i for i, t in enumerate(tokens) if t.kind == "start" and "gmail_attr" in t.attr("class")), None)
+    if start is None:
+        return ""
+    stack = OpenStack()
+    for i, tok in enumerate(tokens):
+        if tok.kind == "start":
+            stack.push(i, tok.tag)
+        elif tok.kind == "end" and stack.pop(tok.tag) == start:
+            body = i + 1
+            while body < len(tokens) and (tokens[body].tag == "br" or not tokens[body].text.strip()):
+                body += 1  # the blank lines Gmail puts under its header
+            return "".join(source(t) for t in tokens[body:]).strip()
+    return ""
 
 
 def parse_address(value: str) -> Address:
@@ -152,6 +184,19 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None) ->
         text=text,
         html=html,
     )
+
+
+def _without_marker(top: str) -> str:
+    """The note above a forward without the marker line closing it.
+
+    quotequail knows the English markers and cuts above them; under one it does
+    not know ("Weitergeleitete Nachricht") it cuts at the header block below,
+    and the marker would read as the forwarder's words.
+    """
+    lines = top.rstrip().split("\n")
+    while lines and (not lines[-1].strip() or P.FORWARD_MARKER.match(lines[-1][: P.LINE_MAX_CHARS])):
+        lines.pop()
+    return "\n".join(lines)
 
 
 def _join(*parts: str) -> str:

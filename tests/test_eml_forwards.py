@@ -1,0 +1,150 @@
+"""Steps 3 to 6 on one fixture per forward style: the post shows the original, `forward` the forwarder."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from pathlib import Path
+
+from gateway.analysis import Analysis, Job, analyse
+from gateway.message import Address, Forward
+
+EML = Path(__file__).parent / "data" / "eml"
+OPS = Address("Ops Team", "ops@example.com")
+CET = timezone(timedelta(hours=1))
+
+
+def analysed(name: str) -> Analysis:
+    result = analyse(Job(0, (EML / name).read_bytes(), None, frozenset()))
+    assert isinstance(result, Analysis)
+    return result
+
+
+def test_forward_as_attachment_posts_the_attached_original_under_its_message_id() -> None:
+    result = analysed("forward-as-attachment-rfc822.eml")
+    c = result.content
+    assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 3, 17, 45, tzinfo=CET), "Datacenter move")
+    assert c.text == "The racks move to hall B on 14 March.\nExpect no outage."
+    assert c.forward == Forward(
+        by=Address("Lena Berg", "lena@example.com"),
+        date=datetime(2026, 3, 4, 9, 30, 12, tzinfo=CET),
+        note="FYI, see the attached.",
+    )
+    assert (result.forward_key, c.original_key) == ("dc-move-2026-03@example.com", "dc-move-2026-03@example.com")
+
+
+def test_gmail_html_forward_takes_the_forwarders_offset_for_the_naive_date() -> None:
+    c = analysed("gmail-html-forward.eml").content
+    assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 5, 16, 20, tzinfo=CET), "Backup schedule")
+    assert c.text == "Nightly backups now start at 01:30."
+    assert c.forward == Forward(
+        by=Address("Otto Prem", "otto@example.com"),
+        date=datetime(2026, 3, 5, 16, 42, 7, tzinfo=CET),
+        note="Please check the new times.",
+    )
+
+
+def test_gmail_forward_shows_the_originals_html_without_the_forward_header() -> None:
+    html = analysed("gmail-html-forward.eml").content.html
+    assert html is not None and html.strip() == '<div dir="ltr">Nightly backups now start at 01:30.</div>'
+
+
+def test_an_html_only_gmail_forward_keeps_the_originals_body() -> None:
+    """quotequail finds Gmail's header block but returns no body for it; the post must not be empty."""
+    raw = (EML / "gmail-html-forward.eml").read_bytes()
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    html = message_from_bytes(raw).get_payload()[1].get_payload(decode=True)
+    head = re.sub(
+        rb"Content-Type: multipart/alternative;[^\r]*(\r\n\s[^\r]*)*", b"Content-Type: text/html; charset=utf-8", head
+    )
+    result = analyse(Job(0, head + b"\r\n\r\n" + html, None, frozenset()))
+    assert isinstance(result, Analysis)
+    c = result.content
+    assert (c.author, c.subject, c.text) == (OPS, "Backup schedule", "Nightly backups now start at 01:30.")
+    assert c.html is not None and c.html.strip() == '<div dir="ltr">Nightly backups now start at 01:30.</div>'
+    assert c.forward is not None and c.forward.note == "Please check the new times."
+
+
+def test_outlook_html_forward_reads_the_sent_field_under_the_underscore_line() -> None:
+    c = analysed("outlook-html-forward.eml").content
+    assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 5, 15, 47, tzinfo=CET), "Quarterly figures")
+    assert c.text == "The Q1 figures are final."
+    assert c.forward == Forward(
+        by=Address("Sara Tell", "sara@example.com"),
+        date=datetime(2026, 3, 6, 10, 2, 11, tzinfo=CET),
+        note="Numbers for the board pack.",
+    )
+
+
+def test_german_weitergeleitete_nachricht_reads_von_and_the_german_date_and_leaves_the_marker_out_of_the_note() -> None:
+    c = analysed("german-weitergeleitete-nachricht.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "Mo., 2. März 2026 um 18:01 Uhr"
+        "Wartungsfenster am Samstag",
+    )
+    assert c.text == "Die Server sind am Samstag von 02:00 bis 04:00 nicht erreichbar."
+    assert c.forward == Forward(
+        by=Address("Jonas Weber", "jonas@example.de"),
+        date=datetime(2026, 3, 2, 18, 20, 5, tzinfo=CET),
+        note="Zur Info.",
+    )
+
+
+def test_french_message_transfere_reads_sujet_date_de_with_a_space_before_the_colon() -> None:
+    c = analysed("french-message-transfere.eml").content
+    assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 4, 8, 15, tzinfo=CET), "Réunion de lundi")
+    assert c.text == "La réunion de lundi aura lieu en salle 3."
+    assert c.forward == Forward(
+        by=Address("Claire Martin", "claire@example.fr"),
+        date=datetime(2026, 3, 4, 9, 12, 44, tzinfo=CET),
+        note="Pour info, la salle a changé.",
+    )
+
+
+def test_spanish_mensaje_reenviado_reads_de_and_the_spanish_date_under_an_rv_subject() -> None:
+    c = analysed("spanish-mensaje-reenviado.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 5, 9, 40, tzinfo=CET),  # "jue., 5 mar. 2026 a las 9:40"
+        "Corte de red",
+    )
+    assert c.text == "Habrá un corte de red el viernes por la noche."
+    assert c.forward == Forward(
+        by=Address("Lucia Gomez", "lucia@example.es"),
+        date=datetime(2026, 3, 5, 10, 5, 31, tzinfo=CET),
+        note="Para que lo sepáis.",
+    )
+
+
+def test_outlook_forward_header_with_only_a_name_gives_an_author_without_address() -> None:
+    result = analysed("outlook-mobile-forward-name-only.eml")
+    c = result.content
+    assert (c.author, c.date, c.subject) == (
+        Address("Ops Team", ""),
+        datetime(2026, 3, 10, 18, 5, 12, tzinfo=CET),
+        "Network change tonight",
+    )
+    assert c.text == "The core switch is replaced at 22:00."
+    assert c.forward == Forward(
+        by=Address("Uwe Falk", "uwe@example.com"),
+        date=datetime(2026, 3, 10, 18, 12, 40, tzinfo=CET),
+        note="Heads-up for the on-call.",
+    )
+    assert result.forward_key is not None  # the name is enough to group forwards of it
+
+
+def test_same_original_forwarded_by_two_people_in_gmail_and_apple_style_is_one_post() -> None:
+    a = analysed("same-original-forwarded-twice-a.eml")
+    b = analysed("same-original-forwarded-twice-b.eml")
+    original = (OPS, datetime(2026, 3, 11, 9, 0, tzinfo=CET), "Office closed on Friday")
+    assert (a.content.author, a.content.date, a.content.subject) == original
+    assert (b.content.author, b.content.date, b.content.subject) == original
+    assert a.content.forward is not None and b.content.forward is not None
+    assert (a.content.forward.by, b.content.forward.by) == (
+        Address("Otto Prem", "otto@example.com"),
+        Address("Nina Olsen", "nina@example.com"),
+    )
+    assert a.forward_key is not None
+    assert a.forward_key == b.forward_key
