@@ -132,19 +132,20 @@ QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
 SIG_SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){5,}\s*$")
 FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
 SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
-# "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet"
+# "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet";
+# Samsung ends its line with a full stop, Outlook mobile with its link in angle brackets
 MOBILE_LINE = re.compile(
     r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,40}|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
-    r"get\s+outlook\s+for\s+\w{2,10}|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
+    r"get\s+outlook\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
     r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem\s+[\w ]{1,30}\s+gesendet|"
     r"enviado\s+desde\s+mi\s+[\w ]{1,30}|enviado\s+do\s+meu\s+[\w ]{1,30}|"
     r"verstuurd\s+vanaf\s+mijn\s+[\w ]{1,30}|skickat\s+från\s+min\s+[\w ]{1,30}|"
     r"sendt\s+fra\s+min\s+[\w ]{1,30}|wysłane\s+z\s+mojego\s+[\w ]{1,30}|"
-    r"inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|iPhoneから送信|从我的\s?iPhone\s?发送)\s*$",
+    r"inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|iPhoneから送信|从我的\s?iPhone\s?发送)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 # closing formulas that start a sign-off block ("Regards,\nJohn")
