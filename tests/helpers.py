@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import TypeVar
 
+from gateway.analysis import Analysis, Job, analyse
 from gateway.config import Settings
 from gateway.ingest.smtp import GatewayController, start_smtp
 from gateway.store import writes
@@ -20,6 +22,16 @@ from tests.servers import free_port
 
 T = TypeVar("T")
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+EML = Path(__file__).parent / "data" / "eml"
+
+
+def analysed_fixture(name: str) -> Analysis:
+    """Steps 3 to 6, as a worker runs them, on the fixture tests/data/eml/<name>."""
+    result = analyse(Job(0, (EML / name).read_bytes(), None, frozenset()))
+    assert isinstance(result, Analysis), result
+    return result
 
 
 def make_mail(

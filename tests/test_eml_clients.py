@@ -9,19 +9,9 @@ quoted words and the reply header instead of the client's marker.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from gateway.analysis import Analysis, Job, analyse
 from gateway.extract import Content
 from gateway.sanitize import html_to_text
-
-EML = Path(__file__).parent / "data" / "eml"
-
-
-def analysed(name: str) -> Content:
-    result = analyse(Job(0, (EML / name).read_bytes(), None, frozenset()))
-    assert isinstance(result, Analysis)
-    return result.content
+from tests.helpers import analysed_fixture
 
 
 def html_of(content: Content) -> str:
@@ -30,7 +20,7 @@ def html_of(content: Content) -> str:
 
 
 def test_gmail_android_reply_is_cut_at_gmail_quote_in_text_and_html() -> None:
-    content = analysed("gmail-android-reply.eml")
+    content = analysed_fixture("gmail-android-reply.eml").content
     html = html_of(content)
     assert content.text == "Yes, I can take the Thursday evening shift."
     assert content.quoted_text.startswith("On Mon, 2 Mar 2026, 18:01 Bo Berg, <bo@example.com> wrote:")
@@ -41,7 +31,7 @@ def test_gmail_android_reply_is_cut_at_gmail_quote_in_text_and_html() -> None:
 
 
 def test_gmail_ios_header_wrapped_over_two_lines_starts_the_history() -> None:
-    content = analysed("gmail-ios-reply.eml")
+    content = analysed_fixture("gmail-ios-reply.eml").content
     html = html_of(content)
     assert content.text == "Sounds good, I will be there at 7."
     assert content.quoted_text.startswith("On Mon, Mar 2, 2026 at 18:01 Bo Berg <bo@example.com>\nwrote:")
@@ -51,7 +41,7 @@ def test_gmail_ios_header_wrapped_over_two_lines_starts_the_history() -> None:
 
 
 def test_apple_mail_quoted_printable_reply_is_cut_above_on_wrote_and_blockquote_cite() -> None:
-    content = analysed("apple-mail-blockquote-cite.eml")
+    content = analysed_fixture("apple-mail-blockquote-cite.eml").content
     html = html_of(content)
     assert content.text == "Agreed \u2014 let\u2019s move it to Friday. I will update the invite."
     assert content.quoted_text.startswith("> On 2 Mar 2026, at 18:01, Bo Berg <bo@example.com> wrote:")
@@ -62,7 +52,7 @@ def test_apple_mail_quoted_printable_reply_is_cut_above_on_wrote_and_blockquote_
 
 
 def test_thunderbird_html_reply_is_cut_at_moz_cite_prefix_and_keeps_the_signature_apart() -> None:
-    content = analysed("thunderbird-moz-cite-prefix.eml")
+    content = analysed_fixture("thunderbird-moz-cite-prefix.eml").content
     html = html_of(content)
     assert content.text == "The numbers look right to me. I only changed the rounding in row 12."
     assert content.signature == "--\nAna Lima\nFinance, Example Org\n+49 30 1234567"
@@ -76,7 +66,7 @@ def test_thunderbird_html_reply_is_cut_at_moz_cite_prefix_and_keeps_the_signatur
 
 
 def test_yahoo_reply_is_cut_at_yahoo_quoted_and_its_indented_header() -> None:
-    content = analysed("yahoo-reply.eml")
+    content = analysed_fixture("yahoo-reply.eml").content
     html = html_of(content)
     assert content.text == "I will bring the projector and the long HDMI cable."
     header = "On Monday, March 2, 2026 at 06:01:00 PM GMT+1, Bo Berg <bo@example.com> wrote:"
@@ -87,7 +77,7 @@ def test_yahoo_reply_is_cut_at_yahoo_quoted_and_its_indented_header() -> None:
 
 
 def test_outlook_desktop_word_html_is_cut_at_the_border_top_from_block() -> None:
-    content = analysed("outlook-desktop-html-border-top.eml")
+    content = analysed_fixture("outlook-desktop-html-border-top.eml").content
     html = html_of(content)
     assert content.forward is None  # a From:/Sent: block under "RE:" is history, not a forward
     assert content.text == "Yes, the February invoice went out this morning.\n\nCarl"
@@ -101,7 +91,7 @@ def test_outlook_desktop_word_html_is_cut_at_the_border_top_from_block() -> None
 
 
 def test_outlook_mobile_get_outlook_for_ios_is_the_signature_and_divrplyfwdmsg_the_history() -> None:
-    content = analysed("outlook-mobile-get-outlook-for.eml")
+    content = analysed_fixture("outlook-mobile-get-outlook-for.eml").content
     html = html_of(content)
     assert content.forward is None
     assert content.text == "Sure, 10:00 works for me."
@@ -114,7 +104,7 @@ def test_outlook_mobile_get_outlook_for_ios_is_the_signature_and_divrplyfwdmsg_t
 
 
 def test_protonmail_reply_is_cut_at_protonmail_quote_and_original_message() -> None:
-    content = analysed("protonmail-quote.eml")
+    content = analysed_fixture("protonmail-quote.eml").content
     html = html_of(content)
     assert content.forward is None
     assert content.text == "Friday works for me, let's do 14:00."
@@ -129,7 +119,7 @@ def test_protonmail_reply_is_cut_at_protonmail_quote_and_original_message() -> N
 
 
 def test_samsung_sent_from_line_with_full_stop_is_the_signature() -> None:
-    content = analysed("android-sent-from-samsung.eml")
+    content = analysed_fixture("android-sent-from-samsung.eml").content
     assert content.forward is None
     assert content.text == "I'll be there at 7, save me a seat."
     assert content.signature == "Sent from my Samsung Galaxy smartphone."
@@ -139,7 +129,7 @@ def test_samsung_sent_from_line_with_full_stop_is_the_signature() -> None:
 
 
 def test_dash_dash_space_signature_above_the_quote_is_split_off() -> None:
-    content = analysed("dash-dash-signature.eml")
+    content = analysed_fixture("dash-dash-signature.eml").content
     assert content.text == "I have pushed the fix to the release branch; the nightly build will\npick it up."
     assert content.signature == "--\nDana Weiss\nRelease Engineering\nhttps://example.net/~dana"
     assert content.quoted_text == (
@@ -149,7 +139,7 @@ def test_dash_dash_space_signature_above_the_quote_is_split_off() -> None:
 
 def test_bottom_posted_short_answer_is_the_text_and_the_quote_above_it_is_history() -> None:
     # reply.py: a short remark under a single quoted block is new text, the block history
-    content = analysed("bottom-posted-reply.eml")
+    content = analysed_fixture("bottom-posted-reply.eml").content
     assert content.text == "Yes, I have it. I will leave it at the front desk tomorrow morning."
     assert content.quoted_text == (
         "On Mon, Mar 02, 2026 at 06:01:00PM +0100, Bo Berg wrote:\n"

@@ -5,24 +5,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
-from pathlib import Path
 
 from gateway.analysis import Analysis, Job, analyse
 from gateway.message import Address, Forward
+from tests.helpers import EML, analysed_fixture
 
-EML = Path(__file__).parent / "data" / "eml"
 OPS = Address("Ops Team", "ops@example.com")
 CET = timezone(timedelta(hours=1))
 
 
-def analysed(name: str) -> Analysis:
-    result = analyse(Job(0, (EML / name).read_bytes(), None, frozenset()))
-    assert isinstance(result, Analysis)
-    return result
-
-
 def test_forward_as_attachment_posts_the_attached_original_under_its_message_id() -> None:
-    result = analysed("forward-as-attachment-rfc822.eml")
+    result = analysed_fixture("forward-as-attachment-rfc822.eml")
     c = result.content
     assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 3, 17, 45, tzinfo=CET), "Datacenter move")
     assert c.text == "The racks move to hall B on 14 March.\nExpect no outage."
@@ -35,7 +28,7 @@ def test_forward_as_attachment_posts_the_attached_original_under_its_message_id(
 
 
 def test_gmail_html_forward_takes_the_forwarders_offset_for_the_naive_date() -> None:
-    c = analysed("gmail-html-forward.eml").content
+    c = analysed_fixture("gmail-html-forward.eml").content
     assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 5, 16, 20, tzinfo=CET), "Backup schedule")
     assert c.text == "Nightly backups now start at 01:30."
     assert c.forward == Forward(
@@ -46,7 +39,7 @@ def test_gmail_html_forward_takes_the_forwarders_offset_for_the_naive_date() -> 
 
 
 def test_gmail_forward_shows_the_originals_html_without_the_forward_header() -> None:
-    html = analysed("gmail-html-forward.eml").content.html
+    html = analysed_fixture("gmail-html-forward.eml").content.html
     assert html is not None and html.strip() == '<div dir="ltr">Nightly backups now start at 01:30.</div>'
 
 
@@ -67,7 +60,7 @@ def test_an_html_only_gmail_forward_keeps_the_originals_body() -> None:
 
 
 def test_outlook_html_forward_reads_the_sent_field_under_the_underscore_line() -> None:
-    c = analysed("outlook-html-forward.eml").content
+    c = analysed_fixture("outlook-html-forward.eml").content
     assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 5, 15, 47, tzinfo=CET), "Quarterly figures")
     assert c.text == "The Q1 figures are final."
     assert c.forward == Forward(
@@ -78,7 +71,7 @@ def test_outlook_html_forward_reads_the_sent_field_under_the_underscore_line() -
 
 
 def test_german_weitergeleitete_nachricht_reads_von_and_the_german_date_and_leaves_the_marker_out_of_the_note() -> None:
-    c = analysed("german-weitergeleitete-nachricht.eml").content
+    c = analysed_fixture("german-weitergeleitete-nachricht.eml").content
     assert (c.author, c.date, c.subject) == (
         OPS,
         datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "Mo., 2. März 2026 um 18:01 Uhr"
@@ -93,7 +86,7 @@ def test_german_weitergeleitete_nachricht_reads_von_and_the_german_date_and_leav
 
 
 def test_french_message_transfere_reads_sujet_date_de_with_a_space_before_the_colon() -> None:
-    c = analysed("french-message-transfere.eml").content
+    c = analysed_fixture("french-message-transfere.eml").content
     assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 4, 8, 15, tzinfo=CET), "Réunion de lundi")
     assert c.text == "La réunion de lundi aura lieu en salle 3."
     assert c.forward == Forward(
@@ -104,7 +97,7 @@ def test_french_message_transfere_reads_sujet_date_de_with_a_space_before_the_co
 
 
 def test_spanish_mensaje_reenviado_reads_de_and_the_spanish_date_under_an_rv_subject() -> None:
-    c = analysed("spanish-mensaje-reenviado.eml").content
+    c = analysed_fixture("spanish-mensaje-reenviado.eml").content
     assert (c.author, c.date, c.subject) == (
         OPS,
         datetime(2026, 3, 5, 9, 40, tzinfo=CET),  # "jue., 5 mar. 2026 a las 9:40"
@@ -119,7 +112,7 @@ def test_spanish_mensaje_reenviado_reads_de_and_the_spanish_date_under_an_rv_sub
 
 
 def test_outlook_forward_header_with_only_a_name_gives_an_author_without_address() -> None:
-    result = analysed("outlook-mobile-forward-name-only.eml")
+    result = analysed_fixture("outlook-mobile-forward-name-only.eml")
     c = result.content
     assert (c.author, c.date, c.subject) == (
         Address("Ops Team", ""),
@@ -136,8 +129,8 @@ def test_outlook_forward_header_with_only_a_name_gives_an_author_without_address
 
 
 def test_same_original_forwarded_by_two_people_in_gmail_and_apple_style_is_one_post() -> None:
-    a = analysed("same-original-forwarded-twice-a.eml")
-    b = analysed("same-original-forwarded-twice-b.eml")
+    a = analysed_fixture("same-original-forwarded-twice-a.eml")
+    b = analysed_fixture("same-original-forwarded-twice-b.eml")
     original = (OPS, datetime(2026, 3, 11, 9, 0, tzinfo=CET), "Office closed on Friday")
     assert (a.content.author, a.content.date, a.content.subject) == original
     assert (b.content.author, b.content.date, b.content.subject) == original
