@@ -81,13 +81,16 @@ def _extracted(
     new_html = quoted_html = ""
     if html:
         new_html, quoted_html = reply.split_reply_html(html)
-    if not text.strip() and html:
+    parts = reply.split_reply(text) if text.strip() else None
+    if html and (parts is None or (quoted_html and not parts.quoted_text)):
+        # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
+        # runs the whole HTML into one text line): the HTML's cut is the one to show
         text = html_to_text(new_html)  # empty when everything was quoted
         quoted = html_to_text(quoted_html) if quoted_html else ""
         parts = reply.split_reply(text)
         parts_quoted = "\n".join(p for p in (parts.quoted_text, quoted) if p)
     else:
-        parts = reply.split_reply(text)
+        parts = parts or reply.split_reply(text)
         parts_quoted = parts.quoted_text
     return Content(
         author=author,
@@ -139,7 +142,8 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
             in_html = forward.unwrap_html(msg.html, subject=msg.subject)
             if in_html is not None and in_html.html and in_html.author == inline.author:
                 inline = replace(inline, html=in_html.html)
-    elif msg.html:
+    if inline is None and msg.html and (not msg.text.strip() or forward.is_forward_subject(msg.subject)):
+        # no text part, or one that hides the forward (Yahoo runs its header fields into one line)
         inline = forward.unwrap_html(msg.html, subject=msg.subject)
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough

@@ -65,13 +65,15 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     """The forwarded message inside a text/plain body, or None."""
     if not text or len(text) > MAX_CHARS:
         return None
-    text = text.replace("\r\n", "\n")
+    # Outlook in French writes a no-break space before each colon ("De\xa0:"), which quotequail misses
+    text = text.replace("\r\n", "\n").replace("\xa0:", " :")
     if not _may_be_forward(subject, text):
         return None  # what _accept would say anyway, without quotequail's cost
     result = quotequail.unwrap(text)
     if not _accept(result, subject, text):
         return None
     assert result is not None
+    result = _with_date(result, text)
     note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
     body = result.get("text", "").strip("\n") or _body_below_headers(text)
     return _build(result, note=note, text=body, html=None)
@@ -88,7 +90,10 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     if not _accept(result, subject, text):
         return None
     assert result is not None
-    inner = result.get("html") or _below_gmail_attr(html)
+    result = _with_date(result, text)
+    # Gmail's own header first: quotequail's html keeps Gmail's gmail_quote wrapper, which
+    # the reply step would then fold away as history, or has no body at all
+    inner = _below_gmail_attr(html) or result.get("html") or ""
     note = _join(
         _without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
     )
@@ -124,9 +129,15 @@ def _below_gmail_attr(html: str) -> str:
     return ""
 
 
+_ON_BEHALF = re.compile(r"^.{0,200}?\bon\s+behalf\s+of\s+", re.IGNORECASE)
+
+
 def parse_address(value: str) -> Address:
-    """An Address from a header value as a client wrote it ("Name <a@b>", "a@b", "Name")."""
-    value = (value or "").strip()
+    """An Address from a header value as a client wrote it ("Name <a@b>", "a@b", "Name").
+
+    Outlook's "Ops Team on behalf of Jane Roe <jane@…>" names the mailbox that sent it last.
+    """
+    value = _ON_BEHALF.sub("", (value or "").strip())
     pairs = getaddresses([value]) if "@" in value else []
     if pairs and "@" in pairs[0][1]:
         name, addr = pairs[0]
@@ -184,6 +195,22 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None) ->
         text=text,
         html=html,
     )
+
+
+# The date field of a forward header in the languages quotequail does not map (French "Envoyé").
+_DATE_FIELD = re.compile(
+    r"^[ \t>*]*(?:envoyé|sent|date|datum|gesendet|enviado|fecha|verzonden|inviato|skickat|sendt|wysłano)"
+    r"[ \t*]*:[ \t*]*(\S[^\n]{0,120})$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _with_date(result: dict[str, str], text: str) -> dict[str, str]:
+    """quotequail's result with the header's date read here when it found none."""
+    if result.get("date"):
+        return result
+    found = _DATE_FIELD.search(text)
+    return {**result, "date": found.group(1).strip()} if found else result
 
 
 def _without_marker(top: str) -> str:

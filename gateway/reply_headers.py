@@ -76,7 +76,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
     first = _clean(lines[i], quoted)
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
         return None
-    if P.ANDROID_HEADER.match(first) or P.DATE_EMAIL_HEADER.match(first):
+    if P.ANDROID_HEADER.match(first) or P.DATE_EMAIL_HEADER.match(first) or P.QUOTING_HEADER.match(first):
         return i
     # Every form over several lines needs a marker word; most lines have none, so
     # one search over the window spares the joins and tests of each prefix.

@@ -74,6 +74,8 @@ DATE_EMAIL_HEADER = re.compile(
 EMAIL_COLON_END = re.compile(r"<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s*[:：]\s*$")
 # Android / Samsung: "---- John Smith wrote ----", "Sent from Samsung Mobile<name> wrote:"
 ANDROID_HEADER = re.compile(r"^\s*-{2,}\s*\S.{0,200}\s(?:wrote|schrieb|a écrit)\s*-{2,}\s*$", re.I)
+# Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
+QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
 # "reply text On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line
 SHARED_LINE_HEADER = re.compile(
     r"^(?P<before>.{0,1000}?\S)\s*-*\s*(?P<header>On\s[^\n]{1,250}?\d[^\n]{0,250}?\bwrote:)\s*$"
@@ -136,7 +138,7 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # Samsung ends its line with a full stop, Outlook mobile with its link in angle brackets
 MOBILE_LINE = re.compile(
     r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,40}|"
-    r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|iphone|ipad|android|blackberry|protonmail|acompli|"
+    r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
     r"get\s+outlook\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
