@@ -18,6 +18,7 @@ from gateway.sanitize import html_to_text, sanitize_html
 from gateway.thread import normalize_subject
 
 SNIPPET_CHARS = 240
+MAX_NESTED_FORWARDS = 5
 _FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")
 
 
@@ -147,6 +148,7 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
         inline = forward.unwrap_html(msg.html, subject=msg.subject)
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough
+    inline = _innermost(inline)
     fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
     subject = inline.subject or msg.subject
     date = inline.date
@@ -155,3 +157,19 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
         date = date.replace(tzinfo=msg.date.tzinfo if msg.date else UTC)
     key = forward_key(inline.author, date, subject)
     return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)
+
+
+def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
+    """The original inside a forward of a forward (of a forward…), under the outer note.
+
+    Readers want the original's author, date, subject and body; the middle
+    forwarders' headers and notes go. A loop with a bound, not recursion.
+    """
+    for _ in range(MAX_NESTED_FORWARDS):
+        inner = forward.unwrap_text(inline.text, subject=inline.subject)
+        if inner is None or not (inner.author.address or inner.author.name):
+            break
+        in_html = forward.unwrap_html(inline.html, subject=inline.subject) if inline.html else None
+        html = in_html.html if in_html is not None and in_html.author == inner.author else None
+        inline = replace(inner, note=inline.note, html=html)
+    return inline
