@@ -63,9 +63,11 @@ def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
         return lines[:begin], lines[begin:]
     if _is_inline(lines, kinds, text_idx, end + 1):
         return lines[:stop], lines[stop:]
-    # one quoted block and a short remark below it: the block is history
+    # one quoted block and a short remark below it: the block is history; a signature
+    # or footer under the remark stays with it, for split_reply to take apart (KMail)
     first_t, last_t = text_idx[0], text_idx[-1]
-    return lines[:begin] + [""] + lines[first_t : last_t + 1], lines[begin:first_t] + lines[last_t + 1 :]
+    new = lines[:begin] + [""] + lines[first_t : last_t + 1] + lines[answer_end:stop]
+    return new, lines[begin:first_t] + lines[last_t + 1 : answer_end] + lines[stop:]
 
 
 def _reply_header(lines: list[str], kinds: list[str]) -> tuple[int, int] | None:

@@ -2,9 +2,10 @@
 
 A header is one of: "On <date>, <name> wrote:" (and translations, wrapped over
 up to `HEADER_MAX_LINES` lines), Gmail's "<date> <name> <addr>:", Android's
-"---- X wrote ----", Outlook's "-----Original Message-----", or an Outlook
-"From:/Sent:/To:/Subject:" block. Forward markers are deliberately not headers:
-a forwarded message is the body of the mail, and `forward` unwraps it.
+"---- X wrote ----", Horde's "Zitat von X:", Notes' "X ---date---", Outlook's
+"-----Original Message-----", or an Outlook "From:/Sent:/To:/Subject:" block.
+Forward markers are deliberately not headers: a forwarded message is the body
+of the mail, and `forward` unwraps it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
     first = _clean(lines[i], quoted)
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
         return None
-    if P.ANDROID_HEADER.match(first) or P.DATE_EMAIL_HEADER.match(first) or P.QUOTING_HEADER.match(first):
+    if any(p.match(first) for p in (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER)):
         return i
     # Every form over several lines needs a marker word; most lines have none, so
     # one search over the window spares the joins and tests of each prefix.

@@ -74,6 +74,10 @@ DATE_EMAIL_HEADER = re.compile(
 EMAIL_COLON_END = re.compile(r"<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s*[:：]\s*$")
 # Android / Samsung: "---- John Smith wrote ----", "Sent from Samsung Mobile<name> wrote:"
 ANDROID_HEADER = re.compile(r"^\s*-{2,}\s*\S.{0,200}\s(?:wrote|schrieb|a écrit)\s*-{2,}\s*$", re.I)
+# Notes' collapsed header: "Bo Berg ---02.03.2026 18:01:00---" and the quote's first words
+NOTES_HEADER = re.compile(
+    r"^\s*\S.{0,120}?\s---\s?\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?[AaPp][Mm])?\s?---"
+)
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
 # "reply text On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line

@@ -11,8 +11,6 @@ rendered HTML is the new text followed by that signature.
 
 from __future__ import annotations
 
-import pytest
-
 from gateway.extract import Content
 from gateway.sanitize import html_to_text
 from tests.helpers import analysed_fixture
@@ -153,10 +151,6 @@ def test_bottom_posted_short_answer_is_the_text_and_the_quote_above_it_is_histor
     assert content.snippet == "Yes, I have it. I will leave it at the front desk tomorrow morning."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: Notes' one-line 'Name ---date---snippet' header above its field block stays in the new HTML",
-)
 def test_notes_reply_is_cut_at_its_tab_field_block_and_the_collapsed_header_line_above_it() -> None:
     """Notes writes "Name ---date---first words of the quote" above the From:/To:/Date: fields in HTML."""
     c = analysed_fixture("lotus-notes-reply.eml").content
@@ -287,10 +281,6 @@ def test_horde_zitat_von_header_without_a_date_starts_the_history_below_the_sign
     assert c.html is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a bottom-posted reply's '-- ' signature below the answer is filed with the quoted history",
-)
 def test_kmail_bottom_posted_reply_keeps_its_signature_out_of_the_history() -> None:
     """KMail's default template puts the header and quote first and the cursor, then the signature, below."""
     c = analysed_fixture("kmail-reply.eml").content
