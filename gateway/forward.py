@@ -25,6 +25,7 @@ from datetime import datetime
 from email.utils import getaddresses
 
 import quotequail
+from lxml import etree
 
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
@@ -86,7 +87,10 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     text = html_to_text(html)
     if not _may_be_forward(subject, text):
         return None
-    result = quotequail.unwrap_html(html)
+    try:
+        result = quotequail.unwrap_html(html)
+    except etree.LxmlError:  # quotequail builds XPath from tag names, and lxml refuses some ("<dˇ>")
+        return unwrap_text(text, subject=subject)
     if not _accept(result, subject, text):
         return None
     assert result is not None

@@ -145,3 +145,13 @@ def test_big_inputs_are_bounded() -> None:
     assert unwrap_text(">" * 1_000_000) is None
     unwrap_text("Begin forwarded message:\n" + "x" * 1_000_000)
     assert time.perf_counter() - start < 3.0
+
+
+def test_html_quotequail_cannot_slice_is_read_from_its_text_rendering() -> None:
+    """A tag name lxml refuses in an XPath ("<dˇ>") made quotequail raise; found by the fuzzer."""
+    html = (
+        "<dˇ><div>FYI<br>---------- Forwarded message ---------<br>From: Ops &lt;ops@example.com&gt;<br>"
+        "Date: Mon, Mar 2, 2026 at 8:13 PM<br>Subject: Window<br><br>Saturday night.</div></dˇ>"
+    )
+    fwd = unwrap_html(html, subject="Fwd: Window")
+    assert fwd is not None and (fwd.author, fwd.note) == (Address("Ops", "ops@example.com"), "FYI")
