@@ -100,7 +100,7 @@ def _extracted(
         text=parts.text,
         quoted_text=parts_quoted,
         signature=parts.signature,
-        html=sanitize_html(new_html) if html and new_html.strip() else None,
+        html=sanitize_html(_without_signature(new_html, parts.signature)) if html and new_html.strip() else None,
         snippet=snippet(parts.text),
         attachments=attachments,
         forward=fwd,
@@ -173,3 +173,7 @@ def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
         html = in_html.html if in_html is not None and in_html.author == inner.author else None
         inline = replace(inner, note=inline.note, html=html)
     return inline
+
+
+def _without_signature(new_html: str, signature: str) -> str:
+    return reply.without_signature(new_html, signature) if signature else new_html

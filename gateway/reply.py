@@ -17,10 +17,10 @@ from __future__ import annotations
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import find_header
-from gateway.reply_html import split_reply_html
+from gateway.reply_html import split_reply_html, without_signature
 from gateway.reply_signature import footer_start, signature_start
 
-__all__ = ["split_reply", "split_reply_html", "split_lines"]
+__all__ = ["split_reply", "split_reply_html", "split_lines", "without_signature"]
 
 # Below this much text under one quoted block, the block is history, not context.
 INLINE_MIN_CHARS = 120

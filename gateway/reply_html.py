@@ -36,6 +36,36 @@ def split_reply_html(html: str) -> tuple[str, str]:
     cut = _find_cut(tokens)
     if cut is None:
         return html, ""
+    return _split_at(tokens, cut)
+
+
+def without_signature(html: str, signature: str) -> str:
+    """The new HTML without the signature the text split found at its end.
+
+    Cut at the client's signature element (`gmail_signature`, `moz-signature`, …)
+    or else at the last line that reads as the signature's first; only when
+    what the cut drops is about the signature's length, so no new text goes.
+    The page shows the signature folded, apart, as the text fields keep it.
+    """
+    lines = [ln for ln in (_SPACES.sub(" ", ln).strip() for ln in signature.split("\n")) if ln]
+    if not lines:
+        return html
+    tokens = tokenize(html)
+    scan = _Scan(tokens)
+    cut = min((start for start, _ in scan.quiet), default=None)
+    if cut is None:
+        at = next((i for i in range(len(scan.lines) - 1, -1, -1) if scan.lines[i] == lines[0]), None)
+        if at is None:
+            return html
+        cut = scan.line_tok[at]
+    dropped = sum(len(ln) for ln in scan.lines[scan.tok_line[cut] if cut < len(scan.tok_line) else len(scan.lines) :])
+    if dropped > 1.5 * sum(len(ln) for ln in lines) + 40:
+        return html
+    return _split_at(tokens, _back_over_opening(tokens, cut))[0]
+
+
+def _split_at(tokens: list[Token], cut: int) -> tuple[str, str]:
+    """The markup before token `cut` with its open elements closed, and the rest with them reopened."""
     stack = OpenStack()
     for i in range(cut):
         _replay(stack, tokens, i)

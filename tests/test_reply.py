@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.reply import split_reply, split_reply_html
+from gateway.reply import split_reply, split_reply_html, without_signature
 from gateway.reply_thread import split_thread
 from gateway.sanitize import html_to_text
 
@@ -202,3 +202,15 @@ def test_mailing_list_footer_is_signature() -> None:
     parts = split_reply(text)
     assert parts.text == "Works now."
     assert parts.signature.endswith("https://lists.example.org/")
+
+
+def test_the_html_loses_the_signature_the_text_split_found() -> None:
+    html = '<div dir="ltr">See you at 10.<br><br><div class="gmail_signature">Bo Berg<br>ACME Ltd</div></div>'
+    assert html_to_text(without_signature(html, "Bo Berg\nACME Ltd")) == "See you at 10."
+    plain = "<p>See you at 10.</p><p>Regards,<br>Bo</p>"
+    assert html_to_text(without_signature(plain, "Regards,\nBo")) == "See you at 10."
+
+
+def test_the_html_keeps_a_signature_whose_cut_would_drop_new_text() -> None:
+    html = "<p>Regards,</p><p>" + "the new text goes on " * 20 + "</p><p>Bo</p>"
+    assert without_signature(html, "Regards,\nBo") == html
