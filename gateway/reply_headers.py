@@ -74,7 +74,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
     With `quoted`, quote markers are stripped first (for headers inside history).
     `marker` says whether lines i… hold a "wrote" word (`marker_lines`); None: look.
     """
-    first = _clean(lines[i], quoted)
+    first = _unmarked(_clean(lines[i], quoted))
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
         return None
     if any(p.match(first) for p in (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER)):
@@ -90,7 +90,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
         j = i + k
         if j >= len(lines):
             break
-        line = _clean(lines[j], quoted)
+        line = _unmarked(_clean(lines[j], quoted))
         if len(line) > P.LINE_MAX_CHARS:
             break
         parts.append(line.strip())
@@ -214,6 +214,11 @@ def _with_separator(lines: list[str], i: int, quoted: bool) -> int:
     if j >= 0 and P.SEPARATOR.match(_clean(lines[j], quoted)[: P.LINE_MAX_CHARS]):
         return j
     return i
+
+
+def _unmarked(line: str) -> str:
+    """The line without bidi direction marks, which stand between an address and its ">" or ":"."""
+    return P.BIDI_MARKS.sub("", line) if not line.isascii() else line
 
 
 def _clean(line: str, quoted: bool) -> str:

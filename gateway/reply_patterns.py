@@ -21,8 +21,8 @@ LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
 _WROTE = (
     r"wrote|sent|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
     r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|"
-    r"написал(?:\(а\))?|пише|kirjoitti|írta|yazdı|đã\s+viết|"
-    r"写道|寫道|書きました|のメッセージ"
+    r"написал(?:\(а\))?|пишет|пише|napsal(?:\(a\))?|έγραψε|a\s+scris|kirjoitti|írta|yazdı|đã\s+viết|"
+    r"님이\s*작성|写道|寫道|書きました|のメッセージ"
 )
 # A piece of every marker above, lowercased: text without any of them has no
 # marker, and testing substrings is far cheaper than the case-blind alternation.
@@ -42,6 +42,10 @@ MARKER_PIECES = (
     "napisa",
     "написал",
     "пише",
+    "napsal",
+    "έγραψε",
+    "scris",
+    "작성",
     "kirjoitti",
     "írta",
     "yazd",
@@ -51,6 +55,8 @@ MARKER_PIECES = (
     "書きました",
     "のメッセージ",
 )
+# Direction marks Gmail puts around a right-to-left header ("‫בתאריך … מאת ‪Bo‬‏ <…>:‬")
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # the header ends with the marker ("... wrote:", "... a écrit :") ...
 WROTE_END = re.compile(rf"(?:{_WROTE})\s*[:：]?\s*-*\s*$", re.IGNORECASE)
 # ... or the marker is followed by the author and a colon ("... schrieb John <j@x>:")
@@ -163,7 +169,7 @@ SIGN_OFF = re.compile(
     r"vänliga\s+hälsningar|hälsningar|vh|"
     r"mit\s+freundlichen\s+grüßen|(?:viele|liebe|beste)\s+grüße|lg|vg|mfg|gruß|grüße|"
     r"met\s+vriendelijke\s+groet(?:en)?|groeten|groet|"
-    r"pozdrawiam|z\s+poważaniem|z\s+powazaniem|"
+    r"pozdrawiam|z\s+poważaniem|z\s+powazaniem|s\s+pozdravem|"
     r"cordialement|bien\s+à\s+vous|salutations|"
     r"saludos(?:\s+cordiales)?|un\s+saludo|atentamente|"
     r"atenciosamente|abraços|cumprimentos|"

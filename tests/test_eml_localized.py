@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.sanitize import html_to_text
 from tests.helpers import analysed_fixture
 
 
@@ -83,3 +84,129 @@ def test_chinese_gbk_reply_is_decoded_and_folds_the_xiedao_header() -> None:
     assert c.text == "好的，我明天上午把合同发给你。"
     assert c.quoted_text.startswith("在 2026年3月2日 18:01，Bo Berg <bo@example.com> 写道：")
     assert c.quoted_text.endswith("> 客户希望本周签字。")
+
+
+def test_russian_gmail_reply_folds_the_date_name_address_header_in_text_and_html() -> None:
+    c = analysed_fixture("russian-gmail-header.eml").content
+    assert c.text == "Да, договор подпишем в среду утром."
+    assert c.quoted_text.startswith("пн, 2 мар. 2026 г. в 18:01, Bo Berg <bo@example.com>:")
+    assert c.quoted_text.endswith("> Нам нужно успеть до конца недели.")
+    assert c.html is not None and html_to_text(c.html) == "Да, договор подпишем в среду утром."
+    assert "gmail_quote" not in c.html and "подписать договор" not in c.html
+
+
+def test_russian_koi8r_thunderbird_reply_is_decoded_and_folds_the_pishet_header() -> None:
+    """Thunderbird's Russian header has no address: "<dd.mm.yyyy hh:mm>, <name> пишет:"."""
+    c = analysed_fixture("russian-thunderbird-pishet.eml").content
+    assert (c.subject, c.author.name) == ("Re: Отчёт за февраль", "Игорь Волков")
+    assert c.text == "Отчёт готов, пришлю его сегодня до обеда."
+    assert c.signature == "--\nИгорь Волков"
+    assert c.quoted_text.startswith("02.03.2026 18:01, Bo Berg пишет:\n> Игорь, как там отчёт за февраль?")
+
+
+def test_ukrainian_reply_folds_the_pyshe_header() -> None:
+    c = analysed_fixture("ukrainian-pyshe.eml").content
+    assert c.text == "Так, у четвер о десятій мені зручно."
+    assert c.quoted_text.startswith("пн, 2 бер. 2026 р. о 18:01 Bo Berg <bo@example.com> пише:")
+    assert c.quoted_text.endswith("> Почнемо о десятій.")
+
+
+def test_czech_reply_folds_the_odesilatel_napsal_header_and_splits_off_s_pozdravem() -> None:
+    c = analysed_fixture("czech-napsal.eml").content
+    assert c.subject == "Odp: Faktura za únor"
+    assert c.text == "Faktura je zaplacená, peníze by měly dorazit zítra."
+    assert c.signature == "S pozdravem\nJana Nováková"
+    assert c.quoted_text.startswith("po 2. 3. 2026 v 18:01 odesílatel Bo Berg <bo@example.com> napsal:")
+
+
+def test_hungarian_base64_reply_folds_the_ezt_irta_idopont_header() -> None:
+    c = analysed_fixture("hungarian-irta.eml").content
+    assert c.text == "Rendben, csütörtökön délelőtt aláírom a szerződést."
+    assert c.quoted_text.startswith("Bo Berg <bo@example.com> ezt írta (időpont: 2026. márc. 2., H, 18:01):")
+    assert c.quoted_text.endswith("> Pénteken már nem leszek az irodában.")
+
+
+def test_finnish_latin1_reply_folds_the_kirjoitti_header_with_its_parenthesised_address() -> None:
+    c = analysed_fixture("finnish-kirjoitti.eml").content
+    assert c.text == "Kiitos, lähetän laskun huomenna aamupäivällä."
+    assert c.quoted_text.startswith("ma 2. maalisk. 2026 klo 18.01 Bo Berg (bo@example.com) kirjoitti:")
+    assert c.quoted_text.endswith("> Kirjanpitäjä tarvitsee sen perjantaihin mennessä.")
+
+
+def test_norwegian_reply_folds_the_skrev_header_and_splits_off_mvh() -> None:
+    c = analysed_fixture("norwegian-skrev.eml").content
+    assert c.text == "Jeg legger nøklene i postkassen før klokka åtte i morgen."
+    assert c.signature == "Mvh\nIngrid"
+    assert c.quoted_text.startswith("man. 2. mar. 2026 kl. 18:01 skrev Bo Berg <bo@example.com>:")
+
+
+def test_turkish_gmail_reply_folds_the_tarihinde_sunu_yazdi_header_in_text_and_html() -> None:
+    c = analysed_fixture("turkish-yazdi.eml").content
+    assert c.text == "Tamam, perşembe saat onda toplantı odasında olacağım."
+    assert c.quoted_text.startswith("Bo Berg <bo@example.com>, 2 Mar 2026 Pzt, 18:01 tarihinde şunu yazdı:")
+    assert c.html is not None and html_to_text(c.html) == "Tamam, perşembe saat onda toplantı odasında olacağım."
+    assert "gmail_quote" not in c.html and "katılabilir misin" not in c.html
+
+
+def test_greek_gmail_reply_folds_the_egrapse_header_in_text_and_html() -> None:
+    c = analysed_fixture("greek-egrapse.eml").content
+    assert c.text == "Ναι, ο εξοπλισμός θα παραδοθεί την Πέμπτη το πρωί."
+    assert c.quoted_text.startswith("Στις Δευ 2 Μαρ 2026 στις 18:01, ο/η Bo Berg <bo@example.com> έγραψε:")
+    assert c.html is not None and html_to_text(c.html) == "Ναι, ο εξοπλισμός θα παραδοθεί την Πέμπτη το πρωί."
+    assert "gmail_quote" not in c.html and "εγκατάσταση" not in c.html
+
+
+def test_korean_gmail_reply_folds_the_nimi_jakseong_header_in_text_and_html() -> None:
+    """Newer Gmail marks the quote `gmail_quote gmail_quote_container`."""
+    c = analysed_fixture("korean-header.eml").content
+    assert c.text == "네, 목요일 오전 10시 회의에 참석하겠습니다."
+    assert c.quoted_text.startswith("2026년 3월 2일 (월) 오후 6:01, Bo Berg <bo@example.com>님이 작성:")
+    assert c.html is not None and html_to_text(c.html) == "네, 목요일 오전 10시 회의에 참석하겠습니다."
+    assert "gmail_quote" not in c.html and "참석 가능한지" not in c.html
+
+
+def test_hebrew_gmail_reply_folds_the_header_wrapped_in_bidi_marks_in_text_and_html() -> None:
+    """Gmail embeds the header right-to-left (U+202B … U+202C) and the name and address left-to-right."""
+    header = (
+        "\u202bבתאריך יום ב׳, 2 במרץ 2026 ב-18:01 מאת "
+        "\u202aBo Berg\u202c\u200f <\u202abo@example.com\u202c\u200f>:\u202c"
+    )
+    c = analysed_fixture("hebrew-header.eml").content
+    assert c.text == "כן, ההזמנה נשלחה לספק הבוקר."
+    assert c.quoted_text.startswith(header)
+    assert c.html is not None and html_to_text(c.html) == "כן, ההזמנה נשלחה לספק הבוקר."
+    assert "gmail_quote" not in c.html and "הזמנת הציוד" not in c.html
+
+
+def test_romanian_reply_folds_the_a_scris_header() -> None:
+    c = analysed_fixture("romanian-a-scris.eml").content
+    assert c.text == "Da, oferta a plecat către client azi-dimineață."
+    assert c.quoted_text.startswith("În lun., 2 mar. 2026 la 18:01, Bo Berg <bo@example.com> a scris:")
+    assert c.quoted_text.endswith("> Ne-a întrebat de ea vineri.")
+
+
+def test_chinese_big5_reply_is_decoded_and_folds_the_taiwan_xiedao_header() -> None:
+    c = analysed_fixture("chinese-traditional-xiedao.eml").content
+    assert (c.subject, c.author.name) == ("回覆：報價單", "陳怡君")
+    assert c.text == "好的，我明天中午前把報價單寄給你。"
+    assert c.quoted_text.startswith("Bo Berg <bo@example.com> 於 2026年3月2日 週一 下午6:01寫道：")
+    assert c.quoted_text.endswith("> 客戶希望這週內收到。")
+
+
+def test_japanese_shift_jis_outlook_reply_is_decoded_and_folds_the_sashidashinin_block_in_text_and_html() -> None:
+    c = analysed_fixture("japanese-outlook-field-block.eml").content
+    assert (c.subject, c.author.name) == ("RE: お見積りについて", "佐藤 健")
+    assert c.text == "承知しました。金曜日までにお見積りをお送りします。"
+    assert c.quoted_text.startswith("差出人: Bo Berg <bo@example.com>\n送信日時: 2026年3月2日 18:01\n宛先:")
+    assert c.html is not None and html_to_text(c.html) == "承知しました。金曜日までにお見積りをお送りします。"
+    assert "送信日時" not in c.html and "いただけますか" not in c.html
+
+
+def test_german_outlook_html_reply_folds_the_von_gesendet_block_and_splits_off_viele_gruesse() -> None:
+    c = analysed_fixture("german-outlook-html-von-gesendet.eml").content
+    assert c.subject == "AW: Lieferung für Kunde Meyer"
+    assert c.text == "Ja, die Lieferung geht morgen früh raus."
+    assert c.signature == "Viele Grüße\nJonas"
+    assert c.quoted_text.startswith("Von: Bo Berg <bo@example.com>\nGesendet: Montag, 2. März 2026 18:01")
+    assert c.html is not None and html_to_text(c.html) == "Ja, die Lieferung geht morgen früh raus."
+    assert "Gesendet:" not in c.html and "diese Woche rausgeht" not in c.html
