@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from gateway import forward, reply
-from gateway.message import Address, Attachment, Forward, ParsedMessage
+from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
 from gateway.sanitize import html_to_text, sanitize_html
 from gateway.thread import normalize_subject
@@ -93,6 +93,10 @@ def _extracted(
     else:
         parts = parts or reply.split_reply(text)
         parts_quoted = parts.quoted_text
+    if parts.signature and any(_is_calendar(a) for a in attachments):
+        # an invitation's text is the calendar's own layout (where, who, the call's link),
+        # with no author's signature under it: its last paragraphs stay shown
+        parts = ReplyParts(text=f"{parts.text}\n\n{parts.signature}".strip(), quoted_text=parts.quoted_text)
     return Content(
         author=author,
         date=date,
@@ -105,6 +109,12 @@ def _extracted(
         attachments=attachments,
         forward=fwd,
         original_key=original_key,
+    )
+
+
+def _is_calendar(attachment: Attachment) -> bool:
+    return attachment.content_type in ("text/calendar", "application/ics") or attachment.filename.lower().endswith(
+        ".ics"
     )
 
 

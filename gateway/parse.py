@@ -8,9 +8,11 @@ attachments; it does not judge the message (classify), look inside forwards
 from __future__ import annotations
 
 import base64
+import binascii
 import email.utils
 import hashlib
 import logging
+import mimetypes
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
@@ -68,6 +70,8 @@ def parse(raw: bytes) -> ParsedMessage:
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
+    text = _no_nul("\n".join(t for t in plain if t.strip()))
+    text, uufiles = _uuencoded(text) if "begin " in text else (text, [])
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -77,9 +81,9 @@ def parse(raw: bytes) -> ParsedMessage:
         author=_author(mail.from_ or [], msg),
         to=[Address(_no_nul(n), _no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=_date(_header(msg, "date")),
-        text=_no_nul("\n".join(t for t in plain if t.strip())),
+        text=text,
         html=_no_nul("\n".join(html)) or None,
-        attachments=_attachments(mail.attachments),
+        attachments=_attachments(mail.attachments) + uufiles,
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][
@@ -267,6 +271,30 @@ def _attachments(items: list[dict]) -> list[Attachment]:
             )
         )
     return out
+
+
+# "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
+_UUENCODED = re.compile(
+    r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE
+)
+
+
+def _uuencoded(text: str) -> tuple[str, list[Attachment]]:
+    """The text without its uuencoded files, and the files as attachments; a block that does not decode stays."""
+    files: list[Attachment] = []
+
+    def take(m: re.Match[str]) -> str:
+        try:
+            data = b"".join(binascii.a2b_uu(line) for line in m.group(2).splitlines())
+        except (binascii.Error, ValueError):
+            return m.group(0)
+        name = safe_filename(m.group(1).strip())
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        files.append(Attachment(filename=name, content_type=kind, data=data))
+        return ""
+
+    out = _UUENCODED.sub(take, text)
+    return (out.strip("\n") if files else text), files
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")

@@ -29,13 +29,37 @@ INLINE_MIN_LINES = 3
 
 def split_reply(text: str) -> ReplyParts:
     """Split a text/plain body into (new text, quoted history, signature)."""
-    new, quoted = split_lines(_lines(text))
+    lines, pgp = _clearsigned(_lines(text))
+    new, quoted = split_lines(lines)
     sig_at = signature_start(new)
     signature: list[str] = []
     if sig_at is not None:
         new, signature = new[:sig_at], new[sig_at:]
     new, trailing = _trailing_quote(new)
+    signature = signature + ([""] if signature and pgp else []) + pgp
     return ReplyParts(text=_join(new), quoted_text=_join(trailing + quoted), signature=_join(signature))
+
+
+def _clearsigned(lines: list[str]) -> tuple[list[str], list[str]]:
+    """An OpenPGP clearsigned body (RFC 4880 §7) as its message, and its signature block.
+
+    The armour header and its "Hash:" lines frame the message; dash-escaped lines
+    ("- -- ") lose their escape; the signature block goes with the signature.
+    """
+    first = _next_nonblank(lines, 0)
+    if first is None or lines[first].strip() != "-----BEGIN PGP SIGNED MESSAGE-----":
+        return lines, []
+    start = first + 1
+    while start < len(lines) and lines[start].strip():
+        start += 1  # "Hash: SHA256", up to the blank line
+    begin = next((i for i in range(start, len(lines)) if lines[i].strip() == "-----BEGIN PGP SIGNATURE-----"), None)
+    if begin is None:
+        return lines, []
+    end = next(
+        (i for i in range(begin, len(lines)) if lines[i].strip() == "-----END PGP SIGNATURE-----"), len(lines) - 1
+    )
+    body = [ln[2:] if ln.startswith("- ") else ln for ln in lines[start + 1 : begin]]
+    return body + lines[end + 1 :], lines[begin : end + 1]
 
 
 def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:

@@ -5,12 +5,15 @@ sign-off below the message): the "-- " delimiter (RFC 3676 §4.3; many clients
 drop the trailing space), mobile lines ("Sent from my iPhone"), a separator line
 followed by a short block (mailing-list footers, corporate signatures), a
 closing formula followed by a short name block ("Regards,\\nJohn"), a one-line
-"-Name" sign-off, and a trailing contact block (name, e-mail, phone, URL).
-Where none fires the text is left alone: a missed signature is shown, a false
-one would hide what the author wrote.
+"-Name" sign-off, and a trailing contact block (name, e-mail, phone, URL; one
+only: paragraphs of contact details above it are the message's). Where none
+fires the text is left alone: a missed signature is shown, a false one would
+hide what the author wrote.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from gateway import reply_patterns as P
 
@@ -23,12 +26,17 @@ def signature_start(lines: list[str]) -> int | None:
     """Index of the first signature line in `lines`, or None."""
     start: int | None = None
     end = _last_nonblank(lines, len(lines))
+    rules = LAYER_RULES
     for _ in range(4):  # each pass peels one more signature layer off the tail
-        found = _one_layer(lines, end)
+        found = _one_layer(lines, end, rules)
         if found is None:
             break
-        start = found
-        end = _last_nonblank(lines, found)
+        if found[1] is _contact_block:
+            # one paragraph of contact details ends a signature; a second above it is the
+            # message's own (an invitation's organiser and guests, a venue's address)
+            rules = tuple(r for r in rules if r is not _contact_block)
+        start = found[0]
+        end = _last_nonblank(lines, start)
         if end < 0:
             break
     return start
@@ -46,14 +54,17 @@ def footer_start(lines: list[str]) -> int | None:
     return None
 
 
-def _one_layer(lines: list[str], end: int) -> int | None:
-    """Start of the signature layer ending at line `end` (inclusive), or None."""
+Rule = Callable[[list[str], int], "int | None"]
+
+
+def _one_layer(lines: list[str], end: int, rules: tuple[Rule, ...]) -> tuple[int, Rule] | None:
+    """Start of the signature layer ending at line `end` (inclusive) and the rule that found it, or None."""
     if end < 0:
         return None
-    for rule in (_delimiter, _separator_block, _mobile, _sign_off, _dash_name, _contact_block):
+    for rule in rules:
         found = rule(lines, end)
         if found is not None and found > 0:
-            return found
+            return found, rule
     return None
 
 
@@ -132,3 +143,6 @@ def _last_nonblank(lines: list[str], before: int) -> int:
     while i >= 0 and not lines[i].strip():
         i -= 1
     return i
+
+
+LAYER_RULES: tuple[Rule, ...] = (_delimiter, _separator_block, _mobile, _sign_off, _dash_name, _contact_block)

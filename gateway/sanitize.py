@@ -143,15 +143,29 @@ def _replace_images(html: str) -> str:
     return "".join(out)
 
 
+_TINY = re.compile(r"^\s*[01](?:\.0+)?\s*(?:px)?\s*$")
+_HIDDEN = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|(?:^|[;\s])(?:width|height)\s*:\s*[01](?:px)?\b", re.IGNORECASE
+)
+
+
 def _image(tok: Token) -> str:
     src, alt = tok.attr("src").strip(), tok.attr("alt").strip()
     label = htmllib.escape(f"[image: {alt}]" if alt else "[image]")
     if _CID.match(src):
         return f'<img src="{htmllib.escape(src)}" alt="{htmllib.escape(alt)}">'
+    if _REMOTE.match(src) and _is_tracking_pixel(tok):
+        return ""  # nothing for a reader to see, only a sender to tell: dropped, not offered
     if _REMOTE.match(src):
         url = "https:" + src if src.startswith("//") else src
         return f'<span class="remote-image" data-src="{htmllib.escape(url)}">{label}</span>'
     return f"<span>{label}</span>"  # data:, javascript: or nothing: not shown
+
+
+def _is_tracking_pixel(tok: Token) -> bool:
+    """A remote image sized 1×1 (or 0) or hidden: an open tracker, not a picture."""
+    sized = bool(_TINY.match(tok.attr("width"))) and bool(_TINY.match(tok.attr("height")))
+    return sized or bool(_HIDDEN.search(tok.attr("style")))
 
 
 # --- text rendering -----------------------------------------------------------

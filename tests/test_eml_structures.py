@@ -1,0 +1,242 @@
+"""Steps 3 to 6 on the MIME structures real mail has: each fixture named for its structure is read right.
+
+Attachment bytes are checked by their SHA-256 where they are binary: the fixture holds them base64-encoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from gateway.classify import Verdict
+from gateway.sanitize import rewrite_cid
+from tests.helpers import analysed_fixture
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SOI = b"\xff\xd8\xff"
+TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"  # 0x223E9F78, little-endian
+PKCS7_SIGNED_DATA = b"\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"  # SEQUENCE, OID 1.2.840.113549.1.7.2
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_outlook_related_html_points_at_both_inline_images_by_content_id() -> None:
+    c = analysed_fixture("multipart-related-html-with-inline-images.eml").content
+    assert c.text == (
+        "Hi all,\n\n"
+        "From Monday we are on the 3rd floor of Harbour House. Desks are marked on the plan:\n\n"
+        "[Floor plan, 3rd floor]\n\n"
+        "Bikes go in the courtyard; cars use level -1 of the garage, entrance from Kai Street:\n\n"
+        "[Parking map]\n\n"
+        "Maria"
+    )
+    assert c.html is not None
+    assert re.findall(r"<img[^>]*>", c.html) == [
+        '<img src="cid:image001.png@01DCAB12.5E3F7A90" alt="Floor plan, 3rd floor">',
+        '<img src="cid:image002.jpg@01DCAB12.5E3F7A90" alt="Parking map">',
+    ]
+    assert [(a.filename, a.content_type, a.content_id, a.inline, len(a.data)) for a in c.attachments] == [
+        ("image001.png", "image/png", "image001.png@01DCAB12.5E3F7A90", True, 103),
+        ("image002.jpg", "image/jpeg", "image002.jpg@01DCAB12.5E3F7A90", True, 330),
+    ]
+    png, jpeg = (a.data for a in c.attachments)
+    assert png.startswith(PNG_SIGNATURE)
+    assert sha256(png) == "8d1a8b211e91089157c75d322734d5f939ec7b80e98e7f0cd4d3c7b6b5de34f0"
+    assert jpeg.startswith(JPEG_SOI)
+    assert sha256(jpeg) == "5e2f16ebb4858cd9c49c3af8b08d04a7fbb5996617bfe064ace2a3cfdfec678a"
+    # every cid: the HTML uses is an attachment the web layer can point it at
+    urls = {a.content_id: f"/attachments/1/{i}/{a.filename}" for i, a in enumerate(c.attachments)}
+    assert re.findall(r'<img src="([^"]*)"', rewrite_cid(c.html, urls)) == [
+        "/attachments/1/0/image001.png",
+        "/attachments/1/1/image002.jpg",
+    ]
+
+
+def test_text_then_html_in_multipart_mixed_gives_the_text_once_and_the_html_as_the_body() -> None:
+    c = analysed_fixture("mixed-text-then-html-not-alternative.eml").content
+    # the same message twice, not two messages: the text is not followed by the HTML's rendering
+    assert c.text == (
+        "Hello team,\n\n"
+        "room Öresund is booked for you on Thursday, 5 March 2026, 14:00–15:30.\n\n"
+        "Please cancel at least two hours ahead if you no longer need it."
+    )
+    assert c.html is not None
+    assert c.html.strip() == (
+        "<p>Hello team,</p>\n"
+        "<p>room <b>Öresund</b> is booked for you on Thursday, 5 March 2026, 14:00–15:30.</p>\n"
+        "<p>Please cancel at least two hours ahead if you no longer need it.</p>"
+    )
+    assert c.attachments == []
+
+
+def test_calendar_invitation_shows_its_text_and_lists_invite_ics_as_the_only_attachment() -> None:
+    r = analysed_fixture("calendar-invite.eml")
+    c = r.content
+    assert r.verdict == Verdict("post")
+    # the join link, organiser and guests are the invitation, not a signature
+    assert c.text == (
+        "Quarterly planning\n"
+        "Thursday 12 March 2026 ⋅ 10:00 – 11:00\n"
+        "Central European Time - Berlin\n\n"
+        "Location\n"
+        "Harbour House, room Öresund\n"
+        "https://www.google.com/maps/search/Harbour+House,+room+%C3%96resund?hl=en\n\n"
+        "Budget first, then the hiring plan. Slides follow on Wednesday.\n\n"
+        "Join with Google Meet\n"
+        "https://meet.google.com/kqv-trxd-mzp\n\n"
+        "Organiser\n"
+        "Ann Author\n"
+        "ann@example.com\n\n"
+        "Guests\n"
+        "Ann Author - organiser\n"
+        "team@example.com"
+    )
+    assert c.signature == ""
+    # the text/calendar alternative is the same event as invite.ics: one attachment, not two
+    assert [(a.filename, a.content_type, a.inline) for a in c.attachments] == [("invite.ics", "application/ics", False)]
+    ics = c.attachments[0].data
+    assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert b"\r\nMETHOD:REQUEST\r\n" in ics
+    assert sha256(ics) == "8e6f7fffc27bd2ed31259810f3231558c9dd7a91b5315f66ec531c66598201ef"
+    assert c.html is not None
+    assert '<a href="https://meet.google.com/kqv-trxd-mzp" rel="noopener noreferrer nofollow">' in c.html
+
+
+def test_smime_signed_text_shows_and_smime_p7s_is_an_attachment() -> None:
+    c = analysed_fixture("smime-signed.eml").content
+    assert c.text == (
+        "The venue has signed; the contract is in the shared drive under Events/2026.\n"
+        "The deposit is due by 20 March.\n\n"
+        "Jonas"
+    )
+    assert c.html is None
+    assert [(a.filename, a.content_type, a.inline) for a in c.attachments] == [
+        ("smime.p7s", "application/pkcs7-signature", False)
+    ]
+    p7s = c.attachments[0].data
+    assert p7s.startswith(PKCS7_SIGNED_DATA)
+    assert sha256(p7s) == "54f431149ed2d98592183a37a26c959e58402c4d3daf81705635c7962c9e7cb0"
+
+
+PGP_MIME_SIGNATURE = (
+    "-----BEGIN PGP SIGNATURE-----\n"
+    "\n"
+    "iHUEABYIAB0WIQRuOhybUvBNh6Kxw9Tl9gcYKTpLXAUCaalUuQAKCRDl9gcYKTpL\n"
+    "XKOJAP9IhXrVioElnebLMqv3WiYsfyJsG4t5P0HSHWfVNfsOLwEA3S30PJTEUsvA\n"
+    "WhfBNb1RZOlXzLrb9SLLbB1kmgGGBB0=\n"
+    "=YqJK\n"
+    "-----END PGP SIGNATURE-----\n"
+)
+
+
+def test_pgp_mime_signed_text_shows_and_signature_asc_is_an_attachment() -> None:
+    c = analysed_fixture("pgp-mime-signed.eml").content
+    assert c.text == (
+        "Hi all,\n\n"
+        "2.4.1 is tagged and the tarball is on the download page. It fixes the\n"
+        "digest time zone bug; nothing else changed."
+    )
+    assert c.signature == "--\nJens Vogt\nhttps://example.net/~jens"
+    assert [(a.filename, a.content_type, a.data, a.inline) for a in c.attachments] == [
+        ("signature.asc", "application/pgp-signature", PGP_MIME_SIGNATURE.encode(), False)
+    ]
+
+
+def test_pgp_clearsigned_text_shows_without_its_armour_and_the_signature_block_is_the_signature() -> None:
+    c = analysed_fixture("pgp-inline-signed.eml").content
+    # RFC 4880 §7: the armour header and Hash: line frame the message, they are not part of it
+    assert c.text == (
+        "Hi all,\n\n"
+        "the SHA-256 of mailfeed-2.4.1.tar.gz is\n\n"
+        "  3f9a0c7e5b21d84f6a0e9c3b7d15f2a86e4c0b9d7a3f51e28c6d4b0a9e7f3c15\n\n"
+        "Please check it before you deploy.\n\n"
+        "Jens"
+    )
+    assert c.signature == (
+        "-----BEGIN PGP SIGNATURE-----\n"
+        "\n"
+        "iHUEARYIAB0WIQRuOhybUvBNh6Kxw9Tl9gcYKTpLXAUCaalkkwAKCRDl9gcYKTpL\n"
+        "XNnSAP9qfJ81OLkZxEnwnKRzmnZg/hxPa4lj70RL6FbTFFnE/QD/Vak3M4QjzulJ\n"
+        "iuZ0g6ME1p3kUUTFrRJ28XQKx7lkB9A=\n"
+        "=DeOT\n"
+        "-----END PGP SIGNATURE-----"
+    )
+
+
+def test_outlook_winmail_dat_next_to_the_text_is_an_attachment() -> None:
+    c = analysed_fixture("winmail-dat-tnef.eml").content
+    assert c.text == (
+        "Hi all,\n\n"
+        "the minutes from Tuesday are attached. The budget for Q2 is approved; "
+        "Anna takes the rota in April and Ben in May.\n\n"
+        "Petra"
+    )
+    assert [(a.filename, a.content_type, a.inline) for a in c.attachments] == [
+        ("winmail.dat", "application/ms-tnef", False)
+    ]
+    tnef = c.attachments[0].data
+    assert tnef.startswith(TNEF_SIGNATURE)
+    assert sha256(tnef) == "3ecbf1924535df08577133002c01fd00a1e671b3ff703f2deb5a28ebe4d0523b"
+
+
+def test_uuencoded_file_in_a_text_body_becomes_an_attachment_not_text() -> None:
+    c = analysed_fixture("uuencoded-attachment-in-body.eml").content
+    assert c.text == "Hello everyone,\n\nmy notes from Tuesday are below, as a file.\n\nKarl"
+    assert [(a.filename, a.data) for a in c.attachments] == [
+        (
+            "notes.txt",
+            b"Notes, Tuesday 3 March\n\n"
+            b"- budget approved for Q2\n"
+            b"- rota: Anna (April), Ben (May)\n"
+            b"- next meeting: Tuesday 17 March, 10:00\n",
+        )
+    ]
+
+
+def test_postfix_delivery_status_bounce_is_ignored_not_posted() -> None:
+    r = analysed_fixture("delivery-status-bounce.eml")
+    # Postfix marks its bounces Auto-Submitted: auto-replied (RFC 3834 §5), the first rule to fire
+    assert r.verdict == Verdict("ignore", "auto-reply (Auto-Submitted: auto-replied)")
+
+
+def test_exchange_automatic_reply_is_ignored_not_posted() -> None:
+    r = analysed_fixture("out-of-office-auto-reply.eml")
+    assert r.verdict == Verdict("ignore", "auto-reply (Auto-Submitted: auto-replied)")
+
+
+def test_html_only_newsletter_reads_as_text_and_loads_nothing_remote() -> None:
+    c = analysed_fixture("html-only-newsletter-with-tracking.eml").content
+    assert c.subject == "March at Harbour House: new café, bike repair day"
+    # <style> and <title> do not leak into the text; layout tables become paragraphs
+    assert c.text == (
+        "March at Harbour House\n\n"
+        "The café on the ground floor opens on Monday 9 March. Tenants get 10% off until Easter.\n\n"
+        "See the menu (https://harbourhouse.example/cafe?utm_source=newsletter&utm_medium=email"
+        "&utm_campaign=march-2026)\n\n"
+        "Bike repair day\n\n"
+        "Saturday 21 March, 10:00–14:00 in the courtyard. Bring your bike; parts at cost.\n\n"
+        "Quiet mornings\n\n"
+        "From 1 April the 4th floor is a quiet floor on weekday mornings.\n\n"
+        "You receive this because your company is a tenant at Harbour House.\n"
+        "Unsubscribe (https://harbourhouse.example/unsubscribe?u=8f3a21&id=51c2e0&utm_source=newsletter"
+        "&utm_medium=email) · Update preferences (https://harbourhouse.example/preferences?u=8f3a21"
+        "&utm_source=newsletter&utm_medium=email)"
+    )
+    html = c.html
+    assert html is not None
+    # the layout tables are kept, the two columns side by side
+    assert html.count("<table>") == 3
+    assert "<td>\n<h2>Bike repair day</h2>" in html
+    assert "<td>\n<h2>Quiet mornings</h2>" in html
+    # nothing that a browser would fetch: no src but cid:, no CSS, no background attribute
+    assert re.findall(r"\ssrc=", html) == []
+    assert "<style" not in html
+    assert "style=" not in html
+    assert "background" not in html
+    assert "hero-march.jpg" not in html
+    assert "<title>" not in html
+    assert html.count('rel="noopener noreferrer nofollow"') == 3
+    # a 1x1 tracking pixel is no picture: no "[image]" placeholder a reader could load it from
+    assert "track/open.php" not in html
