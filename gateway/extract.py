@@ -53,13 +53,13 @@ def forward_key(author: Address, date: datetime | None, subject: str) -> str | N
     Several people forwarding the same broadcast make one post, whichever
     client each used; an inline forward carries no Message-ID, so the key is
     built from what every client copies into its forward header. The date is
-    the instant, in UTC: Apple writes "09:00:00 GMT+1" where Gmail writes
-    "9:00 AM" in the forwarder's zone, which `_unwrap` has applied by then.
+    the instant, in UTC, to the minute: Apple writes "09:00:27 GMT+1" where Gmail
+    writes "9:00 AM" in the forwarder's zone, which `_unwrap` has applied by then.
     """
     who = author.address or author.name.casefold()
     if not who or date is None:
         return None
-    instant = date.astimezone(UTC) if date.tzinfo else date
+    instant = (date.astimezone(UTC) if date.tzinfo else date).replace(second=0, microsecond=0)
     basis = f"{who}|{instant.isoformat()}|{normalize_subject(subject)}"
     return f"fwd-{hashlib.sha256(basis.encode()).hexdigest()[:32]}@forward.mailfeed.invalid"
 

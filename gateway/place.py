@@ -107,6 +107,14 @@ def place_and_save(
     if a.forward_key:
         later.flush(session)
         forwarded = writes.entry_for_ref(session=session, feed_id=row.feed_id, message_id=a.forward_key)
+        if forwarded is None and c.date is not None:  # the original may have come in itself, not forwarded
+            forwarded = writes.entry_for_original(
+                session=session,
+                feed_id=row.feed_id,
+                subject_key=thread.normalize_subject(c.subject),
+                author=c.author,
+                minute=c.date.replace(second=0, microsecond=0),
+            )
         if forwarded is not None:
             return _another_forward(session, row, a, *forwarded, later)
     when = effective_date(c.date, row.received_at)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gateway.message import Address
 from gateway.store import search
 from gateway.store.db import for_driver, insert_ignore
 from gateway.store.models import (
@@ -247,6 +248,33 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
             MessageRef.message_id == message_id,
             MessageRef.entry_id.is_not(None),  # type: ignore[union-attr]
         )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def entry_for_original(
+    *, session: Session, feed_id: int, subject_key: str, author: Address, minute: datetime
+) -> tuple[int, int] | None:
+    """(entry id, thread id) of a message received directly that an inline forward shows again.
+
+    An inline forward carries no Message-ID: the same author, the same subject and
+    a date within the minute its header names (Gmail writes no seconds) find it.
+    """
+    if not subject_key or not (author.address or author.name):
+        return None
+    by = Entry.author_address == author.address if author.address else Entry.author_name == author.name
+    row = session.execute(
+        sa.select(Entry.id, Entry.thread_id)
+        .join(Thread, Thread.id == Entry.thread_id)
+        .where(
+            Thread.feed_id == feed_id,
+            Thread.subject_key == subject_key,
+            by,
+            Entry.date >= minute,
+            Entry.date < minute + timedelta(minutes=1),
+        )
+        .order_by(Entry.id)
+        .limit(1)
     ).first()
     return (row[0], row[1]) if row else None
 
