@@ -123,14 +123,19 @@ SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){2,}\s*$")
 _FIELD_PREFIX = r"^[\s>]*\*?\s*"
 _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 FROM_FIELD = re.compile(
-    _FIELD_PREFIX + r"(?:from|von|de|fra|från|van|od|da|от|від|差出人|发件人|寄件者|lähettäjä|feladó)" + _FIELD_SUFFIX,
+    _FIELD_PREFIX
+    + r"(?:from|von|de|fra|från|van|od|da|от|від|kimden|보낸\s?사람|差出人|发件人|寄件者|lähettäjä|feladó)"
+    + _FIELD_SUFFIX,
     re.IGNORECASE,
 )
 OTHER_FIELD = re.compile(
     _FIELD_PREFIX + r"(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|a|objet|date|sendt|til|emne|"
     r"skickat|till|ämne|verzonden|aan|onderwerp|wysłano|do|temat|data|enviado|para|asunto|assunto|"
     r"inviato|oggetto|отправлено|кому|тема|дата|送信日時|宛先|件名|日付|发送时间|发送日期|收件人|主题|"
-    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy)" + _FIELD_SUFFIX,
+    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy|"
+    r"odesláno|komu|předmět|gönderildi|kime|konu|bilgi|보낸\s?날짜|받는\s?사람|참조|제목|"
+    # the copy line in the languages above (Cc elsewhere)
+    r"dw|kopia|kopi|kopio|kopie|копия|抄送|副本|enviada\s+em|enviado\s+el|enviado\s+em)" + _FIELD_SUFFIX,
     re.IGNORECASE,
 )
 # fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
@@ -174,7 +179,8 @@ SIGN_OFF = re.compile(
     r"saludos(?:\s+cordiales)?|un\s+saludo|atentamente|"
     r"atenciosamente|abraços|cumprimentos|"
     r"cordiali\s+saluti|saluti|distinti\s+saluti|"
-    r"よろしくお願いします|よろしくお願いいたします|以上|此致|谢谢)\s*[,.!]?\s*$",
+    r"med\s+vennlig\s+hilsen|vennlig\s+hilsen|ystävällisin\s+terveisin|terveisin|с\s+уважением|"
+    r"saygılarımla|감사합니다|よろしくお願いします|よろしくお願いいたします|以上|此致|谢谢)\s*[,.!，。！]?\s*$",
     re.IGNORECASE,
 )
 # "-Abhishek Kona", "/John": a one-line sign-off
