@@ -153,6 +153,8 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
             in_html = forward.unwrap_html(msg.html, subject=msg.subject)
             if in_html is not None and in_html.html and in_html.author == inline.author:
                 inline = replace(inline, html=in_html.html)
+            elif in_html is None:  # a header quotequail cannot read in HTML: the body below the client's box
+                inline = replace(inline, html=forward.original_html(msg.html) or None)
     if inline is None and msg.html and (not msg.text.strip() or forward.is_forward_subject(msg.subject)):
         # no text part, or one that hides the forward (Yahoo runs its header fields into one line)
         inline = forward.unwrap_html(msg.html, subject=msg.subject)
@@ -160,7 +162,7 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
         return None  # Outlook may show only a name in its forward header; that is enough
     inline = _innermost(inline)
     fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
-    subject = inline.subject or msg.subject
+    subject = inline.subject or forward.without_forward_prefix(msg.subject)
     date = inline.date
     if date is not None and date.tzinfo is None:
         # A forward header shows the forwarder's local time: take their offset.

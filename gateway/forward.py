@@ -30,10 +30,19 @@ from lxml import etree
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.message import Address
-from gateway.reply_tokens import OpenStack, source, tokenize
+from gateway.reply_headers import field_block
+from gateway.reply_tokens import OpenStack, Token, source, tokenize
 from gateway.sanitize import html_to_text
 
-__all__ = ["InlineForward", "unwrap_text", "unwrap_html", "is_forward_subject", "parse_address"]
+__all__ = [
+    "InlineForward",
+    "unwrap_text",
+    "unwrap_html",
+    "original_html",
+    "is_forward_subject",
+    "without_forward_prefix",
+    "parse_address",
+]
 
 MAX_CHARS = 2_000_000
 # "Fwd:", "FW:", German "WG:", French "TR:", Spanish "RV:", Nordic "VS:"/"VB:", Dutch "Doorst:"
@@ -62,6 +71,13 @@ def is_forward_subject(subject: str) -> bool:
     return bool(_FWD_SUBJECT.match(subject[:300]))
 
 
+def without_forward_prefix(subject: str) -> str:
+    """The subject without its "Fwd:"/"WG:"/"ENC:" prefix, for a forward whose header named none."""
+    return (
+        _FWD_SUBJECT.sub("", subject[:300], count=1).strip() + subject[300:] if is_forward_subject(subject) else subject
+    )
+
+
 def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     """The forwarded message inside a text/plain body, or None."""
     if not text or len(text) > MAX_CHARS:
@@ -70,7 +86,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     text = text.replace("\r\n", "\n").replace("\xa0:", " :")
     if not _may_be_forward(subject, text):
         return None  # what _accept would say anyway, without quotequail's cost
-    result = quotequail.unwrap(text)
+    result = quotequail.unwrap(_english_fields(text))
     if not _accept(result, subject, text):
         return None
     assert result is not None
@@ -95,9 +111,9 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
         return None
     assert result is not None
     result = _with_date(result, text)
-    # Gmail's own header first: quotequail's html keeps Gmail's gmail_quote wrapper, which
-    # the reply step would then fold away as history, or has no body at all
-    inner = _below_gmail_attr(html) or result.get("html") or ""
+    # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
+    # which the reply step would then fold away as history, or has no body at all
+    inner = original_html(html) or result.get("html") or ""
     note = _join(
         _without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
     )
@@ -108,17 +124,19 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     return _build(result, note=note, text=body, html=inner or None)
 
 
-def _below_gmail_attr(html: str) -> str:
-    """What follows Gmail's forward header (`<div class="gmail_attr">`): the forwarded body.
+def original_html(html: str) -> str:
+    """What follows a forward's header block in HTML: the forwarded body, or "".
 
-    quotequail 0.5.4 returns no body for Gmail's forward as Gmail sends it
-    (the header, then `<br><br>` and the body inside the same `gmail_quote`).
+    The header is Gmail's `<div class="gmail_attr">`, Outlook on the web's
+    `<div id="divRplyFwdMsg">` or Outlook desktop's bordered `<div>`. quotequail
+    0.5.4 returns no body for Gmail's forward as Gmail sends it, and reads a
+    body line such as "between 21:00 and 22:00" as one more Outlook header field.
     End tags left unmatched by the cut are dropped by the sanitizer.
     """
-    if "gmail_attr" not in html:
+    if not any(mark in html for mark in ("gmail_attr", "divRplyFwdMsg", "border-top")):
         return ""
     tokens = tokenize(html)
-    start = next((i for i, t in enumerate(tokens) if t.kind == "start" and "gmail_attr" in t.attr("class")), None)
+    start = next((i for i, t in enumerate(tokens) if t.kind == "start" and _is_header_box(t)), None)
     if start is None:
         return ""
     stack = OpenStack()
@@ -127,10 +145,46 @@ def _below_gmail_attr(html: str) -> str:
             stack.push(i, tok.tag)
         elif tok.kind == "end" and stack.pop(tok.tag) == start:
             body = i + 1
-            while body < len(tokens) and (tokens[body].tag == "br" or not tokens[body].text.strip()):
-                body += 1  # the blank lines Gmail puts under its header
+            while body < len(tokens) and (tokens[body].tag in ("br", "hr") or not tokens[body].text.strip()):
+                body += 1  # the blank lines under the header
             return "".join(source(t) for t in tokens[body:]).strip()
     return ""
+
+
+def _is_header_box(tok: Token) -> bool:
+    if "gmail_attr" in tok.attr("class") or tok.attr("id") == "divRplyFwdMsg":
+        return True
+    style = tok.attr("style").replace(" ", "").lower()
+    return tok.tag == "div" and "border-top:solid" in style
+
+
+# Outlook's header fields in the languages quotequail does not read, by the English name it does
+_FIELD_NAMES = {
+    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від",
+    "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
+    "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em",
+    "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu",
+    "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi",
+    "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
+    "předmět|assunto",
+    "Date": "datum|fecha|data|日付|发送日期",
+}
+_ENGLISH = {name.casefold(): english for english, names in _FIELD_NAMES.items() for name in names.split("|")}
+_LABEL = re.compile(r"^(\s*\*?\s*)(" + "|".join(_ENGLISH) + r")(\s*\*?\s*[:：])", re.IGNORECASE)
+
+
+def _english_fields(text: str) -> str:
+    """The first header block's field names in English, for quotequail ("Da:" → "From:")."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if P.FROM_FIELD.match(line[: P.LINE_MAX_CHARS]):
+            end = field_block(lines, i)
+            if end is None:
+                continue
+            for j in range(i, end + 1):
+                lines[j] = _LABEL.sub(lambda m: m.group(1) + _ENGLISH[m.group(2).casefold()] + ":", lines[j], count=1)
+            return "\n".join(lines)
+    return text
 
 
 _ON_BEHALF = re.compile(r"^.{0,200}?\bon\s+behalf\s+of\s+", re.IGNORECASE)
@@ -155,10 +209,16 @@ def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
     if not result or not result.get("from") or result.get("type") not in ("forward", "reply"):
         return False
     if is_forward_subject(subject):
-        return True
+        return not _FINNISH_REPLY.match(subject) or not _FINNISH_FIELDS.search(text)
     # quotequail also calls "-----Original Message-----" and bare header blocks
     # forwards; Outlook writes those when replying too, so they need the subject
     return result.get("type") == "forward" and _has_forward_marker(text)
+
+
+# "VS:" forwards in Danish and Norwegian Outlook but answers in Finnish (whose forward is "VL:"):
+# under a Finnish header block it is a reply
+_FINNISH_REPLY = re.compile(r"^\s*vs\s*:", re.IGNORECASE)
+_FINNISH_FIELDS = re.compile(r"^[\s>*]*lähettäjä\s*\*?\s*:", re.IGNORECASE | re.MULTILINE)
 
 
 def _may_be_forward(subject: str, text: str) -> bool:

@@ -3,7 +3,7 @@
 These are not RFC 5322 dates: Gmail writes "Fri, Apr 26, 2013 at 8:13 PM",
 Apple Mail "1. August 2011 23:28:15 GMT-07:00" or "March 24, 2016 at 20:16:25
 GMT+1", Outlook "Thursday, March 7, 2013 7:09:41 PM", French Outlook "jeudi 7
-mars 2013 19:09". A date with an offset becomes timezone-aware; one without stays
+mars 2013 19:09", Japanese "2026年3月2日(月) 18:01". A date with an offset becomes timezone-aware; one without stays
 naive (the reader's zone is unknown); anything unreadable is None.
 """
 
@@ -32,6 +32,27 @@ MONTHS = {
                 "октября",
                 "ноября",
                 "декабря",
+            ],
+            start=1,
+        )
+    },
+    # Polish (genitive, as Outlook writes "2 marca 2026")
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "stycznia",
+                "lutego",
+                "marca",
+                "kwietnia",
+                "maja",
+                "czerwca",
+                "lipca",
+                "sierpnia",
+                "września",
+                "października",
+                "listopada",
+                "grudnia",
             ],
             start=1,
         )
@@ -83,9 +104,15 @@ MONTHS = {
     ),
 }
 _WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
-_TIME = re.compile(r"\b(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE)
+# not a piece of a numeric date ("02.03.2026 18:01"), and after CJK text too ("下午6:01")
+_TIME = re.compile(
+    r"(?<![\d.:/-])(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?(?!\d|[./-]\d)\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE
+)
 _OFFSET = re.compile(r"(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?|(?<![\d:])([+-])(\d{2}):?(\d{2})\b", re.I)
 _NUMERIC = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\b")
+# Japanese, Chinese and Korean: "2026年3月2日(月) 18:01", "2026년 3월 2일 (월) 오후 6:01"
+_CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+_CJK_PM = ("下午", "午後", "오후")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
 _DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
 MAX_LEN = 200
@@ -148,12 +175,13 @@ def _loose(value: str) -> datetime | None:
         hour, minute = int(time_match.group(1)), int(time_match.group(2))
         second = int(time_match.group(3) or 0)
         ampm = (time_match.group(4) or "").lower().replace(".", "")
-        if ampm == "pm" and hour < 12:
+        if (ampm == "pm" or any(pm in rest for pm in _CJK_PM)) and hour < 12:
             hour += 12
         elif ampm == "am" and hour == 12:
             hour = 0
         rest = rest[: time_match.start()] + " " + rest[time_match.end() :]
-    ymd = _numeric_date(rest) or _named_date(rest)
+    cjk = _CJK_DATE.search(rest)
+    ymd = (int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))) if cjk else _numeric_date(rest) or _named_date(rest)
     if ymd is None:
         return None
     year, month, day = ymd

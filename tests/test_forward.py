@@ -155,3 +155,18 @@ def test_html_quotequail_cannot_slice_is_read_from_its_text_rendering() -> None:
     )
     fwd = unwrap_html(html, subject="Fwd: Window")
     assert fwd is not None and (fwd.author, fwd.note) == (Address("Ops", "ops@example.com"), "FYI")
+
+
+@pytest.mark.parametrize(
+    ("fields", "forward"),
+    [
+        ("Fra: Ops <ops@example.com>\nSendt: 2. marts 2026 18:01\nTil: Ann\nEmne: Vindue", True),  # Danish forward
+        (
+            "Lähettäjä: Ops <ops@example.com>\nLähetetty: 2. maaliskuuta 2026 18.01\nVastaanottaja: Ann\nAihe: Ikkuna",
+            False,
+        ),
+    ],
+)
+def test_vs_is_a_forward_in_danish_and_a_reply_in_finnish(fields: str, forward: bool) -> None:
+    text = f"Se nedenfor.\n\n________________________________\n{fields}\n\nLørdag nat.\n"
+    assert (unwrap_text(text, subject="VS: Vindue") is not None) is forward

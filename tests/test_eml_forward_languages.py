@@ -1,0 +1,229 @@
+"""Steps 3 to 6 on forwards written in other languages: each client's own marker, field names and date."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from gateway.message import Address, Forward
+from tests.helpers import analysed_fixture
+
+OPS = Address("Ops Team", "ops@example.com")
+CET = timezone(timedelta(hours=1))
+BRT = timezone(timedelta(hours=-3))
+JST = timezone(timedelta(hours=9))
+
+
+def test_dutch_outlook_fw_reads_van_verzonden_aan_onderwerp_and_shows_the_originals_html() -> None:
+    c = analysed_fixture("outlook-dutch-doorsturen.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "maandag 2 maart 2026 18:01", the forwarder's offset
+        "Onderhoud VPN-server donderdag",
+    )
+    assert c.text == "Donderdag 5 maart tussen 21:00 en 22:00 krijgt de VPN-server een update."
+    assert c.forward == Forward(
+        by=Address("Sanne de Vries", "sanne@example.nl"),
+        date=datetime(2026, 3, 2, 18, 27, 14, tzinfo=CET),
+        note="Ter info, de VPN is donderdagavond een uur niet bereikbaar.",
+    )
+    assert c.html is not None
+    assert "krijgt de VPN-server een update." in c.html
+    assert "Verzonden:" not in c.html and "Ter info" not in c.html
+
+
+def test_italian_outlook_i_forward_reads_da_inviato_a_oggetto_and_shows_the_originals_html() -> None:
+    c = analysed_fixture("outlook-italian-inoltro.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "lunedì 2 marzo 2026 18:01", the forwarder's offset
+        "Manutenzione ascensori venerdì",
+    )
+    assert c.text == "Venerdì 6 marzo gli ascensori della sede saranno fermi dalle 8 alle 12 per manutenzione."
+    assert c.forward == Forward(
+        by=Address("Marco Bianchi", "marco@example.it"),
+        date=datetime(2026, 3, 2, 18, 9, 47, tzinfo=CET),
+        note="Per conoscenza, venerdì mattina gli ascensori sono fermi.",
+    )
+    assert c.html is not None
+    assert "saranno fermi dalle 8 alle 12 per manutenzione." in c.html
+    assert "Inviato:" not in c.html and "Per conoscenza" not in c.html
+
+
+def test_spanish_outlook_rv_reads_de_enviado_el_para_asunto_and_shows_the_originals_html() -> None:
+    c = analysed_fixture("outlook-spanish-rv.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "lunes, 2 de marzo de 2026 18:01", the forwarder's offset
+        "Corte de agua el miércoles",
+    )
+    assert c.text == "El miércoles 4 de marzo no habrá agua en la segunda planta de 9:00 a 11:00."
+    assert c.forward == Forward(
+        by=Address("Javier Ruiz", "javier@example.es"),
+        date=datetime(2026, 3, 2, 18, 14, 52, tzinfo=CET),
+        note="Os lo reenvío para que lo tengáis en cuenta.",
+    )
+    assert c.html is not None
+    assert "no habrá agua en la segunda planta de 9:00 a 11:00." in c.html
+    assert "Enviado el:" not in c.html and "Os lo reenvío" not in c.html
+
+
+def test_brazilian_outlook_enc_reads_de_enviada_em_para_assunto_in_the_forwarders_minus_three_offset() -> None:
+    c = analysed_fixture("outlook-portuguese-enc.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=BRT),  # "segunda-feira, 2 de março de 2026 18:01", the forwarder's offset
+        "Troca do firewall na quinta-feira",
+    )
+    assert c.text == "Na quinta-feira, 5 de março, o firewall do escritório será trocado entre 22h e 23h."
+    assert c.forward == Forward(
+        by=Address("Rafael Souza", "rafael@example.com.br"),
+        date=datetime(2026, 3, 2, 18, 31, 5, tzinfo=BRT),
+        note="Pessoal, fiquem atentos à janela de manutenção.",
+    )
+    assert c.html is not None
+    assert "o firewall do escritório será trocado entre 22h e 23h." in c.html
+    assert "Enviada em:" not in c.html and "Pessoal" not in c.html
+
+
+def test_polish_outlook_pd_reads_od_wyslano_do_temat_and_the_genitive_month_marca() -> None:
+    c = analysed_fixture("outlook-polish-pd.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "poniedziałek, 2 marca 2026 18:01", the forwarder's offset
+        "Przegląd klimatyzacji w serwerowni",
+    )
+    assert c.text == "W środę 4 marca w godzinach 10:00-12:00 serwis przeprowadzi przegląd klimatyzacji w serwerowni."
+    assert c.forward == Forward(
+        by=Address("Tomasz Nowak", "tomasz@example.pl"),
+        date=datetime(2026, 3, 2, 18, 40, 21, tzinfo=CET),
+        note="Przesyłam do wiadomości, w środę serwerownia będzie otwarta dla serwisu.",
+    )
+    assert c.html is not None
+    assert "serwis przeprowadzi przegląd klimatyzacji w serwerowni." in c.html
+    assert "Wysłano:" not in c.html and "Przesyłam" not in c.html
+
+
+def test_swedish_outlook_vb_reads_fran_skickat_till_amne_and_the_den_date() -> None:
+    c = analysed_fixture("outlook-swedish-vb.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "den 2 mars 2026 18:01", the forwarder's offset
+        "Nytt lösenord för gästnätverket",
+    )
+    assert c.text == "Gästnätverket får ett nytt lösenord på tisdag 3 mars. Det nya lösenordet finns i receptionen."
+    assert c.forward == Forward(
+        by=Address("Erik Lindqvist", "erik@example.se"),
+        date=datetime(2026, 3, 2, 18, 5, 38, tzinfo=CET),
+        note="FYI, lösenordet byts redan i morgon.",
+    )
+    assert c.html is not None
+    assert "Det nya lösenordet finns i receptionen." in c.html
+    assert "Skickat:" not in c.html and "FYI" not in c.html
+
+
+def test_japanese_outlook_fw_reads_sashidashinin_soushin_nichiji_and_the_nen_gatsu_nichi_date() -> None:
+    c = analysed_fixture("outlook-japanese-fw.eml").content
+    assert (c.author, c.date, c.subject) == (
+        Address("情報システム部", "it-info@example.co.jp"),
+        datetime(2026, 3, 2, 18, 1, tzinfo=JST),  # "2026年3月2日 18:01", the forwarder's offset
+        "3月4日 ネットワーク工事のお知らせ",
+    )
+    assert c.text == "3月4日（水）20:00から22:00までネットワーク工事を行います。工事中は社内システムに接続できません。"
+    assert c.forward == Forward(
+        by=Address("鈴木 一郎", "suzuki@example.co.jp"),
+        date=datetime(2026, 3, 2, 18, 20, 33, tzinfo=JST),
+        note="念のため転送します。工事中はVPNも使えません。",
+    )
+    assert c.html is not None
+    assert "工事中は社内システムに接続できません。" in c.html
+    assert "送信日時:" not in c.html and "念のため転送します" not in c.html
+
+
+def test_german_thunderbird_weitergeleitete_nachricht_reads_the_tab_separated_betreff_datum_von_an() -> None:
+    c = analysed_fixture("thunderbird-german-weitergeleitet.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "Mon, 2 Mar 2026 18:01:00 +0100", the original's Date
+        "Stromabschaltung im Gebäude C",
+    )
+    assert c.text == "Der Strom im Gebäude C ist am Donnerstag, 5. März, von 7 bis 9 Uhr abgeschaltet."
+    assert c.forward == Forward(
+        by=Address("Katrin Vogel", "katrin@example.de"),
+        date=datetime(2026, 3, 2, 18, 52, 16, tzinfo=CET),
+        note="Zur Info für alle im Gebäude C.",
+    )
+    assert c.html is not None
+    assert "von 7 bis 9 Uhr abgeschaltet." in c.html
+    assert "Weitergeleitete Nachricht" not in c.html and "Datum:" not in c.html and "Zur Info" not in c.html
+
+
+def test_french_apple_mail_debut_du_message_reexpedie_reads_de_objet_and_the_utc_plus_one_date() -> None:
+    c = analysed_fixture("apple-french-debut-reexpedie.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "2 mars 2026 à 18:01:00 UTC+1"
+        "Exercice incendie jeudi",
+    )
+    assert c.text == "Un exercice d’évacuation aura lieu jeudi 5 mars à 10 heures dans tout le bâtiment."
+    assert c.forward == Forward(
+        by=Address("Julien Petit", "julien@example.fr"),
+        date=datetime(2026, 3, 2, 18, 36, 51, tzinfo=CET),
+        note="Pour info, pensez à descendre par l’escalier B.",
+    )
+    assert c.html is not None
+    assert "aura lieu jeudi 5 mars à 10 heures dans tout le bâtiment." in c.html
+    assert "réexpédié" not in c.html and "Objet:" not in c.html and "Pour info" not in c.html
+
+
+def test_spanish_apple_mail_inicio_del_mensaje_reenviado_reads_asunto_and_the_fecha_in_cet() -> None:
+    c = analysed_fixture("apple-spanish-inicio-reenviado.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=CET),  # "2 de marzo de 2026, 18:01:00 CET"
+        "Simulacro de incendio el jueves",
+    )
+    assert c.text == "El jueves 5 de marzo a las 10 habrá un simulacro de incendio en todo el edificio."
+    assert c.forward == Forward(
+        by=Address("Carmen Navarro", "carmen@example.es"),
+        date=datetime(2026, 3, 2, 18, 44, 27, tzinfo=CET),
+        note="Os lo paso por si no os ha llegado.",
+    )
+    assert c.html is not None
+    assert "habrá un simulacro de incendio en todo el edificio." in c.html
+    assert "Inicio del mensaje reenviado" not in c.html and "Fecha:" not in c.html and "Os lo paso" not in c.html
+
+
+def test_japanese_gmail_forward_reads_the_nen_gatsu_nichi_date_with_its_weekday_in_the_forwarders_offset() -> None:
+    c = analysed_fixture("gmail-japanese-forward.eml").content
+    assert (c.author, c.date, c.subject) == (
+        Address("総務部", "soumu@example.co.jp"),
+        datetime(2026, 3, 2, 18, 1, tzinfo=JST),  # "2026年3月2日(月) 18:01", the forwarder's offset
+        "健康診断の日程について",
+    )
+    assert c.text == "今年の健康診断は3月10日（火）に本社3階の会議室で行います。"
+    assert c.forward == Forward(
+        by=Address("田中 美咲", "tanaka@example.co.jp"),
+        date=datetime(2026, 3, 2, 18, 25, 9, tzinfo=JST),
+        note="皆さん、確認をお願いします。",
+    )
+    assert c.html is not None
+    assert c.html.strip() == '<div dir="ltr">今年の健康診断は3月10日（火）に本社3階の会議室で行います。</div>'
+
+
+def test_portuguese_gmail_mensagem_encaminhada_reads_de_and_the_abbreviated_date_in_the_forwarders_offset() -> None:
+    c = analysed_fixture("gmail-portuguese-mensagem-encaminhada.eml").content
+    assert (c.author, c.date, c.subject) == (
+        OPS,
+        datetime(2026, 3, 2, 18, 1, tzinfo=BRT),  # "seg., 2 de mar. de 2026 às 18:01", the forwarder's offset
+        "Migração do servidor de arquivos",
+    )
+    assert c.text == "O servidor de arquivos será migrado na sexta-feira, 6 de março, a partir das 19h."
+    assert c.forward == Forward(
+        by=Address("Ana Costa", "ana.costa@example.com.br"),
+        date=datetime(2026, 3, 2, 18, 33, 47, tzinfo=BRT),
+        note="Segue para conhecimento de todos.",
+    )
+    assert c.html is not None
+    assert c.html.strip() == (
+        '<div dir="ltr">O servidor de arquivos será migrado na sexta-feira, 6 de março, a partir das 19h.</div>'
+    )
