@@ -20,7 +20,7 @@ unwrapped at all.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import getaddresses
 
@@ -73,9 +73,9 @@ def is_forward_subject(subject: str) -> bool:
 
 def without_forward_prefix(subject: str) -> str:
     """The subject without its "Fwd:"/"WG:"/"ENC:" prefix, for a forward whose header named none."""
-    return (
-        _FWD_SUBJECT.sub("", subject[:300], count=1).strip() + subject[300:] if is_forward_subject(subject) else subject
-    )
+    if not is_forward_subject(subject):
+        return subject
+    return (_FWD_SUBJECT.sub("", subject[:300], count=1) + subject[300:]).strip()
 
 
 def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
@@ -106,9 +106,11 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     try:
         result = quotequail.unwrap_html(html)
     except etree.LxmlError:  # quotequail builds XPath from tag names, and lxml refuses some ("<dˇ>")
-        return unwrap_text(text, subject=subject)
+        result = None
     if not _accept(result, subject, text):
-        return None
+        # header fields quotequail reads only in some languages: the text rendering's, mapped
+        in_text = unwrap_text(text, subject=subject)
+        return replace(in_text, html=original_html(html) or None) if in_text is not None else None
     assert result is not None
     result = _with_date(result, text)
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
