@@ -8,6 +8,7 @@ HTML safe and gives a text rendering of HTML-only mail.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -18,6 +19,10 @@ from gateway.sanitize import html_to_text, sanitize_html
 from gateway.thread import normalize_subject
 
 SNIPPET_CHARS = 240
+# what a mail gateway puts before the subject the author wrote ("[EXTERNAL] Catering")
+_GATEWAY_TAG = re.compile(
+    r"^\s*(?:\[\s*(?:external|ext|external\s+e-?mail|external\s+sender)\s*\]|\*\s*external\s*\*)\s*", re.I
+)
 MAX_NESTED_FORWARDS = 5
 _FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")
 
@@ -81,7 +86,7 @@ def _extracted(
 ) -> Content:
     new_html = quoted_html = ""
     if html:
-        new_html, quoted_html = reply.split_reply_html(html)
+        new_html, quoted_html = reply.split_reply_html(reply.without_banner(html))
     parts = reply.split_reply(text) if text.strip() else None
     if html and (parts is None or (quoted_html and not parts.quoted_text)):
         # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
@@ -100,7 +105,7 @@ def _extracted(
     return Content(
         author=author,
         date=date,
-        subject=subject,
+        subject=_GATEWAY_TAG.sub("", subject, count=1),
         text=parts.text,
         quoted_text=parts_quoted,
         signature=parts.signature,

@@ -17,10 +17,10 @@ from __future__ import annotations
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import find_header
-from gateway.reply_html import split_reply_html, without_signature
+from gateway.reply_html import split_reply_html, without_banner, without_signature
 from gateway.reply_signature import footer_start, signature_start
 
-__all__ = ["split_reply", "split_reply_html", "split_lines", "without_signature"]
+__all__ = ["split_reply", "split_reply_html", "split_lines", "without_banner", "without_signature"]
 
 # Below this much text under one quoted block, the block is history, not context.
 INLINE_MIN_CHARS = 120
@@ -29,7 +29,7 @@ INLINE_MIN_LINES = 3
 
 def split_reply(text: str) -> ReplyParts:
     """Split a text/plain body into (new text, quoted history, signature)."""
-    lines, pgp = _clearsigned(_lines(text))
+    lines, pgp = _clearsigned(_without_banner(_lines(text)))
     new, quoted = split_lines(lines)
     sig_at = signature_start(new)
     signature: list[str] = []
@@ -38,6 +38,25 @@ def split_reply(text: str) -> ReplyParts:
     new, trailing = _trailing_quote(new)
     signature = signature + ([""] if signature and pgp else []) + pgp
     return ReplyParts(text=_join(new), quoted_text=_join(trailing + quoted), signature=_join(signature))
+
+
+def _without_banner(lines: list[str]) -> list[str]:
+    """The body without the security banner a mail gateway put above the author's first words.
+
+    It speaks to the mailbox that received the mail, not to the feed's readers.
+    Proofpoint frames its box (and a hidden copy of the first words above it)
+    with markers; the others are the first paragraph.
+    """
+    for i, line in enumerate(lines[:40]):
+        if line.strip() == "ZjQcmQRYFpfptBannerEnd":
+            return lines[i + 1 :]
+    first = _next_nonblank(lines, 0)
+    if first is None or not P.BANNER.match(lines[first]):
+        return lines
+    end = first
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return lines[end:]
 
 
 def _clearsigned(lines: list[str]) -> tuple[list[str], list[str]]:

@@ -64,6 +64,45 @@ def without_signature(html: str, signature: str) -> str:
     return _split_at(tokens, _back_over_opening(tokens, cut))[0]
 
 
+_BANNER_HINT = re.compile(
+    r"LearnAboutSenderIdentification|originated\s+from\s+outside|BaNnErBlUrFlE|external\s+sender", re.I
+)
+_PROOFPOINT = re.compile(r"<!--\s*BaNnErBlUrFlE-HeAdEr-start\s*-->.*?<!--\s*BaNnErBlUrFlE-BoDy-end\s*-->", re.S)
+BANNER_BOXES = frozenset({"table", "div", "p", "center"})
+
+
+def without_banner(html: str) -> str:
+    """The HTML without the security banner a mail gateway put above the author's first words.
+
+    Proofpoint frames its box with comments; otherwise the outermost table, div or
+    p that holds the first line and no more than two short lines, when that line
+    reads as a banner (`P.BANNER`).
+    """
+    if not _BANNER_HINT.search(html):
+        return html
+    unframed = _PROOFPOINT.sub("", html, count=1)
+    if unframed != html:
+        return unframed
+    tokens = tokenize(html)
+    scan = _Scan(tokens)
+    if not scan.lines or not P.BANNER.match(scan.lines[0]):
+        return html
+    stack, box = OpenStack(), None
+    for i, tok in enumerate(tokens):
+        if tok.kind == "start":
+            stack.push(i, tok.tag)
+        elif tok.kind == "end":
+            start = stack.pop(tok.tag)
+            if start is None or tokens[start].tag not in BANNER_BOXES or scan.tok_line[start] != 0:
+                continue
+            lines = scan.lines[: scan.tok_line[i]]
+            if 1 <= len(lines) <= 2 and sum(len(ln) for ln in lines) <= 400:
+                box = (start, i)  # closes after any box inside it: the outermost so far
+    if box is None:
+        return html
+    return "".join(source(t) for t in tokens[: box[0]]) + "".join(source(t) for t in tokens[box[1] + 1 :])
+
+
 def _split_at(tokens: list[Token], cut: int) -> tuple[str, str]:
     """The markup before token `cut` with its open elements closed, and the rest with them reopened."""
     stack = OpenStack()
@@ -91,6 +130,9 @@ def _is_marker(tok: Token) -> bool:
     return bool(_QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")))
 
 
+_NOT_SHOWN = frozenset({"style", "script", "title"})  # their content is one data token after the start tag
+
+
 class _Scan:
     """One pass over the tokens: text lines, their first tokens, marker spans."""
 
@@ -107,11 +149,11 @@ class _Scan:
         open_quiet: set[int] = set()
         for i, tok in enumerate(tokens):
             kind = tok.kind
-            if kind == "data":
+            if kind == "data" and not (i and tokens[i - 1].kind == "start" and tokens[i - 1].tag in _NOT_SHOWN):
                 current.append(tok.text)
                 self.tok_line.append(len(self.lines))
                 continue
-            if kind == "raw":
+            if kind in ("raw", "data"):  # a comment, or a style sheet or script: no text a reader sees
                 self.tok_line.append(len(self.lines))
                 continue
             if tok.tag in BLOCK or tok.tag == "br":

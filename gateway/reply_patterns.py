@@ -193,4 +193,28 @@ CONTACT = re.compile(
     re.IGNORECASE,
 )
 # mailing-list footers below a separator line
+# What a mail gateway writes above the author's first words (Microsoft 365's first-contact tip,
+# a tenant's CAUTION line, Proofpoint's external-sender box)
+BANNER = re.compile(
+    r"^\s*(?:you\s+don'?[t’]\s+often\s+get\s+e-?mail\s+from\b|"
+    r"\[?\s*(?:caution|warning|attention|external(?:\s+e-?mail)?)\s*\]?\s*[:!-]?\s*"
+    r"this\s+(?:e-?mail|message)\s+(?:originated|came|is|was\s+sent)\s+from\s+(?:outside|an?\s+external)|"
+    r"this\s+message\s+is\s+from\s+an\s+external\s+sender)",
+    re.IGNORECASE,
+)
+# Paragraphs no author writes under a message: a legal notice (long: an author's "keep this
+# confidential" is a sentence, not a paragraph of terms) ...
+LEGAL_NOTICE = re.compile(
+    r"\b(?:confidential|intended\s+recipient|legally\s+privileged|received\s+this\s+(?:e-?mail|message)\s+in\s+error|"
+    r"cannot\s+be\s+guaranteed\s+to\s+be\s+secure)",
+    re.IGNORECASE,
+)
+LEGAL_NOTICE_MIN_CHARS = 120
+# ... or a fixed line: virus scans, the environment, the company's registration
+NOTICE_LINE = re.compile(
+    r"\b(?:checked\s+for\s+viruses|virus[\s-]+free|consider\s+the\s+environment\s+before\s+printing|"
+    r"registered\s+(?:office|in\s+england)|company\s+(?:number|no\.|registration)|"
+    r"handelsregister|registergericht|sitz\s+der\s+gesellschaft)",
+    re.IGNORECASE,
+)
 LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)

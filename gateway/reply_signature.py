@@ -5,7 +5,8 @@ sign-off below the message): the "-- " delimiter (RFC 3676 §4.3; many clients
 drop the trailing space), mobile lines ("Sent from my iPhone"), a separator line
 followed by a short block (mailing-list footers, corporate signatures), a
 closing formula followed by a short name block ("Regards,\\nJohn"), a one-line
-"-Name" sign-off, and a trailing contact block (name, e-mail, phone, URL; one
+"-Name" sign-off, notices no author writes (confidentiality, virus scans,
+"consider the environment"), and a trailing contact block (name, e-mail, phone, URL; one
 only: paragraphs of contact details above it are the message's). Where none
 fires the text is left alone: a missed signature is shown, a false one would
 hide what the author wrote.
@@ -113,6 +114,22 @@ def _sign_off(lines: list[str], end: int) -> int | None:
     return None
 
 
+def _disclaimer(lines: list[str], end: int) -> int | None:
+    """The last paragraphs, when each is a notice no author writes (confidentiality, virus scan, printing)."""
+    start, i = None, end
+    while i >= 0 and end - i < 3 * MAX_SIG_LINES:
+        top = i
+        while top > 0 and lines[top - 1].strip():
+            top -= 1
+        paragraph = " ".join(lines[top : i + 1])
+        legal = len(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
+        if top == 0 or not (legal or P.NOTICE_LINE.search(paragraph)):
+            break  # the first paragraph is the message, whatever it says
+        start = top
+        i = _last_nonblank(lines, top)
+    return start
+
+
 def _dash_name(lines: list[str], end: int) -> int | None:
     return end if P.DASH_NAME.match(lines[end][:MAX_LINE]) else None
 
@@ -145,4 +162,12 @@ def _last_nonblank(lines: list[str], before: int) -> int:
     return i
 
 
-LAYER_RULES: tuple[Rule, ...] = (_delimiter, _separator_block, _mobile, _sign_off, _dash_name, _contact_block)
+LAYER_RULES: tuple[Rule, ...] = (
+    _delimiter,
+    _separator_block,
+    _mobile,
+    _disclaimer,
+    _sign_off,
+    _dash_name,
+    _contact_block,
+)

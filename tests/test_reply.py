@@ -214,3 +214,13 @@ def test_the_html_loses_the_signature_the_text_split_found() -> None:
 def test_the_html_keeps_a_signature_whose_cut_would_drop_new_text() -> None:
     html = "<p>Regards,</p><p>" + "the new text goes on " * 20 + "</p><p>Bo</p>"
     assert without_signature(html, "Regards,\nBo") == html
+
+
+def test_a_first_paragraph_that_only_starts_like_a_banner_stays() -> None:
+    text = "Caution: the floor on level 2 is wet.\n\nUse the east stairs today."
+    assert split_reply(text).text == text
+
+
+def test_an_authors_short_confidentiality_remark_is_no_disclaimer() -> None:
+    text = "Here are the figures for the board.\n\nPlease keep them confidential until Friday."
+    assert split_reply(text).text == text

@@ -1,0 +1,174 @@
+"""Text no author wrote, one fixture each, through the real analysis step.
+
+Mail gateways put banners at the top of a message (Microsoft 365's first-contact
+safety tip, a tenant's external-sender caution, Proofpoint's warning tag and its
+"[EXTERNAL]" subject tag); servers and lists put footers at the bottom (legal
+disclaimers, antivirus stamps, Mailman and Google Groups footers).
+
+What a reader sees, decided here:
+- a banner is dropped: it speaks to the mailbox that received the message, not
+  to the feed's readers, and it is not the author's, so it is in none of text,
+  signature, quoted history or HTML (there is no field for it, and folding it
+  with the signature would pass it off as the author's);
+- the subject is the one the author wrote, without the gateway's tag;
+- a footer or disclaimer is kept, folded apart with the signature, as the
+  author's company or list put it there on the author's behalf.
+"""
+
+from __future__ import annotations
+
+from gateway.extract import Content
+from gateway.sanitize import html_to_text
+from tests.helpers import analysed_fixture
+
+
+def html_of(content: Content) -> str:
+    assert content.html is not None
+    return content.html
+
+
+def test_m365_first_contact_safety_tip_is_dropped_from_text_and_html() -> None:
+    content = analysed_fixture("m365-first-contact-banner.eml").content
+    words = (
+        "I'm your new contact at the print shop. "
+        "The flyers for the open day are ready; you can pick them up from Thursday, 9:00 to 17:00."
+    )
+    assert content.text == f"Hi all,\n\n{words}"
+    assert content.signature == "Bo Berg\nPrint & Copy Centre\nT: +44 161 496 0123"
+    assert content.quoted_text == ""
+    assert html_to_text(html_of(content)) == f"Hi all,\n{words}"
+
+
+def test_m365_external_caution_banner_is_dropped_from_text_and_html() -> None:
+    content = analysed_fixture("m365-external-caution-banner.eml").content
+    words = (
+        "the replacement parts for the two label printers shipped today, "
+        "tracking number 1Z 999 AA1 01 2345 6784. They should arrive on Wednesday."
+    )
+    assert content.text == f"Hello,\n\n{words}"
+    assert content.signature == "Best regards,\nCarl Dahl"
+    assert content.quoted_text == ""
+    assert html_to_text(html_of(content)) == f"Hello,\n{words}"
+
+
+def test_proofpoint_external_sender_tag_and_its_hidden_preheader_are_dropped() -> None:
+    content = analysed_fixture("mimecast-or-proofpoint-external-banner.eml").content
+    assert content.text == (
+        "Hi all,\n\nthe caterer confirmed 40 lunches for Thursday, vegetarian options included.\n"
+        "The invoice will follow next week.\n\nDana"
+    )
+    assert content.signature == ""
+    assert content.quoted_text == ""
+    # the preheader and the ZjQcmQRYFpfptBanner markers are display:none in the mail; shown they must not be
+    assert html_to_text(html_of(content)) == (
+        "Hi all,\nthe caterer confirmed 40 lunches for Thursday, vegetarian options included. "
+        "The invoice will follow next week.\nDana"
+    )
+
+
+def test_external_subject_tag_added_by_the_gateway_is_not_the_subject() -> None:
+    content = analysed_fixture("mimecast-or-proofpoint-external-banner.eml").content
+    assert content.subject == "Catering for Thursday"
+
+
+def test_legal_disclaimer_under_the_signature_is_folded_with_it() -> None:
+    content = analysed_fixture("legal-disclaimer-footer.eml").content
+    words = (
+        "the signed lease for the new Leeds office is in the shared drive under Contracts/2026. "
+        "Keys will be handed over on 1 April at 10:00."
+    )
+    assert content.text == f"Hi team,\n\n{words}"
+    assert content.signature == (
+        "Kind regards,\nCarl Dahl\nFacilities Manager | Northfield Estates Ltd\n+44 113 496 0871\n\n"
+        "This email and any attachments are confidential and may be legally privileged. If you are not the "
+        "intended recipient, please notify the sender immediately by return email and delete this message and "
+        "any attachments from your system; you must not copy, forward, disclose or otherwise use any part of it."
+        "\n\n"
+        "Internet communications cannot be guaranteed to be secure or error-free. Northfield Estates Ltd does not "
+        "accept liability for any loss or damage arising from this email or its attachments, including damage "
+        "caused by viruses. Any views or opinions expressed are those of the author and do not necessarily "
+        "represent those of Northfield Estates Ltd."
+        "\n\n"
+        "Northfield Estates Ltd is registered in England and Wales, company number 08123456. Registered office: "
+        "4 Wharf Street, Leeds LS2 7EQ."
+    )
+    assert html_to_text(html_of(content)) == f"Hi team,\n\n{words}"
+
+
+def test_please_consider_the_environment_line_stays_with_the_signature() -> None:
+    content = analysed_fixture("please-consider-environment.eml").content
+    words = (
+        "the fire alarm test is moved to Friday at 11:00. Please leave the building by the east stairs when it sounds."
+    )
+    assert content.text == f"Hi all,\n\n{words}"
+    assert content.signature == (
+        "Thanks,\nAna\n\nAna Lima | Office Coordinator\nExample Org | +49 30 1234567 | www.example.org\n\n"
+        "Please consider the environment before printing this e-mail."
+    )
+    assert html_to_text(html_of(content)) == f"Hi all,\n\n{words}"
+
+
+def test_avast_footer_below_a_dash_dash_signature_is_folded_with_it() -> None:
+    content = analysed_fixture("antivirus-scanned-footer.eml").content
+    assert content.text == (
+        "Hi everyone,\n\nthe printer on the second floor is fixed; it needed a new fuser unit.\n"
+        "Please send a test page before you print the newsletter."
+    )
+    assert content.signature == (
+        "--\nJonas Berg\nIT Support, Example Org\n\n"
+        "--\nThis email has been checked for viruses by Avast antivirus software.\nwww.avast.com"
+    )
+    # Avast's table goes with the moz-signature above it
+    assert html_to_text(html_of(content)) == (
+        "Hi everyone,\n\nthe printer on the second floor is fixed; it needed a new fuser unit. "
+        "Please send a test page before you print the newsletter."
+    )
+
+
+def test_mailman_footer_part_is_folded_into_the_signature() -> None:
+    content = analysed_fixture("mailman-list-footer.eml").content
+    assert content.text == (
+        "Hi all,\n\nthe minutes from Tuesday's meeting are in the wiki now. Two action points\n"
+        "are still without an owner: the spring newsletter and the stall rota."
+    )
+    assert content.signature == (
+        "Cheers,\nMaria\n\n_______________________________________________\n"
+        "Team mailing list -- team@lists.example.org\nTo unsubscribe send an email to team-leave@lists.example.org"
+    )
+    # Mailman adds its footer as a text/plain part of its own, beside the untouched alternative
+    assert html_to_text(html_of(content)) == (
+        "Hi all,\nthe minutes from Tuesday's meeting are in the wiki now. Two action points "
+        "are still without an owner: the spring newsletter and the stall rota."
+    )
+
+
+def test_google_groups_footer_is_the_signature_in_text_and_html() -> None:
+    content = analysed_fixture("google-groups-footer.eml").content
+    assert content.text == (
+        "Hello everyone,\n\nthe bike repair workshop is on Saturday from 10:00 in the courtyard. Bring\n"
+        "your own inner tubes if you can; we have tools and pumps.\n\nSee you there,\nJonas"
+    )
+    assert content.signature == (
+        '--\nYou received this message because you are subscribed to the Google Groups "Team" group.\n'
+        "To unsubscribe from this group and stop receiving emails from it, send an email to "
+        "team+unsubscribe@example.org.\nTo view this discussion on the web visit "
+        "https://groups.google.com/a/example.org/d/msgid/team/"
+        "CAN7pQ4cW9xRt2vLm8sYk3bHd6jFz1gEoUa5nTiXw0qVrMhKp3C%40mail.gmail.com."
+    )
+    assert html_to_text(html_of(content)) == (
+        "Hello everyone,\nthe bike repair workshop is on Saturday from 10:00 in the courtyard. Bring "
+        "your own inner tubes if you can; we have tools and pumps.\nSee you there,\nJonas"
+    )
+
+
+def test_outlook_reply_under_a_first_contact_tip_shows_only_the_answer() -> None:
+    content = analysed_fixture("reply-with-banner-and-quote.eml").content
+    answer = "Thanks, the hall is booked for Saturday 14 March, 10:00 to 16:00. The keys are at the front desk.\n\nBo"
+    assert content.forward is None
+    assert content.text == answer
+    assert content.signature == ""
+    assert content.quoted_text == (
+        "From: Ana Lima <team@example.org>\nSent: Monday, March 2, 2026 4:12 PM\nTo: Bo Berg <bo@example.com>\n"
+        "Subject: Hall booking\n\nHi Bo,\n\ncould you book the hall for our volunteer day on 14 March?\n\nThanks,\nAna"
+    )
+    assert html_to_text(html_of(content)) == answer
