@@ -111,11 +111,13 @@ _END_TAG = re.compile(r"</([a-zA-Z][^\s/>\x00]{0,64})[^>]{0,1024}>")
 _RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "noembed", "noframes", "iframe"})
 MAX_ATTRS = 256
 # A whole start tag as the scanner below reads it when whitespace separates
-# its attributes: one match in C instead of three or four per attribute.
+# its attributes: one match in C instead of three or four per attribute. An
+# empty value only at the tag's end: after "= " the scanner takes the next
+# word as the value ('<a href= href = ";=">' read two ways otherwise).
 # Anything else (a quote never closed, "/" or nothing between attributes, a
 # name past its cap) does not match and takes the scanner's way;
 # tests/test_reply_tokens.py holds the two equal.
-_ATTR = r"""([^\s"'>/=\x00]{1,256})(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|((?:[^\s>"'][^\s>]*)?)))?"""
+_ATTR = r"""([^\s"'>/=\x00]{1,256})(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"'][^\s>]*)|(?=\s*/?>|$)))?"""
 _WHOLE_TAG = re.compile(rf"<([a-zA-Z][^\s/>\x00]{{0,64}})((?:\s+{_ATTR})*)\s*/?>")
 _ATTRS = re.compile(_ATTR)
 
