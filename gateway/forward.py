@@ -30,7 +30,7 @@ from lxml import etree
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.message import Address
-from gateway.reply_headers import field_block
+from gateway.reply_headers import field_block, find_header
 from gateway.reply_tokens import OpenStack, Token, source, tokenize
 from gateway.sanitize import html_to_text
 
@@ -86,6 +86,8 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     text = text.replace("\r\n", "\n").replace("\xa0:", " :")
     if not _may_be_forward(subject, text):
         return None  # what _accept would say anyway, without quotequail's cost
+    if _reply_above_forward(text):
+        return None  # a reply whose quoted history holds a forward ("Re: Fwd: …"): the reply step's
     result = quotequail.unwrap(_english_fields(text))
     if not _accept(result, subject, text):
         return None
@@ -101,7 +103,7 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     if not html or len(html) > MAX_CHARS:
         return None
     text = html_to_text(html)
-    if not _may_be_forward(subject, text):
+    if not _may_be_forward(subject, text) or _reply_above_forward(text):
         return None
     try:
         result = quotequail.unwrap_html(html)
@@ -221,6 +223,16 @@ def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
 # under a Finnish header block it is a reply
 _FINNISH_REPLY = re.compile(r"^\s*vs\s*:", re.IGNORECASE)
 _FINNISH_FIELDS = re.compile(r"^[\s>*]*lähettäjä\s*\*?\s*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _reply_above_forward(text: str) -> bool:
+    """A reply header ("On … wrote:") above the first forward marker: the forward is history being answered."""
+    lines = text.split("\n")
+    marker = next((i for i, ln in enumerate(lines) if P.FORWARD_MARKER.match(ln[: P.LINE_MAX_CHARS])), None)
+    if marker is None or not P.QUOTED.match(lines[marker]):
+        return False  # an unquoted marker is this mail's own forward
+    header = find_header(lines[:marker])
+    return header is not None
 
 
 def _may_be_forward(subject: str, text: str) -> bool:

@@ -32,11 +32,37 @@ _SPACES = re.compile(r"\s+")
 
 def split_reply_html(html: str) -> tuple[str, str]:
     """(new_html, quoted_html); quoted_html is "" when nothing is quoted."""
-    tokens = tokenize(html)
-    cut = _find_cut(tokens)
+    tokens = _tokens(html)
+    scan = _Scan(tokens)
+    cut = _find_cut(tokens, scan)
     if cut is None:
-        return html, ""
+        quote = _bottom_posted_quote(scan)
+        if quote is None:
+            return html, ""
+        start, end = quote  # one quote, then a short answer: the quote is the history
+        kept = tokens[:start] + tokens[end + 1 :]
+        return "".join(source(t) for t in kept), "".join(source(t) for t in tokens[start : end + 1])
     return _split_at(tokens, cut)
+
+
+# Below this much text under the one quote that opens the body, the quote is history, not
+# context (reply.py's rule for text: "a short remark under a single quoted block")
+BOTTOM_ANSWER_MAX_CHARS = 120
+BOTTOM_ANSWER_MAX_LINES = 2
+
+
+def _bottom_posted_quote(scan: _Scan) -> tuple[int, int] | None:
+    """The quote a bottom-posted reply opens with, when a short answer below it is all the new text."""
+    outer = [(s, e) for s, e in scan.spans if not any(o < s and e <= oe for o, oe in scan.spans)]
+    if len(outer) != 1:
+        return None
+    start, end = outer[0]
+    if scan.tok_line[start] != 0 or end + 1 >= len(scan.tok_line):
+        return None  # text above the quote: an inline reply, or a quote with nothing below
+    below = scan.lines[scan.tok_line[end] :]
+    if not below or len(below) > BOTTOM_ANSWER_MAX_LINES or sum(len(ln) for ln in below) > BOTTOM_ANSWER_MAX_CHARS:
+        return None
+    return start, end
 
 
 def without_signature(html: str, signature: str) -> str:
@@ -50,7 +76,7 @@ def without_signature(html: str, signature: str) -> str:
     lines = [ln for ln in (_SPACES.sub(" ", ln).strip() for ln in signature.split("\n")) if ln]
     if not lines:
         return html
-    tokens = tokenize(html)
+    tokens = _tokens(html)
     scan = _Scan(tokens)
     cut = min((start for start, _ in scan.quiet), default=None)
     if cut is None:
@@ -83,7 +109,7 @@ def without_banner(html: str) -> str:
     unframed = _PROOFPOINT.sub("", html, count=1)
     if unframed != html:
         return unframed
-    tokens = tokenize(html)
+    tokens = _tokens(html)
     scan = _Scan(tokens)
     if not scan.lines or not P.BANNER.match(scan.lines[0]):
         return html
@@ -130,6 +156,23 @@ def _is_marker(tok: Token) -> bool:
     return bool(_QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")))
 
 
+def _tokens(html: str) -> list[Token]:
+    """The tokens, with text inside <pre> split at its newlines: lines there are lines here too.
+
+    Thunderbird's plain-text mode sends its whole body, quote and all, as one <pre>.
+    """
+    out: list[Token] = []
+    depth = 0
+    for tok in tokenize(html):
+        if tok.tag == "pre":
+            depth = depth + 1 if tok.kind == "start" else max(0, depth - 1)
+        if depth and tok.kind == "data" and "\n" in tok.text:
+            out.extend(Token("data", "", (), piece) for piece in tok.text.splitlines(keepends=True))
+        else:
+            out.append(tok)
+    return out
+
+
 _NOT_SHOWN = frozenset({"style", "script", "title"})  # their content is one data token after the start tag
 
 
@@ -147,11 +190,17 @@ class _Scan:
         open_markers: set[int] = set()
         self.quiet: list[tuple[int, int]] = []  # signature spans: no new text in there
         open_quiet: set[int] = set()
+        in_pre = 0
         for i, tok in enumerate(tokens):
             kind = tok.kind
+            if tok.tag == "pre":
+                in_pre = in_pre + 1 if kind == "start" else max(0, in_pre - 1)
             if kind == "data" and not (i and tokens[i - 1].kind == "start" and tokens[i - 1].tag in _NOT_SHOWN):
                 current.append(tok.text)
                 self.tok_line.append(len(self.lines))
+                if in_pre and tok.text.endswith("\n"):  # a line of a <pre> (see _tokens)
+                    self._flush(current, start_tok)
+                    current, start_tok = [], i + 1
                 continue
             if kind in ("raw", "data"):  # a comment, or a style sheet or script: no text a reader sees
                 self.tok_line.append(len(self.lines))
@@ -206,14 +255,15 @@ def _uncovered_text_suffix(tokens: list[Token], spans: list[tuple[int, int]]) ->
     return suffix
 
 
-def _find_cut(tokens: list[Token]) -> int | None:
-    scan = _Scan(tokens)
+def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
     header = find_header(scan.lines)
     text_cut = scan.line_tok[header[0]] if header is not None else None
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
             break
         if scan.text_after[end + 1]:
+            if text_cut is not None and text_cut <= end:
+                return None  # the header belongs to a quote that is answered below it
             continue  # an inline reply answers below this quote
         return _back_over_opening(tokens, _header_above(scan, start))
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
