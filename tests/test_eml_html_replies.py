@@ -8,9 +8,9 @@ context the author answers between stays with the answers (reply.py's contract).
 
 from __future__ import annotations
 
-import pytest
-
 import re
+
+import pytest
 
 from gateway.extract import Content
 from gateway.sanitize import html_to_text
