@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
-from gateway.reply_headers import find_header
+from gateway.reply_headers import find_header, inline_answers_end
 from gateway.reply_html import split_reply_html, without_banner, without_signature
 from gateway.reply_signature import footer_start, signature_start
 
@@ -95,7 +95,11 @@ def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     begin, end = header
     first = _next_nonblank(lines, end + 1)
     if first is None or kinds[first] != "Q":
-        # Gmail without markers, Outlook: everything below the header is history
+        # Gmail without markers, Outlook: everything below the header is history, but for
+        # answers typed into the original ("[Ana] Yes."), which stay with their questions
+        answered = inline_answers_end(lines, end + 1)
+        if answered is not None:
+            return lines[: answered + 1], lines[answered + 1 :]
         return lines[:begin], lines[begin:]
     later = find_header(lines, end + 1)
     stop = later[0] if later is not None else len(lines)

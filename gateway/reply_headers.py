@@ -175,6 +175,24 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
     return None
 
 
+def inline_answers_end(lines: list[str], start: int) -> int | None:
+    """The last line of answers typed into an unmarked quote (Outlook), or None.
+
+    Outlook marks no quoted line with ">", so answers inside the original are
+    told by the tag their author puts before each ("[Ana] Yes, Thursday."): the
+    same tag on two lines or more below `start`.
+    """
+    seen: dict[str, list[int]] = {}
+    for i in range(start, min(len(lines), start + P.INLINE_TAG_LINES)):
+        line = lines[i]
+        if "[" in line and not (P.FROM_FIELD.match(line) or P.OTHER_FIELD.match(line)):  # "Subject: [EXTERNAL] …"
+            for m in P.INLINE_TAG.finditer(line):
+                if m.group(1).upper() not in P.GATEWAY_TAGS:
+                    seen.setdefault(m.group(1), []).append(i)
+    tagged = [at for at in seen.values() if len(at) >= 2]
+    return max(at[-1] for at in tagged) if tagged else None
+
+
 def _block_below(lines: list[str], i: int, quoted: bool) -> int:
     """End of the From:/Sent: block Outlook puts under its separator line, else i."""
     j = i + 1

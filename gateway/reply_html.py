@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from gateway import reply_patterns as P
-from gateway.reply_headers import find_header, on_wrote_header
+from gateway.reply_headers import find_header, inline_answers_end, on_wrote_header
 from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
@@ -258,6 +258,11 @@ def _uncovered_text_suffix(tokens: list[Token], spans: list[tuple[int, int]]) ->
 def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
     header = find_header(scan.lines)
     text_cut = scan.line_tok[header[0]] if header is not None else None
+    answered = inline_answers_end(scan.lines, header[1] + 1) if header is not None else None
+    if answered is not None:  # answers typed into the quoted original: the cut goes below the last
+        text_cut = scan.line_tok[answered + 1] if answered + 1 < len(scan.lines) else None
+        if text_cut is None:
+            return None
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
             break

@@ -142,6 +142,10 @@ OTHER_FIELD = re.compile(
 BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
 
 QUOTED = re.compile(r"^\s{0,10}>")
+# An answer an Outlook user typed into the quoted original, tagged with their name: "[Ana] Yes, Thursday."
+GATEWAY_TAGS = frozenset({"EXTERNAL", "EXT", "SPAM", "SUSPICIOUS", "WARNING", "CAUTION", "SECURE", "ENCRYPT"})
+INLINE_TAG_LINES = 400  # how far below a header such answers are looked for
+INLINE_TAG = re.compile(r"\[([A-ZÀ-Þ][\w.'’-]{0,20}(?:\s[A-ZÀ-Þ][\w.'’-]{0,20})?)\]\s+\S")
 QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
 
 # --- signatures ------------------------------------------------------------

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from gateway.extract import Content
 from gateway.sanitize import html_to_text
 from tests.helpers import analysed_fixture
@@ -36,10 +34,6 @@ INLINE_ANSWERS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: Outlook quotes without '>' marks, so answers typed inside the quoted original go to the history",
-)
 def test_outlook_answers_in_colour_inside_the_quote_keep_their_questions_and_only_the_tail_is_history() -> None:
     c = analysed_fixture("outlook-inline-colored-answers.eml").content
     html = html_of(c)

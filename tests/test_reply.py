@@ -224,3 +224,16 @@ def test_a_first_paragraph_that_only_starts_like_a_banner_stays() -> None:
 def test_an_authors_short_confidentiality_remark_is_no_disclaimer() -> None:
     text = "Here are the figures for the board.\n\nPlease keep them confidential until Friday."
     assert split_reply(text).text == text
+
+
+def test_answers_tagged_inside_an_outlook_quote_stay_and_the_rest_is_history() -> None:
+    quote = "From: Bo <bo@example.com>\nSent: Monday\nTo: Ana\nSubject: Plan\n\n"
+    text = f"See below.\n\n{quote}Thursday? [Ana] Yes.\nBig room? [Ana] No, small.\n\nThanks,\nBo"
+    parts = split_reply(text)
+    assert parts.text.endswith("Big room? [Ana] No, small.") and parts.quoted_text == "Thanks,\nBo"
+
+
+def test_a_gateway_tag_in_quoted_subjects_is_no_inline_answer() -> None:
+    older = "From: Bo <bo@example.com>\nSent: Monday\nTo: Ana\nSubject: [EXTERNAL] Plan\n\n[EXTERNAL] Hi.\n\n"
+    text = f"Fine by me.\n\n{older}{older}[EXTERNAL] Bye."
+    assert split_reply(text).text == "Fine by me."
