@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import TypeVar
 
 from gateway.analysis import Analysis, Job, analyse
 from gateway.config import Settings
+from gateway.extract import Content
 from gateway.ingest.smtp import GatewayController, start_smtp
 from gateway.store import writes
 from gateway.store.db import Store
@@ -29,9 +32,29 @@ EML = Path(__file__).parent / "data" / "eml"
 
 def analysed_fixture(name: str) -> Analysis:
     """Steps 3 to 6, as a worker runs them, on the fixture tests/data/eml/<name>."""
-    result = analyse(Job(0, (EML / name).read_bytes(), None, frozenset()))
+    return analysed((EML / name).read_bytes())
+
+
+def analysed(raw: bytes) -> Analysis:
+    result = analyse(Job(0, raw, None, frozenset()))
     assert isinstance(result, Analysis), result
     return result
+
+
+def html_only(name: str) -> bytes:
+    """The fixture tests/data/eml/<name> with its HTML part as its only body, as HTML-only mailers send it."""
+    msg = email.message_from_bytes((EML / name).read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    html = msg.get_body(preferencelist=("html",))
+    assert html is not None
+    del msg["Content-Type"]
+    msg.set_content(str(html.get_content()), subtype="html")
+    return msg.as_bytes()
+
+
+def html_of(content: Content) -> str:
+    assert content.html is not None
+    return content.html
 
 
 def make_mail(

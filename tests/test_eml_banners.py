@@ -17,14 +17,8 @@ What a reader sees, decided here:
 
 from __future__ import annotations
 
-from gateway.extract import Content
 from gateway.sanitize import html_to_text
-from tests.helpers import analysed_fixture
-
-
-def html_of(content: Content) -> str:
-    assert content.html is not None
-    return content.html
+from tests.helpers import analysed_fixture, html_of
 
 
 def test_m365_first_contact_safety_tip_is_dropped_from_text_and_html() -> None:

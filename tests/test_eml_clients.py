@@ -10,14 +10,8 @@ loses the signature the text split found, which the page shows folded apart.
 
 from __future__ import annotations
 
-from gateway.extract import Content
 from gateway.sanitize import html_to_text
-from tests.helpers import analysed_fixture
-
-
-def html_of(content: Content) -> str:
-    assert content.html is not None
-    return content.html
+from tests.helpers import analysed_fixture, html_of
 
 
 def test_gmail_android_reply_is_cut_at_gmail_quote_in_text_and_html() -> None:

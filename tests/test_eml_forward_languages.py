@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import email
 from datetime import datetime, timedelta, timezone
-from email import policy
-from email.message import EmailMessage
 
-from gateway.analysis import Analysis, Job, analyse
 from gateway.message import Address, Forward
-from tests.helpers import EML, analysed_fixture
+from tests.helpers import analysed, analysed_fixture, html_only
 
 OPS = Address("Ops Team", "ops@example.com")
 CET = timezone(timedelta(hours=1))
@@ -235,15 +231,7 @@ def test_portuguese_gmail_mensagem_encaminhada_reads_de_and_the_abbreviated_date
 
 def test_an_html_only_italian_outlook_forward_is_read_through_its_text_rendering() -> None:
     """quotequail reads no Italian fields in HTML either; without a text part the rendering's are mapped."""
-    msg = email.message_from_bytes((EML / "outlook-italian-inoltro.eml").read_bytes(), policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    html = msg.get_body(preferencelist=("html",))
-    assert html is not None
-    del msg["Content-Type"]
-    msg.set_content(str(html.get_content()), subtype="html")
-    result = analyse(Job(0, msg.as_bytes(), None, frozenset()))
-    assert isinstance(result, Analysis)
-    c = result.content
+    c = analysed(html_only("outlook-italian-inoltro.eml")).content
     assert (c.author, c.subject) == (OPS, "Manutenzione ascensori venerdì")
     assert c.text == "Venerdì 6 marzo gli ascensori della sede saranno fermi dalle 8 alle 12 per manutenzione."
     assert c.forward is not None and c.forward.note == "Per conoscenza, venerdì mattina gli ascensori sono fermi."

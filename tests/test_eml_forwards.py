@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 
-from gateway.analysis import Analysis, Job, analyse
 from gateway.extract import forward_key
 from gateway.message import Address, Attachment, Forward
-from tests.helpers import EML, analysed_fixture
+from tests.helpers import EML, analysed, analysed_fixture, html_only
 
 OPS = Address("Ops Team", "ops@example.com")
 CET = timezone(timedelta(hours=1))
@@ -47,15 +45,7 @@ def test_gmail_forward_shows_the_originals_html_without_the_forward_header() -> 
 
 def test_an_html_only_gmail_forward_keeps_the_originals_body() -> None:
     """quotequail finds Gmail's header block but returns no body for it; the post must not be empty."""
-    raw = (EML / "gmail-html-forward.eml").read_bytes()
-    head, _, _ = raw.partition(b"\r\n\r\n")
-    html = message_from_bytes(raw).get_payload()[1].get_payload(decode=True)
-    head = re.sub(
-        rb"Content-Type: multipart/alternative;[^\r]*(\r\n\s[^\r]*)*", b"Content-Type: text/html; charset=utf-8", head
-    )
-    result = analyse(Job(0, head + b"\r\n\r\n" + html, None, frozenset()))
-    assert isinstance(result, Analysis)
-    c = result.content
+    c = analysed(html_only("gmail-html-forward.eml")).content
     assert (c.author, c.subject, c.text) == (OPS, "Backup schedule", "Nightly backups now start at 01:30.")
     assert c.html is not None and c.html.strip() == '<div dir="ltr">Nightly backups now start at 01:30.</div>'
     assert c.forward is not None and c.forward.note == "Please check the new times."

@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import re
 
-from gateway.extract import Content
 from gateway.sanitize import html_to_text
-from tests.helpers import analysed_fixture
-
-
-def html_of(content: Content) -> str:
-    assert content.html is not None
-    return content.html
-
+from tests.helpers import analysed_fixture, html_of
 
 INLINE_ANSWERS = (
     "See my answers below in red.\n\n"

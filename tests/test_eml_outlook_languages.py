@@ -11,16 +11,10 @@ before the block with the sign-off folded apart.
 
 from __future__ import annotations
 
-from gateway.extract import Content
 from gateway.sanitize import html_to_text
-from tests.helpers import analysed_fixture
+from tests.helpers import analysed_fixture, html_of
 
 SEPARATOR = "_" * 32
-
-
-def html_of(content: Content) -> str:
-    assert content.html is not None
-    return content.html
 
 
 def test_dutch_outlook_web_reply_is_cut_at_the_van_verzonden_block_and_splits_off_met_vriendelijke_groet() -> None:
