@@ -10,6 +10,9 @@ the header and what follows is history, except that in an inline or
 bottom-posted reply the quoted lines the author answers between stay in the text
 as "> " lines. A short remark under a single quoted block ("Regards, Roman")
 counts as new text and the block above it as history (talon's behaviour).
+Answers tagged inside an Outlook quote ("[Ana] Yes.") stay with their questions.
+Before the split, a mail gateway's banner above the first words is dropped and
+a clearsigned (PGP) body's armour set apart, its signature block for `signature`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ Two kinds of evidence, whichever comes first wins:
 The cut moves back over the elements the quote opens with (Gmail's
 `gmail_extra`, an `<hr>`, Outlook's bordered div) and over an "On … wrote:"
 line right above a quote. A quoted block followed by more new text is an inline
-reply and is not cut. Works on a flat token stream: linear, no recursion.
+reply and is not cut, except a quote the body opens with and a short answer
+below it (bottom posting), where the quote alone goes; answers tagged inside an
+Outlook quote ("[Ana] Yes.") move the cut below the last of them. Lines inside
+`<pre>` are lines (Thunderbird's plain-text mode). Also here, for extract: the
+signature's cut (`without_signature`) and the gateway banner's (`without_banner`).
+Works on a flat token stream: linear, no recursion.
 """
 
 from __future__ import annotations
