@@ -74,7 +74,9 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
     With `quoted`, quote markers are stripped first (for headers inside history).
     `marker` says whether lines i… hold a "wrote" word (`marker_lines`); None: look.
     """
-    first = _unmarked(_clean(lines[i], quoted))
+    first = _clean(lines[i], quoted)
+    if not first.isascii():
+        first = _unmarked(first)
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
         return None
     if any(p.match(first) for p in (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER)):
@@ -90,7 +92,9 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
         j = i + k
         if j >= len(lines):
             break
-        line = _unmarked(_clean(lines[j], quoted))
+        line = _clean(lines[j], quoted)
+        if not line.isascii():
+            line = _unmarked(line)
         if len(line) > P.LINE_MAX_CHARS:
             break
         parts.append(line.strip())
@@ -236,7 +240,7 @@ def _with_separator(lines: list[str], i: int, quoted: bool) -> int:
 
 def _unmarked(line: str) -> str:
     """The line without bidi direction marks, which stand between an address and its ">" or ":"."""
-    return P.BIDI_MARKS.sub("", line) if not line.isascii() else line
+    return P.BIDI_MARKS.sub("", line)
 
 
 def _clean(line: str, quoted: bool) -> str:

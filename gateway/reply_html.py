@@ -95,9 +95,10 @@ def without_signature(html: str, signature: str) -> str:
     return _split_at(tokens, _back_over_opening(tokens, cut))[0]
 
 
-_BANNER_HINT = re.compile(
-    r"LearnAboutSenderIdentification|originated\s+from\s+outside|BaNnErBlUrFlE|external\s+sender", re.I
-)
+# Words one of the banners below holds, looked for in the top of the HTML as plain substrings: a
+# regular expression over every message's whole HTML cost more than the rest of this module
+_BANNER_HINTS = ("learnaboutsenderidentification", "banner", "originated from outside", "external sender")
+BANNER_AT_MOST = 20_000  # characters from the top: a gateway puts its banner first
 _PROOFPOINT = re.compile(r"<!--\s*BaNnErBlUrFlE-HeAdEr-start\s*-->.*?<!--\s*BaNnErBlUrFlE-BoDy-end\s*-->", re.S)
 BANNER_BOXES = frozenset({"table", "div", "p", "center"})
 
@@ -109,7 +110,8 @@ def without_banner(html: str) -> str:
     p that holds the first line and no more than two short lines, when that line
     reads as a banner (`P.BANNER`).
     """
-    if not _BANNER_HINT.search(html):
+    top = html[:BANNER_AT_MOST].lower()
+    if not any(hint in top for hint in _BANNER_HINTS):
         return html
     unframed = _PROOFPOINT.sub("", html, count=1)
     if unframed != html:
@@ -166,9 +168,12 @@ def _tokens(html: str) -> list[Token]:
 
     Thunderbird's plain-text mode sends its whole body, quote and all, as one <pre>.
     """
+    tokens = tokenize(html)
+    if "<pre" not in html and "<PRE" not in html:
+        return tokens
     out: list[Token] = []
     depth = 0
-    for tok in tokenize(html):
+    for tok in tokens:
         if tok.tag == "pre":
             depth = depth + 1 if tok.kind == "start" else max(0, depth - 1)
         if depth and tok.kind == "data" and "\n" in tok.text:
