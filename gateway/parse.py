@@ -1,6 +1,7 @@
 """Step 3, parse: raw bytes → ParsedMessage.
 
-The only module that imports mail-parser. It decodes headers, bodies and
+With parse_bodies.py (the bodies, mended where broken mail lost them), the only
+module that reads mail-parser's results. It decodes headers, bodies and
 attachments; it does not judge the message (classify), look inside forwards
 (forward) or split quotes (reply).
 """
@@ -8,7 +9,6 @@ attachments; it does not judge the message (classify), look inside forwards
 from __future__ import annotations
 
 import base64
-import binascii
 import email.utils
 import hashlib
 import logging
@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.message import Message
 
-import charset_normalizer
 import mailparser
 
 from gateway.message import Address, Attachment, ParsedMessage
+from gateway.parse_bodies import bodies, uuencoded_files
 
 # mail-parser logs ~64 debug lines per message and warns on every nested
 # multipart it does not render ("Email content 'mixed' not handled").
@@ -60,18 +60,10 @@ def parse(raw: bytes) -> ParsedMessage:
     msg: Message = mail.message
     if msg is None or not msg.keys():
         raise ParseError("no header block")
-    if _boundary_lost(msg):
-        mail, msg = _with_the_bodys_boundary(raw, mail)
+    mail, plain, html = bodies(raw, mail, _mailparser)
+    msg = mail.message
     message_id = _first_id(_header(msg, "message-id"))
-    plain, html = mail.text_plain, mail.text_html
-    if "CharsetDecodeDefect" in mail.defects_categories or any("\x1b" in t for t in plain + html):
-        # ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser
-        # leaves undecoded in a 7bit part as its bytes are ASCII
-        plain, html = _redecoded_bodies(msg)
-    if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
-        plain = [_body_as_text(msg)]
-    text = _no_nul("\n".join(t for t in plain if t.strip()))
-    text, uufiles = _uuencoded(text) if "begin " in text else (text, [])
+    text, uufiles = uuencoded_files(_no_nul("\n".join(t for t in plain if t.strip())))
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -83,7 +75,7 @@ def parse(raw: bytes) -> ParsedMessage:
         date=_date(_header(msg, "date")),
         text=text,
         html=_no_nul("\n".join(html)) or None,
-        attachments=_attachments(mail.attachments) + uufiles,
+        attachments=_attachments(mail.attachments) + [_uufile(name, data) for name, data in uufiles],
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][
@@ -273,28 +265,11 @@ def _attachments(items: list[dict]) -> list[Attachment]:
     return out
 
 
-# "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
-_UUENCODED = re.compile(
-    r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE
-)
-
-
-def _uuencoded(text: str) -> tuple[str, list[Attachment]]:
-    """The text without its uuencoded files, and the files as attachments; a block that does not decode stays."""
-    files: list[Attachment] = []
-
-    def take(m: re.Match[str]) -> str:
-        try:
-            data = b"".join(binascii.a2b_uu(line) for line in m.group(2).splitlines())
-        except (binascii.Error, ValueError):
-            return m.group(0)
-        name = safe_filename(m.group(1).strip())
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        files.append(Attachment(filename=name, content_type=kind, data=data))
-        return ""
-
-    out = _UUENCODED.sub(take, text)
-    return (out.strip("\n") if files else text), files
+def _uufile(name: str, data: bytes) -> Attachment:
+    safe = safe_filename(name)
+    return Attachment(
+        filename=safe, content_type=mimetypes.guess_type(safe)[0] or "application/octet-stream", data=data
+    )
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
@@ -325,83 +300,3 @@ def _embedded(msg: Message) -> list[bytes]:
             except Exception:  # a broken inner message is still shown as the outer body
                 continue
     return out
-
-
-def _boundary_lost(msg: Message) -> bool:
-    """Multipart by its Content-Type, one undivided body to the parser: the boundary never occurs."""
-    return not msg.is_multipart() and msg.get_content_maintype() == "multipart"
-
-
-# A "--name" line followed by a header line: where the body's own parts begin.
-_BODY_BOUNDARY = re.compile(rb"^--([^\s]{1,200})[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
-_BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"\r\n]*"|[^\s";]+)""", re.IGNORECASE)
-
-
-def _with_the_bodys_boundary(raw: bytes, mail: mailparser.MailParser) -> tuple[mailparser.MailParser, Message]:
-    """Read the message again with the boundary its body uses, when the header names another.
-
-    A mailer or list that rewrote the header's boundary and not the body (or
-    the other way round) leaves parts the parser cannot find; the stored raw
-    keeps the bytes as they came. Only the top level is mended.
-    """
-    end = raw.find(b"\r\n\r\n")
-    end = end + 4 if end >= 0 else raw.find(b"\n\n") + 2
-    found = _BODY_BOUNDARY.search(raw, end) if end >= 2 else None
-    if found is None:
-        return mail, mail.message
-    name = found.group(1)
-    head, n = _BOUNDARY_PARAM.subn(lambda m: m.group(1) + b'"' + name + b'"', raw[:end], count=1)
-    try:
-        again = _mailparser(head + raw[end:]) if n else None
-    except Exception:  # the first reading stands
-        again = None
-    if again is None or again.message is None or not again.message.is_multipart():
-        return mail, mail.message
-    return again, again.message
-
-
-def _body_as_text(msg: Message) -> str:
-    """The undivided body of a multipart whose boundary never occurs, as plain text: shown, not lost."""
-    payload = msg.get_payload(decode=True)
-    return decode_bytes(payload, msg.get_content_charset()) if isinstance(payload, bytes) else str(payload or "")
-
-
-def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
-    """Text bodies decoded again where the declared charset was missing or wrong.
-
-    mail-parser falls back to UTF-8 with replacement characters; old clients
-    send Latin-1 or Windows-1251 without saying so, so detect instead.
-    """
-    plain: list[str] = []
-    html: list[str] = []
-    for part in msg.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            continue
-        kind = part.get_content_type()
-        if kind not in ("text/plain", "text/html"):
-            continue
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes) or not payload.strip():
-            continue
-        text = decode_bytes(payload, part.get_content_charset())
-        (plain if kind == "text/plain" else html).append(text)
-    return plain, html
-
-
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess."""
-    for charset in (declared, "utf-8"):
-        if not charset:
-            continue
-        try:
-            return data.decode(charset)
-        except (LookupError, ValueError):  # unknown, undecodable, or a name with a NUL in it
-            continue
-    candidates = list(charset_normalizer.from_bytes(data))
-    if candidates:
-        least = min(c.chaos for c in candidates)
-        best = [c for c in candidates if c.chaos == least]
-        # Windows-1252 first among equals: the commonest undeclared charset in mail
-        chosen = next((c for c in best if c.encoding == "cp1252"), best[0])
-        return str(chosen)
-    return data.decode("cp1252", "replace")

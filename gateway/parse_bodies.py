@@ -1,0 +1,146 @@
+"""Step 3, parse: the text bodies mail-parser read, mended where broken mail lost them.
+
+A multipart whose header names another boundary than its body uses is read again
+with the body's (a list that rewrote one and not the other); one whose boundary
+never occurs shows its body as text. Bodies whose declared charset was missing
+or wrong, or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are
+decoded again. A file uuencoded into a text body comes out as a file. The
+stored raw keeps every byte as it came.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Callable
+from email.message import Message
+from typing import TYPE_CHECKING
+
+import charset_normalizer
+
+if TYPE_CHECKING:
+    from mailparser import MailParser
+
+
+def bodies(
+    raw: bytes, mail: MailParser, read: Callable[[bytes], MailParser]
+) -> tuple[MailParser, list[str], list[str]]:
+    """(the reading to use, its text/plain bodies, its text/html bodies); `read` reads bytes again."""
+    if _boundary_lost(mail.message):
+        mail = _with_the_bodys_boundary(raw, mail, read)
+    msg = mail.message
+    plain, html = mail.text_plain, mail.text_html
+    if "CharsetDecodeDefect" in mail.defects_categories or any("\x1b" in t for t in plain + html):
+        # ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser
+        # leaves undecoded in a 7bit part as its bytes are ASCII
+        plain, html = _redecoded_bodies(msg)
+    if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
+        plain = [_body_as_text(msg)]
+    return mail, plain, html
+
+
+# "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
+_UUENCODED = re.compile(
+    r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE
+)
+
+
+def uuencoded_files(text: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The text without its uuencoded files, and the files as (name as written, bytes).
+
+    A block that does not decode stays in the text.
+    """
+    files: list[tuple[str, bytes]] = []
+    if "begin " not in text:
+        return text, files
+
+    def take(m: re.Match[str]) -> str:
+        try:
+            data = b"".join(binascii.a2b_uu(line) for line in m.group(2).splitlines())
+        except (binascii.Error, ValueError):
+            return m.group(0)
+        files.append((m.group(1).strip(), data))
+        return ""
+
+    out = _UUENCODED.sub(take, text)
+    return (out.strip("\n") if files else text), files
+
+
+def _boundary_lost(msg: Message) -> bool:
+    """Multipart by its Content-Type, one undivided body to the parser: the boundary never occurs."""
+    return not msg.is_multipart() and msg.get_content_maintype() == "multipart"
+
+
+# A "--name" line followed by a header line: where the body's own parts begin.
+_BODY_BOUNDARY = re.compile(rb"^--([^\s]{1,200})[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
+_BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"\r\n]*"|[^\s";]+)""", re.IGNORECASE)
+
+
+def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes], MailParser]) -> MailParser:
+    """Read the message again with the boundary its body uses, when the header names another.
+
+    A mailer or list that rewrote the header's boundary and not the body (or
+    the other way round) leaves parts the parser cannot find; the stored raw
+    keeps the bytes as they came. Only the top level is mended.
+    """
+    end = raw.find(b"\r\n\r\n")
+    end = end + 4 if end >= 0 else raw.find(b"\n\n") + 2
+    found = _BODY_BOUNDARY.search(raw, end) if end >= 2 else None
+    if found is None:
+        return mail
+    name = found.group(1)
+    head, n = _BOUNDARY_PARAM.subn(lambda m: m.group(1) + b'"' + name + b'"', raw[:end], count=1)
+    try:
+        again = read(head + raw[end:]) if n else None
+    except Exception:  # the first reading stands
+        again = None
+    if again is None or again.message is None or not again.message.is_multipart():
+        return mail
+    return again
+
+
+def _body_as_text(msg: Message) -> str:
+    """The undivided body of a multipart whose boundary never occurs, as plain text: shown, not lost."""
+    payload = msg.get_payload(decode=True)
+    return decode_bytes(payload, msg.get_content_charset()) if isinstance(payload, bytes) else str(payload or "")
+
+
+def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
+    """Text bodies decoded again where the declared charset was missing or wrong.
+
+    mail-parser falls back to UTF-8 with replacement characters; old clients
+    send Latin-1 or Windows-1251 without saying so, so detect instead.
+    """
+    plain: list[str] = []
+    html: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        kind = part.get_content_type()
+        if kind not in ("text/plain", "text/html"):
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or not payload.strip():
+            continue
+        text = decode_bytes(payload, part.get_content_charset())
+        (plain if kind == "text/plain" else html).append(text)
+    return plain, html
+
+
+def decode_bytes(data: bytes, declared: str | None) -> str:
+    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess."""
+    for charset in (declared, "utf-8"):
+        if not charset:
+            continue
+        try:
+            return data.decode(charset)
+        except (LookupError, ValueError):  # unknown, undecodable, or a name with a NUL in it
+            continue
+    candidates = list(charset_normalizer.from_bytes(data))
+    if candidates:
+        least = min(c.chaos for c in candidates)
+        best = [c for c in candidates if c.chaos == least]
+        # Windows-1252 first among equals: the commonest undeclared charset in mail
+        chosen = next((c for c in best if c.encoding == "cp1252"), best[0])
+        return str(chosen)
+    return data.decode("cp1252", "replace")
