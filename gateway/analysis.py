@@ -10,7 +10,7 @@ that preloads it (gateway/worker.py), not by each worker.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway import authenticity, thread
 from gateway.classify import Verdict, classify
@@ -47,6 +47,8 @@ class Analysis:
     content: Content
     forward_key: str | None = None
     auth: str = ""  # what was verified about the sender
+    index_key: str | None = None  # this message's Outlook Thread-Index, as a key (thread.thread_index_keys)
+    index_chain: list[str] = field(default_factory=list)  # its ancestors' keys; only when `chain` is empty
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def analyse(job: Job) -> Analysis | Failure:
         step = "extract"
         content = content_of(msg)
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
+        index_key, index_chain = thread.thread_index_keys(msg.headers.get("thread-index"))
     except ParseError as exc:
         return Failure(step, str(exc))
     except TempError as exc:
@@ -79,7 +82,16 @@ def analyse(job: Job) -> Analysis | Failure:
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
         log.exception("raw %s: %s failed", job.raw_id, step, extra={"raw_id": job.raw_id})
         return Failure(step, f"{type(exc).__name__}: {exc}")
-    return Analysis(msg.message_id, chain, verdict, content, content.original_key, checked.summary if checked else "")
+    return Analysis(
+        msg.message_id,
+        chain,
+        verdict,
+        content,
+        content.original_key,
+        checked.summary if checked else "",
+        index_key,
+        [] if chain else index_chain,
+    )
 
 
 def authenticate(msg: ParsedMessage, job: Job) -> authenticity.Verdict | None:

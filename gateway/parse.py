@@ -41,6 +41,7 @@ KEPT_HEADERS = (
     "x-mailfeed-digest",
     "x-mailfeed-loop",
     "x-failed-recipients",
+    "thread-index",
 )
 
 _BRACKETED = re.compile(r"<([^<>\s]{1,900})>")

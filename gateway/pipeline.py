@@ -249,7 +249,7 @@ def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, l
     ids: dict[int, list[str]] = {}
     for row, result in zip(rows, results, strict=True):
         if isinstance(result, Analysis):
-            ids.setdefault(row.feed_id, []).extend([result.message_id, *result.chain])
+            ids.setdefault(row.feed_id, []).extend([result.message_id, *result.chain, *result.index_chain])
     return ids
 
 

@@ -99,7 +99,10 @@ def place_and_save(
     The raw message's outcome and the search row go to `later`, for the caller to write.
     """
     c = a.content
-    known = later.known(session, row.feed_id, [a.message_id, *a.chain])
+    known = later.known(session, row.feed_id, [a.message_id, *a.chain, *a.index_chain])
+    # With no reply headers, Outlook's Thread-Index names the ancestors: the nearest that came
+    # in is the parent. Index keys are stored only for entries, so each one known came in.
+    chain = a.chain or [k for k in a.index_chain if k in known]
     own = known.get(a.message_id)
     if own is not None and own.received:
         writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
@@ -124,7 +127,7 @@ def place_and_save(
         if not writes.thread_in_feed(session=session, thread_id=reply_thread, feed_id=row.feed_id):
             reply_thread = None  # merged away or deleted since the digest went out
     by_subject = None
-    if reply_thread is None and not a.chain and not known and thread.is_reply_subject(c.subject):
+    if reply_thread is None and not chain and not known and thread.is_reply_subject(c.subject):
         later.flush(session)
         by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
     # Only a message that earlier replies named can close a cycle or adopt them.
@@ -134,7 +137,7 @@ def place_and_save(
         children = writes.thread_children(session=session, thread_ids=[own.thread_id])
     spot = thread.place(
         message_id=a.message_id,
-        chain=a.chain,
+        chain=chain,
         known=known,
         subject=c.subject,
         date=when,
@@ -164,11 +167,11 @@ def place_and_save(
     if spot.by_subject:
         later.flush(session)
         parent = writes.post_message_id(session=session, thread_id=thread_id)
-    aliases = [a.forward_key] if a.forward_key else []
-    entry = _entry(row, a, thread_id=thread_id, parent=parent, when=when)
-    later.add_entry(entry, derived.ref_rows(entry=entry, chain=a.chain, aliases=aliases))
+    aliases = [k for k in (a.forward_key, a.index_key) if k]
+    entry = _entry(row, a, chain, thread_id=thread_id, parent=parent, when=when)
+    later.add_entry(entry, derived.ref_rows(entry=entry, chain=chain, aliases=aliases))
     for mid in (a.message_id, *aliases):
-        if mid in known:  # recorded before, only referenced: now it stands for this entry
+        if mid in known and not known[mid].received:  # recorded before, only referenced: now it stands for this entry
             later.flush(session)
             writes.add_alias(session=session, feed_id=row.feed_id, message_id=mid, thread_id=thread_id, entry_id=row.id)
     parents = thread.adopt(a.message_id, parent, children)
@@ -276,7 +279,9 @@ def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:
     return {"message_id": message_id, "feed": row.feed_id, "raw_id": row.id, "source": row.source}
 
 
-def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when: datetime) -> dict[str, Any]:
+def _entry(
+    row: sa.Row, a: Analysis, chain: list[str], *, thread_id: int, parent: str | None, when: datetime
+) -> dict[str, Any]:
     """The entry's row: its id is its raw message's (what makes a rebuild give the same ids).
 
     A plain dict for a Core insert: building the SQLModel object validated
@@ -291,7 +296,7 @@ def _entry(row: sa.Row, a: Analysis, *, thread_id: int, parent: str | None, when
         "raw_id": row.id,
         "message_id": a.message_id,
         "parent_message_id": parent,
-        "chain": " ".join(a.chain),
+        "chain": " ".join(chain),
         "author_name": c.author.name,
         "author_address": c.author.address,
         "date": when,

@@ -18,10 +18,16 @@ Rules, in order (after JWZ and public-inbox):
    else the nearest reference); a parent that would close a cycle is
    skipped. When a message arrives that earlier replies named nearer than
    their parent so far, they are adopted by it (`adopt`).
+5. A message with no In-Reply-To and no References but an Outlook
+   Thread-Index (`thread_index_keys`) names its ancestors by that index
+   instead; only those that came in count, so one whose ancestors all
+   missed the feed still joins by subject (rule 3).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +92,34 @@ def reply_chain(message_id: str, in_reply_to: list[str], references: list[str]) 
         if mid != message_id:
             chain.setdefault(mid, None)
     return list(chain)
+
+
+# Outlook's Thread-Index: 22 bytes for the conversation's first message (a
+# reserved byte, a 5-byte time, a 16-byte GUID), then 5 more for each reply,
+# so a message's parent has its index without the last 5 bytes ([MS-OXOMSG]
+# 2.2.1.3, PidTagConversationIndex).
+INDEX_HEAD, INDEX_STEP = 22, 5
+MAX_INDEX_DEPTH = 80  # replies deep; the key of the deepest stays under the store's id column
+# "<" cannot stand in a Message-ID as parse reads them, so no sender can name a key as one
+INDEX_KEY_PREFIX = "<thread-index>"
+
+
+def thread_index_keys(header: str | None) -> tuple[str | None, list[str]]:
+    """(this message's key, its ancestors' keys, nearest first) from a Thread-Index header.
+
+    (None, []) when the header is missing or is not a conversation index.
+    """
+    if not header:
+        return None, []
+    try:
+        index = base64.b64decode("".join(header.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None, []
+    depth, rest = divmod(len(index) - INDEX_HEAD, INDEX_STEP)
+    if depth < 0 or rest or depth > MAX_INDEX_DEPTH:
+        return None, []
+    ancestors = range(len(index) - INDEX_STEP, INDEX_HEAD - 1, -INDEX_STEP)
+    return INDEX_KEY_PREFIX + index.hex(), [INDEX_KEY_PREFIX + index[:n].hex() for n in ancestors]
 
 
 def normalize_subject(subject: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from gateway.thread import (
     normalize_subject,
     place,
     reply_chain,
+    thread_index_keys,
 )
 from tests.conftest import corpus_dir
 from tests.helpers import add_feed, make_mail
@@ -39,6 +41,24 @@ def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
 
 def test_reply_chain_is_in_reply_to_then_references_newest_first() -> None:
     assert reply_chain("m", ["c"], ["a", "b", "c", "m"]) == ["c", "b", "a"]
+
+
+def test_thread_index_names_each_ancestor_by_dropping_five_bytes() -> None:
+    head, first, second = bytes(range(22)), b"\x01" * 5, b"\x02" * 5
+    header = base64.b64encode(head + first + second).decode()
+    own, ancestors = thread_index_keys(header[:20] + "\r\n " + header[20:])  # folded by the sender
+    assert own == "<thread-index>" + (head + first + second).hex()
+    assert ancestors == ["<thread-index>" + (head + first).hex(), "<thread-index>" + head.hex()]
+    assert thread_index_keys(base64.b64encode(head).decode()) == ("<thread-index>" + head.hex(), [])
+
+
+def test_a_thread_index_that_is_no_conversation_index_is_ignored() -> None:
+    for header in (None, "", "not base64!", base64.b64encode(bytes(21)).decode(), base64.b64encode(bytes(25)).decode()):
+        assert thread_index_keys(header) == (None, [])
+    too_deep = base64.b64encode(bytes(22 + 5 * 81)).decode()
+    assert thread_index_keys(too_deep) == (None, [])
+    deepest = thread_index_keys(base64.b64encode(bytes(22 + 5 * 80)).decode())[0]
+    assert deepest is not None and len(deepest) < 998  # fits the store's id column
 
 
 def test_web_form_in_reply_to_without_brackets_is_a_parent() -> None:

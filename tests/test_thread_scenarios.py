@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
-from gateway.pipeline import deliver, process_pending
+from gateway.pipeline import deliver, process_pending, requeue
 from gateway.store.db import Store
 from gateway.web.app import create_app
 from tests.helpers import add_feed
@@ -95,14 +95,30 @@ def thread_of(client: TestClient, labels: dict[str, str], post: str) -> dict[str
     raise AssertionError(f"no thread has {post}.eml as its post")
 
 
-def test_outlook_replies_with_only_thread_index_join_by_subject_under_the_post(
+def test_outlook_replies_with_only_thread_index_go_under_the_message_they_answer(
     client: TestClient, store: Store, settings: Settings, arrival: str
 ) -> None:
     # Exchange stripped In-Reply-To/References; Thread-Index/Thread-Topic are all that is left.
-    # 03 answers 02 (its Thread-Index extends 02's), but a by-subject reply's parent is the post.
+    # 03 answers 02: its Thread-Index is 02's with 5 bytes more.
     labels, counts = arrive(store, settings, "outlook-thread-index-only", arrival)
-    assert threads(client, labels) == {"01": {"01": None, "02": "01", "03": "01"}}
+    assert threads(client, labels) == {"01": {"01": None, "02": "01", "03": "02"}}
     assert counts == Counter(posted=3)
+
+
+def test_thread_index_branches_nearest_ancestor_that_came_and_subject_otherwise(
+    client: TestClient, store: Store, settings: Settings, arrival: str
+) -> None:
+    # No file has reply headers. 02 and 03 answer the post (siblings), 04 answers 02. 05 answers
+    # a message that never came to the feed, itself an answer to 04. 06's index starts another
+    # conversation (her copy had none), 07's Thread-Index is not base64: both join by subject.
+    labels, counts = arrive(store, settings, "outlook-thread-index-branches", arrival)
+    shape = {"01": {"01": None, "02": "01", "03": "01", "04": "02", "05": "04", "06": "01", "07": "01"}}
+    assert threads(client, labels) == shape
+    assert counts == Counter(posted=7)
+    # a rebuild from raw reads the index keys it stored the first time the same way
+    assert requeue(store=store, which="all") == 7
+    assert process_pending(store=store, settings=settings) == Counter(posted=7)
+    assert threads(client, labels) == shape
 
 
 def test_list_munged_subjects_are_one_thread(
