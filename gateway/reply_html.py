@@ -97,7 +97,15 @@ def without_signature(html: str, signature: str) -> str:
 
 # Words one of the banners below holds, looked for in the top of the HTML as plain substrings: a
 # regular expression over every message's whole HTML cost more than the rest of this module
-_BANNER_HINTS = ("learnaboutsenderidentification", "banner", "originated from outside", "external sender")
+_BANNER_HINTS = (
+    "learnaboutsenderidentification",
+    "banner",
+    "originated",
+    "external sender",
+    "do not click links",
+    "externen absender",
+    "provient de l",
+)
 BANNER_AT_MOST = 20_000  # characters from the top: a gateway puts its banner first
 _PROOFPOINT = re.compile(r"<!--\s*BaNnErBlUrFlE-HeAdEr-start\s*-->.*?<!--\s*BaNnErBlUrFlE-BoDy-end\s*-->", re.S)
 BANNER_BOXES = frozenset({"table", "div", "p", "center"})

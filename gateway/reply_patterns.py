@@ -198,12 +198,19 @@ CONTACT = re.compile(
 )
 # mailing-list footers below a separator line
 # What a mail gateway writes above the author's first words (Microsoft 365's first-contact tip,
-# a tenant's CAUTION line, Proofpoint's external-sender box)
+# a tenant's CAUTION or "EXTERNAL EMAIL: Do not click links" line, in English, German or French,
+# Proofpoint's external-sender box)
 BANNER = re.compile(
     r"^\s*(?:you\s+don'?[t’]\s+often\s+get\s+e-?mail\s+from\b|"
-    r"\[?\s*(?:caution|warning|attention|external(?:\s+e-?mail)?)\s*\]?\s*[:!-]?\s*"
-    r"this\s+(?:e-?mail|message)\s+(?:originated|came|is|was\s+sent)\s+from\s+(?:outside|an?\s+external)|"
-    r"this\s+message\s+is\s+from\s+an\s+external\s+sender)",
+    r"\[?\s*(?:caution|warning|attention|external(?:\s+e-?mail|\s+sender)?)\s*\]?\s*[:!-]?\s*"
+    r"(?:this\s+(?:e-?mail|message)\s+(?:originated|came|is|was\s+sent)\s+(?:from\s+)?(?:outside|an?\s+external)|"
+    r"do\s+not\s+click\s+(?:on\s+)?links)|"
+    r"this\s+(?:e-?mail|message)\s+is\s+from\s+an\s+external\s+sender|"
+    # German and French tenants' wording of the same
+    r"(?:(?:achtung|vorsicht|warnung)\s*[:!-]?\s*)?diese\s+(?:e-?mail|nachricht)\s+(?:stammt|kommt)\s+von\s+"
+    r"(?:außerhalb\s+(?:ihrer|der|unserer)\s+organisation|einem\s+externen\s+absender)|"
+    r"(?:(?:attention|avertissement)\s*[:!-]?\s*)?ce\s+(?:courriel|message|mail|e-?mail)\s+provient\s+de\s+"
+    r"l['’]ext[ée]rieur\s+de\s+(?:l['’]organisation|votre\s+organisation|l['’]entreprise))",
     re.IGNORECASE,
 )
 # Paragraphs no author writes under a message: a legal notice (long: an author's "keep this

@@ -166,3 +166,34 @@ def test_outlook_reply_under_a_first_contact_tip_shows_only_the_answer() -> None
         "Subject: Hall booking\n\nHi Bo,\n\ncould you book the hall for our volunteer day on 14 March?\n\nThanks,\nAna"
     )
     assert html_to_text(html_of(content)) == answer
+
+
+def test_external_email_do_not_click_banner_in_a_table_is_dropped() -> None:
+    content = analysed_fixture("external-email-do-not-click-banner.eml").content
+    words = (
+        "the boilers in building C get their yearly service on Saturday from 7:00. "
+        "Hot water will be off until about noon."
+    )
+    assert content.text == f"Hello team,\n\n{words}"
+    assert content.signature == "Thanks,\nErin Vogt\nFacilities Services"
+    assert content.quoted_text == ""
+    assert html_to_text(html_of(content)) == f"Hello team,\n\n{words}"  # the table is gone, the signature folded
+
+
+def test_german_external_sender_banner_is_dropped() -> None:
+    content = analysed_fixture("german-external-sender-banner.eml").content
+    words = "die Schrauben M8 kommen am Dienstag, zwei Paletten, Anlieferung über Tor 3."
+    assert content.text == f"Hallo zusammen,\n\n{words}"
+    assert content.signature == "Viele Grüße\nJonas Keller"
+    assert html_to_text(html_of(content)) == f"Hallo zusammen,\n\n{words}"
+
+
+def test_french_external_sender_banner_is_dropped() -> None:
+    content = analysed_fixture("french-external-sender-banner.eml").content
+    words = (
+        "voici le menu du séminaire : velouté de potimarron, suprême de volaille, tarte aux pommes. "
+        "Une option végétarienne est prévue."
+    )
+    assert content.text == f"Bonjour,\n\n{words}"
+    assert content.signature == "Cordialement,\nClaire Morel"
+    assert html_to_text(html_of(content)) == f"Bonjour,\n\n{words}"
