@@ -249,7 +249,8 @@ def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, l
     ids: dict[int, list[str]] = {}
     for row, result in zip(rows, results, strict=True):
         if isinstance(result, Analysis):
-            ids.setdefault(row.feed_id, []).extend([result.message_id, *result.chain, *result.index_chain])
+            own = [result.message_id, *([result.index_key] if result.index_key else [])]
+            ids.setdefault(row.feed_id, []).extend([*own, *result.chain, *result.index_chain])
     return ids
 
 

@@ -99,11 +99,12 @@ def place_and_save(
     The raw message's outcome and the search row go to `later`, for the caller to write.
     """
     c = a.content
-    known = later.known(session, row.feed_id, [a.message_id, *a.chain, *a.index_chain])
-    # With no reply headers, Outlook's Thread-Index names the ancestors: the nearest that came
-    # in is the parent. Index keys are stored only for entries, so each one known came in.
-    chain = a.chain or [k for k in a.index_chain if k in known]
+    key = a.index_key
+    known = later.known(session, row.feed_id, [a.message_id, *a.chain, *a.index_chain, *([key] if key else [])])
+    chain, missing, known = _by_thread_index(a, known)
     own = known.get(a.message_id)
+    by_key = known.get(key) if key else None
+    named_by_key = by_key is not None and not by_key.received  # earlier replies' Thread-Index named this message
     if own is not None and own.received:
         writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
         return "duplicate"
@@ -132,9 +133,10 @@ def place_and_save(
         by_subject = writes.subject_thread(session=session, feed_id=row.feed_id, subject_key=subject_key)
     # Only a message that earlier replies named can close a cycle or adopt them.
     children: list[thread.Child] = []
-    if own:
+    if own or named_by_key:
         later.flush(session)
-        children = writes.thread_children(session=session, thread_ids=[own.thread_id])
+        named_in = {k.thread_id for k in (own, by_key if named_by_key else None) if k is not None}
+        children = writes.thread_children(session=session, thread_ids=sorted(named_in))
     spot = thread.place(
         message_id=a.message_id,
         chain=chain,
@@ -147,7 +149,8 @@ def place_and_save(
         reply_to_thread=reply_thread,
     )
     thread_id = spot.thread_id if spot.thread_id is not None else row.id
-    recount = own is not None or bool(spot.merge)  # parents changed or threads joined: recount from every entry
+    # parents changed or threads joined: recount from every entry
+    recount = own is not None or named_by_key or bool(spot.merge)
     starts = spot.thread_id is None and not recount  # a new thread whose first entry is this one
     if spot.thread_id is None:
         later.waiting.threads.append(
@@ -168,13 +171,17 @@ def place_and_save(
         later.flush(session)
         parent = writes.post_message_id(session=session, thread_id=thread_id)
     aliases = [k for k in (a.forward_key, a.index_key) if k]
-    entry = _entry(row, a, chain, thread_id=thread_id, parent=parent, when=when)
-    later.add_entry(entry, derived.ref_rows(entry=entry, chain=chain, aliases=aliases))
+    entry = _entry(row, a, a.chain or a.index_chain, thread_id=thread_id, parent=parent, when=when)
+    later.add_entry(entry, derived.ref_rows(entry=entry, chain=[*chain, *missing], aliases=aliases))
     for mid in (a.message_id, *aliases):
         if mid in known and not known[mid].received:  # recorded before, only referenced: now it stands for this entry
             later.flush(session)
             writes.add_alias(session=session, feed_id=row.feed_id, message_id=mid, thread_id=thread_id, entry_id=row.id)
     parents = thread.adopt(a.message_id, parent, children)
+    if named_by_key:
+        later.flush(session)
+        key_of = writes.index_keys(session=session, thread_ids=[thread_id], prefix=thread.INDEX_KEY_PREFIX)
+        parents.update(thread.adopt(a.message_id, parent, children, named=key, key_of=key_of))
     if parents:
         later.flush(session)
         writes.set_parents(session=session, feed_id=row.feed_id, parents=parents)
@@ -226,6 +233,23 @@ def place_and_save(
         extra=log_fields(row, a.message_id),
     )
     return "posted"
+
+
+def _by_thread_index(
+    a: Analysis, known: dict[str, thread.Known]
+) -> tuple[list[str], list[str], dict[str, thread.Known]]:
+    """(the chain to place by, ancestors to record as only referenced, what placing may know).
+
+    A message without reply headers is placed by its Outlook Thread-Index: the
+    nearest ancestor that came in is its parent. Ancestors that did not come in
+    are recorded, so that each adopts it when it comes, but not used to place
+    it: replies whose ancestors all missed the feed still join by subject.
+    """
+    if a.chain or not a.index_chain:
+        return a.chain, [], known
+    chain = [k for k in a.index_chain if k in known and known[k].received]
+    missing = [k for k in a.index_chain if k not in chain]
+    return chain, missing, {m: k for m, k in known.items() if m not in missing}
 
 
 def _another_forward(

@@ -21,7 +21,8 @@ Rules, in order (after JWZ and public-inbox):
 5. A message with no In-Reply-To and no References but an Outlook
    Thread-Index (`thread_index_keys`) names its ancestors by that index
    instead; only those that came in count, so one whose ancestors all
-   missed the feed still joins by subject (rule 3).
+   missed the feed still joins by subject (rule 3). An ancestor that comes
+   later adopts the replies whose index names it nearer than their parent.
 """
 
 from __future__ import annotations
@@ -197,20 +198,32 @@ def choose_parent(
     return None
 
 
-def adopt(message_id: str, parent: str | None, children: list[Child]) -> dict[str, str]:
+def adopt(
+    message_id: str,
+    parent: str | None,
+    children: list[Child],
+    *,
+    named: str | None = None,
+    key_of: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Entries that name the newly arrived `message_id` nearer than their parent get it as parent.
 
     Returns child id → new parent. A reply that came before its parent
     points at the parent once the parent is here; no change makes a cycle.
+    `named` is the id the chains call the message by when that is not its
+    Message-ID (its Thread-Index key); `key_of` then gives the keys of the
+    children's parents, so each child's current parent is found in its chain.
     """
+    name, key_of = named or message_id, key_of or {}
     parent_of = {c.message_id: c.parent for c in children}
     parent_of[message_id] = parent
     changes: dict[str, str] = {}
     for c in children:
-        if message_id not in c.chain or c.message_id == message_id:
+        if name not in c.chain or c.message_id == message_id:
             continue
-        current = c.chain.index(c.parent) if c.parent in c.chain else len(c.chain)
-        if c.chain.index(message_id) < current and not _closes_cycle(c.message_id, message_id, parent_of):
+        now = key_of.get(c.parent, c.parent) if c.parent else None
+        current = c.chain.index(now) if now in c.chain else len(c.chain)
+        if c.chain.index(name) < current and not _closes_cycle(c.message_id, message_id, parent_of):
             parent_of[c.message_id] = message_id
             changes[c.message_id] = message_id
     return changes

@@ -121,6 +121,16 @@ def test_thread_index_branches_nearest_ancestor_that_came_and_subject_otherwise(
     assert threads(client, labels) == shape
 
 
+def test_thread_index_replies_that_came_before_their_ancestors_are_adopted(
+    client: TestClient, store: Store, settings: Settings, arrival: str
+) -> None:
+    # Arrival order is the reverse of writing: 01 answers 02, which answers the post 03; no
+    # file has reply headers, and 01's and 02's subjects have no thread to join when they come.
+    labels, counts = arrive(store, settings, "outlook-thread-index-out-of-order", arrival)
+    assert threads(client, labels) == {"03": {"03": None, "02": "03", "01": "02"}}
+    assert counts == Counter(posted=3)
+
+
 def test_list_munged_subjects_are_one_thread(
     client: TestClient, store: Store, settings: Settings, arrival: str
 ) -> None:

@@ -200,6 +200,16 @@ def thread_children(*, session: Session, thread_ids: Sequence[int]) -> list[Chil
     return [Child(m, tuple(c.split()), p) for m, c, p in rows]
 
 
+def index_keys(*, session: Session, thread_ids: Sequence[int], prefix: str) -> dict[str, str]:
+    """Message-ID → Thread-Index key (an alias starting with `prefix`) of the entries in these threads."""
+    rows = session.execute(
+        sa.select(Entry.message_id, MessageRef.message_id)
+        .join(Entry, Entry.id == MessageRef.entry_id)
+        .where(MessageRef.thread_id.in_(thread_ids), _REF.c.message_id.startswith(prefix, autoescape=True))
+    )
+    return {m: key for m, key in rows}
+
+
 def set_parents(*, session: Session, feed_id: int, parents: dict[str, str]) -> None:
     for child, parent in parents.items():
         session.execute(
