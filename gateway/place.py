@@ -244,7 +244,11 @@ def _by_thread_index(
     nearest ancestor that came in is its parent. Ancestors that did not come in
     are recorded, so that each adopts it when it comes, but not used to place
     it: replies whose ancestors all missed the feed still join by subject.
+    Another entry with this message's own index (a copy) says nothing of where it goes.
     """
+    own = known.get(a.index_key) if a.index_key else None
+    if own is not None and own.received:
+        known = {m: k for m, k in known.items() if m != a.index_key}
     if a.chain or not a.index_chain:
         return a.chain, [], known
     chain = [k for k in a.index_chain if k in known and known[k].received]

@@ -111,13 +111,18 @@ def test_thread_index_branches_nearest_ancestor_that_came_and_subject_otherwise(
     # No file has reply headers. 02 and 03 answer the post (siblings), 04 answers 02. 05 answers
     # a message that never came to the feed, itself an answer to 04. 06's index starts another
     # conversation (her copy had none), 07's Thread-Index is not base64: both join by subject.
+    # 08 is 04 sent again with a new Message-ID and the same Thread-Index: it answers 02 as 04 does.
+    # 09 is the post sent again so: a post of its own, as it would be without a Thread-Index.
     labels, counts = arrive(store, settings, "outlook-thread-index-branches", arrival)
-    shape = {"01": {"01": None, "02": "01", "03": "01", "04": "02", "05": "04", "06": "01", "07": "01"}}
+    shape = {
+        "01": {"01": None, "02": "01", "03": "01", "04": "02", "05": "04", "06": "01", "07": "01", "08": "02"},
+        "09": {"09": None},
+    }
     assert threads(client, labels) == shape
-    assert counts == Counter(posted=7)
+    assert counts == Counter(posted=9)
     # a rebuild from raw reads the index keys it stored the first time the same way
-    assert requeue(store=store, which="all") == 7
-    assert process_pending(store=store, settings=settings) == Counter(posted=7)
+    assert requeue(store=store, which="all") == 9
+    assert process_pending(store=store, settings=settings) == Counter(posted=9)
     assert threads(client, labels) == shape
 
 
