@@ -30,9 +30,10 @@ from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
 # signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web)
-_SIGNATURE = re.compile(r"\b(?:gmail_signature|moz-signature|signature)\b|^Signature$", re.I)
+_SIGNATURE = re.compile(r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature)\b|^Signature$", re.I)
 _QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
 _SPACES = re.compile(r"\s+")
+_TEXT_LINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>")
 
 
 def split_reply_html(html: str) -> tuple[str, str]:
@@ -78,7 +79,8 @@ def without_signature(html: str, signature: str) -> str:
     what the cut drops is about the signature's length, so no new text goes.
     The page shows the signature folded, apart, as the text fields keep it.
     """
-    lines = [ln for ln in (_SPACES.sub(" ", ln).strip() for ln in signature.split("\n")) if ln]
+    # a link the text part wrote as "Mail<https://…>" is the word alone in the HTML
+    lines = [ln for ln in (_SPACES.sub(" ", _TEXT_LINK.sub("", ln)).strip() for ln in signature.split("\n")) if ln]
     if not lines:
         return html
     tokens = _tokens(html)

@@ -93,12 +93,12 @@ SHARED_LINE_HEADER = re.compile(
 
 # "-----Original Message-----" and translations (Outlook, Thunderbird, Lotus)
 ORIGINAL_MESSAGE = re.compile(
-    r"^[\s>]*[-_=*]{2,}\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
+    r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
     r"antwort\s+nachricht|originalnachricht|oprindelig\s+meddelelse|message\s+d'origine|"
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
-    r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]{0,}\s*$",
+    r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]*\s*$",
     re.IGNORECASE,
 )
 # Tobit David's reply header, a line of its own above "Subject date / Von … / An … / Cc …"
@@ -156,7 +156,8 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet";
 # Samsung ends its line with a full stop, Outlook mobile with its link in angle brackets
 MOBILE_LINE = re.compile(
-    r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,40}|"
+    r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,60}|"
+    r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"

@@ -1,0 +1,148 @@
+"""More reply styles of mail clients and webmails, one fixture each, through the real analysis step.
+
+Each fixture is written the way the client sends it (multipart/alternative with its
+own transfer encodings, or the single part it sends); the test pins what an entry
+shows: the new text, the quoted history and signature kept apart, and HTML cut
+before the client's quote. As in test_eml_clients, class and id attributes are
+stripped by the sanitizer whatever the cut, so the HTML checks look for the quoted
+words and the reply header; the HTML loses the signature the text split found,
+which the page shows folded apart.
+"""
+
+from __future__ import annotations
+
+from gateway.sanitize import html_to_text
+from tests.helpers import analysed_fixture, html_of
+
+
+def test_outlook_for_mac_reply_is_cut_at_the_olk_src_body_section_span_and_its_bold_from_date_block() -> None:
+    """Outlook for Mac wraps the quote in <span id="OLK_SRC_BODY_SECTION">, its fields in bold spans, "Date:"."""
+    c = analysed_fixture("outlook-mac-olk-src-body-section.eml").content
+    html = html_of(c)
+    assert c.forward is None  # a From:/Date: block under "Re:" is history, not a forward
+    assert c.text == "Yes, I can present the Q1 numbers on Thursday."
+    assert c.signature == ""
+    assert c.quoted_text.startswith(
+        "From: Bo Berg <bo@example.com>\nDate: Monday, 2 March 2026 at 18:01\n"
+        'To: "team@example.org" <team@example.org>\nSubject: Agenda for Thursday'
+    )
+    assert c.quoted_text.endswith("Who can present the Q1 numbers on Thursday?\n\nBo")
+    assert html_to_text(html) == "Yes, I can present the Q1 numbers on Thursday."
+    assert "Who can present" not in html and "From:" not in html and "Date:" not in html
+
+
+def test_windows_mail_sent_from_mail_link_line_is_the_signature_and_its_mailto_from_block_the_history() -> None:
+    """Windows Mail links "Mail" in its footer, so the text part reads "Sent from Mail<https://…> for Windows"."""
+    c = analysed_fixture("windows-mail-sent-from-mail-for-windows.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.text == "Yes, I parked it in bay 14. The key is at the front desk."
+    assert c.signature == "Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550986> for Windows"
+    assert c.quoted_text.startswith(
+        "From: Bo Berg<mailto:bo@example.com>\nSent: Monday, March 2, 2026 6:01 PM\n"
+        "To: team@example.org<mailto:team@example.org>\nSubject: Pool car"
+    )
+    assert c.quoted_text.endswith("Where did you park the pool car?\n\nBo")
+    # the footer is folded apart like the text's signature, the From: block with its mailto name is cut
+    assert html_to_text(html) == "Yes, I parked it in bay 14. The key is at the front desk."
+    assert "Where did you park" not in html and "From:" not in html and "for Windows" not in html
+
+
+def test_em_client_original_message_with_field_names_without_colons_starts_the_history() -> None:
+    """eM Client writes "From "Bo Berg" <…>" / "Date 02/03/2026 …" with no colons, and quotes with ">" and no space."""
+    c = analysed_fixture("em-client-original-message-fields-without-colons.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.subject == "Re[2]: Office order"
+    assert c.text == "Thanks, I have added the two boxes of A4 paper to the order."
+    assert c.signature == ""
+    assert c.quoted_text.startswith(
+        '------ Original Message ------\nFrom "Bo Berg" <bo@example.com>\nTo "team" <team@example.org>\n'
+        "Date 02/03/2026 18:01:12\nSubject Re: Office order"
+    )
+    assert c.quoted_text.endswith(">Can you add two boxes of A4 paper to the office order?\n>\n>Bo")
+    assert html_to_text(html) == "Thanks, I have added the two boxes of A4 paper to the order."
+    assert "Can you add" not in html and "Original Message" not in html and "02/03/2026" not in html
+
+
+def test_zoho_dashed_on_wrote_header_starts_the_history_although_the_original_below_it_is_not_quoted() -> None:
+    """Zoho ends its header with "wrote ---" and pastes the original below it without ">" markers."""
+    c = analysed_fixture("zoho-on-wrote-dashes-unquoted-original.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.text == "Yes, I can take the Saturday morning shift at the market stall."
+    assert c.signature == ""
+    assert c.quoted_text.startswith("---- On Mon, 02 Mar 2026 18:01:12 +0100 Bo Berg <bo@example.com> wrote ---")
+    assert c.quoted_text.endswith("Who can take the Saturday morning shift at the market stall?\n\nBo")
+    assert html_to_text(html) == "Yes, I can take the Saturday morning shift at the market stall."
+    assert "Who can take" not in html and "wrote" not in html and "+0100" not in html
+
+
+def test_blackberry_original_message_between_no_break_spaces_starts_the_history_below_its_sent_from_line() -> None:
+    """BlackBerry 10 frames "Original Message" with no-break spaces, not dashes; its From: holds a name only."""
+    c = analysed_fixture("blackberry-nbsp-original-message.eml").content
+    assert c.forward is None
+    assert c.text == "Yes, I will be at the depot at 7 to open up."
+    assert c.signature == "Sent from my BlackBerry 10 smartphone on the Rogers network."
+    assert c.quoted_text.lstrip().startswith(
+        "Original Message\nFrom: Bo Berg\nSent: Monday, March 2, 2026 18:01\nTo: team@example.org"
+    )
+    assert c.quoted_text.endswith("Can someone open the depot at 7 on Tuesday?\n\nBo")
+    assert "Original Message" not in c.text and "From:" not in c.text
+    assert c.html is None
+
+
+def test_tuta_html_only_reply_is_cut_at_its_date_by_address_header_above_the_tutanota_quote() -> None:
+    """Tuta sends HTML only; its header is "2 Mar 2026 at 18:01 by bo@example.com:", no "wrote", no name."""
+    c = analysed_fixture("tuta-by-address-header-html-only.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.text == "Yes, I can collect the banners from the printer on Wednesday."
+    assert c.signature == "--\nSecured with Tuta Mail:\nhttps://tuta.com/free-email"
+    assert c.quoted_text.startswith("2 Mar 2026 at 18:01 by bo@example.com:")
+    assert "Who can collect the banners from the printer on Wednesday?" in c.quoted_text
+    assert html_to_text(html) == "Yes, I can collect the banners from the printer on Wednesday."
+    assert "Who can collect" not in html and "by bo@example.com" not in html and "Tuta Mail" not in html
+
+
+def test_open_xchange_name_first_hat_am_geschrieben_header_inside_the_quote_starts_the_history() -> None:
+    """OX App Suite (mailbox.org, IONOS, Strato) puts "Name <addr> hat am <date> geschrieben:" inside the quote."""
+    c = analysed_fixture("open-xchange-hat-am-geschrieben.eml").content
+    assert c.forward is None
+    assert c.subject == "Re: Aufbau am Samstag"
+    assert c.text == "Ja, ich übernehme den Aufbau am Samstag ab 8 Uhr."
+    assert c.signature == "Viele Grüße\nAnna"
+    assert c.quoted_text.startswith("> Bo Berg <bo@example.com> hat am 02.03.2026 18:01 CET geschrieben:")
+    assert c.quoted_text.endswith("> Wer kann am Samstag beim Aufbau helfen?\n>\n> Bo")
+    assert c.html is None
+
+
+def test_gmail_2024_quote_container_and_signature_prefix_leave_only_the_new_text_in_html() -> None:
+    """Gmail since 2024: div.gmail_quote_container, U+202F before "PM", the "-- " in span.gmail_signature_prefix."""
+    c = analysed_fixture("gmail-quote-container-narrow-nbsp.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.text == "Thursday at 10 works for me, I will book the small meeting room."
+    assert c.signature == "--\nMia Holm\nFacilities, Example Org"
+    assert c.quoted_text.startswith("On Mon, Mar 2, 2026 at 6:01\u202fPM Bo Berg <bo@example.com> wrote:")
+    assert "> Can we move the design review to Thursday morning?" in c.quoted_text
+    # the signature, its "-- " prefix included, is folded apart as in the text fields
+    assert html_to_text(html) == "Thursday at 10 works for me, I will book the small meeting room."
+    assert "Can we move" not in html and "wrote:" not in html and "Mia Holm" not in html
+
+
+def test_outlook_quoted_header_with_mailto_links_starts_the_history_in_text_and_html() -> None:
+    """Outlook turns the linked addresses of its From:/To:/Cc: block into "addr<mailto:addr>" in the text part."""
+    c = analysed_fixture("outlook-quoted-header-mailto-links.eml").content
+    html = html_of(c)
+    assert c.forward is None
+    assert c.text == "Yes, the caterer confirmed 40 sandwiches for Thursday.\n\nCarl"
+    assert c.signature == ""
+    assert c.quoted_text.startswith(
+        "From: Bo Berg <bo@example.com<mailto:bo@example.com>>\nSent: Monday, March 2, 2026 6:01 PM\n"
+        "To: team@example.org<mailto:team@example.org>\n"
+        "Cc: Ana Lima <ana@example.org<mailto:ana@example.org>>; Dora Eck <dora@example.com<mailto:dora@example.com>>"
+    )
+    assert c.quoted_text.endswith("Has anyone confirmed the catering for Thursday?\n\nBo")
+    assert html_to_text(html) == "Yes, the caterer confirmed 40 sandwiches for Thursday.\n\nCarl"
+    assert "Has anyone" not in html and "From:" not in html and "mailto:" not in html
