@@ -50,6 +50,15 @@ class Analysis:
     index_key: str | None = None  # this message's Outlook Thread-Index, as a key (thread.thread_index_keys)
     index_chain: list[str] = field(default_factory=list)  # its ancestors' keys; only when `chain` is empty
 
+    @property
+    def named(self) -> list[str]:
+        """Every id placing asks the store about: its own, its index key, its chain, its index chain.
+
+        The pipeline reads them ahead for the whole batch and `place` asks for them
+        again: one list, so an id read ahead is never missing from the answer.
+        """
+        return [self.message_id, *([self.index_key] if self.index_key else []), *self.chain, *self.index_chain]
+
 
 @dataclass(frozen=True)
 class Failure:

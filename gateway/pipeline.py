@@ -249,8 +249,7 @@ def _named(rows: list[sa.Row], results: list[Analysis | Failure]) -> dict[int, l
     ids: dict[int, list[str]] = {}
     for row, result in zip(rows, results, strict=True):
         if isinstance(result, Analysis):
-            own = [result.message_id, *([result.index_key] if result.index_key else [])]
-            ids.setdefault(row.feed_id, []).extend([*own, *result.chain, *result.index_chain])
+            ids.setdefault(row.feed_id, []).extend(result.named)
     return ids
 
 

@@ -100,7 +100,7 @@ def place_and_save(
     """
     c = a.content
     key = a.index_key
-    known = later.known(session, row.feed_id, [a.message_id, *a.chain, *a.index_chain, *([key] if key else [])])
+    known = later.known(session, row.feed_id, a.named)
     chain, missing, known = _by_thread_index(a, known)
     own = known.get(a.message_id)
     by_key = known.get(key) if key else None
