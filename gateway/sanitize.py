@@ -112,7 +112,7 @@ def html_to_text(html: str) -> str:
     """A readable plain-text rendering of `html`.
 
     Paragraphs and headings become blank-line separated, `<br>`, `<div>` and table
-    rows line breaks, list items "- " lines, blockquotes "> " lines, links
+    rows line breaks (a `<br>` on a line of its own an empty line), list items "- " lines, blockquotes "> " lines, links
     "text (url)" when the URL adds something; `<head>`, `<style>`, `<script>` are
     skipped. One pass; nesting is tracked with counters, never recursion.
     """
@@ -219,6 +219,14 @@ class _Writer:
         if line:
             self.lines.append((self.depth, line))
 
+    def line_break(self) -> None:
+        """`<br>`: ends the line; one with nothing before it is an empty line, as a browser shows
+        it (`a<br><br>b`, Gmail's `<div><br></div>` between paragraphs)."""
+        if self.current:
+            self.newline()
+        elif self.lines and self.lines[-1][1] != "":
+            self.lines.append((self.depth, ""))
+
     def paragraph(self) -> None:
         self.newline()
         if self.lines and self.lines[-1][1] != "":
@@ -298,6 +306,8 @@ def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
         ol_counters.append(0 if tag == "ol" else -1)
     elif tag in PARAGRAPH:
         w.paragraph()
+    elif tag == "br":
+        w.line_break()
     elif tag in LINE:
         w.newline()
     elif tag in CELL:

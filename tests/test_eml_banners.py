@@ -30,7 +30,7 @@ def test_m365_first_contact_safety_tip_is_dropped_from_text_and_html() -> None:
     assert content.text == f"Hi all,\n\n{words}"
     assert content.signature == "Bo Berg\nPrint & Copy Centre\nT: +44 161 496 0123"
     assert content.quoted_text == ""
-    assert html_to_text(html_of(content)) == f"Hi all,\n{words}"
+    assert html_to_text(html_of(content)) == f"Hi all,\n\n{words}"
 
 
 def test_m365_external_caution_banner_is_dropped_from_text_and_html() -> None:
@@ -42,7 +42,7 @@ def test_m365_external_caution_banner_is_dropped_from_text_and_html() -> None:
     assert content.text == f"Hello,\n\n{words}"
     assert content.signature == "Best regards,\nCarl Dahl"
     assert content.quoted_text == ""
-    assert html_to_text(html_of(content)) == f"Hello,\n{words}"
+    assert html_to_text(html_of(content)) == f"Hello,\n\n{words}"
 
 
 def test_proofpoint_external_sender_tag_and_its_hidden_preheader_are_dropped() -> None:
@@ -55,8 +55,8 @@ def test_proofpoint_external_sender_tag_and_its_hidden_preheader_are_dropped() -
     assert content.quoted_text == ""
     # the preheader and the ZjQcmQRYFpfptBanner markers are display:none in the mail; shown they must not be
     assert html_to_text(html_of(content)) == (
-        "Hi all,\nthe caterer confirmed 40 lunches for Thursday, vegetarian options included. "
-        "The invoice will follow next week.\nDana"
+        "Hi all,\n\nthe caterer confirmed 40 lunches for Thursday, vegetarian options included. "
+        "The invoice will follow next week.\n\nDana"
     )
 
 
@@ -131,7 +131,7 @@ def test_mailman_footer_part_is_folded_into_the_signature() -> None:
     )
     # Mailman adds its footer as a text/plain part of its own, beside the untouched alternative
     assert html_to_text(html_of(content)) == (
-        "Hi all,\nthe minutes from Tuesday's meeting are in the wiki now. Two action points "
+        "Hi all,\n\nthe minutes from Tuesday's meeting are in the wiki now. Two action points "
         "are still without an owner: the spring newsletter and the stall rota."
     )
 
@@ -150,8 +150,8 @@ def test_google_groups_footer_is_the_signature_in_text_and_html() -> None:
         "CAN7pQ4cW9xRt2vLm8sYk3bHd6jFz1gEoUa5nTiXw0qVrMhKp3C%40mail.gmail.com."
     )
     assert html_to_text(html_of(content)) == (
-        "Hello everyone,\nthe bike repair workshop is on Saturday from 10:00 in the courtyard. Bring "
-        "your own inner tubes if you can; we have tools and pumps.\nSee you there,\nJonas"
+        "Hello everyone,\n\nthe bike repair workshop is on Saturday from 10:00 in the courtyard. Bring "
+        "your own inner tubes if you can; we have tools and pumps.\n\nSee you there,\nJonas"
     )
 
 

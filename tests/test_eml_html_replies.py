@@ -81,11 +81,11 @@ def test_post_quoting_a_document_in_a_blockquote_is_not_cut() -> None:
     assert c.signature == ""
     assert c.quoted_text == ""
     assert html_to_text(html) == (
-        "Hi all,\n"
+        "Hi all,\n\n"
         "Section 4.2 of the new travel policy (sent by the board on 27 February):\n"
         "> Economy class is required for all flights under six hours. "
         "Trains are preferred for any journey under four hours door to door.\n"
-        "So the Lisbon trip stays on economy, and Hamburg goes by train. I will rebook the Hamburg tickets this week.\n"
+        "So the Lisbon trip stays on economy, and Hamburg goes by train. I will rebook the Hamburg tickets this week.\n\n"
         "Lena"
     )
     assert "<blockquote>" in html
@@ -105,7 +105,7 @@ def test_apple_mail_reply_keeps_its_inline_image_and_drops_the_cite_blockquote()
         "> Can you send a photo of the damage before the insurer calls?"
     )
     assert html_to_text(html) == (
-        "Here is the crack in the hall wall, taken this morning:\n"
+        "Here is the crack in the hall wall, taken this morning:\n\n"
         "It runs from the window frame down to the skirting board."
     )
     assert re.findall(r"<img[^>]*>", html) == [f'<img src="cid:{cid}" alt="">']

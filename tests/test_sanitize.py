@@ -95,6 +95,18 @@ def test_html_to_text_keeps_pre_whitespace_and_decodes_entities() -> None:
     assert html_to_text("<pre>a  b\n  c</pre><p>x&amp;y&nbsp;z</p>") == "a  b\n  c\n\nx&y z"
 
 
+def test_html_to_text_keeps_the_empty_lines_br_makes() -> None:
+    # Gmail and Outlook separate paragraphs with an empty <div><br></div> or <br><br>, not <p>
+    assert html_to_text("<div>Hi all,</div><div><br></div><div>the room is booked.</div>") == (
+        "Hi all,\n\nthe room is booked."
+    )
+    assert html_to_text("Hi all,<br><br>the room is booked.<br>Ann") == "Hi all,\n\nthe room is booked.\nAnn"
+    # a <br> closing a line's own text is no empty line, nor is one at the very start
+    assert html_to_text("<div>one<br></div><div>two</div>") == "one\ntwo"
+    assert html_to_text("<br><div>one</div>") == "one"
+    assert html_to_text("<blockquote>a<br><br>b</blockquote>") == "> a\n>\n> b"
+
+
 def test_html_to_text_on_broken_markup() -> None:
     assert html_to_text("<div><p>unclosed <b>bold <i>it</div>after") == "unclosed bold it\nafter"
     assert html_to_text("a < b and c > d <a") == "a < b and c > d <a"
