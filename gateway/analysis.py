@@ -35,6 +35,7 @@ class Job:
     dns_resolver: str = "system"
     client_ip: str = ""  # SMTP only, for SPF
     helo: str = ""
+    automated: frozenset[str] = frozenset()  # senders whose automatic mail is posted
 
 
 @dataclass
@@ -73,7 +74,7 @@ def analyse(job: Job) -> Analysis | Failure:
     try:
         msg = parse(job.data)
         step = "classify"
-        verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from)
+        verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from, automated=job.automated)
         step = "authenticate"
         checked = authenticate(msg, job)
         if verdict.action == "post" and checked is not None and checked.must_hold:

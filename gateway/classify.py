@@ -3,7 +3,10 @@
 Pure. Auto-replies, bounces and mailfeed's own digests coming back are never
 posted; they are kept (raw, status "ignored", with the reason) for the admin.
 Mail from a sender outside ALLOWED_SENDERS is held, since it can only reach
-this step by import or IMAP (SMTP refuses it at MAIL FROM).
+this step by import or IMAP (SMTP refuses it at MAIL FROM). A machine the team
+wants to hear from (a helpdesk copying the team on tickets, a monitor) is
+listed in AUTOMATED_SENDERS: its automatic mail is posted; loops and bounces
+never are.
 """
 
 from __future__ import annotations
@@ -46,15 +49,38 @@ class Verdict:
 POST = Verdict("post")
 
 
-def classify(msg: ParsedMessage, *, allowed: frozenset[str] = frozenset(), envelope_from: str | None = None) -> Verdict:
+def classify(
+    msg: ParsedMessage,
+    *,
+    allowed: frozenset[str] = frozenset(),
+    envelope_from: str | None = None,
+    automated: frozenset[str] = frozenset(),
+) -> Verdict:
     """Decide what happens to `msg`; `envelope_from` is "" for a null sender, None when unknown."""
     h = msg.headers
     for name in LOOP_HEADERS:
         if name in h:
             return Verdict("ignore", f"loop: mailfeed's own mail came back ({name})")
+    machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)
+    if machine is not None:
+        return machine
+    if "multipart/report" in h.get("content-type", "").lower():
+        return Verdict("ignore", "bounce (multipart/report)")
+    if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):
+        return Verdict("ignore", "bounce (null sender or mailer-daemon)")
+    if allowed and not sender_allowed(msg.author.address, allowed):
+        return Verdict("hold", f"sender not allowed: {msg.author.address or '(none)'}")
+    return POST
+
+
+def _machine(msg: ParsedMessage) -> Verdict | None:
+    """An auto-reply or other automatic mail, by its headers or an out-of-office subject."""
+    h = msg.headers
     auto = h.get("auto-submitted", "").strip().lower()
-    if auto and auto != "no":
+    if auto == "auto-replied":
         return Verdict("ignore", f"auto-reply (Auto-Submitted: {auto})")
+    if auto and auto != "no":  # a notification: the team may want it (AUTOMATED_SENDERS), so say how
+        return Verdict("ignore", f"automatic mail (Auto-Submitted: {auto}); AUTOMATED_SENDERS can let it in")
     if h.get("precedence", "").strip().lower() in ("auto_reply", "junk"):
         return Verdict("ignore", f"auto-reply (Precedence: {h['precedence']})")
     for name in ("x-autoreply", "x-autorespond"):
@@ -64,13 +90,7 @@ def classify(msg: ParsedMessage, *, allowed: frozenset[str] = frozenset(), envel
         return Verdict("ignore", f"auto-reply (X-Auto-Response-Suppress: {h['x-auto-response-suppress']})")
     if _OUT_OF_OFFICE.match(msg.subject):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
-    if "multipart/report" in h.get("content-type", "").lower():
-        return Verdict("ignore", "bounce (multipart/report)")
-    if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):
-        return Verdict("ignore", "bounce (null sender or mailer-daemon)")
-    if allowed and not sender_allowed(msg.author.address, allowed):
-        return Verdict("hold", f"sender not allowed: {msg.author.address or '(none)'}")
-    return POST
+    return None
 
 
 def sender_allowed(address: str, allowed: frozenset[str]) -> bool:

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     rate_per_sender: int = Field(120, ge=0)
     rate_per_client: int = Field(600, ge=0)
     allowed_senders: str = ""
+    automated_senders: str = ""
     secret_key: str = ""
     thread_subject_window_days: int = Field(30, ge=0)
     workers: int = Field(0, ge=0)
@@ -197,6 +198,11 @@ class Settings(BaseSettings):
     def allowed(self) -> frozenset[str]:
         """`ALLOWED_SENDERS` as lower-case domains and addresses."""
         return frozenset(p.strip().lower() for p in self.allowed_senders.split(",") if p.strip())
+
+    @property
+    def automated(self) -> frozenset[str]:
+        """`AUTOMATED_SENDERS` as lower-case domains and addresses."""
+        return frozenset(p.strip().lower() for p in self.automated_senders.split(",") if p.strip())
 
     @property
     def admin_addresses(self) -> frozenset[str]:

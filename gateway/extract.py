@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway import forward, reply
+from gateway import forward, reply, reply_helpdesk
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
 from gateway.sanitize import html_to_text, sanitize_html
@@ -84,7 +84,15 @@ def _extracted(
     fwd: Forward | None = None,
     original_key: str | None = None,
 ) -> Content:
-    new_html = quoted_html = ""
+    new_html = quoted_html = history = ""
+    ticket = reply_helpdesk.ticket_text(text)
+    if ticket is not None:  # a helpdesk's update: its newest comment, the older ones as history
+        text, history = ticket
+    if html and (ticket is not None or not text.strip()):
+        cut = reply_helpdesk.ticket_html(html)
+        if cut is not None:
+            html, quoted_html = cut
+            history = history or html_to_text(quoted_html)
     if html:
         new_html, quoted_html = reply.split_reply_html(reply.without_banner(html))
     parts = reply.split_reply(text) if text.strip() else None
@@ -98,6 +106,7 @@ def _extracted(
     else:
         parts = parts or reply.split_reply(text)
         parts_quoted = parts.quoted_text
+    parts_quoted = "\n\n".join(p for p in (parts_quoted, history) if p)
     if parts.signature and any(_is_calendar(a) for a in attachments):
         # an invitation's text is the calendar's own layout (where, who, the call's link),
         # with no author's signature under it: its last paragraphs stay shown

@@ -303,17 +303,19 @@ def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
         return []
     with store.read() as session:
         policies = feed_policies(session, settings)
+    trusted, automated = settings.trusted, settings.automated
     return [
         Job(
             r.id,
             r.data,
             _envelope_sender(r.source, r.envelope_from),
             policies[r.feed_id].allowed if r.feed_id in policies else settings.allowed,
-            settings.trusted,
+            trusted,
             settings.verify_dkim,
             settings.dns_resolver,
             r.client_ip,
             r.helo,
+            automated,
         )
         for r in rows
     ]

@@ -73,3 +73,25 @@ def test_sender_policy_holds_unknown_senders() -> None:
     assert classify(msg(sender="boss@partner.org"), allowed=allowed).action == "post"
     held = classify(msg(sender="eve@evil.example"), allowed=allowed)
     assert held.action == "hold" and "eve@evil.example" in held.reason
+
+
+def test_automated_senders_are_posted_but_never_their_loops_or_bounces() -> None:
+    """A helpdesk copying the team on tickets marks its mail automatic; AUTOMATED_SENDERS lets it in."""
+    zendesk = {"auto_submitted": "auto-generated", "x_auto_response_suppress": "All"}
+    ignored = classify(msg(sender="support@help.example.com", **zendesk))
+    assert ignored == classify(msg(sender="support@help.example.com", **zendesk), automated=frozenset({"other.org"}))
+    assert ignored.action == "ignore" and "Auto-Submitted: auto-generated" in ignored.reason
+    assert "AUTOMATED_SENDERS" in ignored.reason  # the admin reading it learns how to let it in
+    for listed in ("help.example.com", "support@help.example.com"):
+        verdict = classify(msg(sender="support@help.example.com", **zendesk), automated=frozenset({listed}))
+        assert verdict.action == "post", listed
+    helpdesk = frozenset({"help.example.com"})
+    # another sender's automatic mail stays out, and the helpdesk's own loops and bounces too
+    assert classify(msg(sender="bot@elsewhere.example", **zendesk), automated=helpdesk).action == "ignore"
+    assert classify(msg(sender="x@help.example.com", x_mailfeed_loop="notice"), automated=helpdesk).action == "ignore"
+    assert classify(msg(sender="x@help.example.com"), automated=helpdesk, envelope_from="").action == "ignore"
+    # the sender policy still applies to it
+    verdict = classify(
+        msg(sender="support@help.example.com", **zendesk), allowed=frozenset({"example.org"}), automated=helpdesk
+    )
+    assert verdict.action == "hold"

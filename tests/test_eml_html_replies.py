@@ -85,7 +85,8 @@ def test_post_quoting_a_document_in_a_blockquote_is_not_cut() -> None:
         "Section 4.2 of the new travel policy (sent by the board on 27 February):\n"
         "> Economy class is required for all flights under six hours. "
         "Trains are preferred for any journey under four hours door to door.\n"
-        "So the Lisbon trip stays on economy, and Hamburg goes by train. I will rebook the Hamburg tickets this week.\n\n"
+        "So the Lisbon trip stays on economy, and Hamburg goes by train. "
+        "I will rebook the Hamburg tickets this week.\n\n"
         "Lena"
     )
     assert "<blockquote>" in html

@@ -9,13 +9,15 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
-from gateway.pipeline import deliver, process_pending
+from gateway.pipeline import deliver, process_pending, requeue
 from gateway.store.db import Store
+from gateway.store.models import RawMessage
 from gateway.web.app import create_app
-from tests.helpers import add_feed
+from tests.helpers import EML, add_feed
 
 GMAIL_FORWARD = """From: Otto Prem <otto@example.com>
 To: team@example.com
@@ -102,6 +104,31 @@ def test_same_original_forwarded_twice_is_one_post_listing_both(
     [comment] = d["comments"]
     assert comment["message_id"] == "re@example.org"
     assert comment["parent_message_id"] == post["message_id"]
+
+
+def test_helpdesk_updates_are_ignored_until_automated_senders_lists_the_helpdesk(
+    store: Store, settings: Settings
+) -> None:
+    """Zendesk marks its updates Auto-Submitted: the admin sees why one was not posted, lists the
+    helpdesk, rebuilds, and the update is a post showing the ticket's newest comment."""
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, (EML / "zendesk-cc-update-nested-tables.eml").read_bytes())
+    client = TestClient(create_app(settings, store))
+    assert client.get("/api/feeds/team/threads").json()["threads"] == []
+    with store.read() as session:
+        [(status, reason)] = session.execute(sa.select(RawMessage.status, RawMessage.reason)).all()
+    assert status == "ignored" and "Auto-Submitted: auto-generated" in reason and "AUTOMATED_SENDERS" in reason
+
+    listed = settings.model_copy(update={"automated_senders": "help.example.com"})
+    assert requeue(store=store, which="all") == 1
+    process_pending(store=store, settings=listed)
+    d = only_thread(TestClient(create_app(listed, store)))
+    post = d["post"]
+    assert post["author"] == {"name": "Miro Lind", "address": "support@help.example.com"}
+    assert post["text"].startswith("Miro Lind, Mar 5, 2026, 14:20 CET\n\nHello,\n\nthe VPN certificates were renewed")
+    assert post["quoted_text"].startswith("Jonas Berg, Mar 5, 2026, 09:02 CET")
+    assert "Please type your reply above this line" not in post["text"] + (post["html"] or "")
+    assert d["comments"] == []
 
 
 def test_attached_rfc822_forward_shows_the_original(client: TestClient, store: Store, settings: Settings) -> None:

@@ -1,0 +1,130 @@
+"""Helpdesk notifications: a ticket's newest comment is the message, the older ones its history.
+
+Zendesk (and helpdesks built on its layout) mails every ticket update as the
+whole conversation, newest first, under a line telling the mailbox where to
+reply::
+
+    ##- Please type your reply above this line -##
+    Your request (4821) has been updated. To add additional comments, reply to this email.
+    ----------------------------------------------
+    Sadie M., Mar 2, 2026, 5:48 PM CET
+    (the newest comment)
+    ----------------------------------------------
+    Dana Voss, Mar 2, 2026, 9:12 AM CET
+    (an older comment)
+    --------------------------------
+    This email is a service from Example Support.
+
+There is no "On … wrote:" and no "> ", so the usual quote rules see one long
+message and the reader got the instructions first. Here the marker line and
+the request's own lines under it go; the newest comment (from its "Name, date"
+line) is the text; what follows the next rule (older comments, the footer) is
+quoted history. The marker is "##- … -##" in every language Zendesk writes it
+in, and counts only at the top: a reply quoting a notification is split the
+usual way. In HTML the comments are Zendesk's `zd-comment` elements.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.reply_tokens import OpenStack, source, tokenize
+
+MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
+_RULE = re.compile(r"^\s*-{10,}\s*$")
+_TICKET_NUMBER = re.compile(r"\(#?\d{1,12}\)")  # "Your request (4821) has been updated", in any language
+MARKER_WITHIN = 3  # non-blank lines from the top
+INTRO_LINES = 6  # non-blank lines of the request's own text between the marker and its rule
+COMMENT_CLASS = "zd-comment"
+
+
+def ticket_text(text: str) -> tuple[str, str] | None:
+    """(the newest comment, the older comments and footer) of a helpdesk notification; None for other mail."""
+    if "##" not in text:  # nearly all mail: no need to look further
+        return None
+    lines = text.split("\n")
+    marker = _marker_line(lines)
+    if marker is None:
+        return None
+    body = lines[marker + 1 :]
+    rule = _next_rule(body)
+    if rule is not None and _is_intro(body[:rule]):
+        body = body[rule + 1 :]
+    rule = _next_rule(body)
+    comment, history = (body, []) if rule is None else (body[:rule], body[rule + 1 :])
+    return "\n".join(comment).strip("\n"), "\n".join(history).strip("\n")
+
+
+def _marker_line(lines: list[str]) -> int | None:
+    seen = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if MARKER.match(line):
+            return i
+        seen += 1
+        if seen >= MARKER_WITHIN:
+            return None
+    return None
+
+
+def _next_rule(lines: list[str]) -> int | None:
+    return next((i for i, line in enumerate(lines) if _RULE.match(line)), None)
+
+
+def _is_intro(lines: list[str]) -> bool:
+    """The request's own lines under the marker: a few, naming its number; not a short first comment."""
+    words = [line for line in lines if line.strip()]
+    return len(words) <= INTRO_LINES and bool(_TICKET_NUMBER.search(" ".join(words)))
+
+
+def ticket_html(html: str) -> tuple[str, str] | None:
+    """(the newest comment's HTML, the rest) of a Zendesk notification's HTML; None for other mail.
+
+    Cuts between siblings, so both halves keep their elements whole: the
+    marker and the request's lines are the children of the element holding
+    the marker and the first comment that come before the first comment's; the
+    history starts at the child holding the second comment (or, with one
+    comment, after the one holding it: Zendesk's footer).
+    """
+    if "##" not in html or COMMENT_CLASS not in html:
+        return None
+    tokens = tokenize(html)
+    stack = OpenStack()
+    marker: list[int] | None = None  # the open elements at the marker, outermost first
+    comments: list[list[int]] = []  # the same at each comment's start, itself last
+    ends: dict[int, int] = {}  # start index → index of its end tag
+    for i, tok in enumerate(tokens):
+        if tok.kind == "start":
+            stack.push(i, tok.tag)
+            if COMMENT_CLASS in tok.attr("class").split() and marker is not None and len(comments) < 2:
+                comments.append(list(stack.items))
+        elif tok.kind == "end":
+            start = stack.pop(tok.tag)
+            if start is not None:
+                ends[start] = i
+        elif tok.kind == "data" and marker is None and not comments and MARKER.match(tok.text):
+            marker = list(stack.items)
+    if marker is None or not comments:
+        return None
+    head_at, first = _branches(marker, comments[0])
+    if head_at is None or first is None:
+        return None
+    if len(comments) > 1:
+        _, cut = _branches(comments[0], comments[1])
+    else:
+        end = ends.get(first)
+        cut = None if end is None else end + 1
+    if cut is None:
+        return None
+    newest = "".join(map(source, tokens[:head_at] + tokens[first:cut]))
+    return newest, "".join(map(source, tokens[cut:]))
+
+
+def _branches(a: list[int], b: list[int]) -> tuple[int | None, int | None]:
+    """The children of a's and b's deepest common element that hold a and b (start-token indexes)."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return x, y
+    depth = min(len(a), len(b))
+    return (a[depth] if depth < len(a) else None), (b[depth] if depth < len(b) else None)
