@@ -20,8 +20,8 @@ message and the reader got the instructions first. Here the marker line and
 the request's own lines under it go; the newest comment (from its "Name, date"
 line) is the text; what follows the next rule (older comments, the footer) is
 quoted history. The marker is "##- … -##" in every language Zendesk writes it
-in, and counts only at the top: a reply quoting a notification is split the
-usual way. In HTML the comments are Zendesk's `zd-comment` elements.
+in, and counts only as the first line with words: a reply typed above it, or
+quoting a notification, is split the usual way. In HTML the comments are Zendesk's `zd-comment` elements.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from gateway.reply_tokens import OpenStack, source, tokenize
 MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
 _RULE = re.compile(r"^\s*-{10,}\s*$")
 _TICKET_NUMBER = re.compile(r"\(#?\d{1,12}\)")  # "Your request (4821) has been updated", in any language
-MARKER_WITHIN = 3  # non-blank lines from the top
 INTRO_LINES = 6  # non-blank lines of the request's own text between the marker and its rule
 COMMENT_CLASS = "zd-comment"
+_UNSHOWN = frozenset({"head", "title", "style", "script"})
 
 
 def ticket_text(text: str) -> tuple[str, str] | None:
@@ -56,14 +56,11 @@ def ticket_text(text: str) -> tuple[str, str] | None:
 
 
 def _marker_line(lines: list[str]) -> int | None:
-    seen = 0
+    """The marker's line when it is the first one with words: text above it is someone's reply."""
     for i, line in enumerate(lines):
-        if not line.strip():
-            continue
         if MARKER.match(line):
             return i
-        seen += 1
-        if seen >= MARKER_WITHIN:
+        if any(ch.isalnum() for ch in line):
             return None
     return None
 
@@ -103,8 +100,11 @@ def ticket_html(html: str) -> tuple[str, str] | None:
             start = stack.pop(tok.tag)
             if start is not None:
                 ends[start] = i
-        elif tok.kind == "data" and marker is None and not comments and MARKER.match(tok.text):
-            marker = list(stack.items)
+        elif tok.kind == "data" and marker is None and not _UNSHOWN.intersection(stack.tags):
+            if MARKER.match(tok.text):
+                marker = list(stack.items)
+            elif any(ch.isalnum() for ch in tok.text):
+                return None  # words above the marker: someone's reply, split the usual way
     if marker is None or not comments:
         return None
     head_at, first = _branches(marker, comments[0])

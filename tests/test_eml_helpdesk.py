@@ -87,7 +87,8 @@ def test_a_reply_quoting_a_zendesk_update_is_split_the_usual_way() -> None:
 
 def test_ticket_text_needs_the_marker_at_the_top_and_keeps_a_short_first_comment() -> None:
     marker = "##- Please type your reply above this line -##"
-    assert ticket_text(f"Hi all,\n\nsee below.\n\nThanks\n{marker}\n\nAnn, today\n\nDone.") is None
+    assert ticket_text(f"Thanks, works now.\n\n{marker}\n\nAnn, today\n\nDone.") is None  # a reply above it
+    assert ticket_text(f"\n  \n{'=' * 20}\n{marker}\n\nAnn, today\n\nDone.") == ("Ann, today\n\nDone.", "")
     # no request line with its number under the marker: the first block is the newest comment, kept
     assert ticket_text(f"{marker}\n\nAnn, Mar 2\n\nDone.\n\n{'-' * 46}\n\nBo, Mar 1\n\nPlease fix.") == (
         "Ann, Mar 2\n\nDone.",
@@ -105,3 +106,6 @@ def test_ticket_html_leaves_other_mail_alone() -> None:
     assert ticket_html("<div>##- Please type your reply above this line -##</div><p>no comments here</p>") is None
     assert ticket_html('<div class="zd-comment">a comment, but no marker above it</div>') is None
     assert ticket_html("<p>Hello</p>") is None
+    zendesk = '<div>##- Please type your reply above this line -##</div><div class="zd-comment">Done.</div>'
+    assert ticket_html(f"<head><title>Update</title><style>p {{ margin: 0 }}</style></head>{zendesk}") is not None
+    assert ticket_html(f"<p>Thanks, works now.</p>{zendesk}") is None  # a reply typed above it
