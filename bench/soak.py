@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import smtplib
 import subprocess
@@ -238,6 +239,7 @@ def soak(pg: Postgres, messages: int, clients: int, kill: bool, timeout: float =
     finally:
         a.stop()
         b.stop()
+    shutil.rmtree(work, ignore_errors=True)  # kept only when the run failed, with the instances' logs
     counts = Counter(rows)
     gone, back = down if len(down) == 2 else (phase2, phase2)
     while_up = sum(1 for t in tally.acked_at if t >= phase2 and not gone <= t < back)
