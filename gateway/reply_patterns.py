@@ -160,15 +160,31 @@ MOBILE_LINE = re.compile(
     r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,60}|"
     r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
-    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device))\b[\w\- ]{0,30}|"
+    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device)|mymail|bluemail|spark|"
+    r"fastmail|airmail|edison\s+mail)\b[\w\- ]{0,30}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
-    r"get\s+outlook\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
+    r"get\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|"
+    r"sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
-    r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem\s+[\w ]{1,30}\s+gesendet|"
+    r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem(?:/meiner)?\s+[\w ]{1,30}\s+gesendet|"
+    r"gesendet\s+von\s+meinem\s+[\w\- ]{1,30}|"
+    r"diese\s+nachricht\s+wurde\s+von\s+meinem\s+[\w\-. ]{1,60}\s+gesendet|"  # GMX's and WEB.DE's apps
     r"enviado\s+desde\s+mi\s+[\w ]{1,30}|enviado\s+do\s+meu\s+[\w ]{1,30}|"
-    r"verstuurd\s+vanaf\s+mijn\s+[\w ]{1,30}|skickat\s+från\s+min\s+[\w ]{1,30}|"
-    r"sendt\s+fra\s+min\s+[\w ]{1,30}|wysłane\s+z\s+mojego\s+[\w ]{1,30}|"
-    r"inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|iPhoneから送信|从我的\s?iPhone\s?发送)\s*[.!]?\s*$",
+    r"(?:verstuurd|verzonden)\s+(?:vanaf|met)\s+mijn\s+[\w ]{1,30}|skickat\s+från\s+min\s+[\w ]{1,30}|"
+    r"sendt\s+fra\s+min\s+[\w ]{1,30}|inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|"
+    # in the languages below a bare "sent from …" is an ordinary sentence: the device must be named
+    r"wysłane\s+z\s+(?:mojego\s+)?(?:iphone|ipad|android|smartfon|telefonu|samsung|galaxy|huawei|xiaomi|aplikacji)"
+    r"[\w' ]{0,30}|"
+    r"lähetetty\s+(?:iphonesta|ipadista|[\w\-]{1,30}(?:puhelimesta|laitteesta))|"
+    r"(?:отправлено|надіслано)\s+(?:с|з)\s+(?:моего\s+|мого\s+)?(?:iphone|ipad|android|samsung|galaxy|huawei|"
+    r"xiaomi|honor)\b[\w\-. ]{0,30}|отправлено\s+из\s+(?:мобильной\s+)?почты\s+mail\.ru|"
+    r"odesláno\s+z\s+(?:mého\s+)?(?:iphonu|ipadu|iphone|ipad|androidu|telefonu|mobilu|aplikace)\b[\w\- ]{0,30}|"
+    r"trimis\s+de\s+pe\s+(?:iphone|ipad|android|dispozitivul)\b[\w\-' ]{0,30}|"
+    r"(?:az\s+)?(?:iphone|ipad|android|samsung)[\w\-]{0,20}(?:ról|ről)\s+küldve|"
+    r"στάλθηκε\s+από\s+(?:το\s+|τη\s+)?(?:iphone|ipad|android|samsung|κινητό)[\w ]{0,20}|"
+    r"(?:iphone|ipad|android|samsung|galaxy)[\w]{0,10}'?(?:umdan|ımdan|imden|ümden|dan|den)\s+gönderildi|"
+    r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
+    r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机))\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 # closing formulas that start a sign-off block ("Regards,\nJohn")

@@ -79,6 +79,47 @@ def test_mobile_signature_is_split_off() -> None:
     assert parts.quoted_text.startswith("> On Mar 2, 2026")
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Verzonden vanaf mijn iPhone",
+        "Verzonden met mijn Windows Phone",
+        "Wysłane z iPhone'a",
+        "Wysłane z mojego smartfonu Galaxy",
+        "发自我的iPhone",
+        "Lähetetty iPhonesta",
+        "Lähetetty Android-puhelimesta",
+        "Отправлено с iPhone",
+        "Отправлено из мобильной Почты Mail.ru",
+        "Надіслано з iPhone",
+        "Gesendet von meinem Huawei Mobiltelefon",
+        "Von meinem/meiner Galaxy gesendet",
+        "Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.",
+        "Odesláno z iPhonu",
+        "Az iPhone-omról küldve",
+        "Trimis de pe iPhone-ul meu",
+        "iPhone'umdan gönderildi",
+        "Στάλθηκε από το iPhone μου",
+        "나의 iPhone에서 보냄",
+        "Android から送信",
+        "Sent from myMail for iOS",
+        "Get BlueMail for Android",
+    ],
+)
+def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
+    parts = split_reply(f"Yes, Thursday works for me.\n\n{line}")
+    assert (parts.text, parts.signature) == ("Yes, Thursday works for me.", line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Trimis de pe site.", "Paket gönderildi", "Отправлено из офиса", "Odesláno z kanceláře", "Wysłane z biura"],
+)
+def test_a_last_line_saying_something_was_sent_from_a_place_stays_text(line: str) -> None:
+    parts = split_reply(f"Hi,\n\nthe parcel left.\n\n{line}")
+    assert (parts.text, parts.signature) == (f"Hi,\n\nthe parcel left.\n\n{line}", "")
+
+
 def test_inline_reply_keeps_interleaved_quotes_and_drops_the_trailing_one() -> None:
     parts = split_reply(body("inline-interleaved-reply.eml"))
     assert parts.text.startswith("On Mon, Mar 2, 2026 at 9:00 AM, Max Nils")
