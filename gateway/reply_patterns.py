@@ -21,8 +21,9 @@ LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
 _WROTE = (
     r"wrote|sent|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
     r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|"
-    r"написал(?:\(а\))?|пишет|пише|napsal(?:\(a\))?|έγραψε|a\s+scris|kirjoitti|írta|yazdı|đã\s+viết|"
-    r"님이\s*작성|写道|寫道|書きました|のメッセージ"
+    r"написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|napsal(?:\(a\))?|napísal(?:\(a\))?|"
+    r"napisao(?:/la)?(?:\s+je)?|napisala(?:\s+je)?|έγραψε|a\s+scris|va\s+escriure|kirjoitti|kirjutas|rašė|rakstīja|"
+    r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|写道|寫道|書きました|のメッセージ"
 )
 # A piece of every marker above, lowercased: text without any of them has no
 # marker, and testing substrings is far cheaper than the case-blind alternation.
@@ -40,7 +41,16 @@ MARKER_PIECES = (
     "geschreven",
     "skrev",
     "napisa",
-    "написал",
+    "написа",
+    "napísal",
+    "escriure",
+    "kirjutas",
+    "rašė",
+    "rakstīja",
+    "menulis",
+    "เขียนว่า",
+    "نوشت",
+    "लिखा",
     "пише",
     "napsal",
     "έγραψε",
@@ -64,7 +74,7 @@ WROTE_MID = re.compile(rf"(?:^|[\s,])(?:{_WROTE})\s+\S.{{0,200}}[:：]\s*$", re.
 # words that open an "On <date> ... wrote:" header in the languages we know
 HEADER_START = re.compile(
     r"^[\s>*-]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|(?:"
-    r"on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|vào|в|dne|"
+    r"on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|pada|vào|в|dne|เมื่อ|در|"
     r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b)",
     re.IGNORECASE,
 )

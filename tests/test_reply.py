@@ -145,6 +145,24 @@ def test_inline_reply_keeps_interleaved_quotes_and_drops_the_trailing_one() -> N
         "在 2026年3月3日 10:00，John Doe <john@example.com> 写道：",
         "-----Ursprüngliche Nachricht-----",
         "-----Message d'origine-----",
+        # Gmail's wording in further languages
+        "Pada tanggal Sel, 3 Mar 2026 pukul 10.00 John Doe <john@example.com> menulis:",
+        "Pada Sel, 3 Mac 2026 pada 10:00 PG John Doe <john@example.com> menulis:",
+        "เมื่อ อ. 3 มี.ค. 2026 เวลา 10:00 John Doe <john@example.com> เขียนว่า:",
+        "El dt., 3 de març 2026, 10:00, John Doe <john@example.com> va escriure:",
+        "uto, 3. ožu 2026. u 10:00 John Doe <john@example.com> napisao je:",
+        "ut 3. 3. 2026 o 10:00 John Doe <john@example.com> napísal(a):",
+        "tor., 3. mar. 2026 ob 10:00 je oseba John Doe <john@example.com> napisala:",
+        "вт, 3.03.2026 г. в 10:00 ч. John Doe <john@example.com> написа:",
+        "уто, 3. мар 2026. у 10:00 John Doe <john@example.com> је написао/ла:",
+        "2026 m. kovo 3 d., antr., 10:00 John Doe <john@example.com> rašė:",
+        "T, 3. märts 2026 10:00 John Doe <john@example.com> kirjutas:",
+        "otrd., 2026. g. 3. marts, plkst. 10:00 — lietotājs John Doe (<john@example.com>) rakstīja:",
+        "در تاریخ سه‌شنبه ۳ مارس ۲۰۲۶ ساعت ۱۰:۰۰ John Doe <john@example.com> نوشت:",
+        "मंगल, 3 मार्च 2026 को 10:00 am बजे John Doe <john@example.com> ने लिखा:",
+        # wrapped by the client, as Gmail's text part does at 78 columns
+        "Pada tanggal Sel, 3 Mar 2026 pukul 10.00 John Doe <\njohn@example.com> menulis:",
+        "El dt., 3 de març 2026, 10:00, John Doe <john@example.com>\nva escriure:",
     ],
 )
 def test_localized_reply_headers_start_the_history(header: str) -> None:
