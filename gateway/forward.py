@@ -164,7 +164,8 @@ def _is_header_box(tok: Token) -> bool:
 
 # Outlook's header fields in the languages quotequail does not read, by the English name it does
 _FIELD_NAMES = {
-    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від",
+    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|보낸사람|lähettäjä|feladó|от|від|"
+    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja",
     "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
     "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em",
     "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu",

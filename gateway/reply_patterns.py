@@ -121,6 +121,8 @@ FORWARD_MARKER = re.compile(
     r"message\s+transféré|mensaje\s+reenviado|mensagem\s+encaminhada|messaggio\s+inoltrato|"
     r"doorgestuurd\s+bericht|vidarebefordrat\s+meddelande|videresendt\s+meddelelse|"
     r"videresendt\s+melding|wiadomość\s+przekazana|přeposlaná\s+zpráva|пересылаемое\s+сообщение|"
+    r"yönlendirilmiş\s+ileti|προωθημένο\s+μήνυμα|전달된\s+메일|pesan\s+terusan|mesaj\s+redirecționat|"
+    r"thư\s+đã\s+chuyển\s+tiếp|הודעה\s+שהועברה|proslijeđena\s+poruka|"
     r"転送されたメッセージ|转发的邮件|轉寄的郵件)\s*[-_=*]{0,}|"
     r"begin\s+forwarded\s+message:?|forwarded\s+message:|début\s+du\s+message\s+réexpédié\s*:?|"
     r"anfang\s+der\s+weitergeleiteten\s+nachricht:?|inicio\s+del\s+mensaje\s+reenviado:?)\s*$",
@@ -135,8 +137,8 @@ _FIELD_PREFIX = r"^[\s>]*\*?\s*"
 _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 FROM_FIELD = re.compile(
     _FIELD_PREFIX
-    + r"(?:from|von|de|fra|från|van|od|da|от|від|kimden|보낸\s?사람|差出人|发件人|寄件者|lähettäjä|feladó)"
-    + _FIELD_SUFFIX,
+    + r"(?:from|von|de|fra|från|van|od|da|от|від|kimden|보낸\s?사람|差出人|发件人|寄件者|lähettäjä|feladó|"
+    r"gönderen|από|dari|daripada|de\s+la|từ|מאת|šalje|nuo|saatja)" + _FIELD_SUFFIX,
     re.IGNORECASE,
 )
 OTHER_FIELD = re.compile(

@@ -170,3 +170,34 @@ def test_html_quotequail_cannot_slice_is_read_from_its_text_rendering() -> None:
 def test_vs_is_a_forward_in_danish_and_a_reply_in_finnish(fields: str, forward: bool) -> None:
     text = f"Se nedenfor.\n\n________________________________\n{fields}\n\nLørdag nat.\n"
     assert (unwrap_text(text, subject="VS: Vindue") is not None) is forward
+
+
+@pytest.mark.parametrize(
+    ("marker", "sender"),
+    [
+        ("Yönlendirilmiş ileti", "Gönderen"),
+        ("Προωθημένο μήνυμα", "Από"),
+        ("전달된 메일", "보낸사람"),
+        ("Pesan terusan", "Dari"),
+        ("Mesaj redirecționat", "De la"),
+        ("Thư đã chuyển tiếp", "Từ"),
+        ("הודעה שהועברה", "מאת"),
+        ("Proslijeđena poruka", "Šalje"),
+    ],
+)
+@pytest.mark.parametrize("subject", ["Fwd: Server maintenance", "Server maintenance"])
+def test_gmail_forwards_in_more_languages(marker: str, sender: str, subject: str) -> None:
+    """Gmail's localized marker and "From" field: with or without a forward subject, the original is read."""
+    text = (
+        f"FYI\n\n---------- {marker} ---------\n{sender}: Ops Team <ops@example.com>\n"
+        "Date: Mon, Mar 2, 2026 at 8:13 PM\nSubject: Server maintenance\nTo: Otto Prem <otto@example.org>\n\n\n"
+        "Maintenance window is Saturday 02:00-04:00.\n"
+    )
+    found = unwrap_text(text, subject=subject)
+    assert found is not None
+    assert (found.author, found.note, found.subject) == (
+        Address("Ops Team", "ops@example.com"),
+        "FYI",
+        "Server maintenance",
+    )
+    assert found.text == "Maintenance window is Saturday 02:00-04:00."
