@@ -138,7 +138,7 @@ _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 FROM_FIELD = re.compile(
     _FIELD_PREFIX
     + r"(?:from|von|de|fra|från|van|od|da|от|від|kimden|보낸\s?사람|差出人|发件人|寄件者|lähettäjä|feladó|"
-    r"gönderen|από|dari|daripada|de\s+la|từ|מאת|šalje|nuo|saatja)" + _FIELD_SUFFIX,
+    r"gönderen|από|dari|daripada|de\s+la|từ|מאת|šalje|nuo|saatja|จาก|من)" + _FIELD_SUFFIX,
     re.IGNORECASE,
 )
 OTHER_FIELD = re.compile(
@@ -147,6 +147,11 @@ OTHER_FIELD = re.compile(
     r"inviato|oggetto|отправлено|кому|тема|дата|送信日時|宛先|件名|日付|发送时间|发送日期|收件人|主题|"
     r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy|"
     r"odesláno|komu|předmět|gönderildi|kime|konu|bilgi|보낸\s?날짜|받는\s?사람|참조|제목|"
+    # Outlook's labels in Greek, Romanian, Croatian, Serbian, Slovak, Slovenian, Bulgarian, Hebrew, Arabic,
+    # Vietnamese, Indonesian, Thai, Catalan, Ukrainian, Lithuanian and Estonian
+    r"στάλθηκε|προς|θέμα|κοιν|trimis|către|subiect|poslano|poslato|prima|predmet|odoslané|za|zadeva|"
+    r"изпратено|до|относно|נשלח|אל|נושא|تم\s+الإرسال|إلى|الموضوع|đã\s+gửi|đến|chủ\s+đề|dikirim|kepada|"
+    r"subjek|ส่ง|ถึง|เรื่อง|enviat|per\s+a|assumpte|надіслано|išsiųsta|kam|tema|saadetud|adressaat|teema|"
     # the copy line in the languages above (Cc elsewhere)
     r"dw|kopia|kopi|kopio|kopie|копия|抄送|副本|enviada\s+em|enviado\s+el|enviado\s+em)" + _FIELD_SUFFIX,
     re.IGNORECASE,

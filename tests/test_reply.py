@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.forward import unwrap_text
 from gateway.reply import split_reply, split_reply_html, without_signature
 from gateway.reply_thread import split_thread
 from gateway.sanitize import html_to_text
@@ -296,3 +297,44 @@ def test_a_gateway_tag_in_quoted_subjects_is_no_inline_answer() -> None:
     older = "From: Bo <bo@example.com>\nSent: Monday\nTo: Ana\nSubject: [EXTERNAL] Plan\n\n[EXTERNAL] Hi.\n\n"
     text = f"Fine by me.\n\n{older}{older}[EXTERNAL] Bye."
     assert split_reply(text).text == "Fine by me."
+
+
+OUTLOOK_LABELS = {
+    "Greek": ("Από", "Στάλθηκε", "Προς", "Θέμα"),
+    "Romanian": ("De la", "Trimis", "Către", "Subiect"),
+    "Croatian": ("Šalje", "Poslano", "Prima", "Predmet"),
+    "Serbian": ("Od", "Poslato", "Za", "Tema"),
+    "Slovak": ("Od", "Odoslané", "Komu", "Predmet"),
+    "Slovenian": ("Od", "Poslano", "Za", "Zadeva"),
+    "Bulgarian": ("От", "Изпратено", "До", "Относно"),
+    "Hebrew": ("מאת", "נשלח", "אל", "נושא"),
+    "Arabic": ("من", "تم الإرسال", "إلى", "الموضوع"),
+    "Vietnamese": ("Từ", "Đã gửi", "Đến", "Chủ đề"),
+    "Indonesian": ("Dari", "Dikirim", "Kepada", "Subjek"),
+    "Thai": ("จาก", "ส่ง", "ถึง", "เรื่อง"),
+    "Catalan": ("De", "Enviat", "Per a", "Assumpte"),
+    "Ukrainian": ("Від", "Надіслано", "Кому", "Тема"),
+    "Lithuanian": ("Nuo", "Išsiųsta", "Kam", "Tema"),
+    "Estonian": ("Saatja", "Saadetud", "Adressaat", "Teema"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(OUTLOOK_LABELS))
+def test_outlook_header_block_in_more_languages_is_history_in_a_reply_and_the_original_in_a_forward(
+    language: str,
+) -> None:
+    sender, sent, to, subject = OUTLOOK_LABELS[language]
+    block = (
+        f"{sender}: Ops Team <ops@example.com>\n{sent}: 2 March 2026 20:13\n{to}: Otto Prem <otto@example.org>\n"
+        f"{subject}: Server maintenance\n\nMaintenance window is Saturday."
+    )
+    parts = split_reply(f"Yes, agreed.\n\n{block}")
+    assert (parts.text, parts.quoted_text) == ("Yes, agreed.", block)
+    found = unwrap_text(f"FYI\n\n{block}", subject="Fwd: Server maintenance")
+    assert found is not None
+    assert (found.author.address, found.subject, found.text, found.note) == (
+        "ops@example.com",
+        "Server maintenance",
+        "Maintenance window is Saturday.",
+        "FYI",
+    )
