@@ -125,7 +125,14 @@ FORWARD_MARKER = re.compile(
     r"thư\s+đã\s+chuyển\s+tiếp|הודעה\s+שהועברה|proslijeđena\s+poruka|"
     r"転送されたメッセージ|转发的邮件|轉寄的郵件)\s*[-_=*]{0,}|"
     r"begin\s+forwarded\s+message:?|forwarded\s+message:|début\s+du\s+message\s+réexpédié\s*:?|"
-    r"anfang\s+der\s+weitergeleiteten\s+nachricht:?|inicio\s+del\s+mensaje\s+reenviado:?)\s*$",
+    r"anfang\s+der\s+weitergeleiteten\s+nachricht:?|inicio\s+del\s+mensaje\s+reenviado:?|"
+    # Apple Mail's in further languages (its subject says "Fwd:" in all of them; these count without it)
+    r"(?:début\s+du\s+message\s+transféré|inizio\s+messaggio\s+inoltrato|begin\s+doorgestuurd\s+bericht|"
+    r"início\s+da\s+mensagem\s+(?:encaminhada|reencaminhada)|začátek\s+přeposílané\s+zprávy|"
+    r"začiatok\s+preposlanej\s+správy|początek\s+przekazywanej\s+wiadomości|"
+    r"начало\s+переадресованного\s+сообщения|start\s+på\s+videresendt\s+besked|videresendt\s+melding|"
+    r"välitetty\s+viesti\s+alkaa|vidarebefordrat\s+mejl|továbbított\s+levél\s+kezdete|"
+    r"započni\s+proslijeđenu\s+poruku|începe\s+mesajul\s+redirecționat)\s*:)\s*$",
     re.IGNORECASE,
 )
 # A line made only of separator characters (Outlook's "______", "-----", "=====").

@@ -201,3 +201,35 @@ def test_gmail_forwards_in_more_languages(marker: str, sender: str, subject: str
         "Server maintenance",
     )
     assert found.text == "Maintenance window is Saturday 02:00-04:00."
+
+
+@pytest.mark.parametrize(
+    ("marker", "labels"),
+    [
+        ("Inizio messaggio inoltrato:", ("Da", "Oggetto", "Data", "A")),
+        ("Begin doorgestuurd bericht:", ("Van", "Onderwerp", "Datum", "Aan")),
+        ("Início da mensagem encaminhada:", ("De", "Assunto", "Data", "Para")),
+        ("Začátek přeposílané zprávy:", ("Od", "Předmět", "Datum", "Komu")),
+        ("Początek przekazywanej wiadomości:", ("Od", "Temat", "Data", "Do")),
+        ("Начало переадресованного сообщения:", ("От", "Тема", "Дата", "Кому")),
+        ("Start på videresendt besked:", ("Fra", "Emne", "Dato", "Til")),
+        ("Välitetty viesti alkaa:", ("Lähettäjä", "Aihe", "Päiväys", "Vastaanottaja")),
+        ("Vidarebefordrat mejl:", ("Från", "Ämne", "Datum", "Till")),
+        ("Továbbított levél kezdete:", ("Feladó", "Tárgy", "Dátum", "Címzett")),
+        ("Début du message transféré :", ("De", "Objet", "Date", "À")),
+    ],
+)
+def test_apple_mail_forward_markers_count_without_a_forward_subject(marker: str, labels: tuple[str, ...]) -> None:
+    """The forwarder retyped the subject: Apple Mail's localized marker alone says it is a forward."""
+    sender, subject, date, to = labels
+    text = (
+        f"FYI\n\n{marker}\n\n{sender}: Ops Team <ops@example.com>\n{subject}: Server maintenance\n"
+        f"{date}: 2 March 2026 20:13:00 CET\n{to}: Otto Prem <otto@example.org>\n\nMaintenance window is Saturday."
+    )
+    found = unwrap_text(text, subject="Saturday's maintenance")
+    assert found is not None
+    assert (found.author.address, found.note, found.text) == (
+        "ops@example.com",
+        "FYI",
+        "Maintenance window is Saturday.",
+    )
