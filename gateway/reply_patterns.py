@@ -226,7 +226,14 @@ SIGN_OFF = re.compile(
     r"atenciosamente|abraços|cumprimentos|"
     r"cordiali\s+saluti|saluti|distinti\s+saluti|"
     r"med\s+vennlig\s+hilsen|vennlig\s+hilsen|ystävällisin\s+terveisin|terveisin|с\s+уважением|"
-    r"saygılarımla|감사합니다|よろしくお願いします|よろしくお願いいたします|以上|此致|谢谢)\s*[,.!，。！]?\s*$",
+    r"saygılarımla|감사합니다|よろしくお願いします|よろしくお願いいたします|以上|此致|谢谢|"
+    # the languages whose reply headers are read too
+    r"med\s+vänliga\s+hälsningar|με\s+εκτίμηση|φιλικά|cu\s+stimă|cu\s+respect|cu\s+drag|"
+    r"(?:lijep|srdačan|lep)\s+pozdrav|s\s+poštovanjem|s\s+spoštovanjem|s\s+pozdravom|s\s+úctou|lp|"
+    r"поздрави|с\s+уважение|з\s+повагою|בברכה|مع\s+(?:خالص\s+)?تحياتي|trân\s+trọng|thân\s+ái|hormat\s+saya|"
+    r"salam(?:\s+hangat)?|ขอแสดงความนับถือ|salutacions|atentament|pagarbiai|linkėjimai|lugupidamisega|"
+    r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar)"
+    r"\s*[,.!，。！،]?\s*$",
     re.IGNORECASE,
 )
 # "-Abhishek Kona", "/John": a one-line sign-off

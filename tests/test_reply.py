@@ -338,3 +338,33 @@ def test_outlook_header_block_in_more_languages_is_history_in_a_reply_and_the_or
         "Maintenance window is Saturday.",
         "FYI",
     )
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Με εκτίμηση,",
+        "Cu stimă,",
+        "Lijep pozdrav,",
+        "S poštovanjem,",
+        "S pozdravom,",
+        "Lep pozdrav,",
+        "Поздрави,",
+        "З повагою,",
+        "בברכה,",
+        "مع تحياتي،",
+        "Trân trọng,",
+        "Hormat saya,",
+        "ขอแสดงความนับถือ",
+        "Salutacions,",
+        "Pagarbiai,",
+        "Lugupidamisega,",
+        "Ar cieņu,",
+        "Üdvözlettel,",
+        "Med vänliga hälsningar,",
+        "Selamlar,",
+    ],
+)
+def test_sign_offs_in_the_languages_whose_headers_are_read_start_the_signature(closing: str) -> None:
+    parts = split_reply(f"The invoice is attached.\n\n{closing}\nJana Nováková")
+    assert (parts.text, parts.signature) == ("The invoice is attached.", f"{closing}\nJana Nováková")
