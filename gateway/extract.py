@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from gateway import forward, reply, reply_helpdesk
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
-from gateway.sanitize import html_to_text, sanitize_html
+from gateway.sanitize import html_to_text, sanitize_html, without_hidden
 from gateway.thread import normalize_subject
 
 SNIPPET_CHARS = 240
@@ -85,6 +85,7 @@ def _extracted(
     original_key: str | None = None,
 ) -> Content:
     new_html = quoted_html = history = ""
+    html = without_hidden(html) if html else html
     ticket = reply_helpdesk.ticket_text(text)
     if ticket is not None:  # a helpdesk's update: its newest comment, the older ones as history
         text, history = ticket

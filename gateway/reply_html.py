@@ -87,7 +87,8 @@ def without_signature(html: str, signature: str) -> str:
     scan = _Scan(tokens)
     cut = min((start for start, _ in scan.quiet), default=None)
     if cut is None:
-        at = next((i for i in range(len(scan.lines) - 1, -1, -1) if scan.lines[i] == lines[0]), None)
+        first = _as_delimiter(lines[0])
+        at = next((i for i in range(len(scan.lines) - 1, -1, -1) if _as_delimiter(scan.lines[i]) == first), None)
         if at is None:
             return html
         cut = scan.line_tok[at]
@@ -95,6 +96,14 @@ def without_signature(html: str, signature: str) -> str:
     if dropped > 1.5 * sum(len(ln) for ln in lines) + 40:
         return html
     return _split_at(tokens, _back_over_opening(tokens, cut))[0]
+
+
+_DELIMITER = re.compile(r"^(?:--|—|–|_{2,})$")
+
+
+def _as_delimiter(line: str) -> str:
+    """A signature delimiter as one form: the text part's "--" is an em dash in GitHub's HTML, say."""
+    return "--" if _DELIMITER.match(line) else line
 
 
 # Words one of the banners below holds, looked for in the top of the HTML as plain substrings: a

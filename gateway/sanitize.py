@@ -16,9 +16,9 @@ import re
 
 import nh3
 
-from gateway.reply_tokens import VOID, Token, source, tokenize
+from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
 
-__all__ = ["sanitize_html", "html_to_text"]
+__all__ = ["sanitize_html", "html_to_text", "without_hidden"]
 
 ALLOWED_TAGS = frozenset(
     [
@@ -117,6 +117,42 @@ def html_to_text(html: str) -> str:
     skipped. One pass; nesting is tracked with counters, never recursion.
     """
     return render_text(tokenize(html))
+
+
+_HIDES = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_MAY_HIDE = re.compile(r"""style\s*=\s*["']?[^"'>]*(?:display\s*:\s*none|visibility\s*:\s*hidden)""", re.IGNORECASE)
+
+
+def without_hidden(html: str) -> str:
+    """`html` without the elements its sender hid (`display:none`, `visibility:hidden`).
+
+    A mail client hides them: a newsletter's preview line, GitHub's "Message ID",
+    a helpdesk's machine-readable copy. Sanitizing drops every style, so kept
+    they would be shown, and read into the text rendering too. An element left
+    open ends where its parent does, as in a browser.
+    """
+    if not _MAY_HIDE.search(html):
+        return html
+    tokens = tokenize(html)
+    out: list[Token] = []
+    stack = OpenStack()
+    hidden: tuple[int, int] | None = None  # the hidden element's start index and its depth
+    for i, tok in enumerate(tokens):
+        if tok.kind == "start":
+            stack.push(i, tok.tag)
+            if hidden is None and tok.tag not in VOID and _HIDES.search(tok.attr("style")):
+                hidden = (i, len(stack.items) - 1)
+                continue
+        elif tok.kind == "end":
+            start = stack.pop(tok.tag)
+            if hidden is not None and len(stack.items) <= hidden[1]:
+                closes_it = start == hidden[0]  # else its parent's end tag closed it, and stays
+                hidden = None
+                if closes_it:
+                    continue
+        if hidden is None:
+            out.append(tok)
+    return "".join(map(source, out))
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:

@@ -146,3 +146,15 @@ def test_outlook_quoted_header_with_mailto_links_starts_the_history_in_text_and_
     assert c.quoted_text.endswith("Has anyone confirmed the catering for Thursday?\n\nBo")
     assert html_to_text(html) == "Yes, the caterer confirmed 40 sandwiches for Thursday.\n\nCarl"
     assert "Has anyone" not in html and "From:" not in html and "mailto:" not in html
+
+
+def test_github_notification_shows_the_comment_without_the_footer_or_the_hidden_message_id() -> None:
+    """GitHub's footer follows "--" in the text part and an em dash in the HTML; its "Message ID" line
+    and tracking beacon are hidden (display:none, 1x1) in the HTML, so a reader must not see them."""
+    c = analysed_fixture("github-notification-comment.eml").content
+    words = "I can reproduce this on 1.8.2 with a 2.5 GB file; 1.8.1 works. Looks like the size check from #398."
+    assert c.text == words
+    assert c.signature.startswith("--\nReply to this email directly, view it on GitHub:")
+    html = html_of(c)
+    assert html_to_text(html) == words.replace("#398.", "#398 (https://github.com/example/tool/pull/398).")
+    assert "Reply to this email directly" not in html and "Message ID" not in html and "beacon" not in html

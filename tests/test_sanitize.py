@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.sanitize import html_to_text, sanitize_html
+from gateway.sanitize import html_to_text, sanitize_html, without_hidden
 
 EML = Path(__file__).parent / "data" / "eml"
 
@@ -105,6 +105,20 @@ def test_html_to_text_keeps_the_empty_lines_br_makes() -> None:
     assert html_to_text("<div>one<br></div><div>two</div>") == "one\ntwo"
     assert html_to_text("<br><div>one</div>") == "one"
     assert html_to_text("<blockquote>a<br><br>b</blockquote>") == "> a\n>\n> b"
+
+
+def test_what_the_sender_hid_stays_hidden() -> None:
+    # sanitizing drops every style, so a hidden preview line or machine copy would be shown
+    html = '<p>Hello</p><div style="display:none !important">Preview text <b>x</b></div><p>Bye</p>'
+    assert without_hidden(html) == "<p>Hello</p><p>Bye</p>"
+    assert without_hidden('<span style="visibility: hidden">a<span>b</span>c</span>d') == "d"
+    # left open, it ends where its parent does (as in a browser); the parent's end tag stays
+    assert without_hidden('<tr><td><div style="display:none">x</td><td>y</td></tr>') == "<tr><td></td><td>y</td></tr>"
+    # a hidden image is the sanitizer's business (a tracking pixel); shown styles are left alone
+    assert without_hidden('<img style="display:none" src="https://t.example/p.gif">z') == (
+        '<img style="display:none" src="https://t.example/p.gif">z'
+    )
+    assert without_hidden('<p style="display:block">shown</p>') == '<p style="display:block">shown</p>'
 
 
 def test_html_to_text_on_broken_markup() -> None:
