@@ -32,7 +32,8 @@ from gateway.reply_tokens import OpenStack, source, tokenize
 
 MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
 _RULE = re.compile(r"^\s*-{10,}\s*$")
-_TICKET_NUMBER = re.compile(r"\(#?\d{1,12}\)")  # "Your request (4821) has been updated", in any language
+# "Your request (4821) has been updated", "Ticket #4821 was solved", in any language
+_TICKET_NUMBER = re.compile(r"\(#?\d{1,12}\)|#\d{1,12}\b")
 INTRO_LINES = 6  # non-blank lines of the request's own text between the marker and its rule
 COMMENT_CLASS = "zd-comment"
 _UNSHOWN = frozenset({"head", "title", "style", "script"})

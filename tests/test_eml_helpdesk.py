@@ -94,6 +94,12 @@ def test_ticket_text_needs_the_marker_at_the_top_and_keeps_a_short_first_comment
         "Ann, Mar 2\n\nDone.",
         "Bo, Mar 1\n\nPlease fix.",
     )
+    # the request's line names its number in parentheses or after "#"
+    rule = "-" * 46
+    assert ticket_text(f"{marker}\n\nTicket #4821 was solved.\n{rule}\n\nAnn, Mar 2\n\nDone.") == (
+        "Ann, Mar 2\n\nDone.",
+        "",
+    )
     # Zendesk's marker in other languages has the same frame
     assert ticket_text("##- Escriba su respuesta por encima de esta línea -##\n\nAna, 2 mar\n\nListo.") == (
         "Ana, 2 mar\n\nListo.",
