@@ -48,7 +48,8 @@ MAX_CHARS = 2_000_000
 # "Fwd:", "FW:", German "WG:", French "TR:", Spanish "RV:", Nordic "VS:"/"VB:", Dutch "Doorst:"
 _FWD_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]{0,80}\]\s*)?(?:(?:re|aw|sv|antw)\s*:\s*)*"
-    r"(?:fwd?|fw|wg|tr|rv|vs|vb|doorst|enc|i|rif|pd|přeposlat)\s*(?:\[\d{1,3}\])?\s*:",
+    r"(?:fwd?|fw|wg|tr|rv|vs|vb|doorst|enc|i|rif|pd|přeposlat|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|"
+    r"továbbítás|tov|转发|轉寄)\s*(?:\[\d{1,3}\])?\s*[:：]",
     re.IGNORECASE,
 )
 

@@ -35,15 +35,24 @@ from datetime import datetime, timedelta
 
 MAX_SUBJECT_KEY = 255
 
-# Re:, Fwd:, and their localised forms (AW: and WG: German, SV: Nordic,
-# VS: Finnish, RIF: Italian, RV: Spanish, TR: French, Antw: Dutch, Odp: Polish)
+# Re: and its localised forms as mail clients write them (AW: German, SV: Nordic, VS: Finnish,
+# R:/RIF:/Risp: Italian, RV: Spanish, Antw: Dutch, Odp: Polish, Vá: Hungarian, ΑΠ: Greek,
+# Отв: Russian, Відп: Ukrainian, Odg: Croatian, Atb: Latvian, Ynt: Turkish, BLS: Indonesian,
+# Chinese, Arabic, Hebrew, Vietnamese, Thai) ...
+_REPLIES = (
+    r"re|aw|sv|vs|r|rif|risp|rv|antw|odp|res|ynt|vá|απ|отв|ответ|відп|odg|atb|bls|balas|回复|回覆|答复|رد|השב|"
+    r"trả\s+lời|ตอบกลับ"
+)
+# ... and Fwd: with its forms (WG: German, TR: French, I: Italian, VB: Swedish, Doorst: Dutch, PD: Polish,
+# ENC: Portuguese, VL: Finnish, Videresend: Norwegian, İLT: Turkish, Redir.: Romanian, ΠΡΘ: Greek,
+# Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese)
+_FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄"
 _PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|rif|rv|tr|antw|odp|enc|res|ynt)(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]"
-    r"|\[[^\]]{1,64}\])\s*",
+    rf"^\s*(?:(?:{_REPLIES}|{_FORWARDS})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
     re.IGNORECASE,
 )
 _REPLY_PREFIX = re.compile(
-    r"^\s*(?:\[[^\]]{1,64}\]\s*)*(?:re|aw|sv|vs|rif|rv|antw|odp|res|ynt)(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
+    rf"^\s*(?:\[[^\]]{{1,64}}\]\s*)*(?:{_REPLIES})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
     re.IGNORECASE,
 )
 

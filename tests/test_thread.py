@@ -7,9 +7,11 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.forward import is_forward_subject
 from gateway.ingest.mbox import import_archive, open_archive
 from gateway.pipeline import deliver, process_pending, requeue
 from gateway.store.db import Store
@@ -37,6 +39,45 @@ def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
     assert normalize_subject("SV: Re[2]: Budget 2027") == "budget 2027"
     assert normalize_subject("Réunion") == "réunion"
     assert is_reply_subject("RE: x") and is_reply_subject("[list] Aw: x") and not is_reply_subject("Fwd: x")
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "Vá:",
+        "ΑΠ:",
+        "Απ:",
+        "Отв:",
+        "Відп:",
+        "R:",
+        "Risp:",
+        "Odg:",
+        "Atb:",
+        "BLS:",
+        "回复:",
+        "回覆:",
+        "答复：",
+        "رد:",
+        "השב:",
+    ]
+    + ["Trả lời:", "ตอบกลับ:"],
+)
+def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> None:
+    # a reply without reply headers joins its thread by subject only when its subject says it is one
+    assert is_reply_subject(f"{prefix} Budget 2027") and normalize_subject(f"{prefix} Budget 2027") == "budget 2027"
+
+
+@pytest.mark.parametrize(
+    "prefix", ["VL:", "Videresend:", "İLT:", "Redir.:", "ΠΡΘ:", "Προώθ:", "Пересл:", "Továbbítás:", "TOV:", "转发:"]
+)
+def test_forward_prefixes_of_more_languages_are_stripped_but_are_no_reply(prefix: str) -> None:
+    assert normalize_subject(f"{prefix} Budget 2027") == "budget 2027" and not is_reply_subject(f"{prefix} x")
+    assert is_forward_subject(f"{prefix} Budget 2027")
+
+
+def test_words_that_start_like_a_prefix_are_kept() -> None:
+    for subject in ("Rapid response", "Real estate: Q3", "Iltapäivä: kahvi", "Information: Q3", "Tovább: x"):
+        assert normalize_subject(subject) == subject.casefold() and not is_reply_subject(subject)
 
 
 def test_reply_chain_is_in_reply_to_then_references_newest_first() -> None:
