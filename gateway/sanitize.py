@@ -17,6 +17,7 @@ import re
 import nh3
 
 from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
+from gateway.safelinks import real_url
 
 __all__ = ["sanitize_html", "html_to_text", "without_hidden"]
 
@@ -112,9 +113,10 @@ def html_to_text(html: str) -> str:
     """A readable plain-text rendering of `html`.
 
     Paragraphs and headings become blank-line separated, `<br>`, `<div>` and table
-    rows line breaks (a `<br>` on a line of its own an empty line), list items "- " lines, blockquotes "> " lines, links
-    "text (url)" when the URL adds something; `<head>`, `<style>`, `<script>` are
-    skipped. One pass; nesting is tracked with counters, never recursion.
+    rows line breaks (a `<br>` on a line of its own an empty line), list items "- "
+    lines, blockquotes "> " lines, links "text (url)" when the URL adds something;
+    `<head>`, `<style>`, `<script>` are skipped. One pass; nesting is tracked with
+    counters, never recursion.
     """
     return render_text(tokenize(html))
 
@@ -156,7 +158,9 @@ def without_hidden(html: str) -> str:
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    """Keep data-src only as an http(s) URL (it is shown, never loaded)."""
+    """Keep data-src only as an http(s) URL (it is shown, never loaded); links go where their author meant."""
+    if element == "a" and attribute == "href":
+        return real_url(value)
     if attribute == "data-src" and not re.match(r"^https?://", value, re.IGNORECASE):
         return None
     if element == "img" and attribute == "src" and not _CID.match(value):
@@ -370,7 +374,7 @@ def _end(w: _Writer, tag: str, ol_counters: list[int]) -> None:
 
 
 def _link_suffix(w: _Writer, href: str, text: str) -> None:
-    shown = _SPACES.sub(" ", text).strip()
+    href, shown = real_url(href), _SPACES.sub(" ", text).strip()
     if not href or href.startswith("#") or not re.match(r"^(?:https?|mailto|ftp):", href, re.I):
         return
     bare = re.sub(r"^mailto:", "", href, flags=re.I)

@@ -257,3 +257,19 @@ def test_outlook_forward_from_x_on_behalf_of_y_has_y_as_author_under_the_name_y_
         date=datetime(2026, 3, 2, 18, 15, 22, tzinfo=CET),
         note="Forwarding for the facilities list.",
     )
+
+
+def test_outlook_forward_from_a_defender_tenant_shows_the_links_real_addresses() -> None:
+    """Microsoft Defender rewrote each link of the original into a Safe Links URL before Jonas forwarded it."""
+    c = analysed_fixture("outlook-forward-safelinks.eml").content
+    assert c.author == Address("IT Service Desk", "it@example.com")
+    assert c.forward is not None and c.forward.note == "FYI, the new VPN client is out."
+    assert c.text == (
+        "Hello all,\n\nversion 5.2 of the VPN client is available on the "
+        "intranet<https://intranet.example.com/it/vpn-client-5.2>. Install it before Monday.\n\n"
+        "Outages are posted on the status page (https://status.example.com/).\n\nIT Service Desk"
+    )
+    html = c.html or ""
+    assert 'href="https://intranet.example.com/it/vpn-client-5.2"' in html
+    assert 'href="https://status.example.com/"' in html
+    assert "safelinks" not in html + c.text + c.snippet
