@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway import forward, reply, reply_helpdesk, safelinks
+from gateway import forward, links, reply, reply_helpdesk
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
 from gateway.sanitize import html_to_text, sanitize_html, without_hidden
@@ -86,7 +86,7 @@ def _extracted(
 ) -> Content:
     new_html = quoted_html = history = ""
     html = without_hidden(html) if html else html
-    text = safelinks.in_text(text)
+    text = links.in_text(text)
     ticket = reply_helpdesk.ticket_text(text)
     if ticket is not None:  # a helpdesk's update: its newest comment, the older ones as history
         text, history = ticket

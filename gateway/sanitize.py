@@ -16,8 +16,8 @@ import re
 
 import nh3
 
+from gateway.links import real_url
 from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
-from gateway.safelinks import real_url
 
 __all__ = ["sanitize_html", "html_to_text", "without_hidden"]
 

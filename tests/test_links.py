@@ -1,10 +1,10 @@
-"""Safe Links URLs (Microsoft Defender's rewritten links) are shown as the address they stand for."""
+"""Links security gateways rewrote (Safe Links, URL Defense, Google's redirect) show the address they stand for."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from gateway.safelinks import in_text, real_url
+from gateway.links import in_text, real_url
 from gateway.sanitize import html_to_text, sanitize_html
 
 
@@ -48,3 +48,22 @@ def test_html_links_and_their_text_rendering_show_the_real_address() -> None:
     assert 'href="https://a.example/doc?x=1&amp;y=2"' in sanitize_html(html)
     assert "safelinks" not in sanitize_html(html)
     assert html_to_text(html) == "See the plan (https://a.example/doc?x=1&y=2)."
+
+
+def test_proofpoint_url_defense_and_googles_redirect_are_unwrapped_too() -> None:
+    address = "https://intranet.example.org/docs/plan.pdf?v=2&lang=en"
+    v2 = "https://urldefense.proofpoint.com/v2/url?u=https-3A__intranet.example.org_docs_plan.pdf-3Fv-3D2-26lang-3Den&d=DwMF"
+    assert real_url(v2 + "aQ&c=abc&r=def&m=ghi&s=jkl&e=") == address
+    assert real_url(f"https://urldefense.proofpoint.com/v1/url?u={quote(address, safe='')}&k=x") == address
+    assert real_url(f"https://urldefense.com/v3/__{address}__;!!ABC123!def456$") == address
+    assert real_url(f"https://www.google.com/url?q={quote(address, safe='')}&sa=D&usg=AOv") == address
+    # v3 replaced some characters by "*" and keeps them in its encoded tail: left as it is
+    starred = "https://urldefense.com/v3/__https://intranet.example.org/a*b__;Kg!!ABC$"
+    assert real_url(starred) == starred
+    assert (
+        real_url("https://www.google.com/search?q=https://a.example")
+        == "https://www.google.com/search?q=https://a.example"
+    )
+    assert in_text(f"see https://urldefense.com/v3/__{address}__;!!X!Y$ (or the wiki).") == (
+        f"see {address} (or the wiki)."
+    )

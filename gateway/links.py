@@ -1,0 +1,76 @@
+"""Links a mail gateway rewrote, shown as the address their author wrote.
+
+Security gateways rewrite every link in the mail their customers receive so a
+click goes through them first; a message forwarded from such an organisation
+carries those links: its text reads as long opaque URLs, the reader cannot see
+where a link goes, and each click reports to the forwarder's organisation. The
+address is inside the rewritten URL:
+
+- Microsoft Defender's Safe Links: `https://<region>.safelinks.protection.outlook.com/?url=<address>&data=…`
+- Proofpoint URL Defense v1 and v2: `https://urldefense.proofpoint.com/v2/url?u=<address>&d=…`
+  (in v2 "-" stands for "%" and "_" for "/"), and v3: `https://urldefense.com/v3/__<address>__;…`
+  (left as it is when characters of the address were replaced by `*`: they are in its encoded tail)
+- Google's redirect: `https://www.google.com/url?q=<address>&sa=…`
+
+Only an http(s) or mailto address replaces a link; anything else keeps the gateway's URL.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, unquote, urlsplit
+
+_SHOWN_SCHEMES = ("http://", "https://", "mailto:")
+_HOSTS = ("safelinks.protection.outlook.com", "urldefense.proofpoint.com", "urldefense.com", "www.google.com")
+# in running text the URL ends before a closing parenthesis or the sentence's punctuation
+_IN_TEXT = re.compile(
+    r"https?://(?:[a-z0-9-]{1,63}\.safelinks\.protection\.outlook\.com|urldefense(?:\.proofpoint)?\.com|"
+    r"www\.google\.com/url)[/?][^\s<>\"'()]{1,8000}(?<![.,;:!?])",
+    re.IGNORECASE,
+)
+_V3 = re.compile(r"^https?://urldefense\.com/v3/__(?P<url>.+?)__;", re.IGNORECASE | re.DOTALL)
+WRAPPED_AT_MOST = 3  # a forward of a forward between two such organisations wraps a link again
+
+
+def real_url(url: str) -> str:
+    """The address a rewritten link stands for; any other URL as it is."""
+    for _ in range(WRAPPED_AT_MOST):
+        inner = _unwrapped(url.strip())
+        if inner is None or not inner.lower().startswith(_SHOWN_SCHEMES):
+            return url
+        url = inner
+    return url
+
+
+def in_text(text: str) -> str:
+    """`text` with each rewritten link replaced by the address it stands for."""
+    if not any(host in text for host in _HOSTS):
+        return text
+    return _IN_TEXT.sub(lambda m: real_url(m.group(0)), text)
+
+
+def _unwrapped(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    query = parse_qs(parts.query)
+    if host.endswith(".safelinks.protection.outlook.com"):
+        return _first(query, "url")
+    if host == "urldefense.proofpoint.com" and parts.path == "/v1/url":
+        return _first(query, "u")
+    if host == "urldefense.proofpoint.com" and parts.path == "/v2/url":
+        encoded = _first(query, "u")
+        return unquote(encoded.replace("-", "%").replace("_", "/")) if encoded else None
+    if host == "urldefense.com":
+        found = _V3.match(url)
+        return found["url"] if found and "*" not in found["url"] else None
+    if host == "www.google.com" and parts.path == "/url":
+        return _first(query, "q") or _first(query, "url")
+    return None
+
+
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0].strip() if values else None
