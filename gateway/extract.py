@@ -21,7 +21,9 @@ from gateway.thread import normalize_subject
 SNIPPET_CHARS = 240
 # what a mail gateway puts before the subject the author wrote ("[EXTERNAL] Catering")
 _GATEWAY_TAG = re.compile(
-    r"^\s*(?:\[\s*(?:external|ext|external\s+e-?mail|external\s+sender)\s*\]|\*\s*external\s*\*)\s*", re.I
+    r"^\s*(?:\[\s*(?:external|ext|extern|externe|externo|esterno|external\s+(?:e-?mail|mail|sender|message))\s*\]|"
+    r"\*\s*external\s*\*|(?-i:EXTERNAL)\s*:)\s*",  # "External: audit dates" is the author's
+    re.I,
 )
 MAX_NESTED_FORWARDS = 5
 _FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")

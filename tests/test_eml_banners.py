@@ -17,8 +17,10 @@ What a reader sees, decided here:
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.sanitize import html_to_text
-from tests.helpers import analysed_fixture, html_of
+from tests.helpers import analysed, analysed_fixture, html_of, make_mail
 
 
 def test_m365_first_contact_safety_tip_is_dropped_from_text_and_html() -> None:
@@ -63,6 +65,24 @@ def test_proofpoint_external_sender_tag_and_its_hidden_preheader_are_dropped() -
 def test_external_subject_tag_added_by_the_gateway_is_not_the_subject() -> None:
     content = analysed_fixture("mimecast-or-proofpoint-external-banner.eml").content
     assert content.subject == "Catering for Thursday"
+
+
+@pytest.mark.parametrize(
+    ("subject", "shown"),
+    [
+        ("[EXT] Catering for Thursday", "Catering for Thursday"),
+        ("[EXTERN] Catering for Thursday", "Catering for Thursday"),
+        ("[EXTERNE] Traiteur jeudi", "Traiteur jeudi"),
+        ("[EXTERNO] Catering para el jueves", "Catering para el jueves"),
+        ("[External Mail] Catering for Thursday", "Catering for Thursday"),
+        ("EXTERNAL: Catering for Thursday", "Catering for Thursday"),
+        # the author's own words stay
+        ("External: audit dates", "External: audit dates"),
+        ("[team] Catering for Thursday", "[team] Catering for Thursday"),
+    ],
+)
+def test_gateways_external_tags_in_several_wordings_are_not_the_subject(subject: str, shown: str) -> None:
+    assert analysed(make_mail(message_id="tag@example.com", subject=subject)).content.subject == shown
 
 
 def test_legal_disclaimer_under_the_signature_is_folded_with_it() -> None:
