@@ -26,7 +26,12 @@ _GATEWAY_TAG = re.compile(
     re.I,
 )
 MAX_NESTED_FORWARDS = 5
-_FORWARD_SUBJECT = ("fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:")
+# A forward's own prefix, not one behind "Re:" (a reply that attaches a message is no forward),
+# lower-cased (str.lower writes Turkish "İLT:" as "i", a combining dot, "lt:")
+_FORWARD_SUBJECT = (
+    "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:", "pd:", "vl:", "videresend:",
+    "ilt:", "i\u0307lt:", "redir.:", "πρθ:", "προώθ:", "пересл:", "továbbítás:", "tov:", "转发:", "轉寄:",
+)  # fmt: skip
 
 
 @dataclass

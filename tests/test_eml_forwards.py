@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
+from email.message import EmailMessage
+
+import pytest
 
 from gateway.extract import forward_key
 from gateway.message import Address, Attachment, Forward
@@ -273,3 +276,25 @@ def test_outlook_forward_from_a_defender_tenant_shows_the_links_real_addresses()
     assert 'href="https://intranet.example.com/it/vpn-client-5.2"' in html
     assert 'href="https://status.example.com/"' in html
     assert "safelinks" not in html + c.text + c.snippet
+
+
+@pytest.mark.parametrize("prefix", ["VL:", "İLT:", "Пересл:", "PD:", "转发:"])
+def test_attached_message_under_a_localized_forward_prefix_is_unwrapped_even_under_a_long_note(prefix: str) -> None:
+    """Outlook's forward-as-attachment in Finnish, Turkish, Russian, Polish, Chinese: the prefix says it is a
+    forward, so a note of any length (here over 2,000 characters) does not hide the original."""
+    original = EmailMessage()
+    original["From"] = "Ops Team <ops@example.com>"
+    original["Subject"] = "Datacenter move"
+    original["Date"] = "Tue, 03 Mar 2026 17:45:00 +0100"
+    original["Message-ID"] = "<dc-move-2026-03@example.com>"
+    original.set_content("The racks move to hall B on 14 March.\n")
+    outer = EmailMessage()
+    outer["From"] = "Lena Berg <lena@example.com>"
+    outer["Subject"] = f"{prefix} Datacenter move"
+    outer["Message-ID"] = "<fwd-lena@example.com>"
+    outer.set_content("See the attached; my notes on it follow.\n\n" + "A note line about the move.\n" * 90)
+    outer.add_attachment(original)
+    c = analysed(outer.as_bytes()).content
+    assert (c.author, c.subject, c.text) == (OPS, "Datacenter move", "The racks move to hall B on 14 March.")
+    assert c.forward is not None and c.forward.by.address == "lena@example.com"
+    assert c.original_key == "dc-move-2026-03@example.com"
