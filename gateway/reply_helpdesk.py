@@ -83,13 +83,15 @@ def ticket_html(html: str) -> tuple[str, str] | None:
     marker and the request's lines are the children of the element holding
     the marker and the first comment that come before the first comment's; the
     history starts at the child holding the second comment (or, with one
-    comment, after the one holding it: Zendesk's footer).
+    comment, after the one holding it: Zendesk's footer). A helpdesk that marks
+    no comments loses only the marker, when it stands in an element of its own.
     """
-    if "##" not in html or COMMENT_CLASS not in html:
+    if "##" not in html:
         return None
     tokens = tokenize(html)
     stack = OpenStack()
     marker: list[int] | None = None  # the open elements at the marker, outermost first
+    marker_at = -1  # the marker's own token
     comments: list[list[int]] = []  # the same at each comment's start, itself last
     ends: dict[int, int] = {}  # start index → index of its end tag
     for i, tok in enumerate(tokens):
@@ -103,11 +105,16 @@ def ticket_html(html: str) -> tuple[str, str] | None:
                 ends[start] = i
         elif tok.kind == "data" and marker is None and not _UNSHOWN.intersection(stack.tags):
             if MARKER.match(tok.text):
-                marker = list(stack.items)
+                marker, marker_at = list(stack.items), i
             elif any(ch.isalnum() for ch in tok.text):
                 return None  # words above the marker: someone's reply, split the usual way
-    if marker is None or not comments:
+    if marker is None:
         return None
+    if not comments:
+        own = marker[-1] if marker else None  # the element holding the marker, when it holds nothing else
+        if own is None or ends.get(own) != marker_at + 1:
+            return None
+        return "".join(map(source, tokens[:own] + tokens[ends[own] + 1 :])), ""
     head_at, first = _branches(marker, comments[0])
     if head_at is None or first is None:
         return None

@@ -85,6 +85,21 @@ def test_a_reply_quoting_a_zendesk_update_is_split_the_usual_way() -> None:
     assert "> ##- Please type your reply above this line -##" in c.quoted_text
 
 
+def test_a_helpdesk_that_marks_no_comments_loses_only_its_marker() -> None:
+    """Not Zendesk's layout: one message under the marker. The marker goes from text and HTML, nothing else."""
+    c = analysed_fixture("helpdesk-marker-without-comment-elements.eml").content
+    assert c.text == (
+        "Hello,\n\nthe technician replaced the fuser unit; the printer on floor 3 works again.\n\n"
+        "Ticket: TCK-1187\nStatus: Resolved"
+    )
+    assert (c.quoted_text, c.signature) == ("", "--\nExample IT Support")
+    assert html_to_text(html_of(c)) == c.text
+    # only an element holding the marker alone is dropped: one holding more keeps all of it
+    marker = "##- Please type your reply above this line -##"
+    assert ticket_html(f"<div>{marker}</div><p>no comments here</p>") == ("<p>no comments here</p>", "")
+    assert ticket_html(f"<div>{marker}<br>Hello</div>") is None
+
+
 def test_ticket_text_needs_the_marker_at_the_top_and_keeps_a_short_first_comment() -> None:
     marker = "##- Please type your reply above this line -##"
     assert ticket_text(f"Thanks, works now.\n\n{marker}\n\nAnn, today\n\nDone.") is None  # a reply above it
@@ -109,7 +124,6 @@ def test_ticket_text_needs_the_marker_at_the_top_and_keeps_a_short_first_comment
 
 
 def test_ticket_html_leaves_other_mail_alone() -> None:
-    assert ticket_html("<div>##- Please type your reply above this line -##</div><p>no comments here</p>") is None
     assert ticket_html('<div class="zd-comment">a comment, but no marker above it</div>') is None
     assert ticket_html("<p>Hello</p>") is None
     zendesk = '<div>##- Please type your reply above this line -##</div><div class="zd-comment">Done.</div>'
