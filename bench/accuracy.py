@@ -45,10 +45,10 @@ from gateway.analysis import Analysis, Job, analyse
 from gateway.extract import Content
 from gateway.forward import InlineForward, parse_address, unwrap_html, unwrap_text
 from gateway.forward_dates import parse_date
+from gateway.html_text import html_to_text
 from gateway.message import ReplyParts
 from gateway.reply import split_reply
 from gateway.reply_thread import ThreadPart, split_thread
-from gateway.sanitize import html_to_text
 
 # Measured on the visible corpus, rounded down to whole percent.
 FLOOR: dict[str, int] = {

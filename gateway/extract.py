@@ -2,7 +2,7 @@
 
 Pure glue over forward.py (finding the original inside a forward) and reply.py
 (splitting new text from quoted history and signature); sanitize.py makes the
-HTML safe and gives a text rendering of HTML-only mail.
+HTML safe and html_text.py gives a text rendering of HTML-only mail.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from gateway import forward, links, reply, reply_helpdesk
+from gateway.html_text import html_to_text
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
-from gateway.sanitize import html_to_text, sanitize_html, without_hidden
+from gateway.sanitize import sanitize_html, without_hidden
 from gateway.thread import normalize_subject
 
 SNIPPET_CHARS = 240

@@ -29,10 +29,10 @@ from lxml import etree
 
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
+from gateway.html_text import html_to_text
 from gateway.message import Address
 from gateway.reply_headers import field_block, find_header
 from gateway.reply_tokens import OpenStack, Token, source, tokenize
-from gateway.sanitize import html_to_text
 
 __all__ = [
     "InlineForward",

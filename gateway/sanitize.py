@@ -1,12 +1,13 @@
-"""HTML from mail made safe to show, and made readable as text.
+"""HTML from mail made safe to show.
 
 `sanitize_html` is strict: an allow-list of formatting tags (nh3/ammonia does
 the cleaning), no scripts, handlers, forms, frames, SVG, CSS or `<base>`; links
-get rel="noopener noreferrer nofollow"; remote images are not loaded (they are
-trackers as often as pictures) but left as a placeholder span carrying the URL,
-and `cid:` images are kept for the caller to point at the stored attachment.
-`html_to_text` renders a body as plain text for search, digests and reply
-splitting. Both walk a flat token stream (`reply_tokens`): linear, no recursion.
+get rel="noopener noreferrer nofollow" and go where their author meant
+(`links`); remote images are not loaded (they are trackers as often as
+pictures) but left as a placeholder span carrying the URL, and `cid:` images
+are kept for the caller to point at the stored attachment; `without_hidden`
+drops what the sender hid. `html_text` makes the text rendering. Both walk a
+flat token stream (`reply_tokens`): linear, no recursion.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import nh3
 from gateway.links import real_url
 from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
 
-__all__ = ["sanitize_html", "html_to_text", "without_hidden"]
+__all__ = ["sanitize_html", "without_hidden", "rewrite_cid"]
 
 ALLOWED_TAGS = frozenset(
     [
@@ -109,18 +110,6 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def html_to_text(html: str) -> str:
-    """A readable plain-text rendering of `html`.
-
-    Paragraphs and headings become blank-line separated, `<br>`, `<div>` and table
-    rows line breaks (a `<br>` on a line of its own an empty line), list items "- "
-    lines, blockquotes "> " lines, links "text (url)" when the URL adds something;
-    `<head>`, `<style>`, `<script>` are skipped. One pass; nesting is tracked with
-    counters, never recursion.
-    """
-    return render_text(tokenize(html))
-
-
 _HIDES = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _MAY_HIDE = re.compile(r"""style\s*=\s*["']?[^"'>]*(?:display\s*:\s*none|visibility\s*:\s*hidden)""", re.IGNORECASE)
 
@@ -206,183 +195,6 @@ def _is_tracking_pixel(tok: Token) -> bool:
     """A remote image sized 1×1 (or 0) or hidden: an open tracker, not a picture."""
     sized = bool(_TINY.match(tok.attr("width"))) and bool(_TINY.match(tok.attr("height")))
     return sized or bool(_HIDDEN.search(tok.attr("style")))
-
-
-# --- text rendering -----------------------------------------------------------
-
-SKIP = frozenset({"head", "style", "script", "title", "template", "noscript", "svg", "math", "object", "iframe"})
-PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl", "pre", "hr"})
-LINE = frozenset(
-    {
-        "div",
-        "br",
-        "tr",
-        "li",
-        "dt",
-        "dd",
-        "address",
-        "center",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "caption",
-        "form",
-        "fieldset",
-        "blockquote",
-        "body",
-        "html",
-    }
-)
-CELL = frozenset({"td", "th"})
-_SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
-_BLANKS = re.compile(r"\n{3,}")
-
-
-class _Writer:
-    """Accumulates output lines, each with the blockquote depth it was written at."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[int, str]] = []
-        self.current: list[str] = []
-        self.depth = 0
-
-    def text(self, value: str) -> None:
-        if not self.current:
-            value = value.lstrip(" ")
-        if value:
-            self.current.append(value)
-
-    def newline(self) -> None:
-        line = "".join(self.current).rstrip(" ")
-        self.current = []
-        if line:
-            self.lines.append((self.depth, line))
-
-    def line_break(self) -> None:
-        """`<br>`: ends the line; one with nothing before it is an empty line, as a browser shows
-        it (`a<br><br>b`, Gmail's `<div><br></div>` between paragraphs)."""
-        if self.current:
-            self.newline()
-        elif self.lines and self.lines[-1][1] != "":
-            self.lines.append((self.depth, ""))
-
-    def paragraph(self) -> None:
-        self.newline()
-        if self.lines and self.lines[-1][1] != "":
-            self.lines.append((self.depth, ""))
-
-    def render(self) -> str:
-        self.newline()
-        out = []
-        for depth, line in self.lines:
-            prefix = "> " * depth
-            out.append((prefix + line) if line else prefix.rstrip())
-        return _BLANKS.sub("\n\n", "\n".join(out)).strip("\n")
-
-
-def render_text(tokens: list[Token]) -> str:
-    """Plain text for a token list; see the module docstring."""
-    w = _Writer()
-    skip = 0  # depth inside elements whose content is not text
-    pre = 0
-    links: list[tuple[str, int]] = []  # (href, length of output when the link opened)
-    link_text: list[list[str]] = []
-    ol_counters: list[int] = []
-    for tok in tokens:
-        if tok.kind == "start" and tok.tag in SKIP and tok.tag not in VOID:
-            skip += 1
-            continue
-        if tok.kind == "end" and tok.tag in SKIP:
-            skip = max(0, skip - 1)
-            continue
-        if skip:
-            continue
-        if tok.kind == "data":
-            _data(w, tok.text, pre > 0)
-            if link_text:
-                link_text[-1].append(tok.text)
-        elif tok.kind == "start":
-            pre += tok.tag == "pre"
-            _start(w, tok, ol_counters)
-            if tok.tag == "a":
-                links.append((tok.attr("href").strip(), 0))
-                link_text.append([])
-        elif tok.kind == "end":
-            pre = max(0, pre - (tok.tag == "pre"))
-            _end(w, tok.tag, ol_counters)
-            if tok.tag == "a" and links:
-                href, _ = links.pop()
-                _link_suffix(w, href, "".join(link_text.pop()))
-    return w.render()
-
-
-def _data(w: _Writer, text: str, in_pre: bool) -> None:
-    if in_pre:
-        lines = text.replace("\r\n", "\n").split("\n")
-        for i, line in enumerate(lines):
-            if i:
-                w.newline()
-            if line:
-                w.current.append(line)
-        return
-    w.text(_SPACES.sub(" ", text))
-
-
-def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
-    tag = tok.tag
-    if tag == "blockquote":
-        w.newline()
-        w.depth += 1
-    elif tag == "li":
-        w.newline()
-        if ol_counters and ol_counters[-1] >= 0:
-            ol_counters[-1] += 1
-            w.text(f"{ol_counters[-1]}. ")
-        else:
-            w.text("- ")
-    elif tag in ("ol", "ul"):
-        w.paragraph()
-        ol_counters.append(0 if tag == "ol" else -1)
-    elif tag in PARAGRAPH:
-        w.paragraph()
-    elif tag == "br":
-        w.line_break()
-    elif tag in LINE:
-        w.newline()
-    elif tag in CELL:
-        if w.current:
-            w.text("  ")
-    elif tag == "img":
-        alt = tok.attr("alt").strip()
-        if alt:
-            w.text(f"[{alt}]")
-
-
-def _end(w: _Writer, tag: str, ol_counters: list[int]) -> None:
-    if tag == "blockquote":
-        w.newline()
-        w.depth = max(0, w.depth - 1)
-    elif tag in ("ol", "ul"):
-        if ol_counters:
-            ol_counters.pop()
-        w.paragraph()
-    elif tag in PARAGRAPH:
-        w.paragraph()
-    elif tag in LINE:
-        w.newline()
-
-
-def _link_suffix(w: _Writer, href: str, text: str) -> None:
-    href, shown = real_url(href), _SPACES.sub(" ", text).strip()
-    if not href or href.startswith("#") or not re.match(r"^(?:https?|mailto|ftp):", href, re.I):
-        return
-    bare = re.sub(r"^mailto:", "", href, flags=re.I)
-    if shown in (href, bare) or shown.rstrip("/") == href.rstrip("/") or not shown:
-        return
-    if re.sub(r"^https?://", "", href, flags=re.I).rstrip("/") == re.sub(r"^https?://", "", shown).rstrip("/"):
-        return
-    w.text(f" ({href})")
 
 
 _CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)

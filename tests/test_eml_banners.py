@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.sanitize import html_to_text
+from gateway.html_text import html_to_text
 from tests.helpers import analysed, analysed_fixture, html_of, make_mail
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.html_text import html_to_text
 from gateway.reply_helpdesk import ticket_html, ticket_text
-from gateway.sanitize import html_to_text
 from tests.helpers import analysed_fixture, html_of
 
 INSTRUCTIONS = ("Please type your reply above this line", "registered as a CC", "has been updated", "23735", "4821")

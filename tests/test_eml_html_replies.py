@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.sanitize import html_to_text
+from gateway.html_text import html_to_text
 from tests.helpers import analysed_fixture, html_of
 
 INLINE_ANSWERS = (

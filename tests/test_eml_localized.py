@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.sanitize import html_to_text
+from gateway.html_text import html_to_text
 from tests.helpers import analysed_fixture
 
 

@@ -11,7 +11,7 @@ which the page shows folded apart.
 
 from __future__ import annotations
 
-from gateway.sanitize import html_to_text
+from gateway.html_text import html_to_text
 from tests.helpers import analysed_fixture, html_of
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from gateway.html_text import html_to_text
 from gateway.links import in_text, real_url
-from gateway.sanitize import html_to_text, sanitize_html
+from gateway.sanitize import sanitize_html
 
 
 def wrapped(url: str, region: str = "eur02") -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from gateway.forward import unwrap_text
+from gateway.html_text import html_to_text
 from gateway.reply import split_reply, split_reply_html, without_signature
 from gateway.reply_thread import split_thread
-from gateway.sanitize import html_to_text
 
 EML = Path(__file__).parent / "data" / "eml"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.sanitize import html_to_text, sanitize_html, without_hidden
+from gateway.html_text import html_to_text
+from gateway.sanitize import sanitize_html, without_hidden
 
 EML = Path(__file__).parent / "data" / "eml"
 
