@@ -17,7 +17,7 @@ from gateway.html_text import html_to_text
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
 from gateway.sanitize import sanitize_html, without_hidden
-from gateway.thread import normalize_subject
+from gateway.thread import FORWARDS, normalize_subject
 
 SNIPPET_CHARS = 240
 # what a mail gateway puts before the subject the author wrote ("[EXTERNAL] Catering")
@@ -27,12 +27,8 @@ _GATEWAY_TAG = re.compile(
     re.I,
 )
 MAX_NESTED_FORWARDS = 5
-# A forward's own prefix, not one behind "Re:" (a reply that attaches a message is no forward),
-# lower-cased (str.lower writes Turkish "İLT:" as "i", a combining dot, "lt:")
-_FORWARD_SUBJECT = (
-    "fwd:", "fw:", "wg:", "tr:", "rv:", "enc:", "doorst:", "vs:", "vb:", "i:", "pd:", "vl:", "videresend:",
-    "ilt:", "i\u0307lt:", "redir.:", "πρθ:", "προώθ:", "пересл:", "továbbítás:", "tov:", "转发:", "轉寄:",
-)  # fmt: skip
+# A forward's own prefix, not one behind "Re:" (a reply that attaches a message is no forward)
+_FORWARD_SUBJECT = re.compile(rf"^\s*(?:{FORWARDS}|vs):", re.IGNORECASE)
 
 
 @dataclass
@@ -143,7 +139,7 @@ def _is_calendar(attachment: Attachment) -> bool:
 
 
 def _is_forward_subject(subject: str) -> bool:
-    return subject.strip().lower().startswith(_FORWARD_SUBJECT)
+    return bool(_FORWARD_SUBJECT.match(subject))
 
 
 def _unwrap(msg: ParsedMessage) -> Content | None:

@@ -33,6 +33,7 @@ from gateway.html_text import html_to_text
 from gateway.message import Address
 from gateway.reply_headers import field_block, find_header
 from gateway.reply_tokens import OpenStack, Token, source, tokenize
+from gateway.thread import FORWARDS
 
 __all__ = [
     "InlineForward",
@@ -48,8 +49,9 @@ MAX_CHARS = 2_000_000
 # "Fwd:", "FW:", German "WG:", French "TR:", Spanish "RV:", Nordic "VS:"/"VB:", Dutch "Doorst:"
 _FWD_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]{0,80}\]\s*)?(?:(?:re|aw|sv|antw)\s*:\s*)*"
-    r"(?:fwd?|fw|wg|tr|rv|vs|vb|doorst|enc|i|rif|pd|přeposlat|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|"
-    r"továbbítás|tov|转发|轉寄)\s*(?:\[\d{1,3}\])?\s*[:：]",
+    # threading's forward prefixes, and those it counts as replies elsewhere: VS: (a forward in Danish
+    # and Norwegian, a reply in Finnish: see _FINNISH_REPLY), RIF:; and Czech "Přeposlat:"
+    rf"(?:{FORWARDS}|vs|rif|přeposlat)\s*(?:\[\d{{1,3}}\])?\s*[:：]",
     re.IGNORECASE,
 )
 

@@ -45,10 +45,10 @@ _REPLIES = (
 )
 # ... and Fwd: with its forms (WG: German, TR: French, I: Italian, VB: Swedish, Doorst: Dutch, PD: Polish,
 # ENC: Portuguese, VL: Finnish, Videresend: Norwegian, İLT: Turkish, Redir.: Romanian, ΠΡΘ: Greek,
-# Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese)
-_FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄"
+# Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese); forward.py and extract.py read them too
+FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄"
 _PREFIX = re.compile(
-    rf"^\s*(?:(?:{_REPLIES}|{_FORWARDS})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
+    rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
     re.IGNORECASE,
 )
 _REPLY_PREFIX = re.compile(
