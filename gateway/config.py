@@ -192,28 +192,27 @@ class Settings(BaseSettings):
     @property
     def trusted(self) -> frozenset[str]:
         """TRUSTED_AUTHSERV_IDS as lower-case authserv-ids."""
-        return frozenset(p.strip().lower() for p in self.trusted_authserv_ids.split(",") if p.strip())
+        return _entries(self.trusted_authserv_ids)
 
     @property
     def allowed(self) -> frozenset[str]:
         """`ALLOWED_SENDERS` as lower-case domains and addresses."""
-        return frozenset(p.strip().lower() for p in self.allowed_senders.split(",") if p.strip())
+        return _entries(self.allowed_senders)
 
     @property
     def automated(self) -> frozenset[str]:
         """`AUTOMATED_SENDERS` as lower-case domains and addresses."""
-        return frozenset(p.strip().lower() for p in self.automated_senders.split(",") if p.strip())
+        return _entries(self.automated_senders)
 
     @property
     def admin_addresses(self) -> frozenset[str]:
         """`ADMINS` as lower-case addresses."""
-        return frozenset(p.strip().lower() for p in self.admins.split(",") if p.strip())
+        return _entries(self.admins)
 
     @property
     def reader_patterns(self) -> frozenset[str]:
         """Who may sign in by email: `READERS`, else `ALLOWED_SENDERS` (empty: anyone)."""
-        source = self.readers or self.allowed_senders
-        return frozenset(p.strip().lower() for p in source.split(",") if p.strip())
+        return _entries(self.readers or self.allowed_senders)
 
     @property
     def trusted_proxies(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -227,6 +226,11 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.http_host).is_loopback
         except ValueError:
             return False
+
+
+def _entries(value: str) -> frozenset[str]:
+    """A comma-separated setting's entries, lower-cased, empty ones left out."""
+    return frozenset(p.strip().lower() for p in value.split(",") if p.strip())
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -110,8 +110,9 @@ def sanitize_html(html: str) -> str:
     )
 
 
-_HIDES = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-_MAY_HIDE = re.compile(r"""style\s*=\s*["']?[^"'>]*(?:display\s*:\s*none|visibility\s*:\s*hidden)""", re.IGNORECASE)
+_HIDING = r"display\s*:\s*none|visibility\s*:\s*hidden"
+_HIDES = re.compile(_HIDING, re.IGNORECASE)
+_MAY_HIDE = re.compile(rf"""style\s*=\s*["']?[^"'>]*(?:{_HIDING})""", re.IGNORECASE)
 
 
 def without_hidden(html: str) -> str:
@@ -173,9 +174,7 @@ def _replace_images(html: str) -> str:
 
 
 _TINY = re.compile(r"^\s*[01](?:\.0+)?\s*(?:px)?\s*$")
-_HIDDEN = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|(?:^|[;\s])(?:width|height)\s*:\s*[01](?:px)?\b", re.IGNORECASE
-)
+_HIDDEN = re.compile(rf"{_HIDING}|(?:^|[;\s])(?:width|height)\s*:\s*[01](?:px)?\b", re.IGNORECASE)
 
 
 def _image(tok: Token) -> str:
