@@ -166,21 +166,13 @@ def _is_header_box(tok: Token) -> bool:
 
 
 # Outlook's header fields in the languages quotequail does not read, by the English name it does
-_FIELD_NAMES = {
-    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|보낸사람|lähettäjä|feladó|от|від|"
-    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من",
-    "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
-    "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
-    "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
-    "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
-    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat",
-    "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi",
-    "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
-    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema",
-    "Date": "datum|fecha|data|日付|发送日期",
+_SPACES = re.compile(r"\s+")
+_ENGLISH = {
+    label.replace(" ", "").casefold(): name for name, labels in P.FIELD_LABELS.items() for label in labels.split("|")
 }
-_ENGLISH = {name.casefold(): english for english, names in _FIELD_NAMES.items() for name in names.split("|")}
-_LABEL = re.compile(r"^(\s*\*?\s*)(" + "|".join(_ENGLISH) + r")(\s*\*?\s*[:：])", re.IGNORECASE)
+_LABEL = re.compile(
+    r"^(\s*\*?\s*)(" + P.labels_pattern(*P.FIELD_LABELS, english=False) + r")(\s*\*?\s*[:：])", re.IGNORECASE
+)
 
 
 def _english_fields(text: str) -> str:
@@ -192,7 +184,9 @@ def _english_fields(text: str) -> str:
             if end is None:
                 continue
             for j in range(i, end + 1):
-                lines[j] = _LABEL.sub(lambda m: m.group(1) + _ENGLISH[m.group(2).casefold()] + ":", lines[j], count=1)
+                lines[j] = _LABEL.sub(
+                    lambda m: m.group(1) + _ENGLISH[_SPACES.sub("", m.group(2).casefold())] + ":", lines[j], count=1
+                )
             return "\n".join(lines)
     return text
 

@@ -142,26 +142,33 @@ SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){2,}\s*$")
 # Bold (Gmail renders Outlook's bold as *From:*) and indentation are tolerated.
 _FIELD_PREFIX = r"^[\s>]*\*?\s*"
 _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
-FROM_FIELD = re.compile(
-    _FIELD_PREFIX
-    + r"(?:from|von|de|fra|från|van|od|da|от|від|kimden|보낸\s?사람|差出人|发件人|寄件者|lähettäjä|feladó|"
-    r"gönderen|από|dari|daripada|de\s+la|từ|מאת|šalje|nuo|saatja|จาก|من)" + _FIELD_SUFFIX,
-    re.IGNORECASE,
-)
+# Outlook's header-block labels, by the English name quotequail reads, in the languages mailfeed knows
+# (forward.py maps a block's labels to these names); a space in a label stands for any spacing
+FIELD_LABELS = {
+    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від|"
+    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من",
+    "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
+    "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
+    "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
+    "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
+    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat",
+    "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν",
+    "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
+    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema",
+    "Date": "datum|fecha|data|日付|发送日期|дата",
+}
+
+
+def labels_pattern(*names: str, english: bool = True) -> str:
+    """The labels of the fields `names` (with the English names, unless told not) as one alternation."""
+    labels = [name.lower() for name in names] if english else []
+    labels += [label for name in names for label in FIELD_LABELS[name].split("|")]
+    return "|".join(re.escape(label).replace(r"\ ", r"\s*") for label in labels)
+
+
+FROM_FIELD = re.compile(_FIELD_PREFIX + f"(?:{labels_pattern('From')})" + _FIELD_SUFFIX, re.IGNORECASE)
 OTHER_FIELD = re.compile(
-    _FIELD_PREFIX + r"(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|a|objet|date|sendt|til|emne|"
-    r"skickat|till|ämne|verzonden|aan|onderwerp|wysłano|do|temat|data|enviado|para|asunto|assunto|"
-    r"inviato|oggetto|отправлено|кому|тема|дата|送信日時|宛先|件名|日付|发送时间|发送日期|收件人|主题|"
-    r"寄件日期|收件者|主旨|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy|"
-    r"odesláno|komu|předmět|gönderildi|kime|konu|bilgi|보낸\s?날짜|받는\s?사람|참조|제목|"
-    # Outlook's labels in Greek, Romanian, Croatian, Serbian, Slovak, Slovenian, Bulgarian, Hebrew, Arabic,
-    # Vietnamese, Indonesian, Thai, Catalan, Ukrainian, Lithuanian and Estonian
-    r"στάλθηκε|προς|θέμα|κοιν|trimis|către|subiect|poslano|poslato|prima|predmet|odoslané|za|zadeva|"
-    r"изпратено|до|относно|נשלח|אל|נושא|تم\s+الإرسال|إلى|الموضوع|đã\s+gửi|đến|chủ\s+đề|dikirim|kepada|"
-    r"subjek|ส่ง|ถึง|เรื่อง|enviat|per\s+a|assumpte|надіслано|išsiųsta|kam|tema|saadetud|adressaat|teema|"
-    # the copy line in the languages above (Cc elsewhere)
-    r"dw|kopia|kopi|kopio|kopie|копия|抄送|副本|enviada\s+em|enviado\s+el|enviado\s+em)" + _FIELD_SUFFIX,
-    re.IGNORECASE,
+    _FIELD_PREFIX + f"(?:{labels_pattern('Sent', 'Date', 'To', 'Cc', 'Subject')})" + _FIELD_SUFFIX, re.IGNORECASE
 )
 # fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
 BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
