@@ -20,6 +20,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -121,45 +122,102 @@ def open_archives(paths: Sequence[Path]) -> Archive:
 
 
 def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
-    """Split an mbox in one streaming pass: a message starts at each line beginning "From ".
+    """Split an mbox in one streaming pass: a message starts at each line beginning "From "
+    that follows an empty line (or the From_ line before it).
 
     The From_ line itself and the blank line that separates messages are not
     part of the message. A body line the mbox writer escaped (">From ",
     ">>From " for one that had ">From "; mboxrd, and mboxo's common case) loses
     one ">": left in, it would read as a quoted line, and the bytes would differ
     from the same message that came by SMTP. Progress is in bytes of the file.
+    The file is read in large blocks and searched, not line by line: splitting
+    was a third of the import command's own time.
     """
-    n = 0
-    lines: list[bytes] = []
     done = 0
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
-            for line in stream:
-                if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
-                    if n:
-                        at = fh.tell()
-                        yield f"{path}#{n}", _message(lines), at - done
-                        done = at
-                    n += 1
-                    lines = []
-                    continue
-                if line.startswith(b">") and line.lstrip(b">").startswith(b"From "):
-                    line = line[1:]
-                lines.append(line)
-        except _DAMAGED as exc:
+            for n, data in _split(stream):
+                at = fh.tell()
+                yield f"{path}#{n}", _unescaped(data), at - done
+                done = at
+        except _Damaged as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
             raise ImportError_(
-                f"{path}: {problem} in message {max(n, 1)} ({exc}); importing a good copy "
+                f"{path}: {problem} in message {max(exc.at, 1)} ({exc.cause}); importing a good copy "
                 "again adds only what is missing"
             ) from None
-    if n:
-        yield f"{path}#{n}", _message(lines), path.stat().st_size - done
 
 
-def _message(lines: list[bytes]) -> bytes:
-    if lines and lines[-1] in (b"\n", b"\r\n"):
-        lines = lines[:-1]
-    return b"".join(lines)
+class _Damaged(Exception):
+    def __init__(self, at: int, cause: BaseException) -> None:
+        self.at, self.cause = at, cause
+
+
+_BLOCK = 1 << 20
+_ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
+    """(number, bytes) of each message in `stream`, numbered from 1; what precedes the first
+    From_ line is not a message. Raises _Damaged once the messages read whole before the damage are out."""
+    buf = bytearray()
+    n = 0  # From_ lines seen: the message being read is number n
+    start = 0  # where the current message's bytes begin (after its From_ line)
+    scan = 0  # where to look for the next From_ line; at `start`, a From_ line right there counts too
+    eof = False
+    while True:
+        if scan == start and buf.startswith(b"From ", start):
+            p = start
+        else:
+            i = buf.find(b"\nFrom ", scan)
+            while i >= 0 and not _blank_line_before(buf, i + 1, start):
+                i = buf.find(b"\nFrom ", i + 1)
+            p = i + 1 if i >= 0 else -1
+        if p >= 0:
+            line_end = buf.find(b"\n", p)
+            if line_end < 0 and eof:
+                line_end = len(buf)
+            if line_end >= 0:
+                if n:
+                    yield n, _without_blank_last_line(bytes(buf[start:p]))
+                n += 1
+                start = scan = line_end + 1
+                continue
+            scan = max(start, p - 1)  # the From_ line is not whole yet: find it again after reading on
+        else:
+            scan = max(start, len(buf) - 5)  # "\nFrom " may be cut by the end of the block
+        if eof:
+            if n:
+                yield n, _without_blank_last_line(bytes(buf[start:]))
+            return
+        del buf[:start]
+        scan -= start
+        start = 0
+        try:
+            block = stream.read1(_BLOCK)  # no more than is at hand: a cut stream loses only what it cut
+        except _DAMAGED as exc:
+            raise _Damaged(n, exc) from None
+        eof = not block
+        buf += block
+
+
+def _blank_line_before(buf: bytearray, p: int, start: int) -> bool:
+    """Whether the line before `p` is empty ("\\n" or "\\r\\n"), the current message's first line included."""
+    if buf[p - 1 : p] == b"\n" and (p - 1 == start or buf[p - 2 : p - 1] == b"\n"):
+        return True
+    return buf[p - 2 : p] == b"\r\n" and p - 2 >= start and (p - 2 == start or buf[p - 3 : p - 2] == b"\n")
+
+
+def _without_blank_last_line(data: bytes) -> bytes:
+    """The message without the empty line that separated it from the next From_ line."""
+    for blank in (b"\n", b"\r\n"):
+        if data.endswith(blank) and (len(data) == len(blank) or data[-len(blank) - 1 : -len(blank)] == b"\n"):
+            return data[: -len(blank)]
+    return data
+
+
+def _unescaped(data: bytes) -> bytes:
+    return _ESCAPED_FROM.sub(rb"\1", data) if b">From " in data else data
 
 
 def _maildir_messages(root: Path, files: list[Path]) -> Iterator[tuple[str, bytes, int]]:
