@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from gateway import forks
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import setup_logging
 from gateway.store.db import Store, open_store
@@ -285,11 +286,12 @@ def import_(
     feed: Annotated[str | None, typer.Option(help="Feed slug; may be left out when there is only one feed.")] = None,
 ) -> None:
     """Import mbox files or Maildir trees into a feed, in the order given (re-runnable: nothing is stored twice)."""
+    settings = _settings()
+    forks.start(settings)
     from gateway.ingest.mbox import ImportError_, import_archive, open_archives
     from gateway.store import queries
     from gateway.worker import analyser
 
-    settings = _settings()
     store = _store(settings)
     with store.read() as session:
         feeds = queries.list_feeds(session=session)
@@ -353,12 +355,13 @@ def reprocess(
     all_: Annotated[bool, typer.Option("--all", help="Rebuild every post and comment from raw.")] = False,
 ) -> None:
     """Run stored raw messages through the pipeline again (same ids, same threads)."""
-    from gateway.pipeline import process_pending, requeue
-    from gateway.worker import analyser
-
     if quarantined == all_:
         fail("give exactly one of --quarantined or --all")
     settings = _settings()
+    forks.start(settings)
+    from gateway.pipeline import process_pending, requeue
+    from gateway.worker import analyser
+
     store = _store(settings)
     n = requeue(store=store, which="all" if all_ else "quarantined")
     with analyser(settings) as run:

@@ -56,13 +56,16 @@ def imap_sync() -> None:
 
     A source that a running `serve` (or another sync) holds the lease of is skipped, saying who and until when.
     """
+    from gateway import forks
     from gateway.cli import _settings, _store
+
+    settings = _settings()
+    forks.start(settings)
     from gateway.ingest import imap_state
     from gateway.ingest.drain import Drain
     from gateway.ingest.imap import sync_once
     from gateway.worker import analyser
 
-    settings = _settings()
     store = _store(settings)
     with store.read() as session:
         sources = imap_state.list_sources(session=session)

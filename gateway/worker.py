@@ -16,7 +16,6 @@ import logging
 import multiprocessing
 import os
 import select
-import sys
 import threading
 import time
 from collections import Counter
@@ -27,8 +26,10 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
+from gateway import forks
 from gateway.analysis import Analysis, Failure, Job
 from gateway.config import Settings
+from gateway.forks import worker_count
 from gateway.logs import configure_logging
 from gateway.pipeline import Mapper, process_pending, retry_deferred
 from gateway.store.db import Store
@@ -40,11 +41,6 @@ log = logging.getLogger(__name__)
 PROCESSOR_NICENESS = 10
 
 
-def worker_count(settings: Settings) -> int:
-    """WORKERS, or one per CPU; 1 means analyse in-process, no pool."""
-    return settings.workers or max(1, len(os.sched_getaffinity(0)))
-
-
 @contextmanager
 def analyser(settings: Settings) -> Iterator[Mapper]:
     """A `map` for `analyse`: a process pool when WORKERS > 1, else the builtin."""
@@ -52,12 +48,8 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
     if n <= 1:
         yield map
         return
-    ctx = multiprocessing.get_context("forkserver")
-    # The fork server imports the analysis once and every worker forks from it
-    # ready; only a fork server not yet running takes this.
-    ctx.set_forkserver_preload(["gateway.analysis", "gateway.logs", *_main_script_imports()])
     pool: Executor = ProcessPoolExecutor(
-        n, mp_context=ctx, initializer=configure_logging, initargs=(settings.log_level, settings.log_format)
+        n, mp_context=forks.context(), initializer=configure_logging, initargs=(settings.log_level, settings.log_format)
     )
     threading.Thread(target=_start_workers, args=(pool, n), name="pool-start", daemon=True).start()
     try:
@@ -69,17 +61,6 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
         yield run
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _main_script_imports() -> list[str]:
-    """What each worker imports when it runs the main script again, to import once in the fork server.
-
-    Multiprocessing runs a main module started by its path (the `mailfeed`
-    script) again in every child; the script imports gateway.cli, which took
-    each worker 0.35 s. One started by name (`python -m gateway`) is not run again.
-    """
-    main = sys.modules.get("__main__")
-    return ["gateway.cli"] if main is not None and getattr(main, "__spec__", None) is None else []
 
 
 def _start_workers(pool: Executor, n: int) -> None:
