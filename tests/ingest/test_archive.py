@@ -143,3 +143,40 @@ def test_several_archives_are_each_checked_before_any_is_read(tmp_path: Path) ->
     both = open_archives([february, february])
     assert [data for _, data, _ in both.messages] == messages()[:2] * 2
     assert both.total == 2 * february.stat().st_size and both.unit == "bytes"
+
+
+# Each line ending in both forms, escaped From lines, a "From " line that starts no message
+# (no empty line above it), an empty message, a message without a final newline.
+TRICKY_MBOX = (
+    b"From a Mon Mar  2 09:00:00 2026\n"
+    b"Subject: one\n\nbody\nFrom here on, prose.\n>From escaped\n>>From twice\n\n"
+    b"From b Mon Mar  2 09:00:00 2026\r\n"
+    b"Subject: two\r\n\r\nbody\r\n\r\n"
+    b"From c Mon Mar  2 09:00:00 2026\n"
+    b"From d Mon Mar  2 09:00:00 2026\n"
+    b"\nFrom e Mon Mar  2 09:00:00 2026\n"
+    b"Subject: five\n\nlast, no newline"
+)
+TRICKY_MESSAGES = [
+    b"Subject: one\n\nbody\nFrom here on, prose.\nFrom escaped\n>From twice\n",
+    b"Subject: two\r\n\r\nbody\r\n",
+    b"",
+    b"",
+    b"Subject: five\n\nlast, no newline",
+]
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 6, 7, 64, 1 << 20])
+def test_messages_split_alike_wherever_a_read_block_ends(
+    block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mbox is read in blocks: a From_ line, an empty line or "\\r\\n" cut by a block's end splits the same."""
+    import gateway.ingest.mbox as mbox_module
+
+    monkeypatch.setattr(mbox_module, "_BLOCK", block)
+    path = tmp_path / "tricky.mbox"
+    path.write_bytes(TRICKY_MBOX)
+    read = list(open_archive(path).messages)
+    assert [data for _, data, _ in read] == TRICKY_MESSAGES
+    assert [where for where, _, _ in read] == [f"{path}#{n}" for n in range(1, 6)]
+    assert sum(units for _, _, units in read) == len(TRICKY_MBOX)
