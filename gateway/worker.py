@@ -29,7 +29,6 @@ from typing import Any
 from gateway import forks
 from gateway.analysis import Analysis, Failure, Job
 from gateway.config import Settings
-from gateway.forks import worker_count
 from gateway.logs import configure_logging
 from gateway.pipeline import Mapper, process_pending, retry_deferred
 from gateway.store.db import Store
@@ -44,7 +43,7 @@ PROCESSOR_NICENESS = 10
 @contextmanager
 def analyser(settings: Settings) -> Iterator[Mapper]:
     """A `map` for `analyse`: a process pool when WORKERS > 1, else the builtin."""
-    n = worker_count(settings)
+    n = forks.worker_count(settings)
     if n <= 1:
         yield map
         return
@@ -64,11 +63,11 @@ def analyser(settings: Settings) -> Iterator[Mapper]:
 
 
 def _start_workers(pool: Executor, n: int) -> None:
-    """Start the pool's n workers now, not at the first batch: the fork server's start and each
-    worker's took ~0.8 s in which the caller's first batches waited (a third of a 1,000-message import).
+    """Start the pool's n workers now, not when the first batch is handed out: until they
+    are up (~0.5 s, the fork server's start included) stored batches wait unanalysed.
 
     Off the caller's thread, as each start waits for the fork server; the caller meanwhile
-    opens the store and reads its first batch.
+    reads and stores its first batch.
     """
     with contextlib.suppress(RuntimeError):  # the pool was shut down first
         for _ in range(n):
