@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import random
 from functools import cache
@@ -180,3 +181,34 @@ def test_messages_split_alike_wherever_a_read_block_ends(
     assert [data for _, data, _ in read] == TRICKY_MESSAGES
     assert [where for where, _, _ in read] == [f"{path}#{n}" for n in range(1, 6)]
     assert sum(units for _, _, units in read) == len(TRICKY_MBOX)
+
+
+def _line_by_line(data: bytes) -> list[bytes]:
+    """The mbox rule read the plain way, one line at a time: the reference for the block reader."""
+    found: list[bytes] = []
+    lines: list[bytes] | None = None
+    for line in io.BytesIO(data):  # lines end at "\n" only, as a file's do
+        if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
+            if lines is not None:
+                found.append(b"".join(lines[:-1] if lines and lines[-1] in (b"\n", b"\r\n") else lines))
+            lines = []
+            continue
+        if lines is not None:
+            lines.append(line[1:] if line.startswith(b">") and line.lstrip(b">").startswith(b"From ") else line)
+    if lines is not None:
+        found.append(b"".join(lines[:-1] if lines and lines[-1] in (b"\n", b"\r\n") else lines))
+    return found
+
+
+def test_random_mboxes_split_as_read_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.ingest.mbox as mbox_module
+
+    pieces = [b"From a@b Mon\n", b"From x\r\n", b"\n", b"\r\n", b"text\n", b">From y\n", b">>From z\n", b"From "]
+    pieces += [b"\r", b"x", b"Fro", b"m \n", b"\n\n", b"line\r\n", b">", b">From"]
+    rng = random.Random(11)
+    path = tmp_path / "random.mbox"
+    for _ in range(800):
+        data = b"From start\n" + b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        path.write_bytes(data.replace(b"\r", b"") if rng.random() < 0.2 else data)
+        monkeypatch.setattr(mbox_module, "_BLOCK", rng.choice([1, 2, 3, 7, 1 << 20]))
+        assert [m for _, m, _ in open_archive(path).messages] == _line_by_line(path.read_bytes())
