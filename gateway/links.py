@@ -8,8 +8,9 @@ address is inside the rewritten URL:
 
 - Microsoft Defender's Safe Links: `https://<region>.safelinks.protection.outlook.com/?url=<address>&data=…`
 - Proofpoint URL Defense v1 and v2: `https://urldefense.proofpoint.com/v2/url?u=<address>&d=…`
-  (in v2 "-" stands for "%" and "_" for "/"), and v3: `https://urldefense.com/v3/__<address>__;…`
-  (left as it is when characters of the address were replaced by `*`: they are in its encoded tail)
+  (in v2 "-" stands for "%" and "_" for "/"), and v3: `https://urldefense.com/v3/__<address>__;<tail>!…`,
+  where each "*" of the address stands for the next character of the tail (URL-safe base64) and
+  "**" plus a letter for a run of them ("**A" 2, "**B" 3, … "**_" 65)
 - Google's redirect: `https://www.google.com/url?q=<address>&sa=…`
 
 Only an http(s) or mailto address replaces a link; anything else keeps the gateway's URL.
@@ -17,6 +18,8 @@ Only an http(s) or mailto address replaces a link; anything else keeps the gatew
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -28,7 +31,9 @@ _IN_TEXT = re.compile(
     r"www\.google\.com/url)[/?][^\s<>\"'()]{1,8000}(?<![.,;:!?])",
     re.IGNORECASE,
 )
-_V3 = re.compile(r"^https?://urldefense\.com/v3/__(?P<url>.+?)__;", re.IGNORECASE | re.DOTALL)
+_V3 = re.compile(r"^https?://urldefense\.com/v3/__(?P<url>.+?)__;(?P<tail>[A-Za-z0-9_-]*)", re.IGNORECASE | re.DOTALL)
+_V3_TOKEN = re.compile(r"\*(?:\*(.))?")
+_V3_RUNS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"  # "**A" is a run of 2
 WRAPPED_AT_MOST = 3  # a forward of a forward between two such organisations wraps a link again
 
 
@@ -64,11 +69,39 @@ def _unwrapped(url: str) -> str | None:
         encoded = _first(query, "u")
         return unquote(encoded.replace("-", "%").replace("_", "/")) if encoded else None
     if host == "urldefense.com":
-        found = _V3.match(url)
-        return found["url"] if found and "*" not in found["url"] else None
+        return _v3(url)
     if host == "www.google.com" and parts.path == "/url":
         return _first(query, "q") or _first(query, "url")
     return None
+
+
+def _v3(url: str) -> str | None:
+    """The address in a URL Defense v3 link, its "*" tokens filled from the tail; None when they cannot be."""
+    found = _V3.match(url)
+    if found is None:
+        return None
+    address, tail = found["url"], found["tail"]
+    if "*" not in address:
+        return address
+    try:
+        chars = base64.urlsafe_b64decode(tail + "=" * (-len(tail) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):  # not base64, or not UTF-8
+        return None
+    at = 0
+
+    def filled(m: re.Match[str]) -> str:
+        nonlocal at
+        n = 1 if m[1] is None else _V3_RUNS.find(m[1]) + 2
+        piece = chars[at : at + n]
+        if n < 2 and m[1] is not None or len(piece) < n:
+            raise ValueError("the tail holds too few characters")
+        at += n
+        return piece
+
+    try:
+        return _V3_TOKEN.sub(filled, address)
+    except ValueError:
+        return None
 
 
 def _first(query: dict[str, list[str]], name: str) -> str | None:

@@ -58,9 +58,18 @@ def test_proofpoint_url_defense_and_googles_redirect_are_unwrapped_too() -> None
     assert real_url(f"https://urldefense.proofpoint.com/v1/url?u={quote(address, safe='')}&k=x") == address
     assert real_url(f"https://urldefense.com/v3/__{address}__;!!ABC123!def456$") == address
     assert real_url(f"https://www.google.com/url?q={quote(address, safe='')}&sa=D&usg=AOv") == address
-    # v3 replaced some characters by "*" and keeps them in its encoded tail: left as it is
-    starred = "https://urldefense.com/v3/__https://intranet.example.org/a*b__;Kg!!ABC$"
-    assert real_url(starred) == starred
+    # v3 puts "*" for some characters and keeps them, URL-safe base64, in the tail after "__;"
+    # ("JSM" is "%#"); "**" and a letter stand for a run of them ("**A" two, "**B" three)
+    starred = "https://urldefense.com/v3/__https://files.example.org/o/owa*2Fplan.html?alt=media&t=ab*team__;JSM!!F1!x$"
+    assert real_url(starred) == "https://files.example.org/o/owa%2Fplan.html?alt=media&t=ab#team"
+    assert real_url("https://urldefense.com/v3/__https://a.example/**Bdocs__;JTJG!!X!Y$") == "https://a.example/%2Fdocs"
+    assert real_url("https://urldefense.com/v3/__https://a.example/caf*__;w6k!!X$") == "https://a.example/café"
+    # a tail too short for its tokens, or not base64: the link stays as it came
+    for broken in (
+        "https://urldefense.com/v3/__https://a.example/a*b*c__;JQ!!X$",
+        "https://urldefense.com/v3/__https://a.example/a*__;!!X$",
+    ):
+        assert real_url(broken) == broken
     assert (
         real_url("https://www.google.com/search?q=https://a.example")
         == "https://www.google.com/search?q=https://a.example"
