@@ -92,11 +92,10 @@ def _v3(url: str) -> str | None:
     def filled(m: re.Match[str]) -> str:
         nonlocal at
         n = 1 if m[1] is None else _V3_RUNS.find(m[1]) + 2
-        piece = chars[at : at + n]
-        if n < 2 and m[1] is not None or len(piece) < n:
-            raise ValueError("the tail holds too few characters")
+        if n == 1 and m[1] is not None or at + n > len(chars):  # not a run letter, or the tail is too short
+            raise ValueError(m[0])
         at += n
-        return piece
+        return chars[at - n : at]
 
     try:
         return _V3_TOKEN.sub(filled, address)

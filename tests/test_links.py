@@ -68,6 +68,7 @@ def test_proofpoint_url_defense_and_googles_redirect_are_unwrapped_too() -> None
     for broken in (
         "https://urldefense.com/v3/__https://a.example/a*b*c__;JQ!!X$",
         "https://urldefense.com/v3/__https://a.example/a*__;!!X$",
+        "https://urldefense.com/v3/__https://a.example/**%docs__;JTJG!!X$",
     ):
         assert real_url(broken) == broken
     assert (
