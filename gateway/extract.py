@@ -74,7 +74,7 @@ def forward_key(author: Address, date: datetime | None, subject: str) -> str | N
 
 
 def snippet(text: str) -> str:
-    flat = " ".join(line for line in text.split() if line)
+    flat = " ".join(text.split())
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
 
 
