@@ -123,9 +123,12 @@ def open_archives(paths: Sequence[Path]) -> Archive:
 
 def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From "
-    that follows an empty line (or the From_ line before it).
+    that follows an empty line (or the From_ line before it) and opens a message: a header
+    field comes next, or the line carries a date as From_ lines do ("Mon Mar  2 09:00").
 
-    The From_ line itself and the blank line that separates messages are not
+    Writers that do not escape body lines (mboxcl2, some exporters) leave prose
+    such as "From what I hear, ..." after an empty line; without the second test
+    it would cut the message in two. The From_ line itself and the blank line that separates messages are not
     part of the message. A body line the mbox writer escaped (">From ",
     ">>From " for one that had ">From "; mboxrd, and mboxo's common case) loses
     one ">": left in, it would read as a quoted line, and the bytes would differ
@@ -166,26 +169,13 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
     scan = 0  # where to look for the next From_ line; at `start`, a From_ line right there counts too
     eof = False
     while True:
-        if scan == start and buf.startswith(b"From ", start):
-            p = start
-        else:
-            i = buf.find(b"\nFrom ", scan)
-            while i >= 0 and not _blank_line_before(buf, i + 1, start):
-                i = buf.find(b"\nFrom ", i + 1)
-            p = i + 1 if i >= 0 else -1
-        if p >= 0:
-            line_end = buf.find(b"\n", p)
-            if line_end < 0 and eof:
-                line_end = len(buf)
-            if line_end >= 0:
-                if n:
-                    yield n, _without_blank_last_line(bytes(buf[start:p]))
-                n += 1
-                start = scan = line_end + 1
-                continue
-            scan = max(start, p - 1)  # the From_ line is not whole yet: find it again after reading on
-        else:
-            scan = max(start, len(buf) - 5)  # "\nFrom " may be cut by the end of the block
+        found, scan = _next_from_line(buf, start, scan, eof, first=not n)
+        if found >= 0:
+            if n:
+                yield n, _without_blank_last_line(bytes(buf[start:found]))
+            n += 1
+            start = scan
+            continue
         if eof:
             if n:
                 yield n, _without_blank_last_line(bytes(buf[start:]))
@@ -199,6 +189,45 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
             raise _Damaged(n, exc) from None
         eof = not block
         buf += block
+
+
+def _next_from_line(buf: bytearray, start: int, scan: int, eof: bool, *, first: bool) -> tuple[int, int]:
+    """(where the next From_ line begins, where its message begins), or (-1, where to look again
+    once more is read): a line cut by the end of the buffer, or one whose next line is, is looked at again."""
+    p = start if scan == start and buf.startswith(b"From ", start) else _after_empty_line(buf, scan, start)
+    while p >= 0:
+        line_end = buf.find(b"\n", p)
+        if line_end < 0 and not eof:
+            return -1, max(start, p - 1)
+        line_end = len(buf) if line_end < 0 else line_end
+        opens = first or _opens_message(buf, p, line_end, eof)
+        if opens is None:
+            return -1, max(start, p - 1)
+        if opens:
+            return p, line_end + 1
+        p = _after_empty_line(buf, p, start)
+    return -1, max(start, len(buf) - 5)  # "\nFrom " may be cut by the end of the buffer
+
+
+def _after_empty_line(buf: bytearray, scan: int, start: int) -> int:
+    """Where the first line beginning "From " after an empty line begins, at or after `scan`; -1 if none."""
+    i = buf.find(b"\nFrom ", scan)
+    while i >= 0 and not _blank_line_before(buf, i + 1, start):
+        i = buf.find(b"\nFrom ", i + 1)
+    return i + 1 if i >= 0 else -1
+
+
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")  # a header field's name and colon (RFC 5322)
+_ENVELOPE_DATE = re.compile(rb" [A-Z][a-z]{2},? +[A-Z][a-z]{2} +\d{1,2} +\d{1,2}:\d\d")
+_LOOK = 256  # bytes of the next line enough to tell a header field
+
+
+def _opens_message(buf: bytearray, p: int, line_end: int, eof: bool) -> bool | None:
+    """Whether the "From " line at `p` opens a message; None when its next line is not read yet."""
+    after = line_end + 1
+    if not eof and len(buf) < after + _LOOK and buf.find(b"\n", after) < 0:
+        return None
+    return bool(_FIELD.match(buf, after) or _ENVELOPE_DATE.search(buf, p, line_end))
 
 
 def _blank_line_before(buf: bytearray, p: int, start: int) -> bool:

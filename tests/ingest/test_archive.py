@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.ingest import mbox as mbox_module
 from gateway.ingest.mbox import ImportError_, import_archive, open_archive, open_archives
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
@@ -136,6 +137,40 @@ def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings
     assert "\nFrom the start we said so." in text
 
 
+def test_from_lines_no_writer_escaped_stay_in_their_message(settings: Settings, store: Store, tmp_path: Path) -> None:
+    """mboxcl2 and some exporters leave body lines "From ..." as written: prose after an empty
+    line is no From_ line unless a header field follows it or it carries a date, as real ones do."""
+    prose = make_mail(
+        message_id="prose@x",
+        body="Notes from Monday.\n\nFrom what I hear, the launch went well.\nAnn sends figures.\n\n"
+        "From here on: weekly.\n",
+    ).replace(b"\r\n", b"\n")
+    later = [make_mail(message_id=f"later{i}@x").replace(b"\r\n", b"\n") for i in range(3)]
+    path = tmp_path / "unescaped.mbox"
+    path.write_bytes(
+        b"From ann@example.com Mon Mar  2 09:00:00 2026\n"
+        + prose
+        + b"\n"
+        # Thunderbird's separator, then Gmail's (Takeout), then one with no date but a header next
+        + b"From - Tue Mar  3 10:00:00 2026\n"
+        + later[0]
+        + b"\n"
+        + b"From 1790000000000000001@xxx Wed Mar 04 11:00:00 +0000 2026\n"
+        + later[1]
+        + b"\n"
+        + b"From bob@example.com\n"
+        + later[2]
+    )
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(path).messages
+    )
+    assert summary.read == 4 and summary.counts["posted"] == 4
+    assert stored(store) == [prose, *later]
+    with store.read() as session:
+        text = session.scalar(sa.text("SELECT text FROM entry WHERE message_id = 'prose@x'"))
+    assert "From what I hear, the launch went well." in text and "From here on: weekly." in text
+
+
 def test_several_archives_are_each_checked_before_any_is_read(tmp_path: Path) -> None:
     february = tmp_path / "2026-February.txt"
     february.write_bytes(mbox(messages()[:2]))
@@ -172,8 +207,6 @@ def test_messages_split_alike_wherever_a_read_block_ends(
     block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The mbox is read in blocks: a From_ line, an empty line or "\\r\\n" cut by a block's end splits the same."""
-    import gateway.ingest.mbox as mbox_module
-
     monkeypatch.setattr(mbox_module, "_BLOCK", block)
     path = tmp_path / "tricky.mbox"
     path.write_bytes(TRICKY_MBOX)
@@ -184,11 +217,21 @@ def test_messages_split_alike_wherever_a_read_block_ends(
 
 
 def _line_by_line(data: bytes) -> list[bytes]:
-    """The mbox rule read the plain way, one line at a time: the reference for the block reader."""
+    """The mbox rule read the plain way, one line at a time: the reference for the block reader.
+
+    It shares only the two tests of a From_ line's own text with the reader
+    (a header field next, a date in it); the fixtures above pin those.
+    """
     found: list[bytes] = []
     lines: list[bytes] | None = None
-    for line in io.BytesIO(data):  # lines end at "\n" only, as a file's do
-        if line.startswith(b"From ") and (not lines or lines[-1] in (b"\n", b"\r\n")):
+    every = list(io.BytesIO(data))  # lines end at "\n" only, as a file's do
+    for k, line in enumerate(every):
+        after = every[k + 1] if k + 1 < len(every) else b""
+        if (
+            line.startswith(b"From ")
+            and (not lines or lines[-1] in (b"\n", b"\r\n"))
+            and (lines is None or mbox_module._FIELD.match(after) or mbox_module._ENVELOPE_DATE.search(line))
+        ):
             if lines is not None:
                 found.append(b"".join(lines[:-1] if lines and lines[-1] in (b"\n", b"\r\n") else lines))
             lines = []
@@ -201,10 +244,9 @@ def _line_by_line(data: bytes) -> list[bytes]:
 
 
 def test_random_mboxes_split_as_read_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.ingest.mbox as mbox_module
-
     pieces = [b"From a@b Mon\n", b"From x\r\n", b"\n", b"\r\n", b"text\n", b">From y\n", b">>From z\n", b"From "]
     pieces += [b"\r", b"x", b"Fro", b"m \n", b"\n\n", b"line\r\n", b">", b">From"]
+    pieces += [b"Subject: s\n", b"X-A:\r\n", b"Sub", b"ject:", b"a b:\n", b"From c Mon Mar  2 09:00:00 2026\n"]
     rng = random.Random(11)
     path = tmp_path / "random.mbox"
     for _ in range(800):
