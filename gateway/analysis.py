@@ -36,6 +36,7 @@ class Job:
     client_ip: str = ""  # SMTP only, for SPF
     helo: str = ""
     automated: frozenset[str] = frozenset()  # senders whose automatic mail is posted
+    lists: frozenset[str] = frozenset()  # mailing lists whose rewritten From: is undone
 
 
 @dataclass
@@ -82,7 +83,7 @@ def analyse(job: Job) -> Analysis | Failure:
                 "hold", f"DMARC failed for {checked.domain} (policy {checked.policy}, {checked.checked_by})"
             )
         step = "extract"
-        content = content_of(msg)
+        content = content_of(msg, job.lists)
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
         index_key, index_chain = thread.thread_index_keys(msg.headers.get("thread-index"))
     except ParseError as exc:

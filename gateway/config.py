@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     rate_per_client: int = Field(600, ge=0)
     allowed_senders: str = ""
     automated_senders: str = ""
+    trusted_lists: str = ""
     secret_key: str = ""
     thread_subject_window_days: int = Field(30, ge=0)
     workers: int = Field(0, ge=0)
@@ -203,6 +204,11 @@ class Settings(BaseSettings):
     def automated(self) -> frozenset[str]:
         """`AUTOMATED_SENDERS` as lower-case domains and addresses."""
         return _entries(self.automated_senders)
+
+    @property
+    def lists(self) -> frozenset[str]:
+        """`TRUSTED_LISTS` as lower-case domains and addresses."""
+        return _entries(self.trusted_lists)
 
     @property
     def admin_addresses(self) -> frozenset[str]:

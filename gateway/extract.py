@@ -48,12 +48,19 @@ class Content:
     original_key: str | None = None  # the original's Message-ID, or forward_key() for an inline forward
 
 
-def content_of(msg: ParsedMessage) -> Content:
-    """Unwrap a forward if there is one, then split the visible text."""
-    found = _unwrap(msg)
+def content_of(msg: ParsedMessage, lists: frozenset[str] = frozenset()) -> Content:
+    """Unwrap a forward if there is one, then split the visible text.
+
+    `lists`: addresses and domains of mailing lists whose rewritten From:
+    ("Ann via Team") is undone, showing the author they name (list_author.py).
+    """
+    author = msg.author
+    if msg.list_author is not None and (author.address in lists or author.address.rpartition("@")[2] in lists):
+        author = msg.list_author
+    found = _unwrap(msg, author)
     if found is not None:
         return found
-    return _extracted(msg.author, msg.date, msg.subject, msg.text, msg.html, msg.attachments)
+    return _extracted(author, msg.date, msg.subject, msg.text, msg.html, msg.attachments)
 
 
 def forward_key(author: Address, date: datetime | None, subject: str) -> str | None:
@@ -142,8 +149,8 @@ def _is_forward_subject(subject: str) -> bool:
     return bool(_FORWARD_SUBJECT.match(subject))
 
 
-def _unwrap(msg: ParsedMessage) -> Content | None:
-    """The original inside a forward: an attached message/rfc822, or an inline forward."""
+def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
+    """The original inside a forward (an attached message/rfc822, or an inline one) that `by` sent."""
     if msg.embedded and (_is_forward_subject(msg.subject) or len(msg.text.strip()) < 2000):
         try:
             inner = parse(msg.embedded[0])
@@ -154,7 +161,7 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
             # body parts; what remains without it is the forwarder's note.
             outer = msg.text.replace(inner.text, "") if inner.text else msg.text
             note = reply.split_reply(outer).text if outer.strip() else ""
-            fwd = Forward(by=msg.author, date=msg.date, note=note)
+            fwd = Forward(by=by, date=msg.date, note=note)
             return _extracted(
                 inner.author,
                 inner.date,
@@ -181,7 +188,7 @@ def _unwrap(msg: ParsedMessage) -> Content | None:
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough
     inline = _innermost(inline)
-    fwd = Forward(by=msg.author, date=msg.date, note=inline.note.strip())
+    fwd = Forward(by=by, date=msg.date, note=inline.note.strip())
     subject = inline.subject or forward.without_forward_prefix(msg.subject)
     date = inline.date
     if date is not None and date.tzinfo is None:

@@ -55,6 +55,7 @@ class ParsedMessage:
     headers: dict[str, str] = field(default_factory=dict)
     auth_results: list[str] = field(default_factory=list)  # every Authentication-Results value, top first
     defects: list[str] = field(default_factory=list)
+    list_author: Address | None = None  # the author named by a list that rewrote From: ("Ann via Team")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from email.message import Message
 
 import mailparser
 
+from gateway.list_author import named_author, rewritten
 from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_bodies import bodies, uuencoded_files
 
@@ -29,6 +30,7 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_ID = 900  # stays under the store's 998-character column
 MAX_REFERENCES = 100
+MAX_ADDRESSES = 100  # read from one header, when a list's rewritten From: sends us looking
 KEPT_HEADERS = (
     "auto-submitted",
     "precedence",
@@ -65,13 +67,14 @@ def parse(raw: bytes) -> ParsedMessage:
     msg = mail.message
     message_id = _first_id(_header(msg, "message-id"))
     text, uufiles = uuencoded_files(_no_nul("\n".join(t for t in plain if t.strip())))
+    author = _author(mail.from_ or [], msg)
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
         in_reply_to=_ids(_header(msg, "in-reply-to"))[:1],
         references=_ids(_header(msg, "references"))[-MAX_REFERENCES:],
         subject=_decoded(_header(msg, "subject")),
-        author=_author(mail.from_ or [], msg),
+        author=author,
         to=[Address(_no_nul(n), _no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=_date(_header(msg, "date")),
         text=text,
@@ -83,6 +86,7 @@ def parse(raw: bytes) -> ParsedMessage:
             :20
         ],
         defects=sorted(mail.defects_categories),
+        list_author=_list_author(author, msg),
     )
     return parsed
 
@@ -224,6 +228,23 @@ def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
         if addr:
             return Address(_decoded(name), _no_nul(addr).lower())
     return Address("", "")
+
+
+def _list_author(author: Address, msg: Message) -> Address | None:
+    """Who a list that rewrote From: names as the author; the other headers are read only then."""
+    if rewritten(author) is None:
+        return None
+    return named_author(
+        author,
+        original_from=_addresses(msg, "x-original-from"),
+        reply_to=_addresses(msg, "reply-to"),
+        cc=_addresses(msg, "cc"),
+    )
+
+
+def _addresses(msg: Message, name: str) -> list[Address]:
+    found = email.utils.getaddresses([_header(msg, name)])[:MAX_ADDRESSES]
+    return [Address(_decoded(n), _no_nul(a).strip().lower()) for n, a in found if "@" in a]
 
 
 def _date(value: str) -> datetime | None:

@@ -303,7 +303,7 @@ def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
         return []
     with store.read() as session:
         policies = feed_policies(session, settings)
-    trusted, automated = settings.trusted, settings.automated
+    trusted, automated, lists = settings.trusted, settings.automated, settings.lists
     return [
         Job(
             r.id,
@@ -316,6 +316,7 @@ def _jobs(store: Store, settings: Settings, rows: list[sa.Row]) -> list[Job]:
             r.client_ip,
             r.helo,
             automated,
+            lists,
         )
         for r in rows
     ]

@@ -30,13 +30,13 @@ BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EML = Path(__file__).parent / "data" / "eml"
 
 
-def analysed_fixture(name: str) -> Analysis:
+def analysed_fixture(name: str, lists: frozenset[str] = frozenset()) -> Analysis:
     """Steps 3 to 6, as a worker runs them, on the fixture tests/data/eml/<name>."""
-    return analysed((EML / name).read_bytes())
+    return analysed((EML / name).read_bytes(), lists)
 
 
-def analysed(raw: bytes) -> Analysis:
-    result = analyse(Job(0, raw, None, frozenset()))
+def analysed(raw: bytes, lists: frozenset[str] = frozenset()) -> Analysis:
+    result = analyse(Job(0, raw, None, frozenset(), lists=lists))
     assert isinstance(result, Analysis), result
     return result
 

@@ -131,6 +131,23 @@ def test_helpdesk_updates_are_ignored_until_automated_senders_lists_the_helpdesk
     assert d["comments"] == []
 
 
+def test_a_trusted_list_that_rewrote_from_shows_its_member_as_the_author(store: Store, settings: Settings) -> None:
+    """Google Groups sends a DMARC-reject sender's post as "'Ann Smith' via Team"; once the admin
+    names the group in TRUSTED_LISTS and rebuilds, the thread and its post show Ann."""
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, (EML / "google-groups-dmarc-rewritten-from.eml").read_bytes())
+    post = only_thread(TestClient(create_app(settings, store)))["post"]
+    assert post["author"] == {"name": "'Ann Smith' via Team", "address": "team@example.org"}
+
+    trusting = settings.model_copy(update={"trusted_lists": "team@example.org"})
+    assert requeue(store=store, which="all") == 1
+    process_pending(store=store, settings=trusting)
+    client = TestClient(create_app(trusting, store))
+    [thread] = client.get("/api/feeds/team/threads").json()["threads"]
+    assert thread["author"] == {"name": "Ann Smith", "address": "ann.smith@mail.example"}
+    assert only_thread(client)["post"]["author"] == thread["author"]
+
+
 def test_attached_rfc822_forward_shows_the_original(client: TestClient, store: Store, settings: Settings) -> None:
     feed_id = add_feed(store)
     original = EmailMessage()
