@@ -3,7 +3,9 @@
 A header is one of: "On <date>, <name> wrote:" (and translations, wrapped over
 up to `HEADER_MAX_LINES` lines), Gmail's "<date> <name> <addr>:", Android's
 "---- X wrote ----", Horde's "Zitat von X:", Notes' "X ---date---", Outlook's
-"-----Original Message-----", or an Outlook "From:/Sent:/To:/Subject:" block.
+"-----Original Message-----", an Outlook "From:/Sent:/To:/Subject:" block, or
+a notification's "-- Reply above this line --" with a reply typed above it (a
+client that quotes with no header of its own leaves the notification below).
 Forward markers are deliberately not headers: a forwarded message is the body
 of the mail, and `forward` unwraps it.
 """
@@ -11,6 +13,7 @@ of the mail, and `forward` unwraps it.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 
 from gateway import reply_patterns as P
 
@@ -37,15 +40,24 @@ def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = Tr
 
 
 def marker_lines(lines: list[str]) -> list[bool]:
-    """Per line: does it hold a piece of a "wrote" word? (Each piece is one word, so never split over lines.)
+    """Per line: does it hold a piece of a "wrote" word? (Each piece is one word, so never split over lines.)"""
+    return _pieces(lines)[0]
 
-    Found with str.find over the whole text, piece by piece: far cheaper than
-    testing every line. The last answer is kept, as callers scan one list of
-    lines several times from different starts.
+
+def delimiter_lines(lines: list[str]) -> frozenset[int]:
+    """The lines that may be a reply delimiter ("above this line", "##- … -##"), from the same search."""
+    return _pieces(lines)[1]
+
+
+def _pieces(lines: list[str]) -> tuple[list[bool], frozenset[int]]:
+    """`marker_lines` and `delimiter_lines`, found with str.find over the whole text, piece by piece.
+
+    Far cheaper than testing every line. The last answer is kept, as callers
+    scan one list of lines several times from different starts.
     """
     global _last
     if _last is not None and _last[0] is lines and len(_last[1]) == len(lines):
-        return _last[1]
+        return _last[1], _last[2]
     starts, at = [], 0
     for line in lines:
         starts.append(at)
@@ -53,19 +65,34 @@ def marker_lines(lines: list[str]) -> list[bool]:
     text = "\n".join(lines).lower()
     if len(text) != max(0, at - 1):  # a few letters lengthen when lowered (İ): go line by line
         flags = [any(piece in line.lower() for piece in P.MARKER_PIECES) for line in lines]
-        _last = (lines, flags)
-        return flags
+        delimiters = frozenset(i for i, line in enumerate(lines) if any(p in line.lower() for p in P.DELIMITER_PIECES))
+        _last = (lines, flags, delimiters)
+        return flags, delimiters
     flags = [False] * len(lines)
     for piece in P.MARKER_PIECES:
-        found = text.find(piece)
-        while found != -1:
+        for found in _finds(text, piece):
             flags[bisect.bisect_right(starts, found) - 1] = True
-            found = text.find(piece, found + 1)
-    _last = (lines, flags)
-    return flags
+    delimiters = frozenset(bisect.bisect_right(starts, f) - 1 for p in P.DELIMITER_PIECES for f in _finds(text, p))
+    _last = (lines, flags, delimiters)
+    return flags, delimiters
 
 
-_last: tuple[list[str], list[bool]] | None = None
+def _finds(text: str, piece: str) -> Iterator[int]:
+    found = text.find(piece)
+    while found != -1:
+        yield found
+        found = text.find(piece, found + 1)
+
+
+_last: tuple[list[str], list[bool], frozenset[int]] | None = None
+
+
+def delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
+    """True when line i asks for replies above it and someone wrote above it (a reply, not the notification)."""
+    line = _clean(lines[i], quoted)[: P.LINE_MAX_CHARS]
+    if not (P.REPLY_DELIMITER.match(line) or P.HELPDESK_MARKER.match(line)):
+        return False
+    return any(any(ch.isalnum() for ch in _clean(above, quoted)) for above in lines[:i])
 
 
 def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: bool | None = None) -> int | None:
@@ -153,7 +180,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
     The span begins at an Outlook separator line right above a field block, so the
     "________" line goes with the history it introduces.
     """
-    markers = marker_lines(lines)
+    markers, delimiters = _pieces(lines)
     i = start - 1
     while i + 1 < len(lines):
         i += 1
@@ -164,6 +191,8 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
             i = _skip_forward_fields(lines, i, quoted)
             continue
         marker = any(markers[i : i + P.HEADER_MAX_LINES])
+        if i in delimiters and delimiter(lines, i, quoted=quoted):
+            return i, i
         if P.DAVID_HEADER.match(line):
             return i, _lines_above_blank(lines, i, quoted)
         if not marker and not P.HEADER_CHARS.search(line):

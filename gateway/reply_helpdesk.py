@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 
+from gateway import reply_patterns as P
 from gateway.reply_tokens import OpenStack, source, tokenize
 
-MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
+MARKER = P.HELPDESK_MARKER
 _RULE = re.compile(r"^\s*-{10,}\s*$")
 # "Your request (4821) has been updated", "Ticket #4821 was solved", in any language
 _TICKET_NUMBER = re.compile(r"\(#?\d{1,12}\)|#\d{1,12}\b")

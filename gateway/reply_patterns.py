@@ -115,6 +115,16 @@ ORIGINAL_MESSAGE = re.compile(
 # Tobit David's reply header, a line of its own above "Subject date / Von … / An … / Cc …"
 # lines without colons: "Original Message processed by david®"
 DAVID_HEADER = re.compile(r"^[\s>]*original\s+message\s+processed\s+by\s+david\b", re.IGNORECASE)
+# A notification's line for replies to be typed above: "-- REPLY ABOVE THIS LINE --", "=== Reply
+# above this line ===", "##- Please type your reply above this line -##" (Zendesk, which writes it
+# in every language: HELPDESK_MARKER). What a reply keeps below it is the notification.
+REPLY_DELIMITER = re.compile(
+    r"^[\W_]*(?:please\s+)?(?:(?:type|write|add|enter|put)\s+(?:your\s+)?)?(?:reply|response|answer|respond)"
+    r"\s+above\s+(?:this|the)\s+line\b(?:\s+(?:to|and)\s[\w\s,'’]{0,80}?)?[\W_]*$",
+    re.IGNORECASE,
+)
+HELPDESK_MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
+DELIMITER_PIECES = ("above th", "##")  # one of these is in every delimiter line, lower-cased
 # Forward markers: a forwarded message below one of these is the body, not history.
 FORWARD_MARKER = re.compile(
     r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|"

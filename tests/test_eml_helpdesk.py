@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.html_text import html_to_text
+from gateway.message import ReplyParts
+from gateway.reply import split_reply
 from gateway.reply_helpdesk import ticket_html, ticket_text
 from tests.helpers import analysed_fixture, html_of
 
@@ -129,3 +133,44 @@ def test_ticket_html_leaves_other_mail_alone() -> None:
     zendesk = '<div>##- Please type your reply above this line -##</div><div class="zd-comment">Done.</div>'
     assert ticket_html(f"<head><title>Update</title><style>p {{ margin: 0 }}</style></head>{zendesk}") is not None
     assert ticket_html(f"<p>Thanks, works now.</p>{zendesk}") is None  # a reply typed above it
+
+
+def test_a_reply_typed_above_a_notifications_delimiter_leaves_the_notification_as_history() -> None:
+    """A client that quotes with no header of its own ("On … wrote:") leaves the notification under
+    "-- REPLY ABOVE THIS LINE --": the delimiter says where the reply ends, in the text and the HTML."""
+    c = analysed_fixture("reply-above-delimiter-without-quote-header.eml").content
+    assert c.text == "Thanks, the new profile works: no drop since yesterday.\n\nAnn"
+    assert c.quoted_text.startswith("-- REPLY ABOVE THIS LINE --\n\nDana Voss (Acme Support) replied to your ticket:")
+    shown = html_to_text(html_of(c))
+    assert shown.startswith("Thanks, the new profile works") and "Dana Voss" not in shown and "REPLY ABOVE" not in shown
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-- REPLY ABOVE THIS LINE --",
+        "== ADD YOUR REPLY ABOVE THIS LINE ==",
+        "******************* Reply Above This Line *******************",
+        "===== Reply above this line =====",
+        "--- Please reply above this line ---",
+        "## Please type your reply above this line ##",
+        "—-—-—-— Reply ABOVE THIS LINE to add a comment to this message —-—-—-—",
+        "Reply above this line.",
+        "##- Bitte geben Sie Ihre Antwort oberhalb dieser Zeile ein. -##",
+    ],
+)
+def test_delimiters_end_the_reply_typed_above_them(line: str) -> None:
+    parts = split_reply(f"Done, thanks.\n\n{line}\n\nYour ticket #7 was updated.\n")
+    assert (parts.text, parts.quoted_text) == ("Done, thanks.", f"{line}\n\nYour ticket #7 was updated.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-- REPLY ABOVE THIS LINE --\n\nYour ticket #7 was updated.",  # the notification itself
+        "Hi,\n\nplease reply above this line of the form and sign it.\n\nSee you on Monday.",  # prose
+        "Hi,\n\n> -- REPLY ABOVE THIS LINE --\n> Your ticket #7 was updated.\n\nAnd more.",  # quoted, answered below
+    ],
+)
+def test_no_delimiter_cut_without_a_reply_above_it(text: str) -> None:
+    assert split_reply(text) == ReplyParts(text=text)
