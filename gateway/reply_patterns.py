@@ -196,7 +196,8 @@ SIG_SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){5,}\s*$")
 FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
 SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet";
-# Samsung ends its line with a full stop, Outlook mobile with its link in angle brackets
+# Samsung ends its line with a full stop; Outlook's apps and Outlook.com (the text part of their
+# linked "Sent from Outlook") with the link in angle brackets
 MOBILE_LINE = re.compile(
     r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,60}|"
     r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
@@ -225,7 +226,8 @@ MOBILE_LINE = re.compile(
     r"στάλθηκε\s+από\s+(?:το\s+|τη\s+)?(?:iphone|ipad|android|samsung|κινητό)[\w ]{0,20}|"
     r"(?:iphone|ipad|android|samsung|galaxy)[\w]{0,10}'?(?:umdan|ımdan|imden|ümden|dan|den)\s+gönderildi|"
     r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
-    r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机))\s*[.!]?\s*$",
+    r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机))"
+    r"(?:\s*<https?://[^\s<>]{1,100}>)?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 # closing formulas that start a sign-off block ("Regards,\nJohn")

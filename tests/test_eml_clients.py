@@ -85,6 +85,17 @@ def test_outlook_desktop_word_html_is_cut_at_the_border_top_from_block() -> None
     assert "From:" not in html and "Sent:" not in html
 
 
+def test_outlook_com_sent_from_outlook_with_its_link_is_the_signature() -> None:
+    """Outlook.com's default line links "Outlook"; its text part writes the link in angle brackets."""
+    content = analysed_fixture("outlook-com-sent-from-outlook-link.eml").content
+    assert content.text == (
+        "Hi all,\n\nthe spare keys for the storage room are now in the reception's key box, code 4711."
+    )
+    assert content.signature == "Sent from Outlook<http://aka.ms/weboutlook>"
+    assert html_to_text(html_of(content)) == content.text
+    assert "aka.ms" not in html_of(content)
+
+
 def test_outlook_mobile_get_outlook_for_ios_is_the_signature_and_divrplyfwdmsg_the_history() -> None:
     content = analysed_fixture("outlook-mobile-get-outlook-for.eml").content
     html = html_of(content)
