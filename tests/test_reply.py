@@ -368,3 +368,33 @@ def test_outlook_header_block_in_more_languages_is_history_in_a_reply_and_the_or
 def test_sign_offs_in_the_languages_whose_headers_are_read_start_the_signature(closing: str) -> None:
     parts = split_reply(f"The invoice is attached.\n\n{closing}\nJana Nováková")
     assert (parts.text, parts.signature) == ("The invoice is attached.", f"{closing}\nJana Nováková")
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Bien cordialement,",
+        "Très cordialement,",
+        "Merci d'avance,",
+        "Cordialmente,",
+        "Muchas gracias,",
+        "Obrigada,",
+        "Un caro saluto,",
+        "Grazie mille,",
+        "Groetjes,",
+        "Hartelijke groeten,",
+        "Dank je wel,",
+        "Vielen Dank!",
+        "Danke im Voraus,",
+        "Servus",
+        "Take care,",
+        "Talk soon,",
+        "Rgds,",
+        "Thx,",
+        "Ciao,",
+    ],
+)
+def test_everyday_closings_start_the_signature(closing: str) -> None:
+    """Closings as common as "Best regards" in everyday team mail, in English and the languages around it."""
+    parts = split_reply(f"The room is booked for Thursday at ten.\n\n{closing}\nAnn Author")
+    assert (parts.text, parts.signature) == ("The room is booked for Thursday at ten.", f"{closing}\nAnn Author")
