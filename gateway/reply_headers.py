@@ -2,7 +2,8 @@
 
 A header is one of: "On <date>, <name> wrote:" (and translations, wrapped over
 up to `HEADER_MAX_LINES` lines), Gmail's "<date> <name> <addr>:", Android's
-"---- X wrote ----", Horde's "Zitat von X:", Notes' "X ---date---", Outlook's
+"---- X wrote ----", Horde's "Zitat von X:", Notes' "X ---date---", mutt's
+"* X [date]:", sup's "Excerpts from X's message of date:", Outlook's
 "-----Original Message-----", an Outlook "From:/Sent:/To:/Subject:" block, or
 a notification's "-- Reply above this line --" with a reply typed above it (a
 client that quotes with no header of its own leaves the notification below).
@@ -95,6 +96,9 @@ def delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
     return any(any(ch.isalnum() for ch in _clean(above, quoted)) for above in lines[:i])
 
 
+_ONE_LINE_HEADERS = (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER, P.TERMINAL_HEADER)
+
+
 def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: bool | None = None) -> int | None:
     """End index (inclusive) of an "On … wrote:"-style header starting at line i.
 
@@ -106,7 +110,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
         first = _unmarked(first)
     if not first.strip() or len(first) > P.LINE_MAX_CHARS:
         return None
-    if any(p.match(first) for p in (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER)):
+    if any(p.match(first) for p in _ONE_LINE_HEADERS):
         return i
     # Every form over several lines needs a marker word; most lines have none, so
     # one search over the window spares the joins and tests of each prefix.

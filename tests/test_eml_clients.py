@@ -298,6 +298,25 @@ def test_kmail_bottom_posted_reply_keeps_its_signature_out_of_the_history() -> N
     assert c.html is None
 
 
+def test_mutt_bracketed_attribution_is_a_reply_header() -> None:
+    """Mutt users often set "* %n <%a> [%{%Y-%m-%d %H:%M}]:", which has no "wrote" word."""
+    c = analysed_fixture("mutt-bracketed-attribution.eml").content
+    assert c.text == "I cleared the old snapshots; the job ran fine last night."
+    assert c.signature == "--\nJo"
+    assert c.quoted_text == (
+        "* Bo Berg <bo@example.com> [2026-03-02 18:01]:\n"
+        '> The backup job failed on Sunday with "disk full". Can someone look?'
+    )
+
+
+def test_alot_and_sup_excerpts_from_header_starts_the_history() -> None:
+    c = analysed_fixture("alot-excerpts-from.eml").content
+    assert c.text == "Looks good to me; I fixed two typos in the upgrade section."
+    assert c.quoted_text.startswith(
+        "Excerpts from Bo Berg's message of 2026-03-04 11:02:17 +0100:\n> Here is the draft"
+    )
+
+
 def test_icloud_reply_with_its_text_part_run_into_one_line_is_split_like_its_html() -> None:
     """iCloud Mail on the web sends a text/plain alternative that joins every line of the HTML with spaces."""
     c = analysed_fixture("icloud-reply.eml").content
