@@ -25,10 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # a traceback's locals could show secrets
 )
 feed_app = typer.Typer(help="Create and list feeds.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Messages that failed a step or are held.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
-app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(db_app, name="db")
 token_app = typer.Typer(
     help="Secret feed URLs for feed readers (they read as their owner; revocable).", no_args_is_help=True
@@ -333,20 +331,6 @@ def import_(
         fail(f"{summary.stopped}; the {summary.read} messages read are counted above")
 
 
-@quarantine_app.command("list")
-def quarantine_list() -> None:
-    """Messages kept back: raw id, status, date received, Message-ID, reason."""
-    from gateway.store import queries
-
-    store = _store(_settings())
-    with store.read() as session:
-        rows = queries.quarantined(session=session)
-    for r in rows:
-        typer.echo(f"{r.id}\t{r.status}\t{r.received_at:%Y-%m-%d %H:%M}\t<{r.message_id or '-'}>\t{r.reason}")
-    if not rows:
-        typer.echo("quarantine is empty", err=True)
-
-
 @app.command()
 def reprocess(
     quarantined: Annotated[
@@ -380,9 +364,10 @@ def db_upgrade() -> None:
 
 
 def _register_commands() -> None:
-    """The IMAP and digest commands live in modules of their own."""
-    from gateway import cli_digest, cli_imap
+    """The quarantine, IMAP and digest commands live in modules of their own."""
+    from gateway import cli_digest, cli_imap, cli_quarantine
 
+    cli_quarantine.register(app)
     cli_imap.register(app)
     cli_digest.register(app)
 

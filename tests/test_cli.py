@@ -205,7 +205,7 @@ def test_serve_refuses_public_http_without_sign_in(env: dict[str, str]) -> None:
     assert "MAILFEED_HTTP_HOST='0.0.0.0' is not a loopback address and MAILFEED_AUTH=open" in result.stderr
 
 
-def test_quarantine_list_and_reprocess(env: dict[str, str], tmp_path: Path) -> None:
+def test_quarantine_list_show_and_reprocess(env: dict[str, str], tmp_path: Path) -> None:
     mailfeed("feed", "add", "team", "team@example.com", env=env)
     box = tmp_path / "mixed.mbox"
     box.write_bytes(
@@ -215,6 +215,14 @@ def test_quarantine_list_and_reprocess(env: dict[str, str], tmp_path: Path) -> N
     assert "imported 1, duplicates 0, quarantined 1" in mailfeed("import", str(box), env=env).stdout
     listed = mailfeed("quarantine", "list", env=env).stdout
     assert "\tquarantined\t" in listed and "parse: no header block" in listed
+    [raw_id] = [line.split("\t")[0] for line in listed.splitlines()]
+    shown = subprocess.run(
+        [sys.executable, "-m", "gateway", "quarantine", "show", raw_id], env=env, capture_output=True, timeout=120
+    )
+    assert shown.returncode == 0 and shown.stdout == b"this line is not a header\n\njust text\n"  # as it came
+    assert shown.stderr.decode().strip() == f"raw {raw_id}: quarantined: parse: no header block"
+    missing = mailfeed("quarantine", "show", "999", env=env, check=False)
+    assert missing.returncode == 1 and "no stored message 999" in missing.stderr
     assert mailfeed("reprocess", "--quarantined", env=env).stdout.strip() == "reprocessed 1: quarantined 1"
     rebuilt = mailfeed("reprocess", "--all", env=env).stdout.strip()
     assert rebuilt == "reprocessed 2: posted 1, quarantined 1"

@@ -131,6 +131,11 @@ def raw_bytes(*, session: Session, raw_id: int) -> bytes | None:
     return session.scalar(sa.select(RawMessage.data).where(RawMessage.id == raw_id))
 
 
+def raw_status(*, session: Session, raw_id: int) -> sa.Row | None:
+    """(status, reason) of stored message `raw_id`, None when there is none."""
+    return session.execute(sa.select(RawMessage.status, RawMessage.reason).where(RawMessage.id == raw_id)).one_or_none()
+
+
 def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:
     """Quarantined, deferred and held messages (id, status, received_at, message_id, reason), without their bytes."""
     return list(
