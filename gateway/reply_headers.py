@@ -40,21 +40,13 @@ def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = Tr
     return False
 
 
-def marker_lines(lines: list[str]) -> list[bool]:
-    """Per line: does it hold a piece of a "wrote" word? (Each piece is one word, so never split over lines.)"""
-    return _pieces(lines)[0]
-
-
-def delimiter_lines(lines: list[str]) -> frozenset[int]:
-    """The lines that may be a reply delimiter ("above this line", "##- … -##"), from the same search."""
-    return _pieces(lines)[1]
-
-
 def _pieces(lines: list[str]) -> tuple[list[bool], frozenset[int]]:
-    """`marker_lines` and `delimiter_lines`, found with str.find over the whole text, piece by piece.
+    """Per line, whether it holds a piece of a "wrote" word (each piece is one word, never split over
+    lines); and the lines that may be a reply delimiter ("above this line", "##- … -##").
 
-    Far cheaper than testing every line. The last answer is kept, as callers
-    scan one list of lines several times from different starts.
+    Found with str.find over the whole text, piece by piece: far cheaper than
+    testing every line. The last answer is kept, as callers scan one list of
+    lines several times from different starts.
     """
     global _last
     if _last is not None and _last[0] is lines and len(_last[1]) == len(lines):
@@ -88,7 +80,7 @@ def _finds(text: str, piece: str) -> Iterator[int]:
 _last: tuple[list[str], list[bool], frozenset[int]] | None = None
 
 
-def delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
+def _is_delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
     """True when line i asks for replies above it and someone wrote above it (a reply, not the notification)."""
     line = _clean(lines[i], quoted)[: P.LINE_MAX_CHARS]
     if not (P.REPLY_DELIMITER.match(line) or P.HELPDESK_MARKER.match(line)):
@@ -96,14 +88,14 @@ def delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
     return any(any(ch.isalnum() for ch in _clean(above, quoted)) for above in lines[:i])
 
 
-_ONE_LINE_HEADERS = (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER, P.TERMINAL_HEADER)
+_ONE_LINE_HEADERS = (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER, P.CONSOLE_CLIENT_HEADER)
 
 
 def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: bool | None = None) -> int | None:
     """End index (inclusive) of an "On … wrote:"-style header starting at line i.
 
     With `quoted`, quote markers are stripped first (for headers inside history).
-    `marker` says whether lines i… hold a "wrote" word (`marker_lines`); None: look.
+    `marker` says whether lines i… hold a "wrote" word (`_pieces`); None: look.
     """
     first = _clean(lines[i], quoted)
     if not first.isascii():
@@ -195,7 +187,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
             i = _skip_forward_fields(lines, i, quoted)
             continue
         marker = any(markers[i : i + P.HEADER_MAX_LINES])
-        if i in delimiters and delimiter(lines, i, quoted=quoted):
+        if i in delimiters and _is_delimiter(lines, i, quoted=quoted):
             return i, i
         if P.DAVID_HEADER.match(line):
             return i, _lines_above_blank(lines, i, quoted)

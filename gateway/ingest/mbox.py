@@ -128,7 +128,9 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
 
     Writers that do not escape body lines (mboxcl2, some exporters) leave prose
     such as "From what I hear, ..." after an empty line; without the second test
-    it would cut the message in two. The From_ line itself and the blank line that separates messages are not
+    it would cut the message in two.
+
+    The From_ line itself and the blank line that separates messages are not
     part of the message. A body line the mbox writer escaped (">From ",
     ">>From " for one that had ">From "; mboxrd, and mboxo's common case) loses
     one ">": left in, it would read as a quoted line, and the bytes would differ
