@@ -20,9 +20,10 @@ from email.message import Message
 
 import mailparser
 
+from gateway.charsets import codec
 from gateway.list_author import named_author, rewritten
 from gateway.message import Address, Attachment, ParsedMessage
-from gateway.parse_bodies import bodies, uuencoded_files
+from gateway.parse_bodies import bodies, decode_bytes, uuencoded_files
 
 # mail-parser logs ~64 debug lines per message and warns on every nested
 # multipart it does not render ("Email content 'mixed' not handled").
@@ -159,12 +160,28 @@ def _text(value: str) -> str:
 
 
 def _decoded(value: str) -> str:
-    """RFC 2047 words decoded; undecodable input kept as it came, never an exception."""
+    """RFC 2047 words decoded; undecodable input kept as it came, never an exception.
+
+    Charsets are read as bodies' are (`charsets.codec`: Windows-1252 for
+    ISO-8859-1); words in a charset Python does not know by that label
+    ("=?windows-874?B?…?=") or that their bytes do not fit are decoded as
+    bodies are (`decode_bytes`).
+    """
     try:
-        text = str(make_header(decode_header(value)))
+        parts = decode_header(value)
+        try:
+            text = str(make_header([(b, codec(cs) or cs) if cs else (b, cs) for b, cs in parts]))
+        except (LookupError, UnicodeError):
+            text = str(make_header([(_part_text(b, cs), "utf-8" if cs else None) for b, cs in parts]))
     except Exception:
         text = value
     return " ".join(_no_nul(text).split())
+
+
+def _part_text(part: bytes | str, charset: str | None) -> str:
+    if isinstance(part, str):
+        return part
+    return decode_bytes(part, charset) if charset else part.decode("ascii", "replace")
 
 
 def _no_nul(text: str) -> str:

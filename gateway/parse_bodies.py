@@ -2,21 +2,25 @@
 
 A multipart whose header names another boundary than its body uses is read again
 with the body's (a list that rewrote one and not the other); one whose boundary
-never occurs shows its body as text. Bodies whose declared charset was missing
-or wrong, or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are
-decoded again. A file uuencoded into a text body comes out as a file. The
+never occurs shows its body as text. Bodies whose declared charset was missing,
+wrong or narrower than what the sender used (Windows-1252 labelled ISO-8859-1),
+or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are decoded again. A file uuencoded into a text body comes out as a file. The
 stored raw keeps every byte as it came.
 """
 
 from __future__ import annotations
 
 import binascii
+import codecs
 import re
+import unicodedata
 from collections.abc import Callable
 from email.message import Message
 from typing import TYPE_CHECKING
 
 import charset_normalizer
+
+from gateway.charsets import codec
 
 if TYPE_CHECKING:
     from mailparser import MailParser
@@ -30,15 +34,16 @@ def bodies(
         mail = _with_the_bodys_boundary(raw, mail, read)
     msg = mail.message
     plain, html = mail.text_plain, mail.text_html
-    if "CharsetDecodeDefect" in mail.defects_categories or any("\x1b" in t for t in plain + html):
-        # ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser
-        # leaves undecoded in a 7bit part as its bytes are ASCII
+    if "CharsetDecodeDefect" in mail.defects_categories or any(_MISREAD.search(t) for t in plain + html):
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
     return mail, plain, html
 
 
+# ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser leaves undecoded in
+# a 7bit part as its bytes are ASCII; C1 controls: Windows-1252 read as the ISO-8859-1 it was labelled
+_MISREAD = re.compile("[\x1b\x80-\x9f]")
 # "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
 _UUENCODED = re.compile(
     r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE
@@ -128,19 +133,60 @@ def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
 
 
 def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess."""
-    for charset in (declared, "utf-8"):
+    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
+
+    The declared label goes through `charsets.codec` ("windows-874", "x-mac-roman"
+    and the like; Windows-1252 for ISO-8859-1, then ISO-8859-1 itself).
+    Detection is weak on a short text: it never answers UTF-16 or UTF-32 for
+    bytes without their byte-order mark (any 8-bit line would come out as CJK
+    characters); among its best guesses the Windows code pages mail uses most
+    win; and when it offers none of them, text that reads as Latin letters in
+    Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳").
+    """
+    for charset in (codec(declared), codec(declared, superset=False), "utf-8"):
         if not charset:
             continue
         try:
             return data.decode(charset)
-        except (LookupError, ValueError):  # unknown, undecodable, or a name with a NUL in it
+        except ValueError:  # undecodable
             continue
-    candidates = list(charset_normalizer.from_bytes(data))
+    bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    wide = ("utf_16", "utf_32")
+    candidates = [c for c in charset_normalizer.from_bytes(data) if bom or not c.encoding.startswith(wide)]
     if candidates:
         least = min(c.chaos for c in candidates)
-        best = [c for c in candidates if c.chaos == least]
-        # Windows-1252 first among equals: the commonest undeclared charset in mail
-        chosen = next((c for c in best if c.encoding == "cp1252"), best[0])
-        return str(chosen)
+        best = {c.encoding: c for c in candidates if c.chaos == least}
+        preferred = next((best[name] for name in _PREFERRED if name in best), None)
+        if preferred is not None:
+            return str(preferred)
+        latin = _as_latin(data)
+        return latin if latin is not None else str(next(iter(best.values())))
     return data.decode("cp1252", "replace")
+
+
+_PREFERRED = ("cp1252", "cp1250", "cp1251")  # the commonest undeclared charsets in mail, Western first
+_LATIN_SIGNS = frozenset("€‚„…†‡ˆ‰‹‘’“”•–—˜™›¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿×÷\xa0")
+
+
+def _as_latin(data: bytes) -> str | None:
+    """`data` in Windows-1252 when it reads as Latin-script text: every character past ASCII a Latin
+    letter or a common sign, at most two in a row and a third of all letters (CJK, Cyrillic and
+    Greek bytes read that way come out as long runs of accented letters)."""
+    try:
+        text = data.decode("cp1252")
+    except ValueError:
+        return None
+    run = beyond = letters = 0
+    for ch in text:
+        if ch < "\x80":
+            run = 0
+            letters += ch.isalpha()
+            continue
+        if not (ch in _LATIN_SIGNS or unicodedata.name(ch, "").startswith("LATIN")):
+            return None
+        run += 1
+        beyond += 1
+        letters += ch.isalpha()
+        if run > 2:
+            return None
+    return text if beyond * 3 <= max(letters, 1) else None

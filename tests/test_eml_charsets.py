@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gateway import charsets
+from gateway.html_text import html_to_text
 from gateway.message import Address
-from tests.helpers import analysed_fixture
+from gateway.parse_bodies import decode_bytes
+from tests.helpers import analysed_fixture, html_of
 
 
 def test_latin1_body_declared_as_utf8_is_read_as_windows_1252() -> None:
@@ -89,3 +94,86 @@ def test_multipart_whose_header_names_another_boundary_is_read_with_the_bodys() 
     assert [(a.filename, a.content_type, a.data[:8]) for a in c.attachments] == [
         ("slides.pdf", "application/pdf", b"%PDF-1.4")
     ]
+
+
+def test_outlook_thai_windows_874_subject_author_and_bodies() -> None:
+    """Outlook labels Thai "windows-874", a name Python's codecs do not know (cp874 is the same table)."""
+    c = analysed_fixture("outlook-thai-windows-874.eml").content
+    assert c.subject == "ย้ายประชุมทีม"
+    assert c.author.name == "สมชาย ใจดี"
+    assert c.text == "เรียนทุกท่าน\n\nประชุมทีมย้ายไปวันพฤหัสบดี เวลา 10:00 น. ห้องประชุมเล็ก\n\nสมชาย"
+    assert html_to_text(html_of(c)) == c.text
+
+
+def test_hebrew_iso_8859_8_i_subject_and_body() -> None:
+    """ "-i" (logical order) names ISO-8859-8's bytes; the subject stayed as its raw encoded word."""
+    c = analysed_fixture("thunderbird-hebrew-iso-8859-8-i.eml").content
+    assert c.subject == "הפגישה נדחתה"
+    assert c.text == "שלום לכולם,\nהפגישה נדחתה ליום חמישי בשעה 10:00.\nדנה"
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("windows-874", "cp874"),
+        ("ISO-8859-8-I", "iso8859-8"),
+        ("iso-8859-6-e", "iso8859-6"),
+        ('"x-mac-roman"', "mac-roman"),
+        ("x-sjis", "cp932"),
+        ("windows-31j", "cp932"),
+        ("x-gbk", "gbk"),
+        ("cp-850", "cp850"),
+        ("IBM-437", "cp437"),
+        ("utf-8", "utf-8"),
+        ("ISO-8859-1", "cp1252"),  # what browsers read it as
+        ("shift_jis", "cp932"),
+        ("gb2312", "gbk"),
+        ("ks_c_5601-1987", "cp949"),
+        ("unknown-8bit", None),
+        ("x-user-defined", None),
+        ("no-such-charset", None),
+        ("utf-8\x00", None),
+        ("", None),
+    ],
+)
+def test_charset_labels_mail_writes_map_to_python_codecs(label: str, name: str | None) -> None:
+    assert charsets.codec(label) == name
+
+
+def test_the_exact_table_is_there_when_the_superset_does_not_fit() -> None:
+    assert charsets.codec("iso-8859-1", superset=False) == "iso8859-1"
+    assert decode_bytes(b"\x81 \xe9", "iso-8859-1") == "\x81 é"  # 0x81 is undefined in Windows-1252
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"caf\xe9", "café"),
+        ("Año".encode("cp1252"), "Año"),
+        ("à bientôt".encode("cp1252"), "à bientôt"),
+        ("Привет, как дела?".encode("cp1251"), "Привет, как дела?"),
+        ("Žluťoučký kůň".encode("cp1250"), "Žluťoučký kůň"),
+    ],
+)
+def test_short_undeclared_text_is_not_read_as_utf16_or_cjk(data: bytes, text: str) -> None:
+    assert decode_bytes(data, "unknown-8bit") == text
+
+
+def test_windows_1252_text_labelled_iso_8859_1_keeps_its_quotes_dashes_and_euro() -> None:
+    """Outlook Express and many Windows mailers label Windows-1252 as ISO-8859-1: read as the
+    label says, “ ” – … ’ and € were invisible C1 control characters, in the body and the subject."""
+    c = analysed_fixture("iso-8859-1-label-on-windows-1252-text.eml").content
+    assert c.subject == "“Lunch” on Friday – 240€"
+    assert c.text == (
+        "Hi all,\n\nthe caterer confirmed: “Lunch for 20 people, 12:30 – 13:30”. "
+        "It costs 240€ in all … I’ll pay and collect later.\n\nCarla"
+    )
+
+
+def test_windows_31j_text_labelled_shift_jis_is_not_mojibake() -> None:
+    """Japanese mail labelled Shift_JIS uses Windows' extra characters (①, Ⅱ, ㈱): one of them made
+    the whole body fail to decode, and detection then read it as Windows-1252 mojibake."""
+    c = analysed_fixture("shift-jis-label-on-windows-31j-text.eml").content
+    assert c.subject == "明日の打ち合わせ①"
+    assert c.author.name == "佐藤"
+    assert c.text == "皆様\n\n明日の打ち合わせは①会議室Ⅱで行います。\n資料は㈱山田商事から届きました。\n\n佐藤"

@@ -1,0 +1,80 @@
+"""Charset names as mail writes them, mapped to the codecs Python has.
+
+Mail declares charsets by labels Python does not know: Outlook writes Thai as
+"windows-874" and Japanese as "windows-31j", Hebrew mail says "iso-8859-8-i"
+(logical order; the bytes are ISO-8859-8's), old Macs "x-mac-roman", and
+"x-" prefixes ("x-sjis", "x-gbk") or "cp-850" are common. Without this, such
+a body was handed to charset detection, which on a short text guesses badly
+(a Hebrew line read as UTF-16 came out as Chinese), and such a subject stayed
+as its raw "=?windows-874?B?…?=" words. Labels that say nothing ("unknown-8bit",
+"x-user-defined") count as no charset at all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from functools import lru_cache
+
+_ALIASES = {
+    "windows-874": "cp874",
+    "windows-31j": "cp932",
+    "x-windows-949": "cp949",
+    "macintosh": "mac_roman",
+    "x-mac-roman": "mac_roman",
+    "x-mac-ce": "mac_latin2",
+    "x-mac-centraleurroman": "mac_latin2",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-ukrainian": "mac_cyrillic",
+    "x-mac-greek": "mac_greek",
+    "x-mac-turkish": "mac_turkish",
+    "x-mac-icelandic": "mac_iceland",
+    "x-sjis": "shift_jis",
+    "x-euc-jp": "euc_jp",
+    "x-gbk": "gbk",
+    "unicode-1-1-utf-7": "utf-7",
+    "unicode-1-1-utf-8": "utf-8",
+}
+# What browsers read these labels as (the WHATWG Encoding Standard): supersets that decode every
+# text the label's own table does, and the characters senders used beyond it. Windows-1252 in mail
+# labelled ISO-8859-1 is the commonest case: its curly quotes, dashes and € read as invisible C1
+# controls; Japanese mail labelled Shift_JIS uses Windows' circled numbers (①) and Roman numerals.
+_SUPERSETS = {
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "gb2312": "gbk",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+    "tis-620": "cp874",
+    "iso8859-11": "cp874",
+    "iso8859-9": "cp1254",
+}
+_SAYS_NOTHING = frozenset({"unknown-8bit", "unknown", "x-unknown", "x-user-defined", "8bit", "default", "none"})
+_BIDI_SUFFIX = re.compile(r"^(iso-8859-[68])-[ie]$")  # "-i" logical, "-e" explicit order: the same bytes
+_CP_DASH = re.compile(r"^(?:cp|ibm)-?(\d{3,4})$")
+
+
+@lru_cache(maxsize=256)
+def codec(label: str | None, *, superset: bool = True) -> str | None:
+    """The Python codec for a declared charset `label`; None when it names nothing Python can decode.
+
+    With `superset`, the encoding browsers read the label as (Windows-1252 for
+    ISO-8859-1); callers fall back to the exact table when that fails.
+    """
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    if name in _SAYS_NOTHING or len(name) > 40:
+        return None
+    name = _ALIASES.get(name, name)
+    name = _BIDI_SUFFIX.sub(r"\1", name)
+    m = _CP_DASH.match(name)
+    if m:
+        name = f"cp{m[1]}"
+    for candidate in (name, name.removeprefix("x-")):
+        try:
+            found = codecs.lookup(candidate).name
+        except (LookupError, ValueError):  # ValueError: a name with a NUL in it
+            continue
+        return _SUPERSETS.get(found, found) if superset else found
+    return None
