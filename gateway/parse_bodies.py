@@ -4,8 +4,9 @@ A multipart whose header names another boundary than its body uses is read again
 with the body's (a list that rewrote one and not the other); one whose boundary
 never occurs shows its body as text. Bodies whose declared charset was missing,
 wrong or narrower than what the sender used (Windows-1252 labelled ISO-8859-1),
-or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are decoded again. A file uuencoded into a text body comes out as a file. The
-stored raw keeps every byte as it came.
+or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are decoded again.
+A file uuencoded into a text body comes out as a file. The stored raw keeps
+every byte as it came.
 """
 
 from __future__ import annotations
