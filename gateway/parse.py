@@ -19,6 +19,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 
 import mailparser
+from mailparser.utils import decode_header_part, mime_header_view
 
 from gateway.charsets import codec
 from gateway.list_author import named_author, rewritten
@@ -80,7 +81,7 @@ def parse(raw: bytes) -> ParsedMessage:
         date=_date(_header(msg, "date")),
         text=text,
         html=_no_nul("\n".join(html)) or None,
-        attachments=_attachments(mail.attachments) + [_uufile(name, data) for name, data in uufiles],
+        attachments=_attachments(mail.attachments, msg) + [_uufile(name, data) for name, data in uufiles],
         embedded=_embedded(msg),
         headers={h: _decoded(_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[_decoded(_text(str(v))) for k, v in msg.raw_items() if k.lower() == "authentication-results"][
@@ -280,7 +281,8 @@ def _date(value: str) -> datetime | None:
     return when
 
 
-def _attachments(items: list[dict]) -> list[Attachment]:
+def _attachments(items: list[dict], msg: Message) -> list[Attachment]:
+    names = _attachment_names(msg) if items else {}
     out = []
     for item in items:
         payload = item.get("payload") or ""
@@ -294,7 +296,7 @@ def _attachments(items: list[dict]) -> list[Attachment]:
         disposition = (item.get("content-disposition") or "").lower()
         out.append(
             Attachment(
-                filename=safe_filename(_decoded(str(item.get("filename") or ""))),
+                filename=safe_filename(_attachment_name(item, names)),
                 content_type=_no_nul(item.get("mail_content_type") or "application/octet-stream").lower(),
                 data=data,
                 content_id=_no_nul(str(item.get("content-id") or "")).strip().strip("<>"),
@@ -302,6 +304,65 @@ def _attachments(items: list[dict]) -> list[Attachment]:
             )
         )
     return out
+
+
+def _attachment_name(item: dict, names: dict[str, str]) -> str:
+    """The name its sender gave the attachment; "attachment.pdf" for one they named nothing.
+
+    mail-parser names a nameless attachment with ten random letters and ".txt",
+    whatever its type; a part it named by its Content-ID keeps that name.
+    """
+    theirs = str(item.get("filename") or "")
+    if theirs in names:
+        return names[theirs]
+    cid = str(item.get("content-id") or "")
+    if theirs and theirs != cid and _GENERATED_NAME.match(theirs):
+        ctype = str(item.get("mail_content_type") or "")
+        return "attachment" + (mimetypes.guess_extension(ctype) or "")
+    return _decoded(theirs)
+
+
+_GENERATED_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+
+
+def _attachment_names(msg: Message) -> dict[str, str]:
+    """Each named part's name as mail-parser reads it → as mailfeed reads it.
+
+    mail-parser reads an RFC 2231 name in a charset Python does not know by that
+    label as Latin-1, and raw 8-bit bytes as replacement characters; here names
+    go through `charsets` as bodies do, and raw bytes are UTF-8, else Windows-1252.
+    """
+    names: dict[str, str] = {}
+    for part in msg.walk():
+        value = _name_param(part)
+        if value is not None:
+            view, _ = mime_header_view(part)
+            names.setdefault(decode_header_part(view.get_filename()), _param_text(value))
+    return names
+
+
+def _name_param(part: Message) -> str | tuple[str, str, str] | None:
+    """The filename (or the older name) parameter, read from the header as it came.
+
+    The part's own get_param reads raw 8-bit bytes as replacement characters;
+    a header-only copy of the header, its bytes read as `_header` reads them, does not.
+    """
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = _header(part, header)
+        if raw and param in raw.lower():
+            view = Message()
+            view[header] = raw
+            value = view.get_param(param, header=header)
+            if value is not None:
+                return value  # type: ignore[return-value]
+    return None
+
+
+def _param_text(value: str | tuple[str, str, str]) -> str:
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, the octets as Latin-1 characters)
+        charset, _, text = value
+        return decode_bytes(text.encode("latin-1", "surrogateescape"), charset or None)
+    return _decoded(value)
 
 
 def _uufile(name: str, data: bytes) -> Attachment:

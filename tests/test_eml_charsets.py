@@ -177,3 +177,18 @@ def test_windows_31j_text_labelled_shift_jis_is_not_mojibake() -> None:
     assert c.subject == "明日の打ち合わせ①"
     assert c.author.name == "佐藤"
     assert c.text == "皆様\n\n明日の打ち合わせは①会議室Ⅱで行います。\n資料は㈱山田商事から届きました。\n\n佐藤"
+
+
+def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_8bit() -> None:
+    """Names were Latin-1 mojibake (an RFC 2231 name in "iso-8859-8-i"), a wrong guess (an RFC 2047
+    one in "windows-874"), replacement characters (raw 8-bit UTF-8 or Windows-1252), or ten random
+    letters and ".txt" for a PDF its sender named nothing."""
+    c = analysed_fixture("attachment-names-in-many-charsets.eml").content
+    assert [a.filename for a in c.attachments] == [
+        "รายงาน.pdf",
+        "שלום.pdf",
+        "Prüfbericht März.pdf",
+        "Kostenübersicht Q1.pdf",
+        "attachment.pdf",
+    ]
+    assert all(a.data.startswith(b"%PDF-1.4") for a in c.attachments)

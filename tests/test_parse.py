@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import mailparser
@@ -27,12 +28,14 @@ def _reading(parser: mailparser.MailParser) -> tuple[object, ...]:
 
 
 def _same(data: bytes) -> None:
+    random.seed(5)  # mail-parser names a nameless attachment with random letters: the same ones both times
     try:
         want = _reading(mailparser.parse_from_bytes(data))
     except Exception as exc:  # mail-parser refuses some: so must the lean one
         with pytest.raises(type(exc)):
             _MailParser.from_bytes(data)
         return
+    random.seed(5)
     assert _reading(_MailParser.from_bytes(data)) == want
 
 
