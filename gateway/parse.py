@@ -266,19 +266,39 @@ def _addresses(msg: Message, name: str) -> list[Address]:
 
 
 def _date(value: str) -> datetime | None:
-    """The Date header as an aware datetime; None when absent or unreadable."""
+    """The Date header as an aware datetime; None when absent or unreadable.
+
+    Besides RFC 5322's form: "GMT+1" / "UTC-05:00" zones, which the parser
+    took for UTC itself, and ISO 8601 ("2026-03-02T09:00:00+01:00"), which
+    scripts and some services write and which otherwise dated the message
+    when it arrived (an imported archive's, on the day of the import).
+    """
     if not value:
         return None
+    value = _OFFSET_ZONE.sub(_rfc_offset, value.strip())
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+        if not _ISO_DATE.match(value):
+            return None
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if when.tzinfo is None:  # RFC 5322 "-0000": time zone unknown, taken as UTC
         when = when.replace(tzinfo=UTC)
     offset = when.utcoffset() or timedelta(0)
     if abs(offset) > timedelta(hours=14):
         when = when.replace(tzinfo=timezone(timedelta(0)))
     return when
+
+
+_OFFSET_ZONE = re.compile(r"\b(?:GMT|UTC)\s?([+-])(\d{1,2})(?::?(\d{2}))?(?=\s*(?:\(|$))")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _rfc_offset(m: re.Match[str]) -> str:
+    return f"{m[1]}{int(m[2]):02d}{m[3] or '00'}"
 
 
 def _attachments(items: list[dict], msg: Message) -> list[Attachment]:

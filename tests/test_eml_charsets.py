@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from gateway import charsets
 from gateway.html_text import html_to_text
 from gateway.message import Address
+from gateway.parse import parse
 from gateway.parse_bodies import decode_bytes
 from tests.helpers import analysed_fixture, html_of
 
@@ -192,3 +195,19 @@ def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_
         "attachment.pdf",
     ]
     assert all(a.data.startswith(b"%PDF-1.4") for a in c.attachments)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("Mon, 2 Mar 2026 09:00:00 +0100 (CET)", "2026-03-02T09:00:00+01:00"),
+        ("Mon, 02 Mar 2026 09:00:00 GMT+1", "2026-03-02T09:00:00+01:00"),  # was read as UTC
+        ("Mon, 02 Mar 2026 09:00:00 GMT+05:30", "2026-03-02T09:00:00+05:30"),
+        ("Mon, 02 Mar 2026 09:00:00 UTC-5 (EST)", "2026-03-02T09:00:00-05:00"),
+        ("2026-03-02T09:00:00+01:00", "2026-03-02T09:00:00+01:00"),  # was no date: the import's day
+        ("2026-03-02 09:00:00Z", "2026-03-02T09:00:00+00:00"),
+    ],
+)
+def test_date_headers_as_scripts_and_odd_mailers_write_them(written: str, meant: str) -> None:
+    raw = f"From: a@example.com\r\nDate: {written}\r\nMessage-ID: <d@x>\r\n\r\nhi\r\n".encode()
+    assert parse(raw).date == datetime.fromisoformat(meant)
