@@ -5,6 +5,7 @@ with the body's (a list that rewrote one and not the other); one whose boundary
 never occurs shows its body as text. Bodies whose declared charset was missing,
 wrong or narrower than what the sender used (Windows-1252 labelled ISO-8859-1),
 or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are decoded again.
+Plain text sent format=flowed is joined back into its paragraphs (flowed.py).
 A file uuencoded into a text body comes out as a file. The stored raw keeps
 every byte as it came.
 """
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 import charset_normalizer
 
 from gateway.charsets import codec
+from gateway.flowed import flowed_parts, unflowed
 
 if TYPE_CHECKING:
     from mailparser import MailParser
@@ -39,6 +41,9 @@ def bodies(
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
+    flow = flowed_parts(msg)
+    if flow is not None and flow[0]:
+        plain = [unflowed(t, delsp=flow[1]) for t in plain]
     return mail, plain, html
 
 

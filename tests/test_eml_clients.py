@@ -331,3 +331,17 @@ def test_icloud_reply_with_its_text_part_run_into_one_line_is_split_like_its_htm
         rendered == "Yes, I can water the plants while you are away."
     )  # the signature is folded apart, as in the text fields
     assert "Could someone" not in html and "wrote:" not in html
+
+
+def test_thunderbird_format_flowed_paragraphs_are_joined_where_the_client_wrapped_them() -> None:
+    """Thunderbird sends plain text format=flowed: lines of a paragraph end in a space. Shown as sent,
+    every paragraph broke where Thunderbird wrapped it, mid-sentence on a wide page, ragged on a phone."""
+    c = analysed_fixture("thunderbird-format-flowed-reply.eml").content
+    assert c.text == (
+        "I can take the monitors and the printer in my car on Friday morning; the boxes with the files "
+        "should go with the movers, they are too heavy for one person."
+    )
+    assert c.quoted_text.startswith(
+        "On 16/03/2026 18:40, Bo Berg wrote:\n> Who can help with the office move on Friday? We need someone "
+        "with a car for the monitors and the printer, and two people to carry the boxes.\n>\n> Bo"
+    )
