@@ -37,7 +37,8 @@ def bodies(
         mail = _with_the_bodys_boundary(raw, mail, read)
     msg = mail.message
     plain, html = mail.text_plain, mail.text_html
-    if "CharsetDecodeDefect" in mail.defects_categories or any(_MISREAD.search(t) for t in plain + html):
+    misread = "CharsetDecodeDefect" in mail.defects_categories or any(_MISREAD.search(t) for t in plain + html)
+    if _encodings_mended(msg) or misread:
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
@@ -108,6 +109,21 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
     if again is None or again.message is None or not again.message.is_multipart():
         return mail
     return again
+
+
+def _encodings_mended(msg: Message) -> bool:
+    """Strip the spaces around Content-Transfer-Encoding values ("base64 "); True when there were any.
+
+    The email package compares the value as written, so such a body part was
+    shown still encoded, its base64 or quoted-printable as text.
+    """
+    mended = False
+    for part in msg.walk():
+        value = part.get("content-transfer-encoding")
+        if isinstance(value, str) and value != value.strip():
+            part.replace_header("content-transfer-encoding", value.strip())
+            mended = True
+    return mended
 
 
 def _body_as_text(msg: Message) -> str:

@@ -240,3 +240,19 @@ def test_html_only_newsletter_reads_as_text_and_loads_nothing_remote() -> None:
     assert html.count('rel="noopener noreferrer nofollow"') == 3
     # a 1x1 tracking pixel is no picture: no "[image]" placeholder a reader could load it from
     assert "track/open.php" not in html
+
+
+def test_a_file_part_its_sender_named_nothing_is_an_attachment() -> None:
+    """A scanner sends its PDF as "Content-Type: application/pdf" alone: no name, no disposition, no
+    Content-ID. mail-parser passes such a part over, so the entry showed no trace of the scan."""
+    c = analysed_fixture("scanner-pdf-part-without-name-or-disposition.eml").content
+    assert c.text == "Scanned from MFP-3rd-floor. Pages: 1"
+    [pdf] = c.attachments
+    assert (pdf.filename, pdf.content_type) == ("attachment.pdf", "application/pdf")
+    assert pdf.data.startswith(b"%PDF-1.4\n") and pdf.data.endswith(b"%%EOF\n")
+
+
+def test_a_transfer_encoding_with_a_trailing_space_is_still_decoded() -> None:
+    """"base64 " was compared as written, so the body was shown as its base64."""
+    c = analysed_fixture("transfer-encoding-with-trailing-space.eml").content
+    assert c.text == "Grüße aus dem Lager: die Lieferung kommt am Montag."

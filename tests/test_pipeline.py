@@ -270,7 +270,7 @@ def test_inline_cid_image_points_at_the_stored_attachment(client: TestClient, st
 
 
 def test_attachment_names_are_decoded_and_made_safe() -> None:
-    from gateway.parse import safe_filename
+    from gateway.parse_attachments import safe_filename
 
     assert safe_filename("../../etc/passwd") == "passwd"
     assert safe_filename("C:\\Users\\x\\report.pdf") == "report.pdf"

@@ -1,0 +1,167 @@
+"""Step 3, parse: attachments as mail-parser lists them, named as their senders named them.
+
+Names are read from each part's header as it came (charset labels as for
+bodies, raw 8-bit bytes as UTF-8 else Windows-1252) and made safe to offer
+for download; files in parts their sender named nothing are kept too.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from email.message import Message
+
+from mailparser.utils import decode_header_part, mime_header_view
+
+from gateway.message import Attachment
+from gateway.parse_bodies import decode_bytes
+from gateway.parse_headers import decoded, no_nul, read_header
+
+
+def attachments(items: list[dict], msg: Message) -> list[Attachment]:
+    names = _attachment_names(msg) if items else {}
+    out = []
+    for item in items:
+        payload = item.get("payload") or ""
+        if item.get("binary"):
+            try:
+                data = base64.b64decode(payload)
+            except ValueError:
+                data = payload.encode("utf-8", "replace")
+        else:
+            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else payload
+        disposition = (item.get("content-disposition") or "").lower()
+        out.append(
+            Attachment(
+                filename=safe_filename(_attachment_name(item, names)),
+                content_type=no_nul(item.get("mail_content_type") or "application/octet-stream").lower(),
+                data=data,
+                content_id=no_nul(str(item.get("content-id") or "")).strip().strip("<>"),
+                inline=disposition.startswith("inline"),
+            )
+        )
+    return out
+
+
+def _attachment_name(item: dict, names: dict[str, str]) -> str:
+    """The name its sender gave the attachment; "attachment.pdf" for one they named nothing.
+
+    mail-parser names a nameless attachment with ten random letters and ".txt",
+    whatever its type; a part it named by its Content-ID keeps that name.
+    """
+    theirs = str(item.get("filename") or "")
+    if theirs in names:
+        return names[theirs]
+    cid = str(item.get("content-id") or "")
+    if theirs and theirs != cid and _GENERATED_NAME.match(theirs):
+        ctype = str(item.get("mail_content_type") or "")
+        return "attachment" + (mimetypes.guess_extension(ctype) or "")
+    return decoded(theirs)
+
+
+_GENERATED_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+
+
+def _attachment_names(msg: Message) -> dict[str, str]:
+    """Each named part's name as mail-parser reads it → as mailfeed reads it.
+
+    mail-parser reads an RFC 2231 name in a charset Python does not know by that
+    label as Latin-1, and raw 8-bit bytes as replacement characters; here names
+    go through `charsets` as bodies do, and raw bytes are UTF-8, else Windows-1252.
+    """
+    names: dict[str, str] = {}
+    for part in msg.walk():
+        value = _name_param(part)
+        if value is not None:
+            view, _ = mime_header_view(part)
+            names.setdefault(decode_header_part(view.get_filename()), _param_text(value))
+    return names
+
+
+def _name_param(part: Message) -> str | tuple[str, str, str] | None:
+    """The filename (or the older name) parameter, read from the header as it came.
+
+    The part's own get_param reads raw 8-bit bytes as replacement characters;
+    a header-only copy of the header, its bytes read as `_header` reads them, does not.
+    """
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = read_header(part, header)
+        if raw and param in raw.lower():
+            view = Message()
+            view[header] = raw
+            value = view.get_param(param, header=header)
+            if value is not None:
+                return value  # type: ignore[return-value]
+    return None
+
+
+def _param_text(value: str | tuple[str, str, str]) -> str:
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, the octets as Latin-1 characters)
+        charset, _, text = value
+        return decode_bytes(text.encode("latin-1", "surrogateescape"), charset or None)
+    return decoded(value)
+
+
+# what a part carries about the message itself, not a file its sender attached
+_NOT_FILES = frozenset(
+    {
+        "application/pgp-signature",
+        "application/pgp-encrypted",
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/applefile",
+    }
+)
+
+
+def unnamed_files(msg: Message) -> list[Attachment]:
+    """Files in parts their sender named nothing and marked nothing, which mail-parser passes over.
+
+    A scanner may send its PDF as "Content-Type: application/pdf" and no more:
+    no file name, no Content-Disposition, no Content-ID; the entry showed no
+    trace of it. Each becomes "attachment" plus its type's extension. Parts
+    inside an attached message are that message's (forwards read them); a
+    multipart whose boundary never occurs is shown as text (parse_bodies).
+    """
+    out: list[Attachment] = []
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part.get_content_maintype() == "message":
+            continue
+        if part.is_multipart():
+            children = part.get_payload()
+            if part.get_content_disposition() != "attachment" and isinstance(children, list):
+                stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+            continue
+        if part.get_content_maintype() in ("text", "multipart") or part.get_content_type() in _NOT_FILES:
+            continue
+        if part.get_filename() or part.get("content-id") or part.get_content_disposition() == "attachment":
+            continue  # mail-parser lists it
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes) and data:
+            ctype = part.get_content_type()
+            out.append(Attachment("attachment" + (mimetypes.guess_extension(ctype) or ""), ctype, data))
+    return out
+
+
+def uufile(name: str, data: bytes) -> Attachment:
+    safe = safe_filename(name)
+    return Attachment(
+        filename=safe, content_type=mimetypes.guess_type(safe)[0] or "application/octet-stream", data=data
+    )
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
+MAX_FILENAME = 150
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe to offer for download: no directories, controls or leading dots, bounded length."""
+    name = name.strip().strip("<>").replace("\\", "/").rpartition("/")[2]
+    name = _UNSAFE_NAME.sub("_", name).strip(" .")
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: MAX_FILENAME - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:MAX_FILENAME]
+    return name or "attachment"

@@ -1,0 +1,110 @@
+"""Step 3, parse: header values as text, for parse.py and parse_attachments.py.
+
+Raw 8-bit bytes (RFC 6532) are read as UTF-8, else Windows-1252; RFC 2047
+words through `charsets` as bodies are; NUL characters go (PostgreSQL text
+cannot hold one); dates in RFC 5322's form and the others senders write.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from email.header import decode_header, make_header
+from email.message import Message
+
+from gateway.charsets import codec
+from gateway.parse_bodies import decode_bytes
+
+
+def read_header(msg: Message, name: str) -> str:
+    """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else cp1252."""
+    name = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return header_text(value) if isinstance(value, str) else str(value)
+    return ""
+
+
+def header_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:  # surrogate-escaped 8-bit bytes from a bytes parse
+        raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def decoded(value: str) -> str:
+    """RFC 2047 words decoded; undecodable input kept as it came, never an exception.
+
+    Charsets are read as bodies' are (`charsets.codec`: Windows-1252 for
+    ISO-8859-1); words in a charset Python does not know by that label
+    ("=?windows-874?B?…?=") or that their bytes do not fit are decoded as
+    bodies are (`decode_bytes`).
+    """
+    try:
+        parts = decode_header(value)
+        try:
+            text = str(make_header([(b, codec(cs) or cs) if cs else (b, cs) for b, cs in parts]))
+        except (LookupError, UnicodeError):
+            text = str(make_header([(_part_text(b, cs), "utf-8" if cs else None) for b, cs in parts]))
+    except Exception:
+        text = value
+    return " ".join(no_nul(text).split())
+
+
+def _part_text(part: bytes | str, charset: str | None) -> str:
+    if isinstance(part, str):
+        return part
+    return decode_bytes(part, charset) if charset else part.decode("ascii", "replace")
+
+
+def no_nul(text: str) -> str:
+    """`text` without NUL characters.
+
+    RFC 5322 allows no NUL anywhere in a message, and PostgreSQL text cannot hold
+    one, so a NUL that a broken or hostile sender put in a header or body is
+    dropped here: the message is then posted alike on SQLite and PostgreSQL
+    (tests/data/eml/nul-bytes-in-headers-and-body.eml).
+    """
+    return text.replace("\x00", "")
+
+
+def date_of(value: str) -> datetime | None:
+    """The Date header as an aware datetime; None when absent or unreadable.
+
+    Besides RFC 5322's form: "GMT+1" / "UTC-05:00" zones, which the parser
+    took for UTC itself, and ISO 8601 ("2026-03-02T09:00:00+01:00"), which
+    scripts and some services write and which otherwise dated the message
+    when it arrived (an imported archive's, on the day of the import).
+    """
+    if not value:
+        return None
+    value = _OFFSET_ZONE.sub(_rfc_offset, value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        if not _ISO_DATE.match(value):
+            return None
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if when.tzinfo is None:  # RFC 5322 "-0000": time zone unknown, taken as UTC
+        when = when.replace(tzinfo=UTC)
+    offset = when.utcoffset() or timedelta(0)
+    if abs(offset) > timedelta(hours=14):
+        when = when.replace(tzinfo=timezone(timedelta(0)))
+    return when
+
+
+_OFFSET_ZONE = re.compile(r"\b(?:GMT|UTC)\s?([+-])(\d{1,2})(?::?(\d{2}))?(?=\s*(?:\(|$))")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _rfc_offset(m: re.Match[str]) -> str:
+    return f"{m[1]}{int(m[2]):02d}{m[3] or '00'}"
