@@ -253,6 +253,6 @@ def test_a_file_part_its_sender_named_nothing_is_an_attachment() -> None:
 
 
 def test_a_transfer_encoding_with_a_trailing_space_is_still_decoded() -> None:
-    """"base64 " was compared as written, so the body was shown as its base64."""
+    """ "base64 " was compared as written, so the body was shown as its base64."""
     c = analysed_fixture("transfer-encoding-with-trailing-space.eml").content
     assert c.text == "Grüße aus dem Lager: die Lieferung kommt am Montag."
