@@ -27,6 +27,8 @@ ALLOWED_TAGS = frozenset(
         "a",
         "abbr",
         "b",
+        "bdi",
+        "bdo",
         "blockquote",
         "br",
         "caption",
@@ -84,7 +86,7 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan"},
     "ol": {"start"},
     "span": {"data-src"},
-    "*": {"dir"},
+    "*": {"dir", "lang"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto", "cid"})
 DROP_WITH_CONTENT = frozenset(

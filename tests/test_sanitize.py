@@ -137,3 +137,9 @@ def test_linear_time_on_adversarial_html() -> None:
     sanitize_html("<p>" * 50_000)
     html_to_text("<!--" + "x" * 1_000_000)
     assert time.perf_counter() - start < 5.0
+
+
+def test_language_and_direction_markup_is_kept() -> None:
+    """lang picks the right glyphs for Han characters and the right voice for a screen reader."""
+    html = '<p lang="ja" dir="ltr" onclick="x()">日本語</p><bdi>עברית</bdi><bdo dir="rtl">abc</bdo>'
+    assert sanitize_html(html) == '<p lang="ja" dir="ltr">日本語</p><bdi>עברית</bdi><bdo dir="rtl">abc</bdo>'

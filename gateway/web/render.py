@@ -100,7 +100,7 @@ def text_html(text: str) -> Markup:
         out.append(Markup(f'<a href="{url}" rel="noopener noreferrer nofollow">{url}</a>'))
         last = m.end()
     out.append(escape(text[last:]))
-    return Markup('<div class="text">') + Markup("").join(out) + Markup("</div>")
+    return Markup('<div class="text" dir="auto">') + Markup("").join(out) + Markup("</div>")
 
 
 def make_templates() -> Jinja2Templates:

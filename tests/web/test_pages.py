@@ -187,3 +187,17 @@ def test_a_merged_threads_old_addresses_lead_to_the_thread_that_holds_it_now(
     followed = client.get(f"/api/threads/{lost}").json()
     assert followed["id"] == other and "y@x" in {c["message_id"] for c in followed["comments"]}
     assert client.get("/t/999999", follow_redirects=False).status_code == 404  # no entry of that id either
+
+
+def test_right_to_left_text_reads_in_its_own_direction(client: TestClient, store: Store, settings: Settings) -> None:
+    """Hebrew or Arabic plain text in a box laid out left to right puts its punctuation at the wrong
+    end; every place mail text is shown lets the browser take the direction from the text."""
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, (EML / "thunderbird-hebrew-iso-8859-8-i.eml").read_bytes())
+    feed = client.get("/f/team").text
+    assert re.search(r'<a class="subject" href="/t/\d+" dir="auto">הפגישה נדחתה</a>', feed)
+    thread_id = re.search(r'href="/t/(\d+)"', feed).group(1)  # type: ignore[union-attr]
+    page = client.get(f"/t/{thread_id}").text
+    assert '<h1 dir="auto">הפגישה נדחתה</h1>' in page
+    assert '<div class="text" dir="auto">שלום לכולם,' in page
+    no_inline_code(page)
