@@ -27,6 +27,7 @@ def read_header(msg: Message, name: str) -> str:
 
 
 def header_text(value: str) -> str:
+    """A header value from a bytes parse as text: its raw 8-bit bytes as UTF-8, else Windows-1252."""
     try:
         value.encode("utf-8")
         return value
@@ -107,4 +108,5 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _rfc_offset(m: re.Match[str]) -> str:
+    """GMT+1 written as RFC 5322's +0100."""
     return f"{m[1]}{int(m[2]):02d}{m[3] or '00'}"
