@@ -83,7 +83,7 @@ def _name_param(part: Message) -> str | tuple[str, str, str] | None:
     """The filename (or the older name) parameter, read from the header as it came.
 
     The part's own get_param reads raw 8-bit bytes as replacement characters;
-    a header-only copy of the header, its bytes read as `_header` reads them, does not.
+    a header-only copy of the header, its bytes read as `read_header` reads them, does not.
     """
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         raw = read_header(part, header)
@@ -153,12 +153,15 @@ def uufile(name: str, data: bytes) -> Attachment:
     )
 
 
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
+# controls (C0, DEL, C1), characters Windows forbids in names, and the bidi controls that make
+# "invoice\u202efdp.exe" show as "invoiceexe.pdf" in a browser's download bar
+_UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f<>:"|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
 MAX_FILENAME = 150
 
 
 def safe_filename(name: str) -> str:
-    """A file name safe to offer for download: no directories, controls or leading dots, bounded length."""
+    """A file name safe to offer for download: no directories, controls, bidi overrides or leading dots,
+    bounded length."""
     name = name.strip().strip("<>").replace("\\", "/").rpartition("/")[2]
     name = _UNSAFE_NAME.sub("_", name).strip(" .")
     if len(name) > MAX_FILENAME:

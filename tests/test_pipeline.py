@@ -278,6 +278,8 @@ def test_attachment_names_are_decoded_and_made_safe() -> None:
     assert safe_filename("a\x00b\r\n.txt") == "a_b_.txt"
     assert safe_filename("x" * 300 + ".docx").endswith(".docx") and len(safe_filename("x" * 300 + ".docx")) == 150
     assert safe_filename("") == "attachment"
+    assert safe_filename("invoice\u202efdp.exe") == "invoice_fdp.exe"  # would show as "invoiceexe.pdf"
+    assert safe_filename("a\x93b\u2066c.pdf") == "a_b_c.pdf"
 
 
 def test_rfc2231_name_big_attachment_and_inline_image(client: TestClient, store: Store, settings: Settings) -> None:
