@@ -85,7 +85,7 @@ def test_thread_page_folds_quotes_links_replies_and_shows_attachments(
     html = client.get(f"/t/{tid}").text
     no_inline_code(html)
     assert f'id="e{post_id}"' in html and f'id="e{comment_id}"' in html
-    assert f'in reply to <a href="#e{post_id}">Ann Author</a>' in html
+    assert f'in reply to <a href="#e{post_id}" dir="auto">Ann Author</a>' in html
     assert '<details class="quoted"><summary>Quoted text</summary>' in html
     assert "Q1 budget.pdf" in html and "download>" in html
     assert f'src="/attachments/{post_id}/1/chart.png?inline=1"' in html
@@ -200,4 +200,6 @@ def test_right_to_left_text_reads_in_its_own_direction(client: TestClient, store
     page = client.get(f"/t/{thread_id}").text
     assert '<h1 dir="auto">הפגישה נדחתה</h1>' in page
     assert '<div class="text" dir="auto">שלום לכולם,' in page
+    # names are isolated too: an override character in one cannot turn the rest of its line around
+    assert re.search(r'<a class="author" href="/a/dana%40example.co.il" dir="auto">Dana Levi</a>', page)
     no_inline_code(page)
