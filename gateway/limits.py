@@ -22,7 +22,7 @@ from gateway.config import Settings
 # Line starts are matched as "\n" + literal, not "^" in MULTILINE mode: a pattern that
 # opens with a literal is searched for at C speed, one with "^" is tried at every byte.
 _PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]{1,200})"|([^\s";]{1,200}))')
-_ATTACH = re.compile(rb"\ncontent-disposition:[ \t]*attachment")
+_MIME_FIELD = re.compile(rb"\ncontent-(?:type|disposition):")
 _DASHES = re.compile(rb"\n--([^\r\n]*)\r?$", re.MULTILINE)
 
 
@@ -33,6 +33,10 @@ class Limits:
     max_mime_parts: int = 500
     max_mime_depth: int = 20
     max_attachments: int = 100
+    # A Content-Type or Content-Disposition field longer than this is refused: the email package
+    # splits its parameters in quadratic time, so one field of a few megabytes of ";" inside
+    # quotes (in any part, where MAX_HEADER_BYTES does not reach) held a worker for hours.
+    max_mime_field: int = 16 * 1024
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -70,13 +74,22 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
 
     Three literal-led regex scans over a lower-cased copy (boundaries compare
     case-insensitively here, which only makes counting stricter), merged in
-    order of position: C-speed on megabytes of junk, no parse.
+    order of position: C-speed on megabytes of junk, no parse. The scan for
+    Content-Type and Content-Disposition fields also bounds their length.
     """
     low = b"\n" + data.lower()
     declared = {next(g for g in m.groups() if g is not None).rstrip() for m in _PARAM.finditer(low)}
     if len(declared) > limits.max_mime_parts:
         return Breach(f"554 5.6.0 Too many MIME parts (more than {limits.max_mime_parts})")
-    streams = [_events(_PARAM, low, 1), _events(_ATTACH, low, 2)]
+    attached = []
+    for m in _MIME_FIELD.finditer(low):
+        end = _field_end(low, m.start(), limits.max_mime_field)
+        if end - m.start() > limits.max_mime_field:
+            return Breach(f"554 5.6.0 MIME header field too long (more than {limits.max_mime_field} bytes)")
+        value = low[m.end() : end].lstrip(b" \t")
+        if low[m.end() - 12 : m.end()] == b"disposition:" and value.startswith(b"attachment"):
+            attached.append((m.start(), 2, b""))
+    streams = [_events(_PARAM, low, 1), iter(attached)]
     if declared:  # only lines that open or close a declared boundary are markers
         streams.append(_markers(low, declared))
     stack: list[bytes] = []
@@ -101,6 +114,14 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
             if attachments > limits.max_attachments:
                 return Breach(f"554 5.6.0 Too many attachments (more than {limits.max_attachments})")
     return None
+
+
+def _field_end(data: bytes, start: int, most: int) -> int:
+    """Where the header field at `start` ends (folded lines included), or a point past `most` bytes."""
+    end = data.find(b"\n", start + 1)
+    while end != -1 and end - start <= most and data[end + 1 : end + 2] in (b" ", b"\t"):
+        end = data.find(b"\n", end + 1)
+    return len(data) if end == -1 else end
 
 
 def _markers(data: bytes, declared: set[bytes]) -> Iterator[tuple[int, int, bytes]]:

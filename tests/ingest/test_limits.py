@@ -42,6 +42,31 @@ def test_structure_limits_are_refused_naming_the_limit(settings: Settings, store
         c.sendmail("a@example.com", ["team@example.com"], nested(4))  # within the limit
 
 
+def with_part_header(field: bytes) -> bytes:
+    return (
+        b"From: a@example.com\r\nTo: team@example.com\r\nSubject: file\r\nMessage-ID: <f@x>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        b"--b\r\nContent-Type: application/pdf\r\n" + field + b"\r\n\r\nJVBERi0=\r\n--b--\r\n"
+    )
+
+
+def test_a_mime_field_long_enough_to_stall_the_parser_is_refused(settings: Settings, store: Store) -> None:
+    """The email package splits a field's parameters in quadratic time: 100,000 ";" inside the quotes
+    of one part's Content-Disposition held a worker for minutes. MAX_HEADER_BYTES bounds only the
+    message's own header block, so part headers have their own bound."""
+    add_feed(store)
+    stall = b'Content-Disposition: attachment; filename="' + b"; " * 100_000 + b'"'
+    folded = b'Content-Type: application/pdf; name="' + b";\r\n " * 10_000 + b'"'
+    fine = b'Content-Disposition: attachment; filename="' + b"a; " * 1_000 + b'.pdf"'
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
+        for field in (stall, folded):
+            with pytest.raises(smtplib.SMTPDataError) as err:
+                c.sendmail("a@example.com", ["team@example.com"], with_part_header(field))
+            assert err.value.smtp_code == 554
+            assert err.value.smtp_error == b"5.6.0 MIME header field too long (more than 16384 bytes)"
+        c.sendmail("a@example.com", ["team@example.com"], with_part_header(fine))
+
+
 def test_recipient_cap_and_sender_rate_limit(settings: Settings, store: Store) -> None:
     add_feed(store)
     settings = settings.model_copy(update={"max_recipients": 2, "rate_per_sender": 3})
@@ -124,3 +149,21 @@ def test_database_down_is_451_and_mail_flows_again_when_it_returns(own_postgres:
             wait_for(both, timeout=30)
     finally:
         store.dispose()
+
+
+def test_attachments_are_counted_by_their_disposition_in_any_part() -> None:
+    from gateway.limits import Limits, check_structure
+
+    parts = b"".join(
+        b"--b\r\nContent-Type: application/pdf\r\n" + disposition + b"\r\n\r\nJVBERi0=\r\n"
+        for disposition in (
+            b'Content-Disposition: attachment; filename="a.pdf"',
+            b'content-disposition:\tATTACHMENT; filename="b.pdf"',
+            b'Content-Disposition: inline; filename="c.pdf"',
+            b'Content-Disposition: attachment;\r\n filename="d.pdf"',
+        )
+    )
+    mail = b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
+    breach = check_structure(mail, Limits(max_attachments=2))
+    assert breach is not None and breach.reply == "554 5.6.0 Too many attachments (more than 2)"
+    assert check_structure(mail, Limits(max_attachments=3)) is None  # the inline one is not counted
