@@ -18,13 +18,7 @@ SIGNATURE_SEPARATOR = "-- "  # never flowed, though it ends in a space
 
 
 def flowed_parts(msg: Message) -> tuple[bool, bool] | None:
-    """(flowed, delsp) shared by every text/plain body part of `msg`; None when they differ.
-
-    Most mail says nothing of it: one look at each Content-Type spares the
-    parameter parsing (a few microseconds a message).
-    """
-    if not any("flowed" in str(part.get("content-type", "")).lower() for part in msg.walk()):
-        return (False, False)
+    """(flowed, delsp) shared by every text/plain body part of `msg`; None when they differ."""
     found: set[tuple[bool, bool]] = set()
     for part in msg.walk():
         if part.get_content_type() != "text/plain" or part.get_content_disposition() == "attachment":

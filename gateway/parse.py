@@ -18,7 +18,7 @@ from email.message import Message
 import mailparser
 
 from gateway.list_author import named_author, rewritten
-from gateway.message import Address, ParsedMessage
+from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, uuencoded_files
 from gateway.parse_headers import date_of, decoded, header_text, no_nul, read_header
@@ -78,7 +78,7 @@ def parse(raw: bytes) -> ParsedMessage:
         date=date_of(read_header(msg, "date")),
         text=text,
         html=no_nul("\n".join(html)) or None,
-        attachments=attachments(mail.attachments, msg) + unnamed_files(msg) + [uufile(n, d) for n, d in uufiles],
+        attachments=attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles],
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[
@@ -203,6 +203,11 @@ def _list_author(author: Address, msg: Message) -> Address | None:
 def _addresses(msg: Message, name: str) -> list[Address]:
     found = email.utils.getaddresses([read_header(msg, name)])[:MAX_ADDRESSES]
     return [Address(decoded(n), no_nul(a).strip().lower()) for n, a in found if "@" in a]
+
+
+def _unnamed(mail: mailparser.MailParser) -> list[Attachment]:
+    """Files mail-parser read as text it does not manage: it lists every other part it does not show."""
+    return unnamed_files(mail.message) if mail.text_not_managed else []
 
 
 def _embedded(msg: Message) -> list[bytes]:

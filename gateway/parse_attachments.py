@@ -72,6 +72,9 @@ def _attachment_names(msg: Message) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for part in msg.walk():
+        fields = read_header(part, "content-disposition") + read_header(part, "content-type")
+        if "name" not in fields.lower() or (fields.isascii() and "=?" not in fields and "*=" not in fields):
+            continue  # no name, or a plain one both read alike
         value = _name_param(part)
         if value is not None:
             view, _ = mime_header_view(part)
@@ -128,20 +131,18 @@ def unnamed_files(msg: Message) -> list[Attachment]:
     stack = [msg]
     while stack:
         part = stack.pop()
-        if part.get_content_maintype() == "message":
-            continue
+        ctype = part.get_content_type()
         if part.is_multipart():
             children = part.get_payload()
-            if part.get_content_disposition() != "attachment" and isinstance(children, list):
+            if not ctype.startswith("message/") and part.get_content_disposition() != "attachment":
                 stack.extend(reversed([c for c in children if isinstance(c, Message)]))
             continue
-        if part.get_content_maintype() in ("text", "multipart") or part.get_content_type() in _NOT_FILES:
+        if ctype.startswith(("text/", "multipart/", "message/")) or ctype in _NOT_FILES:
             continue
         if part.get_filename() or part.get("content-id") or part.get_content_disposition() == "attachment":
             continue  # mail-parser lists it
         data = part.get_payload(decode=True)
         if isinstance(data, bytes) and data:
-            ctype = part.get_content_type()
             out.append(Attachment("attachment" + (mimetypes.guess_extension(ctype) or ""), ctype, data))
     return out
 

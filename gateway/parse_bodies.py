@@ -37,20 +37,49 @@ def bodies(
         mail = _with_the_bodys_boundary(raw, mail, read)
     msg = mail.message
     plain, html = mail.text_plain, mail.text_html
-    misread = "CharsetDecodeDefect" in mail.defects_categories or any(_MISREAD.search(t) for t in plain + html)
-    if _encodings_mended(msg) or misread:
+    mended, latin1, flowed = _look_at_parts(msg)
+    misread = (
+        "CharsetDecodeDefect" in mail.defects_categories
+        or any("\x1b" in t for t in plain + html)
+        or (latin1 and any(_C1.search(t) for t in plain + html))
+    )
+    if mended or misread:
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
-    flow = flowed_parts(msg)
+    flow = flowed_parts(msg) if flowed else None
     if flow is not None and flow[0]:
         plain = [unflowed(t, delsp=flow[1]) for t in plain]
     return mail, plain, html
 
 
-# ESC: a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser leaves undecoded in
-# a 7bit part as its bytes are ASCII; C1 controls: Windows-1252 read as the ISO-8859-1 it was labelled
-_MISREAD = re.compile("[\x1b\x80-\x9f]")
+def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
+    """One pass over the parts' headers: (a transfer encoding mended, a Latin-1 label, format=flowed).
+
+    A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
+    written by the email package, so its part was shown still encoded: the value
+    is stripped. A Latin-1 or ASCII label is where Windows-1252 is misread (its
+    C1 controls are looked for only then: a search of every body costs more).
+    """
+    mended = latin1 = flowed = False
+    for part in msg.walk():
+        value = part.get("content-transfer-encoding")
+        if isinstance(value, str) and value != value.strip():
+            part.replace_header("content-transfer-encoding", value.strip())
+            mended = True
+        ctype = str(part.get("content-type", "")).lower()
+        latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
+        flowed = flowed or "flowed" in ctype
+    return mended, latin1, flowed
+
+
+_LATIN1_LABELS = ("8859-1", "latin", "cp819")
+
+
+# ESC (looked for apart): a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser leaves
+# undecoded in a 7bit part as its bytes are ASCII; C1 controls: Windows-1252 read as the ISO-8859-1 it
+# was labelled
+_C1 = re.compile("[\x80-\x9f]")
 # "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
 _UUENCODED = re.compile(
     r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE
@@ -109,21 +138,6 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
     if again is None or again.message is None or not again.message.is_multipart():
         return mail
     return again
-
-
-def _encodings_mended(msg: Message) -> bool:
-    """Strip the spaces around Content-Transfer-Encoding values ("base64 "); True when there were any.
-
-    The email package compares the value as written, so such a body part was
-    shown still encoded, its base64 or quoted-printable as text.
-    """
-    mended = False
-    for part in msg.walk():
-        value = part.get("content-transfer-encoding")
-        if isinstance(value, str) and value != value.strip():
-            part.replace_header("content-transfer-encoding", value.strip())
-            mended = True
-    return mended
 
 
 def _body_as_text(msg: Message) -> str:
