@@ -58,7 +58,7 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
 
     A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
     written by the email package, so its part was shown still encoded: the value
-    is stripped. A Latin-1 or ASCII label is where Windows-1252 is misread (its
+    is stripped. A Latin-1 label is where Windows-1252 is misread (its
     C1 controls are looked for only then: a search of every body costs more).
     """
     mended = latin1 = flowed = False
