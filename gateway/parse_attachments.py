@@ -102,7 +102,9 @@ def _name_param(part: Message) -> str | tuple[str, str, str] | None:
 def _param_text(value: str | tuple[str, str, str]) -> str:
     if isinstance(value, tuple):  # RFC 2231: (charset, language, the octets as Latin-1 characters)
         charset, _, text = value
-        return decode_bytes(text.encode("latin-1", "surrogateescape"), charset or None)
+        # raw 8-bit bytes beside the %-escapes were read as text already (read_header): their UTF-8
+        octets = b"".join(ch.encode("latin-1" if ch <= "\xff" else "utf-8", "surrogateescape") for ch in text)
+        return decode_bytes(octets, charset or None)
     return decoded(value)
 
 

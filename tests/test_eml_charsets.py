@@ -211,3 +211,17 @@ def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_
 def test_date_headers_as_scripts_and_odd_mailers_write_them(written: str, meant: str) -> None:
     raw = f"From: a@example.com\r\nDate: {written}\r\nMessage-ID: <d@x>\r\n\r\nhi\r\n".encode()
     assert parse(raw).date == datetime.fromisoformat(meant)
+
+
+def test_an_rfc_2231_name_with_raw_utf8_beside_its_escapes_is_read_not_quarantined() -> None:
+    """Found by bench/fuzz.py: raw 8-bit bytes inside an RFC 2231 value made the name's reading raise,
+    and the whole message went to quarantine ("parse failed")."""
+    raw = (
+        b"From: a@example.com\r\nSubject: plan\r\nMessage-ID: <p@x>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=UTF-8''%C3%96resund \xe2\x80\x93 plan.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
+    )
+    [attachment] = parse(raw).attachments
+    assert attachment.filename == "Öresund – plan.pdf"
