@@ -341,7 +341,8 @@ def test_thunderbird_format_flowed_paragraphs_are_joined_where_the_client_wrappe
         "I can take the monitors and the printer in my car on Friday morning; the boxes with the files "
         "should go with the movers, they are too heavy for one person."
     )
-    assert c.quoted_text.startswith(
+    assert c.quoted_text == (
         "On 16/03/2026 18:40, Bo Berg wrote:\n> Who can help with the office move on Friday? We need someone "
         "with a car for the monitors and the printer, and two people to carry the boxes.\n>\n> Bo"
     )
+    assert c.signature == "--\nJo Keller\nFacilities"  # Jo's, put below the quote: not history

@@ -398,3 +398,20 @@ def test_everyday_closings_start_the_signature(closing: str) -> None:
     """Closings as common as "Best regards" in everyday team mail, in English and the languages around it."""
     parts = split_reply(f"The room is booked for Thursday at ten.\n\n{closing}\nAnn Author")
     assert (parts.text, parts.signature) == ("The room is booked for Thursday at ten.", f"{closing}\nAnn Author")
+
+
+def test_a_signature_below_quoted_history_is_the_repliers() -> None:
+    """Thunderbird can put the signature below the quote, and lists add their footer there."""
+    header = "On Mon, 2 Mar 2026 at 09:00, Ann <ann@example.com> wrote:"
+    text = f"Yes, Friday works.\n\n{header}\n> Friday?\n> -- \n> Ann\n\n-- \nJo Keller\nFacilities\n"
+    parts = split_reply(text)
+    assert (parts.text, parts.signature) == ("Yes, Friday works.", "--\nJo Keller\nFacilities")
+    assert parts.quoted_text == f"{header}\n> Friday?\n> --\n> Ann"
+
+
+def test_a_signature_block_in_history_quoted_without_marks_stays_the_original_authors() -> None:
+    """Outlook quotes with no ">": a "-- " block below its header block is the original's."""
+    text = "Yes.\n\n-----Original Message-----\nFrom: Ann\nSent: Monday\nSubject: Friday\n\nFriday?\n\n-- \nAnn\n"
+    parts = split_reply(text)
+    assert (parts.text, parts.signature) == ("Yes.", "")
+    assert parts.quoted_text.endswith("Friday?\n\n--\nAnn")
