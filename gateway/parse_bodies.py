@@ -179,7 +179,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     win; and when it offers none of them, text that reads as Latin letters in
     Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳").
     """
-    for charset in (codec(declared), codec(declared, superset=False), "utf-8"):
+    for charset in dict.fromkeys((codec(declared), codec(declared, superset=False), "utf-8")):  # each once
         if not charset:
             continue
         try:
