@@ -72,27 +72,27 @@ def _attachment_names(msg: Message) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for part in msg.walk():
-        fields = read_header(part, "content-disposition") + read_header(part, "content-type")
+        raw = {header: read_header(part, header) for header in ("content-disposition", "content-type")}
+        fields = "".join(raw.values())
         if "name" not in fields.lower() or (fields.isascii() and "=?" not in fields and "*=" not in fields):
             continue  # no name, or a plain one both read alike
-        value = _name_param(part)
+        value = _name_param(raw)
         if value is not None:
             view, _ = mime_header_view(part)
             names.setdefault(decode_header_part(view.get_filename()), _param_text(value))
     return names
 
 
-def _name_param(part: Message) -> str | tuple[str, str, str] | None:
-    """The filename (or the older name) parameter, read from the header as it came.
+def _name_param(raw: dict[str, str]) -> str | tuple[str, str, str] | None:
+    """The filename (or the older name) parameter, from a part's headers as `read_header` read them.
 
     The part's own get_param reads raw 8-bit bytes as replacement characters;
     a header-only copy of the header, its bytes read as `read_header` reads them, does not.
     """
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
-        raw = read_header(part, header)
-        if raw and param in raw.lower():
+        if raw[header] and param in raw[header].lower():
             view = Message()
-            view[header] = raw
+            view[header] = raw[header]
             value = view.get_param(param, header=header)
             if value is not None:
                 return value  # type: ignore[return-value]
