@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import itertools
 import logging
 import re
+from datetime import datetime
 from email.message import Message
 
 import mailparser
@@ -75,7 +77,7 @@ def parse(raw: bytes) -> ParsedMessage:
         subject=decoded(read_header(msg, "subject")),
         author=author,
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
-        date=date_of(read_header(msg, "date")),
+        date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
         html=no_nul("\n".join(html)) or None,
         attachments=attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles],
@@ -97,18 +99,42 @@ _TRACE = re.compile(
 )
 
 
+_RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE)
+RECEIVED_READ = 3  # the newest hops; a date further down is no delivery time
+
+
+def _header_end(raw: bytes) -> int:
+    end = raw.find(b"\r\n\r\n")
+    return end if end >= 0 else raw.find(b"\n\n")
+
+
 def _without_trace(raw: bytes) -> bytes:
-    """The message without its trace headers, which nothing here reads.
+    """The message without its trace headers, which mail-parser need not read.
 
     mail-parser parses every Received: header (about a third of its time on
-    real mail, which carries a dozen hops); the stored raw keeps them all.
+    real mail, which carries a dozen hops); the stored raw keeps them all, and
+    `_delivered` reads the newest ones itself when it needs them.
     """
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        end = raw.find(b"\n\n")
+    end = _header_end(raw)
     if end < 0:
         return raw
     return _TRACE.sub(b"", raw[: end + 2]) + raw[end + 2 :]
+
+
+def _delivered(raw: bytes) -> datetime | None:
+    """When the newest Received: header says the message arrived: the date of one without a readable Date.
+
+    An archive's undated messages were otherwise dated on the day of their
+    import and topped the feed; the hop that delivered them into the mailbox
+    wrote when that was, after the ";" (RFC 5321, 4.4).
+    """
+    end = _header_end(raw)
+    for m in itertools.islice(_RECEIVED.finditer(raw, 0, end if end >= 0 else len(raw)), RECEIVED_READ):
+        _, semicolon, stamp = m[1].decode("latin-1").rpartition(";")
+        when = date_of(" ".join(stamp.split())) if semicolon else None
+        if when is not None:
+            return when
+    return None
 
 
 class _MailParser(mailparser.MailParser):

@@ -213,6 +213,42 @@ def test_date_headers_as_scripts_and_odd_mailers_write_them(written: str, meant:
     assert parse(raw).date == datetime.fromisoformat(meant)
 
 
+def test_a_message_without_a_date_is_dated_when_its_newest_received_header_says() -> None:
+    """A cron report has no Date: it was dated on the day of an archive's import and topped the feed."""
+    c = analysed_fixture("cron-report-without-date-header.eml").content
+    assert c.date == datetime.fromisoformat("2017-03-14T08:05:12+01:00")  # the top hop's, not the one below
+
+
+_HEAD = "From: a@example.com\r\nMessage-ID: <d@x>\r\n"
+
+
+@pytest.mark.parametrize(
+    ("headers", "meant"),
+    [
+        (
+            "Date: Mon, 2 Mar 2026 09:00:00 +0100\r\nReceived: by mx; Tue, 3 Mar 2026 10:00:00 +0000\r\n",
+            "2026-03-02T09:00:00+01:00",
+        ),
+        ("Date: yesterday\r\nReceived: by mx; Tue, 3 Mar 2026 10:00:00 +0000\r\n", "2026-03-03T10:00:00+00:00"),
+        ("Received: by mx id 7 Tue, 3 Mar 2026 10:00:00 +0000\r\n", None),  # no ";": no stamp to trust
+        (
+            "Received: by mx; garbled\r\nReceived: by relay; Tue, 3 Mar 2026 09:59:00 +0000\r\n",
+            "2026-03-03T09:59:00+00:00",
+        ),
+        (
+            "Received: by a; x\r\nReceived: by b; y\r\nReceived: by c; z\r\n"
+            "Received: by d; Tue, 3 Mar 2026 09:00:00 +0000\r\n",
+            None,
+        ),
+        ("", None),
+    ],
+    ids=["date-wins", "unreadable-date", "no-semicolon", "next-hop", "only-newest-three", "neither"],
+)
+def test_a_missing_or_unreadable_date_falls_back_to_a_newest_received_stamp(headers: str, meant: str | None) -> None:
+    raw = f"{_HEAD}{headers}\r\nhi\r\nReceived: by body; Tue, 3 Mar 2026 09:00:00 +0000\r\n".encode()
+    assert parse(raw).date == (datetime.fromisoformat(meant) if meant else None)
+
+
 def test_an_rfc_2231_name_with_raw_utf8_beside_its_escapes_is_read_not_quarantined() -> None:
     """Found by bench/fuzz.py: raw 8-bit bytes inside an RFC 2231 value made the name's reading raise,
     and the whole message went to quarantine ("parse failed")."""
