@@ -261,6 +261,7 @@ _ROW = (
     RawMessage.envelope_to,
     RawMessage.source,
     RawMessage.received_at,
+    RawMessage.delivered_at,
     RawMessage.client_ip,
     RawMessage.helo,
     RawMessage.seq,

@@ -121,7 +121,7 @@ def place_and_save(
             )
         if forwarded is not None:
             return _another_forward(session, row, a, *forwarded, later)
-    when = effective_date(c.date, row.received_at)
+    when = effective_date(c.date, row.received_at, row.delivered_at)
     subject_key = thread.normalize_subject(c.subject)
     if reply_thread is not None:
         later.flush(session)
@@ -292,14 +292,16 @@ def _another_forward(
     return "duplicate"
 
 
-def effective_date(claimed: datetime | None, received_at: datetime) -> datetime:
-    """The Date header, unless missing or more than a day after we received the message.
+def effective_date(claimed: datetime | None, received_at: datetime, delivered_at: datetime | None = None) -> datetime:
+    """The Date header (or Received stamp), unless missing or more than a day after we received
+    the message; then when the mailbox it was imported from got it, else when we did.
 
     A spammer's year-2037 Date would otherwise pin a thread to the top forever.
     """
-    if claimed is None or claimed > received_at + FUTURE_SLACK:
-        return received_at
-    return claimed
+    for when in (claimed, delivered_at):
+        if when is not None and when <= received_at + FUTURE_SLACK:
+            return when
+    return received_at
 
 
 def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from gateway import authenticity
 from gateway.authenticity import FileResolver
 from gateway.config import Settings
-from gateway.ingest.mbox import import_archive
+from gateway.ingest.mbox import Read, import_archive
 from gateway.spf import TempError, check_host
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
@@ -339,7 +339,7 @@ def test_imported_mail_has_no_envelope_and_no_spf(settings: Settings, store: Sto
     path.write_text(json.dumps({"_dmarc.lax.example": "v=DMARC1; p=none", "lax.example": "v=spf1 +all"}))
     settings = settings.model_copy(update={"verify_dkim": True, "dns_resolver": f"file:{path}"})
     mail = make_mail(message_id="old@x", sender="ann@lax.example")
-    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=iter([("old", mail, 1)]))
+    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=iter([Read("old", mail, 1)]))
     assert summary.counts["posted"] == 1
     with store.read() as session:
         raw = session.execute(sa.select(RawMessage.client_ip, RawMessage.helo)).one()

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from imapclient import SEEN, IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -183,8 +184,12 @@ def grew(sizes: Sequence[int], expunged: int) -> bool:
 def _fetch(
     client: IMAPClient, src: state.Source, uids: Sequence[int], max_bytes: int, report: PassReport
 ) -> list[writes.NewRaw]:
-    """The batch's messages as raw rows to store; too big and empty ones are logged and skipped."""
-    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in client.fetch(uids, ["RFC822.SIZE"]).items()}
+    """The batch's messages as raw rows to store; too big and empty ones are logged and skipped.
+
+    INTERNALDATE, when the server got the message, dates one without a readable Date.
+    """
+    meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
+    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in meta.items()}
     wanted = [u for u in uids if u in sizes and sizes[u] <= max_bytes]
     bodies = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
     user = parse_url(src.url).user
@@ -209,7 +214,9 @@ def _fetch(
             log.warning("%s: UID %s not stored: %s", src.label, uid, exc.reply)
             report.refused += 1
             continue
-        items.append(writes.NewRaw(src.feed_id, data, "imap", "", user))
+        got = meta[uid].get(b"INTERNALDATE")
+        delivered = got.astimezone(UTC) if isinstance(got, datetime) else None  # imapclient gives local time
+        items.append(writes.NewRaw(src.feed_id, data, "imap", "", user, delivered_at=delivered))
     return items
 
 

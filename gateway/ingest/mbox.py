@@ -25,9 +25,12 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.config import Settings
+from gateway.ingest.delivered import envelope_date, maildir_time
 from gateway.ingest.drain import Drain
 from gateway.limits import limits_of
 from gateway.pipeline import Mapper, Rejected, precheck
@@ -66,13 +69,23 @@ class ImportSummary:
         return self.counts["posted"]
 
 
+class Read(NamedTuple):
+    """One message read from an archive: where it is, its bytes, the progress it makes, and
+    when the mailbox got it (its From_ line's date, its Maildir name's time) if that is known."""
+
+    where: str
+    data: bytes
+    units: int
+    delivered: datetime | None = None
+
+
 @dataclass
 class Archive:
-    """Messages to import as (where, bytes, progress units), and the units in all (`unit`: what they count)."""
+    """Messages to import, and the progress units in all (`unit`: what they count)."""
 
     total: int
     unit: str
-    messages: Iterator[tuple[str, bytes, int]]
+    messages: Iterator[Read]
 
 
 def open_archive(path: Path) -> Archive:
@@ -108,7 +121,7 @@ def open_archives(paths: Sequence[Path]) -> Archive:
     if len(archives) == 1:
         return archives[0]
 
-    def messages() -> Iterator[tuple[str, bytes, int]]:
+    def messages() -> Iterator[Read]:
         damaged = []
         for archive in archives:
             try:
@@ -121,7 +134,7 @@ def open_archives(paths: Sequence[Path]) -> Archive:
     return Archive(sum(a.total for a in archives), " and ".join(sorted({a.unit for a in archives})), messages())
 
 
-def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[tuple[str, bytes, int]]:
+def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[Read]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From "
     that follows an empty line (or the From_ line before it) and opens a message: a header
     field comes next, or the line carries a date as From_ lines do ("Mon Mar  2 09:00").
@@ -141,9 +154,9 @@ def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> 
     done = 0
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
-            for n, data in _split(stream):
+            for n, from_line, data in _split(stream):
                 at = fh.tell()
-                yield f"{path}#{n}", _unescaped(data), at - done
+                yield Read(f"{path}#{n}", _unescaped(data), at - done, envelope_date(from_line))
                 done = at
         except _Damaged as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
@@ -162,25 +175,27 @@ _BLOCK = 1 << 20
 _ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
-def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes]]:
-    """(number, bytes) of each message in `stream`, numbered from 1; what precedes the first
-    From_ line is not a message. Raises _Damaged once the messages read whole before the damage are out."""
+def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
+    """(number, From_ line, bytes) of each message in `stream`, numbered from 1; what precedes the
+    first From_ line is not a message. Raises _Damaged once the messages read whole before the damage are out."""
     buf = bytearray()
     n = 0  # From_ lines seen: the message being read is number n
     start = 0  # where the current message's bytes begin (after its From_ line)
     scan = 0  # where to look for the next From_ line; at `start`, a From_ line right there counts too
+    from_line = b""  # the current message's
     eof = False
     while True:
         found, scan = _next_from_line(buf, start, scan, eof, first=not n)
         if found >= 0:
             if n:
-                yield n, _without_blank_last_line(bytes(buf[start:found]))
+                yield n, from_line, _without_blank_last_line(bytes(buf[start:found]))
             n += 1
             start = scan
+            from_line = bytes(buf[found:scan])
             continue
         if eof:
             if n:
-                yield n, _without_blank_last_line(bytes(buf[start:]))
+                yield n, from_line, _without_blank_last_line(bytes(buf[start:]))
             return
         del buf[:start]
         scan -= start
@@ -251,19 +266,21 @@ def _unescaped(data: bytes) -> bytes:
     return _ESCAPED_FROM.sub(rb"\1", data) if b">From " in data else data
 
 
-def _maildir_messages(root: Path, files: list[Path]) -> Iterator[tuple[str, bytes, int]]:
-    """Each file's bytes. One gone since the listing (a running server moved it from new/ to cur/)
-    or unreadable does not stop the others: the error names it once they are read."""
+def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
+    """Each file's bytes and when it was delivered. One gone since the listing (a running server
+    moved it from new/ to cur/) or unreadable does not stop the others: the error names it once
+    they are read."""
     missed: list[str] = []
     units = 0
     for f in files:
         units += 1
         try:
             data = f.read_bytes()
+            delivered = maildir_time(f)
         except OSError as exc:
             missed.append(f"{f.relative_to(root)} ({exc.strerror or exc})")
             continue
-        yield str(f), data, units
+        yield Read(str(f), data, units, delivered)
         units = 0
     if missed:
         shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
@@ -288,7 +305,7 @@ def import_archive(
     store: Store,
     settings: Settings,
     feed_id: int,
-    messages: Iterator[tuple[str, bytes, int]],
+    messages: Iterator[Read],
     run: Mapper = map,
     progress: Callable[[int], None] = lambda n: None,
 ) -> ImportSummary:
@@ -307,7 +324,7 @@ def import_archive(
     drain = Drain(store, settings, run)
     try:
         try:
-            for where, data, units in messages:
+            for where, data, units, delivered in messages:
                 summary.read += 1
                 advance += units
                 try:
@@ -316,7 +333,7 @@ def import_archive(
                     summary.refused.append(f"{where}: {exc.reply}")
                     summary.counts["refused"] += 1
                     continue
-                batch.append(writes.NewRaw(feed_id, data, "import"))
+                batch.append(writes.NewRaw(feed_id, data, "import", delivered_at=delivered))
                 if len(batch) >= BATCH:
                     stored += _store_batch(store, batch, drain)
                     progress(advance)

@@ -68,6 +68,9 @@ class RawMessage(SQLModel, table=True):
     client_ip: str = Field(default="", max_length=64)  # the SMTP client, for SPF; empty from imports and IMAP
     helo: str = ""  # its HELO/EHLO name, for SPF when MAIL FROM is empty
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    # When the mailbox it came from got it (an mbox From_ line, a Maildir name, IMAP's INTERNALDATE):
+    # the date of a message without a readable Date or Received stamp. NULL from SMTP (migration 0009).
+    delivered_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     status: str = Field(default="pending", max_length=16)
     reason: str = ""
     message_id: str | None = Field(default=None, max_length=998)

@@ -42,6 +42,7 @@ class NewRaw:
     envelope_to: str = ""
     client_ip: str = ""  # SMTP only: the connecting IP and its HELO name, for SPF
     helo: str = ""
+    delivered_at: datetime | None = None  # imports and IMAP: when the mailbox got it, if it says
 
 
 class FeedExists(Exception):
@@ -90,11 +91,12 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
             item.client_ip,
             item.helo[:255],
             when,
+            _stamp(item.delivered_at, sqlite_),
         )
         for item in items
     ]
     found: dict[tuple[int, str], int] = {}
-    one = f"({', '.join('?' * 10)}, 'pending', '')"
+    one = f"({', '.join('?' * 11)}, 'pending', '')"
     if sqlite_:
         conn.exec_driver_sql(f"{_SAVE_RAW} VALUES {one} {_SAVE_RAW_END}", rows)
     else:
@@ -116,9 +118,17 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a value
 _SAVE_RAW = (
     "INSERT INTO raw_message (feed_id, sha256, data, size, source, envelope_from, envelope_to, client_ip,"
-    " helo, received_at, status, reason)"
+    " helo, received_at, delivered_at, status, reason)"
 )
 _SAVE_RAW_END = "ON CONFLICT (feed_id, sha256) DO NOTHING"
+
+
+def _stamp(when: datetime | None, sqlite_: bool) -> object:
+    """An aware datetime as `save_raw`'s driver SQL stores it: naive UTC, as UTCDateTime does."""
+    if when is None:
+        return None
+    naive = when.astimezone(UTC).replace(tzinfo=None)
+    return naive.strftime(SQLITE_DATETIME) if sqlite_ else naive
 
 
 def set_raw_status(

@@ -7,6 +7,7 @@ import gzip
 import io
 import lzma
 import random
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -55,9 +56,9 @@ def test_a_compressed_mbox_reads_as_the_plain_one_whatever_its_name(compress, tm
     packed.write_bytes(compress(plain.read_bytes()))
     archive = open_archive(packed)
     read = list(archive.messages)
-    assert [data for _, data, _ in read] == [data for _, data, _ in open_archive(plain).messages] == mails
+    assert [r.data for r in read] == [r.data for r in open_archive(plain).messages] == mails
     # progress counts the file's own bytes, so the bar ends full
-    assert archive.total == sum(units for _, _, units in read) == packed.stat().st_size
+    assert archive.total == sum(r.units for r in read) == packed.stat().st_size
 
 
 def test_a_gzip_mbox_imports_into_posts_and_comments(settings: Settings, store: Store, tmp_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_several_archives_are_each_checked_before_any_is_read(tmp_path: Path) ->
     with pytest.raises(ImportError_, match=r"nope.mbox: no such file or directory"):
         open_archives([february, tmp_path / "nope.mbox"])
     both = open_archives([february, february])
-    assert [data for _, data, _ in both.messages] == messages()[:2] * 2
+    assert [r.data for r in both.messages] == messages()[:2] * 2
     assert both.total == 2 * february.stat().st_size and both.unit == "bytes"
 
 
@@ -186,11 +187,11 @@ def test_several_archives_are_each_checked_before_any_is_read(tmp_path: Path) ->
 TRICKY_MBOX = (
     b"From a Mon Mar  2 09:00:00 2026\n"
     b"Subject: one\n\nbody\nFrom here on, prose.\n>From escaped\n>>From twice\n\n"
-    b"From b Mon Mar  2 09:00:00 2026\r\n"
+    b"From b Mon Mar  2 09:01:00 2026\r\n"
     b"Subject: two\r\n\r\nbody\r\n\r\n"
-    b"From c Mon Mar  2 09:00:00 2026\n"
-    b"From d Mon Mar  2 09:00:00 2026\n"
-    b"\nFrom e Mon Mar  2 09:00:00 2026\n"
+    b"From c Mon Mar  2 09:02 2026\n"
+    b"From d Mon Mar  2 09:03:00 CET 2026\n"
+    b"\nFrom e Mon Mar  2 09:04:00 2026 +0100\n"
     b"Subject: five\n\nlast, no newline"
 )
 TRICKY_MESSAGES = [
@@ -211,9 +212,16 @@ def test_messages_split_alike_wherever_a_read_block_ends(
     path = tmp_path / "tricky.mbox"
     path.write_bytes(TRICKY_MBOX)
     read = list(open_archive(path).messages)
-    assert [data for _, data, _ in read] == TRICKY_MESSAGES
-    assert [where for where, _, _ in read] == [f"{path}#{n}" for n in range(1, 6)]
-    assert sum(units for _, _, units in read) == len(TRICKY_MBOX)
+    assert [r.data for r in read] == TRICKY_MESSAGES
+    assert [r.where for r in read] == [f"{path}#{n}" for n in range(1, 6)]
+    assert [r.delivered for r in read] == [  # each From_ line's date, wherever a block cut it
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 9, 1, tzinfo=UTC),
+        datetime(2026, 3, 2, 9, 2, tzinfo=UTC),  # no seconds
+        datetime(2026, 3, 2, 9, 3, tzinfo=UTC),  # a zone named, not numbered: read as UTC (hours off, not years)
+        datetime(2026, 3, 2, 8, 4, tzinfo=UTC),  # "+0100"
+    ]
+    assert sum(r.units for r in read) == len(TRICKY_MBOX)
 
 
 def _line_by_line(data: bytes) -> list[bytes]:
@@ -253,4 +261,4 @@ def test_random_mboxes_split_as_read_line_by_line(tmp_path: Path, monkeypatch: p
         data = b"From start\n" + b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
         path.write_bytes(data.replace(b"\r", b"") if rng.random() < 0.2 else data)
         monkeypatch.setattr(mbox_module, "_BLOCK", rng.choice([1, 2, 3, 7, 1 << 20]))
-        assert [m for _, m, _ in open_archive(path).messages] == _line_by_line(path.read_bytes())
+        assert [r.data for r in open_archive(path).messages] == _line_by_line(path.read_bytes())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.ingest.mbox import import_archive, open_archive
+from gateway.ingest.mbox import Read, import_archive, open_archive
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
 from tests.conftest import corpus_dir
@@ -77,7 +78,7 @@ def test_corpus_through_import(settings: Settings, store: Store) -> None:
     feed_id = add_feed(store)
     files = robustness_files()
     summary = import_archive(
-        store=store, settings=settings, feed_id=feed_id, messages=((str(f), f.read_bytes(), 1) for f in files)
+        store=store, settings=settings, feed_id=feed_id, messages=(Read(str(f), f.read_bytes(), 1) for f in files)
     )
     distinct = len({hashlib.sha256(f.read_bytes()).hexdigest() for f in files})
     assert summary.read == len(files)
@@ -103,3 +104,5 @@ def test_cpython_mbox_imports(settings: Settings, store: Store) -> None:
     assert assert_every_raw_settled(store, 1) == {"posted": 1}
     with store.read() as session:
         assert session.scalar(sa.select(Entry.text)).endswith("Hello\n\nFrom time to time")
+        # it has no Date and no Received: its From_ line says when it was delivered
+        assert session.scalar(sa.select(Entry.date)) == datetime(2022, 8, 7, 11, 40, 37, tzinfo=UTC)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,22 @@ def test_dovecot_stopped_mid_sync_resumes_with_nothing_lost_or_doubled(
     assert cursor(store, src) == (cut.uidvalidity, uids[-1])
     assert message_ids(store) == sorted(f"m{i}@example.com" for i in range(70))
     assert raw_statuses(store) == {"posted": 70}
+
+
+def test_a_mailbox_message_without_a_date_is_dated_when_the_server_got_it(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """IMAP's INTERNALDATE, not the day mailfeed read the folder."""
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    undated = b"From: Ann <ann@example.com>\r\nSubject: undated\r\nMessage-ID: <undated@x>\r\n\r\nA note.\r\n"
+    got = datetime(2019, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=2)))
+    with dovecot.client("team") as c:
+        c.append("INBOX", undated, msg_time=got)
+    sync_once(store=store, settings=settings, src=src)
+    process_pending(store=store, settings=settings)
+    with store.read() as session:
+        assert session.scalar(sa.select(Entry.date).where(Entry.message_id == "undated@x")) == got
 
 
 def test_uidvalidity_change_reads_the_folder_again_without_duplicates(
