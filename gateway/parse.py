@@ -201,9 +201,13 @@ def _synthetic_id(msg: Message, raw: bytes) -> str:
 
 def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
     # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
-    name, addr = email.utils.parseaddr(read_header(msg, "from"))
+    value = read_header(msg, "from")
+    name, addr = email.utils.parseaddr(value)
     if addr and "@" in addr:
         return Address(decoded(name), no_nul(addr).strip().lower())
+    obscured = _OBSCURED.match(value)
+    if obscured is not None:
+        return _unobscured(obscured)
     for name, addr in from_:
         if addr:
             return Address(no_nul(name or ""), no_nul(addr).strip().lower())
@@ -212,6 +216,24 @@ def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
         if addr:
             return Address(decoded(name), no_nul(addr).lower())
     return Address("", "")
+
+
+# Mailman 2's text archives write "From: ann at example.com (Ann Smith)", to keep addresses from harvesters.
+_OBSCURED = re.compile(
+    r"\s*([^\s@<>()\[\]\",;:]+) at ([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\s*(?:\((.*)\))?\s*$", re.DOTALL
+)
+
+
+def _unobscured(m: re.Match[str]) -> Address:
+    """The author of a message from a Mailman 2 text archive, the address as it was before the archive obscured it.
+
+    Without it, every imported message had no author: no name on the page,
+    nothing for a reader's "only mine" digest to match.
+    """
+    name = decoded(m[3] or "")
+    if _OBSCURED.match(name):  # no name: Mailman wrote the address again
+        name = ""
+    return Address(name, no_nul(f"{m[1]}@{m[2]}").lower())
 
 
 def _list_author(author: Address, msg: Message) -> Address | None:

@@ -21,7 +21,7 @@ from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import find_header, inline_answers_end
 from gateway.reply_html import split_reply_html, without_banner, without_signature
-from gateway.reply_signature import MAX_SIG_LINES, footer_start, signature_start
+from gateway.reply_signature import MAX_SIG_LINES, footer_start, scrubbed_start, signature_start
 
 __all__ = ["split_reply", "split_reply_html", "split_lines", "without_banner", "without_signature"]
 
@@ -47,15 +47,19 @@ def split_reply(text: str) -> ReplyParts:
 
 def _signature_below_quote(quoted: list[str]) -> tuple[list[str], list[str]]:
     """(history, the replier's "-- " block under it): a client may put the signature below the quote
-    (Thunderbird can), and a list its footer ("-- You received this message because…").
+    (Thunderbird can), and a list its footer ("-- You received this message because…") or the
+    notices of the parts it scrubbed ("-------------- next part --------------").
 
     Only under ">" lines: in history quoted without marks (Outlook), a "-- " block
     is the original author's. At most MAX_SIG_LINES lines, none of them quoted.
     """
     last = max((i for i, line in enumerate(quoted) if P.QUOTED.match(line)), default=None)
     start = _next_nonblank(quoted, last + 1) if last is not None else None
-    if start is None or not P.SIG_DELIMITER.match(quoted[start]):
+    if start is None:
         return quoted, []
+    if not P.SIG_DELIMITER.match(quoted[start]):
+        scrubbed = scrubbed_start(quoted[start:])
+        return (quoted, []) if scrubbed != 0 else (quoted[:start], quoted[start:])
     block = [line for line in quoted[start:] if line.strip()]
     if len(block) > MAX_SIG_LINES:
         return quoted, []

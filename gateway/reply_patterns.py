@@ -307,3 +307,13 @@ NOTICE_LINE = re.compile(
     re.IGNORECASE,
 )
 LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)
+# What Mailman's scrubber left of a message's other parts, in its text archives and in lists that
+# scrub what they deliver: "-------------- next part --------------" and a notice with a link
+SCRUBBED_SEPARATOR = re.compile(r"^-{5,} ?next part ?-{5,}\s*$", re.IGNORECASE)
+SCRUBBED_NOTICE = re.compile(
+    r"^\s*(?:(?:an?\s+)?(?:non-text\s+attachment|html\s+attachment|embedded\s+message|"
+    r"embedded\s+and\s+charset-unspecified\s+text|attachment)\s+(?:was\s+)?scrubbed(?:\.{3}|\s+and\s+removed)?|"
+    r"skipped\s+content\s+of\s+type\s+\S+|(?:name|type|size|desc|url|from|subject|date)\s?:.*)\s*$",
+    re.IGNORECASE,
+)
+MAX_SCRUBBED_LINES = 80  # ten parts' notices

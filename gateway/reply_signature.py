@@ -44,11 +44,11 @@ def signature_start(lines: list[str]) -> int | None:
 
 
 def footer_start(lines: list[str]) -> int | None:
-    """Index where a "-- " signature or a separator-and-footer block ends `lines`."""
+    """Index where a "-- " signature, a separator-and-footer block or scrubbed parts' notices end `lines`."""
     end = _last_nonblank(lines, len(lines))
     if end < 0:
         return None
-    for rule in (_delimiter, _separator_block):
+    for rule in (_delimiter, _separator_block, _scrubbed):
         found = rule(lines, end)
         if found is not None:
             return found
@@ -93,6 +93,24 @@ def _separator_block(lines: list[str], end: int) -> int | None:
         if line.strip():
             nonblank += 1
     return None
+
+
+def scrubbed_start(lines: list[str]) -> int | None:
+    """Index where the notices of parts Mailman's scrubber removed end `lines`, or None."""
+    return _scrubbed(lines, _last_nonblank(lines, len(lines)))
+
+
+def _scrubbed(lines: list[str], end: int) -> int | None:
+    """Mailman's notices of the parts it scrubbed, under the message: each part a "next part" line and
+    its notice. A part the scrubber kept as text (a second text/plain) stops it: that is the author's."""
+    top = None
+    for i in range(end, max(-1, end - P.MAX_SCRUBBED_LINES), -1):
+        line = lines[i][: MAX_LINE * 2]
+        if P.SCRUBBED_SEPARATOR.match(line):
+            top = i
+        elif line.strip() and not P.SCRUBBED_NOTICE.match(line):
+            break
+    return top
 
 
 def _mobile(lines: list[str], end: int) -> int | None:
@@ -163,6 +181,7 @@ def _last_nonblank(lines: list[str], before: int) -> int:
 
 
 LAYER_RULES: tuple[Rule, ...] = (
+    _scrubbed,
     _delimiter,
     _separator_block,
     _mobile,

@@ -264,6 +264,35 @@ def test_mailing_list_footer_is_signature() -> None:
     assert parts.signature.endswith("https://lists.example.org/")
 
 
+_NEXT_PART = "-------------- next part --------------\n"
+_PDF_NOTICE = (
+    "A non-text attachment was scrubbed...\nName: plan.pdf\nType: application/pdf\nSize: 48213 bytes\n"
+    "Desc: not available\nURL: <http://lists.example.com/pipermail/team/attachments/20260302/4f2a81c0/plan.pdf>\n"
+)
+_HTML_NOTICE = "An HTML attachment was scrubbed...\nURL: <http://lists.example.com/a/9c1d2e3f/attachment.html>\n"
+
+
+def test_the_notices_of_parts_a_list_scrubbed_are_set_apart_as_a_footer() -> None:
+    """Mailman's text archives (and lists that scrub what they deliver) end a message so."""
+    parts = split_reply("Comments by Friday.\n\nAnn\n" + _NEXT_PART + _PDF_NOTICE + "\n" + _NEXT_PART + _HTML_NOTICE)
+    assert parts.text == "Comments by Friday.\n\nAnn"
+    assert parts.signature == (_NEXT_PART + _PDF_NOTICE + "\n" + _NEXT_PART + _HTML_NOTICE).strip()
+
+
+def test_a_part_the_scrubber_kept_as_text_stays_the_authors() -> None:
+    kept = "Comments by Friday.\n" + _NEXT_PART + "line 12: travel 4,000\nline 13: rooms 2,000\n"
+    parts = split_reply(kept + _NEXT_PART + _HTML_NOTICE)
+    assert parts.text == kept.strip()
+    assert parts.signature == (_NEXT_PART + _HTML_NOTICE).strip()
+
+
+def test_scrubbed_notices_under_the_quote_are_no_history() -> None:
+    quote = "On Mon, Mar 2, 2026 at 10:00 AM Ann Smith <ann.smith at example.com> wrote:\n> Comments by Friday.\n"
+    parts = split_reply("Looks good.\n\n" + quote + _NEXT_PART + _HTML_NOTICE)
+    assert (parts.text, parts.quoted_text) == ("Looks good.", quote.strip())
+    assert parts.signature == (_NEXT_PART + _HTML_NOTICE).strip()
+
+
 def test_the_html_loses_the_signature_the_text_split_found() -> None:
     html = '<div dir="ltr">See you at 10.<br><br><div class="gmail_signature">Bo Berg<br>ACME Ltd</div></div>'
     assert html_to_text(without_signature(html, "Bo Berg\nACME Ltd")) == "See you at 10."
