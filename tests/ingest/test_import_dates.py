@@ -95,6 +95,7 @@ def test_undated_maildir_messages_take_the_time_their_file_name_or_mtime_says(
         (b"From ann@example.com Mon Mar  2 09:00:00 2026 -0500\n", "2026-03-02T14:00:00+00:00"),
         (b"From ann@example.com Mon, 2 Mar 2026 09:00:00 +0100\n", "2026-03-02T08:00:00+00:00"),  # RFC 5322's form
         (b"From MAILER-DAEMON Sun Aug  7 11:40:37 2022 extra info\n", "2022-08-07T11:40:37+00:00"),
+        (b"From 1675841223466614291@xxx Wed Feb 08 10:40:06 -0500 2023\n", "2023-02-08T15:40:06+00:00"),  # Takeout
         (b"From 1a2b3c4d Mon Sep 17 00:00:00 2001\n", None),  # git format-patch: the same on every patch
         (b"From ann@example.com Mon Feb 31 09:00:00 2026\n", None),
         (b"From ann@example.com remote from uucp\n", None),
