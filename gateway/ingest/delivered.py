@@ -20,7 +20,7 @@ _ASCTIME = re.compile(
 _MONTHS = {m: i for i, m in enumerate(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 # git format-patch writes this same date on every patch's From_ line; it says nothing.
 _GIT_PATCH = b"Mon Sep 17 00:00:00 2001"
-_MAILDIR_TIME = re.compile(r"(\d{9,10})\.")
+_MAILDIR_TIME = re.compile(r"(\d{9,10})\.[^.]+\.")  # "time.unique.host"
 
 
 def envelope_date(from_line: bytes) -> datetime | None:
@@ -49,6 +49,7 @@ def envelope_date(from_line: bytes) -> datetime | None:
 
 def maildir_time(f: Path) -> datetime:
     """When a Maildir file was delivered: the seconds its name starts with (the Maildir
-    convention, "1490000000.M1P2.host:2,S"), else its modification time, as Dovecot takes it."""
-    m = _MAILDIR_TIME.match(f.name)
+    convention, "1490000000.M1P2.host:2,S"), else its modification time, as Dovecot takes it.
+    Apple Mail's "123456789.emlx" counts messages, not seconds."""
+    m = _MAILDIR_TIME.match(f.name) if f.suffix != ".emlx" else None
     return datetime.fromtimestamp(int(m[1]) if m else f.stat().st_mtime, UTC)

@@ -89,8 +89,14 @@ class Archive:
 
 
 def open_archive(path: Path) -> Archive:
-    """An mbox file (progress in bytes) or a Maildir tree (progress in messages)."""
+    """An mbox file (progress in bytes) or a Maildir tree (progress in messages).
+
+    A directory that holds a file named "mbox" and no Maildir is Apple Mail's
+    export ("Team.mbox/", with "Info.plist" beside the mbox): its mbox is read.
+    """
     if path.is_dir():
+        if (path / "mbox").is_file() and not any((path / d).is_dir() for d in ("cur", "new")):
+            return open_archive(path / "mbox")
         files = sorted(_maildir_files(path))
         return Archive(len(files), "messages", _maildir_messages(path, files))
     if not path.is_file():
@@ -276,6 +282,8 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
         units += 1
         try:
             data = f.read_bytes()
+            if f.suffix == ".emlx":
+                data = _emlx_message(data)
             delivered = maildir_time(f)
         except OSError as exc:
             missed.append(f"{f.relative_to(root)} ({exc.strerror or exc})")
@@ -288,6 +296,15 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
             f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
             "Maildir again takes those still there"
         )
+
+
+def _emlx_message(data: bytes) -> bytes:
+    """The message in an Apple Mail .emlx file: its first line counts the message's bytes, and
+    Apple's own properties (a plist) follow them. A file that does not start so is taken whole."""
+    count, newline, rest = data.partition(b"\n")
+    if not newline or not count.strip().isdigit():
+        return data
+    return rest[: int(count)]
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:

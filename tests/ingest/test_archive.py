@@ -119,6 +119,37 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(
     )
 
 
+def test_apple_mails_exported_mailbox_is_read_as_its_mbox(settings: Settings, store: Store, tmp_path: Path) -> None:
+    """ "Export Mailbox…" writes a Team.mbox/ folder: the mbox file, and Info.plist beside it."""
+    bundle = tmp_path / "Team.mbox"
+    bundle.mkdir()
+    (bundle / "mbox").write_bytes(mbox(messages()[:3]))
+    (bundle / "Info.plist").write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict/></plist>\n'
+    )
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(bundle).messages
+    )
+    assert (summary.read, summary.counts["posted"]) == (3, 3)
+    assert stored(store) == messages()[:3]
+
+
+def test_apple_mails_emlx_files_give_their_message_without_the_count_and_properties(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Apple Mail's own store: each .emlx file is a byte count, the message, then a plist."""
+    folder = tmp_path / "Team.mbox" / "Messages"
+    folder.mkdir(parents=True)
+    plist = b'<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>flags</key></dict></plist>\n'
+    for i, mail in enumerate(messages()[:2]):
+        (folder / f"{1001 + i}.emlx").write_bytes(b"%d\n" % len(mail) + mail + plist)
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(tmp_path / "Team.mbox").messages
+    )
+    assert (summary.read, summary.counts["posted"]) == (2, 2)
+    assert stored(store) == messages()[:2]
+
+
 def test_from_lines_the_mbox_writer_escaped_are_as_sent_again(settings: Settings, store: Store, tmp_path: Path) -> None:
     """mboxrd escapes "From " as ">From " and ">From " as ">>From "; left in, the first reads as a quote."""
     sent = make_mail(

@@ -77,13 +77,18 @@ def test_undated_maildir_messages_take_the_time_their_file_name_or_mtime_says(
     unnamed = cur / "imported-by-hand"
     unnamed.write_bytes(_mail("unnamed@x"))
     os.utime(unnamed, (1500000000, 1500000000))
+    apple = cur / "1489475112.partial.emlx"  # Apple Mail numbers its files; it does not time them
+    message = _mail("apple@x")
+    apple.write_bytes(b"%d\n" % len(message) + message + b"<plist/>\n")
+    os.utime(apple, (1500000060, 1500000060))
     summary = import_archive(
         store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(tmp_path / "Maildir").messages
     )
-    assert summary.counts["posted"] == 2
+    assert summary.counts["posted"] == 3
     assert dates(store) == {
         "named@x": datetime(2017, 3, 14, 7, 5, 12, tzinfo=UTC),
         "unnamed@x": datetime(2017, 7, 14, 2, 40, tzinfo=UTC),
+        "apple@x": datetime(2017, 7, 14, 2, 41, tzinfo=UTC),
     }
 
 
