@@ -286,7 +286,8 @@ def import_(
     """Import mbox files or Maildir trees into a feed, in the order given (re-runnable: nothing is stored twice)."""
     settings = _settings()
     forks.start(settings)
-    from gateway.ingest.mbox import ImportError_, import_archive, open_archives
+    from gateway.ingest.backfill import import_archive
+    from gateway.ingest.mbox import ImportError_, open_archives
     from gateway.store import queries
     from gateway.worker import analyser
 

@@ -1,16 +1,12 @@
-"""Import: an mbox file or a Maildir tree, back-filled through the same pipeline.
+"""Import, reading: the messages in an mbox file, a Maildir tree or a message file, one at a time.
 
-Messages are read one at a time (memory stays flat on big archives), stored raw
-in batches, and processed like mail that came by SMTP while the next batches are
-read (ingest/drain.py). Re-running an import stores nothing twice: the same
-bytes for a feed are one raw row, and the same Message-ID is one entry.
-
-An mbox may be compressed with gzip, bzip2 or xz (known by its first bytes, not
-its name): Mailman publishes its monthly archives as `.txt.gz`. It is read as
-it is uncompressed; a file damaged halfway stops its reading with an error
-naming the message it stopped at, after what came before it was imported. In a
-Maildir, a file gone since the listing (a running server moved it) is named
-in the error once the others are in.
+ingest/backfill.py stores and processes them as they are read. An mbox may be
+compressed with gzip, bzip2 or xz (known by its first bytes, not its name):
+Mailman publishes its monthly archives as `.txt.gz`. It is read as it is
+uncompressed; a file damaged halfway stops its reading with an error naming
+the message it stopped at, after what came before it was imported. In a
+Maildir, a file gone since the listing (a running server moved it) is named in
+the error once the others are in.
 """
 
 from __future__ import annotations
@@ -22,23 +18,14 @@ import lzma
 import os
 import re
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from gateway.config import Settings
 from gateway.ingest.delivered import envelope_date, maildir_time
-from gateway.ingest.drain import Drain
-from gateway.limits import limits_of
-from gateway.pipeline import Mapper, Rejected, precheck
-from gateway.store import writes
-from gateway.store.db import Store
 
-BATCH = 256
-AHEAD = 2 * BATCH  # messages stored but not yet processed, at most, before reading on
 # Files a mail server keeps beside the messages in a Maildir (Dovecot, Courier, notmuch).
 _NOT_MAIL = ("dovecot", "courier", "maildirfolder", "subscriptions", "maildirsize", "xapian")
 
@@ -55,18 +42,6 @@ _COMPRESSED: tuple[tuple[bytes, str, Opener], ...] = (
     (b"\xfd7zXZ\x00", "xz", lzma.LZMAFile),
 )
 _DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what the three readers raise on bad data
-
-
-@dataclass
-class ImportSummary:
-    read: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    refused: list[str] = field(default_factory=list)
-    stopped: str = ""  # why reading ended early (a damaged or unreadable file); what was read is imported
-
-    @property
-    def imported(self) -> int:
-        return self.counts["posted"]
 
 
 class Read(NamedTuple):
@@ -89,10 +64,12 @@ class Archive:
 
 
 def open_archive(path: Path) -> Archive:
-    """An mbox file (progress in bytes) or a Maildir tree (progress in messages).
+    """An mbox file (progress in bytes), a Maildir tree (progress in messages), or one message file.
 
     A directory that holds a file named "mbox" and no Maildir is Apple Mail's
     export ("Team.mbox/", with "Info.plist" beside the mbox): its mbox is read.
+    A file that starts as a message does (an .eml saved from a mail client) is
+    that one message. Outlook's own files are refused, saying how to convert them.
     """
     if path.is_dir():
         if (path / "mbox").is_file() and not any((path / d).is_dir() for d in ("cur", "new")):
@@ -104,17 +81,57 @@ def open_archive(path: Path) -> Archive:
     with path.open("rb") as fh:
         magic = fh.read(6)
     kind, opener = next(((name, o) for m, name, o in _COMPRESSED if magic.startswith(m)), ("", None))
-    head = magic[:5]
-    if opener is not None:
+    try:
+        with path.open("rb") as fh, opener(fh) if opener else fh as stream:
+            head = stream.read(_HEAD)
+    except _DAMAGED as exc:
+        raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
+    size = path.stat().st_size
+    if head.startswith(b"From "):
+        return Archive(size, "bytes", _mbox_messages(path, kind, opener))
+    if _is_message(_emlx_message(head, whole=False)):
+        return Archive(size, "bytes", _one_message(path, opener, size))
+    if head.startswith(_PST):
+        raise ImportError_(
+            f"{path}: an Outlook data file (.pst), not an mbox: convert it first with readpst "
+            "(Debian package pst-utils), which writes a folder's messages as an mbox file"
+        )
+    if head.startswith(_OLE2):
+        raise ImportError_(
+            f"{path}: an Outlook message file (.msg), not MIME mail: save it from Outlook as .eml, "
+            "or convert it with msgconvert (Debian package libemail-outlook-message-perl)"
+        )
+    what = f"once uncompressed ({kind}), it does not start" if kind else "it does not start"
+    raise ImportError_(
+        f"{path}: not an mbox file ({what} with a 'From ' line), not a message file and not a Maildir directory"
+    )
+
+
+_HEAD = 4096  # enough of a file to tell what it is
+_PST = b"!BDN"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# fields every mail client and server writes; a text file's "Note: …" first line is none of them
+_MAIL_FIELD = re.compile(
+    rb"^(?:from|date|message-id|subject|received|return-path|mime-version|delivered-to|to):",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _is_message(head: bytes) -> bool:
+    """Whether `head` starts with a header block that holds a field mail has."""
+    if not _FIELD.match(head):
+        return False
+    block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
+    return bool(_MAIL_FIELD.search(block))
+
+
+def _one_message(path: Path, opener: Opener | None, size: int) -> Iterator[Read]:
+    with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
-            with path.open("rb") as fh, opener(fh) as inner:
-                head = inner.read(5)
+            data = stream.read()
         except _DAMAGED as exc:
-            raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
-    if head != b"From ":
-        what = f"once uncompressed ({kind}), it does not start" if kind else "it does not start"
-        raise ImportError_(f"{path}: not an mbox file ({what} with a 'From ' line) and not a Maildir directory")
-    return Archive(path.stat().st_size, "bytes", _mbox_messages(path, kind, opener))
+            raise ImportError_(f"{path}: the compressed data is damaged or cut short ({exc})") from None
+    yield Read(str(path), _emlx_message(data), size)
 
 
 def open_archives(paths: Sequence[Path]) -> Archive:
@@ -298,13 +315,14 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
         )
 
 
-def _emlx_message(data: bytes) -> bytes:
+def _emlx_message(data: bytes, whole: bool = True) -> bytes:
     """The message in an Apple Mail .emlx file: its first line counts the message's bytes, and
-    Apple's own properties (a plist) follow them. A file that does not start so is taken whole."""
+    Apple's own properties (a plist) follow them. A file that does not start so is taken whole.
+    `whole`: `data` is the file's, not only its first bytes."""
     count, newline, rest = data.partition(b"\n")
-    if not newline or not count.strip().isdigit():
+    if not newline or not count.strip().isdigit() or len(count) > 12:
         return data
-    return rest[: int(count)]
+    return rest[: int(count)] if whole else rest
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:
@@ -315,66 +333,3 @@ def _maildir_files(root: Path) -> Iterator[Path]:
             if name.startswith(".") or name.lower().startswith(_NOT_MAIL):
                 continue
             yield Path(dirpath) / name
-
-
-def import_archive(
-    *,
-    store: Store,
-    settings: Settings,
-    feed_id: int,
-    messages: Iterator[Read],
-    run: Mapper = map,
-    progress: Callable[[int], None] = lambda n: None,
-) -> ImportSummary:
-    """Store and process every message; refusals (too big, empty) are listed, not fatal.
-
-    A damaged compressed archive ends the reading there (`summary.stopped`
-    says where); everything read before it is stored and processed.
-
-    Reading and storing go on in this thread while a Drain processes what is
-    stored, at most AHEAD messages behind.
-    """
-    summary = ImportSummary()
-    batch: list[writes.NewRaw] = []
-    advance = stored = 0
-    limits = limits_of(settings)
-    drain = Drain(store, settings, run)
-    try:
-        try:
-            for where, data, units, delivered in messages:
-                summary.read += 1
-                advance += units
-                try:
-                    precheck(data, max_bytes=settings.max_message_bytes, limits=limits)
-                except Rejected as exc:
-                    summary.refused.append(f"{where}: {exc.reply}")
-                    summary.counts["refused"] += 1
-                    continue
-                batch.append(writes.NewRaw(feed_id, data, "import", delivered_at=delivered))
-                if len(batch) >= BATCH:
-                    stored += _store_batch(store, batch, drain)
-                    progress(advance)
-                    advance = 0
-        except ImportError_ as exc:  # the archive is damaged here: what came before it still goes in
-            summary.stopped = str(exc)
-        stored += _store_batch(store, batch, drain)
-        progress(advance)
-    finally:
-        counts = drain.finish()
-    # Bytes stored before (an import run again) never became pending: duplicates.
-    counts["duplicate"] += max(0, stored - sum(counts.values()))
-    summary.counts.update(counts)
-    return summary
-
-
-def _store_batch(store: Store, batch: list[writes.NewRaw], drain: Drain) -> int:
-    """Commit the batch's raw rows, once processing is no more than AHEAD behind; hand them to the drain."""
-    if not batch:
-        return 0
-    drain.wait_below(AHEAD)
-    with store.write() as session, session.begin():
-        writes.save_raw(session=session, items=batch)
-    drain.wake()
-    n = len(batch)
-    batch.clear()
-    return n

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.ingest import mbox as mbox_module
-from gateway.ingest.mbox import ImportError_, import_archive, open_archive, open_archives
+from gateway.ingest.backfill import import_archive
+from gateway.ingest.mbox import ImportError_, open_archive, open_archives
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 from tests.helpers import add_feed, make_mail
@@ -117,6 +118,38 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(
         "new/1700000002.M1P1.host (No such file or directory); "
         "importing the Maildir again takes those still there"
     )
+
+
+def test_a_message_file_imports_as_that_one_message(settings: Settings, store: Store, tmp_path: Path) -> None:
+    """An .eml saved from a mail client (and Apple Mail's .emlx) is no mbox, but it is mail."""
+    eml, emlx = tmp_path / "plan.eml", tmp_path / "1001.emlx"
+    first, second = (m.replace(b"\n", b"\r\n") for m in messages()[:2])
+    eml.write_bytes(first)
+    emlx.write_bytes(b"%d\n" % len(second) + second + b"<?xml version='1.0'?><plist/>\n")
+    archive = open_archives([eml, emlx])
+    summary = import_archive(store=store, settings=settings, feed_id=add_feed(store), messages=archive.messages)
+    assert (summary.read, summary.counts["posted"]) == (2, 2)
+    assert stored(store) == [first, second]
+    assert archive.total == eml.stat().st_size + emlx.stat().st_size
+
+
+def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path) -> None:
+    pst, msg, note = tmp_path / "archive.pst", tmp_path / "plan.msg", tmp_path / "note.txt"
+    pst.write_bytes(b"!BDN" + bytes(508))
+    msg.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    note.write_bytes(b"Note: buy milk\nand bread\n")  # a field-like first line, but no mail's field
+    with pytest.raises(
+        ImportError_, match=r"archive.pst: an Outlook data file \(.pst\), not an mbox: convert it first with readpst"
+    ):
+        open_archive(pst)
+    with pytest.raises(
+        ImportError_, match=r"plan.msg: an Outlook message file \(.msg\), not MIME mail: save it from Outlook"
+    ):
+        open_archive(msg)
+    with pytest.raises(
+        ImportError_, match=r"note.txt: not an mbox file \(it does not start with a 'From ' line\), not a message file"
+    ):
+        open_archive(note)
 
 
 def test_apple_mails_exported_mailbox_is_read_as_its_mbox(settings: Settings, store: Store, tmp_path: Path) -> None:

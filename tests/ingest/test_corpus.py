@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.ingest.mbox import Read, import_archive, open_archive
+from gateway.ingest.backfill import import_archive
+from gateway.ingest.mbox import Read, open_archive
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
 from tests.conftest import corpus_dir

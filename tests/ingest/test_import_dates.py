@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.ingest.backfill import import_archive
 from gateway.ingest.delivered import envelope_date
-from gateway.ingest.mbox import import_archive, open_archive
+from gateway.ingest.mbox import open_archive
 from gateway.pipeline import process_pending, requeue
 from gateway.store.db import Store
 from gateway.store.models import Entry
