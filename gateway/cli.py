@@ -328,6 +328,8 @@ def import_(
     )
     for line in summary.refused:
         typer.echo(f"refused: {line}", err=True)
+    for line in archive.skipped:
+        typer.echo(f"not imported: {line}", err=True)
     if summary.stopped:
         fail(f"{summary.stopped}; the {summary.read} messages read are counted above")
 

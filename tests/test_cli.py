@@ -86,6 +86,10 @@ def test_import_mbox_summary_and_rerun(env: dict[str, str], tmp_path: Path) -> N
     assert "imported 30, duplicates 0, quarantined 0" in first.stdout and "messages/s" in first.stdout
     second = mailfeed("import", str(box), "--feed", "team", env=env)
     assert "imported 0, duplicates 30" in second.stdout
+    (tmp_path / "Maildir" / "cur").mkdir(parents=True)
+    (tmp_path / "Maildir" / ".Sent" / "cur").mkdir(parents=True)
+    left = mailfeed("import", str(tmp_path / "Maildir"), "--feed", "team", env=env)
+    assert f"not imported: {tmp_path / 'Maildir'}: its Maildir++ folders .Sent (import a folder" in left.stderr
     assert "team@example.com\tteam\t10 threads" in mailfeed("feed", "list", env=env).stdout
 
 

@@ -19,7 +19,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -56,11 +56,13 @@ class Read(NamedTuple):
 
 @dataclass
 class Archive:
-    """Messages to import, and the progress units in all (`unit`: what they count)."""
+    """Messages to import, the progress units in all (`unit`: what they count), and what is
+    left out on purpose, for the summary to say (`skipped`)."""
 
     total: int
     unit: str
     messages: Iterator[Read]
+    skipped: list[str] = field(default_factory=list)
 
 
 def open_archive(path: Path) -> Archive:
@@ -75,7 +77,7 @@ def open_archive(path: Path) -> Archive:
         if (path / "mbox").is_file() and not any((path / d).is_dir() for d in ("cur", "new")):
             return open_archive(path / "mbox")
         files = sorted(_maildir_files(path))
-        return Archive(len(files), "messages", _maildir_messages(path, files))
+        return Archive(len(files), "messages", _maildir_messages(path, files), _maildir_folders(path))
     if not path.is_file():
         raise ImportError_(f"{path}: no such file or directory")
     with path.open("rb") as fh:
@@ -154,7 +156,12 @@ def open_archives(paths: Sequence[Path]) -> Archive:
         if damaged:
             raise ImportError_("; ".join(damaged))
 
-    return Archive(sum(a.total for a in archives), " and ".join(sorted({a.unit for a in archives})), messages())
+    return Archive(
+        sum(a.total for a in archives),
+        " and ".join(sorted({a.unit for a in archives})),
+        messages(),
+        [s for a in archives for s in a.skipped],
+    )
 
 
 def _mbox_messages(path: Path, kind: str = "", opener: Opener | None = None) -> Iterator[Read]:
@@ -298,12 +305,12 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
     for f in files:
         units += 1
         try:
-            data = f.read_bytes()
+            data = _uncompressed(f.read_bytes())
             if f.suffix == ".emlx":
                 data = _emlx_message(data)
             delivered = maildir_time(f)
-        except OSError as exc:
-            missed.append(f"{f.relative_to(root)} ({exc.strerror or exc})")
+        except _DAMAGED as exc:  # OSError: gone or unreadable; the others: a compressed file damaged
+            missed.append(f"{f.relative_to(root)} ({getattr(exc, 'strerror', None) or exc})")
             continue
         yield Read(str(f), data, units, delivered)
         units = 0
@@ -315,6 +322,15 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
         )
 
 
+def _uncompressed(data: bytes) -> bytes:
+    """A Maildir file as its message: Dovecot's mail_compress plugin keeps them gzip-, bzip2- or xz-compressed."""
+    for magic, _, opener in _COMPRESSED:
+        if data.startswith(magic):
+            with opener(io.BytesIO(data)) as inner:  # type: ignore[arg-type]
+                return inner.read()
+    return data
+
+
 def _emlx_message(data: bytes, whole: bool = True) -> bytes:
     """The message in an Apple Mail .emlx file: its first line counts the message's bytes, and
     Apple's own properties (a plist) follow them. A file that does not start so is taken whole.
@@ -323,6 +339,15 @@ def _emlx_message(data: bytes, whole: bool = True) -> bytes:
     if not newline or not count.strip().isdigit() or len(count) > 12:
         return data
     return rest[: int(count)] if whole else rest
+
+
+def _maildir_folders(root: Path) -> list[str]:
+    """The Maildir++ folders beside a Maildir's own messages (".Sent", ".Trash"): not imported unless named."""
+    found = sorted(d.name for d in root.iterdir() if d.name.startswith(".") and (d / "cur").is_dir())
+    if not found:
+        return []
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return [f"{root}: its Maildir++ folders {shown} (import a folder by its own path, e.g. {root / found[0]})"]
 
 
 def _maildir_files(root: Path) -> Iterator[Path]:

@@ -120,6 +120,41 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(
     )
 
 
+def test_a_maildir_whose_files_dovecot_compressed_gives_their_messages(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Dovecot's mail_compress plugin keeps Maildir files gzip-, bzip2- or xz-compressed; a damaged one is named."""
+    mails = messages()[:4]
+    cur = tmp_path / "Maildir" / "cur"
+    cur.mkdir(parents=True)
+    for i, (data, pack) in enumerate(
+        zip(mails, (gzip.compress, bz2.compress, lzma.compress, lambda d: d), strict=True)
+    ):
+        (cur / f"17000000{i:02}.M1P1.host:2,SZ").write_bytes(pack(data))
+    (cur / "1700000099.M1P1.host:2,SZ").write_bytes(gzip.compress(mails[0] + b"x")[:40])  # cut short
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(tmp_path / "Maildir").messages
+    )
+    assert summary.counts["posted"] == 4 and stored(store) == mails
+    assert summary.stopped.startswith(f"{tmp_path / 'Maildir'}: 1 of its files could not be read: cur/1700000099.")
+
+
+def test_maildir_plus_plus_folders_are_left_out_and_named(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    for folder in ("", ".Sent", ".Trash", ".Team.Archive"):
+        for sub in ("cur", "new", "tmp"):
+            (root / folder / sub).mkdir(parents=True, exist_ok=True)
+    (root / "cur" / "1700000000.M1P1.host:2,S").write_bytes(messages()[0])
+    (root / ".Sent" / "cur" / "1700000001.M1P1.host:2,S").write_bytes(messages()[1])
+    archive = open_archive(root)
+    assert [r.data for r in archive.messages] == messages()[:1]
+    assert archive.skipped == [
+        f"{root}: its Maildir++ folders .Sent, .Team.Archive, .Trash "
+        f"(import a folder by its own path, e.g. {root / '.Sent'})"
+    ]
+    assert [r.data for r in open_archive(root / ".Sent").messages] == messages()[1:2]
+
+
 def test_a_message_file_imports_as_that_one_message(settings: Settings, store: Store, tmp_path: Path) -> None:
     """An .eml saved from a mail client (and Apple Mail's .emlx) is no mbox, but it is mail."""
     eml, emlx = tmp_path / "plan.eml", tmp_path / "1001.emlx"
