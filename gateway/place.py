@@ -7,8 +7,9 @@ derives wait in a `Later` and are written together, each kind in one statement.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,8 @@ def place_and_save(
     by_key = known.get(key) if key else None
     named_by_key = by_key is not None and not by_key.received  # earlier replies' Thread-Index named this message
     if own is not None and own.received:
+        if own.entry_message_id is None and not _copy_of(session, row, a, later):
+            return place_and_save(session, row, _reused(row, a), settings, reply_thread, later)
         writes.set_raw_status(session=session, raw_id=row.id, status="duplicate", message_id=a.message_id)
         return "duplicate"
     if a.forward_key:
@@ -254,6 +257,41 @@ def _by_thread_index(
     chain = [k for k in a.index_chain if k in known and known[k].received]
     missing = [k for k in a.index_chain if k not in chain]
     return chain, missing, {m: k for m, k in known.items() if m not in missing}
+
+
+REUSED_AFTER = timedelta(minutes=10)  # copies of one message share its Date; undated ones, about when they came
+
+
+def _copy_of(session: sa.orm.Session, row: sa.Row, a: Analysis, later: Later) -> bool:
+    """Whether `a` is a copy of the entry with its Message-ID (the same mail by another path, a list's
+    copy with its footer), not another message whose sender reused the id.
+
+    Broken mailers and scripts send every message under one Message-ID; taken for
+    copies, all but the first were hidden as duplicates. Another message has both
+    another date and other text; a copy keeps its date, and its text but for a
+    footer (which reply extraction sets apart).
+    """
+    later.flush(session)
+    found = writes.entry_date_and_text(session=session, feed_id=row.feed_id, message_id=a.message_id)
+    if found is None:
+        return True
+    date, text = found
+    when = effective_date(a.content.date, row.received_at, row.delivered_at)
+    return abs(when - date) <= REUSED_AFTER or " ".join(text.split()) == " ".join(a.content.text.split())
+
+
+def _reused(row: sa.Row, a: Analysis) -> Analysis:
+    """`a` under an id of its own, derived from the reused one and its content: each copy of it gets the same."""
+    c = a.content
+    key = "\n".join((a.message_id, c.date.isoformat() if c.date else "", c.author.address, c.subject, c.text))
+    message_id = f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@reused.mailfeed.invalid"
+    log.info(
+        "<%s> reuses the Message-ID of another message: placed as <%s>",
+        a.message_id,
+        message_id,
+        extra=log_fields(row, a.message_id),
+    )
+    return replace(a, message_id=message_id)
 
 
 def _another_forward(

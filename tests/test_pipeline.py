@@ -441,3 +441,46 @@ def test_workers_read_on_while_incoming_mail_holds_the_commit_back(
     assert [raw for raw, *_ in rows] == sorted(raw for raw, *_ in rows)  # placed in raw-id order
     assert [parent for _, _, parent, _ in rows] == [f"m{i - 1}@x" if i % 5 else None for i in range(40)]
     assert len({thread for *_, thread in rows}) == 8
+
+
+def _report(day: int, text: str, extra: str = "") -> str:
+    return (
+        "From: Backup <backup@example.com>\nTo: team@example.com\nSubject: Nightly backup\n"
+        f"Date: Mon, {day} Mar 2026 03:00:00 +0000\nMessage-ID: <report@backup-host>\n{extra}\n{text}\n"
+    )
+
+
+def test_a_message_id_a_sender_reuses_for_other_messages_hides_none_of_them(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """A script that sends every report under one Message-ID: each report is shown; each copy of one is not."""
+    feed_id = add_feed(store)
+    put(
+        store,
+        settings,
+        feed_id,
+        _report(2, "0 errors, 12.4 GB."),
+        _report(3, "2 errors, 12.5 GB."),  # another night, another text: another message
+        _report(3, "2 errors, 12.5 GB.", "Received: by relay.example.com; Mon, 3 Mar 2026 03:00:05 +0000\n"),
+        _report(2, "0 errors, 12.4 GB.\n\n-- \nteam mailing list\nhttps://lists.example.com/team"),  # the list's copy
+        _report(9, "0 errors, 12.4 GB."),  # the same text a week later: taken for a copy, as the same bytes are
+    )
+    threads = client.get("/api/feeds/team/threads").json()["threads"]
+    posts = [client.get(f"/api/threads/{t['id']}").json()["post"] for t in threads]
+    assert sorted((p["date"], p["text"]) for p in posts) == [
+        ("2026-03-02T03:00:00+00:00", "0 errors, 12.4 GB."),
+        ("2026-03-03T03:00:00+00:00", "2 errors, 12.5 GB."),
+    ]
+    ids = sorted(p["message_id"] for p in posts)
+    assert ids[0].endswith("@reused.mailfeed.invalid") and ids[1] == "report@backup-host"
+    with store.read() as session:
+        statuses = sorted(session.scalars(sa.select(RawMessage.status)))
+    assert statuses == ["duplicate", "duplicate", "duplicate", "posted", "posted"]
+    # a rebuild from raw places them alike
+    requeue(store=store, which="all")
+    process_pending(store=store, settings=settings)
+    again = [
+        client.get(f"/api/threads/{t['id']}").json()["post"]
+        for t in client.get("/api/feeds/team/threads").json()["threads"]
+    ]
+    assert sorted(p["message_id"] for p in again) == ids

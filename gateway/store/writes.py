@@ -272,6 +272,14 @@ def entry_for_ref(*, session: Session, feed_id: int, message_id: str) -> tuple[i
     return (row[0], row[1]) if row else None
 
 
+def entry_date_and_text(*, session: Session, feed_id: int, message_id: str) -> tuple[datetime, str] | None:
+    """(date, text) of the entry whose own Message-ID is `message_id`, if one is."""
+    row = session.execute(
+        sa.select(Entry.date, Entry.text).where(Entry.feed_id == feed_id, Entry.message_id == message_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
 def entry_for_original(
     *, session: Session, feed_id: int, subject_key: str, author: Address, minute: datetime
 ) -> tuple[int, int] | None:
