@@ -24,6 +24,7 @@ from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, uuencoded_files
 from gateway.parse_headers import date_of, decoded, header_text, no_nul, read_header
+from gateway.tnef import unpacked
 
 # mail-parser logs ~64 debug lines per message and warns on every nested
 # multipart it does not render ("Email content 'mixed' not handled").
@@ -80,7 +81,7 @@ def parse(raw: bytes) -> ParsedMessage:
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
         html=no_nul("\n".join(html)) or None,
-        attachments=attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles],
+        attachments=unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles]),
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[

@@ -165,7 +165,8 @@ def test_pgp_clearsigned_text_shows_without_its_armour_and_the_signature_block_i
     )
 
 
-def test_outlook_winmail_dat_next_to_the_text_is_an_attachment() -> None:
+def test_outlook_winmail_dat_next_to_the_text_gives_the_file_inside_it() -> None:
+    """Readers outside Outlook cannot open winmail.dat: the file it wraps is the attachment."""
     c = analysed_fixture("winmail-dat-tnef.eml").content
     assert c.text == (
         "Hi all,\n\n"
@@ -173,12 +174,27 @@ def test_outlook_winmail_dat_next_to_the_text_is_an_attachment() -> None:
         "Anna takes the rota in April and Ben in May.\n\n"
         "Petra"
     )
-    assert [(a.filename, a.content_type, a.inline) for a in c.attachments] == [
-        ("winmail.dat", "application/ms-tnef", False)
+    assert [(a.filename, a.content_type, a.inline, a.data) for a in c.attachments] == [
+        (
+            "minutes.txt",
+            "text/plain",
+            False,
+            b"Minutes, Tuesday 3 March\r\n\r\n1. Budget: approved for Q2.\r\n2. Rota: Anna in April, Ben in May.\r\n",
+        )
     ]
-    tnef = c.attachments[0].data
-    assert tnef.startswith(TNEF_SIGNATURE)
-    assert sha256(tnef) == "3ecbf1924535df08577133002c01fd00a1e671b3ff703f2deb5a28ebe4d0523b"
+
+
+def test_outlook_rich_text_files_take_their_long_names_and_types_from_the_winmail_dat() -> None:
+    """Its MAPI properties name the file as Outlook showed it (Unicode), over the 8.3 title."""
+    c = analysed_fixture("outlook-rich-text-winmail-dat-with-two-files.eml").content
+    assert c.text == "Hallo zusammen,\n\nanbei das Protokoll vom Dienstag und das Budget für Q2.\n\nJonas"
+    assert [(a.filename, a.content_type, len(a.data)) for a in c.attachments] == [
+        ("Protokoll März 2026.pdf", "application/pdf", 73),
+        ("Budget Q2.csv", "text/csv", 37),  # no properties: its title, its type by its name
+    ]
+    assert c.attachments[0].data.startswith(b"%PDF-1.4") and c.attachments[1].data.endswith(
+        "Räume;2000\n".encode("cp1252")
+    )
 
 
 def test_uuencoded_file_in_a_text_body_becomes_an_attachment_not_text() -> None:

@@ -1,0 +1,59 @@
+"""winmail.dat (TNEF) read for its files: a part that cannot be read stays as it came, and no input
+makes the reading raise or run long."""
+
+from __future__ import annotations
+
+import email
+import random
+import struct
+from email import policy
+
+from gateway.message import Attachment
+from gateway.tnef import MAX_ATTRIBUTES, SIGNATURE, unpacked
+from tests.helpers import EML
+
+
+def _winmail(name: str) -> bytes:
+    msg = email.message_from_bytes((EML / name).read_bytes(), policy=policy.default)
+    [part] = [p for p in msg.walk() if p.get_content_type() == "application/ms-tnef"]
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes) and data.startswith(SIGNATURE)
+    return data
+
+
+def _as_attachment(data: bytes) -> Attachment:
+    return Attachment(filename="winmail.dat", content_type="application/ms-tnef", data=data)
+
+
+def test_a_winmail_dat_cut_short_or_garbled_stays_winmail_dat() -> None:
+    data = _winmail("outlook-rich-text-winmail-dat-with-two-files.eml")
+    assert [a.filename for a in unpacked([_as_attachment(data)])] == ["Protokoll März 2026.pdf", "Budget Q2.csv"]
+    for broken in (data[:40], data[:-3], SIGNATURE + b"\x00\x00" + b"\xff" * 64):
+        assert unpacked([_as_attachment(broken)]) == [_as_attachment(broken)]
+
+
+def test_other_attachments_pass_untouched() -> None:
+    pdf = Attachment(filename="plan.pdf", content_type="application/pdf", data=b"%PDF-1.4")
+    lookalike = Attachment(filename="notes.bin", content_type="application/octet-stream", data=SIGNATURE + b"x")
+    assert unpacked([pdf, lookalike]) == [pdf, lookalike]
+
+
+def test_random_damage_never_raises() -> None:
+    rng = random.Random(3)
+    good = _winmail("outlook-rich-text-winmail-dat-with-two-files.eml")
+    for _ in range(2000):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(6, len(data))] = rng.randrange(256)
+        out = unpacked([_as_attachment(bytes(data))])
+        assert out and all(isinstance(a.data, bytes) and a.filename for a in out)
+
+
+def test_a_flood_of_tiny_attributes_is_read_no_further_than_the_bound() -> None:
+    """Each attribute is looked at once, and no more than MAX_ATTRIBUTES of them."""
+    tiny = struct.pack("<BII", 1, 0x00078008, 0) + b"\x00\x00"  # an empty message class
+    file = _winmail("winmail-dat-tnef.eml")[6:]  # its attributes, a file among them
+    read = SIGNATURE + b"\x00\x00" + tiny * (MAX_ATTRIBUTES - 20) + file
+    assert [a.filename for a in unpacked([_as_attachment(read)])] == ["minutes.txt"]
+    flood = SIGNATURE + b"\x00\x00" + tiny * (MAX_ATTRIBUTES * 20) + file
+    assert unpacked([_as_attachment(flood)]) == [_as_attachment(flood)]  # past the bound: not read on
