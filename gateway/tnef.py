@@ -11,6 +11,7 @@ read stays winmail.dat; the raw message keeps every byte either way.
 from __future__ import annotations
 
 import mimetypes
+import re
 import struct
 
 from gateway.message import Attachment
@@ -45,6 +46,9 @@ _FIXED = {
     0x0048: 16,
 }
 _VARIABLE = {0x000D, _PT_STRING8, _PT_UNICODE, 0x0102}
+
+
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")  # RFC 6838 names
 
 
 class _Unreadable(Exception):
@@ -103,8 +107,9 @@ def _read(data: bytes) -> list[Attachment]:
         if not isinstance(content, bytes) or not content:
             continue  # an embedded message or an OLE object: left to the raw message
         name = safe_filename(str(f.get("long") or f.get("title") or ""))
-        kind_ = str(f.get("mime") or "") or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        files.append(Attachment(filename=name, content_type=kind_.lower(), data=content))
+        tag = str(f.get("mime") or "").lower()
+        kind_ = tag if _MIME_TYPE.fullmatch(tag) else mimetypes.guess_type(name)[0] or "application/octet-stream"
+        files.append(Attachment(filename=name, content_type=kind_, data=content))
     return files
 
 

@@ -57,3 +57,31 @@ def test_a_flood_of_tiny_attributes_is_read_no_further_than_the_bound() -> None:
     assert [a.filename for a in unpacked([_as_attachment(read)])] == ["minutes.txt"]
     flood = SIGNATURE + b"\x00\x00" + tiny * (MAX_ATTRIBUTES * 20) + file
     assert unpacked([_as_attachment(flood)]) == [_as_attachment(flood)]  # past the bound: not read on
+
+
+def _attribute(level: int, attr: int, data: bytes) -> bytes:
+    return struct.pack("<BII", level, attr, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def _file(title: str, data: bytes, mime_tag: bytes) -> bytes:
+    tag = mime_tag + b"\0" + b"\0" * (-(len(mime_tag) + 1) % 4)
+    props = struct.pack("<I", 1) + struct.pack("<HHII", 0x001E, 0x370E, 1, len(mime_tag) + 1) + tag
+    return (
+        _attribute(2, 0x00069002, bytes(14))
+        + _attribute(2, 0x00018010, title.encode() + b"\0")
+        + _attribute(2, 0x0006800F, data)
+        + _attribute(2, 0x00069005, props)
+    )
+
+
+def test_a_mime_tag_that_is_no_media_type_gives_way_to_the_names() -> None:
+    winmail = (
+        SIGNATURE
+        + b"\x00\x00"
+        + _file("report.pdf", b"%PDF-1.4", b"text/html\r\nX-Evil: 1")
+        + _file("notes.txt", b"hi", b"Text/Plain")
+    )
+    assert [(a.filename, a.content_type) for a in unpacked([_as_attachment(winmail)])] == [
+        ("report.pdf", "application/pdf"),
+        ("notes.txt", "text/plain"),
+    ]
