@@ -92,7 +92,7 @@ def open_archive(path: Path) -> Archive:
     if head.startswith(b"From "):
         return Archive(size, "bytes", _mbox_messages(path, kind, opener))
     if _is_message(_emlx_message(head, whole=False)):
-        return Archive(size, "bytes", _one_message(path, opener, size))
+        return Archive(size, "bytes", _one_message(path, kind, opener, size))
     if head.startswith(_PST):
         raise ImportError_(
             f"{path}: an Outlook data file (.pst), not an mbox: convert it first with readpst "
@@ -127,12 +127,13 @@ def _is_message(head: bytes) -> bool:
     return bool(_MAIL_FIELD.search(block))
 
 
-def _one_message(path: Path, opener: Opener | None, size: int) -> Iterator[Read]:
+def _one_message(path: Path, kind: str, opener: Opener | None, size: int) -> Iterator[Read]:
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
             data = stream.read()
         except _DAMAGED as exc:
-            raise ImportError_(f"{path}: the compressed data is damaged or cut short ({exc})") from None
+            problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
+            raise ImportError_(f"{path}: {problem} ({exc})") from None
     yield Read(str(path), _emlx_message(data), size)
 
 
