@@ -323,12 +323,18 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
         )
 
 
+MAX_UNCOMPRESSED = 256 << 20  # a compressed Maildir file that says more is no mail (a decompression bomb)
+
+
 def _uncompressed(data: bytes) -> bytes:
     """A Maildir file as its message: Dovecot's mail_compress plugin keeps them gzip-, bzip2- or xz-compressed."""
     for magic, _, opener in _COMPRESSED:
         if data.startswith(magic):
             with opener(io.BytesIO(data)) as inner:  # type: ignore[arg-type]
-                return inner.read()
+                message = inner.read(MAX_UNCOMPRESSED + 1)
+            if len(message) > MAX_UNCOMPRESSED:
+                raise EOFError(f"more than {MAX_UNCOMPRESSED >> 20} MB once uncompressed")
+            return message
     return data
 
 

@@ -121,7 +121,7 @@ def test_a_maildir_file_gone_since_the_listing_is_named_and_the_others_go_in(
 
 
 def test_a_maildir_whose_files_dovecot_compressed_gives_their_messages(
-    settings: Settings, store: Store, tmp_path: Path
+    settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Dovecot's mail_compress plugin keeps Maildir files gzip-, bzip2- or xz-compressed; a damaged one is named."""
     mails = messages()[:4]
@@ -132,11 +132,14 @@ def test_a_maildir_whose_files_dovecot_compressed_gives_their_messages(
     ):
         (cur / f"17000000{i:02}.M1P1.host:2,SZ").write_bytes(pack(data))
     (cur / "1700000099.M1P1.host:2,SZ").write_bytes(gzip.compress(mails[0] + b"x")[:40])  # cut short
+    monkeypatch.setattr(mbox_module, "MAX_UNCOMPRESSED", 1 << 20)
+    (cur / "1700000100.M1P1.host:2,SZ").write_bytes(gzip.compress(b"From: a@b\n\n" + bytes(2 << 20)))  # a bomb
     summary = import_archive(
         store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(tmp_path / "Maildir").messages
     )
     assert summary.counts["posted"] == 4 and stored(store) == mails
-    assert summary.stopped.startswith(f"{tmp_path / 'Maildir'}: 1 of its files could not be read: cur/1700000099.")
+    assert summary.stopped.startswith(f"{tmp_path / 'Maildir'}: 2 of its files could not be read: cur/1700000099.")
+    assert "cur/1700000100.M1P1.host:2,SZ (more than 1 MB once uncompressed)" in summary.stopped
 
 
 def test_maildir_plus_plus_folders_are_left_out_and_named(tmp_path: Path) -> None:
