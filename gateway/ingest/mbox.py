@@ -130,10 +130,13 @@ def _is_message(head: bytes) -> bool:
 def _one_message(path: Path, kind: str, opener: Opener | None, size: int) -> Iterator[Read]:
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
-            data = stream.read()
+            data = stream.read(MAX_UNCOMPRESSED + 1) if opener else stream.read()
         except _DAMAGED as exc:
             problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
             raise ImportError_(f"{path}: {problem} ({exc})") from None
+    if len(data) > MAX_UNCOMPRESSED and opener:
+        limit = MAX_UNCOMPRESSED >> 20
+        raise ImportError_(f"{path}: more than {limit} MB once uncompressed ({kind}), which no mail is")
     yield Read(str(path), _emlx_message(data), size)
 
 

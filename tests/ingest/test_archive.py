@@ -171,6 +171,16 @@ def test_a_message_file_imports_as_that_one_message(settings: Settings, store: S
     assert archive.total == eml.stat().st_size + emlx.stat().st_size
 
 
+def test_a_compressed_message_file_is_read_to_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mbox_module, "MAX_UNCOMPRESSED", 1 << 20)
+    fine, bomb = tmp_path / "fine.eml.gz", tmp_path / "bomb.eml.gz"
+    fine.write_bytes(gzip.compress(messages()[0]))
+    bomb.write_bytes(gzip.compress(b"From: a@b\nSubject: x\n\n" + bytes(2 << 20)))
+    assert [r.data for r in open_archive(fine).messages] == messages()[:1]
+    with pytest.raises(ImportError_, match=r"bomb.eml.gz: more than 1 MB once uncompressed \(gzip\), which no mail is"):
+        list(open_archive(bomb).messages)
+
+
 def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path) -> None:
     pst, msg, note = tmp_path / "archive.pst", tmp_path / "plan.msg", tmp_path / "note.txt"
     pst.write_bytes(b"!BDN" + bytes(508))
