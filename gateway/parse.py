@@ -64,7 +64,7 @@ def parse(raw: bytes) -> ParsedMessage:
         raise ParseError(f"{type(exc).__name__}: {exc}") from exc
     msg: Message = mail.message
     if msg is None or not msg.keys():
-        raise ParseError("no header block")
+        raise ParseError(_not_mail(raw))
     mail, plain, html = bodies(raw, mail, _mailparser)
     msg = mail.message
     message_id = _first_id(read_header(msg, "message-id"))
@@ -161,6 +161,15 @@ def _mailparser(raw: bytes) -> mailparser.MailParser:
         if b"\x00" not in raw:
             raise
         return _MailParser.from_bytes(_without_trace(raw.replace(b"\x00", b"")))
+
+
+def _not_mail(raw: bytes) -> str:
+    """Why bytes without a header block are no message, naming the Outlook files a folder import meets."""
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "no header block: an Outlook .msg file, not MIME mail (convert it with msgconvert)"
+    if raw.startswith(b"!BDN"):
+        return "no header block: an Outlook .pst file, not a message (convert it with readpst)"
+    return "no header block"
 
 
 def _first_id(value: str) -> str:

@@ -181,6 +181,22 @@ def test_a_compressed_message_file_is_read_to_the_bound(tmp_path: Path, monkeypa
         list(open_archive(bomb).messages)
 
 
+def test_an_outlook_msg_in_a_folder_of_messages_is_quarantined_saying_what_it_is(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "plan.eml").write_bytes(messages()[0])
+    (folder / "budget.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
+    summary = import_archive(
+        store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(folder).messages
+    )
+    assert (summary.counts["posted"], summary.counts["quarantined"]) == (1, 1)
+    with store.read() as session:
+        reason = session.scalar(sa.select(RawMessage.reason).where(RawMessage.status == "quarantined"))
+    assert reason == "parse: no header block: an Outlook .msg file, not MIME mail (convert it with msgconvert)"
+
+
 def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path) -> None:
     pst, msg, note = tmp_path / "archive.pst", tmp_path / "plan.msg", tmp_path / "note.txt"
     pst.write_bytes(b"!BDN" + bytes(508))
