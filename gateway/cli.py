@@ -279,11 +279,16 @@ def feed_list() -> None:
 def import_(
     paths: Annotated[
         list[Path],
-        typer.Argument(metavar="PATH", show_default=False, help="mbox files (gzip, bzip2 or xz too) and Maildir trees"),
+        typer.Argument(
+            metavar="PATH",
+            show_default=False,
+            help="mbox files (gzip, bzip2 or xz too), Maildir trees, message files (.eml, .emlx), Apple Mail exports",
+        ),
     ],
     feed: Annotated[str | None, typer.Option(help="Feed slug; may be left out when there is only one feed.")] = None,
 ) -> None:
-    """Import mbox files or Maildir trees into a feed, in the order given (re-runnable: nothing is stored twice)."""
+    """Import mbox files, Maildir trees or message files into a feed, in the order given (re-runnable: nothing is
+    stored twice)."""
     settings = _settings()
     forks.start(settings)
     from gateway.ingest.backfill import import_archive
