@@ -303,18 +303,28 @@ def _unescaped(data: bytes) -> bytes:
 def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
     """Each file's bytes and when it was delivered. One gone since the listing (a running server
     moved it from new/ to cur/) or unreadable does not stop the others: the error names it once
-    they are read."""
+    they are read. A file that is an mbox (a folder of Thunderbird's Local Folders) gives its messages."""
     missed: list[str] = []
     units = 0
     for f in files:
         units += 1
         try:
+            with f.open("rb") as fh:
+                is_mbox = fh.read(5) == b"From "
+            if is_mbox:
+                for r in _mbox_messages(f):
+                    yield r._replace(units=units)
+                    units = 0
+                continue
             data = _uncompressed(f.read_bytes())
             if f.suffix == ".emlx":
                 data = _emlx_message(data)
             delivered = maildir_time(f)
         except _DAMAGED as exc:  # OSError: gone or unreadable; the others: a compressed file damaged
             missed.append(f"{f.relative_to(root)} ({getattr(exc, 'strerror', None) or exc})")
+            continue
+        except ImportError_ as exc:  # an mbox among the files, damaged: what came before its damage is in
+            missed.append(str(exc).removeprefix(f"{root}/"))
             continue
         yield Read(str(f), data, units, delivered)
         units = 0
@@ -365,6 +375,6 @@ def _maildir_files(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d != "tmp" and not d.startswith(".")]
         for name in filenames:
-            if name.startswith(".") or name.lower().startswith(_NOT_MAIL):
-                continue
+            if name.startswith(".") or name.lower().startswith(_NOT_MAIL) or name.lower().endswith(".msf"):
+                continue  # .msf: Thunderbird's index of the mbox beside it
             yield Path(dirpath) / name

@@ -216,6 +216,20 @@ def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path)
         open_archive(note)
 
 
+def test_a_folder_of_mbox_files_gives_their_messages(tmp_path: Path) -> None:
+    """Thunderbird's Local Folders: an mbox file a folder ("Inbox", "Sent"), and an .msf index beside each."""
+    local = tmp_path / "Local Folders"
+    local.mkdir()
+    (local / "Inbox").write_bytes(mbox(messages()[:2]))
+    (local / "Inbox.msf").write_bytes(b'// <!-- <mdb:mork:z v="1.4"/> -->\n< <(a=c)> // (f=iso-8859-1)\n')
+    (local / "Sent").write_bytes(mbox(messages()[2:3]))
+    read = list(open_archive(local).messages)
+    assert [r.where for r in read] == [f"{local / 'Inbox'}#1", f"{local / 'Inbox'}#2", f"{local / 'Sent'}#1"]
+    assert [r.data for r in read] == messages()[:3]
+    assert sum(r.units for r in read) == 2  # two files of messages
+    assert {r.delivered for r in read} == {datetime(2026, 3, 2, 9, 0, tzinfo=UTC)}  # their From_ lines'
+
+
 def test_apple_mails_exported_mailbox_is_read_as_its_mbox(settings: Settings, store: Store, tmp_path: Path) -> None:
     """ "Export Mailbox…" writes a Team.mbox/ folder: the mbox file, and Info.plist beside it."""
     bundle = tmp_path / "Team.mbox"
