@@ -69,7 +69,7 @@ def open_archive(path: Path) -> Archive:
     """An mbox file (progress in bytes), a Maildir tree (progress in messages), or one message file.
 
     A directory that holds a file named "mbox" and no Maildir is Apple Mail's
-    export ("Team.mbox/", with "Info.plist" beside the mbox): its mbox is read.
+    export ("Team.mbox/", with "Info.plist" or "table_of_contents" beside the mbox): its mbox is read.
     A file that starts as a message does (an .eml saved from a mail client) is
     that one message. Outlook's own files are refused, saying how to convert them.
     """
@@ -110,6 +110,9 @@ def open_archive(path: Path) -> Archive:
 
 
 _HEAD = 4096  # enough of a file to tell what it is
+# One message longer than this is no mail: a damaged file, or a decompression bomb. Reading it
+# whole would take the machine's memory; an mbox, a Maildir file or a message file stops there.
+MAX_UNCOMPRESSED = 256 << 20
 _PST = b"!BDN"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # fields every mail client and server writes; a text file's "Note: …" first line is none of them
@@ -240,6 +243,8 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
             raise _Damaged(n, exc) from None
         eof = not block
         buf += block
+        if len(buf) - start > MAX_UNCOMPRESSED:  # one message this long is no mail: the memory it would take
+            raise _Damaged(n, ValueError(f"a message longer than {MAX_UNCOMPRESSED >> 20} MB, which no mail is"))
 
 
 def _next_from_line(buf: bytearray, start: int, scan: int, eof: bool, *, first: bool) -> tuple[int, int]:
@@ -334,9 +339,6 @@ def _maildir_messages(root: Path, files: list[Path]) -> Iterator[Read]:
             f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
             "Maildir again takes those still there"
         )
-
-
-MAX_UNCOMPRESSED = 256 << 20  # a compressed Maildir file that says more is no mail (a decompression bomb)
 
 
 def _uncompressed(data: bytes) -> bytes:

@@ -197,6 +197,21 @@ def test_an_outlook_msg_in_a_folder_of_messages_is_quarantined_saying_what_it_is
     assert reason == "parse: no header block: an Outlook .msg file, not MIME mail (convert it with msgconvert)"
 
 
+def test_an_mbox_message_too_long_to_be_mail_stops_the_reading_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged file (or a bomb) with no From_ line for gigabytes would take the machine's memory."""
+    monkeypatch.setattr(mbox_module, "MAX_UNCOMPRESSED", 1 << 20)
+    monkeypatch.setattr(mbox_module, "_BLOCK", 1 << 16)
+    path = tmp_path / "team.mbox.gz"
+    path.write_bytes(gzip.compress(mbox(messages()[:2]) + mbox([b"Subject: endless\n\n" + bytes(2 << 20)])))
+    archive = open_archive(path)
+    read = []
+    with pytest.raises(ImportError_, match=r"in message 3 \(a message longer than 1 MB, which no mail is\)"):
+        read.extend(r.data for r in archive.messages)
+    assert read == messages()[:2]
+
+
 def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path) -> None:
     pst, msg, note = tmp_path / "archive.pst", tmp_path / "plan.msg", tmp_path / "note.txt"
     pst.write_bytes(b"!BDN" + bytes(508))
