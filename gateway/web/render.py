@@ -83,7 +83,25 @@ def entry_body(
         if images:
             body = _REMOTE_SPAN.sub(_remote_image, body)
         return Markup(body)  # noqa: S704 - sanitized at ingest, see docstring
+    if not entry.text.strip():
+        kind = encrypted(attachments)
+        if kind:
+            return Markup('<p class="notice">{}</p>').format(
+                f"This message is encrypted ({kind}): only its recipients' keys open it. "
+                "The original message (.eml) holds it whole."
+            )
     return text_html(entry.text)
+
+
+def encrypted(attachments: list[AttachmentRow]) -> str:
+    """ "OpenPGP" or "S/MIME" when an entry's only content is an encrypted part ("encrypted.asc", "smime.p7m")."""
+    for a in attachments:
+        ctype, name = a.content_type.lower(), a.filename.lower()
+        if ctype == "application/pgp-encrypted" or name == "encrypted.asc":
+            return "OpenPGP"
+        if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime") or name == "smime.p7m":
+            return "S/MIME"
+    return ""
 
 
 def _remote_image(m: re.Match[str]) -> str:

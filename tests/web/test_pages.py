@@ -203,3 +203,24 @@ def test_right_to_left_text_reads_in_its_own_direction(client: TestClient, store
     # names are isolated too: an override character in one cannot turn the rest of its line around
     assert re.search(r'<a class="author" href="/a/dana%40example.co.il" dir="auto">Dana Levi</a>', page)
     no_inline_code(page)
+
+
+def test_an_encrypted_message_says_so_instead_of_showing_nothing(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """PGP/MIME (Thunderbird) and S/MIME (Outlook) mail reach the team as one encrypted part."""
+    feed_id = add_feed(store)
+    for name in ("thunderbird-openpgp-encrypted.eml", "outlook-smime-encrypted.eml", "calendar-invite.eml"):
+        put(store, settings, feed_id, (EML / name).read_bytes())
+    pages = {}
+    for t in client.get("/api/feeds/team/threads").json()["threads"]:
+        pages[t["subject"]] = client.get(f"/t/{t['id']}").text
+    assert len(pages) == 3
+    for subject, kind, file in (("...", "OpenPGP", "encrypted.asc"), ("Gehaltsliste Q2", "S/MIME", "smime.p7m")):
+        page = pages[subject]
+        assert (
+            f'<p class="notice">This message is encrypted ({kind}): only its recipients&#39; keys open it. '
+            "The original message (.eml) holds it whole.</p>"
+        ) in page
+        assert f"download>{file}</a>" in page
+    assert 'class="notice"' not in "".join(p for s, p in pages.items() if s not in ("...", "Gehaltsliste Q2"))
