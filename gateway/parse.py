@@ -19,6 +19,7 @@ from email.message import Message
 
 import mailparser
 
+from gateway import smime
 from gateway.list_author import named_author, rewritten
 from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
@@ -56,8 +57,11 @@ class ParseError(Exception):
     """The bytes cannot be read as a message at all."""
 
 
-def parse(raw: bytes) -> ParsedMessage:
-    """Decode `raw` into a ParsedMessage; raise ParseError when nothing usable is there."""
+def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
+    """Decode `raw` into a ParsedMessage; raise ParseError when nothing usable is there.
+
+    An opaque S/MIME signature is read for the message inside it (`unwrap`: once).
+    """
     try:
         mail = _mailparser(raw)
     except Exception as exc:  # mail-parser raises its own and stdlib errors alike
@@ -65,6 +69,12 @@ def parse(raw: bytes) -> ParsedMessage:
     msg: Message = mail.message
     if msg is None or not msg.keys():
         raise ParseError(_not_mail(raw))
+    end = _header_end(raw)
+    if unwrap and end >= 0 and smime.opaque_signed(raw[:end]):
+        payload = msg.get_payload(decode=True)
+        inner = smime.unwrapped(raw[: end + 2], payload) if isinstance(payload, bytes) else None
+        if inner is not None:
+            return parse(inner, unwrap=False)
     mail, plain, html = bodies(raw, mail, _mailparser)
     msg = mail.message
     message_id = _first_id(read_header(msg, "message-id"))

@@ -8,7 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
+
 from gateway.classify import Verdict
+from gateway.message import Address
 from gateway.sanitize import rewrite_cid
 from tests.helpers import analysed_fixture
 
@@ -129,6 +132,25 @@ PGP_MIME_SIGNATURE = (
     "=YqJK\n"
     "-----END PGP SIGNATURE-----\n"
 )
+
+
+@pytest.mark.parametrize(
+    "name", ["outlook-smime-opaque-signed.eml", "smime-opaque-signed-definite-length.eml"], ids=["ber-stream", "der"]
+)
+def test_an_opaque_smime_signature_shows_the_message_inside_it(name: str) -> None:
+    """Signed "opaquely", the whole message is inside smime.p7m: unread, the post was empty."""
+    a = analysed_fixture(name)
+    assert a.content.text == "Hallo zusammen,\n\ndie Liste für Q2 ist fertig; Freigabe bis Freitag bitte.\n\nJonas"
+    assert a.content.author == Address("Jonas Weber", "jonas.weber@example.de")
+    assert a.content.attachments == []  # the signature itself stays in the raw message
+
+
+def test_an_smime_encrypted_message_stays_one_encrypted_part() -> None:
+    c = analysed_fixture("outlook-smime-encrypted.eml").content
+    assert (c.text, [(x.filename, x.content_type) for x in c.attachments]) == (
+        "",
+        [("smime.p7m", "application/pkcs7-mime")],
+    )
 
 
 def test_pgp_mime_signed_text_shows_and_signature_asc_is_an_attachment() -> None:
