@@ -87,7 +87,9 @@ def imap_sync() -> None:
                     typer.echo(f"{src.label}: error: {r.error}", err=True)
                 else:
                     typer.echo(
-                        f"{src.label}: {r.found} new, {r.refused} refused, cursor {r.uidvalidity}/"
+                        f"{src.label}: {r.found} new, {r.refused} refused, "
+                        + (f"{r.deleted} flagged deleted (not posted), " if r.deleted else "")
+                        + f"cursor {r.uidvalidity}/"
                         f"{r.last_uid}, fetched and stored in {r.seconds:.1f} s"
                         + (" (UIDVALIDITY changed: read again)" if r.resync else "")
                     )

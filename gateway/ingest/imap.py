@@ -83,6 +83,7 @@ class PassReport:
     found: int = 0  # UIDs above the cursor when the pass began
     stored: int = 0  # messages committed (new raw rows or bytes stored before)
     refused: int = 0  # too big or empty: logged, skipped
+    deleted: int = 0  # flagged \\Deleted (someone deleted them; the EXPUNGE had not come): skipped
     resync: bool = False
     more: bool = False  # the server announced mail that came after SELECT: pass again before waiting
     error: str = ""
@@ -186,10 +187,13 @@ def _fetch(
 ) -> list[writes.NewRaw]:
     """The batch's messages as raw rows to store; too big and empty ones are logged and skipped.
 
-    INTERNALDATE, when the server got the message, dates one without a readable Date.
+    INTERNALDATE, when the server got the message, dates one without a readable Date. One
+    flagged \\Deleted is one a reader of the mailbox deleted: it is not posted.
     """
-    meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE"])
-    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in meta.items()}
+    meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", "FLAGS"])
+    deleted = {u for u, v in meta.items() if b"\\Deleted" in v.get(b"FLAGS", ())}
+    report.deleted += len(deleted)
+    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in meta.items() if u not in deleted}
     wanted = [u for u in uids if u in sizes and sizes[u] <= max_bytes]
     bodies = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
     user = parse_url(src.url).user

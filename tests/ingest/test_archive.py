@@ -245,6 +245,35 @@ def test_a_folder_of_mbox_files_gives_their_messages(tmp_path: Path) -> None:
     assert {r.delivered for r in read} == {datetime(2026, 3, 2, 9, 0, tzinfo=UTC)}  # their From_ lines'
 
 
+def test_messages_their_mailbox_marks_deleted_or_draft_are_left_out_and_counted(tmp_path: Path) -> None:
+    """Maildir's T flag (deleted, not yet expunged) and D flag (a draft); Thunderbird's expunged flag, which
+    keeps a deleted message in its mbox until the folder is compacted."""
+    cur = tmp_path / "Maildir" / "cur"
+    cur.mkdir(parents=True)
+    (cur / "1700000000.M1P1.host:2,RS").write_bytes(messages()[0])
+    (cur / "1700000001.M1P1.host:2,ST").write_bytes(messages()[1])
+    (cur / "1700000002.M1P1.host:2,DS").write_bytes(messages()[2])
+    maildir = open_archive(tmp_path / "Maildir")
+    assert [r.data for r in maildir.messages] == messages()[:1]
+    assert maildir.skipped == [f"{tmp_path / 'Maildir'}: 2 messages flagged trashed (T) or draft (D)"]
+
+    def thunderbird(status: str, mail: bytes) -> bytes:
+        return f"X-Mozilla-Status: {status}\nX-Mozilla-Status2: 00000000\n".encode() + mail
+
+    inbox = tmp_path / "Inbox"
+    inbox.write_bytes(
+        mbox(
+            [thunderbird("0001", messages()[0]), thunderbird("0009", messages()[1]), thunderbird("0011", messages()[2])]
+        )
+    )
+    archive = open_archive(inbox)
+    assert [r.data for r in archive.messages] == [
+        thunderbird("0001", messages()[0]),
+        thunderbird("0011", messages()[2]),
+    ]
+    assert archive.skipped == [f"{inbox}: 1 message Thunderbird marked deleted (kept until the folder is compacted)"]
+
+
 def test_apple_mails_exported_mailbox_is_read_as_its_mbox(settings: Settings, store: Store, tmp_path: Path) -> None:
     """ "Export Mailbox…" writes a Team.mbox/ folder: the mbox file, and Info.plist beside it."""
     bundle = tmp_path / "Team.mbox"

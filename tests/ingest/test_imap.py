@@ -206,6 +206,23 @@ def test_a_mailbox_message_without_a_date_is_dated_when_the_server_got_it(
         assert session.scalar(sa.select(Entry.date).where(Entry.message_id == "undated@x")) == got
 
 
+def test_a_message_flagged_deleted_in_the_mailbox_is_not_posted(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """A reader deleted it; the EXPUNGE had not come yet when mailfeed read the folder."""
+    feed_id = add_feed(store)
+    src = source(store, dovecot, feed_id, tmp_path)
+    dovecot.append("team", conversations(3))
+    with dovecot.client("team") as c:
+        c.select_folder("INBOX")
+        c.add_flags([2], [b"\\Deleted"])
+    report = sync_once(store=store, settings=settings, src=src)
+    process_pending(store=store, settings=settings)
+    assert (report.found, report.stored, report.deleted, report.error) == (3, 2, 1, "")
+    assert message_ids(store) == ["m0@example.com", "m2@example.com"]
+    assert cursor(store, src) == (dovecot.uidvalidity("team"), 3)  # passed over, not read again
+
+
 def test_uidvalidity_change_reads_the_folder_again_without_duplicates(
     settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
 ) -> None:
