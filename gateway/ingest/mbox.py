@@ -81,14 +81,7 @@ def open_archive(path: Path) -> Archive:
         return Archive(len(files), "messages", _maildir_messages(path, files, left_out), left_out)
     if not path.is_file():
         raise ImportError_(f"{path}: no such file or directory")
-    with path.open("rb") as fh:
-        magic = fh.read(6)
-    kind, opener = next(((name, o) for m, name, o in _COMPRESSED if magic.startswith(m)), ("", None))
-    try:
-        with path.open("rb") as fh, opener(fh) if opener else fh as stream:
-            head = stream.read(_HEAD)
-    except _DAMAGED as exc:
-        raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
+    kind, opener, head = _peek(path, _HEAD)
     size = path.stat().st_size
     if head.startswith(b"From "):
         expunged: list[str] = []
@@ -111,11 +104,25 @@ def open_archive(path: Path) -> Archive:
     )
 
 
+def _peek(path: Path, size: int) -> tuple[str, Opener | None, bytes]:
+    """(compression, its reader, the first `size` bytes once uncompressed) of a file; ImportError_
+    when it looks compressed and cannot be uncompressed."""
+    with path.open("rb") as fh:
+        magic = fh.read(max(6, size))
+    kind, opener = next(((name, o) for m, name, o in _COMPRESSED if magic.startswith(m)), ("", None))
+    if opener is None:
+        return kind, None, magic[:size]
+    try:
+        with path.open("rb") as fh, opener(fh) as stream:
+            return kind, opener, stream.read(size)
+    except _DAMAGED as exc:
+        raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
+
+
 _HEAD = 4096  # enough of a file to tell what it is
 # One message longer than this is no mail: a damaged file, or a decompression bomb. Reading it
 # whole would take the machine's memory; an mbox, a Maildir file or a message file stops there.
 MAX_UNCOMPRESSED = 256 << 20
-_MAILDIR_SKIP = re.compile(r":2,[A-Za-z]*[TD]")  # Maildir's info flags: T trashed, D draft
 _PST = b"!BDN"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # fields every mail client and server writes; a text file's "Note: …" first line is none of them
@@ -337,10 +344,14 @@ def _unescaped(data: bytes) -> bytes:
     return _ESCAPED_FROM.sub(rb"\1", data) if b">From " in data else data
 
 
+_MAILDIR_SKIP = re.compile(r":2,[A-Za-z]*[TD]")  # Maildir's info flags: T trashed, D draft
+
+
 def _maildir_messages(root: Path, files: list[Path], skipped: list[str]) -> Iterator[Read]:
     """Each file's bytes and when it was delivered. One gone since the listing (a running server
     moved it from new/ to cur/) or unreadable does not stop the others: the error names it once
-    they are read. A file that is an mbox (a folder of Thunderbird's Local Folders) gives its messages.
+    they are read. A file that is an mbox (a folder of Thunderbird's Local Folders, a month of
+    Mailman's archive, compressed or not) gives its messages.
     A file flagged trashed (T, deleted but not yet expunged) or draft (D) is no message to post."""
     missed: list[str] = []
     units = 0
@@ -351,10 +362,9 @@ def _maildir_messages(root: Path, files: list[Path], skipped: list[str]) -> Iter
             flagged += 1
             continue
         try:
-            with f.open("rb") as fh:
-                is_mbox = fh.read(5) == b"From "
-            if is_mbox:
-                for r in _mbox_messages(f, skipped=skipped):
+            kind, opener, head = _peek(f, 5)
+            if head == b"From ":
+                for r in _mbox_messages(f, kind, opener, skipped):
                     yield r._replace(units=units)
                     units = 0
                 continue

@@ -94,7 +94,8 @@ def entry_body(
 
 
 def encrypted(attachments: list[AttachmentRow]) -> str:
-    """ "OpenPGP" or "S/MIME" when an entry's only content is an encrypted part ("encrypted.asc", "smime.p7m")."""
+    """The encryption, OpenPGP or S/MIME, when an entry's only content is an encrypted part
+    ("encrypted.asc", "smime.p7m"); empty otherwise."""
     for a in attachments:
         ctype, name = a.content_type.lower(), a.filename.lower()
         if ctype == "application/pgp-encrypted" or name == "encrypted.asc":

@@ -232,16 +232,25 @@ def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path)
 
 
 def test_a_folder_of_mbox_files_gives_their_messages(tmp_path: Path) -> None:
-    """Thunderbird's Local Folders: an mbox file a folder ("Inbox", "Sent"), and an .msf index beside each."""
+    """Thunderbird's Local Folders: an mbox file a folder ("Inbox", "Sent"), and an .msf index beside each;
+    Mailman's archive directory: a gzip'ed mbox a month."""
     local = tmp_path / "Local Folders"
     local.mkdir()
     (local / "Inbox").write_bytes(mbox(messages()[:2]))
     (local / "Inbox.msf").write_bytes(b'// <!-- <mdb:mork:z v="1.4"/> -->\n< <(a=c)> // (f=iso-8859-1)\n')
     (local / "Sent").write_bytes(mbox(messages()[2:3]))
+    (local / "zz-2026-February.txt.gz").write_bytes(gzip.compress(mbox(messages()[3:5])))  # a Mailman month
     read = list(open_archive(local).messages)
-    assert [r.where for r in read] == [f"{local / 'Inbox'}#1", f"{local / 'Inbox'}#2", f"{local / 'Sent'}#1"]
-    assert [r.data for r in read] == messages()[:3]
-    assert sum(r.units for r in read) == 2  # two files of messages
+    month = local / "zz-2026-February.txt.gz"
+    assert [r.where for r in read] == [
+        f"{local / 'Inbox'}#1",
+        f"{local / 'Inbox'}#2",
+        f"{local / 'Sent'}#1",
+        f"{month}#1",
+        f"{month}#2",
+    ]
+    assert [r.data for r in read] == messages()[:5]
+    assert sum(r.units for r in read) == 3  # three files of messages
     assert {r.delivered for r in read} == {datetime(2026, 3, 2, 9, 0, tzinfo=UTC)}  # their From_ lines'
 
 
