@@ -70,7 +70,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     if msg is None or not msg.keys():
         raise ParseError(_not_mail(raw))
     end = _header_end(raw)
-    if unwrap and end >= 0 and smime.opaque_signed(raw[:end]):
+    if unwrap and end >= 0 and smime.opaque_signed(raw, end):
         payload = msg.get_payload(decode=True)
         inner = smime.unwrapped(raw[: end + 2], payload) if isinstance(payload, bytes) else None
         if inner is not None:

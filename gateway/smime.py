@@ -23,16 +23,16 @@ _CONTENT_FIELDS = re.compile(
 
 
 _FIELD = re.compile(rb"[!-9;-~]{1,200}:")
+_PKCS7 = re.compile(rb"pkcs7-mime", re.IGNORECASE)
 
 
 class _Bad(Exception):
     pass
 
 
-def opaque_signed(head: bytes) -> bool:
-    """Whether a message's header block says its body is an opaque S/MIME signature."""
-    lowered = head.lower()
-    return b"pkcs7-mime" in lowered and b"signed-data" in lowered
+def opaque_signed(raw: bytes, end: int) -> bool:
+    """Whether a message's header block (up to `end`) says its body is an opaque S/MIME signature."""
+    return _PKCS7.search(raw, 0, end) is not None and b"signed-data" in raw[:end].lower()
 
 
 def unwrapped(head: bytes, der: bytes) -> bytes | None:

@@ -234,9 +234,11 @@ _MOZILLA_EXPUNGED = 0x0008  # nsMsgMessageFlags::Expunged
 
 def _expunged(data: bytes) -> bool:
     """Whether Thunderbird marked this message of its mbox deleted (it stays there until compaction)."""
-    ends = [e for e in (data.find(b"\n\n"), data.find(b"\n\r\n")) if e >= 0]
-    at = data.find(b"X-Mozilla-Status:", 0, min(ends) if ends else len(data))
+    at = data.find(b"X-Mozilla-Status:", 0, _HEAD * 16)  # Thunderbird writes it first: mail from elsewhere has none
     if at < 0:
+        return False
+    ends = [e for e in (data.find(b"\n\n", 0, at), data.find(b"\n\r\n", 0, at)) if e >= 0]
+    if ends:  # in the body, not the header block
         return False
     m = _MOZILLA_STATUS.match(data, at)
     return m is not None and bool(int(m[1], 16) & _MOZILLA_EXPUNGED)
