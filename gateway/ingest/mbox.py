@@ -98,6 +98,12 @@ def open_archive(path: Path) -> Archive:
             f"{path}: an Outlook message file (.msg), not MIME mail: save it from Outlook as .eml, "
             "or convert it with msgconvert (Debian package libemail-outlook-message-perl)"
         )
+    if head.startswith(b"PK\x03\x04") or head[257:262] == b"ustar":
+        container = "zip" if head.startswith(b"PK") else f"{kind} tar" if kind else "tar"
+        raise ImportError_(
+            f"{path}: a {container} archive (as webmail exports folders), not an mbox: unpack it and import "
+            "the files or the folder it holds"
+        )
     what = f"once uncompressed ({kind}), it does not start" if kind else "it does not start"
     raise ImportError_(
         f"{path}: not an mbox file ({what} with a 'From ' line), not a message file and not a Maildir directory"

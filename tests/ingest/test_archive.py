@@ -7,6 +7,8 @@ import gzip
 import io
 import lzma
 import random
+import tarfile
+import zipfile
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -229,6 +231,19 @@ def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path)
         ImportError_, match=r"note.txt: not an mbox file \(it does not start with a 'From ' line\), not a message file"
     ):
         open_archive(note)
+    zipped, tarred = tmp_path / "Inbox.zip", tmp_path / "Inbox.tgz"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("Inbox/1.eml", messages()[0])
+    with tarfile.open(tarred, "w:gz") as t:
+        t.add(pst, arcname="Inbox/1.eml")
+    with pytest.raises(
+        ImportError_, match=r"Inbox.zip: a zip archive \(as webmail exports folders\), not an mbox: unpack"
+    ):
+        open_archive(zipped)
+    with pytest.raises(
+        ImportError_, match=r"Inbox.tgz: a gzip tar archive \(as webmail exports folders\), not an mbox"
+    ):
+        open_archive(tarred)
 
 
 def test_a_folder_of_mbox_files_gives_their_messages(tmp_path: Path) -> None:
