@@ -291,8 +291,8 @@ def import_(
     stored twice)."""
     settings = _settings()
     forks.start(settings)
+    from gateway.ingest.archive import ImportError_, open_archives
     from gateway.ingest.backfill import import_archive
-    from gateway.ingest.mbox import ImportError_, open_archives
     from gateway.store import queries
     from gateway.worker import analyser
 

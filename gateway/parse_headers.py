@@ -16,6 +16,9 @@ from email.message import Message
 from gateway.charsets import codec
 from gateway.parse_bodies import decode_bytes
 
+# A header field's name and its colon (RFC 5322 2.2): what tells a header block from other text.
+HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")
+
 
 def read_header(msg: Message, name: str) -> str:
     """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else cp1252."""

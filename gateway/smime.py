@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from gateway.parse_headers import HEADER_FIELD
+
 _SIGNED_DATA = bytes.fromhex("2a864886f70d010702")  # OID 1.2.840.113549.1.7.2
 _SEQUENCE, _OCTET_STRING, _OID, _CONTEXT_0 = 0x30, 0x04, 0x06, 0xA0
 MAX_DEPTH = 16
@@ -22,7 +24,6 @@ _CONTENT_FIELDS = re.compile(
 )
 
 
-_FIELD = re.compile(rb"[!-9;-~]{1,200}:")
 _PKCS7 = re.compile(rb"pkcs7-mime", re.IGNORECASE)
 
 
@@ -44,7 +45,7 @@ def unwrapped(head: bytes, der: bytes) -> bytes | None:
     newline = b"\r\n" if b"\r\n" in head else b"\n"
     kept = _CONTENT_FIELDS.sub(b"", head.replace(b"\r\n", b"\n")).replace(b"\n", newline)
     entity = entity.lstrip(b"\r\n")
-    if not _FIELD.match(entity):  # content without a header block of its own: it is the body
+    if not HEADER_FIELD.match(entity):  # content without a header block of its own: it is the body
         entity = newline + entity
     return kept.rstrip(b"\r\n") + newline + entity
 

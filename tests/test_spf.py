@@ -13,7 +13,7 @@ from gateway import authenticity
 from gateway.authenticity import FileResolver
 from gateway.config import Settings
 from gateway.ingest.backfill import import_archive
-from gateway.ingest.mbox import Read
+from gateway.ingest.reading import Read
 from gateway.spf import TempError, check_host
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.forward import is_forward_subject
+from gateway.ingest.archive import open_archive
 from gateway.ingest.backfill import import_archive
-from gateway.ingest.mbox import open_archive
 from gateway.pipeline import deliver, process_pending, requeue
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage, Thread

@@ -1,1 +1,1 @@
-"""Ways in: SMTP (smtp.py), archives (mbox.py); each hands bytes to pipeline.deliver."""
+"""Ways in: SMTP (smtp.py), IMAP (imap.py), archives (archive.py, with backfill.py); each stores raw bytes first."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from gateway.config import Settings
 from gateway.ingest.drain import Drain
-from gateway.ingest.mbox import ImportError_, Read
+from gateway.ingest.reading import ImportError_, Read
 from gateway.limits import limits_of
 from gateway.pipeline import Mapper, Rejected, precheck
 from gateway.store import writes

@@ -1,193 +1,24 @@
-"""Import, reading: the messages in an mbox file, a Maildir tree or a message file, one at a time.
+"""Import, reading: the messages of an mbox file, one at a time, in one streaming pass.
 
-ingest/backfill.py stores and processes them as they are read. An mbox may be
-compressed with gzip, bzip2 or xz (known by its first bytes, not its name):
-Mailman publishes its monthly archives as `.txt.gz`. It is read as it is
-uncompressed; a file damaged halfway stops its reading with an error naming
-the message it stopped at, after what came before it was imported. In a
-Maildir, a file gone since the listing (a running server moved it) is named in
-the error once the others are in.
+The file may be compressed (reading.py knows how); one damaged halfway stops
+its reading with an error naming the message it stopped at, after what came
+before it was imported. Messages Thunderbird marked deleted are left out and
+counted.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
-import os
 import re
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
-from gateway.ingest.delivered import envelope_date, maildir_time
-
-# Files a mail server keeps beside the messages in a Maildir (Dovecot, Courier, notmuch).
-_NOT_MAIL = ("dovecot", "courier", "maildirfolder", "subscriptions", "maildirsize", "xapian")
+from gateway.ingest.delivered import envelope_date
+from gateway.ingest.reading import DAMAGED, MAX_UNCOMPRESSED, ImportError_, Opener, Read, counted
+from gateway.parse_headers import HEADER_FIELD
 
 
-class ImportError_(Exception):
-    """A path mailfeed cannot import, or could read only in part; the message names it and why."""
-
-
-Opener = Callable[[io.BufferedReader], io.BufferedIOBase]
-# (first bytes, name, reader over the file's bytes)
-_COMPRESSED: tuple[tuple[bytes, str, Opener], ...] = (
-    (b"\x1f\x8b", "gzip", lambda fh: gzip.GzipFile(fileobj=fh)),
-    (b"BZh", "bzip2", bz2.BZ2File),
-    (b"\xfd7zXZ\x00", "xz", lzma.LZMAFile),
-)
-_DAMAGED = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what the three readers raise on bad data
-
-
-class Read(NamedTuple):
-    """One message read from an archive: where it is, its bytes, the progress it makes, and
-    when the mailbox got it (its From_ line's date, its Maildir name's time) if that is known."""
-
-    where: str
-    data: bytes
-    units: int
-    delivered: datetime | None = None
-
-
-@dataclass
-class Archive:
-    """Messages to import, the progress units in all (`unit`: what they count), and what is
-    left out on purpose, for the summary to say (`skipped`)."""
-
-    total: int
-    unit: str
-    messages: Iterator[Read]
-    skipped: list[str] = field(default_factory=list)
-
-
-def open_archive(path: Path) -> Archive:
-    """An mbox file (progress in bytes), a Maildir tree (progress in messages), or one message file.
-
-    A directory that holds a file named "mbox" and no Maildir is Apple Mail's
-    export ("Team.mbox/", with "Info.plist" or "table_of_contents" beside the mbox): its mbox is read.
-    A file that starts as a message does (an .eml saved from a mail client) is
-    that one message. Outlook's own files are refused, saying how to convert them.
-    """
-    if path.is_dir():
-        if (path / "mbox").is_file() and not any((path / d).is_dir() for d in ("cur", "new")):
-            return open_archive(path / "mbox")
-        files = sorted(_maildir_files(path))
-        left_out = _maildir_folders(path)
-        return Archive(len(files), "messages", _maildir_messages(path, files, left_out), left_out)
-    if not path.is_file():
-        raise ImportError_(f"{path}: no such file or directory")
-    kind, opener, head = _peek(path, _HEAD)
-    size = path.stat().st_size
-    if head.startswith(b"From "):
-        expunged: list[str] = []
-        return Archive(size, "bytes", _mbox_messages(path, kind, opener, expunged), expunged)
-    if _is_message(_emlx_message(head, whole=False)):
-        return Archive(size, "bytes", _one_message(path, kind, opener, size))
-    if head.startswith(_PST):
-        raise ImportError_(
-            f"{path}: an Outlook data file (.pst), not an mbox: convert it first with readpst "
-            "(Debian package pst-utils), which writes a folder's messages as an mbox file"
-        )
-    if head.startswith(_OLE2):
-        raise ImportError_(
-            f"{path}: an Outlook message file (.msg), not MIME mail: save it from Outlook as .eml, "
-            "or convert it with msgconvert (Debian package libemail-outlook-message-perl)"
-        )
-    if head.startswith(b"PK\x03\x04") or head[257:262] == b"ustar":
-        container = "zip" if head.startswith(b"PK") else f"{kind} tar" if kind else "tar"
-        raise ImportError_(
-            f"{path}: a {container} archive (as webmail exports folders), not an mbox: unpack it and import "
-            "the files or the folder it holds"
-        )
-    what = f"once uncompressed ({kind}), it does not start" if kind else "it does not start"
-    raise ImportError_(
-        f"{path}: not an mbox file ({what} with a 'From ' line), not a message file and not a Maildir directory"
-    )
-
-
-def _peek(path: Path, size: int) -> tuple[str, Opener | None, bytes]:
-    """(compression, its reader, the first `size` bytes once uncompressed) of a file; ImportError_
-    when it looks compressed and cannot be uncompressed."""
-    with path.open("rb") as fh:
-        magic = fh.read(max(6, size))
-    kind, opener = next(((name, o) for m, name, o in _COMPRESSED if magic.startswith(m)), ("", None))
-    if opener is None:
-        return kind, None, magic[:size]
-    try:
-        with path.open("rb") as fh, opener(fh) as stream:
-            return kind, opener, stream.read(size)
-    except _DAMAGED as exc:
-        raise ImportError_(f"{path}: looks {kind}-compressed, but cannot be uncompressed ({exc})") from None
-
-
-_HEAD = 4096  # enough of a file to tell what it is
-# One message longer than this is no mail: a damaged file, or a decompression bomb. Reading it
-# whole would take the machine's memory; an mbox, a Maildir file or a message file stops there.
-MAX_UNCOMPRESSED = 256 << 20
-_PST = b"!BDN"
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# fields every mail client and server writes; a text file's "Note: …" first line is none of them
-_MAIL_FIELD = re.compile(
-    rb"^(?:from|date|message-id|subject|received|return-path|mime-version|delivered-to|to):",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-def _is_message(head: bytes) -> bool:
-    """Whether `head` starts with a header block that holds a field mail has."""
-    if not _FIELD.match(head):
-        return False
-    block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
-    return bool(_MAIL_FIELD.search(block))
-
-
-def _one_message(path: Path, kind: str, opener: Opener | None, size: int) -> Iterator[Read]:
-    with path.open("rb") as fh, opener(fh) if opener else fh as stream:
-        try:
-            data = stream.read(MAX_UNCOMPRESSED + 1) if opener else stream.read()
-        except _DAMAGED as exc:
-            problem = f"the {kind} data is damaged or cut short" if opener else "cannot be read"
-            raise ImportError_(f"{path}: {problem} ({exc})") from None
-    if len(data) > MAX_UNCOMPRESSED and opener:
-        limit = MAX_UNCOMPRESSED >> 20
-        raise ImportError_(f"{path}: more than {limit} MB once uncompressed ({kind}), which no mail is")
-    yield Read(str(path), _emlx_message(data), size)
-
-
-def open_archives(paths: Sequence[Path]) -> Archive:
-    """Several archives imported as one (Mailman keeps one file a month), each checked before any is read.
-
-    One that turns out damaged ends only its own reading: the others are read,
-    then the error names every damaged one.
-    """
-    archives = [open_archive(p) for p in paths]
-    if len(archives) == 1:
-        return archives[0]
-
-    def messages() -> Iterator[Read]:
-        damaged = []
-        for archive in archives:
-            try:
-                yield from archive.messages
-            except ImportError_ as exc:
-                damaged.append(str(exc))
-        if damaged:
-            raise ImportError_("; ".join(damaged))
-
-    return Archive(
-        sum(a.total for a in archives),
-        " and ".join(sorted({a.unit for a in archives})),
-        messages(),
-        [s for a in archives for s in a.skipped],
-    )
-
-
-def _mbox_messages(
+def mbox_messages(
     path: Path, kind: str = "", opener: Opener | None = None, skipped: list[str] | None = None
 ) -> Iterator[Read]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From "
@@ -226,21 +57,18 @@ def _mbox_messages(
         finally:
             if deleted and skipped is not None:
                 skipped.append(
-                    f"{path}: {_messages(deleted)} Thunderbird marked deleted (kept until the folder is compacted)"
+                    f"{path}: {counted(deleted)} Thunderbird marked deleted (kept until the folder is compacted)"
                 )
-
-
-def _messages(n: int) -> str:
-    return f"{n} message" if n == 1 else f"{n} messages"
 
 
 _MOZILLA_STATUS = re.compile(rb"^X-Mozilla-Status: *([0-9A-Fa-f]{1,4})\s*$", re.MULTILINE)
 _MOZILLA_EXPUNGED = 0x0008  # nsMsgMessageFlags::Expunged
+_MOZILLA_LOOK = 64 << 10  # how far into a message its header block is looked for
 
 
 def _expunged(data: bytes) -> bool:
     """Whether Thunderbird marked this message of its mbox deleted (it stays there until compaction)."""
-    at = data.find(b"X-Mozilla-Status:", 0, _HEAD * 16)  # Thunderbird writes it first: mail from elsewhere has none
+    at = data.find(b"X-Mozilla-Status:", 0, _MOZILLA_LOOK)  # Thunderbird writes it first: mail from elsewhere has none
     if at < 0:
         return False
     ends = [e for e in (data.find(b"\n\n", 0, at), data.find(b"\n\r\n", 0, at)) if e >= 0]
@@ -286,7 +114,7 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
         start = 0
         try:
             block = stream.read1(_BLOCK)  # no more than is at hand: a cut stream loses only what it cut
-        except _DAMAGED as exc:
+        except DAMAGED as exc:
             raise _Damaged(n, exc) from None
         eof = not block
         buf += block
@@ -320,7 +148,6 @@ def _after_empty_line(buf: bytearray, scan: int, start: int) -> int:
     return i + 1 if i >= 0 else -1
 
 
-_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")  # a header field's name and colon (RFC 5322)
 _ENVELOPE_DATE = re.compile(rb" [A-Z][a-z]{2},? +[A-Z][a-z]{2} +\d{1,2} +\d{1,2}:\d\d")
 _LOOK = 256  # bytes of the next line enough to tell a header field
 
@@ -330,7 +157,7 @@ def _opens_message(buf: bytearray, p: int, line_end: int, eof: bool) -> bool | N
     after = line_end + 1
     if not eof and len(buf) < after + _LOOK and buf.find(b"\n", after) < 0:
         return None
-    return bool(_FIELD.match(buf, after) or _ENVELOPE_DATE.search(buf, p, line_end))
+    return bool(HEADER_FIELD.match(buf, after) or _ENVELOPE_DATE.search(buf, p, line_end))
 
 
 def _blank_line_before(buf: bytearray, p: int, start: int) -> bool:
@@ -350,90 +177,3 @@ def _without_blank_last_line(data: bytes) -> bytes:
 
 def _unescaped(data: bytes) -> bytes:
     return _ESCAPED_FROM.sub(rb"\1", data) if b">From " in data else data
-
-
-_MAILDIR_SKIP = re.compile(r":2,[A-Za-z]*[TD]")  # Maildir's info flags: T trashed, D draft
-
-
-def _maildir_messages(root: Path, files: list[Path], skipped: list[str]) -> Iterator[Read]:
-    """Each file's bytes and when it was delivered. One gone since the listing (a running server
-    moved it from new/ to cur/) or unreadable does not stop the others: the error names it once
-    they are read. A file that is an mbox (a folder of Thunderbird's Local Folders, a month of
-    Mailman's archive, compressed or not) gives its messages.
-    A file flagged trashed (T, deleted but not yet expunged) or draft (D) is no message to post."""
-    missed: list[str] = []
-    units = 0
-    flagged = 0
-    for f in files:
-        units += 1
-        if _MAILDIR_SKIP.search(f.name):
-            flagged += 1
-            continue
-        try:
-            kind, opener, head = _peek(f, 5)
-            if head == b"From ":
-                for r in _mbox_messages(f, kind, opener, skipped):
-                    yield r._replace(units=units)
-                    units = 0
-                continue
-            data = _uncompressed(f.read_bytes())
-            if f.suffix == ".emlx":
-                data = _emlx_message(data)
-            delivered = maildir_time(f)
-        except _DAMAGED as exc:  # OSError: gone or unreadable; the others: a compressed file damaged
-            missed.append(f"{f.relative_to(root)} ({getattr(exc, 'strerror', None) or exc})")
-            continue
-        except ImportError_ as exc:  # an mbox among the files, damaged: what came before its damage is in
-            missed.append(str(exc).removeprefix(f"{root}/"))
-            continue
-        yield Read(str(f), data, units, delivered)
-        units = 0
-    if flagged:
-        skipped.append(f"{root}: {_messages(flagged)} flagged trashed (T) or draft (D)")
-    if missed:
-        shown = ", ".join(missed[:3]) + (f" and {len(missed) - 3} more" if len(missed) > 3 else "")
-        raise ImportError_(
-            f"{root}: {len(missed)} of its files could not be read: {shown}; importing the "
-            "Maildir again takes those still there"
-        )
-
-
-def _uncompressed(data: bytes) -> bytes:
-    """A Maildir file as its message: Dovecot's mail_compress plugin keeps them gzip-, bzip2- or xz-compressed."""
-    for magic, _, opener in _COMPRESSED:
-        if data.startswith(magic):
-            with opener(io.BytesIO(data)) as inner:  # type: ignore[arg-type]
-                message = inner.read(MAX_UNCOMPRESSED + 1)
-            if len(message) > MAX_UNCOMPRESSED:
-                raise EOFError(f"more than {MAX_UNCOMPRESSED >> 20} MB once uncompressed")
-            return message
-    return data
-
-
-def _emlx_message(data: bytes, whole: bool = True) -> bytes:
-    """The message in an Apple Mail .emlx file: its first line counts the message's bytes, and
-    Apple's own properties (a plist) follow them. A file that does not start so is taken whole.
-    `whole`: `data` is the file's, not only its first bytes."""
-    count, newline, rest = data.partition(b"\n")
-    if not newline or not count.strip().isdigit() or len(count) > 12:
-        return data
-    return rest[: int(count)] if whole else rest
-
-
-def _maildir_folders(root: Path) -> list[str]:
-    """The Maildir++ folders beside a Maildir's own messages (".Sent", ".Trash"): not imported unless named."""
-    found = sorted(d.name for d in root.iterdir() if d.name.startswith(".") and (d / "cur").is_dir())
-    if not found:
-        return []
-    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-    return [f"{root}: its Maildir++ folders {shown} (import a folder by its own path, e.g. {root / found[0]})"]
-
-
-def _maildir_files(root: Path) -> Iterator[Path]:
-    """Every message file below `root`, skipping tmp/ (mid-delivery), dotfiles and server metadata."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != "tmp" and not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or name.lower().startswith(_NOT_MAIL) or name.lower().endswith(".msf"):
-                continue  # .msf: Thunderbird's index of the mbox beside it
-            yield Path(dirpath) / name

@@ -17,9 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.ingest import archive as archive_module
+from gateway.ingest import maildir as maildir_module
 from gateway.ingest import mbox as mbox_module
+from gateway.ingest.archive import ImportError_, open_archive, open_archives
 from gateway.ingest.backfill import import_archive
-from gateway.ingest.mbox import ImportError_, open_archive, open_archives
+from gateway.parse_headers import HEADER_FIELD
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 from tests.helpers import add_feed, make_mail
@@ -134,7 +137,7 @@ def test_a_maildir_whose_files_dovecot_compressed_gives_their_messages(
     ):
         (cur / f"17000000{i:02}.M1P1.host:2,SZ").write_bytes(pack(data))
     (cur / "1700000099.M1P1.host:2,SZ").write_bytes(gzip.compress(mails[0] + b"x")[:40])  # cut short
-    monkeypatch.setattr(mbox_module, "MAX_UNCOMPRESSED", 1 << 20)
+    monkeypatch.setattr(maildir_module, "MAX_UNCOMPRESSED", 1 << 20)
     (cur / "1700000100.M1P1.host:2,SZ").write_bytes(gzip.compress(b"From: a@b\n\n" + bytes(2 << 20)))  # a bomb
     summary = import_archive(
         store=store, settings=settings, feed_id=add_feed(store), messages=open_archive(tmp_path / "Maildir").messages
@@ -174,7 +177,7 @@ def test_a_message_file_imports_as_that_one_message(settings: Settings, store: S
 
 
 def test_a_compressed_message_file_is_read_to_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mbox_module, "MAX_UNCOMPRESSED", 1 << 20)
+    monkeypatch.setattr(archive_module, "MAX_UNCOMPRESSED", 1 << 20)
     fine, bomb = tmp_path / "fine.eml.gz", tmp_path / "bomb.eml.gz"
     fine.write_bytes(gzip.compress(messages()[0]))
     bomb.write_bytes(gzip.compress(b"From: a@b\nSubject: x\n\n" + bytes(2 << 20)))
@@ -448,7 +451,7 @@ def _line_by_line(data: bytes) -> list[bytes]:
         if (
             line.startswith(b"From ")
             and (not lines or lines[-1] in (b"\n", b"\r\n"))
-            and (lines is None or mbox_module._FIELD.match(after) or mbox_module._ENVELOPE_DATE.search(line))
+            and (lines is None or HEADER_FIELD.match(after) or mbox_module._ENVELOPE_DATE.search(line))
         ):
             if lines is not None:
                 found.append(b"".join(lines[:-1] if lines and lines[-1] in (b"\n", b"\r\n") else lines))

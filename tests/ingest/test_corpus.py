@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.ingest.archive import open_archive
 from gateway.ingest.backfill import import_archive
-from gateway.ingest.mbox import Read, open_archive
+from gateway.ingest.reading import Read
 from gateway.store.db import Store
 from gateway.store.models import Entry, RawMessage
 from tests.conftest import corpus_dir

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.config import Settings
+from gateway.ingest.archive import open_archive
 from gateway.ingest.backfill import import_archive
 from gateway.ingest.delivered import envelope_date
-from gateway.ingest.mbox import open_archive
 from gateway.pipeline import process_pending, requeue
 from gateway.store.db import Store
 from gateway.store.models import Entry

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
+from gateway.ingest.archive import open_archive
 from gateway.ingest.backfill import import_archive
-from gateway.ingest.mbox import open_archive
 from gateway.message import Address
 from gateway.parse import parse
 from gateway.store.db import Store
