@@ -77,8 +77,7 @@ def save_raw(*, session: Session | sa.Connection, items: Iterable[NewRaw]) -> li
         return []
     conn = session if isinstance(session, sa.Connection) else session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
-    now = datetime.now(UTC).replace(tzinfo=None)  # stored as naive UTC, as UTCDateTime does
-    when: object = now.strftime(SQLITE_DATETIME) if sqlite_ else now
+    when = _stamp(datetime.now(UTC), sqlite_)
     rows = [
         (
             item.feed_id,
