@@ -222,31 +222,21 @@ def test_files_that_are_no_mail_are_refused_saying_what_they_are(tmp_path: Path)
     pst.write_bytes(b"!BDN" + bytes(508))
     msg.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     note.write_bytes(b"Note: buy milk\nand bread\n")  # a field-like first line, but no mail's field
-    with pytest.raises(
-        ImportError_, match=r"archive.pst: an Outlook data file \(.pst\), not an mbox: convert it first with readpst"
-    ):
-        open_archive(pst)
-    with pytest.raises(
-        ImportError_, match=r"plan.msg: an Outlook message file \(.msg\), not MIME mail: save it from Outlook"
-    ):
-        open_archive(msg)
-    with pytest.raises(
-        ImportError_, match=r"note.txt: not an mbox file \(it does not start with a 'From ' line\), not a message file"
-    ):
-        open_archive(note)
     zipped, tarred = tmp_path / "Inbox.zip", tmp_path / "Inbox.tgz"
     with zipfile.ZipFile(zipped, "w") as z:
         z.writestr("Inbox/1.eml", messages()[0])
     with tarfile.open(tarred, "w:gz") as t:
         t.add(pst, arcname="Inbox/1.eml")
-    with pytest.raises(
-        ImportError_, match=r"Inbox.zip: a zip archive \(as webmail exports folders\), not an mbox: unpack"
-    ):
-        open_archive(zipped)
-    with pytest.raises(
-        ImportError_, match=r"Inbox.tgz: a gzip tar archive \(as webmail exports folders\), not an mbox"
-    ):
-        open_archive(tarred)
+    refusals = [
+        (pst, r"archive.pst: an Outlook data file \(.pst\), not an mbox: convert it first with readpst"),
+        (msg, r"plan.msg: an Outlook message file \(.msg\), not MIME mail: save it from Outlook"),
+        (note, r"note.txt: not an mbox file \(it does not start with a 'From ' line\), not a message file"),
+        (zipped, r"Inbox.zip: a zip archive \(as webmail exports folders\), not an mbox: unpack"),
+        (tarred, r"Inbox.tgz: a gzip tar archive \(as webmail exports folders\), not an mbox"),
+    ]
+    for path, refusal in refusals:
+        with pytest.raises(ImportError_, match=refusal):
+            open_archive(path)
 
 
 def test_a_folder_of_mbox_files_gives_their_messages(tmp_path: Path) -> None:
