@@ -51,15 +51,17 @@ class Analysis:
     auth: str = ""  # what was verified about the sender
     index_key: str | None = None  # this message's Outlook Thread-Index, as a key (thread.thread_index_keys)
     index_chain: list[str] = field(default_factory=list)  # its ancestors' keys; only when `chain` is empty
+    event_key: str | None = None  # the calendar event it schedules, as a key (thread.event_key)
 
     @property
     def named(self) -> list[str]:
-        """Every id placing asks the store about: its own, its index key, its chain, its index chain.
+        """Every id placing asks the store about: its own, its index key, its chain, its index chain, its event.
 
         The pipeline reads them ahead for the whole batch and `place` asks for them
         again: one list, so an id read ahead is never missing from the answer.
         """
-        return [self.message_id, *([self.index_key] if self.index_key else []), *self.chain, *self.index_chain]
+        keys = [k for k in (self.index_key, self.event_key) if k]
+        return [self.message_id, *keys, *self.chain, *self.index_chain]
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def analyse(job: Job) -> Analysis | Failure:
         checked.summary if checked else "",
         index_key,
         [] if chain else index_chain,
+        thread.event_key(msg.event_uid),
     )
 
 

@@ -56,6 +56,7 @@ class ParsedMessage:
     auth_results: list[str] = field(default_factory=list)  # every Authentication-Results value, top first
     defects: list[str] = field(default_factory=list)
     list_author: Address | None = None  # the author named by a list that rewrote From: ("Ann via Team")
+    event_uid: str = ""  # the calendar event an invitation, update or cancellation schedules (parse_calendar)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from gateway.list_author import named_author, rewritten
 from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, uuencoded_files
+from gateway.parse_calendar import event_uid
 from gateway.parse_headers import date_of, decoded, header_text, no_nul, read_header
 from gateway.tnef import unpacked
 
@@ -99,6 +100,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         ][:20],
         defects=sorted(mail.defects_categories),
         list_author=_list_author(author, msg),
+        event_uid=event_uid(msg),
     )
     return parsed
 

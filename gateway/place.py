@@ -102,7 +102,8 @@ def place_and_save(
     c = a.content
     key = a.index_key
     known = later.known(session, row.feed_id, a.named)
-    chain, missing, known = _by_thread_index(a, known)
+    chain, missing, known = thread.by_thread_index(a.chain, a.index_key, a.index_chain, known)
+    chain, known, event_alias = thread.by_event(a.event_key, chain, known)
     own = known.get(a.message_id)
     by_key = known.get(key) if key else None
     named_by_key = by_key is not None and not by_key.received  # earlier replies' Thread-Index named this message
@@ -173,7 +174,7 @@ def place_and_save(
     if spot.by_subject:
         later.flush(session)
         parent = writes.post_message_id(session=session, thread_id=thread_id)
-    aliases = [k for k in (a.forward_key, a.index_key) if k]
+    aliases = [k for k in (a.forward_key, a.index_key, event_alias) if k]
     entry = _entry(row, a, a.chain or a.index_chain, thread_id=thread_id, parent=parent, when=when)
     later.add_entry(entry, derived.ref_rows(entry=entry, chain=[*chain, *missing], aliases=aliases))
     for mid in (a.message_id, *aliases):
@@ -236,27 +237,6 @@ def place_and_save(
         extra=log_fields(row, a.message_id),
     )
     return "posted"
-
-
-def _by_thread_index(
-    a: Analysis, known: dict[str, thread.Known]
-) -> tuple[list[str], list[str], dict[str, thread.Known]]:
-    """(the chain to place by, ancestors to record as only referenced, what placing may know).
-
-    A message without reply headers is placed by its Outlook Thread-Index: the
-    nearest ancestor that came in is its parent. Ancestors that did not come in
-    are recorded, so that each adopts it when it comes, but not used to place
-    it: replies whose ancestors all missed the feed still join by subject.
-    Another entry with this message's own index (a copy) says nothing of where it goes.
-    """
-    own = known.get(a.index_key) if a.index_key else None
-    if own is not None and own.received:
-        known = {m: k for m, k in known.items() if m != a.index_key}
-    if a.chain or not a.index_chain:
-        return a.chain, [], known
-    chain = [k for k in a.index_chain if k in known and known[k].received]
-    missing = [k for k in a.index_chain if k not in chain]
-    return chain, missing, {m: k for m, k in known.items() if m not in missing}
 
 
 REUSED_AFTER = timedelta(minutes=10)  # copies of one message share its Date; undated ones, about when they came

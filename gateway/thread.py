@@ -23,12 +23,16 @@ Rules, in order (after JWZ and public-inbox):
    instead; only those that came in count, so one whose ancestors all
    missed the feed still joins by subject (rule 3). An ancestor that comes
    later adopts the replies whose index names it nearer than their parent.
+6. A calendar invitation's updates and cancellation name no chain either:
+   a message that names nothing by rules 1 and 5 and schedules an event
+   (`event_key`) is a comment on the first entry that scheduled it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -132,6 +136,16 @@ def thread_index_keys(header: str | None) -> tuple[str | None, list[str]]:
     return INDEX_KEY_PREFIX + index.hex(), [INDEX_KEY_PREFIX + index[:n].hex() for n in ancestors]
 
 
+def event_key(uid: str) -> str | None:
+    """The id that stands for a calendar event in a feed (its first entry's alias); None without a UID.
+
+    Hashed: a UID is the organizer's software's choice of text, up to 1,000 characters.
+    """
+    if not uid:
+        return None
+    return f"{hashlib.sha256(uid.encode('utf-8', 'replace')).hexdigest()[:32]}@event.mailfeed.invalid"
+
+
 def normalize_subject(subject: str) -> str:
     """The subject without reply/forward prefixes and [list] tags, case-folded.
 
@@ -195,6 +209,48 @@ def place(
     ):
         return Placement(thread_id=subject_thread.thread_id, parent_message_id=None, by_subject=True)
     return Placement(thread_id=None, parent_message_id=parent)
+
+
+def by_thread_index(
+    reply_chain: list[str], index_key: str | None, index_chain: list[str], known: dict[str, Known]
+) -> tuple[list[str], list[str], dict[str, Known]]:
+    """(the chain to place by, ancestors to record as only referenced, what placing may know).
+
+    A message without reply headers is placed by its Outlook Thread-Index: the
+    nearest ancestor that came in is its parent. Ancestors that did not come in
+    are recorded, so that each adopts it when it comes, but not used to place
+    it: replies whose ancestors all missed the feed still join by subject.
+    Another entry with this message's own index (a copy) says nothing of where it goes.
+    """
+    own = known.get(index_key) if index_key else None
+    if own is not None and own.received:
+        known = {m: k for m, k in known.items() if m != index_key}
+    if reply_chain or not index_chain:
+        return reply_chain, [], known
+    chain = [k for k in index_chain if k in known and known[k].received]
+    missing = [k for k in index_chain if k not in chain]
+    return chain, missing, {m: k for m, k in known.items() if m not in missing}
+
+
+def by_event(
+    key: str | None, chain: list[str], known: dict[str, Known]
+) -> tuple[list[str], dict[str, Known], str | None]:
+    """(the chain to place by, what placing may know, the event key this entry is to hold).
+
+    A message that names no chain and schedules a calendar event an earlier entry
+    scheduled (an update, a cancellation) is placed under that entry; the first
+    entry to schedule an event holds its key. The key says nothing of where a
+    message with a chain of its own goes (an invitation re-sent inside a
+    discussion): left in `known`, it would merge the two threads.
+    """
+    if key is None:
+        return chain, known, None
+    held = known.get(key)
+    if held is None:
+        return chain, known, key
+    if not chain and held.received:
+        return [key], known, None
+    return chain, {m: k for m, k in known.items() if m != key}, None
 
 
 def choose_parent(

@@ -250,3 +250,32 @@ def test_forward_of_a_message_already_in_the_thread_adds_no_entry_and_lists_the_
     entries = [d["post"], *d["comments"]]
     forwarders = {labels[e["message_id"]]: [f["by"]["address"] for f in e["forwards"]] for e in entries}
     assert forwarders == {"01": ["cy.dahl@example.com"], "02": ["d.weber@example.de"], "05": []}
+
+
+def test_a_calendar_events_updates_and_cancellation_are_comments_on_its_invitation(
+    client: TestClient, store: Store, settings: Settings, arrival: str
+) -> None:
+    # Google Calendar: 01 invites the team, 02 moves the event ("Updated invitation: …"), 04
+    # cancels it ("Cancelled event: …"); neither has reply headers, each has a new Message-ID and
+    # subject, all three carry the event's UID. 03 answers 01 by its reply headers. 05 starts
+    # another discussion and 06 answers it attaching the invitation again: its reply headers
+    # place it, and the two threads stay apart.
+    labels, counts = arrive(store, settings, "calendar-invitation-updates", arrival)
+    shape = {"01": {"01": None, "02": "01", "03": "01", "04": "01"}, "05": {"05": None, "06": "05"}}
+    assert threads(client, labels) == shape
+    assert counts == Counter(posted=6)
+    cancelled = next(c for c in thread_of(client, labels, "01")["comments"] if labels[c["message_id"]] == "04")
+    assert cancelled["text"].startswith("This event has been cancelled")
+    assert requeue(store=store, which="all") == 6  # a rebuild from raw places them the same way
+    assert process_pending(store=store, settings=settings) == Counter(posted=6)
+    assert threads(client, labels) == shape
+
+
+def test_an_outlook_meeting_cancellation_is_a_comment_on_the_request(
+    client: TestClient, store: Store, settings: Settings, arrival: str
+) -> None:
+    # "Canceled: Release review": no reply headers, a Thread-Index that starts a conversation of
+    # its own, a subject no reply prefix opens; the text/calendar part's folded UID is the request's.
+    labels, counts = arrive(store, settings, "outlook-meeting-cancellation", arrival)
+    assert threads(client, labels) == {"01": {"01": None, "02": "01"}}
+    assert counts == Counter(posted=2)
