@@ -24,7 +24,7 @@ from gateway.list_author import named_author, rewritten
 from gateway.message import Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, uuencoded_files
-from gateway.parse_calendar import event_uid
+from gateway.parse_calendar import read_calendar
 from gateway.parse_headers import date_of, decoded, header_text, no_nul, read_header
 from gateway.tnef import unpacked
 
@@ -81,6 +81,8 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     message_id = _first_id(read_header(msg, "message-id"))
     text, uufiles = uuencoded_files(no_nul("\n".join(t for t in plain if t.strip())))
     author = _author(mail.from_ or [], msg)
+    files = unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
+    event_uid, invitation = read_calendar(msg, files)
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -92,7 +94,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
         html=no_nul("\n".join(html)) or None,
-        attachments=unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles]),
+        attachments=files + invitation,
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[
@@ -100,7 +102,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         ][:20],
         defects=sorted(mail.defects_categories),
         list_author=_list_author(author, msg),
-        event_uid=event_uid(msg),
+        event_uid=event_uid,
     )
     return parsed
 

@@ -1,4 +1,4 @@
-"""Step 3, parse: the event a calendar invitation schedules, by its UID.
+"""Step 3, parse: the event a calendar invitation schedules, by its UID, and its file.
 
 An invitation sent to the team address is followed by its updates and its
 cancellation, each a new message with a new Message-ID and no reply headers
@@ -13,8 +13,13 @@ names an event, not a conversation about it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from email.message import Message
 
+from gateway.message import Attachment
+
+CALENDAR = "text/calendar"
+INVITE = "invite.ics"
 CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
 SCHEDULING = frozenset({"REQUEST", "CANCEL", "REPLY", "ADD", "COUNTER", "DECLINECOUNTER", "REFRESH"})
 MAX_CALENDAR_BYTES = 256 * 1024  # an invitation is a few KB; a bigger part is read no further
@@ -26,28 +31,44 @@ _FOLD = re.compile(rb"\r?\n[ \t]")
 _PROPERTY = re.compile(rb"^(METHOD|UID|BEGIN)(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
-def event_uid(msg: Message) -> str:
-    """The UID of the first event a scheduling calendar part of `msg` holds; "" when none.
+def read_calendar(msg: Message, listed: list[Attachment]) -> tuple[str, list[Attachment]]:
+    """(the UID of the first event a scheduling calendar part of `msg` holds or "",
+    the calendar as a file when the message carries it only as a body part).
 
-    Parts inside an attached message are that message's (forwards read them).
+    Outlook and Exchange send a meeting's time and place only in a text/calendar
+    alternative, which mail clients show as a meeting, not as a file: without it
+    the entry told readers neither when nor where. It is listed as "invite.ics" (a reader's
+    calendar opens it), unless the sender attached the calendar as a file too
+    (Google). Parts inside an attached message are that message's (forwards read them).
     """
+    uid, found = "", None
+    for part in _leaves(msg):
+        if part.get_content_type() not in CALENDAR_TYPES:
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or not data.strip():
+            continue
+        if found is None and not part.get_filename():
+            found = data
+        uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
+    files = [] if found is None or any(_is_calendar(a) for a in listed) else [Attachment(INVITE, CALENDAR, found)]
+    return uid, files
+
+
+def _leaves(msg: Message) -> Iterator[Message]:
+    """The message's non-multipart parts in order, not those of attached messages; MAX_PARTS at most."""
     stack, seen = [msg], 0
     while stack and seen < MAX_PARTS:
         part = stack.pop()
         seen += 1
-        ctype = part.get_content_type()
-        if part.is_multipart():
-            if not ctype.startswith("message/"):
-                stack.extend(reversed([c for c in part.get_payload() if isinstance(c, Message)]))
-            continue
-        if ctype not in CALENDAR_TYPES:
-            continue
-        data = part.get_payload(decode=True)
-        if isinstance(data, bytes):
-            uid = scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
-            if uid:
-                return uid
-    return ""
+        if not part.is_multipart():
+            yield part
+        elif not part.get_content_type().startswith("message/"):
+            stack.extend(reversed([c for c in part.get_payload() if isinstance(c, Message)]))
+
+
+def _is_calendar(a: Attachment) -> bool:
+    return a.content_type in CALENDAR_TYPES or a.filename.lower().endswith((".ics", ".vcs"))
 
 
 def scheduled_uid(data: bytes, method: object = None) -> str:

@@ -279,3 +279,11 @@ def test_an_outlook_meeting_cancellation_is_a_comment_on_the_request(
     labels, counts = arrive(store, settings, "outlook-meeting-cancellation", arrival)
     assert threads(client, labels) == {"01": {"01": None, "02": "01"}}
     assert counts == Counter(posted=2)
+    # the meeting's time and place are only in that part: each entry offers it as a file
+    d = thread_of(client, labels, "01")
+    for entry, method in ((d["post"], b"METHOD:REQUEST"), (d["comments"][0], b"METHOD:CANCEL")):
+        [invite] = entry["attachments"]
+        assert invite["filename"] == "invite.ics"
+        got = client.get(invite["url"])
+        assert got.status_code == 200 and method in got.content and b"Room 4.12" in got.content
+        assert got.headers["content-disposition"].startswith("attachment")
