@@ -107,6 +107,40 @@ def uuencoded_files(text: str) -> tuple[str, list[tuple[str, bytes]]]:
     return (out.strip("\n") if files else text), files
 
 
+MAX_PGP_MESSAGES = 20  # files taken out of one text; later armour stays text
+_PGP_BEGIN = re.compile(r"^-----BEGIN PGP MESSAGE-----[ \t]*$", re.MULTILINE)
+_PGP_END = re.compile(r"^-----END PGP MESSAGE-----[ \t]*(?:\n|\Z)(?:[ \t]*\n)*", re.MULTILINE)
+
+
+def pgp_messages(text: str) -> tuple[str, list[bytes]]:
+    """The text without the OpenPGP messages encrypted into it inline (mutt, Enigmail's
+    inline mode), and each as its armour.
+
+    Shown, the armour was a screenful of base64 in the entry, its snippet and the
+    digest; as a file (encrypted.asc, as PGP/MIME sends it) the page says the
+    message is encrypted, and a reader with the key can still open it. A quoted
+    armour ("> -----BEGIN …") is history and stays. One pass: each END line
+    closes the nearest BEGIN line above it, and a BEGIN with no END below stops the search.
+    """
+    found: list[bytes] = []
+    if "-----BEGIN PGP MESSAGE-----" not in text:
+        return text, found
+    kept: list[str] = []
+    pos = 0
+    while len(found) < MAX_PGP_MESSAGES and (begin := _PGP_BEGIN.search(text, pos)) is not None:
+        end = _PGP_END.search(text, begin.end())
+        if end is None:
+            break
+        while (nearer := _PGP_BEGIN.search(text, begin.end(), end.start())) is not None:
+            begin = nearer
+        kept.append(text[pos : begin.start()])
+        found.append(text[begin.start() : end.end()].rstrip().encode("ascii", "replace") + b"\n")
+        pos = end.end()
+    if not found:
+        return text, found
+    return ("".join(kept) + text[pos:]).strip("\n"), found
+
+
 def _boundary_lost(msg: Message) -> bool:
     """Multipart by its Content-Type, one undivided body to the parser: the boundary never occurs."""
     return not msg.is_multipart() and msg.get_content_maintype() == "multipart"

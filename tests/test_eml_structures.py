@@ -294,3 +294,28 @@ def test_a_transfer_encoding_with_a_trailing_space_is_still_decoded() -> None:
     """ "base64 " was compared as written, so the body was shown as its base64."""
     c = analysed_fixture("transfer-encoding-with-trailing-space.eml").content
     assert c.text == "Grüße aus dem Lager: die Lieferung kommt am Montag."
+
+
+def test_an_inline_pgp_encrypted_body_is_an_encrypted_file_not_a_screen_of_base64() -> None:
+    """mutt (and Enigmail's inline mode) encrypt the text/plain body itself: its armour was the entry."""
+    c = analysed_fixture("mutt-inline-pgp-encrypted.eml").content
+    [asc] = c.attachments
+    assert (c.text, c.snippet, asc.filename) == ("", "", "encrypted.asc")
+    assert asc.data.startswith(b"-----BEGIN PGP MESSAGE-----\n\n") and asc.data.endswith(b"-----END PGP MESSAGE-----\n")
+    # a note written around the armour stays; the armour goes to the file
+    c = analysed_fixture("mutt-inline-pgp-encrypted-with-note.eml").content
+    assert [x.filename for x in c.attachments] == ["encrypted.asc"]
+    assert c.text == "Key for those who asked: encrypted to the ops keys as before, the old ones are revoked.\n\nJonas"
+
+
+def test_pgp_armour_quoted_cut_short_or_repeated_is_read_in_one_bounded_pass() -> None:
+    from gateway.parse_bodies import MAX_PGP_MESSAGES, pgp_messages
+
+    begin, end = "-----BEGIN PGP MESSAGE-----\n", "-----END PGP MESSAGE-----\n"
+    quoted = f"Thanks!\n\n> {begin}> hQEMA\n> {end}"
+    assert pgp_messages(quoted) == (quoted, [])  # history, not this author's message
+    assert pgp_messages(begin + "hQEMA\n") == (begin + "hQEMA\n", [])  # no END: not an armour
+    text, files = pgp_messages((begin + "hQEMA\n" + end) * (MAX_PGP_MESSAGES + 5))
+    assert len(files) == MAX_PGP_MESSAGES and text.count(begin) == 5
+    text, files = pgp_messages(begin * 50_000 + "x\n" + end)  # each BEGIN once: quadratic took minutes
+    assert len(files) == 1 and text.count(begin.strip()) == 49_999

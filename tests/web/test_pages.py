@@ -208,19 +208,27 @@ def test_right_to_left_text_reads_in_its_own_direction(client: TestClient, store
 def test_an_encrypted_message_says_so_instead_of_showing_nothing(
     client: TestClient, store: Store, settings: Settings
 ) -> None:
-    """PGP/MIME (Thunderbird) and S/MIME (Outlook) mail reach the team as one encrypted part."""
+    """PGP/MIME (Thunderbird) and S/MIME (Outlook) mail reach the team as one encrypted part; mutt's
+    inline PGP as an armoured body."""
     feed_id = add_feed(store)
-    for name in ("thunderbird-openpgp-encrypted.eml", "outlook-smime-encrypted.eml", "calendar-invite.eml"):
+    names = ("thunderbird-openpgp-encrypted.eml", "outlook-smime-encrypted.eml", "mutt-inline-pgp-encrypted.eml")
+    for name in (*names, "calendar-invite.eml"):
         put(store, settings, feed_id, (EML / name).read_bytes())
     pages = {}
     for t in client.get("/api/feeds/team/threads").json()["threads"]:
         pages[t["subject"]] = client.get(f"/t/{t['id']}").text
-    assert len(pages) == 3
-    for subject, kind, file in (("...", "OpenPGP", "encrypted.asc"), ("Gehaltsliste Q2", "S/MIME", "smime.p7m")):
+    assert len(pages) == 4
+    encrypted = (
+        ("...", "OpenPGP", "encrypted.asc"),
+        ("Gehaltsliste Q2", "S/MIME", "smime.p7m"),
+        ("Zugangsdaten Staging", "OpenPGP", "encrypted.asc"),
+    )
+    for subject, kind, file in encrypted:
         page = pages[subject]
         assert (
             f'<p class="notice">This message is encrypted ({kind}): only its recipients&#39; keys open it. '
             "The original message (.eml) holds it whole.</p>"
         ) in page
         assert f"download>{file}</a>" in page
-    assert 'class="notice"' not in "".join(p for s, p in pages.items() if s not in ("...", "Gehaltsliste Q2"))
+    assert 'class="notice"' not in "".join(p for s, p in pages.items() if s not in [e[0] for e in encrypted])
+    assert "BEGIN PGP MESSAGE" not in pages["Zugangsdaten Staging"]
