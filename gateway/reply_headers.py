@@ -183,7 +183,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
         line = lines[i]
         if not line.strip() or (not quoted and P.QUOTED.match(line)):
             continue
-        if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]):
+        if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]) or P.GIT_PATCH.match(line):
             i = _skip_forward_fields(lines, i, quoted)
             continue
         marker = any(markers[i : i + P.HEADER_MAX_LINES])

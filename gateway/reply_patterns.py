@@ -132,6 +132,9 @@ REPLY_DELIMITER = re.compile(
 )
 HELPDESK_MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
 DELIMITER_PIECES = ("above th", "##")  # one of these is in every delimiter line, lower-cased
+# The line `git format-patch` opens a patch with (a fixed date, the commit's id): the
+# From:/Date:/Subject: fields below it are the patch's, pasted into the body, not a quote's header.
+GIT_PATCH = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
 # Forward markers: a forwarded message below one of these is the body, not history.
 FORWARD_MARKER = re.compile(
     r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht|"

@@ -27,7 +27,11 @@ def mbox_messages(
 
     Writers that do not escape body lines (mboxcl2, some exporters) leave prose
     such as "From what I hear, ..." after an empty line; without the second test
-    it would cut the message in two.
+    it would cut the message in two. mboxcl2 records each body's length in a
+    Content-Length header instead: where the next message's From_ line is found
+    right after that many bytes, no "From " line inside them splits the message
+    (a patch pasted from `git format-patch` opens with "From <sha> Mon Sep 17 …"
+    and a From: line, which pass both tests).
 
     The From_ line itself and the blank line that separates messages are not
     part of the message. A body line the mbox writer escaped (">From ",
@@ -98,6 +102,14 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
     eof = False
     while True:
         found, scan = _next_from_line(buf, start, scan, eof, first=not n)
+        if found >= 0 and n:
+            end = _declared_end(buf, start, found)
+            if found < end:  # a "From " line inside the body the message's Content-Length measures
+                if end + len(b"\r\nFrom ") > len(buf) and not eof:
+                    found, scan = -1, found - 1  # read on to where the body ends, then look again
+                elif _next_message_at(buf, end, eof):
+                    scan = end
+                    continue
         if found >= 0:
             if n:
                 yield n, from_line, _without_blank_last_line(bytes(buf[start:found]))
@@ -120,6 +132,34 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
         buf += block
         if len(buf) - start > MAX_UNCOMPRESSED:  # one message this long is no mail: the memory it would take
             raise _Damaged(n, ValueError(f"a message longer than {MAX_UNCOMPRESSED >> 20} MB, which no mail is"))
+
+
+# Read ahead, at most, to check a body's declared length: a text body with "From " lines in it is
+# far smaller, and a bogus length costs no more memory than this
+MAX_DECLARED = 16 << 20
+_CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d{1,10})[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+def _declared_end(buf: bytearray, start: int, limit: int) -> int:
+    """Where the message at `start` ends by its Content-Length header, as mboxcl2 writers (and mutt)
+    record the body's length; -1 without one. Not trusted yet: `_next_message_at` checks it."""
+    lf, crlf = buf.find(b"\n\n", start, limit), buf.find(b"\r\n\r\n", start, limit)
+    if lf < 0 and crlf < 0:
+        return -1
+    body = crlf + 4 if crlf >= 0 and (lf < 0 or crlf < lf) else lf + 2
+    m = _CONTENT_LENGTH.search(buf, start, body)
+    if m is None or int(m[1]) > MAX_DECLARED:
+        return -1
+    return body + int(m[1])
+
+
+def _next_message_at(buf: bytearray, end: int, eof: bool) -> bool:
+    """Whether a declared body end is one: the empty line and From_ line of the next message
+    follow it, or the end of the file does. A length the writer did not keep (the message
+    was edited, its From lines escaped after it was counted) is passed over."""
+    if buf.startswith((b"\nFrom ", b"\r\nFrom "), end):
+        return True
+    return eof and end <= len(buf) and not buf[end:].strip(b"\r\n")
 
 
 def _next_from_line(buf: bytearray, start: int, scan: int, eof: bool, *, first: bool) -> tuple[int, int]:
