@@ -143,7 +143,8 @@ _CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d{1,10})[ \t]*\r?$", re.
 def _declared_end(buf: bytearray, start: int, limit: int) -> int:
     """Where the message at `start` ends by its Content-Length header, as mboxcl2 writers (and mutt)
     record the body's length; -1 without one. Not trusted yet: `_next_message_at` checks it."""
-    lf, crlf = buf.find(b"\n\n", start, limit), buf.find(b"\r\n\r\n", start, limit)
+    lf = buf.find(b"\n\n", start, limit)  # then "\r\n\r\n" only above it: a whole body is not searched twice
+    crlf = buf.find(b"\r\n\r\n", start, lf + 1 if lf >= 0 else limit)
     if lf < 0 and crlf < 0:
         return -1
     body = crlf + 4 if crlf >= 0 and (lf < 0 or crlf < lf) else lf + 2
