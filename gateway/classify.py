@@ -64,7 +64,10 @@ def classify(
     machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)
     if machine is not None:
         return machine
-    if "multipart/report" in h.get("content-type", "").lower():
+    ctype = h.get("content-type", "").lower()
+    if "multipart/report" in ctype:  # RFC 6522: a delivery report, or a read receipt (RFC 8098)
+        if "disposition-notification" in ctype:
+            return Verdict("ignore", "read receipt (multipart/report; report-type=disposition-notification)")
         return Verdict("ignore", "bounce (multipart/report)")
     if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):
         return Verdict("ignore", "bounce (null sender or mailer-daemon)")

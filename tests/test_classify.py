@@ -49,6 +49,7 @@ def test_out_of_office_subjects_in_many_languages(subject: str) -> None:
         ({"x_autoreply": "yes"}, "x-autoreply"),
         ({"x_auto_response_suppress": "All"}, "X-Auto-Response-Suppress"),
         ({"content_type": "multipart/report; report-type=delivery-status"}, "bounce"),
+        ({"content_type": 'multipart/report; report-type="disposition-notification"'}, "read receipt"),
         ({"x_mailfeed_digest": "1"}, "loop"),
         ({"x_mailfeed_loop": "notice"}, "loop"),
     ],
