@@ -51,6 +51,7 @@ bench: $(STAMP) system-deps
 
 eval: $(STAMP)
 	$(PY) -m bench.accuracy
+	$(PY) -m bench.libraries
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
