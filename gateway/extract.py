@@ -8,6 +8,7 @@ HTML safe and html_text.py gives a text rendering of HTML-only mail.
 from __future__ import annotations
 
 import hashlib
+import html as htmllib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -60,7 +61,21 @@ def content_of(msg: ParsedMessage, lists: frozenset[str] = frozenset()) -> Conte
     found = _unwrap(msg, author)
     if found is not None:
         return found
-    return _extracted(author, msg.date, msg.subject, msg.text, msg.html, msg.attachments)
+    text, html = _with_meeting(msg)
+    return _extracted(author, msg.date, msg.subject, text, html, msg.attachments)
+
+
+_WHEN_LINE = re.compile(r"^\s*when\s*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _with_meeting(msg: ParsedMessage) -> tuple[str, str | None]:
+    """The text and HTML with the meeting's time and place above them, as a mail client shows
+    them above an Outlook meeting request's body; not twice, when the body says "When:" itself."""
+    if not msg.meeting or _WHEN_LINE.search(msg.text):
+        return msg.text, msg.html
+    text = f"{msg.meeting}\n\n{msg.text}" if msg.text.strip() else msg.meeting
+    lines = "<br>".join(htmllib.escape(line) for line in msg.meeting.split("\n"))
+    return text, f"<p>{lines}</p>{msg.html}" if msg.html else None
 
 
 def forward_key(author: Address, date: datetime | None, subject: str) -> str | None:

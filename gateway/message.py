@@ -57,6 +57,7 @@ class ParsedMessage:
     defects: list[str] = field(default_factory=list)
     list_author: Address | None = None  # the author named by a list that rewrote From: ("Ann via Team")
     event_uid: str = ""  # the calendar event an invitation, update or cancellation schedules (parse_calendar)
+    meeting: str = ""  # "When: …\nWhere: …" of a meeting only its calendar part says (parse_calendar)
 
 
 @dataclass(frozen=True)

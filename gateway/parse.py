@@ -85,7 +85,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     author = _author(mail.from_ or [], msg)
     files = unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
     files += [Attachment(ENCRYPTED, "application/octet-stream", data) for data in armoured]
-    event_uid, invitation = read_calendar(msg, files)
+    calendar = read_calendar(msg, files)
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -97,7 +97,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
         html=no_nul("\n".join(html)) or None,
-        attachments=files + invitation,
+        attachments=files + calendar.files,
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[
@@ -105,7 +105,8 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         ][:20],
         defects=sorted(mail.defects_categories),
         list_author=_list_author(author, msg),
-        event_uid=event_uid,
+        event_uid=calendar.uid,
+        meeting=calendar.meeting,
     )
     return parsed
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from email.message import Message
+from typing import NamedTuple
 
 from gateway.message import Attachment
 
@@ -28,18 +30,28 @@ MIN_UID = 8  # shorter is no unique id ("1", "event"): a generator that reuses i
 MAX_UID = 1000
 
 _FOLD = re.compile(rb"\r?\n[ \t]")
-_PROPERTY = re.compile(rb"^(METHOD|UID|BEGIN)(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_PROPERTY = re.compile(rb"^(METHOD|UID|BEGIN|END)(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
 
 
-def read_calendar(msg: Message, listed: list[Attachment]) -> tuple[str, list[Attachment]]:
-    """(the UID of the first event a scheduling calendar part of `msg` holds or "",
-    the calendar as a file when the message carries it only as a body part).
+class Calendar(NamedTuple):
+    """What a message's calendar parts give: see `read_calendar`."""
+
+    uid: str = ""
+    files: list[Attachment] = []  # noqa: RUF012 - a NamedTuple default, never changed in place
+    meeting: str = ""
+
+
+def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
+    """The UID of the first event a scheduling calendar part of `msg` holds (or ""), the
+    calendar as a file when the message carries it only as a body part, and then
+    the meeting's time and place as lines to show ("When: …", "Where: …").
 
     Outlook and Exchange send a meeting's time and place only in a text/calendar
     alternative, which mail clients show as a meeting, not as a file: without it
-    the entry told readers neither when nor where. It is listed as "invite.ics" (a reader's
-    calendar opens it), unless the sender attached the calendar as a file too
-    (Google). Parts inside an attached message are that message's (forwards read them).
+    the entry told readers neither when nor where. It is listed as "invite.ics" (a
+    reader's calendar opens it) and summed up in `meeting`, unless the sender
+    attached the calendar as a file too (Google, whose text says when and where
+    already). Parts inside an attached message are that message's (forwards read them).
     """
     uid, found = "", None
     for part in _leaves(msg):
@@ -51,8 +63,9 @@ def read_calendar(msg: Message, listed: list[Attachment]) -> tuple[str, list[Att
         if found is None and not part.get_filename():
             found = data
         uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
-    files = [] if found is None or any(_is_calendar(a) for a in listed) else [Attachment(INVITE, CALENDAR, found)]
-    return uid, files
+    if found is None or any(_is_calendar(a) for a in listed):
+        return Calendar(uid)
+    return Calendar(uid, [Attachment(INVITE, CALENDAR, found)], meeting_lines(found[:MAX_CALENDAR_BYTES]))
 
 
 def _leaves(msg: Message) -> Iterator[Message]:
@@ -76,15 +89,88 @@ def scheduled_uid(data: bytes, method: object = None) -> str:
     `method` parameter) is a scheduling one; "" otherwise."""
     text = _FOLD.sub(b"", data)
     found_method = str(method).upper() if isinstance(method, str) else ""
-    in_event = False
+    depth = -1  # as in meeting_lines: the first VEVENT's own properties only
     for m in _PROPERTY.finditer(text):
         name, value = m.group(1).upper(), m.group(2).strip()
         if name == b"METHOD" and not found_method:
             found_method = value.decode("ascii", "replace").upper()
         elif name == b"BEGIN":
-            in_event = value.upper() == b"VEVENT"
-        elif name == b"UID" and in_event:
+            depth = 0 if depth < 0 and value.upper() == b"VEVENT" else depth + 1 if depth >= 0 else depth
+        elif name == b"END" and depth > 0:
+            depth -= 1
+        elif name == b"UID" and depth == 0:
             uid = value.decode("utf-8", "replace")
             ok = found_method in SCHEDULING and MIN_UID <= len(uid) <= MAX_UID
             return uid if ok else ""
     return ""
+
+
+_EVENT_PROPERTY = re.compile(rb"^(BEGIN|END|DTSTART|DTEND|LOCATION)((?:;[^:\r\n]*)?):([^\r\n]*)", re.I | re.M)
+_TZID = re.compile(r';TZID="?([^";:]{1,100})', re.IGNORECASE)
+_STAMP = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})\d{2}(Z?))?$")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MAX_LOCATION = 200
+
+
+def meeting_lines(data: bytes) -> str:
+    """ "When: Tue 17 Mar 2026 14:00–14:30 (W. Europe Standard Time)" and "Where: Room 4.12"
+    for the first event in iCalendar `data`, in its own zone as the organizer set it
+    (a Windows zone name is shown, not converted); "" when it has no readable start."""
+    props: dict[bytes, tuple[str, str]] = {}
+    depth = -1  # inside the first VEVENT: 0, or deeper in one of its components (VALARM); -1 outside
+    for m in _EVENT_PROPERTY.finditer(_FOLD.sub(b"", data)):
+        name, value = m.group(1).upper(), m.group(3).strip().upper()
+        if name == b"BEGIN":
+            depth = 0 if depth < 0 and value == b"VEVENT" else depth + 1 if depth >= 0 else depth
+        elif name == b"END" and depth >= 0:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0:
+            props.setdefault(
+                name, (m.group(2).decode("utf-8", "replace"), m.group(3).strip().decode("utf-8", "replace"))
+            )
+    when = _when(props.get(b"DTSTART"), props.get(b"DTEND"))
+    if not when:
+        return ""
+    where = _unescaped(props.get(b"LOCATION", ("", ""))[1])[:MAX_LOCATION].strip()
+    return f"When: {when}" + (f"\nWhere: {where}" if where else "")
+
+
+def _when(start: tuple[str, str] | None, end: tuple[str, str] | None) -> str:
+    first = _moment(*start) if start else None
+    if first is None:
+        return ""
+    last = _moment(*end) if end else None
+    at, timed, zone = first
+    if not timed:  # all-day: DTEND is the day after the last
+        last_day = last[0] - timedelta(days=1) if last and not last[1] else at
+        shown = _day(at) if last_day <= at else f"{_day(at)} – {_day(last_day)}"
+        return f"{shown} (all day)"
+    shown = f"{_day(at)} {at:%H:%M}"
+    if last and last[1] and last[2] == zone and last[0] > at:
+        shown += f"–{last[0]:%H:%M}" if last[0].date() == at.date() else f" – {_day(last[0])} {last[0]:%H:%M}"
+    return f"{shown} ({zone})" if zone else shown
+
+
+def _moment(params: str, value: str) -> tuple[datetime, bool, str] | None:
+    """(the time as written, whether it has a time of day, its zone's name) from a DTSTART/DTEND."""
+    m = _STAMP.match(value)
+    if m is None:
+        return None
+    try:
+        at = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0))
+    except ValueError:
+        return None
+    zone = _TZID.search(params)
+    return at, m[4] is not None, "UTC" if m[6] else (zone[1].strip() if zone else "")
+
+
+def _day(d: date) -> str:
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _unescaped(text: str) -> str:
+    """An iCalendar TEXT value as shown: "\\," is ",", "\\n" a line break (here ", ")."""
+    return re.sub(r"\\([nN,;\\])", lambda m: ", " if m[1] in "nN" else m[1], text)

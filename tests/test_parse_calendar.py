@@ -6,8 +6,9 @@ from email import message_from_bytes
 from pathlib import Path
 
 from gateway.parse import parse
-from gateway.parse_calendar import MAX_UID, read_calendar, scheduled_uid
+from gateway.parse_calendar import MAX_UID, meeting_lines, read_calendar, scheduled_uid
 from gateway.thread import event_key
+from tests.helpers import analysed
 
 THREADS = Path(__file__).parent / "data" / "threads"
 OUTLOOK = THREADS / "outlook-meeting-cancellation"
@@ -87,3 +88,36 @@ def test_a_calendar_sent_only_as_a_body_part_is_listed_as_invite_ics_once() -> N
     # Google attaches invite.ics beside its alternative: one file, not two
     google = parse((THREADS / "calendar-invitation-updates" / "01.eml").read_bytes())
     assert [(a.filename, a.content_type) for a in google.attachments] == [("invite.ics", "application/ics")]
+
+
+def test_a_meetings_time_and_place_read_as_the_organizer_set_them() -> None:
+    def lines(*props: str) -> str:
+        return meeting_lines("\r\n".join(["BEGIN:VCALENDAR", "BEGIN:VEVENT", *props, "END:VEVENT"]).encode())
+
+    assert lines("DTSTART:20260317T130000Z", "DTEND:20260317T140000Z", r"LOCATION:Harbour House\, room 2\nfloor 3") == (
+        "When: Tue 17 Mar 2026 13:00–14:00 (UTC)\nWhere: Harbour House, room 2, floor 3"
+    )
+    overnight = ('DTSTART;TZID="America/New_York":20260317T230000', 'DTEND;TZID="America/New_York":20260318T010000')
+    assert lines(*overnight) == "When: Tue 17 Mar 2026 23:00 – Wed 18 Mar 2026 01:00 (America/New_York)"
+    assert lines("DTSTART;VALUE=DATE:20260317", "DTEND;VALUE=DATE:20260318") == "When: Tue 17 Mar 2026 (all day)"
+    assert lines("DTSTART;VALUE=DATE:20260317", "DTEND;VALUE=DATE:20260320") == (
+        "When: Tue 17 Mar 2026 – Thu 19 Mar 2026 (all day)"
+    )
+    # an alarm's properties are the alarm's; a start that is no date says nothing
+    alarm = ("BEGIN:VALARM", "DTSTART:20990101T000000Z", "END:VALARM", "DTSTART:20260317T090000", "LOCATION:Room 9")
+    assert lines(*alarm) == "When: Tue 17 Mar 2026 09:00\nWhere: Room 9"
+    assert lines("DTSTART:20261399T250000", "LOCATION:Room 9") == ""
+    assert meeting_lines(b"\xff\x00 no calendar") == ""
+
+
+def test_the_outlook_meeting_says_when_and_where_above_its_text_and_google_keeps_its_own() -> None:
+    request = analysed((OUTLOOK / "01.eml").read_bytes()).content
+    when = "When: Tue 17 Mar 2026 14:00–14:30 (W. Europe Standard Time)"
+    assert request.text == f"{when}\nWhere: Room 4.12\n\nWalk through the open release blockers."
+    assert request.html is not None and request.html.startswith(f"<p>{when}<br>Where: Room 4.12</p>")
+    assert request.snippet.startswith(f"{when} Where: Room 4.12 Walk through")
+    google = analysed((THREADS / "calendar-invitation-updates" / "01.eml").read_bytes()).content
+    assert google.text.startswith("Quarterly planning\nThursday 12 March 2026") and "When:" not in google.text
+    # a body that says when itself (a meeting Outlook forwarded, its header block quoted) gets no second line
+    said = (OUTLOOK / "02.eml").read_bytes().replace(b"The release is postponed", b"When: next week. Postponed")
+    assert "When: Tue" not in analysed(said).content.text
