@@ -145,7 +145,7 @@ def _when(start: tuple[str, str] | None, end: tuple[str, str] | None) -> str:
     last = _moment(*end) if end else None
     at, timed, zone = first
     if not timed:  # all-day: DTEND is the day after the last
-        last_day = last[0] - timedelta(days=1) if last and not last[1] else at
+        last_day = last[0] - timedelta(days=1) if last and not last[1] and last[0] > at else at
         shown = _day(at) if last_day <= at else f"{_day(at)} – {_day(last_day)}"
         return f"{shown} (all day)"
     shown = f"{_day(at)} {at:%H:%M}"

@@ -107,6 +107,9 @@ def test_a_meetings_time_and_place_read_as_the_organizer_set_them() -> None:
     alarm = ("BEGIN:VALARM", "DTSTART:20990101T000000Z", "END:VALARM", "DTSTART:20260317T090000", "LOCATION:Room 9")
     assert lines(*alarm) == "When: Tue 17 Mar 2026 09:00\nWhere: Room 9"
     assert lines("DTSTART:20261399T250000", "LOCATION:Room 9") == ""
+    # an end at or before the start, at the calendar's first day (one day less is no date)
+    assert lines("DTSTART;VALUE=DATE:00010101", "DTEND;VALUE=DATE:00010101") == "When: Mon 1 Jan 1 (all day)"
+    assert lines("DTSTART:99991231T235959Z", "DTEND:00010101T000000Z") == "When: Fri 31 Dec 9999 23:59 (UTC)"
     assert meeting_lines(b"\xff\x00 no calendar") == ""
 
 
