@@ -1,4 +1,4 @@
-"""Step 3, parse: the event a calendar invitation schedules, by its UID, and its file.
+"""Step 3, parse: the event a calendar invitation schedules, its file, its time and place.
 
 An invitation sent to the team address is followed by its updates and its
 cancellation, each a new message with a new Message-ID and no reply headers
@@ -7,7 +7,9 @@ became a post of its own. They all carry the event's iCalendar UID (RFC 5545
 3.8.4.7) in a text/calendar part or an .ics file; `thread` makes it a key that
 gathers them under the first. Only scheduling messages count (RFC 5546:
 REQUEST, CANCEL, REPLY, …): a newsletter's "add to calendar" file (PUBLISH)
-names an event, not a conversation about it.
+names an event, not a conversation about it. An Outlook invitation's time and
+place are only in its calendar part: `read_calendar` gives them as lines to show.
+Reading is bounded (parts, bytes, UID length) and never raises on what it reads.
 """
 
 from __future__ import annotations
