@@ -42,10 +42,11 @@ MAX_SUBJECT_KEY = 255
 # Re: and its localised forms as mail clients write them (AW: German, SV: Nordic, VS: Finnish,
 # R:/RIF:/Risp: Italian, RV: Spanish, Antw: Dutch, Odp: Polish, Vá: Hungarian, ΑΠ: Greek,
 # Отв: Russian, Відп: Ukrainian, Odg: Croatian, Atb: Latvian, Ynt: Turkish, BLS: Indonesian,
-# Chinese, Arabic, Hebrew, Vietnamese, Thai) ...
+# Chinese, Arabic, Hebrew, Vietnamese, Thai) ...; and Outlook's "Recall:", the request to
+# recall a message, which reaches an address outside the sender's Exchange as a plain message
 _REPLIES = (
     r"re|aw|sv|vs|r|rif|risp|rv|antw|odp|res|ynt|vá|απ|отв|ответ|відп|odg|atb|bls|balas|回复|回覆|答复|رد|השב|"
-    r"trả\s+lời|ตอบกลับ"
+    r"trả\s+lời|ตอบกลับ|recall"
 )
 # ... and Fwd: with its forms (WG: German, TR: French, I: Italian, VB: Swedish, Doorst: Dutch, PD: Polish,
 # ENC: Portuguese, VL: Finnish, Videresend: Norwegian, İLT: Turkish, Redir.: Romanian, ΠΡΘ: Greek,

@@ -61,7 +61,8 @@ def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
         "رد:",
         "השב:",
     ]
-    + ["Trả lời:", "ตอบกลับ:"],
+    + ["Trả lời:", "ตอบกลับ:"]
+    + ["Recall:"],  # Outlook's request to recall a message: about that message, in its thread
 )
 def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> None:
     # a reply without reply headers joins its thread by subject only when its subject says it is one
@@ -77,7 +78,7 @@ def test_forward_prefixes_of_more_languages_are_stripped_but_are_no_reply(prefix
 
 
 def test_words_that_start_like_a_prefix_are_kept() -> None:
-    for subject in ("Rapid response", "Real estate: Q3", "Iltapäivä: kahvi", "Information: Q3", "Tovább: x"):
+    for subject in ("Rapid response", "Recalled units: Q3", "Real estate: Q3", "Iltapäivä: kahvi", "Information: Q3", "Tovább: x"):
         assert normalize_subject(subject) == subject.casefold() and not is_reply_subject(subject)
 
 

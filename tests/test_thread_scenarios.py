@@ -287,3 +287,17 @@ def test_an_outlook_meeting_cancellation_is_a_comment_on_the_request(
         got = client.get(invite["url"])
         assert got.status_code == 200 and method in got.content and b"Room 4.12" in got.content
         assert got.headers["content-disposition"].startswith("attachment")
+
+
+def test_an_outlook_recall_is_a_comment_on_the_message_it_recalls(
+    client: TestClient, store: Store, settings: Settings, arrival: str
+) -> None:
+    # Outside the sender's Exchange a recall is a plain message, "Recall: <subject>", with no
+    # reply headers and a Thread-Index that shares the original's id but not its time (so
+    # it names no ancestor). It joins the original's thread by subject; it hides nothing.
+    labels, counts = arrive(store, settings, "outlook-recall", arrival)
+    assert threads(client, labels) == {"01": {"01": None, "02": "01"}}
+    assert counts == Counter(posted=2)
+    d = thread_of(client, labels, "01")
+    assert d["subject"] == "Salary review dates"
+    assert d["post"]["text"].startswith("The salary reviews are on 24 and 25 March")
