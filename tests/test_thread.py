@@ -78,7 +78,14 @@ def test_forward_prefixes_of_more_languages_are_stripped_but_are_no_reply(prefix
 
 
 def test_words_that_start_like_a_prefix_are_kept() -> None:
-    for subject in ("Rapid response", "Recalled units: Q3", "Real estate: Q3", "Iltapäivä: kahvi", "Information: Q3", "Tovább: x"):
+    for subject in (
+        "Rapid response",
+        "Recalled units: Q3",
+        "Real estate: Q3",
+        "Iltapäivä: kahvi",
+        "Information: Q3",
+        "Tovább: x",
+    ):
         assert normalize_subject(subject) == subject.casefold() and not is_reply_subject(subject)
 
 
