@@ -78,7 +78,8 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
     Content-Type and Content-Disposition fields also bounds their length.
     """
     low = b"\n" + data.lower()
-    declared = {next(g for g in m.groups() if g is not None).rstrip() for m in _PARAM.finditer(low)}
+    opened = list(_events(_PARAM, low, 1))  # boundaries as they are declared: one scan serves both uses
+    declared = {value for _, _, value in opened}
     if len(declared) > limits.max_mime_parts:
         return Breach(f"554 5.6.0 Too many MIME parts (more than {limits.max_mime_parts})")
     attached = []
@@ -89,7 +90,7 @@ def _scan_mime(data: bytes, limits: Limits) -> Breach | None:
         value = low[m.end() : end].lstrip(b" \t")
         if low[m.end() - 12 : m.end()] == b"disposition:" and value.startswith(b"attachment"):
             attached.append((m.start(), 2, b""))
-    streams = [_events(_PARAM, low, 1), iter(attached)]
+    streams = [iter(opened), iter(attached)]
     if declared:  # only lines that open or close a declared boundary are markers
         streams.append(_markers(low, declared))
     stack: list[bytes] = []
