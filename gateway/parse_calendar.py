@@ -32,14 +32,14 @@ MIN_UID = 8  # shorter is no unique id ("1", "event"): a generator that reuses i
 MAX_UID = 1000
 
 _FOLD = re.compile(rb"\r?\n[ \t]")
-_PROPERTY = re.compile(rb"^(METHOD|UID|BEGIN|END)(?:;[^:\r\n]*)?:([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_PROPERTY = re.compile(rb"^(METHOD|BEGIN|END|UID|DTSTART|DTEND|LOCATION)((?:;[^:\r\n]*)?):([^\r\n]*)", re.I | re.M)
 
 
 class Calendar(NamedTuple):
     """What a message's calendar parts give: see `read_calendar`."""
 
     uid: str = ""
-    files: list[Attachment] = []  # noqa: RUF012 - a NamedTuple default, never changed in place
+    files: tuple[Attachment, ...] = ()
     meeting: str = ""
 
 
@@ -67,7 +67,7 @@ def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
         uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
     if found is None or any(_is_calendar(a) for a in listed):
         return Calendar(uid)
-    return Calendar(uid, [Attachment(INVITE, CALENDAR, found)], meeting_lines(found[:MAX_CALENDAR_BYTES]))
+    return Calendar(uid, (Attachment(INVITE, CALENDAR, found),), meeting_lines(found[:MAX_CALENDAR_BYTES]))
 
 
 def _leaves(msg: Message) -> Iterator[Message]:
@@ -89,25 +89,13 @@ def _is_calendar(a: Attachment) -> bool:
 def scheduled_uid(data: bytes, method: object = None) -> str:
     """The first VEVENT's UID in iCalendar `data` when its METHOD (or the part's
     `method` parameter) is a scheduling one; "" otherwise."""
-    text = _FOLD.sub(b"", data)
-    found_method = str(method).upper() if isinstance(method, str) else ""
-    depth = -1  # as in meeting_lines: the first VEVENT's own properties only
-    for m in _PROPERTY.finditer(text):
-        name, value = m.group(1).upper(), m.group(2).strip()
-        if name == b"METHOD" and not found_method:
-            found_method = value.decode("ascii", "replace").upper()
-        elif name == b"BEGIN":
-            depth = 0 if depth < 0 and value.upper() == b"VEVENT" else depth + 1 if depth >= 0 else depth
-        elif name == b"END" and depth > 0:
-            depth -= 1
-        elif name == b"UID" and depth == 0:
-            uid = value.decode("utf-8", "replace")
-            ok = found_method in SCHEDULING and MIN_UID <= len(uid) <= MAX_UID
-            return uid if ok else ""
-    return ""
+    found_method, props = _first_event(data)
+    if isinstance(method, str):
+        found_method = method.upper()
+    uid = props.get(b"UID", ("", ""))[1]
+    return uid if found_method in SCHEDULING and MIN_UID <= len(uid) <= MAX_UID else ""
 
 
-_EVENT_PROPERTY = re.compile(rb"^(BEGIN|END|DTSTART|DTEND|LOCATION)((?:;[^:\r\n]*)?):([^\r\n]*)", re.I | re.M)
 _TZID = re.compile(r';TZID="?([^";:]{1,100})', re.IGNORECASE)
 _STAMP = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})\d{2}(Z?))?$")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -119,25 +107,32 @@ def meeting_lines(data: bytes) -> str:
     """ "When: Tue 17 Mar 2026 14:00–14:30 (W. Europe Standard Time)" and "Where: Room 4.12"
     for the first event in iCalendar `data`, in its own zone as the organizer set it
     (a Windows zone name is shown, not converted); "" when it has no readable start."""
-    props: dict[bytes, tuple[str, str]] = {}
-    depth = -1  # inside the first VEVENT: 0, or deeper in one of its components (VALARM); -1 outside
-    for m in _EVENT_PROPERTY.finditer(_FOLD.sub(b"", data)):
-        name, value = m.group(1).upper(), m.group(3).strip().upper()
-        if name == b"BEGIN":
-            depth = 0 if depth < 0 and value == b"VEVENT" else depth + 1 if depth >= 0 else depth
-        elif name == b"END" and depth >= 0:
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0:
-            props.setdefault(
-                name, (m.group(2).decode("utf-8", "replace"), m.group(3).strip().decode("utf-8", "replace"))
-            )
+    _, props = _first_event(data)
     when = _when(props.get(b"DTSTART"), props.get(b"DTEND"))
     if not when:
         return ""
     where = _unescaped(props.get(b"LOCATION", ("", ""))[1])[:MAX_LOCATION].strip()
     return f"When: {when}" + (f"\nWhere: {where}" if where else "")
+
+
+def _first_event(data: bytes) -> tuple[str, dict[bytes, tuple[str, str]]]:
+    """(the calendar's METHOD, the first VEVENT's own properties as name → (parameters, value)),
+    in one pass over the unfolded lines; a component inside the event (VALARM) keeps its own."""
+    method, props = "", dict[bytes, tuple[str, str]]()
+    depth = -1  # inside the first VEVENT: 0, or deeper in one of its components; -1 outside
+    for m in _PROPERTY.finditer(_FOLD.sub(b"", data)):
+        name, value = m.group(1).upper(), m.group(3).strip().decode("utf-8", "replace")
+        if name == b"METHOD":
+            method = method or value.upper()
+        elif name == b"BEGIN":
+            depth = 0 if depth < 0 and value.upper() == "VEVENT" else depth + 1 if depth >= 0 else depth
+        elif name == b"END" and depth >= 0:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0:
+            props.setdefault(name, (m.group(2).decode("utf-8", "replace"), value))
+    return method, props
 
 
 def _when(start: tuple[str, str] | None, end: tuple[str, str] | None) -> str:
