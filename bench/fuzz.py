@@ -3,9 +3,10 @@
     python -m bench.fuzz [--seconds 60] [-atheris_runs=N] [other libFuzzer flags]
 
 Each input is one of: a raw message as it came off the wire (seeded from
-tests/data/eml/), an HTML body for `sanitize_html`, or a body wrapped in a header
-block whose content type, charset and transfer encoding the input chooses. The
-properties are the ones tests/test_fuzz.py checks with hypothesis:
+tests/data/eml/ and the messages of tests/data/threads/), an HTML body for
+`sanitize_html`, or a body wrapped in a header block whose content type, charset
+and transfer encoding the input chooses. The properties are the ones
+tests/test_fuzz.py checks with hypothesis:
 
 - `analysis.analyse` returns an Analysis or a Failure; no exception escapes, and none
   is caught inside it either (a caught exception is a bug that quarantines mail);
@@ -33,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "eml"
+THREAD_SEEDS = ROOT / "tests" / "data" / "threads"
 
 # Elements that run code, load documents, submit data or restyle the page.
 FORBIDDEN_TAGS = frozenset(
@@ -241,7 +243,8 @@ def one_input(data: bytes) -> None:
 
 def seed_corpus(directory: Path) -> None:
     """Each fixture as a raw message (mode 0) and its HTML bodies (mode 3)."""
-    for i, path in enumerate(sorted(SEEDS.glob("*.eml"))):
+    fixtures = sorted(SEEDS.glob("*.eml")) + sorted(THREAD_SEEDS.glob("*/*.eml"))  # threads: meetings, recalls, …
+    for i, path in enumerate(fixtures):
         data = path.read_bytes()
         (directory / f"seed-{i}-raw").write_bytes(b"\x00" + data)
         for j, found in enumerate(re.findall(rb"<html.*?</html>", data, re.S | re.I)):
