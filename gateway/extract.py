@@ -17,6 +17,7 @@ from gateway import forward, links, reply, reply_helpdesk
 from gateway.html_text import html_to_text
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
+from gateway.parse_calendar import is_calendar
 from gateway.sanitize import sanitize_html, without_hidden
 from gateway.thread import FORWARDS, normalize_subject
 
@@ -135,7 +136,7 @@ def _extracted(
         parts = parts or reply.split_reply(text)
         parts_quoted = parts.quoted_text
     parts_quoted = "\n\n".join(p for p in (parts_quoted, history) if p)
-    if parts.signature and any(_is_calendar(a) for a in attachments):
+    if parts.signature and any(is_calendar(a) for a in attachments):
         # an invitation's text is the calendar's own layout (where, who, the call's link),
         # with no author's signature under it: its last paragraphs stay shown
         parts = ReplyParts(text=f"{parts.text}\n\n{parts.signature}".strip(), quoted_text=parts.quoted_text)
@@ -151,12 +152,6 @@ def _extracted(
         attachments=attachments,
         forward=fwd,
         original_key=original_key,
-    )
-
-
-def _is_calendar(attachment: Attachment) -> bool:
-    return attachment.content_type in ("text/calendar", "application/ics") or attachment.filename.lower().endswith(
-        ".ics"
     )
 
 

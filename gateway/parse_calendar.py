@@ -65,7 +65,7 @@ def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
         if found is None and not part.get_filename():
             found = data
         uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
-    if found is None or any(_is_calendar(a) for a in listed):
+    if found is None or any(is_calendar(a) for a in listed):
         return Calendar(uid)
     return Calendar(uid, (Attachment(INVITE, CALENDAR, found),), meeting_lines(found[:MAX_CALENDAR_BYTES]))
 
@@ -82,7 +82,8 @@ def _leaves(msg: Message) -> Iterator[Message]:
             stack.extend(reversed([c for c in part.get_payload() if isinstance(c, Message)]))
 
 
-def _is_calendar(a: Attachment) -> bool:
+def is_calendar(a: Attachment) -> bool:
+    """A calendar file, by its type or its name (.ics, vCalendar's .vcs)."""
     return a.content_type in CALENDAR_TYPES or a.filename.lower().endswith((".ics", ".vcs"))
 
 
