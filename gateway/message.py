@@ -29,6 +29,11 @@ class Attachment:
     inline: bool = False
 
 
+# The file an OpenPGP-encrypted message is: PGP/MIME names its encrypted part so, and parse
+# gives inline-encrypted text the same name; the web says such an entry is encrypted.
+PGP_ENCRYPTED_FILE = "encrypted.asc"
+
+
 @dataclass
 class ParsedMessage:
     """What mailfeed needs from one message, decoded and normalised.

@@ -21,7 +21,7 @@ import mailparser
 
 from gateway import smime
 from gateway.list_author import named_author, rewritten
-from gateway.message import Address, Attachment, ParsedMessage
+from gateway.message import PGP_ENCRYPTED_FILE, Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, pgp_messages, uuencoded_files
 from gateway.parse_calendar import read_calendar
@@ -32,7 +32,6 @@ from gateway.tnef import unpacked
 # multipart it does not render ("Email content 'mixed' not handled").
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
-ENCRYPTED = "encrypted.asc"  # the name PGP/MIME gives its encrypted part: web/render.py knows it
 MAX_ID = 900  # stays under the store's 998-character column
 MAX_REFERENCES = 100
 MAX_ADDRESSES = 100  # read from one header, when a list's rewritten From: sends us looking
@@ -84,7 +83,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     text, armoured = pgp_messages(text)
     author = _author(mail.from_ or [], msg)
     files = unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
-    files += [Attachment(ENCRYPTED, "application/octet-stream", data) for data in armoured]
+    files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
     calendar = read_calendar(msg, files)
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from gateway.message import PGP_ENCRYPTED_FILE
 from gateway.sanitize import rewrite_cid
 from gateway.store.models import Attachment
 from gateway.store.view_rows import AttachmentRow, EntryRow
@@ -98,7 +99,7 @@ def encrypted(attachments: list[AttachmentRow]) -> str:
     ("encrypted.asc", "smime.p7m"); empty otherwise."""
     for a in attachments:
         ctype, name = a.content_type.lower(), a.filename.lower()
-        if ctype == "application/pgp-encrypted" or name == "encrypted.asc":
+        if ctype == "application/pgp-encrypted" or name == PGP_ENCRYPTED_FILE:
             return "OpenPGP"
         if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime") or name == "smime.p7m":
             return "S/MIME"
