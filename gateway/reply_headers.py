@@ -109,7 +109,7 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
     if marker is None:
         window = " ".join(lines[i : i + P.HEADER_MAX_LINES]).lower()
         marker = any(piece in window for piece in P.MARKER_PIECES)
-    steps = P.HEADER_MAX_LINES if marker else 1
+    steps = P.HEADER_MAX_LINES if marker and _may_wrap(first) else 1
     parts: list[str] = []
     for k in range(steps):
         j = i + k
@@ -130,6 +130,16 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
             # Gmail wraps "2014-10-17 11:28 GMT+03:00 Postmaster <\npostmaster@…>:"
             return j + 1
     return None
+
+
+def _may_wrap(first: str) -> bool:
+    """Whether a header may go on below this first line: it holds the date or the address, and
+    ends no sentence. Else the author's own last words above the header ("On it.", "On second
+    thought, let's say 11.", "Le plan est joint.") were read as its first line and hidden with it."""
+    return bool(P.DIGIT.search(first) or "@" in first) and not first.rstrip().endswith(_SENTENCE_ENDS)
+
+
+_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 
 
 def separator_header(lines: list[str], i: int, *, quoted: bool = False) -> bool:

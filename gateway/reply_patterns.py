@@ -295,18 +295,56 @@ BANNER = re.compile(
     re.IGNORECASE,
 )
 # Paragraphs no author writes under a message: a legal notice (long: an author's "keep this
-# confidential" is a sentence, not a paragraph of terms) ...
+# confidential" is a sentence, not a paragraph of terms), in the languages reply headers are
+# read in: its "confidential", "intended recipient" or "received this message in error" ...
 LEGAL_NOTICE = re.compile(
     r"\b(?:confidential|intended\s+recipient|legally\s+privileged|received\s+this\s+(?:e-?mail|message)\s+in\s+error|"
-    r"cannot\s+be\s+guaranteed\s+to\s+be\s+secure)",
+    r"cannot\s+be\s+guaranteed\s+to\s+be\s+secure|"
+    # German
+    r"vertraulich\w*|rechtlich\s+geschützt\w*|irrtümlich\s+erhalten|"
+    r"nicht\s+der\s+(?:richtige|beabsichtigte|vorgesehene)\s+(?:adressat|empfänger)|"
+    # French
+    r"confidenti(?:el|elle)s?|reçu\s+(?:ce|cet)\s+(?:message|courriel|e-?mail)\s+par\s+erreur|"
+    r"à\s+l['’]intention\s+exclusive|"
+    # Spanish and Portuguese
+    r"confidencia(?:l|les|is)|recibido\s+(?:este|esta)\s+(?:mensaje|correo|comunicación|e-?mail)\s+por\s+error|"
+    r"recebeu\s+(?:esta|este)\s+(?:mensagem|e-?mail|comunicação)\s+por\s+(?:engano|erro)|"
+    # Italian
+    r"confidenzial[ei]|informazioni\b[^.]{0,100}\briservat[eio]|(?:pervenut|ricevut)[oa]\s+per\s+errore|"
+    r"destinat[aeio]\s+esclusivamente|"
+    # Dutch
+    r"vertrouwelijk\w*|ten\s+onrechte\s+(?:ontvangen|bereikt)|uitsluitend\s+bestemd\s+voor|"
+    # Swedish, Danish and Norwegian
+    r"konfidentiell\w*|(?:fått|mottagit)\s+(?:detta|det\s+här)\s+(?:meddelande|e-?post\w*|mejl)\s+av\s+misstag|"
+    r"fortrolig\w*|(?:modtaget|mottatt)\s+(?:denne|dette)\s+(?:e-?mail|besked|meddelelse|melding|e-?post)\s+"
+    r"ved\s+en\s+(?:fejl|feil)|"
+    # Polish
+    r"poufn\w*|otrzyma\w*[^.]{0,60}(?:omyłkowo|przez\s+pomyłkę)|(?:zamierzonym|właściwym)\s+adresatem)|"
+    # Japanese and Chinese (no word boundaries there)
+    r"機密|秘密情報|誤って(?:受信|送信|届)|誤送信|机密|保密|(?:错|誤|误)收|错误地收到|非指定(?:收件人|收件者)",
     re.IGNORECASE,
 )
-LEGAL_NOTICE_MIN_CHARS = 120
-# ... or a fixed line: virus scans, the environment, the company's registration
+LEGAL_NOTICE_MIN_CHARS = 120  # a wide (CJK) character counts twice: those notices say it in half the characters
+# ... or a fixed line: virus scans, the environment, the company's registration (with its number,
+# where the word alone is one an author may write)
 NOTICE_LINE = re.compile(
     r"\b(?:checked\s+for\s+viruses|virus[\s-]+free|consider\s+the\s+environment\s+before\s+printing|"
     r"registered\s+(?:office|in\s+england)|company\s+(?:number|no\.|registration)|"
-    r"handelsregister|registergericht|sitz\s+der\s+gesellschaft)",
+    r"handelsregister|registergericht|sitz\s+der\s+gesellschaft|"
+    # "think of the environment before you print this" in German, French, Spanish, Portuguese,
+    # Italian, Dutch, Swedish, Danish, Polish
+    r"umwelt\b.{0,60}\bausdruck|environnement\s+avant\s+d['’]imprimer|"
+    r"(?:medio|meio)\s+ambiente\b.{0,60}\bimprim|imprimir\b.{0,60}\b(?:medio|meio)\s+ambiente|"
+    r"ambiente\b.{0,60}\bstampa|stampare\b.{0,60}\bambiente|milieu\b.{0,60}\bprint|print\w*\b.{0,60}\bmilieu|"
+    r"miljön\b.{0,60}\bskriv\w*\s+ut|miljøet\b.{0,60}\budskriv|wydrukuj\w*.{0,60}środowisk|"
+    # registers: Dutch KvK, Danish CVR, Swedish org. nr, Italian P. IVA, French RCS and capital,
+    # Spanish Registro Mercantil and CIF, Polish KRS and NIP, Brazilian CNPJ
+    r"kvk(?:[- ]?(?:nr|nummer))?\.?\s*:?\s*\d{8}\b|kamer\s+van\s+koophandel|"
+    r"cvr(?:[- ]?(?:nr|nummer))?\.?\s*:?\s*\d{8}\b|"
+    r"org(?:anisations)?\.?\s*-?\s*nr\.?\s*:?\s*\d{6}-?\d{4}\b|p(?:artita)?\.?\s*iva\s*:?\s*(?:it\s?)?\d{11}\b|"
+    r"rcs\s+\w[\w\s'’-]{1,30}?\d{3}\s?\d{3}\s?\d{3}\b|au\s+capital\s+(?:social\s+)?de\s+\d|"
+    r"registro\s+mercantil\b|(?:cif|nif)\s*:?\s*[a-z]-?\d{7,8}[a-z0-9]?\b|krs\s*:?\s*\d{10}\b|"
+    r"nip\s*:?\s*\d{3}-?\d{3}-?\d{2}-?\d{2}\b|cnpj\s*:?\s*\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b)",
     re.IGNORECASE,
 )
 LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)

@@ -6,7 +6,8 @@ drop the trailing space), mobile lines ("Sent from my iPhone"), a separator line
 followed by a short block (mailing-list footers, corporate signatures), a
 closing formula followed by a short name block ("Regards,\\nJohn"), a one-line
 "-Name" sign-off, notices no author writes (confidentiality, virus scans,
-"consider the environment"), and a trailing contact block (name, e-mail, phone, URL; one
+"consider the environment", the company register; in the languages reply
+headers are read in), and a trailing contact block (name, e-mail, phone, URL; one
 only: paragraphs of contact details above it are the message's). Where none
 fires the text is left alone: a missed signature is shown, a false one would
 hide what the author wrote.
@@ -14,6 +15,7 @@ hide what the author wrote.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 from gateway import reply_patterns as P
@@ -140,12 +142,20 @@ def _disclaimer(lines: list[str], end: int) -> int | None:
         while top > 0 and lines[top - 1].strip():
             top -= 1
         paragraph = " ".join(lines[top : i + 1])
-        legal = len(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
+        legal = _width(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
         if top == 0 or not (legal or P.NOTICE_LINE.search(paragraph)):
             break  # the first paragraph is the message, whatever it says
         start = top
         i = _last_nonblank(lines, top)
     return start
+
+
+def _width(text: str) -> int:
+    """Length with wide (CJK) characters counted twice: a Japanese or Chinese notice says in 60
+    characters what takes 120 in a European language."""
+    if len(text) >= P.LEGAL_NOTICE_MIN_CHARS or text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
 
 
 def _dash_name(lines: list[str], end: int) -> int | None:

@@ -109,6 +109,15 @@ def test_legal_disclaimer_under_the_signature_is_folded_with_it() -> None:
     assert html_to_text(html_of(content)) == f"Hi team,\n\n{words}"
 
 
+def test_german_legal_notice_under_the_signature_is_folded_with_it() -> None:
+    content = analysed_fixture("german-legal-notice-footer.eml").content
+    words = "die Lieferung für das Lager Süd kommt am Montag um 8:00 Uhr. Bitte haltet Rampe 3 frei."
+    assert content.text == f"Hallo zusammen,\n\n{words}"
+    assert content.signature.startswith("Viele Grüße\nJana Vogel\nDisposition\n\nDiese E-Mail enthält vertrauliche")
+    assert content.signature.endswith("HRB 123456, Geschäftsführer: Tom Lange")
+    assert html_to_text(html_of(content)) == f"Hallo zusammen,\n\n{words}"
+
+
 def test_please_consider_the_environment_line_stays_with_the_signature() -> None:
     content = analysed_fixture("please-consider-environment.eml").content
     words = (

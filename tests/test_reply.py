@@ -187,6 +187,24 @@ def test_line_starting_with_on_is_not_a_header() -> None:
     assert split_reply(text).text == text
 
 
+@pytest.mark.parametrize(
+    ("last", "header"),
+    [
+        ("On it.", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
+        ("On second thought, let us meet at 11 instead.", "On Mon, 9 Mar 2026 at 10:00, Bo <bo@example.com> wrote:"),
+        ("Le plan est en pièce jointe.", "Le lun. 9 mars 2026 à 10:00, Bo Berg <bo@example.com> a écrit :"),
+        ("Am besten gleich morgen!", "Am Mo., 9. März 2026 um 10:00 Uhr schrieb Bo Berg <bo@example.com>:"),
+        ("on the staging server, as agreed.", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
+    ],
+)
+def test_the_authors_last_words_that_open_like_a_header_stay_above_it(last: str, header: str) -> None:
+    # A header wraps over lines; the author's sentence above it, opening with "On" (or "Le", "Am"), was
+    # read as its first line and hidden with the history: "On it." left a reply with no text at all.
+    parts = split_reply(f"Thanks!\n\n{last}\n\n{header}\n> Does Thursday suit you?\n")
+    assert parts.text == f"Thanks!\n\n{last}"
+    assert parts.quoted_text == f"{header}\n> Does Thursday suit you?"
+
+
 def test_sent_from_in_a_sentence_is_not_a_signature() -> None:
     text = "Sent from my desk, which is easier than my phone."
     assert split_reply(text) == split_reply(text)  # pure

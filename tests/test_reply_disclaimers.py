@@ -1,0 +1,134 @@
+"""Legal notices and footers a company's server adds under its people's mail, in the languages
+mailfeed reads reply headers in: folded with the signature, never shown as what the author wrote.
+
+Each notice here is the kind such servers add (confidentiality, "received in error", "think of
+the environment before printing", the company register); each negative case is a sentence an
+author could write with the same words, which must stay in the text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.reply import split_reply
+
+NOTICES = {
+    "de": (
+        "Diese E-Mail enthält vertrauliche und/oder rechtlich geschützte Informationen. Wenn Sie nicht der "
+        "richtige Adressat sind oder diese E-Mail irrtümlich erhalten haben, informieren Sie bitte sofort den "
+        "Absender und vernichten Sie diese E-Mail. Das unerlaubte Kopieren sowie die unbefugte Weitergabe "
+        "dieser E-Mail ist nicht gestattet."
+    ),
+    "fr": (
+        "Ce message et toutes les pièces jointes sont confidentiels et établis à l'intention exclusive de ses "
+        "destinataires. Toute utilisation ou diffusion non autorisée est interdite. Si vous avez reçu ce "
+        "message par erreur, merci d'en avertir immédiatement l'expéditeur et de le détruire."
+    ),
+    "es": (
+        "Este mensaje y sus archivos adjuntos van dirigidos exclusivamente a su destinatario, pudiendo contener "
+        "información confidencial sometida a secreto profesional. Si ha recibido este mensaje por error, le "
+        "rogamos que lo comunique inmediatamente por esta misma vía y proceda a su destrucción."
+    ),
+    "pt": (
+        "Esta mensagem e os seus anexos podem conter informação confidencial ou privilegiada. Se você não é o "
+        "destinatário ou recebeu esta mensagem por engano, por favor avise imediatamente o remetente e apague-a "
+        "do seu sistema."
+    ),
+    "it": (
+        "Le informazioni contenute in questa comunicazione e negli eventuali allegati possono essere riservate "
+        "e sono destinate esclusivamente alle persone o alla società sopraindicate. Qualora questo messaggio vi "
+        "fosse pervenuto per errore, vi preghiamo di eliminarlo e di darne comunicazione al mittente."
+    ),
+    "nl": (
+        "Dit e-mailbericht is uitsluitend bestemd voor de geadresseerde(n) en kan vertrouwelijke informatie "
+        "bevatten. Indien u dit bericht ten onrechte heeft ontvangen, wordt u verzocht de afzender direct te "
+        "informeren en het bericht te verwijderen."
+    ),
+    "sv": (
+        "Detta e-postmeddelande kan innehålla konfidentiell information och är endast avsett för adressaten. "
+        "Om du har fått detta meddelande av misstag, vänligen meddela avsändaren och radera meddelandet."
+    ),
+    "da": (
+        "Denne e-mail kan indeholde fortrolige oplysninger og er kun beregnet til modtageren. Hvis du har "
+        "modtaget denne e-mail ved en fejl, bedes du straks underrette afsenderen og slette e-mailen."
+    ),
+    "pl": (
+        "Treść tej wiadomości jest poufna i prawnie chroniona. Odbiorcą może być jedynie jej adresat z "
+        "wyłączeniem dostępu osób trzecich. Jeżeli nie są Państwo adresatem tej wiadomości, a otrzymali ją "
+        "Państwo przez pomyłkę, prosimy o powiadomienie nadawcy i usunięcie wiadomości."
+    ),
+    "ja": (
+        "このメールには機密情報が含まれている可能性があります。誤って受信された場合は、直ちに送信者にご連絡いただく"
+        "とともに、本メールを削除してください。"
+    ),
+    "zh": (
+        "本邮件及其附件含有机密信息，仅限于发送给上面地址中列出的个人或群组。"
+        "如果您错收了本邮件，请您立即通知发件人并删除本邮件！"
+    ),
+}
+
+REPLY = "Thursday at 10:00 works for me; I will bring the printed plans."
+
+
+@pytest.mark.parametrize("lang", sorted(NOTICES))
+def test_a_legal_notice_under_the_message_goes_with_the_signature(lang: str) -> None:
+    parts = split_reply(f"{REPLY}\n\n{NOTICES[lang]}\n")
+    assert parts.text == REPLY
+    assert parts.signature == NOTICES[lang]
+
+
+@pytest.mark.parametrize("lang", sorted(NOTICES))
+def test_a_legal_notice_above_the_quoted_history_leaves_the_history_alone(lang: str) -> None:
+    quote = "Am 9. März 2026 um 10:00 schrieb Bo Berg <bo@example.com>:\n> Does Thursday suit you?\n"
+    parts = split_reply(f"{REPLY}\n\n{NOTICES[lang]}\n\n{quote}")
+    assert parts.text == REPLY
+    assert parts.signature == NOTICES[lang]
+    assert parts.quoted_text.startswith("Am 9. März 2026") and parts.quoted_text.endswith("Does Thursday suit you?")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Bitte denken Sie an die Umwelt, bevor Sie diese E-Mail ausdrucken.",
+        "Pensez à l'environnement avant d'imprimer ce message.",
+        "Antes de imprimir este mensaje, piense en el medio ambiente.",
+        "Antes de imprimir, pense no meio ambiente.",
+        "Rispetta l'ambiente: non stampare questa e-mail se non è necessario.",
+        "Denk aan het milieu voordat u deze e-mail print.",
+        "Tänk på miljön innan du skriver ut detta mejl.",
+        "Tænk på miljøet, før du udskriver denne e-mail.",
+        "Zanim wydrukujesz tę wiadomość, pomyśl o środowisku.",
+        "Acme B.V. | KvK 12345678 | Keizersgracht 1, Amsterdam",
+        "Acme ApS, CVR-nr. 12345678",
+        "Acme AB, Org.nr 556677-8899, Stockholm",
+        "Acme S.r.l. - P.IVA 01234567890",
+        "Acme SAS au capital de 10 000 €, RCS Paris 123 456 789",
+        "Acme S.L., inscrita en el Registro Mercantil de Madrid, CIF B12345678",
+        "Acme Sp. z o.o., KRS 0000123456, NIP 123-456-78-90",
+        "Acme Ltda. CNPJ 12.345.678/0001-90",
+    ],
+)
+def test_a_printing_or_register_line_under_the_message_goes_with_the_signature(line: str) -> None:
+    parts = split_reply(f"{REPLY}\n\n{line}\n")
+    assert parts.text == REPLY
+    assert parts.signature == line
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "Bitte behandelt die Zahlen bis Freitag vertraulich.",  # short: a sentence, not a notice
+        # long, and with words notices use, but none of theirs: an author's own paragraph
+        "Ho prenotato la sala riunioni riservata al terzo piano per giovedì dalle 10 alle 12; portate i portatili "
+        "e le slide aggiornate, grazie mille a tutti.",
+        "Omyłkowo wysłałem wczoraj starą wersję planu, więc proszę korzystać tylko z tej poprawionej, którą "
+        "załączam teraz do tej wiadomości.",
+        "Ik heb de kamer van de directeur geboekt voor donderdag; het milieu-rapport bespreken we daarna, dus "
+        "neem allemaal je eigen aantekeningen mee.",
+        "De nieuwe P.IVA-regels gelden pas vanaf volgend jaar, dus voor deze factuur verandert er niets; ik stuur "
+        "hem vandaag nog door.",
+    ],
+)
+def test_an_authors_own_last_paragraph_with_such_words_stays_in_the_text(last: str) -> None:
+    text = f"Hi all,\n\nthe plans for Thursday are attached.\n\n{last}"
+    assert split_reply(text).text == text
