@@ -120,6 +120,8 @@ def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: b
             line = _unmarked(line)
         if len(line) > P.LINE_MAX_CHARS:
             break
+        if k and P.HEADER_START.match(line) and _is_header_text(line, line, multi=False, marker=marker):
+            return None  # a whole header starts on this line: the lines above are the author's
         parts.append(line.strip())
         joined = " ".join(p for p in parts if p)
         if len(joined) > P.HEADER_MAX_CHARS:

@@ -129,6 +129,18 @@ def test_inline_reply_keeps_interleaved_quotes_and_drops_the_trailing_one() -> N
     assert parts.quoted_text == "> Thanks,\n> Max"
 
 
+def test_a_quote_without_header_above_a_short_answer_is_history() -> None:
+    # bottom posting with no "On … wrote:" line: as with one, the quote alone is history
+    parts = split_reply("> Does Thursday suit you?\n> Or Friday?\n\nThursday works.\n\n-- \nAna\n")
+    assert (parts.text, parts.signature) == ("Thursday works.", "--\nAna")
+    assert parts.quoted_text == "> Does Thursday suit you?\n> Or Friday?"
+    # answers between quotes, or a long one under it, keep the quote as their context
+    inline = "> Does Thursday suit you?\n\nYes.\n\n> Or Friday?\n\nNo."
+    assert split_reply(inline).text == inline
+    long = "> Does Thursday suit you?\n\n" + "Thursday works for the whole team, and the room is free all day.\n" * 2
+    assert split_reply(long).text == long.strip()
+
+
 @pytest.mark.parametrize(
     "header",
     [
@@ -195,6 +207,8 @@ def test_line_starting_with_on_is_not_a_header() -> None:
         ("Le plan est en pièce jointe.", "Le lun. 9 mars 2026 à 10:00, Bo Berg <bo@example.com> a écrit :"),
         ("Am besten gleich morgen!", "Am Mo., 9. März 2026 um 10:00 Uhr schrieb Bo Berg <bo@example.com>:"),
         ("on the staging server, as agreed.", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
+        ("Let us meet\non Friday at 10", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
+        ("Op donderdag om 10 uur", "Op ma 9 mrt. 2026 om 10:00 schreef Bo Berg <bo@example.com>:"),
     ],
 )
 def test_the_authors_last_words_that_open_like_a_header_stay_above_it(last: str, header: str) -> None:
