@@ -209,7 +209,8 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # Samsung ends its line with a full stop; Outlook's apps and Outlook.com (the text part of their
 # linked "Sent from Outlook") with the link in angle brackets
 MOBILE_LINE = re.compile(
-    r"^\s*(?:sent\s+from\s+my\s+[\w\- ]{1,60}|"
+    r"^\s*(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\- ]{1,60}|"
+    r"please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes)|"
     r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device)|mymail|bluemail|spark|"
@@ -237,7 +238,9 @@ MOBILE_LINE = re.compile(
     r"(?:iphone|ipad|android|samsung|galaxy)[\w]{0,10}'?(?:umdan|ımdan|imden|ümden|dan|den)\s+gönderildi|"
     r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
     r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机))"
-    r"(?:\s*<https?://[^\s<>]{1,100}>)?\s*[.!]?\s*$",
+    r"(?:\s*<https?://[^\s<>]{1,100}>)?"
+    # "Sent from my phone. Please excuse typos."
+    r"(?:\s*[.!]?\s*please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 # closing formulas that start a sign-off block ("Regards,\nJohn")
@@ -268,8 +271,8 @@ SIGN_OFF = re.compile(
     r"\s*[,.!，。！،]?\s*$",
     re.IGNORECASE,
 )
-# "-Abhishek Kona", "/John": a one-line sign-off
-DASH_NAME = re.compile(r"^\s*[-/~]\s?[A-ZÀ-Ý][\w.'À-ÿ]{0,30}(?:\s[A-ZÀ-Ý][\w.'À-ÿ]{0,30}){0,2}\s*$")
+# "-Abhishek Kona", "--Ana", "/John": a one-line sign-off
+DASH_NAME = re.compile(r"^\s*(?:--?|[/~])\s?[A-ZÀ-Ý][\w.'À-ÿ]{0,30}(?:\s[A-ZÀ-Ý][\w.'À-ÿ]{0,30}){0,2}\s*$")
 # lines of a contact block
 CONTACT = re.compile(
     r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,}|https?://|www\.|"

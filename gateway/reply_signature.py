@@ -15,6 +15,7 @@ hide what the author wrote.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from gateway import reply_patterns as P
 
 MAX_SIG_LINES = 20  # a "-- " block longer than this is probably not a signature
 MAX_SIGNOFF_TAIL = 4  # lines after "Regards," (name, title, phone, company)
+MAX_SIGNOFF_BLOCK = 10  # lines after it when a name heads a company's block with contact details
 MAX_LINE = 80
 
 
@@ -125,13 +127,23 @@ def _mobile(lines: list[str], end: int) -> int | None:
 
 
 def _sign_off(lines: list[str], end: int) -> int | None:
-    for i in range(end, max(-1, end - MAX_SIGNOFF_TAIL - 3), -1):
+    for i in range(end, max(-1, end - MAX_SIGNOFF_BLOCK - 3), -1):
         if P.SIGN_OFF.match(lines[i][:MAX_LINE]):
-            tail = [t for t in lines[i + 1 : end + 1] if t.strip()]
-            if len(tail) <= MAX_SIGNOFF_TAIL and all(len(t.strip()) <= 50 for t in tail):
+            tail = [t.strip() for t in lines[i + 1 : end + 1] if t.strip()]
+            if len(tail) <= MAX_SIGNOFF_TAIL and all(len(t) <= 50 for t in tail):
                 return i
-            return None
+            return i if _company_block(tail) else None
     return None
+
+
+def _company_block(tail: list[str]) -> bool:
+    """A name, then a company's lines under it (role, company, address, phone, web, logo)."""
+    return (
+        0 < len(tail) <= MAX_SIGNOFF_BLOCK
+        and _is_name(tail[0])
+        and all(len(t) <= 60 for t in tail)
+        and any(P.CONTACT.search(t) for t in tail[1:])
+    )
 
 
 def _disclaimer(lines: list[str], end: int) -> int | None:
@@ -175,7 +187,12 @@ def _contact_block(lines: list[str], end: int) -> int | None:
     contacts = sum(1 for b in block if P.CONTACT.search(b))
     if contacts == 0 or contacts == len(block) or block[0].rstrip().endswith(("?", "!", ":")):
         return None
+    if any(b.rstrip().endswith(("?", ":")) for b in block) or sum(1 for b in block if _LIST_ITEM.match(b)) >= 2:
+        return None  # a question, a list and its lead-in: the author's ("the agenda:\n1. Budget (ana@…)")
     return i + 1
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s")
 
 
 def _is_name(line: str) -> bool:

@@ -461,6 +461,31 @@ def test_everyday_closings_start_the_signature(closing: str) -> None:
     assert (parts.text, parts.signature) == ("The room is booked for Thursday at ten.", f"{closing}\nAnn Author")
 
 
+@pytest.mark.parametrize(
+    "signature",
+    [
+        # a company's block under the name: longer than a sign-off's few lines, with contact details
+        "Kind regards,\n\nAna Lima\nHead of Operations\nACME Ltd\n1 High Street, London EC1A 1AA\n"
+        "T: +44 20 7946 0000 | M: +44 7700 900000\nwww.acme.example\n[cid:image001.png@01DA1234.56789AB0]",
+        "--Ana",
+        "   -- Jan",  # notmuch's list
+        "Best wishes\nAna\n\nThis message was sent from my mobile device. Please excuse typos.",
+        "Sent from my iPhone. Please excuse brevity.",
+    ],
+)
+def test_company_blocks_dash_names_and_mobile_excuses_are_the_signature(signature: str) -> None:
+    parts = split_reply(f"The room is booked for Thursday at ten.\n\n{signature}\n")
+    assert (parts.text, parts.signature) == ("The room is booked for Thursday at ten.", signature.strip("\n"))
+
+
+def test_lines_under_a_closing_that_no_name_heads_stay_the_authors() -> None:
+    text = (
+        "The room is booked.\n\nThanks\nthe agenda, in order:\n1. Budget (Ana, ana@example.com)\n2. Hiring\n"
+        "3. Office move\n4. Travel\n5. Anything else"
+    )
+    assert split_reply(text).text == text
+
+
 def test_a_signature_below_quoted_history_is_the_repliers() -> None:
     """Thunderbird can put the signature below the quote, and lists add their footer there."""
     header = "On Mon, 2 Mar 2026 at 09:00, Ann <ann@example.com> wrote:"
