@@ -200,12 +200,18 @@ def parse_address(value: str) -> Address:
     Outlook's "Ops Team on behalf of Jane Roe <jane@…>" names the mailbox that sent it last.
     """
     value = _ON_BEHALF.sub("", (value or "").strip())
+    mailto = _MAILTO.match(value)
+    if mailto:  # Outlook's "Bo Berg [mailto:bo@example.com]"
+        value = f'"{mailto[1].strip(chr(34))}" <{mailto[2]}>' if mailto[1] else mailto[2]
     pairs = getaddresses([value]) if "@" in value else []
     if pairs and "@" in pairs[0][1]:
         name, addr = pairs[0]
         local, _, domain = addr.rpartition("@")
         return Address(name.strip().strip('"'), f"{local}@{domain.lower()}")
     return Address(value.strip('"'), "")
+
+
+_MAILTO = re.compile(r"^(.*?)\s*[\[<]mailto:([^\s\[\]<>]+@[^\s\[\]<>]+)[\]>]$", re.IGNORECASE)
 
 
 def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:

@@ -298,3 +298,19 @@ def test_attached_message_under_a_localized_forward_prefix_is_unwrapped_even_und
     assert (c.author, c.subject, c.text) == (OPS, "Datacenter move", "The racks move to hall B on 14 March.")
     assert c.forward is not None and c.forward.by.address == "lena@example.com"
     assert c.original_key == "dc-move-2026-03@example.com"
+
+
+def test_outlook_2010_forward_reads_the_address_in_brackets_after_mailto() -> None:
+    # Outlook 2010 and Exchange write "From: Ivo Novak [mailto:ivo.novak@…]": the author was a
+    # name with the brackets in it and no address, so "only mine" digests could not match it
+    result = analysed_fixture("outlook-2010-forward-mailto-address.eml")
+    c = result.content
+    assert c.author == Address("Ivo Novak", "ivo.novak@it.example.com")
+    assert (c.subject, c.date) == ("Network maintenance on Saturday", datetime(2026, 3, 9, 17, 12, tzinfo=UTC))
+    assert c.text == "Hello all,\n\nthe network in building A will be down on Saturday from 08:00 to 12:00.\n\nIvo"
+    assert c.forward == Forward(
+        by=Address("Sara Tell", "sara@example.com"),
+        date=datetime(2026, 3, 10, 8, 41, 7, tzinfo=UTC),
+        note="For everyone working this weekend.\n\nSara",
+    )
+    assert result.forward_key == forward_key(c.author, c.date, c.subject)
