@@ -42,22 +42,23 @@ MAX_SUBJECT_KEY = 255
 # Re: and its localised forms as mail clients write them (AW: German, SV: Nordic, VS: Finnish,
 # R:/RIF:/Risp: Italian, RV: Spanish, Antw: Dutch, Odp: Polish, Vá: Hungarian, ΑΠ: Greek,
 # Отв: Russian, Відп: Ukrainian, Odg: Croatian, Atb: Latvian, Ynt: Turkish, BLS: Indonesian,
-# Chinese, Arabic, Hebrew, Vietnamese, Thai) ...; and Outlook's "Recall:", the request to
+# Chinese, 返信: Japanese, Arabic, Hebrew, Vietnamese, Thai) ...; and Outlook's "Recall:", the request to
 # recall a message, which reaches an address outside the sender's Exchange as a plain message
 _REPLIES = (
     r"re|aw|sv|vs|r|rif|risp|rv|antw|odp|res|ynt|vá|απ|отв|ответ|відп|odg|atb|bls|balas|回复|回覆|答复|رد|השב|"
-    r"trả\s+lời|ตอบกลับ|recall"
+    r"trả\s+lời|ตอบกลับ|返信|recall"
 )
 # ... and Fwd: with its forms (WG: German, TR: French, I: Italian, VB: Swedish, Doorst: Dutch, PD: Polish,
 # ENC: Portuguese, VL: Finnish, Videresend: Norwegian, İLT: Turkish, Redir.: Romanian, ΠΡΘ: Greek,
-# Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese); forward.py and extract.py read them too
-FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄"
+# Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese, 転送: Japanese); forward.py and extract.py read them
+# too. Either may end in a dot ("Odp.:", "Atb.:").
+FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄|転送"
 _PREFIX = re.compile(
-    rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
+    rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
     re.IGNORECASE,
 )
 _REPLY_PREFIX = re.compile(
-    rf"^\s*(?:\[[^\]]{{1,64}}\]\s*)*(?:{_REPLIES})(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
+    rf"^\s*(?:\[[^\]]{{1,64}}\]\s*)*(?:{_REPLIES})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
     re.IGNORECASE,
 )
 

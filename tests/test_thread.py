@@ -62,7 +62,8 @@ def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
         "השב:",
     ]
     + ["Trả lời:", "ตอบกลับ:"]
-    + ["Recall:"],  # Outlook's request to recall a message: about that message, in its thread
+    + ["Recall:"]  # Outlook's request to recall a message: about that message, in its thread
+    + ["返信:", "Odp.:", "ODP.:", "Atb.:"],  # Japanese; the dotted Polish and Latvian forms
 )
 def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> None:
     # a reply without reply headers joins its thread by subject only when its subject says it is one
@@ -70,7 +71,8 @@ def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> N
 
 
 @pytest.mark.parametrize(
-    "prefix", ["VL:", "Videresend:", "İLT:", "Redir.:", "ΠΡΘ:", "Προώθ:", "Пересл:", "Továbbítás:", "TOV:", "转发:"]
+    "prefix",
+    ["VL:", "Videresend:", "İLT:", "Redir.:", "ΠΡΘ:", "Προώθ:", "Пересл:", "Továbbítás:", "TOV:", "转发:", "転送:"],
 )
 def test_forward_prefixes_of_more_languages_are_stripped_but_are_no_reply(prefix: str) -> None:
     assert normalize_subject(f"{prefix} Budget 2027") == "budget 2027" and not is_reply_subject(f"{prefix} x")
