@@ -113,7 +113,7 @@ def _extracted(
 ) -> Content:
     new_html = quoted_html = history = ""
     html = without_hidden(html) if html else html
-    text = links.in_text(text)
+    text = _inline_images(links.in_text(text))
     ticket = reply_helpdesk.ticket_text(text)
     if ticket is not None:  # a helpdesk's update: its newest comment, the older ones as history
         text, history = ticket
@@ -153,6 +153,20 @@ def _extracted(
         forward=fwd,
         original_key=original_key,
     )
+
+
+# Outlook's text part marks an image pasted into the body "[cid:image001.png@01DCAC3F.7B2E5A10]"
+_CID_PLACEHOLDER = re.compile(r"\[cid:([^\]\s@]{0,200})@[^\]\s]{1,200}\]")
+
+
+def _inline_images(text: str) -> str:
+    """Outlook's placeholders for inline images written as Gmail writes them, "[image: image001.png]".
+
+    The raw form, an internal id, read as noise in the text, the snippet and the digest.
+    """
+    if "[cid:" not in text:
+        return text
+    return _CID_PLACEHOLDER.sub(lambda m: f"[image: {m[1]}]" if m[1] else "[image]", text)
 
 
 def _is_forward_subject(subject: str) -> bool:

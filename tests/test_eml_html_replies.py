@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from gateway.html_text import html_to_text
-from tests.helpers import analysed_fixture, html_of
+from tests.helpers import analysed, analysed_fixture, html_of, make_mail
 
 INLINE_ANSWERS = (
     "See my answers below in red.\n\n"
@@ -123,8 +123,7 @@ def test_outlook_signature_with_cid_logo_and_phone_is_split_off_above_the_from_b
     assert c.forward is None
     assert c.text == new
     assert c.signature == (
-        "Best regards,\nJonas Weber\n[cid:image001.png@01DCAC3F.7B2E5A10]\n"
-        "Logistics, Example Freight GmbH\nT +49 40 1234 5678"
+        "Best regards,\nJonas Weber\n[image: image001.png]\nLogistics, Example Freight GmbH\nT +49 40 1234 5678"
     )
     assert c.quoted_text.startswith(
         "From: Bo Berg <bo@example.com>\nSent: Monday, March 2, 2026 6:01 PM\n"
@@ -193,3 +192,10 @@ def test_yahoo_signature_div_above_yahoo_quoted_is_the_signature() -> None:
     assert html_to_text(html) == "Thursday at 10 is fine, I have booked room 2.14."
     assert "912 345 678" not in html and "Events team" not in html  # folded apart, as in the text fields
     assert "spring fair" not in html and "wrote:" not in html
+
+
+def test_outlooks_inline_image_placeholder_reads_as_gmail_writes_it() -> None:
+    body = "The button is broken, see:\n\n[cid:image002.png@01DCAC3F.7B2E5A10]\n\nIt worked on Friday.\n"
+    c = analysed(make_mail(message_id="cid@example.com", body=body)).content
+    assert c.text == "The button is broken, see:\n\n[image: image002.png]\n\nIt worked on Friday."
+    assert c.snippet == "The button is broken, see: [image: image002.png] It worked on Friday."
