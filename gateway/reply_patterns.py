@@ -334,6 +334,12 @@ NOTICE_LINE = re.compile(
     r"\b(?:checked\s+for\s+viruses|virus[\s-]+free|consider\s+the\s+environment\s+before\s+printing|"
     r"registered\s+(?:office|in\s+england)|company\s+(?:number|no\.|registration)|"
     r"handelsregister|registergericht|sitz\s+der\s+gesellschaft|"
+    # a service's notification footer (Jira, Slack, GitHub, newsletters)
+    r"this\s+(?:message|e-?mail)\s+was\s+(?:sent|generated)\s+(?:to\s+you\s+)?(?:by|from)\s+(?:atlassian|jira|"
+    r"confluence|slack|asana|trello|github|gitlab|bitbucket|notion|zendesk|clickup|linear|figma|monday\.com)|"
+    r"manage\s+(?:your\s+)?(?:notification\s+settings|(?:e-?mail\s+)?preferences|subscriptions?)|"
+    r"view\s+(?:this\s+(?:e-?mail|message)\s+)?in\s+(?:your\s+)?browser|"
+    r"you\s+are\s+receiving\s+this\s+(?:e-?mail\s+|message\s+)?because|to\s+stop\s+receiving\s+these|"
     # "think of the environment before you print this" in German, French, Spanish, Portuguese,
     # Italian, Dutch, Swedish, Danish, Polish
     r"umwelt\b.{0,60}\bausdruck|environnement\s+avant\s+d['’]imprimer|"

@@ -1,5 +1,6 @@
 """Legal notices and footers a company's server adds under its people's mail, in the languages
-mailfeed reads reply headers in: folded with the signature, never shown as what the author wrote.
+mailfeed reads reply headers in, and the footers of services' notifications: folded with the
+signature, never shown as what the author wrote.
 
 Each notice here is the kind such servers add (confidentiality, "received in error", "think of
 the environment before printing", the company register); each negative case is a sentence an
@@ -131,4 +132,24 @@ def test_a_printing_or_register_line_under_the_message_goes_with_the_signature(l
 )
 def test_an_authors_own_last_paragraph_with_such_words_stays_in_the_text(last: str) -> None:
     text = f"Hi all,\n\nthe plans for Thursday are attached.\n\n{last}"
+    assert split_reply(text).text == text
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "This message was sent by Atlassian Jira (v9.12.1#9120001-sha1:0f3c1a2)",
+        "This email was sent to you by Slack. Manage notification settings: https://slack.com/account/notifications",
+        "Unsubscribe | Manage preferences | View in browser",
+        "You are receiving this because you were mentioned.",
+    ],
+)
+def test_a_services_notification_footer_goes_with_the_signature(footer: str) -> None:
+    parts = split_reply(f"Bo Berg commented on APP-42:\n\nDeploy is scheduled for Friday.\n\n{footer}\n")
+    assert parts.text == "Bo Berg commented on APP-42:\n\nDeploy is scheduled for Friday."
+    assert parts.signature == footer
+
+
+def test_an_author_saying_they_can_view_it_in_the_browser_keeps_it() -> None:
+    text = "Hi all,\n\nthe dashboard works again.\n\nYou can view it in your browser now, thanks."
     assert split_reply(text).text == text
