@@ -67,9 +67,10 @@ def _signature_below_quote(quoted: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _without_banner(lines: list[str]) -> list[str]:
-    """The body without the security banner a mail gateway put above the author's first words.
+    """The body without the security banner a mail gateway put above the author's first words,
+    or the line a newsletter opens with to offer its web copy.
 
-    It speaks to the mailbox that received the mail, not to the feed's readers.
+    They speak to the mailbox that received the mail, not to the feed's readers.
     Proofpoint frames its box (and a hidden copy of the first words above it)
     with markers; the others are the first paragraph.
     """
@@ -77,6 +78,8 @@ def _without_banner(lines: list[str]) -> list[str]:
         if line.strip() == "ZjQcmQRYFpfptBannerEnd":
             return lines[i + 1 :]
     first = _next_nonblank(lines, 0)
+    if first is not None and P.VIEW_ONLINE.match(lines[first][: P.LINE_MAX_CHARS]):
+        return lines[first + 1 :]  # that line only: the newsletter may go on below it
     if first is None or not P.BANNER.match(lines[first]):
         return lines
     end = first

@@ -297,6 +297,21 @@ BANNER = re.compile(
     r"l['’]ext[ée]rieur\s+de\s+(?:l['’]organisation|votre\s+organisation|l['’]entreprise))",
     re.IGNORECASE,
 )
+# A newsletter's first line, a link to its web copy ("View this email in your browser"), in English,
+# German, French, Spanish, Dutch: not what it says, but the snippet and the digest line opened with it
+VIEW_ONLINE = re.compile(
+    r"^\s*(?:(?:having\s+trouble\s+viewing\s+this\s+e-?mail|e-?mail\s+not\s+displaying\s+correctly|"
+    r"trouble\s+viewing(?:\s+this\s+e-?mail)?)\s*[?.]?\s*)?"
+    r"(?:(?:view|read|open)\s+(?:this\s+(?:e-?mail|message|newsletter)\s+|it\s+)?"
+    r"(?:online|in\s+(?:your\s+|a\s+)?(?:web\s+)?browser|as\s+a\s+web\s*page)|(?:view\s+(?:the\s+)?)?web\s+version|"
+    r"(?:diese\s+e-?mail\s+)?(?:im\s+browser|online)\s+(?:an)?(?:sehen|zeigen|öffnen|anzeigen)|webversion|"
+    r"(?:voir|afficher|lire)\s+(?:cet\s+e-?mail\s+|ce\s+message\s+|la\s+version\s+)?"
+    r"(?:en\s+ligne|dans\s+(?:votre|le)\s+navigateur)|"
+    r"ver\s+(?:este\s+(?:correo|e-?mail|mensaje)\s+|la\s+versión\s+)?(?:en\s+línea|online|en\s+(?:tu|el|su)\s+navegador)|"
+    r"bekijk\s+(?:deze\s+e-?mail\s+|deze\s+nieuwsbrief\s+)?(?:online|in\s+(?:je|uw)\s+browser))"
+    r"\s*[.!:]?\s*(?:<https?://[^\s<>]{1,2000}>|\(?https?://[^\s()]{1,2000}\)?)?\s*$",
+    re.IGNORECASE,
+)
 # Paragraphs no author writes under a message: a legal notice (long: an author's "keep this
 # confidential" is a sentence, not a paragraph of terms), in the languages reply headers are
 # read in: its "confidential", "intended recipient" or "received this message in error" ...

@@ -226,3 +226,29 @@ def test_french_external_sender_banner_is_dropped() -> None:
     assert content.text == f"Bonjour,\n\n{words}"
     assert content.signature == "Cordialement,\nClaire Morel"
     assert html_to_text(html_of(content)) == f"Bonjour,\n\n{words}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "View this email in your browser <https://mailchi.mp/example/march-issue>",
+        "Having trouble viewing this email? View it in your browser.",
+        "View online: https://news.example.com/issues/3",
+        "Web version",
+        "Diese E-Mail im Browser ansehen",
+        "Voir la version en ligne",
+        "Ver este correo en tu navegador",
+        "Bekijk deze e-mail in je browser",
+    ],
+)
+def test_a_newsletters_view_in_browser_line_is_not_its_first_words(line: str) -> None:
+    # the snippet and the digest line showed the link to the web copy instead of the news
+    body = f"{line}\nThe March issue\n\nThe new office opens on 1 April.\n"
+    content = analysed(make_mail(message_id="news@example.com", body=body)).content
+    assert content.text == "The March issue\n\nThe new office opens on 1 April."
+    assert content.snippet.startswith("The March issue")
+
+
+def test_an_author_asking_to_open_something_in_the_browser_keeps_the_line() -> None:
+    body = "Open it in your browser and check the numbers.\n\nThanks\n"
+    assert analysed(make_mail(message_id="open@example.com", body=body)).content.text.startswith("Open it in your")
