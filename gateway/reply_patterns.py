@@ -362,13 +362,14 @@ NOTICE_LINE = re.compile(
     r"ambiente\b.{0,60}\bstampa|stampare\b.{0,60}\bambiente|milieu\b.{0,60}\bprint|print\w*\b.{0,60}\bmilieu|"
     r"miljön\b.{0,60}\bskriv\w*\s+ut|miljøet\b.{0,60}\budskriv|wydrukuj\w*.{0,60}środowisk|"
     # registers: Dutch KvK, Danish CVR, Swedish org. nr, Italian P. IVA, French RCS and capital,
-    # Spanish Registro Mercantil and CIF, Polish KRS and NIP, Brazilian CNPJ
-    r"kvk(?:[- ]?(?:nr|nummer))?\.?\s*:?\s*\d{8}\b|kamer\s+van\s+koophandel|"
-    r"cvr(?:[- ]?(?:nr|nummer))?\.?\s*:?\s*\d{8}\b|"
-    r"org(?:anisations)?\.?\s*-?\s*nr\.?\s*:?\s*\d{6}-?\d{4}\b|p(?:artita)?\.?\s*iva\s*:?\s*(?:it\s?)?\d{11}\b|"
+    # Spanish Registro Mercantil and CIF, Polish KRS and NIP, Brazilian CNPJ (the gaps before a
+    # number bounded: an unbounded \s*:?\s* took seconds on a run of spaces)
+    r"kvk(?:[- ]?(?:nr|nummer))?[.:\s]{0,4}\d{8}\b|kamer\s+van\s+koophandel|"
+    r"cvr(?:[- ]?(?:nr|nummer))?[.:\s]{0,4}\d{8}\b|"
+    r"org(?:anisations)?\.?[\s-]{0,2}nr[.:\s]{0,4}\d{6}-?\d{4}\b|p(?:artita)?\.?\s?iva[.:\s]{0,4}(?:it\s?)?\d{11}\b|"
     r"rcs\s+\w[\w\s'’-]{1,30}?\d{3}\s?\d{3}\s?\d{3}\b|au\s+capital\s+(?:social\s+)?de\s+\d|"
-    r"registro\s+mercantil\b|(?:cif|nif)\s*:?\s*[a-z]-?\d{7,8}[a-z0-9]?\b|krs\s*:?\s*\d{10}\b|"
-    r"nip\s*:?\s*\d{3}-?\d{3}-?\d{2}-?\d{2}\b|cnpj\s*:?\s*\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b)",
+    r"registro\s+mercantil\b|(?:cif|nif)[.:\s]{0,4}[a-z]-?\d{7,8}[a-z0-9]?\b|krs[.:\s]{0,4}\d{10}\b|"
+    r"nip[.:\s]{0,4}\d{3}-?\d{3}-?\d{2}-?\d{2}\b|cnpj[.:\s]{0,4}\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b)",
     re.IGNORECASE,
 )
 LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)
