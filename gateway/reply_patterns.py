@@ -244,8 +244,8 @@ MOBILE_LINE = re.compile(
     re.IGNORECASE,
 )
 # closing formulas that start a sign-off block ("Regards,\nJohn")
-SIGN_OFF = re.compile(
-    r"^\s*(?:(?:best|kind|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|"
+_SIGN_OFF_WORDS = (
+    r"(?:(?:best|kind|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|"
     r"thanks?(?:\s+(?:again|a\s+lot|so\s+much))?(?:\s+(?:&|and)\s+regards)?|thank\s+you|"
     r"cheers|best|all\s+the\s+best|sincerely|yours(?:\s+(?:truly|sincerely))?|cordially|br|rgds|thx|"
     r"take\s+care|talk\s+soon|ciao|"
@@ -268,7 +268,13 @@ SIGN_OFF = re.compile(
     r"поздрави|с\s+уважение|з\s+повагою|בברכה|مع\s+(?:خالص\s+)?تحياتي|trân\s+trọng|thân\s+ái|hormat\s+saya|"
     r"salam(?:\s+hangat)?|ขอแสดงความนับถือ|salutacions|atentament|pagarbiai|linkėjimai|lugupidamisega|"
     r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar)"
-    r"\s*[,.!，。！،]?\s*$",
+)
+SIGN_OFF = re.compile(rf"^\s*{_SIGN_OFF_WORDS}\s*[,.!，。！،]?\s*$", re.IGNORECASE)
+# ... or with the name on the same line ("Thanks, Ana", "Cheers, Bo", "Thx, A."): each word of it
+# capitalized, and no "!", which thanks someone else ("Thanks, Bo!" is the author's words to Bo)
+SIGN_OFF_NAMED = re.compile(
+    rf"^\s*{_SIGN_OFF_WORDS}\s?[,–-]\s?(?-i:[A-ZÀ-Ý][\w.'’À-ÿ-]{{0,30}}(?: [A-ZÀ-Ý][\w.'’À-ÿ-]{{0,30}}){{0,2}})"
+    r"\s*$",
     re.IGNORECASE,
 )
 # "-Abhishek Kona", "--Ana", "/John": a one-line sign-off

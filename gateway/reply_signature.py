@@ -128,21 +128,24 @@ def _mobile(lines: list[str], end: int) -> int | None:
 
 def _sign_off(lines: list[str], end: int) -> int | None:
     for i in range(end, max(-1, end - MAX_SIGNOFF_BLOCK - 3), -1):
-        if P.SIGN_OFF.match(lines[i][:MAX_LINE]):
+        named = P.SIGN_OFF_NAMED.match(lines[i][:MAX_LINE]) is not None
+        if named or P.SIGN_OFF.match(lines[i][:MAX_LINE]):
             tail = [t.strip() for t in lines[i + 1 : end + 1] if t.strip()]
             if len(tail) <= MAX_SIGNOFF_TAIL and all(len(t) <= 50 for t in tail):
                 return i
-            return i if _company_block(tail) else None
+            return i if _company_block(tail, named) else None
     return None
 
 
-def _company_block(tail: list[str]) -> bool:
-    """A name, then a company's lines under it (role, company, address, phone, web, logo)."""
+def _company_block(tail: list[str], named: bool) -> bool:
+    """A name (on the closing's line, or the first below it), then a company's lines (role,
+    company, address, phone, web, logo)."""
+    lines = tail if named else tail[1:]
     return (
         0 < len(tail) <= MAX_SIGNOFF_BLOCK
-        and _is_name(tail[0])
+        and (named or _is_name(tail[0]))
         and all(len(t) <= 60 for t in tail)
-        and any(P.CONTACT.search(t) for t in tail[1:])
+        and any(P.CONTACT.search(t) for t in lines)
     )
 
 

@@ -471,11 +471,24 @@ def test_everyday_closings_start_the_signature(closing: str) -> None:
         "   -- Jan",  # notmuch's list
         "Best wishes\nAna\n\nThis message was sent from my mobile device. Please excuse typos.",
         "Sent from my iPhone. Please excuse brevity.",
+        # the closing and the name on one line
+        "Thanks, Ana",
+        "Cheers, Bo",
+        "Best, Ana Lima",
+        "Thx, A.",
+        "Danke, Jana",
+        "Best regards, Ana Lima\nHead of Operations | ACME Ltd\nT: +44 20 7946 0000\nwww.acme.example",
     ],
 )
 def test_company_blocks_dash_names_and_mobile_excuses_are_the_signature(signature: str) -> None:
     parts = split_reply(f"The room is booked for Thursday at ten.\n\n{signature}\n")
     assert (parts.text, parts.signature) == ("The room is booked for Thursday at ten.", signature.strip("\n"))
+
+
+@pytest.mark.parametrize("last", ["Thanks, Bo!", "Thanks, see you Monday", "Thanks, Monday works", "Cheers, everyone"])
+def test_a_closing_words_that_are_no_name_or_thank_someone_stay_the_authors(last: str) -> None:
+    text = f"The room is booked for Thursday at ten.\n\n{last}"
+    assert split_reply(text).text == text
 
 
 def test_lines_under_a_closing_that_no_name_heads_stay_the_authors() -> None:
