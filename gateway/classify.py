@@ -31,9 +31,13 @@ _OUT_OF_OFFICE = re.compile(
     r"|odpowied[źz] automatyczna|poza biurem"
     r"|resposta autom[áa]tica|fora do escrit[óo]rio"
     r"|自動応答|自動返信|不在通知|自动回复"
-    r")",
+    r")\b",
     re.IGNORECASE,
 )
+# An automatic reply's subject is the marker alone or before the subject it answers ("Out of Office:
+# Plan"); a person's announcement goes on in words ("Out of office next week, Bo covers"), and is
+# taken for an automatic reply only when it is a reply
+_REPLY_SHAPE = re.compile(r"\s*(?:[:：(\[-]|$)")
 # Exchange marks its own automatic replies with these values
 _SUPPRESS = re.compile(r"\b(all|oof|autoreply)\b", re.IGNORECASE)
 
@@ -91,7 +95,8 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
             return Verdict("ignore", f"auto-reply ({name})")
     if _SUPPRESS.search(h.get("x-auto-response-suppress", "")):
         return Verdict("ignore", f"auto-reply (X-Auto-Response-Suppress: {h['x-auto-response-suppress']})")
-    if _OUT_OF_OFFICE.match(msg.subject):
+    ooo = _OUT_OF_OFFICE.match(msg.subject)
+    if ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
     return None
 

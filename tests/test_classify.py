@@ -96,3 +96,21 @@ def test_automated_senders_are_posted_but_never_their_loops_or_bounces() -> None
         msg(sender="support@help.example.com", **zendesk), allowed=frozenset({"example.org"}), automated=helpdesk
     )
     assert verdict.action == "hold"
+
+
+@pytest.mark.parametrize(
+    "subject", ["Out of office next week, Bo covers", "Away from the office on Friday", "Abwesenheit nächste Woche"]
+)
+def test_a_persons_announcement_of_their_absence_is_posted(subject: str) -> None:
+    # the team wants to read it; an automatic reply says only the marker, or the marker and a colon
+    assert classify(msg(subject)).action == "post"
+
+
+def test_the_same_words_in_a_reply_are_an_automatic_reply() -> None:
+    reply = ParsedMessage(
+        message_id="m@x",
+        subject="Out of office until Monday",
+        author=Address("", "ann@example.com"),
+        in_reply_to=["p@x"],
+    )
+    assert classify(reply).action == "ignore"
