@@ -38,8 +38,6 @@ _OUT_OF_OFFICE = re.compile(
 # Plan"); a person's announcement goes on in words ("Out of office next week, Bo covers"), and is
 # taken for an automatic reply only when it is a reply
 _REPLY_SHAPE = re.compile(r"\s*(?:[:：(\[-]|$)")
-# Exchange marks its own automatic replies with these values
-_SUPPRESS = re.compile(r"\b(all|oof|autoreply)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,12 @@ def classify(
 
 
 def _machine(msg: ParsedMessage) -> Verdict | None:
-    """An auto-reply or other automatic mail, by its headers or an out-of-office subject."""
+    """An auto-reply or other automatic mail, by its headers or an out-of-office subject.
+
+    Not by X-Auto-Response-Suppress: it asks Exchange not to answer the message, and
+    newsletters, notification services and people's own clients send it on mail the
+    team wants to read; Exchange's own automatic replies also carry Auto-Submitted.
+    """
     h = msg.headers
     auto = h.get("auto-submitted", "").strip().lower()
     if auto == "auto-replied":
@@ -93,8 +96,6 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     for name in ("x-autoreply", "x-autorespond"):
         if name in h:
             return Verdict("ignore", f"auto-reply ({name})")
-    if _SUPPRESS.search(h.get("x-auto-response-suppress", "")):
-        return Verdict("ignore", f"auto-reply (X-Auto-Response-Suppress: {h['x-auto-response-suppress']})")
     ooo = _OUT_OF_OFFICE.match(msg.subject)
     if ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")

@@ -40,7 +40,6 @@ KEPT_HEADERS = (
     "precedence",
     "x-autoreply",
     "x-autorespond",
-    "x-auto-response-suppress",
     "list-id",
     "return-path",
     "content-type",

@@ -47,7 +47,6 @@ def test_out_of_office_subjects_in_many_languages(subject: str) -> None:
         ({"auto_submitted": "auto-replied"}, "Auto-Submitted"),
         ({"precedence": "auto_reply"}, "Precedence"),
         ({"x_autoreply": "yes"}, "x-autoreply"),
-        ({"x_auto_response_suppress": "All"}, "X-Auto-Response-Suppress"),
         ({"content_type": "multipart/report; report-type=delivery-status"}, "bounce"),
         ({"content_type": 'multipart/report; report-type="disposition-notification"'}, "read receipt"),
         ({"x_mailfeed_digest": "1"}, "loop"),
@@ -114,3 +113,10 @@ def test_the_same_words_in_a_reply_are_an_automatic_reply() -> None:
         in_reply_to=["p@x"],
     )
     assert classify(reply).action == "ignore"
+
+
+def test_a_request_not_to_auto_reply_does_not_make_mail_automatic() -> None:
+    # X-Auto-Response-Suppress asks Exchange not to answer; newsletters (Ghost), notification
+    # services and people's clients send it on mail the team wants to read
+    assert classify(msg("March newsletter", x_auto_response_suppress="All")).action == "post"
+    assert classify(msg("Plan", x_auto_response_suppress="OOF, AutoReply")).action == "post"
