@@ -37,7 +37,7 @@ _OUT_OF_OFFICE = re.compile(
 # An automatic reply's subject is the marker alone or before the subject it answers ("Out of Office:
 # Plan"); a person's announcement goes on in words ("Out of office next week, Bo covers"), and is
 # taken for an automatic reply only when it is a reply
-_REPLY_SHAPE = re.compile(r"\s*(?:[:：(\[-]|$)")
+_REPLY_SHAPE = re.compile(r"\s*(?:[:：]|$)")
 
 
 @dataclass(frozen=True)

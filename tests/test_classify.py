@@ -98,7 +98,13 @@ def test_automated_senders_are_posted_but_never_their_loops_or_bounces() -> None
 
 
 @pytest.mark.parametrize(
-    "subject", ["Out of office next week, Bo covers", "Away from the office on Friday", "Abwesenheit nächste Woche"]
+    "subject",
+    [
+        "Out of office next week, Bo covers",
+        "Away from the office on Friday",
+        "Abwesenheit nächste Woche",
+        "Out of office - back on Monday",
+    ],
 )
 def test_a_persons_announcement_of_their_absence_is_posted(subject: str) -> None:
     # the team wants to read it; an automatic reply says only the marker, or the marker and a colon
