@@ -269,7 +269,8 @@ _SIGN_OFF_WORDS = (
     r"salam(?:\s+hangat)?|ขอแสดงความนับถือ|salutacions|atentament|pagarbiai|linkėjimai|lugupidamisega|"
     r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar)"
 )
-SIGN_OFF = re.compile(rf"^\s*{_SIGN_OFF_WORDS}\s*[,.!，。！،]?\s*$", re.IGNORECASE)
+# (two languages at once too: "Mit freundlichen Grüßen / Kind regards")
+SIGN_OFF = re.compile(rf"^\s*{_SIGN_OFF_WORDS}(?:\s*[,.]?\s?/\s?{_SIGN_OFF_WORDS})?\s*[,.!，。！،]?\s*$", re.IGNORECASE)
 # ... or with the name on the same line ("Thanks, Ana", "Cheers, Bo", "Thx, A."): each word of it
 # capitalized, and no "!", which thanks someone else ("Thanks, Bo!" is the author's words to Bo)
 SIGN_OFF_NAMED = re.compile(
@@ -283,7 +284,8 @@ DASH_NAME = re.compile(r"^\s*(?:--?|[/~])\s?[A-ZÀ-Ý][\w.'À-ÿ]{0,30}(?:\s[A-Z
 CONTACT = re.compile(
     r"[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{2,}|https?://|www\.|"
     r"(?:^|\s)(?:t|tel|phone|mobile|mob|cell|fax|f|m|p)\s*[.:]?\s*\+?[\d(][\d\s().-]{6,}|"
-    r"^\s*\+?\(?\d{2,4}\)?[\s.-]?\d{2,4}[\s.-]?\d{3,5}\s*$|skype\s*:",
+    r"^\s*\+?\(?\d{2,4}\)?[\s.-]?\d{2,4}[\s.-]?\d{3,5}\s*$|(?:^|[\s|])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?[\s.-]?\d{3,}|"
+    r"skype\s*:",
     re.IGNORECASE,
 )
 # mailing-list footers below a separator line

@@ -140,13 +140,12 @@ def _sign_off(lines: list[str], end: int) -> int | None:
 def _company_block(tail: list[str], named: bool) -> bool:
     """A name (on the closing's line, or the first below it), then a company's lines (role,
     company, address, phone, web, logo)."""
-    lines = tail if named else tail[1:]
-    return (
-        0 < len(tail) <= MAX_SIGNOFF_BLOCK
-        and (named or _is_name(tail[0]))
-        and all(len(t) <= 60 for t in tail)
-        and any(P.CONTACT.search(t) for t in lines)
-    )
+    if not 0 < len(tail) <= MAX_SIGNOFF_BLOCK or any(len(t) > MAX_LINE for t in tail):
+        return False
+    if named:
+        return any(P.CONTACT.search(t) for t in tail)
+    name, _, rest = tail[0].partition("|")  # "Ana Lima | Head of Operations | +44 …" on one line
+    return _is_name(name.strip()) and any(P.CONTACT.search(t) for t in [rest, *tail[1:]])
 
 
 def _disclaimer(lines: list[str], end: int) -> int | None:

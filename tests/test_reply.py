@@ -478,6 +478,9 @@ def test_everyday_closings_start_the_signature(closing: str) -> None:
         "Thx, A.",
         "Danke, Jana",
         "Best regards, Ana Lima\nHead of Operations | ACME Ltd\nT: +44 20 7946 0000\nwww.acme.example",
+        # the whole block on one line; a closing in two languages
+        "Best regards,\n\nAna Lima | Head of Operations | ACME Ltd | +44 20 7946 0000",
+        "Mit freundlichen Grüßen / Kind regards\n\nJana Vogel\nDisposition",
     ],
 )
 def test_company_blocks_dash_names_and_mobile_excuses_are_the_signature(signature: str) -> None:
