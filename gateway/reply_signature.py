@@ -155,10 +155,14 @@ def _disclaimer(lines: list[str], end: int) -> int | None:
         top = i
         while top > 0 and lines[top - 1].strip():
             top -= 1
-        paragraph = " ".join(lines[top : i + 1])
-        legal = _width(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
-        if top == 0 or not (legal or P.NOTICE_LINE.search(paragraph)):
+        if top == 0:
             break  # the first paragraph is the message, whatever it says
+        paragraph = " ".join(lines[top : i + 1])
+        if not P.may_be_notice(paragraph.lower()):
+            break
+        legal = _width(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
+        if not (legal or P.NOTICE_LINE.search(paragraph)):
+            break
         start = top
         i = _last_nonblank(lines, top)
     return start
