@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from gateway import reply_notices as N
 from gateway import reply_patterns as P
 
 MAX_SIG_LINES = 20  # a "-- " block longer than this is probably not a signature
@@ -158,10 +159,10 @@ def _disclaimer(lines: list[str], end: int) -> int | None:
         if top == 0:
             break  # the first paragraph is the message, whatever it says
         paragraph = " ".join(lines[top : i + 1])
-        if not P.may_be_notice(paragraph.lower()):
+        if not N.may_be_notice(paragraph.lower()):
             break
-        legal = _width(paragraph) >= P.LEGAL_NOTICE_MIN_CHARS and P.LEGAL_NOTICE.search(paragraph)
-        if not (legal or P.NOTICE_LINE.search(paragraph)):
+        legal = _width(paragraph) >= N.MIN_CHARS and N.LEGAL.search(paragraph)
+        if not (legal or N.LINE.search(paragraph)):
             break
         start = top
         i = _last_nonblank(lines, top)
@@ -171,7 +172,7 @@ def _disclaimer(lines: list[str], end: int) -> int | None:
 def _width(text: str) -> int:
     """Length with wide (CJK) characters counted twice: a Japanese or Chinese notice says in 60
     characters what takes 120 in a European language."""
-    if len(text) >= P.LEGAL_NOTICE_MIN_CHARS or text.isascii():
+    if len(text) >= N.MIN_CHARS or text.isascii():
         return len(text)
     return len(text) + sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
 
