@@ -120,7 +120,11 @@ def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     kinds = _kinds(lines)
     header = _reply_header(lines, kinds)
     if header is None:
-        return _split_trailing_quote(lines, kinds)
+        opening = _next_nonblank(lines, 0)
+        if opening is None or kinds[opening] != "Q":
+            return _split_trailing_quote(lines, kinds)
+        # a quote the body opens with and no header above it (bottom posting): as below a header
+        header = (opening, opening - 1)
     begin, end = header
     first = _next_nonblank(lines, end + 1)
     if first is None or kinds[first] != "Q":
@@ -186,23 +190,11 @@ def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: i
 
 
 def _split_trailing_quote(lines: list[str], kinds: list[str]) -> tuple[list[str], list[str]]:
-    """Without a header, a quoted block at the very end is history, and so is one the body opens
-    with when a short remark below it is all the author wrote (bottom posting, as with a header)."""
+    """Without a header, only a quoted block at the very end is history."""
     last_text = max((i for i, k in enumerate(kinds) if k == "T"), default=-1)
     if any(k == "Q" for k in kinds[last_text + 1 :]):
         return lines[: last_text + 1], lines[last_text + 1 :]
-    first = _next_nonblank(lines, 0)
-    if first is None or kinds[first] != "Q":
-        return lines, []
-    end = first
-    while end + 1 < len(lines) and kinds[end + 1] != "T":
-        end += 1
-    footer = footer_start(lines[end + 1 :])  # a signature under the remark is no answer
-    answer_end = len(lines) if footer is None else end + 1 + footer
-    text_idx = [i for i in range(end + 1, answer_end) if kinds[i] == "T"]
-    if not text_idx or any(k == "Q" for k in kinds[end + 1 :]) or _is_inline(lines, kinds, text_idx, end + 1):
-        return lines, []
-    return lines[end + 1 :], lines[first : end + 1]
+    return lines, []
 
 
 def _kinds(lines: list[str]) -> list[str]:
