@@ -196,10 +196,18 @@ def _contact_block(lines: list[str], end: int) -> int | None:
         return None
     if any(b.rstrip().endswith(("?", ":")) for b in block) or sum(1 for b in block if _LIST_ITEM.match(b)) >= 2:
         return None  # a question, a list and its lead-in: the author's ("the agenda:\n1. Budget (ana@…)")
+    if any(_sentence(b) for b in block):
+        return None  # "here are the links" above them: the author's words, not a name, role or company
     return i + 1
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s")
+
+
+def _sentence(line: str) -> bool:
+    """A line of three words or more that opens in lower case and holds no contact detail."""
+    words = line.split()
+    return len(words) >= 3 and words[0][:1].islower() and not P.CONTACT.search(line)
 
 
 def _is_name(line: str) -> bool:

@@ -500,6 +500,10 @@ def test_lines_under_a_closing_that_no_name_heads_stay_the_authors() -> None:
         "3. Office move\n4. Travel\n5. Anything else"
     )
     assert split_reply(text).text == text
+    links = "The report is attached.\n\nThanks\nhere are the links\n" + "\n".join(
+        f"https://files.example.com/q{n}" for n in range(1, 6)
+    )
+    assert split_reply(links).text == links  # a sentence above them: the author's links, no contact block
 
 
 def test_a_signature_below_quoted_history_is_the_repliers() -> None:
