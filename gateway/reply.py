@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
-from gateway.reply_headers import find_header, inline_answers_end
+from gateway.reply_headers import attribution, find_header, inline_answers_end
 from gateway.reply_html import split_reply_html, without_banner, without_signature
 from gateway.reply_signature import MAX_SIG_LINES, footer_start, scrubbed_start, signature_start
 
@@ -190,11 +190,14 @@ def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: i
 
 
 def _split_trailing_quote(lines: list[str], kinds: list[str]) -> tuple[list[str], list[str]]:
-    """Without a header, only a quoted block at the very end is history."""
+    """Without a header, only a quoted block at the very end is history, with a "Bob wrote:" right above it."""
     last_text = max((i for i, k in enumerate(kinds) if k == "T"), default=-1)
-    if any(k == "Q" for k in kinds[last_text + 1 :]):
-        return lines[: last_text + 1], lines[last_text + 1 :]
-    return lines, []
+    if not any(k == "Q" for k in kinds[last_text + 1 :]):
+        return lines, []
+    cut = last_text + 1
+    if last_text >= 0 and kinds[cut] == "Q" and attribution(lines[last_text]):
+        cut = last_text  # "Bo wrote:" right above the quote
+    return lines[:cut], lines[cut:]
 
 
 def _kinds(lines: list[str]) -> list[str]:

@@ -144,6 +144,22 @@ def _may_wrap(first: str) -> bool:
 _SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 
 
+def attribution(line: str) -> bool:
+    """True when the line is "Bob Smith wrote:" with no date or address (`P.NAME_WROTE`).
+
+    A header only right above a quote, which the caller checks; and only when the
+    words before "wrote" read as a name: "Here is what the customer wrote:" is the
+    author's own lead-in to a quote they chose.
+    """
+    m = P.NAME_WROTE.match(line) if len(line) <= P.NAME_WROTE_MAX_CHARS else None
+    if m is None:
+        return False
+    words = m.group("name").replace('"', " ").split()
+    if "via" in words:  # "codinghorror via Team": a list or forum names who wrote, then itself
+        words = words[: words.index("via")]
+    return len(words) == 1 or (len(words) > 1 and all(w[:1].isupper() for w in words))
+
+
 def separator_header(lines: list[str], i: int, *, quoted: bool = False) -> bool:
     """True when line i is an "-----Original Message-----" style separator."""
     line = _clean(lines[i], quoted)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from gateway import reply_patterns as P
-from gateway.reply_headers import find_header, inline_answers_end, on_wrote_header
+from gateway.reply_headers import attribution, find_header, inline_answers_end, on_wrote_header
 from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
@@ -304,10 +304,12 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
 
 
 def _header_above(scan: _Scan, start: int) -> int:
-    """Move a cut up to an "On … wrote:" line just above the quote (Apple Mail)."""
+    """Move a cut up to an "On … wrote:" line just above the quote (Apple Mail), or a "Bob wrote:"."""
     line = scan.tok_line[start] - 1 if start < len(scan.tok_line) else -1
     if line < 0 or line >= len(scan.lines):
         return start
+    if attribution(scan.lines[line]):
+        return min(start, scan.line_tok[line])
     for first in range(line, max(-1, line - P.HEADER_MAX_LINES), -1):
         end = on_wrote_header(scan.lines, first)
         if end is not None and end >= line:

@@ -18,13 +18,14 @@ LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
 
 # "wrote:" and its translations; the header ends with it, or (German, Nordic,
 # Dutch, Japanese Gmail) the marker is followed by the author and a colon.
-_WROTE = (
-    r"wrote|sent|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
+_WROTE_WORDS = (
+    r"wrote|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
     r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|"
     r"написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|napsal(?:\(a\))?|napísal(?:\(a\))?|"
     r"napisao(?:/la)?(?:\s+je)?|napisala(?:\s+je)?|έγραψε|a\s+scris|va\s+escriure|kirjoitti|kirjutas|rašė|rakstīja|"
     r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|写道|寫道|書きました|のメッセージ"
 )
+_WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
 # marker, and testing substrings is far cheaper than the case-blind alternation.
 MARKER_PIECES = (
@@ -71,6 +72,13 @@ BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 WROTE_END = re.compile(rf"(?:{_WROTE})\s*[:：]?\s*-*\s*$", re.IGNORECASE)
 # ... or the marker is followed by the author and a colon ("... schrieb John <j@x>:")
 WROTE_MID = re.compile(rf"(?:^|[\s,])(?:{_WROTE})\s+\S.{{0,200}}[:：]\s*$", re.IGNORECASE)
+# "Bob Smith wrote:" with no date and no address (Thunderbird's "author wrote" attribution,
+# a list's "codinghorror via Team wrote:"): who, at most five words, then the word and a colon.
+# Only a header right above a quote; reply_headers.attribution judges the name.
+NAME_WROTE_MAX_CHARS = 120
+NAME_WROTE = re.compile(
+    rf"^\s*(?P<name>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s+(?:{_WROTE_WORDS})\s*[:：]\s*$", re.IGNORECASE
+)
 # words that open an "On <date> ... wrote:" header in the languages we know
 HEADER_START = re.compile(
     r"^[\s>*-]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|(?:"

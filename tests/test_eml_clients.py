@@ -346,3 +346,11 @@ def test_thunderbird_format_flowed_paragraphs_are_joined_where_the_client_wrappe
         "with a car for the monitors and the printer, and two people to carry the boxes.\n>\n> Bo"
     )
     assert c.signature == "--\nJo Keller\nFacilities"  # Jo's, put below the quote: not history
+
+
+def test_thunderbird_author_only_attribution_goes_with_the_quote_below_it() -> None:
+    # Thunderbird's reply header set to "author wrote": no date and no address to know it by
+    c = analysed_fixture("thunderbird-author-only-attribution.eml").content
+    assert c.text == "The big room is free on the 12th, I have booked it from 9 to 5."
+    assert c.quoted_text.startswith("Bo Berg wrote:\n> Could you find a room for the offsite?")
+    assert c.snippet == c.text

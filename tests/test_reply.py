@@ -142,6 +142,49 @@ def test_a_quote_without_header_above_a_short_answer_is_history() -> None:
 
 
 @pytest.mark.parametrize(
+    "attribution",
+    [
+        "Bo Berg wrote:",
+        '"Bo Berg" wrote:',
+        "Bo wrote:",
+        "bo.berg wrote:",
+        "codinghorror via Team wrote:",
+        "Bo Berg via Team wrote:",
+        "Bo Berg schrieb:",
+        "Bo Berg a écrit :",
+        "Bo Berg escribió:",
+        "Bo Berg skrev:",
+        "Bo Berg napisał(a):",
+    ],
+)
+def test_a_name_wrote_line_right_above_the_closing_quote_goes_with_it(attribution: str) -> None:
+    # Thunderbird's "author wrote" attribution: no date, no address, but a quote right below
+    parts = split_reply(f"The room is booked.\n\n{attribution}\n> Could you book a room?\n> Bo\n")
+    assert parts.text == "The room is booked."
+    assert parts.quoted_text == f"{attribution}\n> Could you book a room?\n> Bo"
+    new, quoted = split_reply_html(
+        f"<p>The room is booked.</p><div>{attribution}</div><blockquote type=cite><p>Could you?</p></blockquote>"
+    )
+    assert html_to_text(new) == "The room is booked."
+    assert attribution.split()[0] in quoted
+
+
+@pytest.mark.parametrize(
+    "lead_in",
+    [
+        "Here is what the customer wrote:",  # the author's own words, a quote they chose
+        "Look at what Bo wrote:",
+        "Bo Berg wrote:\n",  # a blank line between: no header of a client
+        "Bo Berg wrote: we can close the ticket.",
+    ],
+)
+def test_a_lead_in_or_a_sentence_above_a_quote_stays_the_authors(lead_in: str) -> None:
+    parts = split_reply(f"The room is booked.\n\n{lead_in}\n> Could you book a room?\n")
+    assert parts.text == f"The room is booked.\n\n{lead_in.strip()}"
+    assert parts.quoted_text == "> Could you book a room?"
+
+
+@pytest.mark.parametrize(
     "header",
     [
         "On Tue, Mar 3, 2026 at 10:00 AM John Doe <john@example.com> wrote:",
