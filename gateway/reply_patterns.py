@@ -217,19 +217,31 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # Samsung ends its line with a full stop; Outlook's apps and Outlook.com (the text part of their
 # linked "Sent from Outlook") with the link in angle brackets
 MOBILE_LINE = re.compile(
-    r"^\s*(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\- ]{1,60}|"
+    r"^\s*\(?(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\-™® ]{1,60}|"
     r"please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes)|"
     r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
-    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+\w+\s+(?:phone|device)|mymail|bluemail|spark|"
-    r"fastmail|airmail|edison\s+mail)\b[\w\- ]{0,30}|"
+    r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+(?:\w+\s+)?(?:phone|device)|mymail|bluemail|spark|"
+    r"fastmail|airmail|edison\s+mail|proton\s+mail|mailbox)\b[\w\- ]{0,30}|"
+    r"sent\s+from\s+the\s+all\s+new\s+aol\s+app(?:\s+for\s+\w{2,10})?|"
+    r"(?:securely\s+)?sent\s+(?:from|with)\s+tuta(?:nota)?\b[^\n]{0,120}|"  # "…, the secure & ad-free mailbox."
+    # Outlook's apps in other languages: "Sent from Outlook for Android" and "Get Outlook for iOS"
+    r"(?:gesendet\s+von|von)\s+outlook\s+für\s+\w{2,10}(?:\s+gesendet)?|"
+    r"envoy[ée]\s+(?:à|a)\s+partir\s+d[e']\s*outlook(?:\s+pour\s+\w{2,10})?|"
+    r"(?:verzonden|verstuurd)\s+(?:vanaf|met|via)\s+outlook(?:\s+voor\s+\w{2,10})?|"
+    r"enviado\s+(?:desde|do|de)\s+(?:o\s+)?outlook(?:\s+para\s+\w{2,10})?|"
+    r"(?:skickat\s+från|sendt\s+fra)\s+outlook(?:\s+(?:för|for)\s+\w{2,10})?|"
+    r"(?:télécharger|obtenir)\s+outlook\s+pour\s+\w{2,10}|(?:obter|baixe)\s+o\s+outlook\s+para\s+\w{2,10}|"
+    r"obtener\s+outlook\s+para\s+\w{2,10}|(?:scarica|ottieni)\s+outlook\s+per\s+\w{2,10}|"
+    r"outlook\s+(?:für|voor)\s+\w{2,10}\s+(?:herunterladen|downloaden)|hämta\s+outlook\s+för\s+\w{2,10}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
     r"get\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|"
     r"sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
-    r"envoyé\s+de\s+mon\s+[\w ]{1,30}|von\s+meinem(?:/meiner)?\s+[\w ]{1,30}\s+gesendet|"
+    r"envoyé\s+(?:de|depuis)\s+mon\s+[\w ]{1,30}|von\s+meinem(?:/meiner)?\s+[\w ]{1,30}\s+gesendet|"
     r"gesendet\s+von\s+meinem\s+[\w\- ]{1,30}|"
     r"diese\s+nachricht\s+wurde\s+von\s+meinem\s+[\w\-. ]{1,60}\s+gesendet|"  # GMX's and WEB.DE's apps
+    r"gesendet\s+mit\s+der\s+(?:gmx|web\.de|1&1|mail\.com)\s+mail\s+app|"
     r"enviado\s+desde\s+mi\s+[\w ]{1,30}|enviado\s+do\s+meu\s+[\w ]{1,30}|"
     r"(?:verstuurd|verzonden)\s+(?:vanaf|met)\s+mijn\s+[\w ]{1,30}|skickat\s+från\s+min\s+[\w ]{1,30}|"
     r"sendt\s+fra\s+min\s+[\w ]{1,30}|inviato\s+da\s+(?:il\s+mio\s+)?[\w ]{1,30}|"
@@ -245,12 +257,15 @@ MOBILE_LINE = re.compile(
     r"στάλθηκε\s+από\s+(?:το\s+|τη\s+)?(?:iphone|ipad|android|samsung|κινητό)[\w ]{0,20}|"
     r"(?:iphone|ipad|android|samsung|galaxy)[\w]{0,10}'?(?:umdan|ımdan|imden|ümden|dan|den)\s+gönderildi|"
     r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
-    r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机))"
-    r"(?:\s*<https?://[^\s<>]{1,100}>)?"
+    r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机)|從我的\s?(?:iPhone|iPad)\s?傳送)"
+    # its link: "<…>" in a client's text part, "[…]" from some converters, or glued on ("iOShttps://…")
+    r"(?:\s*[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?)?"
     # "Sent from my phone. Please excuse typos."
-    r"(?:\s*[.!]?\s*please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?\s*[.!]?\s*$",
+    r"(?:\s*[.,!]?\s*please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?\s*[.!]?\s*\)?\s*$",
     re.IGNORECASE,
 )
+# the link of the line above, on a line of its own ("Verzonden vanaf Outlook voor Android\n[https://aka.ms/…]")
+BARE_LINK = re.compile(r"^\s*[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?\s*$")
 # closing formulas that start a sign-off block ("Regards,\nJohn")
 _SIGN_OFF_WORDS = (
     r"(?:(?:best|kind|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|"
@@ -261,7 +276,7 @@ _SIGN_OFF_WORDS = (
     r"vänliga\s+hälsningar|hälsningar|vh|"
     r"mit\s+freundlichen\s+grüßen|(?:viele|liebe|beste)\s+grüße|lg|vg|mfg|gruß|grüße|servus|"
     r"vielen\s+dank|danke(?:\s+(?:schön|sehr|im\s+voraus))?|"
-    r"met\s+vriendelijke\s+groet(?:en)?|(?:vriendelijke|hartelijke)\s+groet(?:en)?|groeten|groet|groetjes|"
+    r"met\s+vriendelijke\s+groet(?:en)?|(?:vriendelijke|hartelijke)\s+groet(?:en)?|groeten|groet|groetjes|grt|gr|"
     r"bedankt|dank\s+je(?:\s?wel)?|"
     r"pozdrawiam|z\s+poważaniem|z\s+powazaniem|s\s+pozdravem|"
     r"(?:bien\s+|très\s+)?cordialement|bien\s+à\s+vous|salutations|merci(?:\s+(?:beaucoup|d'avance))?|"

@@ -119,6 +119,8 @@ def _scrubbed(lines: list[str], end: int) -> int | None:
 
 
 def _mobile(lines: list[str], end: int) -> int | None:
+    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and P.MOBILE_LINE.match(lines[end - 1][:MAX_LINE]):
+        end -= 1  # the app's link, put on a line of its own
     if not P.MOBILE_LINE.match(lines[end][:MAX_LINE]):
         return None
     # "Stavros Xxxxxx\nvia mobile": a name line right above belongs to it

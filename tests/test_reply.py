@@ -105,6 +105,31 @@ def test_mobile_signature_is_split_off() -> None:
         "Android から送信",
         "Sent from myMail for iOS",
         "Get BlueMail for Android",
+        # Outlook's apps in other languages, with their link as each client writes it
+        "Gesendet von Outlook für Android",
+        "Von Outlook für iOS gesendet",
+        "Envoyé à partir de Outlook pour Android<https://aka.ms/AAb9ysg>",
+        "Verzonden vanaf Outlook voor Android [https://aka.ms/AAb9ysg]",
+        "Verzonden vanaf Outlook voor Android\n[https://aka.ms/AAb9ysg]",
+        "Enviado desde Outlook",
+        "Télécharger Outlook pour Android",
+        "Obter o Outlook para Android",
+        "Get Outlook for iOShttps://aka.ms/o0ukef",  # the HTML's link rendered with no space
+        "Get Outlook for Android [https://aka.ms/ghei36]",
+        # other apps and phones
+        "Envoyé depuis mon iPhone",
+        "從我的 iPhone 傳送",
+        "Sent from Proton Mail for iOS",
+        "Sent with Tutanota, the secure & ad-free mailbox.",
+        "Securely sent with Tutanota. Get your own encrypted, ad-free mailbox: https://tutanota.com",
+        "Sent from Mailbox for iPad",
+        "Sent from the all new AOL app for iOS",
+        "Gesendet mit der WEB.DE Mail App",
+        "Sent from my Sony Xperia™ smartphone",
+        "Sent from my BlackBerry® wireless device",
+        "Sent from my cell, please excuse any typos.",
+        "(Sent from mobile device)",
+        "(sent from a phone)",
     ],
 )
 def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
@@ -114,7 +139,16 @@ def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -
 
 @pytest.mark.parametrize(
     "line",
-    ["Trimis de pe site.", "Paket gönderildi", "Отправлено из офиса", "Odesláno z kanceláře", "Wysłane z biura"],
+    [
+        "Trimis de pe site.",
+        "Paket gönderildi",
+        "Отправлено из офиса",
+        "Odesláno z kanceláře",
+        "Wysłane z biura",
+        "Verzonden vanaf Outlook voor Android: bel mij op 06-12345678",
+        "I use Outlook for iOS",
+        "Ik heb dit verzonden vanaf Outlook voor Android, kun je de bijlage lezen?",
+    ],
 )
 def test_a_last_line_saying_something_was_sent_from_a_place_stays_text(line: str) -> None:
     parts = split_reply(f"Hi,\n\nthe parcel left.\n\n{line}")
@@ -487,6 +521,8 @@ def test_sign_offs_in_the_languages_whose_headers_are_read_start_the_signature(c
         "Grazie mille,",
         "Groetjes,",
         "Hartelijke groeten,",
+        "Grt.",
+        "Gr.",
         "Dank je wel,",
         "Vielen Dank!",
         "Danke im Voraus,",
