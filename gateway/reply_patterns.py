@@ -219,7 +219,7 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 MOBILE_LINE = re.compile(
     r"^\s*\(?(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\-™® ]{1,60}|"
     r"please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes)|"
-    r"sent\s+from\s+mail\s*(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
+    r"sent\s+from\s+mail\s{0,3}(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+(?:\w+\s+)?(?:phone|device)|mymail|bluemail|spark|"
     r"fastmail|airmail|edison\s+mail|proton\s+mail|mailbox)\b[\w\- ]{0,30}|"
@@ -235,7 +235,7 @@ MOBILE_LINE = re.compile(
     r"obtener\s+outlook\s+para\s+\w{2,10}|(?:scarica|ottieni)\s+outlook\s+per\s+\w{2,10}|"
     r"outlook\s+(?:für|voor)\s+\w{2,10}\s+(?:herunterladen|downloaden)|hämta\s+outlook\s+för\s+\w{2,10}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
-    r"get\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}(?:\s*<https?://[^\s<>]{1,100}>)?|"
+    r"get\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}|"
     r"sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
     r"envoyé\s+(?:de|depuis)\s+mon\s+[\w ]{1,30}|von\s+meinem(?:/meiner)?\s+[\w ]{1,30}\s+gesendet|"
@@ -259,9 +259,10 @@ MOBILE_LINE = re.compile(
     r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
     r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机)|從我的\s?(?:iPhone|iPad)\s?傳送)"
     # its link: "<…>" in a client's text part, "[…]" from some converters, or glued on ("iOShttps://…")
-    r"(?:\s*[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?)?"
+    r"(?:\s{0,3}[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?)?"
     # "Sent from my phone. Please excuse typos."
-    r"(?:\s*[.,!]?\s*please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?\s*[.!]?\s*\)?\s*$",
+    r"(?:\s{0,3}[.,!]?\s{0,3}please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?"
+    r"\s{0,3}[.!]?\s{0,3}\)?\s{0,3}$",  # of a line its caller stripped
     re.IGNORECASE,
 )
 # the link of the line above, on a line of its own ("Verzonden vanaf Outlook voor Android\n[https://aka.ms/…]")

@@ -119,14 +119,18 @@ def _scrubbed(lines: list[str], end: int) -> int | None:
 
 
 def _mobile(lines: list[str], end: int) -> int | None:
-    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and P.MOBILE_LINE.match(lines[end - 1][:MAX_LINE]):
+    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and _is_mobile(lines[end - 1]):
         end -= 1  # the app's link, put on a line of its own
-    if not P.MOBILE_LINE.match(lines[end][:MAX_LINE]):
+    if not _is_mobile(lines[end]):
         return None
     # "Stavros Xxxxxx\nvia mobile": a name line right above belongs to it
-    if end > 0 and _is_name(lines[end - 1]) and not P.MOBILE_LINE.match(lines[end - 1][:MAX_LINE]):
+    if end > 0 and _is_name(lines[end - 1]) and not _is_mobile(lines[end - 1]):
         return end - 1
     return end
+
+
+def _is_mobile(line: str) -> bool:
+    return P.MOBILE_LINE.match(line[:MAX_LINE].rstrip()) is not None
 
 
 def _sign_off(lines: list[str], end: int) -> int | None:

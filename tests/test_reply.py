@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import reply_patterns as P
 from gateway.forward import unwrap_text
 from gateway.html_text import html_to_text
 from gateway.reply import split_reply, split_reply_html, without_signature
@@ -600,3 +601,16 @@ def test_a_signature_block_in_history_quoted_without_marks_stays_the_original_au
     parts = split_reply(text)
     assert (parts.text, parts.signature) == ("Yes.", "")
     assert parts.quoted_text.endswith("Friday?\n\n--\nAnn")
+
+
+def test_app_lines_and_attributions_are_matched_in_linear_time_on_any_line() -> None:
+    # the callers cut a line to 80 characters, but a pattern must not rely on it: "sent with tuta"
+    # then 100,000 spaces and a letter took 75 s while the link, the excuse, the bracket and the
+    # line's end each had a "\s*"
+    lines = [f"{start}{' ' * 100_000}x" for start in ("sent with tuta", "(sent from my phone", "get outlook for ios")]
+    lines += [f"{start}{' ' * 100_000}" for start in ("Bo Berg", "Bo Berg wrote")]
+    start = time.perf_counter()
+    for line in lines:
+        assert P.MOBILE_LINE.match(line) is None
+        assert P.NAME_WROTE.match(line) is None
+    assert time.perf_counter() - start < 2.0
