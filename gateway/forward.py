@@ -206,8 +206,9 @@ def parse_address(value: str) -> Address:
     pairs = getaddresses([value]) if "@" in value else []
     if pairs and "@" in pairs[0][1]:
         name, addr = pairs[0]
-        local, _, domain = addr.rpartition("@")
-        return Address(name.strip().strip('"'), f"{local}@{domain.lower()}")
+        # lower-cased whole, as parse.py stores every sender: "Ivo.Novak@" and "ivo.novak@" are one
+        # person to group forwards by and to match a reader's "only mine" against
+        return Address(name.strip().strip('"'), addr.lower())
     return Address(value.strip('"'), "")
 
 

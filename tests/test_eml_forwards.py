@@ -136,6 +136,13 @@ def test_same_original_forwarded_by_two_people_in_gmail_and_apple_style_is_one_p
     )
     assert a.forward_key is not None
     assert a.forward_key == b.forward_key
+    # one forwarding client writes the original's address as its sender typed it, another as the
+    # list printed it: still one post
+    raw = (EML / "same-original-forwarded-twice-b.eml").read_bytes()
+    assert b"ops@example.com" in raw
+    c = analysed(raw.replace(b"ops@example.com", b"Ops@Example.com"))
+    assert c.content.author == OPS
+    assert c.forward_key == a.forward_key
 
 
 def test_french_outlook_tr_forward_reads_de_envoye_objet_with_a_no_break_space_before_the_colon() -> None:

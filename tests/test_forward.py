@@ -39,7 +39,7 @@ def test_apple_begin_forwarded_message() -> None:
     )
 
 
-def test_gmail_forwarded_message_lowercases_the_domain() -> None:
+def test_gmail_forwarded_message_lowercases_the_address() -> None:
     subject, text = load("gmail-forwarded-message.eml")
     fwd = unwrap_text(text, subject=subject)
     assert fwd is not None
@@ -136,7 +136,7 @@ def test_forward_header_dates(value: str, expected: datetime | None) -> None:
 
 
 def test_parse_address_forms() -> None:
-    assert parse_address('"Doe, Jane" <Jane@Example.ORG>') == Address("Doe, Jane", "Jane@example.org")
+    assert parse_address('"Doe, Jane" <Jane@Example.ORG>') == Address("Doe, Jane", "jane@example.org")
     assert parse_address("John Doe") == Address("John Doe", "")
 
 
