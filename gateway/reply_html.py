@@ -33,7 +33,8 @@ _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|prot
 _SIGNATURE = re.compile(r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature)\b|^Signature$", re.I)
 _QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
 _SPACES = re.compile(r"\s+")
-_TEXT_LINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>")
+# how a text part writes a link the HTML puts on words: "Mail<https://…>", "[https://…]", or glued on
+_TEXT_LINK = re.compile(r"[<\[](?:https?|mailto):[^\s<>\[\]]*[>\]]|(?<=[^\W\d_])https?://[^\s<>]*")
 
 
 def split_reply_html(html: str) -> tuple[str, str]:
@@ -79,7 +80,7 @@ def without_signature(html: str, signature: str) -> str:
     what the cut drops is about the signature's length, so no new text goes.
     The page shows the signature folded, apart, as the text fields keep it.
     """
-    # a link the text part wrote as "Mail<https://…>" is the word alone in the HTML
+    # a link the text part wrote as "Mail<https://…>" is the word alone in the HTML (`_TEXT_LINK`)
     lines = [ln for ln in (_SPACES.sub(" ", _TEXT_LINK.sub("", ln)).strip() for ln in signature.split("\n")) if ln]
     if not lines:
         return html

@@ -410,6 +410,14 @@ def test_the_html_loses_the_signature_the_text_split_found() -> None:
     assert html_to_text(without_signature(plain, "Regards,\nBo")) == "See you at 10."
 
 
+@pytest.mark.parametrize("link", ["<https://aka.ms/AAb9ysg>", " [https://aka.ms/AAb9ysg]", "https://aka.ms/AAb9ysg"])
+def test_the_html_loses_an_app_line_whose_link_the_text_part_wrote_in_any_form(link: str) -> None:
+    html = '<div>Leuk gedaan!</div><div>Verzonden vanaf <a href="https://aka.ms/AAb9ysg">Outlook voor Android</a></div>'
+    parts = split_reply(f"Leuk gedaan!\n\nVerzonden vanaf Outlook voor Android{link}")
+    assert parts.text == "Leuk gedaan!"
+    assert html_to_text(without_signature(html, parts.signature)) == "Leuk gedaan!"
+
+
 def test_the_html_keeps_a_signature_whose_cut_would_drop_new_text() -> None:
     html = "<p>Regards,</p><p>" + "the new text goes on " * 20 + "</p><p>Bo</p>"
     assert without_signature(html, "Regards,\nBo") == html
