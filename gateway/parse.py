@@ -62,6 +62,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
 
     An opaque S/MIME signature is read for the message inside it (`unwrap`: once).
     """
+    raw = _LEADING_BLANK.sub(b"", raw, count=1)
     try:
         mail = _mailparser(raw)
     except Exception as exc:  # mail-parser raises its own and stdlib errors alike
@@ -117,6 +118,10 @@ _TRACE = re.compile(
 
 
 _RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE)
+# Blank lines above the first header: the header block would end before it began. Files saved by
+# some tools, and mbox entries written with a blank line after their "From " line, start so.
+_LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)")
+
 RECEIVED_READ = 3  # the newest hops; a date further down is no delivery time
 
 

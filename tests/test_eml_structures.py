@@ -319,3 +319,14 @@ def test_pgp_armour_quoted_cut_short_or_repeated_is_read_in_one_bounded_pass() -
     assert len(files) == MAX_PGP_MESSAGES and text.count(begin) == 5
     text, files = pgp_messages(begin * 50_000 + "x\n" + end)  # each BEGIN once: quadratic took minutes
     assert len(files) == 1 and text.count(begin.strip()) == 49_999
+
+
+def test_a_blank_line_above_the_headers_is_skipped_not_a_message_without_headers() -> None:
+    """Some tools save a message with an empty line first; the header block is still the one below it."""
+    a = analysed_fixture("leading-blank-line-before-headers.eml")
+    assert a.message_id == "leading-blank-1@example.org"
+    assert a.chain == ["numbers-1@example.com"]
+    assert a.content.author == Address("Ana Lima", "ana@example.org")
+    assert a.content.subject == "Re: Quarterly numbers"
+    assert a.content.text == "The numbers add up; I checked them against the ledger."
+    assert a.content.quoted_text.startswith("On Mon, Mar 2, 2026 at 6:01 PM Bo Berg")
