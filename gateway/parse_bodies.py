@@ -211,18 +211,29 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     bytes without their byte-order mark (any 8-bit line would come out as CJK
     characters); among its best guesses the Windows code pages mail uses most
     win; and when it offers none of them, text that reads as Latin letters in
-    Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳").
+    Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳"). An ISO-8859
+    reading with C1 controls in it is a wrong label: Japanese or Chinese text
+    that detection finds is taken instead.
     """
+    controls = None
     for charset in dict.fromkeys((codec(declared), codec(declared, superset=False), "utf-8")):  # each once
         if not charset:
             continue
         try:
-            return data.decode(charset)
+            text = data.decode(charset)
         except ValueError:  # undecodable
             continue
+        if not charset.startswith("iso8859") or not _C1_CONTROL.search(text):
+            return text
+        controls = controls if controls is not None else text
     bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     wide = ("utf_16", "utf_32")
     candidates = [c for c in charset_normalizer.from_bytes(data) if bom or not c.encoding.startswith(wide)]
+    if controls is not None:
+        # the label's exact table read bytes its superset has no letter for (ISO-8859-1 on Shift_JIS text):
+        # a multi-byte charset detection finds is the text; anything else, the label's reading stands
+        cjk = [c for c in candidates if c.encoding.startswith(_MULTI_BYTE)]
+        return str(min(cjk, key=lambda c: c.chaos)) if cjk else controls
     if candidates:
         least = min(c.chaos for c in candidates)
         best = {c.encoding: c for c in candidates if c.chaos == least}
@@ -234,6 +245,9 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     return data.decode("cp1252", "replace")
 
 
+# C1 controls: no text has them; an ISO-8859 table gives them for bytes it has no letter for
+_C1_CONTROL = re.compile("[\x80-\x9f]")
+_MULTI_BYTE = ("cp932", "shift_jis", "euc_jp", "iso2022_jp", "gb", "big5", "cp949", "euc_kr", "iso2022_kr")
 _PREFERRED = ("cp1252", "cp1250", "cp1251")  # the commonest undeclared charsets in mail, Western first
 _LATIN_SIGNS = frozenset("€‚„…†‡ˆ‰‹‘’“”•–—˜™›¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿×÷\xa0")
 

@@ -182,6 +182,17 @@ def test_windows_31j_text_labelled_shift_jis_is_not_mojibake() -> None:
     assert c.text == "皆様\n\n明日の打ち合わせは①会議室Ⅱで行います。\n資料は㈱山田商事から届きました。\n\n佐藤"
 
 
+def test_shift_jis_text_labelled_iso_8859_1_is_read_as_japanese_not_control_characters() -> None:
+    """Windows-1252 has no letter for 0x81, which starts most Shift_JIS katakana ("ー", "・"): the label's
+    exact table always decodes, into C1 control characters, so detection is asked, and a multi-byte
+    charset it finds wins."""
+    c = analysed_fixture("iso-8859-1-label-on-shift-jis-text.eml").content
+    assert c.text == (
+        "田中様\n\nサーバー・メンテナンスの日程を送ります。\n来週の火曜日、午後九時からです。\n\nピーター・ジョーンズ"
+    )
+    assert decode_bytes("ピーター".encode("shift_jis"), "us-ascii") == "ピーター"
+
+
 def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_8bit() -> None:
     """Names were Latin-1 mojibake (an RFC 2231 name in "iso-8859-8-i"), a wrong guess (an RFC 2047
     one in "windows-874"), replacement characters (raw 8-bit UTF-8 or Windows-1252), or ten random
