@@ -217,7 +217,10 @@ SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
 # Samsung ends its line with a full stop; Outlook's apps and Outlook.com (the text part of their
 # linked "Sent from Outlook") with the link in angle brackets
 MOBILE_LINE = re.compile(
-    r"^\s*\(?(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\-™® ]{1,60}|"
+    r"^\s*(?:\(|<<)?(?:(?:this\s+(?:message|e-?mail)\s+was\s+)?sent\s+from\s+my\s+[\w\-™® ]{1,60}|"
+    # "From my iPhone 6", "Sent by Galaxy": the device and its model, nothing else
+    r"(?:from\s+my|sent\s+by(?:\s+my)?)\s+(?:iphone|ipad|(?:samsung\s+)?galaxy|samsung|android|blackberry)"
+    r"(?:\s{1,3}(?:\d{1,2}|[a-z]\d{1,2}|note\s?\d{1,2}|se|xr|xs)(?:\s{1,3}(?:plus|pro|max|mini|ultra|fe)){0,2})?|"
     r"please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes)|"
     r"sent\s+from\s+mail\s{0,3}(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
@@ -262,7 +265,7 @@ MOBILE_LINE = re.compile(
     r"(?:\s{0,3}[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?)?"
     # "Sent from my phone. Please excuse typos."
     r"(?:\s{0,3}[.,!]?\s{0,3}please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?"
-    r"\s{0,3}[.!]?\s{0,3}\)?\s{0,3}$",  # of a line its caller stripped
+    r"\s{0,3}[.!]?\s{0,3}(?:\)|>>)?\s{0,3}$",  # of a line its caller stripped
     re.IGNORECASE,
 )
 # the link of the line above, on a line of its own ("Verzonden vanaf Outlook voor Android\n[https://aka.ms/…]")

@@ -131,6 +131,13 @@ def test_mobile_signature_is_split_off() -> None:
         "Sent from my cell, please excuse any typos.",
         "(Sent from mobile device)",
         "(sent from a phone)",
+        # the device alone, as some phones and their owners write it
+        "From my iPhone",
+        "From My Iphone 6",
+        "From my iPhone 12 Pro Max",
+        "Sent by Galaxy",
+        "<<sent by galaxy>>",
+        "Sent by my Samsung Galaxy S21",
     ],
 )
 def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
@@ -301,6 +308,42 @@ def test_sent_from_in_a_sentence_is_not_a_signature() -> None:
     text = "Sent from my desk, which is easier than my phone."
     assert split_reply(text) == split_reply(text)  # pure
     assert split_reply(text).signature == ""
+
+
+@pytest.mark.parametrize(
+    "line", ["From my iPhone I cannot open the attachment.", "From my iPhone to yours", "Sent by Galaxy courier"]
+)
+def test_a_sentence_that_opens_with_a_device_is_not_a_signature(line: str) -> None:
+    assert split_reply(f"Yes, Thursday works for me.\n\n{line}").signature == ""
+
+
+def test_a_lone_dash_dash_above_the_quote_is_no_text() -> None:
+    """A client that puts the "-- " line above the quote and nothing else: the reply has no words of its own."""
+    parts = split_reply("--\n> quote line 1\n> quote line 2\n")
+    assert (parts.text, parts.quoted_text) == ("", "> quote line 1\n> quote line 2")
+    assert split_reply("-- \n").text == ""
+
+
+def test_a_separator_between_two_parts_of_the_message_is_not_a_signature() -> None:
+    """The author's own divider, with words and their closing below it: only the closing is the signature."""
+    text = (
+        "Hello Ana,\n\nThis is the first part of the new reply.\n\n" + "_" * 60 + "\n\n"
+        "This is the second part of the new reply.\n\nBest regards,\nBo Berg\n\n"
+        "On July 28, 2026, Ana Lima wrote:\n> This is the previous quoted message.\n"
+    )
+    parts = split_reply(text)
+    assert parts.text == text.split("\n\nBest regards,")[0]
+    assert parts.signature == "Best regards,\nBo Berg"
+    assert parts.quoted_text == "On July 28, 2026, Ana Lima wrote:\n> This is the previous quoted message."
+    # a separator right above the closing, or above a list's footer, still starts the signature
+    assert (
+        split_reply("Agreed.\n\n" + "_" * 30 + "\nBest regards,\nBo Berg").signature
+        == "_" * 30 + "\nBest regards,\nBo Berg"
+    )
+    footer = "_" * 30 + "\nteam mailing list\nteam@lists.example.com\nhttps://lists.example.com/team"
+    assert (
+        split_reply(f"Agreed.\n\nBest regards,\nBo Berg\n\n{footer}").signature == f"Best regards,\nBo Berg\n\n{footer}"
+    )
 
 
 def test_dash_dash_signature_delimiter() -> None:
