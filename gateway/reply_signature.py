@@ -41,6 +41,10 @@ def signature_start(lines: list[str]) -> int | None:
             # one paragraph of contact details ends a signature; a second above it is the
             # message's own (an invitation's organiser and guests, a venue's address)
             rules = tuple(r for r in rules if r is not _contact_block)
+        elif found[1] is _sign_off:
+            # words between a separator and a closing are the author's ("________" dividing two parts
+            # of the message); only a separator right above the closing goes with it
+            rules = tuple(_bare_separator if r is _separator_block else r for r in rules)
         start = found[0]
         end = _last_nonblank(lines, start)
         if end < 0:
@@ -69,8 +73,8 @@ def _one_layer(lines: list[str], end: int, rules: tuple[Rule, ...]) -> tuple[int
         return None
     for rule in rules:
         found = rule(lines, end)
-        if found is not None and found > 0:
-            return found, rule
+        if found is not None and (found > 0 or (rule is _delimiter and end == 0)):
+            return found, rule  # a "--" alone is no text: the author wrote nothing above it
     return None
 
 
@@ -90,7 +94,7 @@ def _separator_block(lines: list[str], end: int) -> int | None:
             return None
         if P.SIG_SEPARATOR.match(line):
             tail = lines[i + 1 : end + 1]
-            if any(P.FOOTNOTE.match(t) for t in tail[:3]):
+            if any(P.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail):
                 return None
             if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
                 return i
@@ -98,6 +102,17 @@ def _separator_block(lines: list[str], end: int) -> int | None:
         if line.strip():
             nonblank += 1
     return None
+
+
+def _bare_separator(lines: list[str], end: int) -> int | None:
+    return end if P.SIG_SEPARATOR.match(lines[end][: MAX_LINE * 2]) else None
+
+
+def _signed_below(tail: list[str]) -> bool:
+    """Words, then a closing, under the separator: the author divided their own message there
+    ("________" between two parts, "Best regards," under the second); the closing starts the signature."""
+    text = [t for t in tail if t.strip()]
+    return any(P.SIGN_OFF.match(t[:MAX_LINE]) or P.SIGN_OFF_NAMED.match(t[:MAX_LINE]) for t in text[1:])
 
 
 def scrubbed_start(lines: list[str]) -> int | None:
