@@ -19,7 +19,7 @@ from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyPa
 from gateway.parse import ParseError, parse
 from gateway.parse_calendar import is_calendar
 from gateway.sanitize import sanitize_html, without_hidden
-from gateway.thread import FORWARDS, normalize_subject
+from gateway.thread import FORWARDS, is_reply_subject, normalize_subject
 
 SNIPPET_CHARS = 240
 # what a mail gateway puts before the subject the author wrote ("[EXTERNAL] Catering")
@@ -63,7 +63,8 @@ def content_of(msg: ParsedMessage, lists: frozenset[str] = frozenset()) -> Conte
     if found is not None:
         return found
     text, html = _with_meeting(msg)
-    return _extracted(author, msg.date, msg.subject, text, html, msg.attachments)
+    reply_to_something = bool(msg.in_reply_to or msg.references) or is_reply_subject(msg.subject)
+    return _extracted(author, msg.date, msg.subject, text, html, msg.attachments, own_quotes=not reply_to_something)
 
 
 _WHEN_LINE = re.compile(r"^\s*when\s*:", re.IGNORECASE | re.MULTILINE)
@@ -110,7 +111,11 @@ def _extracted(
     attachments: list[Attachment],
     fwd: Forward | None = None,
     original_key: str | None = None,
+    *,
+    own_quotes: bool = False,
 ) -> Content:
+    """The visible parts of a body. `own_quotes`: the message replies to nothing, so quoted lines
+    without a reply header above them are the author's quotation, not history."""
     new_html = quoted_html = history = ""
     html = without_hidden(html) if html else html
     text = _inline_images(links.in_text(text))
@@ -124,13 +129,15 @@ def _extracted(
             history = history or html_to_text(quoted_html)
     if html:
         new_html, quoted_html = reply.split_reply_html(reply.without_banner(html))
-    parts = reply.split_reply(text) if text.strip() else None
+    # quoted lines the HTML shows as the author's (a plain <blockquote>, no client's quote markup)
+    own_quotes = own_quotes or bool(html and not quoted_html and _BLOCKQUOTE.search(new_html))
+    parts = reply.split_reply(text, own_quotes=own_quotes) if text.strip() else None
     if html and (parts is None or (quoted_html and not parts.quoted_text)):
         # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
         # runs the whole HTML into one text line): the HTML's cut is the one to show
         text = html_to_text(new_html)  # empty when everything was quoted
         quoted = html_to_text(quoted_html) if quoted_html else ""
-        parts = reply.split_reply(text)
+        parts = reply.split_reply(text, own_quotes=own_quotes)
         parts_quoted = "\n".join(p for p in (parts.quoted_text, quoted) if p)
     else:
         parts = parts or reply.split_reply(text)
@@ -154,6 +161,8 @@ def _extracted(
         original_key=original_key,
     )
 
+
+_BLOCKQUOTE = re.compile(r"<blockquote\b", re.IGNORECASE)
 
 # Outlook's text part marks an image pasted into the body "[cid:image001.png@01DCAC3F.7B2E5A10]"
 _CID_PLACEHOLDER = re.compile(r"\[cid:([^\]\s@]{0,200})@[^\]\s]{1,200}\]")

@@ -30,15 +30,25 @@ INLINE_MIN_CHARS = 120
 INLINE_MIN_LINES = 3
 
 
-def split_reply(text: str) -> ReplyParts:
-    """Split a text/plain body into (new text, quoted history, signature)."""
+def split_reply(text: str, *, own_quotes: bool = False) -> ReplyParts:
+    """Split a text/plain body into (new text, quoted history, signature).
+
+    `own_quotes`: nothing but a reply header makes quoted lines history; the
+    caller knows the message is no reply (a new post quotes what its author
+    chose to), or its HTML marks none of them as a quote.
+    """
     lines, pgp = _clearsigned(_without_banner(_lines(text)))
-    new, quoted = split_lines(lines)
+    new, quoted, headed = _split_lines(lines)
+    if own_quotes and not headed:
+        end = len(lines)
+        while end and not P.QUOTE_PREFIX.sub("", lines[end - 1]).strip():
+            end -= 1  # blank lines and a quote's empty last line, ">"
+        new, quoted = lines[:end], []
     sig_at = signature_start(new)
     signature: list[str] = []
     if sig_at is not None:
         new, signature = new[:sig_at], new[sig_at:]
-    new, trailing = _trailing_quote(new)
+    new, trailing = _trailing_quote(new) if headed or not own_quotes else (new, [])
     if not signature:
         quoted, signature = _signature_below_quote(quoted)
     signature = signature + ([""] if signature and pgp else []) + pgp
@@ -116,15 +126,26 @@ def split_lines(lines: list[str]) -> tuple[list[str], list[str]]:
     In an inline reply the new lines may still end with the trailing quote and a
     footer; `split_reply` peels those off after the signature.
     """
+    new, quoted, _ = _split_lines(lines)
+    return new, quoted
+
+
+def _split_lines(lines: list[str]) -> tuple[list[str], list[str], bool]:
+    """`split_lines`, and whether a reply header was found (not only quoted lines)."""
     lines = _split_shared_lines(lines)
     kinds = _kinds(lines)
     header = _reply_header(lines, kinds)
     if header is None:
         opening = _next_nonblank(lines, 0)
         if opening is None or kinds[opening] != "Q":
-            return _split_trailing_quote(lines, kinds)
+            return *_split_trailing_quote(lines, kinds), False
         # a quote the body opens with and no header above it (bottom posting): as below a header
-        header = (opening, opening - 1)
+        return *_split_below(lines, kinds, (opening, opening - 1)), False
+    return *_split_below(lines, kinds, header), True
+
+
+def _split_below(lines: list[str], kinds: list[str], header: tuple[int, int]) -> tuple[list[str], list[str]]:
+    """(new lines, history) of a body whose history starts at `header` (its first and last line)."""
     begin, end = header
     first = _next_nonblank(lines, end + 1)
     if first is None or kinds[first] != "Q":
