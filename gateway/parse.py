@@ -25,7 +25,7 @@ from gateway.message import PGP_ENCRYPTED_FILE, Address, Attachment, ParsedMessa
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, pgp_messages, uuencoded_files
 from gateway.parse_calendar import read_calendar
-from gateway.parse_headers import date_of, decoded, header_text, no_nul, read_header
+from gateway.parse_headers import date_of, decoded, header_text, message_charset, no_nul, read_header
 from gateway.tnef import unpacked
 
 # mail-parser logs ~64 debug lines per message and warns on every nested
@@ -81,8 +81,9 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     message_id = _first_id(read_header(msg, "message-id"))
     text, uufiles = uuencoded_files(no_nul("\n".join(t for t in plain if t.strip())))
     text, armoured = pgp_messages(text)
-    author = _author(mail.from_ or [], msg)
-    files = unpacked(attachments(mail.attachments, msg) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
+    charset = message_charset(msg)  # of raw 8-bit headers that are no UTF-8
+    author = _author(mail.from_ or [], msg, charset)
+    files = unpacked(attachments(mail.attachments, msg, charset) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
     files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
     calendar = read_calendar(msg, files)
     parsed = ParsedMessage(
@@ -90,7 +91,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         synthetic_id=not message_id,
         in_reply_to=_ids(read_header(msg, "in-reply-to"))[:1],
         references=_ids(read_header(msg, "references"))[-MAX_REFERENCES:],
-        subject=decoded(read_header(msg, "subject")),
+        subject=decoded(read_header(msg, "subject", charset)),
         author=author,
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=date_of(read_header(msg, "date")) or _delivered(raw),
@@ -230,9 +231,9 @@ def _synthetic_id(msg: Message, raw: bytes) -> str:
     return f"{h.hexdigest()[:32]}@synthetic.mailfeed.invalid"
 
 
-def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
+def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> Address:
     # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
-    value = read_header(msg, "from")
+    value = read_header(msg, "from", charset)
     name, addr = email.utils.parseaddr(value)
     if addr and "@" in addr:
         return Address(decoded(name), no_nul(addr).strip().lower())
@@ -243,7 +244,7 @@ def _author(from_: list[tuple[str, str]], msg: Message) -> Address:
         if addr:
             return Address(no_nul(name or ""), no_nul(addr).strip().lower())
     for header in ("sender", "reply-to", "return-path"):
-        name, addr = email.utils.parseaddr(read_header(msg, header))
+        name, addr = email.utils.parseaddr(read_header(msg, header, charset))
         if addr:
             return Address(decoded(name), no_nul(addr).lower())
     return Address("", "")

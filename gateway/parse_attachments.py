@@ -19,8 +19,9 @@ from gateway.parse_bodies import decode_bytes
 from gateway.parse_headers import decoded, no_nul, read_header
 
 
-def attachments(items: list[dict], msg: Message) -> list[Attachment]:
-    names = _attachment_names(msg) if items else {}
+def attachments(items: list[dict], msg: Message, charset: str | None = None) -> list[Attachment]:
+    """`charset`: the codec raw 8-bit names that are no UTF-8 are read in (`parse_headers.message_charset`)."""
+    names = _attachment_names(msg, charset) if items else {}
     out = []
     for item in items:
         payload = item.get("payload") or ""
@@ -63,16 +64,16 @@ def _attachment_name(item: dict, names: dict[str, str]) -> str:
 _GENERATED_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
 
 
-def _attachment_names(msg: Message) -> dict[str, str]:
+def _attachment_names(msg: Message, charset: str | None) -> dict[str, str]:
     """Each named part's name as mail-parser reads it → as mailfeed reads it.
 
     mail-parser reads an RFC 2231 name in a charset Python does not know by that
     label as Latin-1, and raw 8-bit bytes as replacement characters; here names
-    go through `charsets` as bodies do, and raw bytes are UTF-8, else Windows-1252.
+    go through `charsets` as bodies do, and raw bytes are UTF-8, else `charset`, else Windows-1252.
     """
     names: dict[str, str] = {}
     for part in msg.walk():
-        raw = {header: read_header(part, header) for header in ("content-disposition", "content-type")}
+        raw = {header: read_header(part, header, charset) for header in ("content-disposition", "content-type")}
         fields = "".join(raw.values())
         if "name" not in fields.lower() or (fields.isascii() and "=?" not in fields and "*=" not in fields):
             continue  # no name, or a plain one both read alike

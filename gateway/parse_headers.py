@@ -1,6 +1,7 @@
 """Step 3, parse: header values as text, for parse.py and parse_attachments.py.
 
-Raw 8-bit bytes (RFC 6532) are read as UTF-8, else Windows-1252; RFC 2047
+Raw 8-bit bytes (RFC 6532) are read as UTF-8, else in the message's own
+charset, else Windows-1252; RFC 2047
 words through `charsets` as bodies are; NUL characters go (PostgreSQL text
 cannot hold one); dates in RFC 5322's form and the others senders write.
 """
@@ -20,17 +21,19 @@ from gateway.parse_bodies import decode_bytes
 HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")
 
 
-def read_header(msg: Message, name: str) -> str:
-    """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else cp1252."""
+def read_header(msg: Message, name: str, fallback: str | None = None) -> str:
+    """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else as
+    `fallback` (the message's own charset, `message_charset`), else cp1252."""
     name = name.lower()
     for key, value in msg.raw_items():
         if key.lower() == name:
-            return header_text(value) if isinstance(value, str) else str(value)
+            return header_text(value, fallback) if isinstance(value, str) else str(value)
     return ""
 
 
-def header_text(value: str) -> str:
-    """A header value from a bytes parse as text: its raw 8-bit bytes as UTF-8, else Windows-1252."""
+def header_text(value: str, fallback: str | None = None) -> str:
+    """A header value from a bytes parse as text: its raw 8-bit bytes as UTF-8, else as the codec
+    `fallback`, else Windows-1252."""
     try:
         value.encode("utf-8")
         return value
@@ -39,7 +42,33 @@ def header_text(value: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
+        pass
+    if fallback:
+        try:
+            return raw.decode(fallback)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return raw.decode("cp1252", "replace")
+
+
+def message_charset(msg: Message) -> str | None:
+    """The codec of the charset the message says its text is in, for raw 8-bit headers.
+
+    A client that writes raw 8-bit headers (Outlook Express, Foxmail, old
+    Japanese mailers) writes them in the charset of its text: Shift_JIS or
+    GB2312 subjects and names read as Windows-1252 came out as mojibake.
+    """
+    for i, part in enumerate(msg.walk()):
+        if i >= 20:
+            break
+        found = codec(part.get_content_charset())  # Foxmail puts it on the multipart too
+        if found:
+            return _EIGHT_BIT.get(found, found)
+    return None
+
+
+# 7-bit charsets: a mailer that sends its text in one writes its raw 8-bit headers in its Windows code page
+_EIGHT_BIT = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_kr": "cp949", "hz": "gbk"}
 
 
 def decoded(value: str) -> str:

@@ -193,6 +193,23 @@ def test_shift_jis_text_labelled_iso_8859_1_is_read_as_japanese_not_control_char
     assert decode_bytes("ピーター".encode("shift_jis"), "us-ascii") == "ピーター"
 
 
+def test_raw_gb2312_subject_name_and_filename_are_read_in_the_messages_charset() -> None:
+    """Foxmail and Outlook Express write headers as raw 8-bit bytes in the text's charset (here named on
+    the multipart too): read as Windows-1252 they were mojibake in the subject, the author and the file."""
+    c = analysed_fixture("foxmail-raw-gb2312-headers-and-filename.eml").content
+    assert c.subject == "季度报告,请查收"
+    assert c.author == Address("王小明", "xiaoming@example.cn")
+    assert [a.filename for a in c.attachments] == ["季度报告.xls"]
+    assert c.text == "大家好，\n\n季度报告在附件里，请查收。\n\n王小明"
+
+
+def test_raw_shift_jis_headers_over_iso_2022_jp_text_are_read_as_shift_jis() -> None:
+    """ISO-2022-JP is 7-bit: a mailer that sends its text in it writes raw header bytes in Windows' Shift_JIS."""
+    c = analysed_fixture("raw-shift-jis-headers-over-iso-2022-jp-text.eml").content
+    assert (c.subject, c.author.name) == ("会議資料", "鈴木 一郎")
+    assert c.text == "会議の資料を添付します。\n\n鈴木"
+
+
 def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_8bit() -> None:
     """Names were Latin-1 mojibake (an RFC 2231 name in "iso-8859-8-i"), a wrong guess (an RFC 2047
     one in "windows-874"), replacement characters (raw 8-bit UTF-8 or Windows-1252), or ten random
