@@ -38,7 +38,8 @@ _ALIASES = {
 # What browsers read these labels as (the WHATWG Encoding Standard): supersets that decode every
 # text the label's own table does, and the characters senders used beyond it. Windows-1252 in mail
 # labelled ISO-8859-1 is the commonest case: its curly quotes, dashes and € read as invisible C1
-# controls; Japanese mail labelled Shift_JIS uses Windows' circled numbers (①) and Roman numerals.
+# controls; Japanese mail labelled Shift_JIS or ISO-2022-JP uses Windows' circled numbers (①) and
+# Roman numerals, which made the whole text undecodable.
 _SUPERSETS = {
     "iso8859-1": "cp1252",
     "ascii": "cp1252",
@@ -48,6 +49,7 @@ _SUPERSETS = {
     "tis-620": "cp874",
     "iso8859-11": "cp874",
     "iso8859-9": "cp1254",
+    "iso2022_jp": "cp50221",
 }
 _SAYS_NOTHING = frozenset({"unknown-8bit", "unknown", "x-unknown", "x-user-defined", "8bit", "default", "none"})
 _BIDI_SUFFIX = re.compile(r"^(iso-8859-[68])-[ie]$")  # "-i" logical, "-e" explicit order: the same bytes
@@ -78,3 +80,59 @@ def codec(label: str | None, *, superset: bool = True) -> str | None:
             continue
         return _SUPERSETS.get(found, found) if superset else found
     return None
+
+
+def _cp50221_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    """ISO-2022-JP as Windows writes it (code page 50221): its two-byte codes are CP932's, so NEC's
+    ① and Ⅱ and IBM's kanji come out too. A run of codes Python's ISO-2022-JP has no character
+    for becomes its Shift_JIS bytes, read as CP932."""
+    data = bytes(data)
+    try:
+        return data.decode("iso2022_jp"), len(data)
+    except UnicodeDecodeError:
+        pass
+    pieces = _ESCAPE.split(data)
+    text = [pieces[0].decode("cp932", errors)]
+    for escape, run in zip(pieces[1::2], pieces[2::2], strict=True):
+        if escape in (b"\x1b$@", b"\x1b$B"):
+            try:
+                text.append((b"\x1b$B" + run).decode("iso2022_jp"))
+            except UnicodeDecodeError:
+                text.append(_jis_as_shift_jis(run).decode("cp932", errors))
+        elif escape == b"\x1b(I":  # half-width katakana
+            text.append(bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in run).decode("cp932", errors))
+        else:
+            text.append(run.decode("cp932", errors))
+    return "".join(text), len(data)
+
+
+_ESCAPE = re.compile(rb"(\x1b(?:\(B|\(J|\$@|\$B|\(I))")
+
+
+def _jis_as_shift_jis(run: bytes) -> bytes:
+    """Two-byte JIS codes as Shift_JIS bytes; line ends between them kept."""
+    out = bytearray()
+    i = 0
+    while i < len(run):
+        first = run[i]
+        if first in b"\r\n":
+            out.append(first)
+            i += 1
+            continue
+        if not (0x21 <= first <= 0x7E and i + 1 < len(run) and 0x21 <= run[i + 1] <= 0x7E):
+            raise UnicodeDecodeError("cp50221", run, i, i + 1, "not a two-byte JIS code")
+        lead = ((first - 0x21) >> 1) + 0x81
+        trail = run[i + 1] + (0x1F if first % 2 else 0x7E)
+        out += bytes((lead + 0x40 if lead > 0x9F else lead, trail + 1 if first % 2 and trail >= 0x7F else trail))
+        i += 2
+    return bytes(out)
+
+
+def _search(name: str) -> codecs.CodecInfo | None:
+    if name != "cp50221":
+        return None
+    iso = codecs.lookup("iso2022_jp")
+    return codecs.CodecInfo(iso.encode, _cp50221_decode, name="cp50221")
+
+
+codecs.register(_search)

@@ -210,6 +210,18 @@ def test_raw_shift_jis_headers_over_iso_2022_jp_text_are_read_as_shift_jis() -> 
     assert c.text == "会議の資料を添付します。\n\n鈴木"
 
 
+def test_iso_2022_jp_with_windows_circled_numbers_is_read_whole() -> None:
+    """Outlook writes ISO-2022-JP with CP932's codes (NEC's ①, Ⅲ): Python's codec refused the whole
+    text, which then came out as its escape sequences ("$B-!"), and the subject stayed encoded."""
+    c = analysed_fixture("iso-2022-jp-with-windows-circled-numbers.eml").content
+    assert (c.subject, c.author.name) == ("議題①と②", "高橋")
+    assert c.text == "皆様\n\n明日の議題は次の通りです。\n①予算\n②日程\nⅢ期の報告は来週です。\n\n高橋"
+    # text Python's own codec reads is read as it reads it; a cut sequence is still refused
+    assert decode_bytes("会議".encode("iso2022_jp"), "iso-2022-jp") == "会議"
+    with pytest.raises(UnicodeDecodeError):
+        b"\x1b$B-".decode("cp50221")
+
+
 def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_8bit() -> None:
     """Names were Latin-1 mojibake (an RFC 2231 name in "iso-8859-8-i"), a wrong guess (an RFC 2047
     one in "windows-874"), replacement characters (raw 8-bit UTF-8 or Windows-1252), or ten random
