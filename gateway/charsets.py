@@ -15,6 +15,10 @@ from __future__ import annotations
 import codecs
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # collections.abc.Buffer from Python 3.12
+    from typing_extensions import Buffer
 
 _ALIASES = {
     "windows-874": "cp874",
@@ -82,16 +86,16 @@ def codec(label: str | None, *, superset: bool = True) -> str | None:
     return None
 
 
-def _cp50221_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+def _cp50221_decode(data: Buffer, errors: str = "strict", /) -> tuple[str, int]:
     """ISO-2022-JP as Windows writes it (code page 50221): its two-byte codes are CP932's, so NEC's
     ① and Ⅱ and IBM's kanji come out too. A run of codes Python's ISO-2022-JP has no character
     for becomes its Shift_JIS bytes, read as CP932."""
-    data = bytes(data)
+    raw = bytes(data)
     try:
-        return data.decode("iso2022_jp"), len(data)
+        return raw.decode("iso2022_jp"), len(raw)
     except UnicodeDecodeError:
         pass
-    pieces = _ESCAPE.split(data)
+    pieces = _ESCAPE.split(raw)
     text = [pieces[0].decode("cp932", errors)]
     for escape, run in zip(pieces[1::2], pieces[2::2], strict=True):
         if escape in (b"\x1b$@", b"\x1b$B"):
@@ -103,7 +107,7 @@ def _cp50221_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
             text.append(bytes(b + 0x80 if 0x21 <= b <= 0x5F else b for b in run).decode("cp932", errors))
         else:
             text.append(run.decode("cp932", errors))
-    return "".join(text), len(data)
+    return "".join(text), len(raw)
 
 
 _ESCAPE = re.compile(rb"(\x1b(?:\(B|\(J|\$@|\$B|\(I))")
