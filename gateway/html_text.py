@@ -148,7 +148,7 @@ def _data(w: _Writer, text: str, in_pre: bool) -> None:
 def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
     tag = tok.tag
     if tag == "blockquote":
-        w.newline()
+        w.paragraph()  # a blank line above the quote, not a ">" one inside it
         w.depth += 1
     elif tag == "li":
         w.newline()
@@ -178,7 +178,10 @@ def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
 def _end(w: _Writer, tag: str, ol_counters: list[int]) -> None:
     if tag == "blockquote":
         w.newline()
+        while w.lines and w.lines[-1] == (w.depth, ""):
+            w.lines.pop()  # the quote's last paragraph's blank line: a blank line below it instead
         w.depth = max(0, w.depth - 1)
+        w.paragraph()
     elif tag in ("ol", "ul"):
         if ol_counters:
             ol_counters.pop()

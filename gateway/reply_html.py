@@ -43,7 +43,7 @@ def split_reply_html(html: str) -> tuple[str, str]:
     scan = _Scan(tokens)
     cut = _find_cut(tokens, scan)
     if cut is None:
-        quote = _bottom_posted_quote(scan)
+        quote = _bottom_posted_quote(tokens, scan)
         if quote is None:
             return html, ""
         start, end = quote  # one quote, then a short answer: the quote is the history
@@ -58,15 +58,19 @@ BOTTOM_ANSWER_MAX_CHARS = 120
 BOTTOM_ANSWER_MAX_LINES = 2
 
 
-def _bottom_posted_quote(scan: _Scan) -> tuple[int, int] | None:
+def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | None:
     """The quote a bottom-posted reply opens with, when a short answer below it is all the new text."""
     outer = [(s, e) for s, e in scan.spans if not any(o < s and e <= oe for o, oe in scan.spans)]
+    if len(outer) == 2 and "moz-cite-prefix" in tokens[outer[0][0]].attr("class"):
+        outer = [(outer[0][0], outer[1][1])]  # Thunderbird's moz-cite-prefix, then its quote
     if len(outer) != 1:
         return None
     start, end = outer[0]
+    start = _header_above(scan, start)  # Apple Mail's "On … wrote:" above its quote
     if scan.tok_line[start] != 0 or end + 1 >= len(scan.tok_line):
         return None  # text above the quote: an inline reply, or a quote with nothing below
-    below = scan.lines[scan.tok_line[end] :]
+    signed = {line for s, e in scan.quiet if s > end for line in range(scan.tok_line[s], scan.tok_line[e] + 1)}
+    below = [ln for i, ln in enumerate(scan.lines[scan.tok_line[end] :], scan.tok_line[end]) if i not in signed]
     if not below or len(below) > BOTTOM_ANSWER_MAX_LINES or sum(len(ln) for ln in below) > BOTTOM_ANSWER_MAX_CHARS:
         return None
     return start, end
@@ -295,6 +299,9 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             return None
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
+            if header is not None and scan.tok_line[start] <= header[1] + 1 and scan.text_after[end + 1]:
+                if _is_quote(tokens[start]):
+                    return None  # the header heads this quote, and the author answers below it
             break
         if scan.text_after[end + 1]:
             if text_cut is not None and text_cut <= end:
@@ -302,6 +309,12 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             continue  # an inline reply answers below this quote
         return _back_over_opening(tokens, _header_above(scan, start))
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
+
+
+def _is_quote(tok: Token) -> bool:
+    """A marker that holds the quote itself, or Thunderbird's attribution right above it; not a
+    container that holds the header and leaves the history below it (Outlook's divRplyFwdMsg)."""
+    return tok.tag == "blockquote" or "moz-cite-prefix" in tok.attr("class")
 
 
 def _header_above(scan: _Scan, start: int) -> int:

@@ -82,9 +82,9 @@ def test_post_quoting_a_document_in_a_blockquote_is_not_cut() -> None:
     assert c.quoted_text == ""
     assert html_to_text(html) == (
         "Hi all,\n\n"
-        "Section 4.2 of the new travel policy (sent by the board on 27 February):\n"
+        "Section 4.2 of the new travel policy (sent by the board on 27 February):\n\n"
         "> Economy class is required for all flights under six hours. "
-        "Trains are preferred for any journey under four hours door to door.\n"
+        "Trains are preferred for any journey under four hours door to door.\n\n"
         "So the Lisbon trip stays on economy, and Hamburg goes by train. "
         "I will rebook the Hamburg tickets this week.\n\n"
         "Lena"
@@ -199,3 +199,38 @@ def test_outlooks_inline_image_placeholder_reads_as_gmail_writes_it() -> None:
     c = analysed(make_mail(message_id="cid@example.com", body=body)).content
     assert c.text == "The button is broken, see:\n\n[image: image002.png]\n\nIt worked on Friday."
     assert c.snippet == "The button is broken, see: [image: image002.png] It worked on Friday."
+
+
+def test_thunderbird_bottom_posted_html_keeps_the_answer_below_its_quote() -> None:
+    """The attribution (moz-cite-prefix) heads the quote the author answers below: the cut used to
+    fall on the attribution and take the answer with the history, leaving an empty entry."""
+    c = analysed_fixture("thunderbird-html-bottom-posted-reply.eml").content
+    assert c.text == "I called the service desk; a technician comes tomorrow at nine."
+    assert c.signature == "--\nLena Vogel | Office Management\n+49 30 1234567"
+    assert c.quoted_text == (
+        "On 12.03.26 16:02, Bo Berg wrote:\n\n"
+        "> The printer on the second floor jams on every page.\n>\n> Can someone call the service desk?"
+    )
+    html = html_of(c)
+    assert html_to_text(html) == "I called the service desk; a technician comes tomorrow at nine."
+    assert "jams" not in html and "wrote:" not in html
+
+
+def test_apple_mail_html_only_bottom_posted_answer_is_the_text() -> None:
+    c = analysed_fixture("apple-mail-html-only-bottom-posted.eml").content
+    assert c.text == "I have them, they are in my drawer."
+    assert c.quoted_text == (
+        "On 12 Mar 2026, at 17:55, Bo Berg <bo@example.com> wrote:\n\n> Who has the keys for the storage room?"
+    )
+    assert html_to_text(html_of(c)) == "I have them, they are in my drawer."
+
+
+def test_thunderbird_html_only_inline_answers_keep_their_questions() -> None:
+    """Answers between two quotes: an inline reply, whose quotes stay as context, each apart from its answer."""
+    c = analysed_fixture("thunderbird-html-only-inline-answers.eml").content
+    assert c.text == (
+        "On 12.03.26 16:30, Bo Berg wrote:\n\n> Can you do Thursday the 12th?\n\nYes, Thursday works.\n\n"
+        "> Shall I order lunch in?\n\nYes please, vegetarian for everyone."
+    )
+    assert c.quoted_text == ""
+    assert "Thursday the 12th" in html_of(c) and "vegetarian" in html_of(c)
