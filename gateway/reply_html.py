@@ -299,9 +299,9 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             return None
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
-            if header is not None and scan.tok_line[start] <= header[1] + 1 and scan.text_after[end + 1]:
-                if _is_quote(tokens[start]):
-                    return None  # the header heads this quote, and the author answers below it
+            heads = header is not None and scan.tok_line[start] <= header[1] + 1
+            if heads and scan.text_after[end + 1] and _is_quote(tokens[start]):
+                return None  # the header heads this quote, and the author answers below it
             break
         if scan.text_after[end + 1]:
             if text_cut is not None and text_cut <= end:
