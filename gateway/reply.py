@@ -9,7 +9,8 @@ wrote:", "-----Original Message-----", an Outlook From:/Sent: block) is new text
 the header and what follows is history, except that in an inline or
 bottom-posted reply the quoted lines the author answers between stay in the text
 as "> " lines. A short remark under a single quoted block ("Regards, Roman")
-counts as new text and the block above it as history (talon's behaviour).
+counts as new text and the block above it as history (talon's behaviour); so
+does any answer under a single block too long to be its context (bottom posting).
 Answers tagged inside an Outlook quote ("[Ana] Yes.") stay with their questions.
 Before the split, a mail gateway's banner above the first words is dropped and
 a clearsigned (PGP) body's armour set apart, its signature block for `signature`.
@@ -206,8 +207,13 @@ def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: i
             answered_blocks += 1
         if k != "B":
             prev = k
+    if answered_blocks >= 2:
+        return True
+    quoted = sum(1 for i in range(start, text_idx[0]) if kinds[i] == "Q")
+    if quoted > P.CONTEXT_MAX_LINES:
+        return False  # the whole message quoted above the answer: bottom posting, not context
     chars = sum(len(lines[i].strip()) for i in text_idx)
-    return answered_blocks >= 2 or len(text_idx) >= INLINE_MIN_LINES or chars >= INLINE_MIN_CHARS
+    return len(text_idx) >= INLINE_MIN_LINES or chars >= INLINE_MIN_CHARS
 
 
 def _split_trailing_quote(lines: list[str], kinds: list[str]) -> tuple[list[str], list[str]]:

@@ -12,8 +12,9 @@ Two kinds of evidence, whichever comes first wins:
 The cut moves back over the elements the quote opens with (Gmail's
 `gmail_extra`, an `<hr>`, Outlook's bordered div) and over an "On … wrote:"
 line right above a quote. A quoted block followed by more new text is an inline
-reply and is not cut, except a quote the body opens with and a short answer
-below it (bottom posting), where the quote alone goes; answers tagged inside an
+reply and is not cut, except a quote the body opens with (under its
+attribution) and a short answer below it, or any answer below a long quote
+(bottom posting), where the quote alone goes; answers tagged inside an
 Outlook quote ("[Ana] Yes.") move the cut below the last of them. Lines inside
 `<pre>` are lines (Thunderbird's plain-text mode). Also here, for extract: the
 signature's cut (`without_signature`) and the gateway banner's (`without_banner`).
@@ -59,7 +60,8 @@ BOTTOM_ANSWER_MAX_LINES = 2
 
 
 def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | None:
-    """The quote a bottom-posted reply opens with, when a short answer below it is all the new text."""
+    """The quote a bottom-posted reply opens with, when a short answer below it is all the new text,
+    or when it is too long to be the answer's context (`P.CONTEXT_MAX_LINES`)."""
     outer = [(s, e) for s, e in scan.spans if not any(o < s and e <= oe for o, oe in scan.spans)]
     if len(outer) == 2 and "moz-cite-prefix" in tokens[outer[0][0]].attr("class"):
         outer = [(outer[0][0], outer[1][1])]  # Thunderbird's moz-cite-prefix, then its quote
@@ -71,7 +73,11 @@ def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | 
         return None  # text above the quote: an inline reply, or a quote with nothing below
     signed = {line for s, e in scan.quiet if s > end for line in range(scan.tok_line[s], scan.tok_line[e] + 1)}
     below = [ln for i, ln in enumerate(scan.lines[scan.tok_line[end] :], scan.tok_line[end]) if i not in signed]
-    if not below or len(below) > BOTTOM_ANSWER_MAX_LINES or sum(len(ln) for ln in below) > BOTTOM_ANSWER_MAX_CHARS:
+    if not below:
+        return None
+    if scan.tok_line[end] - scan.tok_line[start] > P.CONTEXT_MAX_LINES:
+        return start, end  # the whole message quoted above the answer
+    if len(below) > BOTTOM_ANSWER_MAX_LINES or sum(len(ln) for ln in below) > BOTTOM_ANSWER_MAX_CHARS:
         return None
     return start, end
 

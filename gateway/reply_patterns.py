@@ -202,6 +202,9 @@ OTHER_FIELD = re.compile(
 BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
 
 QUOTED = re.compile(r"^\s{0,10}>")
+# More quoted lines than this above a single answer are the message answered (bottom posting), not a
+# passage kept as the answer's context: they are history however long the answer (reply, reply_html)
+CONTEXT_MAX_LINES = 12
 # An answer an Outlook user typed into the quoted original, tagged with their name: "[Ana] Yes, Thursday."
 GATEWAY_TAGS = frozenset({"EXTERNAL", "EXT", "SPAM", "SUSPICIOUS", "WARNING", "CAUTION", "SECURE", "ENCRYPT"})
 INLINE_TAG_LINES = 400  # how far below a header such answers are looked for

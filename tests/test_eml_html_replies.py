@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from gateway.html_text import html_to_text
-from tests.helpers import analysed, analysed_fixture, html_of, make_mail
+from tests.helpers import EML, analysed, analysed_fixture, html_of, make_mail
 
 INLINE_ANSWERS = (
     "See my answers below in red.\n\n"
@@ -234,3 +234,35 @@ def test_thunderbird_html_only_inline_answers_keep_their_questions() -> None:
     )
     assert c.quoted_text == ""
     assert "Thursday the 12th" in html_of(c) and "vegetarian" in html_of(c)
+
+
+ANSWER_UNDER_LONG_QUOTE = (
+    "Two monitors and my own chair, please. The plants stay here; Maria said she\n"
+    "will take care of them.\n\n"
+    "One question about the garage: does the barrier also open with the old\n"
+    "badges, or do we get new ones before the move?\n\n"
+    "Lena"
+)
+
+
+def test_a_long_answer_below_the_whole_quoted_message_is_the_text_and_the_quote_history() -> None:
+    """Bottom posting under a quote of 18 lines: a quote that long is the message answered, not a
+    passage kept as context, however long the answer (it stayed in the text and the snippet)."""
+    c = analysed_fixture("thunderbird-bottom-posted-under-a-long-quote.eml").content
+    assert c.text == ANSWER_UNDER_LONG_QUOTE
+    assert c.quoted_text.startswith("Am 10.03.26 um 09:12 schrieb Bo Berg:\n> Hi all,")
+    assert c.snippet.startswith("Two monitors")
+    g = analysed_fixture("gmail-bottom-posted-under-a-long-quote.eml").content
+    assert g.text == ANSWER_UNDER_LONG_QUOTE
+    assert g.quoted_text.startswith("On Tue, Mar 10, 2026 at 9:12 AM Bo Berg <bo@example.com> wrote:")
+    html = html_of(g)
+    assert "Two monitors" in html and "garage under the building" not in html and "wrote:" not in html
+
+
+def test_a_long_answer_below_a_short_quoted_passage_keeps_the_passage_as_context() -> None:
+    raw = (EML / "thunderbird-bottom-posted-under-a-long-quote.eml").read_bytes()
+    head, _, rest = raw.partition(b"> Hi all,\n")
+    short = head + rest[rest.index(b"> The movers") : rest.index(b">\n> IT will")] + rest[rest.index(b"\nTwo ") :]
+    c = analysed(short).content
+    assert c.text.startswith("Am 10.03.26 um 09:12 schrieb Bo Berg:\n> The movers need to know:")
+    assert c.text.endswith(ANSWER_UNDER_LONG_QUOTE)
