@@ -17,6 +17,7 @@ from gateway import forward, links, reply, reply_helpdesk
 from gateway.html_text import html_to_text
 from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyParts
 from gateway.parse import ParseError, parse
+from gateway.parse_attachments import safe_filename
 from gateway.parse_calendar import is_calendar
 from gateway.sanitize import sanitize_html, without_hidden
 from gateway.thread import FORWARDS, is_reply_subject, normalize_subject
@@ -63,8 +64,41 @@ def content_of(msg: ParsedMessage, lists: frozenset[str] = frozenset()) -> Conte
     if found is not None:
         return found
     text, html = _with_meeting(msg)
+    files = msg.attachments
+    if msg.embedded:
+        text, html, files = _without_attached_messages(msg.embedded, text, html, files)
     reply_to_something = bool(msg.in_reply_to or msg.references) or is_reply_subject(msg.subject)
-    return _extracted(author, msg.date, msg.subject, text, html, msg.attachments, own_quotes=not reply_to_something)
+    return _extracted(author, msg.date, msg.subject, text, html, files, own_quotes=not reply_to_something)
+
+
+MAX_ATTACHED_READ = 10  # attached messages whose bodies are taken out of the message's own
+
+
+def _without_attached_messages(
+    embedded: list[bytes], text: str, html: str | None, files: list[Attachment]
+) -> tuple[str, str | None, list[Attachment]]:
+    """The text and HTML without the bodies of the messages attached to a message that is no forward
+    of them (a reply that attaches the customer's mail), which mail-parser lists with its own, and
+    those messages among the files, named for their subjects, when it listed none. A message with no
+    words of its own keeps theirs: it is only their envelope."""
+    own = (text, html, files)
+    attached = []
+    for data in embedded[:MAX_ATTACHED_READ]:
+        try:
+            inner = parse(data)
+        except ParseError:
+            continue
+        if inner.text.strip():
+            text = text.replace(inner.text, "")
+        if html and inner.html and inner.html.strip():
+            html = html.replace(inner.html, "")
+        name = safe_filename(f"{inner.subject or 'message'}.eml")
+        attached.append(Attachment(name, "message/rfc822", data))
+    if not text.strip():
+        return own
+    if not any(f.content_type == "message/rfc822" for f in files):
+        files = [*files, *attached]
+    return text.strip("\n"), html if html and html.strip() else None, files
 
 
 _WHEN_LINE = re.compile(r"^\s*when\s*:", re.IGNORECASE | re.MULTILINE)
@@ -184,7 +218,9 @@ def _is_forward_subject(subject: str) -> bool:
 
 def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
     """The original inside a forward (an attached message/rfc822, or an inline one) that `by` sent."""
-    if msg.embedded and (_is_forward_subject(msg.subject) or len(msg.text.strip()) < 2000):
+    if msg.embedded and (
+        _is_forward_subject(msg.subject) or (len(msg.text.strip()) < 2000 and not is_reply_subject(msg.subject))
+    ):  # "AW: …" with a message attached is a reply that attaches it, not a forward of it
         try:
             inner = parse(msg.embedded[0])
         except ParseError:

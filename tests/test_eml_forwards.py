@@ -321,3 +321,25 @@ def test_outlook_2010_forward_reads_the_address_in_brackets_after_mailto() -> No
         note="For everyone working this weekend.\n\nSara",
     )
     assert result.forward_key == forward_key(c.author, c.date, c.subject)
+
+
+def test_a_reply_that_attaches_two_messages_is_the_replys_own_not_a_forward() -> None:
+    """ "AW: …" with the supplier's two mails attached: the reply shows its author and words; the
+    attached mails stay attachments, and their bodies are no part of its text or HTML."""
+    c = analysed_fixture("reply-attaching-two-messages.eml").content
+    assert c.forward is None
+    assert (c.author, c.subject) == (Address("Keller, Jo", "jo.keller@example.de"), "AW: Order 4711 for the Ulm office")
+    assert c.text == "Both confirmations from the supplier are attached; the monitors ship on Monday."
+    assert c.signature == "Grüße\nJo Keller"
+    assert c.html is None
+    # attached with no Content-Disposition, as Outlook attaches an item: listed, named for their subjects
+    assert [(a.filename, a.content_type) for a in c.attachments] == [
+        ("Order confirmation 4711-A.eml", "message/rfc822"),
+        ("Order confirmation 4711-B.eml", "message/rfc822"),
+    ]
+    assert c.attachments[0].data.startswith(b"From: Supplier Orders <orders@supplier.example>")
+    # the same message with a forward's subject is a forward of the first of them, as before
+    raw = (EML / "reply-attaching-two-messages.eml").read_bytes().replace(b"Subject: AW:", b"Subject: WG:", 1)
+    f = analysed(raw).content
+    assert f.forward is not None and f.forward.by.address == "jo.keller@example.de"
+    assert (f.author.address, f.subject) == ("orders@supplier.example", "Order confirmation 4711-A")
