@@ -63,10 +63,12 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     An opaque S/MIME signature is read for the message inside it (`unwrap`: once).
     """
     raw = _LEADING_BLANK.sub(b"", raw, count=1)
-    try:
-        mail = _mailparser(raw)
-    except Exception as exc:  # mail-parser raises its own and stdlib errors alike
-        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
+    mail = _read(raw)
+    if mail.message is None or not mail.message.keys():
+        below = _below_a_preamble(raw)
+        if below is None:
+            raise ParseError(_not_mail(raw))
+        raw, mail = below, _read(below)
     msg: Message = mail.message
     if msg is None or not msg.keys():
         raise ParseError(_not_mail(raw))
@@ -171,6 +173,13 @@ class _MailParser(mailparser.MailParser):
         return {}
 
 
+def _read(raw: bytes) -> mailparser.MailParser:
+    try:
+        return _mailparser(raw)
+    except Exception as exc:  # mail-parser raises its own and stdlib errors alike
+        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _mailparser(raw: bytes) -> mailparser.MailParser:
     """mail-parser's reading of `raw`, once more without NUL bytes if it fails on them.
 
@@ -183,6 +192,19 @@ def _mailparser(raw: bytes) -> mailparser.MailParser:
         if b"\x00" not in raw:
             raise
         return _MailParser.from_bytes(_without_trace(raw.replace(b"\x00", b"")))
+
+
+# A line a tool wrote above the headers it saved ("---- Original email message ----", Kerio), then a
+# header field: the message starts there.
+_PREAMBLE = re.compile(
+    rb"\A[^\r\n:]{1,200}\r?\n(?=[\x21-\x39\x3b-\x7e]{1,76}:[^\r\n]*\r?\n[\x21-\x39\x3b-\x7e]{1,76}:)"
+)
+
+
+def _below_a_preamble(raw: bytes) -> bytes | None:
+    """The message below one line of a tool's preamble, when two header fields follow it; else None."""
+    m = _PREAMBLE.match(raw)
+    return raw[m.end() :] if m else None
 
 
 def _not_mail(raw: bytes) -> str:

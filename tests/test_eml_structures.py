@@ -330,3 +330,14 @@ def test_a_blank_line_above_the_headers_is_skipped_not_a_message_without_headers
     assert a.content.subject == "Re: Quarterly numbers"
     assert a.content.text == "The numbers add up; I checked them against the ledger."
     assert a.content.quoted_text.startswith("On Mon, Mar 2, 2026 at 6:01 PM Bo Berg")
+
+
+def test_a_tools_preamble_line_above_the_headers_is_skipped() -> None:
+    """Kerio saves a message under "---- Original email message ----": one line, then the header block."""
+    a = analysed_fixture("kerio-preamble-line-above-headers.eml")
+    assert a.message_id == "kerio-preamble@example.cz"
+    assert (a.content.author, a.content.subject) == (
+        Address("Petra Novakova", "petra@example.cz"),
+        "Contact from the web form",
+    )
+    assert a.content.text == "Dobry den, please call me back about the quote for the server room."
