@@ -256,8 +256,12 @@ def _synthetic_id(msg: Message, raw: bytes) -> str:
 def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> Address:
     # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
     value = read_header(msg, "from", charset)
-    name, addr = email.utils.parseaddr(value)
+    name, addr = email.utils.parseaddr(_SPECIALS_WORD.sub(r'"\g<0>"', value))
     if addr and "@" in addr:
+        words = addr.split()
+        if len(words) > 1 and not name:  # "From: Ana Lima ana@example.org", no angle brackets
+            at = next((i for i, w in enumerate(words) if "@" in w), len(words) - 1)
+            name, addr = " ".join(words[:at]), words[at]
         return Address(decoded(name), no_nul(addr).strip().lower())
     obscured = _OBSCURED.match(value)
     if obscured is not None:
@@ -271,6 +275,10 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
             return Address(decoded(name), no_nul(addr).lower())
     return Address("", "")
 
+
+# An RFC 2047 word with a comma or another special in it, unquoted (Outlook: "=?iso-8859-1?Q?B=FCrling,=20Andreas?="):
+# quoted, so the address parser does not split the name there
+_SPECIALS_WORD = re.compile(r'(?<!")=\?[\w.:-]{1,40}\?[QqBb]\?[^?\s",;<>@]{0,300}[,;<>@][^?\s"]{0,300}\?=(?!")')
 
 # Mailman 2's text archives write "From: ann at example.com (Ann Smith)", to keep addresses from harvesters.
 _OBSCURED = re.compile(

@@ -301,3 +301,27 @@ def test_an_rfc_2231_name_with_raw_utf8_beside_its_escapes_is_read_not_quarantin
     )
     [attachment] = parse(raw).attachments
     assert attachment.filename == "Öresund – plan.pdf"
+
+
+@pytest.mark.parametrize(
+    ("written", "author"),
+    [
+        # Outlook encodes "Bürling, Andreas" as one unquoted word: the comma split the name
+        (
+            "=?iso-8859-1?Q?B=FCrling,=20Andreas?= <andreas@example.com>",
+            Address("Bürling, Andreas", "andreas@example.com"),
+        ),
+        (
+            '"=?iso-8859-1?Q?B=FCrling,=20Andreas?=" <andreas@example.com>',
+            Address("Bürling, Andreas", "andreas@example.com"),
+        ),
+        # a script's From: with no angle brackets; the name was taken for part of the address
+        ("Test test@example.com", Address("Test", "test@example.com")),
+        ("Ana Lima ana@example.org", Address("Ana Lima", "ana@example.org")),
+        ("ana@example.org (Ana Lima)", Address("Ana Lima", "ana@example.org")),
+        ('"Lima, Ana" <ana@example.org>', Address("Lima, Ana", "ana@example.org")),
+    ],
+)
+def test_from_headers_as_odd_mailers_write_them_give_name_and_address(written: str, author: Address) -> None:
+    raw = f"From: {written}\nTo: team@example.com\nSubject: Hello\nMessage-ID: <odd-from@example.com>\n\nHi\n"
+    assert parse(raw.encode()).author == author
