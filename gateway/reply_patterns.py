@@ -134,12 +134,18 @@ DAVID_HEADER = re.compile(r"^[\s>]*original\s+message\s+processed\s+by\s+david\b
 # above this line ===", "##- Please type your reply above this line -##" (Zendesk, which writes it
 # in every language: HELPDESK_MARKER). What a reply keeps below it is the notification.
 REPLY_DELIMITER = re.compile(
-    r"^[\W_]*(?:please\s+)?(?:(?:type|write|add|enter|put)\s+(?:your\s+)?)?(?:reply|response|answer|respond)"
-    r"\s+above\s+(?:this|the)\s+line\b(?:\s+(?:to|and)\s[\w\s,'’]{0,80}?)?[\W_]*$",
+    r"^[\W_]*(?:(?:please\s+)?(?:(?:type|write|add|enter|put)\s+(?:your\s+)?)?(?:reply|response|answer|respond)"
+    r"\s+above\s+(?:this|the)\s+line\b(?:\s+(?:to|and)\s[\w\s,'’]{0,80}?)?|"
+    # Discourse's, Zendesk's and Booking's German and French ("## Bitte gib deine Antwort oberhalb
+    # dieser Zeile ein. ##", "Veuillez saisir votre réponse au-dessus de cette ligne")
+    r"(?:bitte\s+)?(?:(?:gib|geben|schreib|schreibe|schreiben)\s+(?:sie\s+)?(?:deine|ihre)\s+)?antwort(?:en)?"
+    r"\s+(?:oberhalb|über)\s+dieser\s+zeile(?:\s+ein)?|"
+    r"(?:veuillez\s+)?(?:(?:saisir|écrire|taper|saisissez|écrivez|tapez|mettez|mettre)\s+)?(?:votre\s+)?"
+    r"réponse\s+au-dessus\s+de\s+cette\s+ligne)[\W_]*$",
     re.IGNORECASE,
 )
 HELPDESK_MARKER = re.compile(r"^\s*##\s?-\s*\S.{2,120}?\s*-\s?##\s*$")
-DELIMITER_PIECES = ("above th", "##")  # one of these is in every delimiter line, lower-cased
+DELIMITER_PIECES = ("above th", "##", "dieser zeile", "de cette ligne")  # one in every delimiter line, lower-cased
 # The line `git format-patch` opens a patch with (a fixed date, the commit's id): the
 # From:/Date:/Subject: fields below it are the patch's, pasted into the body, not a quote's header.
 GIT_PATCH = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")

@@ -157,6 +157,12 @@ def test_a_reply_typed_above_a_notifications_delimiter_leaves_the_notification_a
         "—-—-—-— Reply ABOVE THIS LINE to add a comment to this message —-—-—-—",
         "Reply above this line.",
         "##- Bitte geben Sie Ihre Antwort oberhalb dieser Zeile ein. -##",
+        # Discourse's German, without Zendesk's dashes; Booking's; French ones
+        "## Bitte gib deine Antwort oberhalb dieser Zeile ein. ##",
+        "##- Bitte schreiben Sie Ihre Antwort oberhalb dieser Zeile -##",
+        "Antworten über dieser Zeile",
+        "##### METTEZ VOTRE RÉPONSE AU-DESSUS DE CETTE LIGNE #####",
+        "- Veuillez saisir votre réponse au-dessus de cette ligne -",
     ],
 )
 def test_delimiters_end_the_reply_typed_above_them(line: str) -> None:
@@ -169,6 +175,7 @@ def test_delimiters_end_the_reply_typed_above_them(line: str) -> None:
     [
         "-- REPLY ABOVE THIS LINE --\n\nYour ticket #7 was updated.",  # the notification itself
         "Hi,\n\nplease reply above this line of the form and sign it.\n\nSee you on Monday.",  # prose
+        "Hi,\n\ndie Antwort steht oberhalb dieser Zeile, siehe unten.\n\nBis Montag.",  # prose, in German
         "Hi,\n\n> -- REPLY ABOVE THIS LINE --\n> Your ticket #7 was updated.\n\nAnd more.",  # quoted, answered below
     ],
 )
