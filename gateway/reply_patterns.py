@@ -236,6 +236,8 @@ MOBILE_LINE = re.compile(
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+(?:\w+\s+)?(?:phone|device)|mymail|bluemail|spark|"
     r"fastmail|airmail|edison\s+mail|proton\s+mail|mailbox)\b[\w\- ]{0,30}|"
     r"sent\s+from\s+the\s+all\s+new\s+aol\s+app(?:\s+for\s+\w{2,10})?|"
+    # the app's name as a Markdown link: "Sent from [Proton Mail](https://proton.me/mail/home) for Android."
+    r"sent\s+(?:from|with)\s+\[[\w\- ]{1,30}\]\(https?://[^\s()]{1,100}\)(?:\s+for\s+\w{2,10})?|"
     r"(?:securely\s+)?sent\s+(?:from|with)\s+tuta(?:nota)?\b[^\n]{0,120}|"  # "…, the secure & ad-free mailbox."
     # Outlook's apps in other languages: "Sent from Outlook for Android" and "Get Outlook for iOS"
     r"(?:gesendet\s+von|von)\s+outlook\s+für\s+\w{2,10}(?:\s+gesendet)?|"

@@ -73,8 +73,8 @@ def _one_layer(lines: list[str], end: int, rules: tuple[Rule, ...]) -> tuple[int
         return None
     for rule in rules:
         found = rule(lines, end)
-        if found is not None and (found > 0 or (rule is _delimiter and end == 0)):
-            return found, rule  # a "--" alone is no text: the author wrote nothing above it
+        if found is not None and (found > 0 or (rule in (_delimiter, _mobile) and end == 0)):
+            return found, rule  # a "--" or "Sent from my iPhone" alone is no text: the author wrote nothing
     return None
 
 

@@ -13,6 +13,7 @@ import pytest
 from gateway import reply_patterns as P
 from gateway.forward import unwrap_text
 from gateway.html_text import html_to_text
+from gateway.message import ReplyParts
 from gateway.reply import split_reply, split_reply_html, without_signature
 from gateway.reply_thread import split_thread
 
@@ -138,6 +139,7 @@ def test_mobile_signature_is_split_off() -> None:
         "Sent by Galaxy",
         "<<sent by galaxy>>",
         "Sent by my Samsung Galaxy S21",
+        "Sent from [Proton Mail](https://proton.me/mail/home) for Android.",  # a Markdown link
     ],
 )
 def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
@@ -315,6 +317,14 @@ def test_sent_from_in_a_sentence_is_not_a_signature() -> None:
 )
 def test_a_sentence_that_opens_with_a_device_is_not_a_signature(line: str) -> None:
     assert split_reply(f"Yes, Thursday works for me.\n\n{line}").signature == ""
+
+
+@pytest.mark.parametrize(
+    "line", ["Sent from my iPhone", "Sent from [Proton Mail](https://proton.me/mail/home) for iOS."]
+)
+def test_a_body_of_only_an_app_line_is_no_text(line: str) -> None:
+    """A photo sent from a phone: the app's line is all the body says, and it is no one's words."""
+    assert split_reply(f"{line}\n") == ReplyParts(text="", signature=line)
 
 
 def test_a_lone_dash_dash_above_the_quote_is_no_text() -> None:
