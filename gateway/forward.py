@@ -306,9 +306,15 @@ def _without_marker(top: str) -> str:
     and the marker would read as the forwarder's words.
     """
     lines = top.rstrip().split("\n")
-    while lines and (not lines[-1].strip() or P.FORWARD_MARKER.match(lines[-1][: P.LINE_MAX_CHARS])):
+    while lines and (not lines[-1].strip() or _is_marker(lines[-1][: P.LINE_MAX_CHARS])):
         lines.pop()
     return "\n".join(lines)
+
+
+def _is_marker(line: str) -> bool:
+    """A forward's marker, or the "original message" line some webmails forward under
+    ("----- Original Nachricht ----")."""
+    return bool(P.FORWARD_MARKER.match(line) or P.ORIGINAL_MESSAGE.match(line))
 
 
 def _join(*parts: str) -> str:

@@ -116,11 +116,12 @@ SHARED_LINE_HEADER = re.compile(
     r"^(?P<before>.{0,1000}?\S)\s*-*\s*(?P<header>On\s[^\n]{1,250}?\d[^\n]{0,250}?\bwrote:)\s*$"
 )
 
-# "-----Original Message-----" and translations (Outlook, Thunderbird, Lotus); BlackBerry frames it
+# "-----Original Message-----" and translations (Outlook, Thunderbird, Lotus, Arcor's webmail: "-----
+# Original Nachricht ----"); BlackBerry frames it
 # with no-break spaces instead of dashes
 ORIGINAL_MESSAGE = re.compile(
     r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
-    r"antwort\s+nachricht|originalnachricht|oprindelig\s+meddelelse|message\s+d'origine|"
+    r"antwort\s+nachricht|originalnachricht|original\s+nachricht|oprindelig\s+meddelelse|message\s+d'origine|"
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"

@@ -343,3 +343,17 @@ def test_a_reply_that_attaches_two_messages_is_the_replys_own_not_a_forward() ->
     f = analysed(raw).content
     assert f.forward is not None and f.forward.by.address == "jo.keller@example.de"
     assert (f.author.address, f.subject) == ("orders@supplier.example", "Order confirmation 4711-A")
+
+
+def test_arcor_webmails_original_nachricht_forward_is_unwrapped_without_its_marker_as_the_note() -> None:
+    """Arcor's webmail forwards under "----- Original Nachricht ----": the marker was the forwarder's note,
+    and under "Re:" it was the reply's last line, above the history."""
+    c = analysed_fixture("arcor-webmail-original-nachricht-forward.eml").content
+    assert (c.author, c.subject) == (Address("Bob Schmidt", "bob.schmidt@example.com"), "Rechnungen Mai")
+    assert c.forward is not None and c.forward.note == "Zur Info, bitte bis Freitag prüfen."
+    assert c.text.startswith("Sehr geehrte Frau Weber,\n\nanbei die Rechnungen für Mai.")
+    raw = (EML / "arcor-webmail-original-nachricht-forward.eml").read_bytes()
+    r = analysed(raw.replace(b"Subject: WG:", b"Subject: Re:", 1)).content
+    assert r.forward is None
+    assert r.text == "Zur Info, bitte bis Freitag prüfen."
+    assert r.quoted_text.startswith("----- Original Nachricht ----\nVon:     Bob Schmidt")

@@ -244,6 +244,8 @@ def test_a_lead_in_or_a_sentence_above_a_quote_stays_the_authors(lead_in: str) -
         "2026年3月3日(火) 10:00 John Doe <john@example.com>:",
         "在 2026年3月3日 10:00，John Doe <john@example.com> 写道：",
         "-----Ursprüngliche Nachricht-----",
+        "----- Original Nachricht ----",  # Arcor's webmail
+        "----- original Nachricht --------",
         "-----Message d'origine-----",
         # Gmail's wording in further languages
         "Pada tanggal Sel, 3 Mar 2026 pukul 10.00 John Doe <john@example.com> menulis:",
