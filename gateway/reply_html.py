@@ -3,8 +3,8 @@
 Two kinds of evidence, whichever comes first wins:
 - structure the clients leave: Gmail's `gmail_quote`, Apple/Thunderbird
   `<blockquote type="cite">`, Thunderbird's `moz-cite-prefix`, Outlook web's
-  `divRplyFwdMsg`, Outlook for Mac's `OLK_SRC_BODY_SECTION`, Yahoo's
-  `yahoo_quoted`, ProtonMail's `protonmail_quote`;
+  `divRplyFwdMsg`, Outlook for Mac's `OLK_SRC_BODY_SECTION`, Outlook mobile's
+  `messageReplySection`, Yahoo's `yahoo_quoted`, ProtonMail's `protonmail_quote`;
 - text: the same reply headers `reply_headers` finds in plain text (Outlook
   desktop's border-top From:/Sent: block, Hotmail's `<hr>` + Date:/From:,
   Mail.ru and Yandex "<date>, Name <addr>:" lines, "-----Original Message-----").
@@ -190,7 +190,11 @@ def _is_marker(tok: Token) -> bool:
         return False
     if tok.tag == "blockquote" and tok.attr("type").lower() == "cite":
         return True
-    return bool(_QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")))
+    return bool(
+        _QUOTE_CLASSES.search(tok.attr("class"))
+        or _QUOTE_IDS.match(tok.attr("id"))
+        or tok.attr("name") == "messageReplySection"  # Outlook for iOS and Android
+    )
 
 
 def _tokens(html: str) -> list[Token]:
@@ -254,7 +258,7 @@ class _Scan:
                 if tok.attrs:  # markers and signatures are named by attributes
                     if _is_marker(tok):
                         open_markers.add(i)
-                    if _SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id")):
+                    if _SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id")) or _is_app_line(tok):
                         open_quiet.add(i)
                 continue
             closed = stack.pop(tok.tag)
@@ -315,6 +319,10 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             continue  # an inline reply answers below this quote
         return _back_over_opening(tokens, _header_above(scan, start))
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
+
+
+def _is_app_line(tok: Token) -> bool:
+    return tok.attr("name") == "messageSignatureSection"  # Outlook mobile's "Get Outlook for iOS"
 
 
 def _is_quote(tok: Token) -> bool:

@@ -273,8 +273,9 @@ MOBILE_LINE = re.compile(
     r"(?:iphone|ipad|android|samsung|galaxy)[\w]{0,10}'?(?:umdan|ımdan|imden|ümden|dan|den)\s+gönderildi|"
     r"(?:나의\s+)?(?:iPhone|iPad|Galaxy|갤럭시|Android)[\w ]{0,20}에서\s+보냄|"
     r"(?:iPhone|iPad|Android)\s?から送信|从我的\s?(?:iPhone|iPad)\s?发送|发自我的\s?(?:iPhone|iPad|手机)|從我的\s?(?:iPhone|iPad)\s?傳送)"
-    # its link: "<…>" in a client's text part, "[…]" from some converters, or glued on ("iOShttps://…")
-    r"(?:\s{0,3}[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?)?"
+    # its link: "<…>" in a client's text part, "[…]" from some converters, "(…)" in the text of an
+    # HTML-only one, or glued on ("iOShttps://…")
+    r"(?:\s{0,3}[<\[(]?https?://[^\s<>\[\]()]{1,100}[>\])]?)?"
     # "Sent from my phone. Please excuse typos."
     r"(?:\s{0,3}[.,!]?\s{0,3}please\s+excuse\s+(?:any\s+|my\s+|the\s+)?(?:typos|brevity|errors|spelling\s+mistakes))?"
     r"\s{0,3}[.!]?\s{0,3}(?:\)|>>)?\s{0,3}$",  # of a line its caller stripped

@@ -266,3 +266,16 @@ def test_a_long_answer_below_a_short_quoted_passage_keeps_the_passage_as_context
     c = analysed(short).content
     assert c.text.startswith("Am 10.03.26 um 09:12 schrieb Bo Berg:\n> The movers need to know:")
     assert c.text.endswith(ANSWER_UNDER_LONG_QUOTE)
+
+
+def test_outlook_mobile_reply_section_is_history_and_its_app_line_the_signature() -> None:
+    """Outlook for iOS and Android mark their parts by name: messageReplySection holds the quote,
+    messageSignatureSection the "Get Outlook for iOS" link."""
+    c = analysed_fixture("outlook-mobile-message-reply-section.eml").content
+    assert c.text == "Booked the big van from 8 to 14. Keys at the front desk."
+    assert c.signature == "Get Outlook for iOS (https://aka.ms/o0ukef)"
+    assert c.quoted_text == (
+        "On 12 Mar 2026 at 18:40, Bo Berg <bo@example.com> wrote:\n"
+        "Can someone book a van for Saturday morning? We move the stands to the fair."
+    )
+    assert html_to_text(html_of(c)) == "Booked the big van from 8 to 14. Keys at the front desk."

@@ -140,6 +140,7 @@ def test_mobile_signature_is_split_off() -> None:
         "<<sent by galaxy>>",
         "Sent by my Samsung Galaxy S21",
         "Sent from [Proton Mail](https://proton.me/mail/home) for Android.",  # a Markdown link
+        "Get Outlook for iOS (https://aka.ms/o0ukef)",  # an HTML-only message's link, as its text reads
     ],
 )
 def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
