@@ -286,7 +286,8 @@ def _with_separator(lines: list[str], i: int, quoted: bool) -> int:
     j = i - 1
     while j >= 0 and not _clean(lines[j], quoted).strip():
         j -= 1
-    if j >= 0 and P.SEPARATOR.match(_clean(lines[j], quoted)[: P.LINE_MAX_CHARS]):
+    above = _clean(lines[j], quoted)[: P.LINE_MAX_CHARS] if j >= 0 else ""
+    if P.SEPARATOR.match(above) or P.NOTES_TITLE.match(above):
         return j
     return i
 

@@ -128,6 +128,8 @@ ORIGINAL_MESSAGE = re.compile(
     r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]*\s*$",
     re.IGNORECASE,
 )
+# Lotus Notes' title above the field block of the message it quotes: "Bo Berg via Team --- Installation ---"
+NOTES_TITLE = re.compile(r"^\s*[^\s-][^\n]{0,100}?\s---\s[^\n]{1,200}?\s---\s*$")
 # Tobit David's reply header, a line of its own above "Subject date / Von … / An … / Cc …"
 # lines without colons: "Original Message processed by david®"
 DAVID_HEADER = re.compile(r"^[\s>]*original\s+message\s+processed\s+by\s+david\b", re.IGNORECASE)
