@@ -357,7 +357,8 @@ def test_thunderbird_author_only_attribution_goes_with_the_quote_below_it() -> N
 
 
 def test_lotus_notes_title_line_above_the_quoted_fields_goes_with_the_history() -> None:
-    """Notes puts "Name --- Subject ---" above the quoted message's Von:/An:/Datum: block: it was the reply's last line."""
+    """Notes puts "Name --- Subject ---" above the quoted message's Von:/An:/Datum: block: it was the
+    reply's last line."""
     c = analysed_fixture("lotus-notes-title-above-field-block.eml").content
     assert c.text == "Hallo Martin,\nich muss den Termin morgen leider absagen. Lass uns morgen telefonieren.\n\nEike"
     assert c.quoted_text.startswith("Martin Vogt via Support Team --- Installation [Ticket#11392] ---\n\nVon:")
