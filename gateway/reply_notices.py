@@ -78,6 +78,12 @@ _NOTICE_FORMS = (
     ("company", r"company\s+(?:number|no\.|registration)"),
     ("register", r"handelsregister|registergericht"),
     ("sitz", r"sitz\s+der\s+gesellschaft"),
+    # the particulars German companies must print (register court and number, directors, board)
+    ("hrb", r"hrb[.:\s]{0,4}\d{2,7}\b"),
+    ("hra", r"hra[.:\s]{0,4}\d{2,7}\b"),
+    ("geschäftsführ", r"geschäftsführ(?:ung|er|erin|ende\s+gesellschafter(?:in)?)\s{0,3}:"),
+    ("vorstand", r"vorstand(?:svorsitzende[r]?)?\s{0,3}:"),
+    ("haftende", r"persönlich\s+haftende\s+gesellschafter(?:in)?"),
     # a service's notification footer (Jira, Slack, GitHub, newsletters)
     *(
         (done, rf"this\s+(?:message|e-?mail)\s+was\s+{done}\s+(?:to\s+you\s+)?(?:by|from)\s+{_SERVICES}")

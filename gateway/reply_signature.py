@@ -149,7 +149,13 @@ def _is_mobile(line: str) -> bool:
 
 
 def _sign_off(lines: list[str], end: int) -> int | None:
-    for i in range(end, max(-1, end - MAX_SIGNOFF_BLOCK - 3), -1):
+    seen = 0  # lines with words: a company block spaces its parts with blank lines
+    for i in range(end, max(-1, end - 3 * MAX_SIGNOFF_BLOCK), -1):
+        if not lines[i].strip():
+            continue
+        seen += 1
+        if seen > MAX_SIGNOFF_BLOCK + 1:
+            break
         named = P.SIGN_OFF_NAMED.match(lines[i][:MAX_LINE]) is not None
         if named or P.SIGN_OFF.match(lines[i][:MAX_LINE]):
             tail = [t.strip() for t in lines[i + 1 : end + 1] if t.strip()]

@@ -109,6 +109,13 @@ def test_a_legal_notice_above_the_quoted_history_leaves_the_history_alone(lang: 
         "Acme S.L., inscrita en el Registro Mercantil de Madrid, CIF B12345678",
         "Acme Sp. z o.o., KRS 0000123456, NIP 123-456-78-90",
         "Acme Ltda. CNPJ 12.345.678/0001-90",
+        # the particulars a German company prints: register court and number, directors, board
+        "Acme GmbH, Amtsgericht München HRB 123456",
+        "Sitz Köln, Amtsgericht Köln, HRA 98765",
+        "Geschäftsführer: Anna Berg, Jan Roth",
+        "Geschäftsführung: Anna Berg",
+        "Vorstand: Jan Roth (Vorsitzender), Anna Berg",
+        "Persönlich haftende Gesellschafterin: Acme Verwaltungs GmbH",
     ],
 )
 def test_a_printing_or_register_line_under_the_message_goes_with_the_signature(line: str) -> None:
@@ -130,6 +137,7 @@ def test_a_printing_or_register_line_under_the_message_goes_with_the_signature(l
         "neem allemaal je eigen aantekeningen mee.",
         "De nieuwe P.IVA-regels gelden pas vanaf volgend jaar, dus voor deze factuur verandert er niets; ik stuur "
         "hem vandaag nog door.",
+        "Der Vorstand hat den Plan gestern genehmigt, die Geschäftsführung informiert morgen alle Teams.",
     ],
 )
 def test_an_authors_own_last_paragraph_with_such_words_stays_in_the_text(last: str) -> None:
@@ -163,3 +171,18 @@ def test_a_notice_word_before_a_long_run_of_spaces_is_read_in_linear_time() -> N
     for word in ("CIF", "KvK", "NIP", "CNPJ", "KRS", "P.IVA", "Org.nr", "CVR", "Manage", "View"):
         split_reply(f"Hi all,\n\nthe plan.\n\n{word}{' ' * 100_000}!")
     assert time.perf_counter() - start < 2.0
+
+
+def test_a_german_closing_over_a_company_block_spaced_by_blank_lines_and_its_particulars_is_the_signature() -> None:
+    """ "Mit freundlichem Gruß", the name, the department, the address, the numbers, each a paragraph of
+    its own, then the company's particulars: all of it was shown as the author's text."""
+    signature = (
+        "Mit freundlichem Gruß\n\nJohn Smith\nService und Support\n\nExample Service AG & Co. OHG\n"
+        "Hafenstraße 4\n20457 Hamburg\n\nTel.: +49 40 1234 5600\nFax: +49 40 1234 5601\n"
+        "john.smith@example.com\nwww.example.com\n\nOHG mit Sitz in Hamburg, Amtsgericht Hamburg HRA 12345\n"
+        "Geschäftsführung: Tilman Berg, Ulrich Roth\n\nPersönlich haftende Gesellschafterin:\n"
+        "Example Service AG, Hamburg\nVorstand: Marie Berg"
+    )
+    parts = split_reply(f"{REPLY}\n\n{signature}\n")
+    assert parts.text == REPLY
+    assert parts.signature == signature
