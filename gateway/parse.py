@@ -83,7 +83,8 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     message_id = _first_id(read_header(msg, "message-id"))
     text, uufiles = uuencoded_files(no_nul("\n".join(t for t in plain if t.strip())))
     text, armoured = pgp_messages(text)
-    charset = message_charset(msg)  # of raw 8-bit headers that are no UTF-8
+    # the codec raw 8-bit headers that are no UTF-8 are read in; most headers have no 8-bit byte
+    charset = message_charset(msg) if _EIGHT_BIT.search(raw, 0, end if end >= 0 else len(raw)) else None
     author = _author(mail.from_ or [], msg, charset)
     files = unpacked(attachments(mail.attachments, msg, charset) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
     files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
@@ -112,6 +113,8 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     )
     return parsed
 
+
+_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 
 _TRACE = re.compile(
     rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"
