@@ -20,10 +20,10 @@ LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
 # Dutch, Japanese Gmail) the marker is followed by the author and a colon.
 _WROTE_WORDS = (
     r"wrote|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
-    r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|"
-    r"написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|napsal(?:\(a\))?|napísal(?:\(a\))?|"
+    r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|pisze|ha\s+escrit|"
+    r"написав(?:\(ла\))?|написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|napsal(?:\(a\))?|napísal(?:\(a\))?|"
     r"napisao(?:/la)?(?:\s+je)?|napisala(?:\s+je)?|έγραψε|a\s+scris|va\s+escriure|kirjoitti|kirjutas|rašė|rakstīja|"
-    r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|写道|寫道|書きました|のメッセージ"
+    r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|작성|写道|寫道|書きました|のメッセージ"
 )
 _WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
@@ -42,6 +42,7 @@ MARKER_PIECES = (
     "geschreven",
     "skrev",
     "napisa",
+    "pisze",
     "написа",
     "napísal",
     "escriure",
@@ -121,7 +122,7 @@ SHARED_LINE_HEADER = re.compile(
 # with no-break spaces instead of dashes
 ORIGINAL_MESSAGE = re.compile(
     r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
-    r"antwort\s+nachricht|originalnachricht|original\s+nachricht|oprindelig\s+meddelelse|message\s+d'origine|"
+    r"antwort\s+nachricht|originalnachricht|original\s+nachricht|oprindelig\s+meddelelse|oprindelig\s+besked|message\s+d'origine|"
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
@@ -237,6 +238,7 @@ MOBILE_LINE = re.compile(
     r"sent\s+from\s+mail\s{0,3}(?:<https?://[^\s<>]{1,100}>)?\s+for\s+windows(?:\s+\d+)?|"
     r"sent\s+from\s+(?:samsung|outlook|mail|yahoo|gmail|icloud|iphone|ipad|android|blackberry|protonmail|acompli|"
     r"huawei|xiaomi|windows|aol|mobile|a\s+mobile|an?\s+(?:\w+\s+)?(?:phone|device)|mymail|bluemail|spark|"
+    r"typeapp|aquamail|k-9\s+mail|fairemail|"
     r"fastmail|airmail|edison\s+mail|proton\s+mail|mailbox)\b[\w\- ]{0,30}|"
     r"sent\s+from\s+the\s+all\s+new\s+aol\s+app(?:\s+for\s+\w{2,10})?|"
     # the app's name as a Markdown link: "Sent from [Proton Mail](https://proton.me/mail/home) for Android."
@@ -252,7 +254,7 @@ MOBILE_LINE = re.compile(
     r"obtener\s+outlook\s+para\s+\w{2,10}|(?:scarica|ottieni)\s+outlook\s+per\s+\w{2,10}|"
     r"outlook\s+(?:für|voor)\s+\w{2,10}\s+(?:herunterladen|downloaden)|hämta\s+outlook\s+för\s+\w{2,10}|"
     r"sent\s+(?:via|using|with)\s+[\w\- .]{1,40}|"
-    r"get\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}|"
+    r"(?:get|download)\s+(?:outlook|bluemail|spark)\s+for\s+\w{2,10}|"
     r"sent\s+from\s+outlook(?:\s+for\s+\w+)?|"
     r"(?:\S+\s+)?via\s+(?:mobile|iphone|android|ipad|blackberry)|sent\s+on\s+the\s+go|"
     r"envoyé\s+(?:de|depuis)\s+mon\s+[\w ]{1,30}|von\s+meinem(?:/meiner)?\s+[\w ]{1,30}\s+gesendet|"

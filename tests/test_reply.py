@@ -141,6 +141,9 @@ def test_mobile_signature_is_split_off() -> None:
         "Sent by my Samsung Galaxy S21",
         "Sent from [Proton Mail](https://proton.me/mail/home) for Android.",  # a Markdown link
         "Get Outlook for iOS (https://aka.ms/o0ukef)",  # an HTML-only message's link, as its text reads
+        "Download Outlook for Android<https://aka.ms/ghei36>",
+        "Sent from TypeApp<http://www.typeapp.com/r?b=2621>",
+        "Sent from AquaMail for Android",
     ],
 )
 def test_mobile_apps_default_lines_in_many_languages_are_signatures(line: str) -> None:
@@ -247,6 +250,11 @@ def test_a_lead_in_or_a_sentence_above_a_quote_stays_the_authors(lead_in: str) -
         "-----Ursprüngliche Nachricht-----",
         "----- Original Nachricht ----",  # Arcor's webmail
         "----- original Nachricht --------",
+        "-------- Oprindelig besked --------",  # Danish Android
+        "El 19/03/2014 11:34, Juan Pérez <juan@example.com> ha escrit:",  # Catalan Gmail
+        "W dniu 2015-01-07 14:23, jan.kowalski@example.com pisze:",  # Polish Thunderbird
+        "2016. 11. 8. 오후 12:39 Test user <test@example.com> 작성:",  # Korean Apple Mail
+        "29 грудня 2017 р. о 19:09 <support@example.com> написав:",  # Ukrainian Gmail
         "-----Message d'origine-----",
         # Gmail's wording in further languages
         "Pada tanggal Sel, 3 Mar 2026 pukul 10.00 John Doe <john@example.com> menulis:",
