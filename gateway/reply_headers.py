@@ -29,7 +29,7 @@ def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = Tr
         return False
     if not (P.DIGIT.search(joined) or "@" in joined):
         return False
-    if multi and not P.HEADER_START.match(first_line):
+    if multi and not (P.HEADER_START.match(first_line) or P.ADDRESS_THEN_MARKER.search(first_line)):
         return False
     if marker and P.WROTE_END.search(joined):
         return True
@@ -138,7 +138,9 @@ def _may_wrap(first: str) -> bool:
     """Whether a header may go on below this first line: it holds the date or the address, and
     ends no sentence. Else the author's own last words above the header ("On it.", "On second
     thought, let's say 11.", "Le plan est joint.") were read as its first line and hidden with it."""
-    return bool(P.DIGIT.search(first) or "@" in first) and not first.rstrip().endswith(_SENTENCE_ENDS)
+    first = first.rstrip()
+    ends_sentence = first.endswith(_SENTENCE_ENDS) and not P.DAY_DOT.search(first)
+    return bool(P.DIGIT.search(first) or "@" in first) and not ends_sentence
 
 
 _SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")

@@ -84,10 +84,15 @@ NAME_WROTE = re.compile(
 HEADER_START = re.compile(
     r"^[\s>*-]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|(?:"
     r"on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|pada|vào|в|dne|เมื่อ|در|"
-    r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b)",
+    r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b|"
+    r"(?:ma|ti|ke|to|pe|la|su)\s\d{1,2}\.\s)",  # Finnish Gmail: "pe 20. lokakuuta 2017 klo 17.50 …"
     re.IGNORECASE,
 )
+# German, Dutch and Nordic Gmail open with the author: "Ana <ana@example.org> schrieb am So., 23.
+# Juni 2024, 21:08:", which wraps inside the date
+ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>]{{1,255}}>?\s+(?:{_WROTE_WORDS})\b", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
+DAY_DOT = re.compile(r"(?:^|\s)\d{1,2}\.$")  # no sentence's end: "schrieb am So., 23." wraps before the month
 # Without a "wrote" word nearby, every header form needs one of these on its first
 # line: a digit or "@" (dates, addresses), a colon (fields), a run of -_=* (separators).
 HEADER_CHARS = re.compile(r"[\d@:：\-_=*]")

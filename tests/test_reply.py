@@ -292,6 +292,21 @@ def test_forwarded_message_is_not_history() -> None:
     assert "Maintenance window" in split_reply(text).text
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Finnish Gmail wraps before the address; German Gmail, which opens with the author, inside the date
+        "pe 20. lokakuuta 2017 klo 17.50 John Coe\n<john.coe@example.com> kirjoitti:",
+        "Ana Lima <ana@example.org> schrieb am So., 23.\nJuni 2024, 21:08:",
+        "Ana Lima <ana@example.org> skrev den tors 23\njuni 2024 kl 21:08:",
+    ],
+)
+def test_a_header_wrapped_by_its_client_starts_the_history_on_its_first_line(header: str) -> None:
+    parts = split_reply(f"Thanks, that works.\n\n{header}\n> Can you check the plan?\n")
+    assert parts.text == "Thanks, that works."
+    assert parts.quoted_text.startswith(header)
+
+
 def test_line_starting_with_on_is_not_a_header() -> None:
     text = "On your machine, run make.\nOne more thing: it needs 2 GB."
     assert split_reply(text).text == text
@@ -307,6 +322,9 @@ def test_line_starting_with_on_is_not_a_header() -> None:
         ("on the staging server, as agreed.", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
         ("Let us meet\non Friday at 10", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
         ("Op donderdag om 10 uur", "Op ma 9 mrt. 2026 om 10:00 schreef Bo Berg <bo@example.com>:"),
+        # a day's number ending the line reads as a date cut by a wrap, but a whole header below stops it
+        ("We meet at 10.", "On Mon, 9 Mar 2026 at 10:00, Bo Berg <bo@example.com> wrote:"),
+        ("To 12. Mai geht das nicht.", "Am Mo., 9. März 2026 um 10:00 Uhr schrieb Bo Berg <bo@example.com>:"),
     ],
 )
 def test_the_authors_last_words_that_open_like_a_header_stay_above_it(last: str, header: str) -> None:
