@@ -90,7 +90,7 @@ HEADER_START = re.compile(
 )
 # German, Dutch and Nordic Gmail open with the author: "Ana <ana@example.org> schrieb am So., 23.
 # Juni 2024, 21:08:", which wraps inside the date
-ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>]{{1,255}}>?\s+(?:{_WROTE_WORDS})\b", re.IGNORECASE)
+ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>@]{{1,255}}>?\s+(?:{_WROTE_WORDS})\b", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
 DAY_DOT = re.compile(r"(?:^|\s)\d{1,2}\.$")  # no sentence's end: "schrieb am So., 23." wraps before the month
 # Without a "wrote" word nearby, every header form needs one of these on its first
