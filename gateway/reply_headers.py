@@ -285,12 +285,18 @@ def _skip_forward_fields(lines: list[str], i: int, quoted: bool) -> int:
 
 
 def _with_separator(lines: list[str], i: int, quoted: bool) -> int:
-    j = i - 1
-    while j >= 0 and not _clean(lines[j], quoted).strip():
-        j -= 1
-    above = _clean(lines[j], quoted)[: P.LINE_MAX_CHARS] if j >= 0 else ""
-    if P.SEPARATOR.match(above) or P.NOTES_TITLE.match(above):
-        return j
+    """The start of a field block moved up over the line that introduces it: a separator, Notes'
+    "Name --- Subject ---", or Orange's "Message du 12/12/2016 13:20" (and a separator above that)."""
+    for _ in range(2):
+        j = i - 1
+        while j >= 0 and not _clean(lines[j], quoted).strip():
+            j -= 1
+        above = _clean(lines[j], quoted)[: P.LINE_MAX_CHARS] if j >= 0 else ""
+        if P.SEPARATOR.match(above) or P.NOTES_TITLE.match(above):
+            return j
+        if not P.MESSAGE_OF.match(above):
+            break
+        i = j
     return i
 
 

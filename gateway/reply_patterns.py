@@ -134,6 +134,8 @@ ORIGINAL_MESSAGE = re.compile(
     r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]*\s*$",
     re.IGNORECASE,
 )
+# Orange's webmail above its De :/A :/Objet : block: "Message du 12/12/16 13:20", "Message du : 12/12/2016 13:20"
+MESSAGE_OF = re.compile(r"^[\s>]*message\s+du\s{0,3}:?\s{0,3}\d{1,2}/\d{1,2}/\d{2,4}\b", re.IGNORECASE)
 # Lotus Notes' title above the field block of the message it quotes: "Bo Berg via Team --- Installation ---"
 NOTES_TITLE = re.compile(r"^\s*[^\s-][^\n]{0,100}?\s---\s[^\n]{1,200}?\s---\s*$")
 # Tobit David's reply header, a line of its own above "Subject date / Von … / An … / Cc …"

@@ -282,6 +282,15 @@ def test_localized_reply_headers_start_the_history(header: str) -> None:
     assert parts.quoted_text.startswith(header)
 
 
+@pytest.mark.parametrize("opener", ["Message du 12/12/16 13:20", "====\n\nMessage du : 12/12/2016 13:20"])
+def test_oranges_message_du_line_above_its_field_block_goes_with_the_history(opener: str) -> None:
+    """Orange's webmail writes "Message du <date>" above its De :/A :/Objet : block: it was the reply's last line."""
+    block = "De : Bo Berg <bo@example.com>\nA : ana@example.org\nCopie à :\nObjet : Devis\n\nVoici le devis."
+    parts = split_reply(f"Merci, c'est noté.\n\n{opener}\n{block}\n")
+    assert parts.text == "Merci, c'est noté."
+    assert parts.quoted_text == f"{opener}\n{block}"
+
+
 def test_localized_outlook_field_block_is_history() -> None:
     text = "Ja.\n\nVon: A <a@example.de>\nGesendet: Montag, 2. März 2026 10:00\nAn: B\nBetreff: Frage\n\nAlt."
     assert split_reply(text).text == "Ja."
