@@ -247,9 +247,9 @@ def _split_shared_lines(lines: list[str]) -> list[str]:
         if "wrote:" in line and len(line) <= 1000 and not line.lstrip().startswith(("On ", ">")):
             m = P.SHARED_LINE_HEADER.match(line)
             nxt = _next_nonblank(lines, i + 1)
-            if m and nxt is not None and P.QUOTED.match(lines[nxt]):
+            if m and nxt is not None and P.QUOTED.match(lines[nxt]) and any(c.isalnum() for c in m["before"]):
                 out.extend([m.group("before"), m.group("header")])
-                continue
+                continue  # only words before it: Zimbra's "- On … wrote:" is one header
         out.append(line)
     return out
 

@@ -291,6 +291,14 @@ def test_oranges_message_du_line_above_its_field_block_goes_with_the_history(ope
     assert parts.quoted_text == f"{opener}\n{block}"
 
 
+def test_zimbras_dash_before_its_header_goes_with_the_header() -> None:
+    """Zimbra writes "- On … wrote:": the dash was split off as the reply's last line."""
+    header = "- On 2026-04-09 23:25, Bo Berg <bo@example.com> wrote:"
+    parts = split_reply(f"Thanks, see you then.\n\nAna\n\n{header}\n> Dinner at eight?\n")
+    assert parts.text == "Thanks, see you then.\n\nAna"
+    assert parts.quoted_text == f"{header}\n> Dinner at eight?"
+
+
 def test_localized_outlook_field_block_is_history() -> None:
     text = "Ja.\n\nVon: A <a@example.de>\nGesendet: Montag, 2. März 2026 10:00\nAn: B\nBetreff: Frage\n\nAlt."
     assert split_reply(text).text == "Ja."
