@@ -163,8 +163,10 @@ def _extracted(
             history = history or html_to_text(quoted_html)
     if html:
         new_html, quoted_html = reply.split_reply_html(reply.without_banner(html))
-    # quoted lines the HTML shows as the author's (a plain <blockquote>, no client's quote markup)
-    own_quotes = own_quotes or bool(html and not quoted_html and _BLOCKQUOTE.search(new_html))
+    # quoted lines the HTML shows as the author's (a plain <blockquote>, no client's quote markup); the
+    # HTML is searched only when the text has quoted lines, or is the HTML's own rendering
+    quoting = not text.strip() or text.lstrip().startswith(">") or "\n>" in text
+    own_quotes = own_quotes or bool(html and not quoted_html and quoting and _BLOCKQUOTE.search(new_html))
     parts = reply.split_reply(text, own_quotes=own_quotes) if text.strip() else None
     if html and (parts is None or (quoted_html and not parts.quoted_text)):
         # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
