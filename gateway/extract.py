@@ -173,7 +173,7 @@ def _extracted(
         # runs the whole HTML into one text line): the HTML's cut is the one to show
         text = html_to_text(new_html)  # empty when everything was quoted
         quoted = html_to_text(quoted_html) if quoted_html else ""
-        parts = reply.split_reply(text, own_quotes=own_quotes)
+        parts = reply.with_marked_signature(reply.split_reply(text, own_quotes=own_quotes), new_html)
         parts_quoted = "\n".join(p for p in (parts.quoted_text, quoted) if p)
     else:
         parts = parts or reply.split_reply(text)

@@ -21,10 +21,17 @@ from __future__ import annotations
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import attribution, find_header, inline_answers_end
-from gateway.reply_html import split_reply_html, without_banner, without_signature
+from gateway.reply_html import marked_signature, split_reply_html, without_banner, without_signature
 from gateway.reply_signature import MAX_SIG_LINES, footer_start, scrubbed_start, signature_start
 
-__all__ = ["split_reply", "split_reply_html", "split_lines", "without_banner", "without_signature"]
+__all__ = [
+    "split_reply",
+    "split_reply_html",
+    "split_lines",
+    "without_banner",
+    "without_signature",
+    "with_marked_signature",
+]
 
 # Below this much text under one quoted block, the block is history, not context.
 INLINE_MIN_CHARS = 120
@@ -54,6 +61,27 @@ def split_reply(text: str, *, own_quotes: bool = False) -> ReplyParts:
         quoted, signature = _signature_below_quote(quoted)
     signature = signature + ([""] if signature and pgp else []) + pgp
     return ReplyParts(text=_join(new), quoted_text=_join(trailing + quoted), signature=_join(signature))
+
+
+def with_marked_signature(parts: ReplyParts, html: str) -> ReplyParts:
+    """`parts` of an HTML-only message's text, with the signature its HTML marks (`gmail_signature`)
+    moved out of `text` when the split found none: such a message has no "-- " line."""
+    sig = [" ".join(line.split()) for line in marked_signature(html)]
+    if parts.signature or not sig:
+        return parts
+    lines = parts.text.split("\n")
+    at, left = len(lines), list(sig)
+    while at and left:
+        at -= 1
+        words = " ".join(lines[at].split())
+        if not words:
+            continue
+        if words != left[-1]:
+            return parts
+        left.pop()
+    if left or not any(line.strip() for line in lines[:at]):
+        return parts  # not all of it, or nothing above it: the author's words
+    return ReplyParts(text=_join(lines[:at]), quoted_text=parts.quoted_text, signature=_join(lines[at:]))
 
 
 def _signature_below_quote(quoted: list[str]) -> tuple[list[str], list[str]]:

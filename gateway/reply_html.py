@@ -109,6 +109,21 @@ def without_signature(html: str, signature: str) -> str:
     return _split_at(tokens, _back_over_opening(tokens, cut))[0]
 
 
+def marked_signature(html: str) -> list[str]:
+    """The text lines of the signature the client marked (`gmail_signature`, `moz-signature`, …)
+    at the end of the HTML, or []: an HTML-only message has no "-- " line to tell it by."""
+    if "ignature" not in html:
+        return []
+    tokens = _tokens(html)
+    scan = _Scan(tokens)
+    if not scan.quiet:
+        return []
+    start, end = max(scan.quiet)
+    if end + 1 < len(scan.text_after) and scan.text_after[end + 1]:
+        return []  # the author's words go on below it
+    return scan.lines[scan.tok_line[start] :] if start < len(scan.tok_line) else []
+
+
 _DELIMITER = re.compile(r"^(?:--|—|–|_{2,})$")
 
 

@@ -279,3 +279,17 @@ def test_outlook_mobile_reply_section_is_history_and_its_app_line_the_signature(
         "Can someone book a van for Saturday morning? We move the stands to the fair."
     )
     assert html_to_text(html_of(c)) == "Booked the big van from 8 to 14. Keys at the front desk."
+
+
+def test_gmail_html_only_signature_marked_by_its_class_is_the_signature() -> None:
+    """No "-- " line, and a tagline that reads as neither a name nor contact details: only Gmail's
+    gmail_signature class tells it apart; the split found none and the tagline ended the text."""
+    c = analysed_fixture("gmail-html-only-with-marked-signature.eml").content
+    assert c.text == "I booked the bus for 8:30; bring your own lunch."
+    assert c.signature == "Field trips, snacks and spreadsheets since 2019"
+    assert "spreadsheets" not in html_of(c)
+    # the same element with the author's words below it is no signature of theirs
+    raw = (EML / "gmail-html-only-with-marked-signature.eml").read_bytes()
+    words = analysed(raw.replace(b"</div></div></div>", b"</div></div>See you at the gate.</div>")).content
+    assert words.signature == ""
+    assert words.text.endswith("Field trips, snacks and spreadsheets since 2019\nSee you at the gate.")
