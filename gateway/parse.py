@@ -327,7 +327,7 @@ def _embedded(msg: Message) -> list[bytes]:
     """Raw bytes of top-level-reachable message/rfc822 parts, for forward unwrapping."""
     out = []
     for part in msg.walk():
-        if part.get_content_type() != "message/rfc822":
+        if part.get_content_type() not in ("message/rfc822", "message/global"):  # global: RFC 6532's, UTF-8 headers
             continue
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None

@@ -357,3 +357,15 @@ def test_arcor_webmails_original_nachricht_forward_is_unwrapped_without_its_mark
     assert r.forward is None
     assert r.text == "Zur Info, bitte bis Freitag prüfen."
     assert r.quoted_text.startswith("----- Original Nachricht ----\nVon:     Bob Schmidt")
+
+
+def test_a_forward_attached_as_message_global_is_unwrapped_as_rfc822_ones_are() -> None:
+    """message/global (RFC 6532) is an attached message whose headers are UTF-8: it was no forward,
+    and the original's author, date and subject were lost."""
+    c = analysed_fixture("forward-as-message-global-utf8-headers.eml").content
+    assert (c.author, c.subject) == (Address("Zoë Ångström", "zoe@example.org"), "Stand plan for the fair ✨")
+    assert c.date == datetime(2026, 3, 15, 18, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert c.text == "The stand is 4 by 6 metres; the screens go on the back wall."
+    assert c.forward is not None and c.forward.by.address == "sam@example.com"
+    assert c.forward.note == "Here is Zoë's plan, for tomorrow's call."
+    assert c.original_key == "stand-plan@example.org"
