@@ -166,6 +166,10 @@ def _split_lines(lines: list[str]) -> tuple[list[str], list[str], bool]:
     header = _reply_header(lines, kinds)
     if header is None:
         opening = _next_nonblank(lines, 0)
+        if opening is not None and kinds[opening] != "Q" and attribution(lines[opening]):
+            below = _next_nonblank(lines, opening + 1)
+            if below is not None and kinds[below] == "Q":  # "John wrote:" opening the body, its quote below
+                return *_split_below(lines, kinds, (opening, opening)), True
         if opening is None or kinds[opening] != "Q":
             return *_split_trailing_quote(lines, kinds), False
         # a quote the body opens with and no header above it (bottom posting): as below a header

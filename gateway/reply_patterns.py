@@ -232,7 +232,7 @@ QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
 # a separator above a footer: longer than a Markdown "---" rule above footnotes
 SIG_SEPARATOR = re.compile(r"^\s*(?:[-_=*]\s?){5,}\s*$")
 FOOTNOTE = re.compile(r"^\s*\[\d{1,3}\]")
-SIG_DELIMITER = re.compile(r"^--\s?$|^—\s?$")
+SIG_DELIMITER = re.compile(r"^--[ \t]*$|^—[ \t]*$")  # Horde writes "--  ", with two spaces
 # "Sent from my iPhone", "Sent from my Verizon Wireless BlackBerry", "Von meinem iPhone gesendet";
 # Samsung ends its line with a full stop; Outlook's apps and Outlook.com (the text part of their
 # linked "Sent from Outlook") with the link in angle brackets

@@ -296,6 +296,16 @@ def test_oranges_message_du_line_above_its_field_block_goes_with_the_history(ope
     assert parts.quoted_text == f"{opener}\n{block}"
 
 
+@pytest.mark.parametrize("attribution", ["Marco Bambini wrote:", "John Doe schrieb:"])
+def test_a_bare_attribution_opening_the_body_heads_the_quote_below_it(attribution: str) -> None:
+    """Thunderbird 2's "Name wrote:" with no date or address, first in the body, then the quote and
+    the answer under it: nothing was split off."""
+    quote = "".join(f"> line {i} of the question\n" for i in range(6))
+    parts = split_reply(f"{attribution}\n{quote}\nAll the world is not a VAX.\n")
+    assert parts.text == "All the world is not a VAX."
+    assert parts.quoted_text == f"{attribution}\n{quote}".rstrip("\n")
+
+
 def test_zimbras_dash_before_its_header_goes_with_the_header() -> None:
     """Zimbra writes "- On … wrote:": the dash was split off as the reply's last line."""
     header = "- On 2026-04-09 23:25, Bo Berg <bo@example.com> wrote:"
@@ -390,6 +400,13 @@ def test_a_separator_between_two_parts_of_the_message_is_not_a_signature() -> No
     assert (
         split_reply(f"Agreed.\n\nBest regards,\nBo Berg\n\n{footer}").signature == f"Best regards,\nBo Berg\n\n{footer}"
     )
+
+
+@pytest.mark.parametrize("delimiter", ["--", "-- ", "--  ", "--\t"])
+def test_dash_dash_with_any_trailing_blanks_is_the_delimiter(delimiter: str) -> None:
+    """Horde writes "--  " with two spaces; editors leave a tab."""
+    parts = split_reply(f"Thanks!\n\n{delimiter}\nThis is a signature.\n\nWith rich text.\n")
+    assert (parts.text, parts.signature) == ("Thanks!", "--\nThis is a signature.\n\nWith rich text.")
 
 
 def test_dash_dash_signature_delimiter() -> None:
