@@ -24,7 +24,7 @@ from gateway import reply_patterns as P
 
 MAX_SIG_LINES = 20  # a "-- " block longer than this is probably not a signature
 MAX_SIGNOFF_TAIL = 4  # lines after "Regards," (name, title, phone, company)
-MAX_SIGNOFF_BLOCK = 10  # lines after it when a name heads a company's block with contact details
+MAX_SIGNOFF_BLOCK = 14  # lines after it when a name heads a company's block with contact details
 MAX_LINE = 80
 
 
@@ -170,6 +170,8 @@ def _company_block(tail: list[str], named: bool) -> bool:
     company, address, phone, web, logo)."""
     if not 0 < len(tail) <= MAX_SIGNOFF_BLOCK or any(len(t) > MAX_LINE for t in tail):
         return False
+    if any(t.endswith("?") for t in tail) or sum(1 for t in tail if _LIST_ITEM.match(t)) >= 2:
+        return False  # "Thanks,\nAna\n\nP.S. the agenda:\n1. …": a postscript, not the company's lines
     if named:
         return any(P.CONTACT.search(t) for t in tail)
     name, _, rest = tail[0].partition("|")  # "Ana Lima | Head of Operations | +44 …" on one line

@@ -186,3 +186,25 @@ def test_a_german_closing_over_a_company_block_spaced_by_blank_lines_and_its_par
     parts = split_reply(f"{REPLY}\n\n{signature}\n")
     assert parts.text == REPLY
     assert parts.signature == signature
+
+
+def test_a_company_block_of_up_to_fourteen_lines_under_a_closing_is_the_signature() -> None:
+    """Name, department, company, address, three numbers and the web: twelve lines, and they stayed."""
+    signature = (
+        "Mit freundlichen Grüßen\n\nAlex Smith\n\nAbteilung IT-Strategie, Steuerung & Support\n"
+        "im Bereich Informationstechnologie\n\nExample GmbH\n(Deutsche Example)\nLangstraße 5\n"
+        "60311 Frankfurt am Main\n\nTelefon: (069) 11 1111 – 113\nTelefon ServiceDesk: (069) 11 1111 – 122\n"
+        "Telefax: (069) 11 1111 – 148\nInternet: www.example.com"
+    )
+    parts = split_reply(f"{REPLY}\n\n{signature}\n")
+    assert (parts.text, parts.signature) == (REPLY, signature)
+
+
+def test_a_postscript_with_a_question_or_a_list_under_the_closing_is_the_authors() -> None:
+    """A name, then a link and a number, as a company block has: but a list and a question are a message."""
+    postscript = (
+        "Thanks,\nAna\n\nP.S. the agenda for the call:\n1. Budget\n2. Hiring\n"
+        "3. Offsite, see https://example.com/offsite\nCan you all make it?\nDial-in: +44 20 7946 0000"
+    )
+    parts = split_reply(f"{REPLY}\n\n{postscript}\n")
+    assert parts.text == f"{REPLY}\n\n{postscript}"
