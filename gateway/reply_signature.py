@@ -112,7 +112,12 @@ def _signed_below(tail: list[str]) -> bool:
     """Words, then a closing, under the separator: the author divided their own message there
     ("________" between two parts, "Best regards," under the second); the closing starts the signature."""
     text = [t for t in tail if t.strip()]
-    return any(P.SIGN_OFF.match(t[:MAX_LINE]) or P.SIGN_OFF_NAMED.match(t[:MAX_LINE]) for t in text[1:])
+    return any(_is_closing(t) for t in text[1:])
+
+
+def _is_closing(line: str) -> bool:
+    """ "Regards," alone, or with the name on its line ("Thanks, Ana")."""
+    return bool(P.SIGN_OFF.match(line[:MAX_LINE]) or P.SIGN_OFF_NAMED.match(line[:MAX_LINE]))
 
 
 def scrubbed_start(lines: list[str]) -> int | None:
@@ -170,7 +175,7 @@ def _company_block(tail: list[str], named: bool) -> bool:
     company, address, phone, web, logo)."""
     if not 0 < len(tail) <= MAX_SIGNOFF_BLOCK or any(len(t) > MAX_LINE for t in tail):
         return False
-    if any(t.endswith("?") for t in tail) or sum(1 for t in tail if _LIST_ITEM.match(t)) >= 2:
+    if _asks_or_lists(tail, ("?",)):
         return False  # "Thanks,\nAna\n\nP.S. the agenda:\n1. …": a postscript, not the company's lines
     if named:
         return any(P.CONTACT.search(t) for t in tail)
@@ -223,7 +228,7 @@ def _contact_block(lines: list[str], end: int) -> int | None:
     contacts = sum(1 for b in block if P.CONTACT.search(b))
     if contacts == 0 or contacts == len(block) or block[0].rstrip().endswith(("?", "!", ":")):
         return None
-    if any(b.rstrip().endswith(("?", ":")) for b in block) or sum(1 for b in block if _LIST_ITEM.match(b)) >= 2:
+    if _asks_or_lists(block, ("?", ":")):
         return None  # a question, a list and its lead-in: the author's ("the agenda:\n1. Budget (ana@…)")
     if any(_sentence(b) for b in block):
         return None  # "here are the links" above them: the author's words, not a name, role or company
@@ -231,6 +236,11 @@ def _contact_block(lines: list[str], end: int) -> int | None:
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s")
+
+
+def _asks_or_lists(lines: list[str], ends: tuple[str, ...]) -> bool:
+    """A line ending in one of `ends` (a question, a lead-in's colon) or two list items: a message, no signature."""
+    return any(b.rstrip().endswith(ends) for b in lines) or sum(1 for b in lines if _LIST_ITEM.match(b)) >= 2
 
 
 def _sentence(line: str) -> bool:
