@@ -63,12 +63,12 @@ def message_charset(msg: Message) -> str | None:
             break
         found = codec(part.get_content_charset())  # Foxmail puts it on the multipart too
         if found:
-            return _EIGHT_BIT.get(found, found)
+            return _RAW_HEADER_CODEC.get(found, found)
     return None
 
 
 # 7-bit charsets: a mailer that sends its text in one writes its raw 8-bit headers in its Windows code page
-_EIGHT_BIT = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_kr": "cp949", "hz": "gbk"}
+_RAW_HEADER_CODEC = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_kr": "cp949", "hz": "gbk"}
 
 
 def decoded(value: str) -> str:
