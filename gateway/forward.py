@@ -120,7 +120,7 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     result = _with_date(result, text)
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
     # which the reply step would then fold away as history, or has no body at all
-    inner = original_html(html) or result.get("html") or ""
+    inner = original_html(html) or _without_quote_wrapper(result.get("html") or "")
     note = _join(
         _without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
     )
@@ -156,6 +156,18 @@ def original_html(html: str) -> str:
                 body += 1  # the blank lines under the header
             return "".join(source(t) for t in tokens[body:]).strip()
     return ""
+
+
+# Gmail's container of what it forwards (its older layout, with no `gmail_attr` header box), which
+# quotequail hands back around the original's body: there it marks no quote
+_QUOTE_WRAPPER = re.compile(
+    r"""\A(\s{0,200}<div\b[^>]{0,300}?)\s{1,20}class=(["'])[^"'>]{0,200}?\bgmail_quote\b[^"'>]{0,200}\2""", re.IGNORECASE
+)
+
+
+def _without_quote_wrapper(html: str) -> str:
+    """The forwarded body without the class that would make the reply step fold all of it away."""
+    return _QUOTE_WRAPPER.sub(r"\1", html, count=1)
 
 
 def _is_header_box(tok: Token) -> bool:

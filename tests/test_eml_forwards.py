@@ -54,6 +54,19 @@ def test_an_html_only_gmail_forward_keeps_the_originals_body() -> None:
     assert c.forward is not None and c.forward.note == "Please check the new times."
 
 
+@pytest.mark.parametrize("html_alone", [False, True], ids=["text-and-html", "html-only"])
+def test_gmail_older_forward_inside_its_quote_div_shows_the_originals_body(html_alone: bool) -> None:
+    """Gmail once wrote the forward's header and body straight into one `gmail_quote` div, with no
+    `gmail_attr` box: the original's body was folded away as quoted history and the post was empty."""
+    name = "gmail-2012-forward-inside-quote-div.eml"
+    c = (analysed(html_only(name)) if html_alone else analysed_fixture(name)).content
+    assert (c.author, c.subject) == (Address("Pavel Král", "pavel.kral@example.org"), "Volunteers for the street festival")
+    assert c.text.startswith("Hello Lena,\n\nwe still need four people for the café stand on Saturday")
+    assert c.quoted_text == ""
+    assert c.html is not None and "Could your team send two?" in c.html and "gmail_quote" not in c.html
+    assert c.forward is not None and c.forward.note == "Who can help on Saturday?"
+
+
 def test_outlook_html_forward_reads_the_sent_field_under_the_underscore_line() -> None:
     c = analysed_fixture("outlook-html-forward.eml").content
     assert (c.author, c.date, c.subject) == (OPS, datetime(2026, 3, 5, 15, 47, tzinfo=CET), "Quarterly figures")
