@@ -204,6 +204,7 @@ def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
 
 def decode_bytes(data: bytes, declared: str | None) -> str:
     """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
+    A US-ASCII label has no 8-bit byte to fit: UTF-8 is tried before Windows-1252 there.
 
     The declared label goes through `charsets.codec` ("windows-874", "x-mac-roman"
     and the like; Windows-1252 for ISO-8859-1, then ISO-8859-1 itself).
@@ -216,7 +217,10 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     that detection finds is taken instead.
     """
     controls = None
-    for charset in dict.fromkeys((codec(declared), codec(declared, superset=False), "utf-8")):  # each once
+    labels = (codec(declared), codec(declared, superset=False), "utf-8")
+    if labels[1] == "ascii":  # 8-bit bytes under a US-ASCII label: mostly UTF-8 a mailer never labelled
+        labels = ("utf-8", *labels)
+    for charset in dict.fromkeys(labels):  # each once
         if not charset:
             continue
         try:

@@ -193,6 +193,18 @@ def test_shift_jis_text_labelled_iso_8859_1_is_read_as_japanese_not_control_char
     assert decode_bytes("ピーター".encode("shift_jis"), "us-ascii") == "ピーター"
 
 
+def test_utf_8_text_labelled_us_ascii_is_read_as_utf_8_not_windows_1252() -> None:
+    """Newsletter tools label parts US-ASCII and put UTF-8 in them: read as Windows-1252, the label's
+    superset, every "·" and "é" came out as "Â·" and "Ã©", in the text and in the HTML."""
+    c = analysed_fixture("us-ascii-label-on-utf-8-text.eml").content
+    assert c.text == (
+        "Tickets for the spring concert are on sale – €12, café included.\n\n"
+        "Riverside Choir · 4 Mill Lane · Leeds · UK"
+    )
+    assert c.html is not None and "café included" in c.html and "Â" not in c.html
+    assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"  # what is no UTF-8 stays Windows-1252
+
+
 def test_raw_gb2312_subject_name_and_filename_are_read_in_the_messages_charset() -> None:
     """Foxmail and Outlook Express write headers as raw 8-bit bytes in the text's charset (here named on
     the multipart too): read as Windows-1252 they were mojibake in the subject, the author and the file."""
