@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from gateway.message import ParsedMessage
 
 LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
-_MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer)@", re.IGNORECASE)
+# the addresses mail servers send their bounces from (MDaemon signs its own with its name)
+_MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"

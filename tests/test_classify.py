@@ -64,6 +64,8 @@ def test_people_are_posted_and_machines_by_sender_are_not() -> None:
     assert classify(msg(auto_submitted="no")).action == "post"
     assert classify(msg(precedence="list")).action == "post"  # mailing-list mail is people's mail
     assert classify(msg(sender="MAILER-DAEMON@relay.example.com")).action == "ignore"
+    assert classify(msg(sender="MDaemon@mx.example.com")).action == "ignore"  # MDaemon's "Permanent Delivery Failure"
+    assert classify(msg(sender="mdaemon.fan@example.com")).action == "post"
     assert classify(msg(), envelope_from="").action == "ignore"  # null sender: a bounce
 
 
