@@ -214,7 +214,8 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     win; and when it offers none of them, text that reads as Latin letters in
     Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳"). An ISO-8859
     reading with C1 controls in it is a wrong label: Japanese or Chinese text
-    that detection finds is taken instead.
+    that detection finds is taken instead. UTF-8 with a few stray bytes is still
+    UTF-8 (`_mostly_utf_8`).
     """
     controls = None
     labels = (codec(declared), codec(declared, superset=False), "utf-8")
@@ -230,6 +231,10 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         if not charset.startswith("iso8859") or not _C1_CONTROL.search(text):
             return text
         controls = controls if controls is not None else text
+    if controls is None and labels[0] in (None, "utf-8"):
+        mostly = _mostly_utf_8(data)
+        if mostly is not None:
+            return mostly
     bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     wide = ("utf_16", "utf_32")
     candidates = [c for c in charset_normalizer.from_bytes(data) if bom or not c.encoding.startswith(wide)]
@@ -247,6 +252,23 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         latin = _as_latin(data)
         return latin if latin is not None else str(next(iter(best.values())))
     return data.decode("cp1252", "replace")
+
+
+# A stray byte per this many characters past ASCII that read as UTF-8, at most, in text that is UTF-8
+UTF_8_PER_STRAY = 2
+
+
+def _mostly_utf_8(data: bytes) -> str | None:
+    """UTF-8 with a mark for each stray byte, when the rest of the 8-bit bytes read as UTF-8.
+
+    One broken byte (a cut multi-byte character, a Latin-1 byte pasted in) made the whole
+    text fail, and detection then read all of it as a single-byte charset: Cyrillic came out
+    as "Ð—Ð´Ñ€". Text in a single-byte charset has almost no valid UTF-8 sequence in it.
+    """
+    text = data.decode("utf-8", "replace")
+    stray = text.count("\ufffd")
+    sequences = sum(1 for ch in text if ch >= "\x80") - stray
+    return text if stray and sequences >= UTF_8_PER_STRAY * stray else None
 
 
 # C1 controls: no text has them; an ISO-8859 table gives them for bytes it has no letter for

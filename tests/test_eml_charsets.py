@@ -205,6 +205,17 @@ def test_utf_8_text_labelled_us_ascii_is_read_as_utf_8_not_windows_1252() -> Non
     assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"  # what is no UTF-8 stays Windows-1252
 
 
+def test_utf_8_text_with_one_stray_byte_stays_utf_8_with_a_mark_for_the_byte() -> None:
+    """A multi-byte character cut in half made the whole body undecodable as UTF-8, and detection read
+    all of it as a single-byte charset: "ÐžÑ‚Ñ‡Ñ'Ñ‚" for every word."""
+    c = analysed_fixture("utf-8-text-with-a-stray-byte.eml").content
+    assert c.text == "Добрый день!\n\nОтчёт за март\ufffd готов, он в общей папке."
+    assert c.signature == "С уважением,\nОльга"
+    assert decode_bytes("Café, Straße, déjà vu".encode("cp1252"), "utf-8") == "Café, Straße, déjà vu"  # no UTF-8 in it
+    mixed = "Ça coûte 12€, déjà payé".encode() + " – été".encode("cp1252")  # Windows-1252 words pasted in
+    assert decode_bytes(mixed, "utf-8") == "Ça coûte 12€, déjà payé \ufffd \ufffdt\ufffd"
+
+
 def test_raw_gb2312_subject_name_and_filename_are_read_in_the_messages_charset() -> None:
     """Foxmail and Outlook Express write headers as raw 8-bit bytes in the text's charset (here named on
     the multipart too): read as Windows-1252 they were mojibake in the subject, the author and the file."""
