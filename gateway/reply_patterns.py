@@ -21,7 +21,7 @@ LINE_MAX_CHARS = 2000  # longer lines are body text, never a header
 _WROTE_WORDS = (
     r"wrote|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|escribió|escribio|escreveu|"
     r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|pisze|ha\s+escrit|"
-    r"написав(?:\(ла\))?|написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|napsal(?:\(a\))?|napísal(?:\(a\))?|"
+    r"написав(?:\(ла\))?|написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|píše|napsal(?:\(a\))?|napísal(?:\(a\))?|"
     r"napisao(?:/la)?(?:\s+je)?|napisala(?:\s+je)?|έγραψε|a\s+scris|va\s+escriure|kirjoitti|kirjutas|rašė|rakstīja|"
     r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|작성|写道|寫道|書きました|のメッセージ"
 )
@@ -55,6 +55,7 @@ MARKER_PIECES = (
     "लिखा",
     "пише",
     "napsal",
+    "píše",
     "έγραψε",
     "scris",
     "작성",

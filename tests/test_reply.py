@@ -255,6 +255,7 @@ def test_a_lead_in_or_a_sentence_above_a_quote_stays_the_authors(lead_in: str) -
         "W dniu 2015-01-07 14:23, jan.kowalski@example.com pisze:",  # Polish Thunderbird
         "2016. 11. 8. 오후 12:39 Test user <test@example.com> 작성:",  # Korean Apple Mail
         "29 грудня 2017 р. о 19:09 <support@example.com> написав:",  # Ukrainian Gmail
+        "Jan Novák píše v Út 24. 07. 2012 v 20:48 +0100:",  # Czech Evolution
         "-----Message d'origine-----",
         # Gmail's wording in further languages
         "Pada tanggal Sel, 3 Mar 2026 pukul 10.00 John Doe <john@example.com> menulis:",
