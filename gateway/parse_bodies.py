@@ -204,7 +204,9 @@ def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
 
 def decode_bytes(data: bytes, declared: str | None) -> str:
     """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
-    A US-ASCII label has no 8-bit byte to fit: UTF-8 is tried before Windows-1252 there.
+    Under a single-byte label (US-ASCII, ISO-8859-1, Windows-1252, KOI8-R…), bytes that
+    are UTF-8 with a multi-byte character in them are UTF-8: the label always fits, and
+    Latin or Cyrillic text is next to never valid UTF-8 by chance ("SchÃ¶n" is "Schön").
 
     The declared label goes through `charsets.codec` ("windows-874", "x-mac-roman"
     and the like; Windows-1252 for ISO-8859-1, then ISO-8859-1 itself).
@@ -219,8 +221,8 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     """
     controls = None
     labels = (codec(declared), codec(declared, superset=False), "utf-8")
-    if labels[1] == "ascii":  # 8-bit bytes under a US-ASCII label: mostly UTF-8 a mailer never labelled
-        labels = ("utf-8", *labels)
+    if labels[1] and labels[1].startswith(_SINGLE_BYTE) and _is_utf_8(data):
+        labels = ("utf-8", *labels)  # a mailer's default label on text it wrote in UTF-8
     for charset in dict.fromkeys(labels):  # each once
         if not charset:
             continue
@@ -252,6 +254,21 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         latin = _as_latin(data)
         return latin if latin is not None else str(next(iter(best.values())))
     return data.decode("cp1252", "replace")
+
+
+# Codecs that decode one byte to one character: under their labels, valid UTF-8 is a wrong label
+_SINGLE_BYTE = ("ascii", "iso8859", "cp125", "cp874", "tis-620", "koi8", "mac-", "cp437", "cp85", "cp86")
+
+
+def _is_utf_8(data: bytes) -> bool:
+    """True when `data` holds 8-bit bytes and all of them make UTF-8 characters."""
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except ValueError:
+        return False
+    return True
 
 
 # A stray byte per this many characters past ASCII that read as UTF-8, at most, in text that is UTF-8

@@ -205,6 +205,20 @@ def test_utf_8_text_labelled_us_ascii_is_read_as_utf_8_not_windows_1252() -> Non
     assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"  # what is no UTF-8 stays Windows-1252
 
 
+def test_utf_8_text_labelled_iso_8859_1_is_read_as_utf_8() -> None:
+    """Mailers that label everything with their default charset send UTF-8 as ISO-8859-1: the label
+    always decodes, so every umlaut came out as two letters ("fÃ¤llt")."""
+    c = analysed_fixture("iso-8859-1-label-on-utf-8-text.eml").content
+    assert c.text == (
+        "Guten Morgen,\n\ndie Schulung am Montag fällt aus, weil der Raum für die Prüfung gebraucht wird.\n"
+        "Neuer Termin: Dienstag, 10:00 Uhr, Raum Süd."
+    )
+    assert c.signature == "Grüße\nJürgen"
+    assert decode_bytes("Grüße".encode("latin-1"), "iso-8859-1") == "Grüße"  # Latin-1 that is no UTF-8 stays
+    assert decode_bytes("Привет".encode("koi8-r"), "koi8-r") == "Привет"
+    assert decode_bytes("Привет".encode(), "koi8-r") == "Привет"
+
+
 def test_utf_8_text_with_one_stray_byte_stays_utf_8_with_a_mark_for_the_byte() -> None:
     """A multi-byte character cut in half made the whole body undecodable as UTF-8, and detection read
     all of it as a single-byte charset: "ÐžÑ‚Ñ‡Ñ'Ñ‚" for every word."""
