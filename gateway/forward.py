@@ -161,7 +161,8 @@ def original_html(html: str) -> str:
 # Gmail's container of what it forwards (its older layout, with no `gmail_attr` header box), which
 # quotequail hands back around the original's body: there it marks no quote
 _QUOTE_WRAPPER = re.compile(
-    r"""\A(\s{0,200}<div\b[^>]{0,300}?)\s{1,20}class=(["'])[^"'>]{0,200}?\bgmail_quote\b[^"'>]{0,200}\2""", re.IGNORECASE
+    r"""\A(\s{0,200}<div\b[^>]{0,300}?)\s{1,20}class=(["'])[^"'>]{0,200}?\bgmail_quote\b[^"'>]{0,200}\2""",
+    re.IGNORECASE,
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import Message
 
 from gateway.charsets import codec
@@ -74,26 +74,25 @@ _RAW_HEADER_CODEC = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_kr
 def decoded(value: str) -> str:
     """RFC 2047 words decoded; undecodable input kept as it came, never an exception.
 
-    Charsets are read as bodies' are (`charsets.codec`: Windows-1252 for
-    ISO-8859-1); words in a charset Python does not know by that label
-    ("=?windows-874?B?…?=") or that their bytes do not fit are decoded as
-    bodies are (`decode_bytes`).
+    Each word's bytes are read as bodies' are (`decode_bytes`): Windows-1252 for
+    ISO-8859-1, labels Python does not know by that name ("=?windows-874?B?…?="),
+    UTF-8 under a single-byte label, detection where the bytes do not fit.
     """
     try:
         parts = decode_header(value)
-        try:
-            text = str(make_header([(b, codec(cs) or cs) if cs else (b, cs) for b, cs in parts]))
-        except (LookupError, UnicodeError):
-            text = str(make_header([(_part_text(b, cs), "utf-8" if cs else None) for b, cs in parts]))
+        # decode_header kept the spaces that count, and wrote the text between encoded words as
+        # raw-unicode-escape bytes, which read back exactly unless the text has a "\u" of its own
+        plain = "latin-1" if "\\u" in value.lower() else "raw-unicode-escape"
+        text = "".join(_part_text(b, cs, plain) for b, cs in parts)
     except Exception:
         text = value
     return " ".join(no_nul(text).split())
 
 
-def _part_text(part: bytes | str, charset: str | None) -> str:
+def _part_text(part: bytes | str, charset: str | None, plain: str) -> str:
     if isinstance(part, str):
         return part
-    return decode_bytes(part, charset) if charset else part.decode("ascii", "replace")
+    return decode_bytes(part, charset) if charset else part.decode(plain, "replace")
 
 
 def no_nul(text: str) -> str:

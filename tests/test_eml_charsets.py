@@ -11,6 +11,7 @@ from gateway.html_text import html_to_text
 from gateway.message import Address
 from gateway.parse import parse
 from gateway.parse_bodies import decode_bytes
+from gateway.parse_headers import decoded
 from tests.helpers import analysed_fixture, html_of
 
 
@@ -209,6 +210,7 @@ def test_utf_8_text_labelled_iso_8859_1_is_read_as_utf_8() -> None:
     """Mailers that label everything with their default charset send UTF-8 as ISO-8859-1: the label
     always decodes, so every umlaut came out as two letters ("fÃ¤llt")."""
     c = analysed_fixture("iso-8859-1-label-on-utf-8-text.eml").content
+    assert c.subject == "Schulung am Montag fällt aus"  # the encoded word's label is as wrong as the body's
     assert c.text == (
         "Guten Morgen,\n\ndie Schulung am Montag fällt aus, weil der Raum für die Prüfung gebraucht wird.\n"
         "Neuer Termin: Dienstag, 10:00 Uhr, Raum Süd."
@@ -217,6 +219,14 @@ def test_utf_8_text_labelled_iso_8859_1_is_read_as_utf_8() -> None:
     assert decode_bytes("Grüße".encode("latin-1"), "iso-8859-1") == "Grüße"  # Latin-1 that is no UTF-8 stays
     assert decode_bytes("Привет".encode("koi8-r"), "koi8-r") == "Привет"
     assert decode_bytes("Привет".encode(), "koi8-r") == "Привет"
+
+
+def test_encoded_words_keep_the_raw_text_between_them() -> None:
+    """Text that came as raw 8-bit bytes between encoded words kept none of its letters past ASCII."""
+    assert decoded("Zoë =?utf-8?q?caf=C3=A9?= 日本") == "Zoë café 日本"
+    split = "Re: =?UTF-8?B?w5xiZXJzaQ==?=\n =?ISO-8859-1?Q?cht_f=FCr?= (Entwurf)"  # one word in two charsets
+    assert decoded(split) == "Re: Übersicht für (Entwurf)"
+    assert decoded("=?utf-8?q?a?= \\u00e9") == "a \\u00e9"  # a backslash of the sender's own stays one
 
 
 def test_utf_8_text_with_one_stray_byte_stays_utf_8_with_a_mark_for_the_byte() -> None:
