@@ -199,8 +199,7 @@ def test_utf_8_text_labelled_us_ascii_is_read_as_utf_8_not_windows_1252() -> Non
     superset, every "·" and "é" came out as "Â·" and "Ã©", in the text and in the HTML."""
     c = analysed_fixture("us-ascii-label-on-utf-8-text.eml").content
     assert c.text == (
-        "Tickets for the spring concert are on sale – €12, café included.\n\n"
-        "Riverside Choir · 4 Mill Lane · Leeds · UK"
+        "Tickets for the spring concert are on sale – €12, café included.\n\nRiverside Choir · 4 Mill Lane · Leeds · UK"
     )
     assert c.html is not None and "café included" in c.html and "Â" not in c.html
     assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"  # what is no UTF-8 stays Windows-1252
