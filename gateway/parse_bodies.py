@@ -220,7 +220,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     UTF-8 (`_mostly_utf_8`).
     """
     controls = None
-    labels = (codec(declared), codec(declared, superset=False), "utf-8")
+    labels: tuple[str | None, ...] = (codec(declared), codec(declared, superset=False), "utf-8")
     if labels[1] and labels[1].startswith(_SINGLE_BYTE) and _is_utf_8(data):
         labels = ("utf-8", *labels)  # a mailer's default label on text it wrote in UTF-8
     for charset in dict.fromkeys(labels):  # each once
