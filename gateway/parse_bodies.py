@@ -97,7 +97,7 @@ def uuencoded_files(text: str) -> tuple[str, list[tuple[str, bytes]]]:
 
     def take(m: re.Match[str]) -> str:
         try:
-            data = b"".join(binascii.a2b_uu(line) for line in m.group(2).splitlines())
+            data = b"".join(_uu_line(line) for line in m.group(2).splitlines())
         except (binascii.Error, ValueError):
             return m.group(0)
         files.append((m.group(1).strip(), data))
@@ -105,6 +105,16 @@ def uuencoded_files(text: str) -> tuple[str, list[tuple[str, bytes]]]:
 
     out = _UUENCODED.sub(take, text)
     return (out.strip("\n") if files else text), files
+
+
+def _uu_line(line: str) -> bytes:
+    """One uuencoded line; past the length its first character gives, what an encoder left
+    (Lotus Notes pads with characters binascii calls trailing garbage) is dropped, as uudecode does."""
+    try:
+        return binascii.a2b_uu(line)
+    except binascii.Error:
+        count = (ord(line[0]) - 32) & 63 if line else 0  # bytes on the line
+        return binascii.a2b_uu(line[: (count * 4 + 5) // 3])
 
 
 MAX_PGP_MESSAGES = 20  # files taken out of one text; later armour stays text

@@ -5,6 +5,7 @@ Attachment bytes are checked by their SHA-256 where they are binary: the fixture
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 
@@ -12,6 +13,7 @@ import pytest
 
 from gateway.classify import Verdict
 from gateway.message import Address
+from gateway.parse_bodies import uuencoded_files
 from gateway.sanitize import rewrite_cid
 from tests.helpers import analysed_fixture
 
@@ -231,6 +233,18 @@ def test_uuencoded_file_in_a_text_body_becomes_an_attachment_not_text() -> None:
             b"- next meeting: Tuesday 17 March, 10:00\n",
         )
     ]
+
+
+def test_uuencoded_lines_with_padding_past_their_length_still_decode() -> None:
+    """Lotus Notes pads a uuencoded file's short last line with characters binascii refuses as trailing
+    garbage: the whole block stayed in the text, a screen of symbols, and no file was listed."""
+    data = bytes(range(256)) * 3
+    lines = [binascii.b2a_uu(data[i : i + 45]).decode().rstrip("\n") for i in range(0, len(data), 45)]
+    lines[-1] += "(T_]EK"  # past the 3 bytes its length character gives
+    with pytest.raises(binascii.Error):
+        binascii.a2b_uu(lines[-1])
+    text, files = uuencoded_files("The photo, as promised.\n\nbegin 644 photo.bin\n" + "\n".join(lines) + "\n`\nend\n")
+    assert (text, files) == ("The photo, as promised.", [("photo.bin", data)])
 
 
 def test_postfix_delivery_status_bounce_is_ignored_not_posted() -> None:
