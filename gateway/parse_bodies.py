@@ -41,7 +41,7 @@ def bodies(
     misread = (
         "CharsetDecodeDefect" in mail.defects_categories
         or any("\x1b" in t for t in plain + html)
-        or (latin1 and any(_C1.search(t) for t in plain + html))
+        or (latin1 and any(_MISREAD_LATIN.search(t) for t in plain + html))
     )
     if mended or misread:
         plain, html = _redecoded_bodies(msg)
@@ -58,8 +58,8 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
 
     A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
     written by the email package, so its part was shown still encoded: the value
-    is stripped. A Latin-1 label is where Windows-1252 is misread (its
-    C1 controls are looked for only then: a search of every body costs more).
+    is stripped. A Latin-1 or Windows-1252 label is where Windows-1252 or UTF-8 is
+    misread (`_MISREAD_LATIN` is looked for only then: a search of every body costs more).
     """
     mended = latin1 = flowed = False
     for part in msg.walk():
@@ -73,13 +73,13 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
     return mended, latin1, flowed
 
 
-_LATIN1_LABELS = ("8859-1", "latin", "cp819")
+_LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252")
 
 
 # ESC (looked for apart): a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser leaves
 # undecoded in a 7bit part as its bytes are ASCII; C1 controls: Windows-1252 read as the ISO-8859-1 it
-# was labelled
-_C1 = re.compile("[\x80-\x9f]")
+# was labelled; a UTF-8 lead byte's letter before a continuation byte's ("Ã¤"): UTF-8 under that label
+_MISREAD_LATIN = re.compile("[\x80-\x9f]|[\xc2-\xf4][\x80-\xbf]")
 # "begin 644 name" … "end": a file uuencoded into a text body (old mailers, mailx, Usenet gateways)
 _UUENCODED = re.compile(
     r"^begin [0-7]{3,4} ([^\n]{1,200})\n((?:[!-`][^\n]{0,100}\n){1,200000})`?\nend[ \t]*$", re.MULTILINE

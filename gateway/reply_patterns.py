@@ -303,8 +303,10 @@ _SIGN_OFF_WORDS = (
     r"take\s+care|talk\s+soon|ciao|"
     r"mvh|med\s+venlig\s+hilsen|venlig\s+hilsen|hilsen|kh|mvh\.|med\s+vänlig\s+hälsning|"
     r"vänliga\s+hälsningar|hälsningar|vh|"
-    r"mit\s+freundlichen\s+grüßen|mit\s+freundlichem\s+gruß|(?:viele|liebe|beste|herzliche|freundliche|schöne)\s+grüße|"
-    r"lg|vg|mfg|gruß|grüße|servus|"
+    # with "ss" for "ß" as Swiss German writes it ("Freundliche Grüsse")
+    r"mit\s+freundlichen\s+grü(?:ß|ss)en|mit\s+freundlichem\s+gru(?:ß|ss)|"
+    r"(?:viele|liebe|beste|herzliche|freundliche|schöne)\s+grü(?:ß|ss)e|"
+    r"lg|vg|mfg|gru(?:ß|ss)|grü(?:ß|ss)e|servus|"
     r"vielen\s+dank|danke(?:\s+(?:schön|sehr|im\s+voraus))?|"
     r"met\s+vriendelijke\s+groet(?:en)?|(?:vriendelijke|hartelijke)\s+groet(?:en)?|groeten|groet|groetjes|grt|gr|"
     r"bedankt|dank\s+je(?:\s?wel)?|"

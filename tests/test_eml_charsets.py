@@ -214,7 +214,7 @@ def test_utf_8_text_labelled_iso_8859_1_is_read_as_utf_8() -> None:
         "Guten Morgen,\n\ndie Schulung am Montag fällt aus, weil der Raum für die Prüfung gebraucht wird.\n"
         "Neuer Termin: Dienstag, 10:00 Uhr, Raum Süd."
     )
-    assert c.signature == "Grüße\nJürgen"
+    assert c.signature == "Viele Grüsse\nJürgen"
     assert decode_bytes("Grüße".encode("latin-1"), "iso-8859-1") == "Grüße"  # Latin-1 that is no UTF-8 stays
     assert decode_bytes("Привет".encode("koi8-r"), "koi8-r") == "Привет"
     assert decode_bytes("Привет".encode(), "koi8-r") == "Привет"

@@ -643,6 +643,9 @@ def test_sign_offs_in_the_languages_whose_headers_are_read_start_the_signature(c
         "Vielen Dank!",
         "Danke im Voraus,",
         "Servus",
+        "Freundliche Grüsse",  # Swiss German writes "ss" for "ß"
+        "Mit freundlichen Grüssen",
+        "Gruss",
         "Take care,",
         "Talk soon,",
         "Rgds,",
