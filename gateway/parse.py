@@ -81,7 +81,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     mail, plain, html = bodies(raw, mail, _mailparser)
     msg = mail.message
     message_id = _first_id(read_header(msg, "message-id"))
-    text, uufiles = uuencoded_files(no_nul("\n".join(t for t in plain if t.strip())))
+    text, uufiles = uuencoded_files(no_nul("\n".join(_shown(t) for t in plain if t.strip())))
     text, armoured = pgp_messages(text)
     # the codec raw 8-bit headers that are no UTF-8 are read in; most headers have no 8-bit byte
     charset = message_charset(msg) if _EIGHT_BIT.search(raw, 0, end if end >= 0 else len(raw)) else None
@@ -99,7 +99,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
-        html=no_nul("\n".join(html)) or None,
+        html=no_nul("\n".join(t.lstrip(_BOM) for t in html)) or None,
         attachments=[*files, *calendar.files],
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
@@ -115,6 +115,13 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
 
 
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+_BOM = "\ufeff"  # a text file attached inline keeps the byte-order mark its editor wrote
+# where Apple Mail's text part had an inline image: no character to show, nor its line when alone
+_OBJECT = re.compile("^[ \t]*\ufffc[ \t]*(?:\n|$)|\ufffc", re.MULTILINE)
+
+
+def _shown(text: str) -> str:
+    return _OBJECT.sub("", text.lstrip(_BOM)) if "\ufffc" in text else text.lstrip(_BOM)
 
 _TRACE = re.compile(
     rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"

@@ -247,6 +247,23 @@ def test_uuencoded_lines_with_padding_past_their_length_still_decode() -> None:
     assert (text, files) == ("The photo, as promised.", [("photo.bin", data)])
 
 
+def test_apple_mails_image_placeholder_is_not_shown_as_text() -> None:
+    """Apple Mail writes U+FFFC in its text part where the HTML has an inline image: the entry, its
+    snippet and the digest showed a box; the image is in the HTML and the files."""
+    c = analysed_fixture("apple-mail-image-placeholder-in-text.eml").content
+    assert c.text == "Here is the new floor plan:\n\n\nThe kitchen moves to the east side.\n\nMaja"
+    assert "\ufffc" not in c.snippet
+    assert [a.filename for a in c.attachments] == ["floor-plan.png"]
+
+
+def test_a_text_file_shown_inline_loses_its_byte_order_mark() -> None:
+    """Notepad starts a UTF-8 file with a byte-order mark; shown inline under the author's words, it was
+    an invisible character at the start of the line, in the text and its search."""
+    c = analysed_fixture("inline-text-file-with-byte-order-mark.eml").content
+    assert c.text == "My notes are in the file below.\n\nRoom 4.12: projector cable is missing."
+    assert c.attachments[0].data.startswith("\ufeff".encode())  # the file itself is kept as sent
+
+
 def test_postfix_delivery_status_bounce_is_ignored_not_posted() -> None:
     r = analysed_fixture("delivery-status-bounce.eml")
     # Postfix marks its bounces Auto-Submitted: auto-replied (RFC 3834 §5), the first rule to fire
