@@ -123,6 +123,7 @@ _OBJECT = re.compile("^[ \t]*\ufffc[ \t]*(?:\n|$)|\ufffc", re.MULTILINE)
 def _shown(text: str) -> str:
     return _OBJECT.sub("", text.lstrip(_BOM)) if "\ufffc" in text else text.lstrip(_BOM)
 
+
 _TRACE = re.compile(
     rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"
     rb"[^\n]*\n(?:[ \t][^\n]*\n)*",
