@@ -293,3 +293,12 @@ def test_gmail_html_only_signature_marked_by_its_class_is_the_signature() -> Non
     words = analysed(raw.replace(b"</div></div></div>", b"</div></div>See you at the gate.</div>")).content
     assert words.signature == ""
     assert words.text.endswith("Field trips, snacks and spreadsheets since 2019\nSee you at the gate.")
+
+
+def test_a_quote_container_around_all_the_html_leaves_the_text_parts_words_shown() -> None:
+    """The HTML's cut found Gmail's quote container around everything and left nothing, and as the text
+    part quotes nothing, its cut won: the entry was empty and every word was folded away as history."""
+    c = analysed_fixture("html-all-inside-a-quote-div-text-part-plain.eml").content
+    assert c.text.startswith("Worth a read before Monday's planning.\n\nWeekly digest\n1. How we cut")
+    assert c.quoted_text == ""
+    assert c.html is not None and "Why small pull requests get merged sooner" in c.html
