@@ -168,11 +168,11 @@ def _extracted(
     quoting = not text.strip() or text.lstrip().startswith(">") or "\n>" in text
     own_quotes = own_quotes or bool(html and not quoted_html and quoting and _BLOCKQUOTE.search(new_html))
     parts = reply.split_reply(text, own_quotes=own_quotes) if text.strip() else None
-    if parts is not None and parts.text and quoted_html and not parts.quoted_text:
-        if not html_to_text(new_html).strip():
-            # the HTML's cut left nothing (a client's quote container around all of it) where the text
-            # part, quoting nothing, has words: those are the message, and the HTML is shown whole
-            new_html, quoted_html = html, ""
+    # the HTML's cut left nothing (a client's quote container around all of it) where the text part,
+    # quoting nothing, has words: those are the message, and the HTML is shown whole
+    unquoted_text = parts is not None and bool(parts.text) and not parts.quoted_text
+    if html and quoted_html and unquoted_text and not html_to_text(new_html).strip():
+        new_html, quoted_html = html, ""
     if html and (parts is None or (quoted_html and not parts.quoted_text)):
         # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
         # runs the whole HTML into one text line): the HTML's cut is the one to show
