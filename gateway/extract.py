@@ -172,7 +172,7 @@ def _extracted(
     # quoting nothing, has words: those are the message, and the HTML is shown whole
     unquoted_text = parts is not None and bool(parts.text) and not parts.quoted_text
     if html and quoted_html and unquoted_text and not html_to_text(new_html).strip():
-        new_html, quoted_html = html, ""
+        new_html, quoted_html = reply.without_banner(html), ""
     if html and (parts is None or (quoted_html and not parts.quoted_text)):
         # HTML-only mail, or a text part that hides the quote the HTML shows (iCloud
         # runs the whole HTML into one text line): the HTML's cut is the one to show
