@@ -195,7 +195,7 @@ def _extracted(
         text=parts.text,
         quoted_text=parts_quoted,
         signature=parts.signature,
-        html=sanitize_html(_without_signature(new_html, parts.signature)) if html and new_html.strip() else None,
+        html=_shown_html(new_html, parts.signature) if html else None,
         snippet=snippet(parts.text),
         attachments=attachments,
         forward=fwd,
@@ -204,6 +204,21 @@ def _extracted(
 
 
 _BLOCKQUOTE = re.compile(r"<blockquote\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_BLANK = " \t\r\n\xa0\u200b\u200c\u200d\ufeff"  # and the zero-width characters editors leave behind
+
+
+def _shown_html(new_html: str, signature: str) -> str | None:
+    """The sanitized HTML to show, or None when it shows nothing (no word, no image): the page then
+    shows the text part, where a client's empty HTML part (nested empty divs) left it blank."""
+    if not new_html.strip():
+        return None
+    shown = sanitize_html(_without_signature(new_html, signature))
+    if "<img" in shown or "remote-image" in shown:
+        return shown
+    words = _TAG.sub("", shown)
+    return shown if htmllib.unescape(words).strip(_BLANK) else None
+
 
 # Outlook's text part marks an image pasted into the body "[cid:image001.png@01DCAC3F.7B2E5A10]"
 _CID_PLACEHOLDER = re.compile(r"\[cid:([^\]\s@]{0,200})@[^\]\s]{1,200}\]")

@@ -302,3 +302,16 @@ def test_a_quote_container_around_all_the_html_leaves_the_text_parts_words_shown
     assert c.text.startswith("Worth a read before Monday's planning.\n\nWeekly digest\n1. How we cut")
     assert c.quoted_text == ""
     assert c.html is not None and "Why small pull requests get merged sooner" in c.html
+
+
+def test_an_html_part_with_nothing_to_show_gives_way_to_the_text_part() -> None:
+    """A form mailer sent its words in the text part and an HTML part of empty divs: the page shows the
+    HTML when there is one, and the entry was blank."""
+    c = analysed_fixture("html-part-with-nothing-to-show.eml").content
+    assert c.html is None
+    assert c.text == "Name: Ines Rocha\nRequest: a new laptop; the old one no longer charges."
+    empty = re.search(rb"<html>.*</html>", (EML / "html-part-with-nothing-to-show.eml").read_bytes())
+    assert empty is not None
+    picture = empty[0].replace(b"<p ", b'<img src="https://example.com/chart.png" width="600" height="300"><p ')
+    raw = (EML / "html-part-with-nothing-to-show.eml").read_bytes().replace(empty[0], picture)
+    assert "remote-image" in html_of(analysed(raw).content)  # an image alone is something to show
