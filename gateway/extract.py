@@ -293,7 +293,9 @@ def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
     """The original inside a forward of a forward (of a forward…), under the outer note.
 
     Readers want the original's author, date, subject and body; the middle
-    forwarders' headers and notes go. A loop with a bound, not recursion.
+    forwarders' headers go, and their notes join the outer one, each under its
+    writer's name ("Kevin Brennan: Please disable …" is often the request itself).
+    A loop with a bound, not recursion.
     """
     for _ in range(MAX_NESTED_FORWARDS):
         inner = forward.unwrap_text(inline.text, subject=inline.subject)
@@ -301,7 +303,11 @@ def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
             break
         in_html = forward.unwrap_html(inline.html, subject=inline.subject) if inline.html else None
         html = in_html.html if in_html is not None and in_html.author == inner.author else None
-        inline = replace(inner, note=inline.note, html=html)
+        middle = inner.note.strip()
+        if middle:
+            middle = f"{inline.author.name or inline.author.address}:\n{middle}"
+        note = "\n\n".join(n for n in (inline.note.strip(), middle) if n)
+        inline = replace(inner, note=note, html=html)
     return inline
 
 

@@ -312,7 +312,7 @@ def _with_date(result: dict[str, str], text: str) -> dict[str, str]:
 
 
 def _without_marker(top: str) -> str:
-    """The note above a forward without the marker line closing it.
+    """The note above a forward without the marker line or the rule closing it.
 
     quotequail knows the English markers and cuts above them; under one it does
     not know ("Weitergeleitete Nachricht") it cuts at the header block below,
@@ -321,7 +321,9 @@ def _without_marker(top: str) -> str:
     lines = top.rstrip().split("\n")
     while lines and (not lines[-1].strip() or _is_marker(lines[-1][: P.LINE_MAX_CHARS])):
         lines.pop()
-    return "\n".join(lines)
+    if lines and P.SIG_SEPARATOR.match(lines[-1][: P.LINE_MAX_CHARS]):
+        lines.pop()  # the rule Outlook draws above a forward's header block (an auto-forward's only "note")
+    return "\n".join(lines).rstrip()
 
 
 def _is_marker(line: str) -> bool:

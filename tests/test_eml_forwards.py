@@ -235,8 +235,10 @@ def test_german_apple_mail_anfang_der_weitergeleiteten_nachricht_reads_datum_in_
     )
 
 
-def test_forward_of_a_gmail_forward_posts_the_innermost_original_under_the_last_forwarders_note() -> None:
-    """Readers want the original: its author, date, subject and body; the middle forward's header and note go."""
+def test_forward_of_a_gmail_forward_posts_the_innermost_original_under_every_forwarders_note() -> None:
+    """Readers want the original: its author, date, subject and body. The middle forward's header goes; its
+    note joins the last forwarder's under its writer's name (an Outlook rule's forward of a forward held the
+    request itself there, and it was lost)."""
     result = analysed_fixture("forward-of-a-forward.eml")
     c = result.content
     original = (OPS, datetime(2026, 3, 2, 18, 1, tzinfo=CET), "Mailbox quota raised to 50 GB")
@@ -245,10 +247,23 @@ def test_forward_of_a_gmail_forward_posts_the_innermost_original_under_the_last_
     assert c.forward == Forward(
         by=Address("Lena Berg", "lena@example.com"),
         date=datetime(2026, 3, 2, 19, 5, 44, tzinfo=CET),
-        note="FYI for the storage team.",
+        note="FYI for the storage team.\n\nOtto Prem:\nHeads-up, this affects the archive job.",
     )
     assert result.forward_key == forward_key(*original)  # one post with a direct forward of the same original
     assert c.html is not None and "Every mailbox quota is now 50 GB." in c.html and "Forwarded" not in c.html
+
+
+def test_an_outlook_rules_forward_of_a_forward_keeps_the_middle_request_and_no_rule_as_note() -> None:
+    """An Outlook rule forwarded Ana's forward: her request sat in the middle layer, which was dropped, and
+    the rule Outlook draws above its header was shown as the note."""
+    c = analysed_fixture("outlook-rule-forward-of-a-forward.eml").content
+    assert (c.author.name, c.subject) == ("Keller, Jonas", "Leaver: Tom Weber")
+    assert c.text == "Hello Ana,\n\nTom leaves us on Friday; his last working day is 27 March.\n\nJonas"
+    assert c.forward is not None and c.forward.by == Address("IT Requests", "it-requests@example.com")
+    assert (
+        c.forward.note
+        == "Lima, Ana:\nPlease close Tom's accounts on Friday evening and move his files to Ben.\n\nThanks,\nAna"
+    )
 
 
 def test_gmail_forward_keeping_the_originals_pdf_shows_the_originals_body_and_lists_the_pdf() -> None:
