@@ -106,7 +106,14 @@ def without_signature(html: str, signature: str) -> str:
     dropped = sum(len(ln) for ln in scan.lines[scan.tok_line[cut] if cut < len(scan.tok_line) else len(scan.lines) :])
     if dropped > 1.5 * sum(len(ln) for ln in lines) + 40:
         return html
-    return _split_at(tokens, _back_over_opening(tokens, cut))[0]
+    return _split_at(tokens, _back_over_delimiter(tokens, _back_over_opening(tokens, cut)))[0]
+
+
+def _back_over_delimiter(tokens: list[Token], cut: int) -> int:
+    """The cut moved above a "-- " line right above it (Gmail writes it before its signature's element)."""
+    if cut > 0 and tokens[cut - 1].kind == "data" and _DELIMITER.match(tokens[cut - 1].text.strip()):
+        return _back_over_opening(tokens, cut - 1)
+    return cut
 
 
 def marked_signature(html: str) -> list[str]:

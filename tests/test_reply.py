@@ -515,6 +515,9 @@ def test_the_html_loses_the_signature_the_text_split_found() -> None:
     assert html_to_text(without_signature(html, "Bo Berg\nACME Ltd")) == "See you at 10."
     plain = "<p>See you at 10.</p><p>Regards,<br>Bo</p>"
     assert html_to_text(without_signature(plain, "Regards,\nBo")) == "See you at 10."
+    # Gmail writes the "-- " line above its signature's element: the post ended in "--"
+    dashed = '<div dir="ltr">See you at 10.<br><div><br></div>-- <br><div class="gmail_signature">Bo Berg</div></div>'
+    assert html_to_text(without_signature(dashed, "--\nBo Berg")) == "See you at 10."
 
 
 @pytest.mark.parametrize("link", ["<https://aka.ms/AAb9ysg>", " [https://aka.ms/AAb9ysg]", "https://aka.ms/AAb9ysg"])
