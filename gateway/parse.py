@@ -280,11 +280,12 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
     for name, addr in from_:
         if addr:
             return Address(no_nul(name or ""), no_nul(addr).strip().lower())
+    named = name  # 'From: "Mark Whatney" <>': a name is still who wrote it
     for header in ("sender", "reply-to", "return-path"):
         name, addr = email.utils.parseaddr(read_header(msg, header, charset))
         if addr:
             return Address(decoded(name), no_nul(addr).lower())
-    return Address("", "")
+    return Address(decoded(named), "")
 
 
 # An RFC 2047 word with a comma or another special in it, unquoted (Outlook: "=?iso-8859-1?Q?B=FCrling,=20Andreas?="):

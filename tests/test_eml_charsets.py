@@ -366,6 +366,8 @@ def test_an_rfc_2231_name_with_raw_utf8_beside_its_escapes_is_read_not_quarantin
         ("Ana Lima ana@example.org", Address("Ana Lima", "ana@example.org")),
         ("ana@example.org (Ana Lima)", Address("Ana Lima", "ana@example.org")),
         ('"Lima, Ana" <ana@example.org>', Address("Lima, Ana", "ana@example.org")),
+        # an empty address, and no Sender or Reply-To to take one from: the name is still who wrote it
+        ('"Mark Whatney" <>', Address("Mark Whatney", "")),
     ],
 )
 def test_from_headers_as_odd_mailers_write_them_give_name_and_address(written: str, author: Address) -> None:
