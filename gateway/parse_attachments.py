@@ -49,19 +49,25 @@ def _attachment_name(item: dict, names: dict[str, str]) -> str:
     """The name its sender gave the attachment; "attachment.pdf" for one they named nothing.
 
     mail-parser names a nameless attachment with ten random letters and ".txt",
-    whatever its type; a part it named by its Content-ID keeps that name.
+    whatever its type, and a part with only a Content-ID by that id: the file name
+    in the id ("image001.jpg@01DA…"), else "attachment" and the type's extension.
     """
     theirs = str(item.get("filename") or "")
     if theirs in names:
         return names[theirs]
     cid = str(item.get("content-id") or "")
+    ctype = str(item.get("mail_content_type") or "")
     if theirs and theirs != cid and _GENERATED_NAME.match(theirs):
-        ctype = str(item.get("mail_content_type") or "")
         return "attachment" + (mimetypes.guess_extension(ctype) or "")
+    if theirs and theirs == cid:  # no name but the Content-ID: the file name in it, if it holds one
+        local = theirs.strip().strip("<>").partition("@")[0]
+        return local if _FILE_NAME.match(local) else "attachment" + (mimetypes.guess_extension(ctype) or "")
     return decoded(theirs)
 
 
 _GENERATED_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
+# "image001.jpg" of a Content-ID "<image001.jpg@01DA…>"; "1ba8ecfe5e40…" has no file name in it
+_FILE_NAME = re.compile(r"^[\w ()-][\w .()-]{0,100}\.[A-Za-z][A-Za-z0-9]{0,4}$")
 
 
 def _attachment_names(msg: Message, charset: str | None) -> dict[str, str]:

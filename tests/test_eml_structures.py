@@ -321,6 +321,17 @@ def test_a_file_part_its_sender_named_nothing_is_an_attachment() -> None:
     assert pdf.data.startswith(b"%PDF-1.4\n") and pdf.data.endswith(b"%%EOF\n")
 
 
+def test_inline_images_named_only_by_their_content_id_get_a_file_name() -> None:
+    """An image with no name parameter (Outlook's "filename=" on Content-Type, or name="") was listed under
+    its Content-ID: "9f2c41d0…@mail.example.com", a download that looked like a .com file."""
+    c = analysed_fixture("inline-images-named-only-by-content-id.eml").content
+    assert [(a.filename, a.content_id) for a in c.attachments] == [
+        ("image001.png", "image001.png@01DCB9A1.5E3F2A70"),  # the file name the id holds
+        ("attachment.png", "9f2c41d07be84a6e8e1f3a52c7d90b11@mail.example.com"),
+    ]
+    assert c.html is not None and c.html.count("<img") == 2  # still shown in place, by Content-ID
+
+
 def test_a_transfer_encoding_with_a_trailing_space_is_still_decoded() -> None:
     """ "base64 " was compared as written, so the body was shown as its base64."""
     c = analysed_fixture("transfer-encoding-with-trailing-space.eml").content
