@@ -256,7 +256,7 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
             return _extracted(
                 inner.author,
                 inner.date,
-                inner.subject,
+                inner.subject or forward.without_forward_prefix(msg.subject),  # a message saved with no Subject
                 inner.text,
                 inner.html,
                 msg.attachments,

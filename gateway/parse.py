@@ -62,7 +62,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
 
     An opaque S/MIME signature is read for the message inside it (`unwrap`: once).
     """
-    raw = _LEADING_BLANK.sub(b"", raw, count=1)
+    raw = _with_mime_fields_joined(_LEADING_BLANK.sub(b"", raw, count=1))
     mail = _read(raw)
     if mail.message is None or not mail.message.keys():
         below = _below_a_preamble(raw)
@@ -137,6 +137,45 @@ _RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE |
 _LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)")
 
 RECEIVED_READ = 3  # the newest hops; a date further down is no delivery time
+
+
+# MIME's fields alone at the top of the body, ended by a blank line: Outlook attaches messages so
+# (a blank line between their headers and their Content-Type), and the whole MIME body read as text
+_MIME_FIELDS_BELOW = re.compile(
+    rb"(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}"
+    rb"(?:(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}){0,4}"
+    rb"\r?\n",
+    re.IGNORECASE,
+)
+
+
+_CONTENT_TYPE = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
+_ATTACHED_MESSAGE = re.compile(rb"^content-type:[ \t]*message/rfc822", re.IGNORECASE | re.MULTILINE)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _with_mime_fields_joined(raw: bytes) -> bytes:
+    """The message, and each message attached to it, with MIME fields that open its body moved up
+    into its header, when that header has no Content-Type of its own."""
+    starts = [0]
+    if b"essage/rfc822" in raw or b"ESSAGE/RFC822" in raw:
+        for m in _ATTACHED_MESSAGE.finditer(raw):
+            blank = _BLANK_LINE.search(raw, m.end())  # the end of the part's own header
+            if blank is not None:
+                starts.append(blank.end())
+    for start in reversed(starts):  # from the end: the offsets before each stay right
+        raw = _joined_at(raw, start)
+    return raw
+
+
+def _joined_at(raw: bytes, start: int) -> bytes:
+    blank = _BLANK_LINE.search(raw, start)
+    if blank is None or _CONTENT_TYPE.search(raw, start, blank.start()):
+        return raw
+    if _MIME_FIELDS_BELOW.match(raw, blank.end()) is None:
+        return raw
+    eol = b"\r\n" if raw.startswith(b"\r", blank.start()) else b"\n"
+    return raw[: blank.start()] + eol + raw[blank.end() :]  # the blank line goes; the line above keeps its end
 
 
 def _header_end(raw: bytes) -> int:

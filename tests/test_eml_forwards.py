@@ -266,6 +266,32 @@ def test_an_outlook_rules_forward_of_a_forward_keeps_the_middle_request_and_no_r
     )
 
 
+def test_an_attached_message_whose_mime_fields_follow_a_blank_line_is_read_whole() -> None:
+    """Outlook attached a message with a blank line between its headers and its Content-Type: its whole
+    MIME body, boundaries and base64, was shown as the post's text and the forwarder's note."""
+    c = analysed_fixture("outlook-attached-message-mime-fields-below-a-blank-line.eml").content
+    assert (c.author, c.subject) == (
+        Address("Cloud Provider", "legal@provider.example.net"),
+        "Updates to our terms of service",
+    )
+    assert c.text == "Our new terms apply from 1 May 2026."
+    assert c.html is not None and "Our new terms apply from 1 May 2026." in c.html
+    assert c.forward is not None and c.forward.note == "Does this change anything for our contracts?"
+
+
+def test_an_attached_message_with_no_subject_takes_the_forwards() -> None:
+    """A message saved with no Subject and forwarded as an attachment made a post with no subject."""
+    inner = "From: Ops Team <ops@example.com>\nDate: Mon, 2 Mar 2026 18:01:00 +0100\n\nThe backup ran at 02:00.\n"
+    raw = (
+        "From: Lena Berg <lena@example.com>\nTo: team@example.com\nSubject: Fwd: Backup report\n"
+        "Date: Mon, 2 Mar 2026 19:05:44 +0100\nMessage-ID: <fwd-no-subject@example.com>\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nFYI.\n--b\nContent-Type: message/rfc822\n\n" + inner + "--b--\n"
+    )
+    c = analysed(raw.encode()).content
+    assert (c.author, c.subject, c.text) == (OPS, "Backup report", "The backup ran at 02:00.")
+
+
 def test_gmail_forward_keeping_the_originals_pdf_shows_the_originals_body_and_lists_the_pdf() -> None:
     raw = message_from_bytes((EML / "forward-with-attachment.eml").read_bytes())
     pdf = raw.get_payload()[1].get_payload(decode=True)
