@@ -294,7 +294,7 @@ def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
 
     Readers want the original's author, date, subject and body; the middle
     forwarders' headers go, and their notes join the outer one, each under its
-    writer's name ("Kevin Brennan: Please disable …" is often the request itself).
+    writer's name ("Ana Lima: Please close Tom's accounts…" is often the request itself).
     A loop with a bound, not recursion.
     """
     for _ in range(MAX_NESTED_FORWARDS):
