@@ -173,12 +173,12 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
 
     Needs the opener (From:, or Date:/Sent: as some clients start with it) and at
     least one more known field within the next lines; wrapped values (Outlook
-    breaks long To: lists) may sit between fields.
+    breaks long To: lists) and single blank lines may sit between fields.
     """
     first = _clean(lines[i], quoted)
     if len(first) > P.LINE_MAX_CHARS or not (P.FROM_FIELD.match(first) or P.BLOCK_OPENER.match(first)):
         return None
-    fields, end, gap = 1, i, 0
+    fields, end, gap, spaced = 1, i, 0, False
     for j in range(i + 1, min(len(lines), i + 12)):
         line = _clean(lines[j], quoted)
         if len(line) > P.LINE_MAX_CHARS:
@@ -187,9 +187,16 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
             fields, end, gap = fields + 1, j, 0
         elif line.strip() and gap < 2 and fields < 5:
             gap += 1  # a wrapped value
+        elif not line.strip() and j + 1 < len(lines) and _is_field(_clean(lines[j + 1], quoted)):
+            spaced = True  # a blank line between two fields (an HTML header made text: a paragraph each)
         else:
             break
-    return end if fields >= 2 else None
+    # spaced fields: three at least, as Outlook writes four ("From: Berlin" / "To: Munich" is a trip)
+    return end if fields >= (3 if spaced else 2) else None
+
+
+def _is_field(line: str) -> bool:
+    return len(line) <= P.LINE_MAX_CHARS and bool(P.OTHER_FIELD.match(line) or P.FROM_FIELD.match(line))
 
 
 def forward_marker_above(lines: list[str], i: int, *, quoted: bool = False) -> bool:

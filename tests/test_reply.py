@@ -739,3 +739,17 @@ def test_app_lines_and_attributions_are_matched_in_linear_time_on_any_line() -> 
     start = time.perf_counter()
     assert P.ADDRESS_THEN_MARKER.search("@" * 100_000) is None
     assert time.perf_counter() - start < 0.5
+
+
+def test_an_outlook_header_with_a_blank_line_between_its_fields_starts_the_history() -> None:
+    """Outlook's HTML header made text puts each field in a paragraph of its own: the whole quoted
+    message stayed in the text, and the quoted author's closing was taken for the signature."""
+    header = (
+        "From: Bo Berg <bo@example.com>\n\nSent: Monday, March 2, 2026 10:00 AM\n\n"
+        "To: Ana Lima <ana@example.org>\n\nSubject: Re: Room booking"
+    )
+    parts = split_reply(f"Done, room 4 is ours.\n\n\n{header}\n\n\nCould you book a room?\n\nKind regards,\nBo\n")
+    assert (parts.text, parts.signature) == ("Done, room 4 is ours.", "")
+    assert parts.quoted_text.startswith(header)
+    trip = "Train booked.\n\nFrom: Berlin Hbf 08:15\n\nTo: München Hbf 12:45\n\nSee you there."
+    assert split_reply(trip).text == trip  # two fields apart are no header block
