@@ -307,6 +307,7 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
     # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
     value = read_header(msg, "from", charset)
     name, addr = email.utils.parseaddr(_SPECIALS_WORD.sub(r'"\g<0>"', value))
+    named = "" if addr else name  # 'From: "Mark Whatney" <>': with no address anywhere, the name is who wrote it
     if addr and "@" in addr:
         words = addr.split()
         if len(words) > 1 and not name:  # "From: Ana Lima ana@example.org", no angle brackets
@@ -319,7 +320,6 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
     for name, addr in from_:
         if addr:
             return Address(no_nul(name or ""), no_nul(addr).strip().lower())
-    named = name  # 'From: "Mark Whatney" <>': a name is still who wrote it
     for header in ("sender", "reply-to", "return-path"):
         name, addr = email.utils.parseaddr(read_header(msg, header, charset))
         if addr:
