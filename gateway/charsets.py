@@ -69,7 +69,7 @@ def codec(label: str | None, *, superset: bool = True) -> str | None:
     """
     if not label:
         return None
-    name = label.strip().strip("\"'").lower()
+    name = label.strip().strip("\"'").lower().partition("*")[0]  # RFC 2231's "iso-8859-6*ar": a language
     if name in _SAYS_NOTHING or len(name) > 40:
         return None
     name = _ALIASES.get(name, name)
