@@ -226,7 +226,11 @@ def test_encoded_words_keep_the_raw_text_between_them() -> None:
     split = "Re: =?UTF-8?B?w5xiZXJzaQ==?=\n =?ISO-8859-1?Q?cht_f=FCr?= (Entwurf)"  # one word in two charsets
     assert decoded(split) == "Re: Übersicht für (Entwurf)"
     assert decoded("=?utf-8?q?a?= \\u00e9") == "a \\u00e9"  # a backslash of the sender's own stays one
-    # RFC 2231's language after the charset: no codec was found by that label, and detection guessed
+
+
+def test_an_encoded_words_charset_with_a_language_names_its_charset() -> None:
+    """RFC 2231 lets an encoded word name its language after the charset: no codec was found by that
+    label, and detection read the Russian as Chinese characters."""
     assert decoded("=?koi8-r*ru?B?98/Q0s/T?=") == "Вопрос"
 
 
