@@ -217,10 +217,19 @@ class _MailParser(mailparser.MailParser):
 
     Nothing here reads them, and building them decoded every header again
     (about a tenth of mail-parser's time); every part it parses is its own.
+    Also, no crash on a multipart with no epilogue (`parse`).
     """
 
     def _make_mail(self, complete: bool = True) -> dict[str, object]:
         return {}
+
+    def parse(self) -> _MailParser:
+        # A multipart whose parts never close has no epilogue, and mail-parser's search for one in it
+        # raised AttributeError: the message was quarantined. An empty one is searched for nothing.
+        if self.message is not None and self.message.is_multipart() and self.message.epilogue is None:
+            self.message.epilogue = ""
+        super().parse()
+        return self
 
 
 def _read(raw: bytes) -> mailparser.MailParser:

@@ -383,3 +383,10 @@ def test_a_tools_preamble_line_above_the_headers_is_skipped() -> None:
         "Contact from the web form",
     )
     assert a.content.text == "Dobry den, please call me back about the quote for the server room."
+
+
+def test_a_multipart_whose_parts_never_close_is_read_not_quarantined() -> None:
+    """A nested multipart that reuses its parent's boundary and never closes has no epilogue, and
+    mail-parser's search for one raised AttributeError: the build report was quarantined."""
+    c = analysed_fixture("multipart-never-closed-boundary-reused.eml").content
+    assert (c.subject, c.text) == ("Nightly build 2026-03-25", "Nightly build passed: 412 tests, 0 failures.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import random
 from pathlib import Path
 
@@ -31,7 +32,15 @@ def _same(data: bytes) -> None:
     random.seed(5)  # mail-parser names a nameless attachment with random letters: the same ones both times
     try:
         want = _reading(mailparser.parse_from_bytes(data))
-    except Exception as exc:  # mail-parser refuses some: so must the lean one
+    except Exception as exc:  # mail-parser refuses some: so must the lean one, but for one crash it mends
+        msg = email.message_from_bytes(data)
+        if msg.is_multipart() and msg.epilogue is None:  # parts never closed: mail-parser's epilogue search
+            msg.epilogue = ""
+            random.seed(5)
+            want = _reading(mailparser.MailParser(msg))
+            random.seed(5)
+            assert _reading(_MailParser.from_bytes(data)) == want
+            return
         with pytest.raises(type(exc)):
             _MailParser.from_bytes(data)
         return
