@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import html as htmllib
 import itertools
 import logging
 import re
@@ -20,10 +21,11 @@ from email.message import Message
 import mailparser
 
 from gateway import smime
+from gateway.html_text import html_to_text
 from gateway.list_author import named_author, rewritten
 from gateway.message import PGP_ENCRYPTED_FILE, Address, Attachment, ParsedMessage
 from gateway.parse_attachments import attachments, unnamed_files, uufile
-from gateway.parse_bodies import bodies, pgp_messages, uuencoded_files
+from gateway.parse_bodies import bodies, lone_texts, pgp_messages, uuencoded_files
 from gateway.parse_calendar import read_calendar
 from gateway.parse_headers import date_of, decoded, header_text, message_charset, no_nul, read_header
 from gateway.tnef import unpacked
@@ -99,7 +101,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
-        html=no_nul("\n".join(t.lstrip(_BOM) for t in html)) or None,
+        html=no_nul("\n".join(_with_lone_texts(msg, [t.lstrip(_BOM) for t in html]))) or None,
         attachments=[*files, *calendar.files],
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
@@ -118,6 +120,23 @@ _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 _BOM = "\ufeff"  # a text file attached inline keeps the byte-order mark its editor wrote
 # where Apple Mail's text part had an inline image: no character to show, nor its line when alone
 _OBJECT = re.compile("^[ \t]*\ufffc[ \t]*(?:\n|$)|\ufffc", re.MULTILINE)
+
+
+def _with_lone_texts(msg: Message, html: list[str]) -> list[str]:
+    """The HTML parts, with the text parts that no HTML part stands for where they stand; a text
+    part the HTML already says (an alternative whose boundary broke) is not added again."""
+    if not html or not msg.is_multipart():
+        return html
+    above, below = lone_texts(msg)
+    if not above and not below:
+        return html
+    said = " ".join(html_to_text("".join(html)).split())
+    above, below = ([_as_html(t) for t in texts if " ".join(t.split()) not in said] for texts in (above, below))
+    return [*above, *html, *below]
+
+
+def _as_html(text: str) -> str:
+    return "<p>" + htmllib.escape(text).replace("\n", "<br>\n") + "</p>"
 
 
 def _shown(text: str) -> str:

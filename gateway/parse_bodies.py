@@ -53,6 +53,48 @@ def bodies(
     return mail, plain, html
 
 
+def lone_texts(msg: Message) -> tuple[list[str], list[str]]:
+    """Text parts that no HTML part stands for, above and below the HTML parts.
+
+    A multipart/mixed body can hold a text/plain part beside its HTML rather than as the HTML's
+    alternative: a message under a gateway's HTML banner, a part a list or a mailer added. The
+    entry shows the HTML, and such a part's words were in the text alone. Parts of attached
+    messages and attachments are not looked at; a walk of the parts' headers, no recursion.
+    """
+    above: list[str] = []
+    below: list[str] = []
+    if not msg.is_multipart():
+        return above, below
+    seen_html = False
+    stack: list[tuple[Message, bool]] = [(msg, False)]  # (part, inside an alternative that has HTML)
+    while stack:
+        part, covered = stack.pop()
+        ctype = part.get_content_type()
+        if part.is_multipart():
+            if ctype == "message/rfc822" or ctype == "message/global":
+                continue
+            children = part.get_payload()
+            if not isinstance(children, list):
+                continue
+            covered = covered or (ctype == "multipart/alternative" and _holds_html(part))
+            stack.extend((child, covered) for child in reversed(children))
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            continue
+        if ctype == "text/html":
+            seen_html = True
+        elif ctype == "text/plain" and not covered:
+            payload = part.get_payload(decode=True)
+            text = decode_bytes(payload, part.get_content_charset()).strip() if isinstance(payload, bytes) else ""
+            if text:
+                (below if seen_html else above).append(text)
+    return (above, below) if seen_html else ([], [])
+
+
+def _holds_html(part: Message) -> bool:
+    return any(p.get_content_type() == "text/html" for p in part.walk())
+
+
 def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
     """One pass over the parts' headers: (a transfer encoding mended, a Latin-1 label, format=flowed).
 

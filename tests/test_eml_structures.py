@@ -59,6 +59,17 @@ def test_outlook_related_html_points_at_both_inline_images_by_content_id() -> No
     ]
 
 
+def test_a_text_part_beside_an_html_banner_is_shown_with_it() -> None:
+    """A scanning gateway put its HTML banner first and the author's plain text beside it, not as its
+    alternative: the entry shows the HTML, and it showed the banner alone."""
+    c = analysed_fixture("text-part-beside-an-html-banner.eml").content
+    assert c.html is not None
+    assert "scanned by MailGuard" in c.html
+    assert "the server room is closed on Friday from 9:00 to 11:00 for the new racks." in c.html
+    assert c.html.index("MailGuard") < c.html.index("server room")  # where each part stands
+    assert c.text.endswith("the server room is closed on Friday from 9:00 to 11:00 for the new racks.\n\nNora")
+
+
 def test_text_then_html_in_multipart_mixed_gives_the_text_once_and_the_html_as_the_body() -> None:
     c = analysed_fixture("mixed-text-then-html-not-alternative.eml").content
     # the same message twice, not two messages: the text is not followed by the HTML's rendering
