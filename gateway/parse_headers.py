@@ -8,10 +8,10 @@ cannot hold one); dates in RFC 5322's form and the others senders write.
 
 from __future__ import annotations
 
+import binascii
 import email.utils
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from email.header import decode_header
 from email.message import Message
 
 from gateway.charsets import codec
@@ -74,25 +74,54 @@ _RAW_HEADER_CODEC = {"iso2022_jp": "cp932", "iso2022_jp_2": "cp932", "iso2022_kr
 def decoded(value: str) -> str:
     """RFC 2047 words decoded; undecodable input kept as it came, never an exception.
 
-    Each word's bytes are read as bodies' are (`decode_bytes`): Windows-1252 for
-    ISO-8859-1, labels Python does not know by that name ("=?windows-874?B?…?="),
-    UTF-8 under a single-byte label, detection where the bytes do not fit.
+    Each run of adjacent words in one charset is read as one string of bytes (a character split
+    over two words stays whole) and as bodies are (`decode_bytes`): Windows-1252 for ISO-8859-1,
+    labels Python does not know by that name ("=?windows-874?B?…?="), UTF-8 under a single-byte
+    label, detection where the bytes do not fit. Whitespace between two words goes, whitespace
+    beside other text stays (RFC 2047 6.2), a fold included; base64 missing its padding is read.
     """
+    if "=?" not in value:
+        return " ".join(no_nul(value).split())
+    value = _FOLD.sub("", value)
+    out: list[str] = []
+    run: list[bytes] = []  # the bytes of adjacent words in one charset
+    charset = ""
+    at = 0
+    for m in _ENCODED_WORD.finditer(value):
+        data = _word_bytes(m[2], m[3])
+        if data is None:  # not decodable: kept as written
+            continue
+        between = value[at : m.start()]
+        adjacent = bool(run) and not between.strip()
+        if run and (not adjacent or m[1].lower() != charset):
+            out.append(decode_bytes(b"".join(run), charset))
+            run = []
+        if not adjacent:
+            out.append(between)
+        run.append(data)
+        charset, at = m[1].lower(), m.end()
+    if run:
+        out.append(decode_bytes(b"".join(run), charset))
+    out.append(value[at:])
+    return " ".join(no_nul("".join(out)).split())
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n")
+# charset (and an RFC 2231 language), B or Q, the encoded text: no "?" in it (RFC 2047 5), which also
+# bounds every failed match at the next "?"
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,80})\?([QqBb])\?([^?]{0,4000})\?=")
+
+
+def _word_bytes(encoding: str, text: str) -> bytes | None:
     try:
-        parts = decode_header(value)
-        # decode_header kept the spaces that count, and wrote the text between encoded words as
-        # raw-unicode-escape bytes, which read back exactly unless the text has a "\u" of its own
-        plain = "latin-1" if "\\u" in value.lower() else "raw-unicode-escape"
-        text = "".join(_part_text(b, cs, plain) for b, cs in parts)
-    except Exception:
-        text = value
-    return " ".join(no_nul(text).split())
-
-
-def _part_text(part: bytes | str, charset: str | None, plain: str) -> str:
-    if isinstance(part, str):
-        return part
-    return decode_bytes(part, charset) if charset else part.decode(plain, "replace")
+        if encoding in "Qq":
+            return binascii.a2b_qp(text.encode("ascii"), header=True)
+        letters = "".join(text.split()).rstrip("=")
+        if len(letters) % 4 == 1:  # a sender cut the word: its last letter makes no byte
+            letters = letters[:-1]
+        return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
+    except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
+        return None
 
 
 def no_nul(text: str) -> str:

@@ -228,6 +228,15 @@ def test_encoded_words_keep_the_raw_text_between_them() -> None:
     assert decoded("=?utf-8?q?a?= \\u00e9") == "a \\u00e9"  # a backslash of the sender's own stays one
 
 
+def test_encoded_words_keep_the_space_beside_text_and_read_base64_missing_its_padding() -> None:
+    """RFC 2047 drops whitespace between two encoded words only: the fold between a word and the text
+    after it was dropped too ("✔(1476)"), and a word whose base64 a sender cut stayed encoded."""
+    assert decoded("Build passed =?UTF-8?Q?=E2=9C=94?=\n (run 1476)") == "Build passed ✔ (run 1476)"
+    assert decoded("=?utf-8?B?SGVsbG8gd?=") == "Hello"
+    assert decoded("=?utf-8?Q?=E2=9C?=\n =?utf-8?Q?=94_done?=") == "✔ done"  # one character over two words
+    assert decoded("=?utf-8?q?a?= x =?utf-8?q?b?=") == "a x b"
+
+
 def test_an_encoded_words_charset_with_a_language_names_its_charset() -> None:
     """RFC 2231 lets an encoded word name its language after the charset: no codec was found by that
     label, and detection read the Russian as Chinese characters."""
