@@ -57,7 +57,7 @@ _SUPERSETS = {
 }
 _SAYS_NOTHING = frozenset({"unknown-8bit", "unknown", "x-unknown", "x-user-defined", "8bit", "default", "none"})
 _BIDI_SUFFIX = re.compile(r"^(iso-8859-[68])-[ie]$")  # "-i" logical, "-e" explicit order: the same bytes
-_CP_DASH = re.compile(r"^(?:cp|ibm)-?(\d{3,4})$")
+_CP_DASH = re.compile(r"^(?:cp|ibm|win)-?(\d{3,4})$")  # "cp-850", "ibm437", "win-1251"
 
 
 @lru_cache(maxsize=256)

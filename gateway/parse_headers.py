@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 
 from gateway.charsets import codec
+from gateway.forward_dates import parse_date
 from gateway.parse_bodies import decode_bytes
 
 # A header field's name and its colon (RFC 5322 2.2): what tells a header block from other text.
@@ -139,15 +140,17 @@ def date_of(value: str) -> datetime | None:
     """The Date header as an aware datetime; None when absent or unreadable.
 
     Besides RFC 5322's form: "GMT+1" / "UTC-05:00" zones, which the parser
-    took for UTC itself, and ISO 8601 ("2026-03-02T09:00:00+01:00"), which
+    took for UTC itself, ISO 8601 ("2026-03-02T09:00:00+01:00"), which
     scripts and some services write and which otherwise dated the message
-    when it arrived (an imported archive's, on the day of the import).
+    when it arrived (an imported archive's, on the day of the import), and a
+    twelve-hour clock ("January 6, 2009 4:44:14 PM CST"), read as forward headers are.
     """
     if not value:
         return None
     value = _OFFSET_ZONE.sub(_rfc_offset, value.strip())
+    loose = parse_date(value) if _TWELVE_HOUR.search(value) else None  # the RFC's parser drops "PM"
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = loose or email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         if not _ISO_DATE.match(value):
             return None
@@ -165,6 +168,8 @@ def date_of(value: str) -> datetime | None:
 
 _OFFSET_ZONE = re.compile(r"\b(?:GMT|UTC)\s?([+-])(\d{1,2})(?::?(\d{2}))?(?=\s*(?:\(|$))")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# "January 6, 2009 4:44:14 PM CST": a mailer's twelve-hour clock, which is no RFC 5322 date
+_TWELVE_HOUR = re.compile(r"\d:\d{2}(?::\d{2})?\s?[AaPp]\.?[Mm]\b")
 
 
 def _rfc_offset(m: re.Match[str]) -> str:

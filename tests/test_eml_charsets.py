@@ -128,6 +128,8 @@ def test_hebrew_iso_8859_8_i_subject_and_body() -> None:
         ("x-gbk", "gbk"),
         ("cp-850", "cp850"),
         ("IBM-437", "cp437"),
+        ("win-1257", "cp1257"),  # a Baltic mailer's label
+        ("koi8-r*ru", "koi8-r"),  # RFC 2231's language after the charset
         ("utf-8", "utf-8"),
         ("ISO-8859-1", "cp1252"),  # what browsers read it as
         ("shift_jis", "cp932"),
@@ -307,6 +309,9 @@ def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_
         ("Mon, 02 Mar 2026 09:00:00 UTC-5 (EST)", "2026-03-02T09:00:00-05:00"),
         ("2026-03-02T09:00:00+01:00", "2026-03-02T09:00:00+01:00"),  # was no date: the import's day
         ("2026-03-02 09:00:00Z", "2026-03-02T09:00:00+00:00"),
+        # a twelve-hour clock: the RFC's parser dropped "PM" and the zone, 18 hours off
+        ("March 2, 2026 4:44:14 PM CST", "2026-03-02T16:44:14-06:00"),
+        ("Mon, 2 Mar 2026 4:05 PM -0500", "2026-03-02T16:05:00-05:00"),
     ],
 )
 def test_date_headers_as_scripts_and_odd_mailers_write_them(written: str, meant: str) -> None:
