@@ -216,7 +216,9 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
     if found is None:
         return mail
     name = found.group(1)
-    head, n = _BOUNDARY_PARAM.subn(lambda m: m.group(1) + b'"' + name + b'"', raw[:end], count=1)
+    # "; " before it too: a header that wrote no ";" before its boundary ("multipart/mixed boundary=…")
+    # named none to the parser, and an empty parameter between two ";" is none
+    head, n = _BOUNDARY_PARAM.subn(lambda m: b"; " + m.group(1) + b'"' + name + b'"', raw[:end], count=1)
     try:
         again = read(head + raw[end:]) if n else None
     except Exception:  # the first reading stands

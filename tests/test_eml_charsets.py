@@ -100,6 +100,14 @@ def test_multipart_whose_header_names_another_boundary_is_read_with_the_bodys() 
     ]
 
 
+def test_multipart_whose_header_writes_no_semicolon_before_its_boundary_is_read() -> None:
+    """ "multipart/mixed" then "boundary=…" on the next line with no ";" names no boundary to the parser:
+    the whole MIME body, boundaries and base64, was shown as the text, and no file was listed."""
+    c = analysed_fixture("boundary-without-a-semicolon.eml").content
+    assert c.text == "Scanned 1 page."
+    assert [(a.filename, a.data[:4]) for a in c.attachments] == [("floor-plan.png", b"\x89PNG")]
+
+
 def test_outlook_thai_windows_874_subject_author_and_bodies() -> None:
     """Outlook labels Thai "windows-874", a name Python's codecs do not know (cp874 is the same table)."""
     c = analysed_fixture("outlook-thai-windows-874.eml").content
