@@ -77,7 +77,7 @@ def lone_texts(msg: Message) -> tuple[list[str], list[str]]:
             if not isinstance(children, list):
                 continue
             covered = covered or (ctype == "multipart/alternative" and _holds_html(part))
-            stack.extend((child, covered) for child in reversed(children))
+            stack.extend((child, covered) for child in reversed(children) if isinstance(child, Message))
             continue
         if part.get_content_disposition() == "attachment" or part.get_filename():
             continue
