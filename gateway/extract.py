@@ -92,7 +92,8 @@ def _without_attached_messages(
             text = text.replace(inner.text, "")
         if html and inner.html and inner.html.strip():
             html = html.replace(inner.html, "")
-        name = safe_filename(f"{inner.subject or 'message'}.eml")
+        # a subject's slash is no folder ("Re: 34Mbit/s" was "s.eml")
+        name = safe_filename(f"{inner.subject or 'message'}.eml".replace("/", "-").replace("\\", "-"))
         attached.append(Attachment(name, "message/rfc822", data))
     if not text.strip():
         return own

@@ -393,6 +393,9 @@ def test_a_reply_that_attaches_two_messages_is_the_replys_own_not_a_forward() ->
         ("Order confirmation 4711-B.eml", "message/rfc822"),
     ]
     assert c.attachments[0].data.startswith(b"From: Supplier Orders <orders@supplier.example>")
+    # a slash in a subject is no folder: "Order 4711/A" was named "A ….eml"
+    slashed = (EML / "reply-attaching-two-messages.eml").read_bytes().replace(b"4711-A", b"4711/A")
+    assert analysed(slashed).content.attachments[0].filename == "Order confirmation 4711-A.eml"
     # the same message with a forward's subject is a forward of the first of them, as before
     raw = (EML / "reply-attaching-two-messages.eml").read_bytes().replace(b"Subject: AW:", b"Subject: WG:", 1)
     f = analysed(raw).content
