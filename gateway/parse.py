@@ -65,6 +65,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     An opaque S/MIME signature is read for the message inside it (`unwrap`: once).
     """
     raw = _with_mime_fields_joined(_LEADING_BLANK.sub(b"", raw, count=1))
+    raw = _without_space_before_colons(raw) or raw
     mail = _read(raw)
     if mail.message is None or not mail.message.keys():
         below = _below_a_preamble(raw)
@@ -283,6 +284,19 @@ def _below_a_preamble(raw: bytes) -> bytes | None:
     """The message below one line of a tool's preamble, when two header fields follow it; else None."""
     m = _PREAMBLE.match(raw)
     return raw[m.end() :] if m else None
+
+
+# RFC 5322's obsolete syntax (4.5.1): space between a field's name and its colon ("Subject :"), which
+# the parser takes for no header at all
+_SPACE_BEFORE_COLON = re.compile(rb"^([\x21-\x39\x3b-\x7e]{1,76})[ \t]+:", re.MULTILINE)
+
+
+def _without_space_before_colons(raw: bytes) -> bytes | None:
+    """The message with its field names closed up to their colons, when one was written apart; else None."""
+    end = _header_end(raw)
+    end = end if end >= 0 else len(raw)
+    head, n = _SPACE_BEFORE_COLON.subn(rb"\1:", raw[:end])
+    return head + raw[end:] if n else None
 
 
 def _not_mail(raw: bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,7 +16,7 @@ from gateway.classify import Verdict
 from gateway.message import Address
 from gateway.parse_bodies import uuencoded_files
 from gateway.sanitize import rewrite_cid
-from tests.helpers import analysed_fixture
+from tests.helpers import EML, analysed, analysed_fixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SOI = b"\xff\xd8\xff"
@@ -401,3 +402,15 @@ def test_a_multipart_whose_parts_never_close_is_read_not_quarantined() -> None:
     mail-parser's search for one raised AttributeError: the build report was quarantined."""
     c = analysed_fixture("multipart-never-closed-boundary-reused.eml").content
     assert (c.subject, c.text) == ("Nightly build 2026-03-25", "Nightly build passed: 412 tests, 0 failures.")
+
+
+def test_header_fields_written_with_a_space_before_the_colon_are_read() -> None:
+    """RFC 5322's obsolete syntax allows "Subject :": the parser took the field for the end of the
+    header, so the subject and the date went into the body (or, as the first field, the message
+    was quarantined with no header block)."""
+    c = analysed_fixture("header-fields-with-space-before-colon.eml").content
+    assert c.subject == "Printer on the 2nd floor"
+    assert c.date == datetime(2026, 3, 30, 8, 15, tzinfo=timezone(timedelta(hours=2)))
+    assert c.text == "The printer on the 2nd floor is out of toner."
+    raw = (EML / "header-fields-with-space-before-colon.eml").read_bytes().replace(b"From:", b"From :", 1)
+    assert analysed(raw).content.author == Address("Old Mailer User", "olduser@example.com")  # was quarantined
