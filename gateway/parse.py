@@ -9,11 +9,14 @@ inside forwards (forward) or split quotes (reply).
 
 from __future__ import annotations
 
+import binascii
+import email
 import email.utils
 import hashlib
 import html as htmllib
 import itertools
 import logging
+import quopri
 import re
 from datetime import datetime
 from email.message import Message
@@ -102,7 +105,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
-        html=no_nul("\n".join(_with_lone_texts(msg, [t.lstrip(_BOM) for t in html]))) or None,
+        html=no_nul("\n".join(_with_lone_texts(msg, [t.replace("\r\n", "\n").lstrip(_BOM) for t in html]))) or None,
         attachments=[*files, *calendar.files],
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
@@ -141,7 +144,10 @@ def _as_html(text: str) -> str:
 
 
 def _shown(text: str) -> str:
-    return _OBJECT.sub("", text.lstrip(_BOM)) if "\ufffc" in text else text.lstrip(_BOM)
+    """A text part as shown: lines end in "\n" whatever the wire's were (SMTP's are CRLF), so an
+    attached message's text, read apart, is found in it; no byte-order mark, no image placeholder."""
+    text = text.replace("\r\n", "\n").lstrip(_BOM)
+    return _OBJECT.sub("", text) if "\ufffc" in text else text
 
 
 _TRACE = re.compile(
@@ -248,8 +254,43 @@ class _MailParser(mailparser.MailParser):
         # raised AttributeError: the message was quarantined. An empty one is searched for nothing.
         if self.message is not None and self.message.is_multipart() and self.message.epilogue is None:
             self.message.epilogue = ""
+        if self.message is not None:
+            read_encoded_messages(self.message)
         super().parse()
         return self
+
+
+MAX_ENCODED_MESSAGES = 20  # attached messages read out of base64 in one message, at most
+
+
+def read_encoded_messages(msg: Message) -> bool:
+    """Read attached messages sent in base64 or quoted-printable (RFC 2046 allows neither, mailers do):
+    the parser took the encoded lines for a message with no header, shown as base64. True if any.
+
+    A loop over the parts, nested encoded messages included, with a bound: no recursion.
+    """
+    stack, read = [msg], 0
+    while stack and read < MAX_ENCODED_MESSAGES:
+        part = stack.pop()
+        payload = part.get_payload()
+        if part.get_content_type() in ("message/rfc822", "message/global") and isinstance(payload, list):
+            inner = payload[0] if payload else None
+            encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+            if encoding in ("base64", "quoted-printable") and isinstance(inner, Message) and not inner.keys():
+                body = inner.get_payload()
+                if isinstance(body, str):
+                    data = body.encode("utf-8", "surrogateescape")
+                    try:
+                        data = binascii.a2b_base64(data) if encoding == "base64" else quopri.decodestring(data)
+                    except ValueError:  # binascii.Error: the lines stay as they are
+                        continue
+                    part.set_payload([email.message_from_bytes(data)])
+                    del part["content-transfer-encoding"]
+                    read += 1
+                    payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+    return read > 0
 
 
 def _read(raw: bytes) -> mailparser.MailParser:

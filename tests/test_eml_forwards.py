@@ -378,6 +378,23 @@ def test_outlook_2010_forward_reads_the_address_in_brackets_after_mailto() -> No
     assert result.forward_key == forward_key(c.author, c.date, c.subject)
 
 
+def test_a_forward_attached_in_base64_is_read_as_the_message_it_holds() -> None:
+    """RFC 2046 allows no base64 on message/rfc822, and mailers use it: the original was shown as base64."""
+    c = analysed_fixture("forward-as-base64-encoded-attachment.eml").content
+    assert (c.author, c.subject) == (OPS, "Disk space on fs2")
+    assert c.text == "fs2 is at 91% capacity; old build artefacts will be removed tonight."
+    assert c.forward is not None and c.forward.note == "See below, from the ops team."
+
+
+def test_a_forward_as_attachment_over_smtp_keeps_the_original_out_of_the_note() -> None:
+    """SMTP's lines end in CRLF: the original's text, read apart with LF lines, was not found in the
+    forward's text parts, and the whole original was shown again as the forwarder's note."""
+    raw = (EML / "forward-as-attachment-rfc822.eml").read_bytes().replace(b"\n", b"\r\n")
+    c = analysed(raw).content
+    assert c.forward is not None and c.forward.note == "FYI, see the attached."
+    assert c.text == "The racks move to hall B on 14 March.\nExpect no outage."
+
+
 def test_a_reply_that_attaches_two_messages_is_the_replys_own_not_a_forward() -> None:
     """ "AW: …" with the supplier's two mails attached: the reply shows its author and words; the
     attached mails stay attachments, and their bodies are no part of its text or HTML."""
