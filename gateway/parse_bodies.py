@@ -85,7 +85,8 @@ def lone_texts(msg: Message) -> tuple[list[str], list[str]]:
             seen_html = True
         elif ctype == "text/plain" and not covered:
             payload = part.get_payload(decode=True)
-            text = decode_bytes(payload, part.get_content_charset()).strip() if isinstance(payload, bytes) else ""
+            text = decode_bytes(payload, part.get_content_charset()) if isinstance(payload, bytes) else ""
+            text = text.replace("\r\n", "\n").strip()
             if text:
                 (below if seen_html else above).append(text)
     return (above, below) if seen_html else ([], [])
