@@ -298,7 +298,7 @@ BARE_LINK = re.compile(r"^\s*[<\[]?https?://[^\s<>\[\]]{1,100}[>\]]?\s*$")
 # closing formulas that start a sign-off block ("Regards,\nJohn")
 _SIGN_OFF_WORDS = (
     r"(?:(?:best|kind|warm|warmest|many|with)\s+(?:regards|wishes|thanks)|regards|"
-    r"thanks?(?:\s+(?:again|a\s+lot|so\s+much))?(?:\s+(?:&|and)\s+regards)?|thank\s+you|"
+    r"thanks?(?:\s+(?:again|a\s+lot|so\s+much))?(?:\s+(?:&|and)\s+regards)?|thank\s+you(?:\s+again)?|"
     r"cheers|best|all\s+the\s+best|sincerely|yours(?:\s+(?:truly|sincerely))?|cordially|br|rgds|thx|"
     r"take\s+care|talk\s+soon|ciao|"
     r"mvh|med\s+venlig\s+hilsen|venlig\s+hilsen|hilsen|kh|mvh\.|med\s+vänlig\s+hälsning|"

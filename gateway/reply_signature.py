@@ -43,8 +43,10 @@ def signature_start(lines: list[str]) -> int | None:
             rules = tuple(r for r in rules if r is not _contact_block)
         elif found[1] is _sign_off:
             # words between a separator and a closing are the author's ("________" dividing two parts
-            # of the message); only a separator right above the closing goes with it
-            rules = tuple(_bare_separator if r is _separator_block else r for r in rules)
+            # of the message); only a separator right above the closing goes with it. One closing
+            # per signature: a "Thank you" above the author's last lines and their "Thank you again,"
+            # is a sentence of the message
+            rules = tuple(_bare_separator if r is _separator_block else r for r in rules if r is not _sign_off)
         start = found[0]
         end = _last_nonblank(lines, start)
         if end < 0:

@@ -753,3 +753,11 @@ def test_an_outlook_header_with_a_blank_line_between_its_fields_starts_the_histo
     assert parts.quoted_text.startswith(header)
     trip = "Train booked.\n\nFrom: Berlin Hbf 08:15\n\nTo: München Hbf 12:45\n\nSee you there."
     assert split_reply(trip).text == trip  # two fields apart are no header block
+
+
+def test_one_closing_per_signature_a_thank_you_above_the_authors_last_lines_is_theirs() -> None:
+    """The signature was peeled closing by closing: "Thank you" on line two took the whole message
+    below it into the signature, "Thank you again," and the name included."""
+    parts = split_reply("Hi,\n\nThank you\n\nThe report is attached.\n\nThe slides follow.\n\nThank you again,\nName")
+    assert parts.text == "Hi,\n\nThank you\n\nThe report is attached.\n\nThe slides follow."
+    assert parts.signature == "Thank you again,\nName"
