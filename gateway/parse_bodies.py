@@ -47,6 +47,10 @@ def bodies(
         plain, html = _redecoded_bodies(msg)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
+    elif _named_text_body(msg) and not any(t.strip() for t in plain + html):
+        # one text part with a name and no "attachment" (old mailers name the body): mail-parser lists it
+        # as a file only, and the entry was blank; it is the body, and still the file
+        plain, html = ([_body_as_text(msg)], []) if msg.get_content_subtype() == "plain" else ([], [_body_as_text(msg)])
     flow = flowed_parts(msg) if flowed else None
     if flow is not None and flow[0]:
         plain = [unflowed(t, delsp=flow[1]) for t in plain]
@@ -94,6 +98,15 @@ def lone_texts(msg: Message) -> tuple[list[str], list[str]]:
 
 def _holds_html(part: Message) -> bool:
     return any(p.get_content_type() == "text/html" for p in part.walk())
+
+
+def _named_text_body(msg: Message) -> bool:
+    return (
+        not msg.is_multipart()
+        and msg.get_content_type() in ("text/plain", "text/html")
+        and msg.get_content_disposition() != "attachment"
+        and msg.get_filename() is not None
+    )
 
 
 def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
@@ -230,7 +243,7 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
 
 
 def _body_as_text(msg: Message) -> str:
-    """The undivided body of a multipart whose boundary never occurs, as plain text: shown, not lost."""
+    """A body read whole as text (a multipart whose boundary never occurs, a named text part): shown, not lost."""
     payload = msg.get_payload(decode=True)
     return decode_bytes(payload, msg.get_content_charset()) if isinstance(payload, bytes) else str(payload or "")
 

@@ -414,3 +414,11 @@ def test_header_fields_written_with_a_space_before_the_colon_are_read() -> None:
     assert c.text == "The printer on the 2nd floor is out of toner."
     raw = (EML / "header-fields-with-space-before-colon.eml").read_bytes().replace(b"From:", b"From :", 1)
     assert analysed(raw).content.author == Address("Old Mailer User", "olduser@example.com")  # was quarantined
+
+
+def test_a_message_whose_one_text_part_has_a_name_shows_it_as_its_body() -> None:
+    """Old mailers name the body ("Content-Type: text/plain; name=note.txt", no "attachment"): it was
+    listed as a file only, and the entry was blank."""
+    c = analysed_fixture("named-text-part-as-the-whole-body.eml").content
+    assert c.text == "All sensors reported on time this week."
+    assert [a.filename for a in c.attachments] == ["note.txt"]
