@@ -179,20 +179,25 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
     if len(first) > P.LINE_MAX_CHARS or not (P.FROM_FIELD.match(first) or P.BLOCK_OPENER.match(first)):
         return None
     fields, end, gap, spaced = 1, i, 0, False
+    marked = "@" in first or bool(P.BLOCK_OPENER.match(first))  # an address or a date among the fields
     for j in range(i + 1, min(len(lines), i + 12)):
         line = _clean(lines[j], quoted)
         if len(line) > P.LINE_MAX_CHARS:
             break
         if P.OTHER_FIELD.match(line) or P.FROM_FIELD.match(line):
             fields, end, gap = fields + 1, j, 0
+            marked = marked or "@" in line or bool(P.BLOCK_OPENER.match(line))
         elif line.strip() and gap < 2 and fields < 5:
             gap += 1  # a wrapped value
         elif not line.strip() and j + 1 < len(lines) and _is_field(_clean(lines[j + 1], quoted)):
             spaced = True  # a blank line between two fields (an HTML header made text: a paragraph each)
         else:
             break
-    # spaced fields: three at least, as Outlook writes four ("From: Berlin" / "To: Munich" is a trip)
-    return end if fields >= (3 if spaced else 2) else None
+    # two fields only with an address or a date among them, and three at least when spaced: Outlook
+    # writes four ("From: Berlin Hbf" / "To: München Hbf" is a trip)
+    if fields >= 3 or (fields == 2 and marked and not spaced):
+        return end
+    return None
 
 
 def _is_field(line: str) -> bool:

@@ -753,6 +753,9 @@ def test_an_outlook_header_with_a_blank_line_between_its_fields_starts_the_histo
     assert parts.quoted_text.startswith(header)
     trip = "Train booked.\n\nFrom: Berlin Hbf 08:15\n\nTo: München Hbf 12:45\n\nSee you there."
     assert split_reply(trip).text == trip  # two fields apart are no header block
+    # nor two together with no address and no date field: the itinerary was cut off as history
+    assert split_reply(trip.replace("08:15\n\nTo:", "08:15\nTo:")).text == trip.replace("08:15\n\nTo:", "08:15\nTo:")
+    assert split_reply("Yes.\n\nFrom: Bo Berg <bo@example.com>\nTo: Ana\n\n> Lunch?").text == "Yes."
 
 
 def test_one_closing_per_signature_a_thank_you_above_the_authors_last_lines_is_theirs() -> None:
