@@ -243,7 +243,8 @@ class _MailParser(mailparser.MailParser):
 
     Nothing here reads them, and building them decoded every header again
     (about a tenth of mail-parser's time); every part it parses is its own.
-    Also, no crash on a multipart with no epilogue (`parse`).
+    Also (`parse`): no crash on a multipart with no epilogue, and attached messages sent in
+    base64 or quoted-printable are read as messages (`read_encoded_messages`).
     """
 
     def _make_mail(self, complete: bool = True) -> dict[str, object]:
