@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from gateway.message import ParsedMessage
 
 LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
-# the addresses mail servers send their bounces from (MDaemon signs its own with its name)
-_MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
+# the addresses mail servers send their bounces from (MDaemon signs its own with its name), and the
+# names they give when they send from no address at all ("MAILER-DAEMON <>")
+_MACHINE_SENDER = re.compile(r"^(mailer-daemon|post[-_.]?master|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
+_MACHINE_NAME = re.compile(r"^\s*(?:mailer[- ]daemon|post[-_. ]?master|mail delivery (?:sub)?system)\s*$", re.I)
+# Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)"
+_NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\bis out of the office\b", re.IGNORECASE)
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"
@@ -64,15 +68,21 @@ def classify(
     for name in LOOP_HEADERS:
         if name in h:
             return Verdict("ignore", f"loop: mailfeed's own mail came back ({name})")
-    machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)
-    if machine is not None:
-        return machine
     ctype = h.get("content-type", "").lower()
     if "multipart/report" in ctype:  # RFC 6522: a delivery report, or a read receipt (RFC 8098)
         if "disposition-notification" in ctype:
             return Verdict("ignore", "read receipt (multipart/report; report-type=disposition-notification)")
         return Verdict("ignore", "bounce (multipart/report)")
-    if envelope_from == "" or _MACHINE_SENDER.match(msg.author.address):
+    machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)
+    if machine is not None:
+        return machine
+    # Return-Path is the envelope's sender as the delivering server wrote it: "<>" is a null sender,
+    # read when the envelope itself is unknown (an imported archive, a mailbox followed by IMAP)
+    null_sender = envelope_from == "" or (envelope_from is None and h.get("return-path", "").strip() == "<>")
+    by_daemon = _MACHINE_SENDER.match(msg.author.address) or (
+        not msg.author.address and _MACHINE_NAME.match(msg.author.name)
+    )
+    if null_sender or by_daemon:
         return Verdict("ignore", "bounce (null sender or mailer-daemon)")
     if allowed and not sender_allowed(msg.author.address, allowed):
         return Verdict("hold", f"sender not allowed: {msg.author.address or '(none)'}")
@@ -87,7 +97,7 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     team wants to read; Exchange's own automatic replies also carry Auto-Submitted.
     """
     h = msg.headers
-    auto = h.get("auto-submitted", "").strip().lower()
+    auto = h.get("auto-submitted", "").partition("(")[0].strip().lower()  # "auto-replied (zimbra; vacation)"
     if auto == "auto-replied":
         return Verdict("ignore", f"auto-reply (Auto-Submitted: {auto})")
     if auto and auto != "no":  # a notification: the team may want it (AUTOMATED_SENDERS), so say how
@@ -98,7 +108,9 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
         if name in h:
             return Verdict("ignore", f"auto-reply ({name})")
     ooo = _OUT_OF_OFFICE.match(msg.subject)
-    if ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references):
+    if (ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references)) or (
+        _NOTES_AWAY.match(msg.subject) and msg.subject.startswith("AUTO:")
+    ):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
     return None
 

@@ -69,6 +69,36 @@ def test_people_are_posted_and_machines_by_sender_are_not() -> None:
     assert classify(msg(), envelope_from="").action == "ignore"  # null sender: a bounce
 
 
+@pytest.mark.parametrize(
+    ("message", "envelope_from"),
+    [
+        (msg(sender="post_master@sms.example.net", subject="Re:Test message"), None),  # a gateway's bounce
+        (ParsedMessage(message_id="m@x", subject="Mail delivery failed", author=Address("MAILER-DAEMON", "")), None),
+        (msg(subject="Undeliverable Message", return_path="<>"), None),  # an archive's bounce: no envelope
+        (msg(subject="AUTO: Ana Lima is out of the office (returning 04/06/2026)"), None),  # Lotus Notes
+        (msg(auto_submitted="auto-replied (zimbra; vacation)"), None),
+    ],
+)
+def test_bounces_and_auto_replies_that_name_themselves_otherwise_are_ignored(
+    message: ParsedMessage, envelope_from: str | None
+) -> None:
+    """Found in sisimai's set of real bounces, posted to the feed before: a "post_master" address, a
+    daemon's name with no address, Return-Path "<>" in an imported archive, Notes' "AUTO:" subject,
+    and an Auto-Submitted value with a comment."""
+    verdict = classify(message, envelope_from=envelope_from)
+    assert verdict.action == "ignore"
+    if message.headers.get("auto-submitted"):
+        assert verdict.reason == "auto-reply (Auto-Submitted: auto-replied)"  # not "automatic mail"
+
+
+def test_what_only_looks_like_a_machine_is_posted() -> None:
+    assert classify(msg(subject="Auto: repair quote for the van")).action == "post"
+    assert classify(msg(subject="Auto: why the van is out of the office car park")).action == "post"  # Notes: "AUTO:"
+    assert classify(msg(return_path="<ann@example.com>")).action == "post"
+    assert classify(msg(return_path="<>"), envelope_from="ann@example.com").action == "post"  # the envelope says
+    assert classify(ParsedMessage(message_id="m@x", subject="Hi", author=Address("Mark Whatney", ""))).action == "post"
+
+
 def test_sender_policy_holds_unknown_senders() -> None:
     allowed = frozenset({"example.com", "boss@partner.org"})
     assert classify(msg(sender="ann@example.com"), allowed=allowed).action == "post"
