@@ -14,8 +14,8 @@ from email.message import Message
 
 from mailparser.utils import decode_header_part, mime_header_view
 
+from gateway.charsets import decode_bytes
 from gateway.message import Attachment
-from gateway.parse_bodies import decode_bytes
 from gateway.parse_headers import decoded, no_nul, read_header
 
 

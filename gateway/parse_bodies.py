@@ -6,24 +6,24 @@ never occurs shows its body as text. Bodies whose declared charset was missing,
 wrong or narrower than what the sender used (Windows-1252 labelled ISO-8859-1),
 or in a 7-bit ISO-2022 charset mail-parser leaves undecoded, are decoded again.
 Plain text sent format=flowed is joined back into its paragraphs (flowed.py).
-A file uuencoded into a text body comes out as a file. The stored raw keeps
-every byte as it came.
+A file uuencoded into a text body comes out as a file. As shown (`shown_text`,
+`shown_html`): LF lines, no byte-order mark or image placeholder, and a text part
+that no HTML part stands for shown in the HTML too. The stored raw keeps every
+byte as it came.
 """
 
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
-import unicodedata
 from collections.abc import Callable
 from email.message import Message
+from html import escape as html_escape
 from typing import TYPE_CHECKING
 
-import charset_normalizer
-
-from gateway.charsets import codec
+from gateway.charsets import decode_bytes
 from gateway.flowed import flowed_parts, unflowed
+from gateway.html_text import html_to_text
 
 if TYPE_CHECKING:
     from mailparser import MailParser
@@ -57,7 +57,38 @@ def bodies(
     return mail, plain, html
 
 
-def lone_texts(msg: Message) -> tuple[list[str], list[str]]:
+_BOM = "\ufeff"  # a text file attached inline keeps the byte-order mark its editor wrote
+# where Apple Mail's text part had an inline image: no character to show, nor its line when alone
+_OBJECT = re.compile("^[ \t]*\ufffc[ \t]*(?:\n|$)|\ufffc", re.MULTILINE)
+
+
+def shown_html(msg: Message, html: list[str]) -> list[str]:
+    """The HTML parts as shown: LF lines, no byte-order mark, and the text parts that no HTML part
+    stands for where they stand; a text part the HTML already says (an alternative whose boundary
+    broke) is not added again."""
+    html = [t.replace("\r\n", "\n").lstrip(_BOM) for t in html]
+    if not html or not msg.is_multipart():
+        return html
+    above, below = _lone_texts(msg)
+    if not above and not below:
+        return html
+    said = " ".join(html_to_text("".join(html)).split())
+    above, below = ([_as_html(t) for t in texts if " ".join(t.split()) not in said] for texts in (above, below))
+    return [*above, *html, *below]
+
+
+def _as_html(text: str) -> str:
+    return "<p>" + html_escape(text).replace("\n", "<br>\n") + "</p>"
+
+
+def shown_text(text: str) -> str:
+    """A text part as shown: lines end in "\n" whatever the wire's were (SMTP's are CRLF), so an
+    attached message's text, read apart, is found in it; no byte-order mark, no image placeholder."""
+    text = text.replace("\r\n", "\n").lstrip(_BOM)
+    return _OBJECT.sub("", text) if "\ufffc" in text else text
+
+
+def _lone_texts(msg: Message) -> tuple[list[str], list[str]]:
     """Text parts that no HTML part stands for, above and below the HTML parts.
 
     A multipart/mixed body can hold a text/plain part beside its HTML rather than as the HTML's
@@ -268,120 +299,3 @@ def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
         text = decode_bytes(payload, part.get_content_charset())
         (plain if kind == "text/plain" else html).append(text)
     return plain, html
-
-
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
-    Under a single-byte label (US-ASCII, ISO-8859-1, Windows-1252, KOI8-R…), bytes that
-    are UTF-8 with a multi-byte character in them are UTF-8: the label always fits, and
-    Latin or Cyrillic text is next to never valid UTF-8 by chance ("SchÃ¶n" is "Schön").
-
-    The declared label goes through `charsets.codec` ("windows-874", "x-mac-roman"
-    and the like; Windows-1252 for ISO-8859-1, then ISO-8859-1 itself).
-    Detection is weak on a short text: it never answers UTF-16 or UTF-32 for
-    bytes without their byte-order mark (any 8-bit line would come out as CJK
-    characters); among its best guesses the Windows code pages mail uses most
-    win; and when it offers none of them, text that reads as Latin letters in
-    Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳"). An ISO-8859
-    reading with C1 controls in it is a wrong label: Japanese or Chinese text
-    that detection finds is taken instead. UTF-8 with a few stray bytes is still
-    UTF-8 (`_mostly_utf_8`).
-    """
-    controls = None
-    labels: tuple[str | None, ...] = (codec(declared), codec(declared, superset=False), "utf-8")
-    if labels[1] and labels[1].startswith(_SINGLE_BYTE) and _is_utf_8(data):
-        labels = ("utf-8", *labels)  # a mailer's default label on text it wrote in UTF-8
-    for charset in dict.fromkeys(labels):  # each once
-        if not charset:
-            continue
-        try:
-            text = data.decode(charset)
-        except ValueError:  # undecodable
-            continue
-        if not charset.startswith("iso8859") or not _C1_CONTROL.search(text):
-            return text
-        controls = controls if controls is not None else text
-    if controls is None and labels[0] in (None, "utf-8"):
-        mostly = _mostly_utf_8(data)
-        if mostly is not None:
-            return mostly
-    bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    wide = ("utf_16", "utf_32")
-    candidates = [c for c in charset_normalizer.from_bytes(data) if bom or not c.encoding.startswith(wide)]
-    if controls is not None:
-        # the label's exact table read bytes its superset has no letter for (ISO-8859-1 on Shift_JIS text):
-        # a multi-byte charset detection finds is the text; anything else, the label's reading stands
-        cjk = [c for c in candidates if c.encoding.startswith(_MULTI_BYTE)]
-        return str(min(cjk, key=lambda c: c.chaos)) if cjk else controls
-    if candidates:
-        least = min(c.chaos for c in candidates)
-        best = {c.encoding: c for c in candidates if c.chaos == least}
-        preferred = next((best[name] for name in _PREFERRED if name in best), None)
-        if preferred is not None:
-            return str(preferred)
-        latin = _as_latin(data)
-        return latin if latin is not None else str(next(iter(best.values())))
-    return data.decode("cp1252", "replace")
-
-
-# Codecs that decode one byte to one character: under their labels, valid UTF-8 is a wrong label
-_SINGLE_BYTE = ("ascii", "iso8859", "cp125", "cp874", "tis-620", "koi8", "mac-", "cp437", "cp85", "cp86")
-
-
-def _is_utf_8(data: bytes) -> bool:
-    """True when `data` holds 8-bit bytes and all of them make UTF-8 characters."""
-    if data.isascii():
-        return False
-    try:
-        data.decode("utf-8")
-    except ValueError:
-        return False
-    return True
-
-
-# A stray byte per this many characters past ASCII that read as UTF-8, at most, in text that is UTF-8
-UTF_8_PER_STRAY = 2
-
-
-def _mostly_utf_8(data: bytes) -> str | None:
-    """UTF-8 with a mark for each stray byte, when the rest of the 8-bit bytes read as UTF-8.
-
-    One broken byte (a cut multi-byte character, a Latin-1 byte pasted in) made the whole
-    text fail, and detection then read all of it as a single-byte charset: Cyrillic came out
-    as "Ð—Ð´Ñ€". Text in a single-byte charset has almost no valid UTF-8 sequence in it.
-    """
-    text = data.decode("utf-8", "replace")
-    stray = text.count("\ufffd")
-    sequences = sum(1 for ch in text if ch >= "\x80") - stray
-    return text if stray and sequences >= UTF_8_PER_STRAY * stray else None
-
-
-# C1 controls: no text has them; an ISO-8859 table gives them for bytes it has no letter for
-_C1_CONTROL = re.compile("[\x80-\x9f]")
-_MULTI_BYTE = ("cp932", "shift_jis", "euc_jp", "iso2022_jp", "gb", "big5", "cp949", "euc_kr", "iso2022_kr")
-_PREFERRED = ("cp1252", "cp1250", "cp1251")  # the commonest undeclared charsets in mail, Western first
-_LATIN_SIGNS = frozenset("€‚„…†‡ˆ‰‹‘’“”•–—˜™›¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿×÷\xa0")
-
-
-def _as_latin(data: bytes) -> str | None:
-    """`data` in Windows-1252 when it reads as Latin-script text: every character past ASCII a Latin
-    letter or a common sign, at most two in a row and a third of all letters (CJK, Cyrillic and
-    Greek bytes read that way come out as long runs of accented letters)."""
-    try:
-        text = data.decode("cp1252")
-    except ValueError:
-        return None
-    run = beyond = letters = 0
-    for ch in text:
-        if ch < "\x80":
-            run = 0
-            letters += ch.isalpha()
-            continue
-        if not (ch in _LATIN_SIGNS or unicodedata.name(ch, "").startswith("LATIN")):
-            return None
-        run += 1
-        beyond += 1
-        letters += ch.isalpha()
-        if run > 2:
-            return None
-    return text if beyond * 3 <= max(letters, 1) else None

@@ -14,9 +14,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 
-from gateway.charsets import codec
+from gateway.charsets import codec, decode_bytes
 from gateway.forward_dates import parse_date
-from gateway.parse_bodies import decode_bytes
 
 # A header field's name and its colon (RFC 5322 2.2): what tells a header block from other text.
 HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")

@@ -14,9 +14,9 @@ import mimetypes
 import re
 import struct
 
+from gateway.charsets import decode_bytes
 from gateway.message import Attachment
 from gateway.parse_attachments import safe_filename
-from gateway.parse_bodies import decode_bytes
 
 SIGNATURE = b"\x78\x9f\x3e\x22"
 MAX_FILES = 100

@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 
 from gateway import charsets
+from gateway.charsets import decode_bytes
 from gateway.html_text import html_to_text
 from gateway.message import Address
 from gateway.parse import parse
-from gateway.parse_bodies import decode_bytes
 from gateway.parse_headers import decoded
 from tests.helpers import analysed_fixture, html_of
 

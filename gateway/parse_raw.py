@@ -1,0 +1,150 @@
+"""Step 3, parse: the raw bytes mended where the parser would misread them, before it reads them.
+
+The stored raw keeps every byte as it came; these are copies for reading. Blank lines or a
+tool's line above the headers, MIME fields a blank line cut off the header (Outlook's attached
+messages), field names written apart from their colons, trace headers mail-parser need not read,
+and attached messages sent in base64 (`read_encoded_messages`, on the parsed tree).
+"""
+
+from __future__ import annotations
+
+import binascii
+import email
+import quopri
+import re
+from email.message import Message
+
+
+def mended(raw: bytes) -> bytes:
+    """`raw` as the parser should read it: no blank lines above the header, MIME fields that open a
+    body joined to its header, no space between a field's name and its colon."""
+    raw = _with_mime_fields_joined(_LEADING_BLANK.sub(b"", raw, count=1))
+    return _without_space_before_colons(raw) or raw
+
+
+# Blank lines above the first header: the header block would end before it began. Files saved by
+# some tools, and mbox entries written with a blank line after their "From " line, start so.
+_LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)")
+
+
+# MIME's fields alone at the top of the body, ended by a blank line: Outlook attaches messages so
+# (a blank line between their headers and their Content-Type), and the whole MIME body read as text
+_MIME_FIELDS_BELOW = re.compile(
+    rb"(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}"
+    rb"(?:(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}){0,4}"
+    rb"\r?\n",
+    re.IGNORECASE,
+)
+
+
+_CONTENT_TYPE = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
+_ATTACHED_MESSAGE = re.compile(rb"^content-type:[ \t]*message/rfc822", re.IGNORECASE | re.MULTILINE)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _with_mime_fields_joined(raw: bytes) -> bytes:
+    """The message, and each message attached to it, with MIME fields that open its body moved up
+    into its header, when that header has no Content-Type of its own."""
+    starts = [0]
+    if b"essage/rfc822" in raw or b"ESSAGE/RFC822" in raw:
+        for m in _ATTACHED_MESSAGE.finditer(raw):
+            blank = _BLANK_LINE.search(raw, m.end())  # the end of the part's own header
+            if blank is not None:
+                starts.append(blank.end())
+    for start in reversed(starts):  # from the end: the offsets before each stay right
+        raw = _joined_at(raw, start)
+    return raw
+
+
+def _joined_at(raw: bytes, start: int) -> bytes:
+    blank = _BLANK_LINE.search(raw, start)
+    if blank is None or _CONTENT_TYPE.search(raw, start, blank.start()):
+        return raw
+    if _MIME_FIELDS_BELOW.match(raw, blank.end()) is None:
+        return raw
+    eol = b"\r\n" if raw.startswith(b"\r", blank.start()) else b"\n"
+    return raw[: blank.start()] + eol + raw[blank.end() :]  # the blank line goes; the line above keeps its end
+
+
+def header_end(raw: bytes) -> int:
+    end = raw.find(b"\r\n\r\n")
+    return end if end >= 0 else raw.find(b"\n\n")
+
+
+_TRACE = re.compile(
+    rb"^(?:received|x-received|arc-seal|arc-message-signature|arc-authentication-results):"
+    rb"[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def without_trace(raw: bytes) -> bytes:
+    """The message without its trace headers, which mail-parser need not read.
+
+    mail-parser parses every Received: header (about a third of its time on
+    real mail, which carries a dozen hops); the stored raw keeps them all, and
+    `_delivered` reads the newest ones itself when it needs them.
+    """
+    end = header_end(raw)
+    if end < 0:
+        return raw
+    return _TRACE.sub(b"", raw[: end + 2]) + raw[end + 2 :]
+
+
+# A line a tool wrote above the headers it saved ("---- Original email message ----", Kerio), then a
+# header field: the message starts there.
+_PREAMBLE = re.compile(
+    rb"\A[^\r\n:]{1,200}\r?\n(?=[\x21-\x39\x3b-\x7e]{1,76}:[^\r\n]*\r?\n[\x21-\x39\x3b-\x7e]{1,76}:)"
+)
+
+
+def below_a_preamble(raw: bytes) -> bytes | None:
+    """The message below one line of a tool's preamble, when two header fields follow it; else None."""
+    m = _PREAMBLE.match(raw)
+    return raw[m.end() :] if m else None
+
+
+# RFC 5322's obsolete syntax (4.5.1): space between a field's name and its colon ("Subject :"), which
+# the parser takes for no header at all
+_SPACE_BEFORE_COLON = re.compile(rb"^([\x21-\x39\x3b-\x7e]{1,76})[ \t]+:", re.MULTILINE)
+
+
+def _without_space_before_colons(raw: bytes) -> bytes | None:
+    """The message with its field names closed up to their colons, when one was written apart; else None."""
+    end = header_end(raw)
+    end = end if end >= 0 else len(raw)
+    head, n = _SPACE_BEFORE_COLON.subn(rb"\1:", raw[:end])
+    return head + raw[end:] if n else None
+
+
+MAX_ENCODED_MESSAGES = 20  # attached messages read out of base64 in one message, at most
+
+
+def read_encoded_messages(msg: Message) -> bool:
+    """Read attached messages sent in base64 or quoted-printable (RFC 2046 allows neither, mailers do):
+    the parser took the encoded lines for a message with no header, shown as base64. True if any.
+
+    A loop over the parts, nested encoded messages included, with a bound: no recursion.
+    """
+    stack, read = [msg], 0
+    while stack and read < MAX_ENCODED_MESSAGES:
+        part = stack.pop()
+        payload = part.get_payload()
+        if part.get_content_type() in ("message/rfc822", "message/global") and isinstance(payload, list):
+            inner = payload[0] if payload else None
+            encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+            if encoding in ("base64", "quoted-printable") and isinstance(inner, Message) and not inner.keys():
+                body = inner.get_payload()
+                if isinstance(body, str):
+                    data = body.encode("utf-8", "surrogateescape")
+                    try:
+                        data = binascii.a2b_base64(data) if encoding == "base64" else quopri.decodestring(data)
+                    except ValueError:  # binascii.Error: the lines stay as they are
+                        continue
+                    part.set_payload([email.message_from_bytes(data)])
+                    del part["content-transfer-encoding"]
+                    read += 1
+                    payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+    return read > 0
