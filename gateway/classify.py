@@ -22,7 +22,7 @@ LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
 _MACHINE_SENDER = re.compile(r"^(mailer-daemon|post[-_.]?master|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
 _MACHINE_NAME = re.compile(r"^\s*(?:mailer[- ]daemon|post[-_. ]?master|mail delivery (?:sub)?system)\s*$", re.I)
 # Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)"
-_NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\bis out of the office\b", re.IGNORECASE)
+_NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\b(?i:is out of the office)\b")  # "AUTO:" in capitals, as Notes writes it
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"
@@ -109,7 +109,7 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
             return Verdict("ignore", f"auto-reply ({name})")
     ooo = _OUT_OF_OFFICE.match(msg.subject)
     if (ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references)) or (
-        _NOTES_AWAY.match(msg.subject) and msg.subject.startswith("AUTO:")
+        _NOTES_AWAY.match(msg.subject)
     ):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
     return None

@@ -184,7 +184,7 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
         line = _clean(lines[j], quoted)
         if len(line) > P.LINE_MAX_CHARS:
             break
-        if P.OTHER_FIELD.match(line) or P.FROM_FIELD.match(line):
+        if _is_field(line):
             fields, end, gap = fields + 1, j, 0
             marked = marked or "@" in line or bool(P.BLOCK_OPENER.match(line))
         elif line.strip() and gap < 2 and fields < 5:
