@@ -27,7 +27,14 @@ from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, pgp_messages, shown_html, shown_text, uuencoded_files
 from gateway.parse_calendar import read_calendar
 from gateway.parse_headers import date_of, decoded, header_text, message_charset, no_nul, read_header
-from gateway.parse_raw import below_a_preamble, header_end, mended, read_encoded_messages, without_trace
+from gateway.parse_raw import (
+    below_a_preamble,
+    header_end,
+    mended,
+    names_a_message,
+    read_encoded_messages,
+    without_trace,
+)
 from gateway.tnef import unpacked
 
 # mail-parser logs ~64 debug lines per message and warns on every nested
@@ -154,10 +161,18 @@ class _MailParser(mailparser.MailParser):
         # raised AttributeError: the message was quarantined. An empty one is searched for nothing.
         if self.message is not None and self.message.is_multipart() and self.message.epilogue is None:
             self.message.epilogue = ""
-        if self.message is not None:
+        if self.message is not None and self.attaches_messages:
             read_encoded_messages(self.message)
         super().parse()
         return self
+
+    attaches_messages = False
+
+
+class _MailParserWithMessages(_MailParser):
+    """For raw bytes that name a message/* part: only those can hold one sent in base64."""
+
+    attaches_messages = True
 
 
 def _read(raw: bytes) -> mailparser.MailParser:
@@ -173,12 +188,13 @@ def _mailparser(raw: bytes) -> mailparser.MailParser:
     A NUL in a charset name makes mail-parser's bytes.decode raise ValueError
     (tests/data/eml/charset-name-with-nul.eml); RFC 5322 allows no NUL anywhere.
     """
+    reader = _MailParserWithMessages if names_a_message(raw) else _MailParser
     try:
-        return _MailParser.from_bytes(without_trace(raw))
+        return reader.from_bytes(without_trace(raw))
     except ValueError:
         if b"\x00" not in raw:
             raise
-        return _MailParser.from_bytes(without_trace(raw.replace(b"\x00", b"")))
+        return reader.from_bytes(without_trace(raw.replace(b"\x00", b"")))
 
 
 def _not_mail(raw: bytes) -> str:

@@ -114,11 +114,13 @@ def _lone_texts(msg: Message) -> tuple[list[str], list[str]]:
             covered = covered or (ctype == "multipart/alternative" and _holds_html(part))
             stack.extend((child, covered) for child in reversed(children) if isinstance(child, Message))
             continue
+        if ctype not in ("text/html", "text/plain") or (ctype == "text/plain" and covered):
+            continue  # a file, or a text the HTML stands for: no need to read its disposition
         if part.get_content_disposition() == "attachment" or part.get_filename():
             continue
         if ctype == "text/html":
             seen_html = True
-        elif ctype == "text/plain" and not covered:
+        else:
             payload = part.get_payload(decode=True)
             text = decode_bytes(payload, part.get_content_charset()) if isinstance(payload, bytes) else ""
             text = text.replace("\r\n", "\n").strip()

@@ -22,6 +22,12 @@ def mended(raw: bytes) -> bytes:
     return _without_space_before_colons(raw) or raw
 
 
+def names_a_message(raw: bytes) -> bool:
+    """Whether `raw` may hold a message/rfc822 or message/global part: a plain substring search,
+    as a case-blind pattern over every message's bytes cost 0.17 ms."""
+    return b"essage/" in raw or b"ESSAGE/" in raw
+
+
 # Blank lines above the first header: the header block would end before it began. Files saved by
 # some tools, and mbox entries written with a blank line after their "From " line, start so.
 _LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)")
@@ -46,7 +52,7 @@ def _with_mime_fields_joined(raw: bytes) -> bytes:
     """The message, and each message attached to it, with MIME fields that open its body moved up
     into its header, when that header has no Content-Type of its own."""
     starts = [0]
-    if b"essage/rfc822" in raw or b"ESSAGE/RFC822" in raw:
+    if names_a_message(raw):
         for m in _ATTACHED_MESSAGE.finditer(raw):
             blank = _BLANK_LINE.search(raw, m.end())  # the end of the part's own header
             if blank is not None:
@@ -113,6 +119,8 @@ def _without_space_before_colons(raw: bytes) -> bytes | None:
     """The message with its field names closed up to their colons, when one was written apart; else None."""
     end = header_end(raw)
     end = end if end >= 0 else len(raw)
+    if raw.find(b" :", 0, end) < 0 and raw.find(b"\t:", 0, end) < 0:
+        return None  # the common case, told without the pattern
     head, n = _SPACE_BEFORE_COLON.subn(rb"\1:", raw[:end])
     return head + raw[end:] if n else None
 

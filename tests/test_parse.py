@@ -9,7 +9,7 @@ from pathlib import Path
 import mailparser
 import pytest
 
-from gateway.parse import _MailParser, read_encoded_messages
+from gateway.parse import _MailParserWithMessages, read_encoded_messages
 from tests.conftest import corpus_dir
 
 EML = Path(__file__).parent / "data" / "eml"
@@ -39,17 +39,17 @@ def _same(data: bytes) -> None:
             random.seed(5)
             want = _reading(mailparser.MailParser(msg))
             random.seed(5)
-            assert _reading(_MailParser.from_bytes(data)) == want
+            assert _reading(_MailParserWithMessages.from_bytes(data)) == want
             return
         with pytest.raises(type(exc)):
-            _MailParser.from_bytes(data)
+            _MailParserWithMessages.from_bytes(data)
         return
     msg = email.message_from_bytes(data)
     if read_encoded_messages(msg):  # attached messages in base64, which mail-parser shows as base64
         random.seed(5)
         want = _reading(mailparser.MailParser(msg))
     random.seed(5)
-    assert _reading(_MailParser.from_bytes(data)) == want
+    assert _reading(_MailParserWithMessages.from_bytes(data)) == want
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EML.glob("*.eml")))
