@@ -17,10 +17,23 @@ import time
 from dataclasses import dataclass
 
 
+_GIVEN: set[int] = set()  # ports handed out in this process
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and not handed out before in this process.
+
+    The kernel may offer a port again as soon as the socket that asked for it closes: two
+    servers started from two calls in a row once got the same one (an SMTP-only instance
+    and a web-only one, whose unused SMTP port then seemed to listen).
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
