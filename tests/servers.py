@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-
 _GIVEN: set[int] = set()  # ports handed out in this process
 
 
