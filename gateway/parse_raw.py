@@ -36,8 +36,7 @@ _LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)
 # MIME's fields alone at the top of the body, ended by a blank line: Outlook attaches messages so
 # (a blank line between their headers and their Content-Type), and the whole MIME body read as text
 _MIME_FIELDS_BELOW = re.compile(
-    rb"(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}"
-    rb"(?:(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}){0,4}"
+    rb"(?:(?:Content-Type|MIME-Version|Content-Transfer-Encoding):[^\n]{0,998}\n(?:[ \t][^\n]{0,998}\n){0,20}){1,5}"
     rb"\r?\n",
     re.IGNORECASE,
 )
