@@ -159,8 +159,9 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     Detection is weak on a short text: it never answers UTF-16 or UTF-32 for
     bytes without their byte-order mark (any 8-bit line would come out as CJK
     characters); among its best guesses the Windows code pages mail uses most
-    win; and when it offers none of them, text that reads as Latin letters in
-    Windows-1252 is taken as that ("A\\xf1o" is "Año", not "A隳"). An ISO-8859
+    win. So text with no charset that reads as Latin or Cyrillic words is taken so first
+    (`_latin`, `_cyrillic`; "A\\xf1o" is "Año", not "A隳"), as is a text that fits none of
+    detection's Windows code pages. An ISO-8859
     reading with C1 controls in it is a wrong label: Japanese or Chinese text
     that detection finds is taken instead. UTF-8 with a few stray bytes is still
     UTF-8 (`_mostly_utf_8`).
@@ -183,6 +184,9 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         mostly = _mostly_utf_8(data)
         if mostly is not None:
             return mostly
+        script = _latin(data) or _cyrillic(data)
+        if script is not None:
+            return script
     bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     wide = ("utf_16", "utf_32")
     candidates = [c for c in charset_normalizer.from_bytes(data) if bom or not c.encoding.startswith(wide)]
@@ -197,7 +201,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         preferred = next((best[name] for name in _PREFERRED if name in best), None)
         if preferred is not None:
             return str(preferred)
-        latin = _as_latin(data)
+        latin = _latin(data)
         return latin if latin is not None else str(next(iter(best.values())))
     return data.decode("cp1252", "replace")
 
@@ -238,15 +242,80 @@ def _mostly_utf_8(data: bytes) -> str | None:
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 _MULTI_BYTE = ("cp932", "shift_jis", "euc_jp", "iso2022_jp", "gb", "big5", "cp949", "euc_kr", "iso2022_kr")
 _PREFERRED = ("cp1252", "cp1250", "cp1251")  # the commonest undeclared charsets in mail, Western first
+# The letters past ASCII each language writes: Western European ones in Windows-1252, Central
+# European ones in Windows-1250. The two tables share most accented letters and differ in the rest.
+_WESTERN = ("àâæçéèêëîïôœùûüÿ", "áéíñóúü", "ãõáâàçéêíóôú", "àèéìíîòóùú", "äöüß", "åäöæøéü", "áðéíóúýþæö", "àçèéíïòóúü")
+_CENTRAL = ("ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "áéíóöőúüű", "čćđšžäöüß", "ăâîșțşţ")
+_TURKISH = "çğıöşüâîû"
+_MISPLACED_WESTERN = re.compile(r"[ñÑ](?![aeiouáéíóúAEIOUÁÉÍÓÚ])|[õÕ](?![aeosAEOS])|[œŒ](?![uilUIL])")
+_WORD = re.compile(r"[^\W\d_]+")
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_COMMON_CYRILLIC = frozenset("оеаинтсрвлкмдпуяыь")  # four in five letters of Russian text
+_CYRILLIC_SIGNS = frozenset("«»–—“”„’…№\xa0")
 _LATIN_SIGNS = frozenset("€‚„…†‡ˆ‰‹‘’“”•–—˜™›¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿×÷\xa0")
 
 
-def _as_latin(data: bytes) -> str | None:
-    """`data` in Windows-1252 when it reads as Latin-script text: every character past ASCII a Latin
-    letter or a common sign, at most two in a row and a third of all letters (CJK, Cyrillic and
-    Greek bytes read that way come out as long runs of accented letters)."""
+def _latin(data: bytes) -> str | None:
+    """`data` in Windows-1252 or Windows-1250 when either reads as Latin-script text
+    (`_latin_reading`); of two such readings, Windows-1250 only when its letters are
+    more one language's than Windows-1252's are (`_fit`), or Windows-1252's put a letter
+    where its languages never do: Spanish "ñ" before a consonant ("Gdañsk" is "Gdańsk"),
+    Portuguese "õ" ending a word ("Gergõ" is Hungarian "Gergő"), French "œ" before a
+    consonant ("Wiœniewska" is "Wiśniewska"). Windows-1254 is Windows-1252 with Turkish's
+    letters in place of Icelandic's: it wins when its letters fit Turkish better still.
+
+    Detection guesses badly on a short undeclared text: "Müller" came out Cyrillic
+    ("Mьller"), "Štěpán" as Chinese characters, and with Windows-1250 and -1252 both
+    fitting, either half of Europe read mojibake ("Perché č cosě", "Dziêkujê").
+    """
+    western, central = (_latin_reading(data, charset, run) for charset, run in (("cp1252", 2), ("cp1250", 4)))
+    if western is None or central is None:
+        return western if central is None else central
+    misplaced = len(_MISPLACED_WESTERN.findall(western)) / max(len(_WORD.findall(western)), 1)
+    score = _fit(western, _WESTERN) - misplaced
+    best = central if _fit(central, _CENTRAL) > score else western  # a tie is Western, the commoner
+    score = max(score, _fit(central, _CENTRAL))
+    turkish = _latin_reading(data, "cp1254", 2)
+    return turkish if turkish is not None and _fit(turkish, (_TURKISH,)) > score else best
+
+
+def _cyrillic(data: bytes) -> str | None:
+    """`data` in Windows-1251 or KOI8-R when either reads as Russian, Ukrainian or Bulgarian text:
+    every character past ASCII a Cyrillic letter or common punctuation, no word mixing Cyrillic
+    and ASCII letters, some lowercase and no capital after a small letter in a word. The two
+    tables hold the same letters in another order, so the reading with more of the letters
+    these languages write most wins. KOI8-U is KOI8-R with Ukrainian's letters in place of
+    box-drawing signs.
+
+    Detection read short Cyrillic as Chinese characters ("Привет" as "砎魤殣"), and
+    KOI8-R whole paragraphs.
+    """
+    readings = []
+    for charset in ("cp1251", "koi8_u"):
+        try:
+            text = data.decode(charset)
+        except ValueError:
+            continue
+        if all(ch < "\x80" or ch in _CYRILLIC_SIGNS or "\u0400" <= ch <= "\u04ff" for ch in text):
+            words = [word for word in _WORD.findall(text) if not word.isascii()]
+            small = any(ch.islower() for word in words for ch in word)
+            if small and not any(_ASCII_LETTER.search(word) or _capital_inside(word) for word in words):
+                readings.append((sum(ch in _COMMON_CYRILLIC for word in words for ch in word.lower()), text))
+    return max(readings, key=lambda reading: reading[0])[1] if readings else None
+
+
+def _capital_inside(word: str) -> bool:
+    return any(a.islower() and b.isupper() for a, b in zip(word, word[1:], strict=False))
+
+
+def _latin_reading(data: bytes, charset: str, longest_run: int) -> str | None:
+    """`data` in `charset` when it reads as Latin-script text: every character past ASCII a Latin
+    letter or a common sign, at most `longest_run` in a row (CJK, Cyrillic and Greek bytes read
+    that way come out as long runs of accented letters; Polish writes four in a row, "żółć",
+    Western languages two, "ção"), and a third of all letters or in words with ASCII letters
+    ("Ça", "Jiří"; Cyrillic's "Да" read so is "Äà")."""
     try:
-        text = data.decode("cp1252")
+        text = data.decode(charset)
     except ValueError:
         return None
     run = beyond = letters = 0
@@ -260,6 +329,24 @@ def _as_latin(data: bytes) -> str | None:
         run += 1
         beyond += 1
         letters += ch.isalpha()
-        if run > 2:
+        if run > longest_run:
             return None
-    return text if beyond * 3 <= max(letters, 1) else None
+    if beyond * 3 <= max(letters, 1):
+        return text
+    return text if all(_ASCII_LETTER.search(word) for word in _WORD.findall(text) if not word.isascii()) else None
+
+
+def _fit(text: str, alphabets: tuple[str, ...]) -> float:
+    """The largest share of `text`'s letters and in-word signs past ASCII ("b³o") that one
+    language's alphabet has."""
+    seen = []
+    for i, ch in enumerate(text):
+        if ch < "\x80":
+            continue
+        if ch.isalpha():
+            seen.append(ch.lower())
+        elif 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+            seen.append("")  # a sign inside a word: no language's letter
+    if not seen:
+        return 0.0
+    return max(sum(ch in alphabet for ch in seen if ch) for alphabet in alphabets) / len(seen)

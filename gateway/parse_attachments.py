@@ -1,7 +1,7 @@
 """Step 3, parse: attachments as mail-parser lists them, named as their senders named them.
 
 Names are read from each part's header as it came (charset labels as for
-bodies, raw 8-bit bytes as UTF-8 else Windows-1252) and made safe to offer
+bodies, raw 8-bit bytes as UTF-8, else as undeclared text is) and made safe to offer
 for download; files in parts their sender named nothing are kept too.
 """
 
@@ -75,7 +75,7 @@ def _attachment_names(msg: Message, charset: str | None) -> dict[str, str]:
 
     mail-parser reads an RFC 2231 name in a charset Python does not know by that
     label as Latin-1, and raw 8-bit bytes as replacement characters; here names
-    go through `charsets` as bodies do, and raw bytes are UTF-8, else `charset`, else Windows-1252.
+    go through `charsets` as bodies do, and raw bytes are UTF-8, else `charset`, else read as undeclared text is.
     """
     names: dict[str, str] = {}
     for part in msg.walk():

@@ -1,7 +1,7 @@
 """Step 3, parse: header values as text, for parse.py and parse_attachments.py.
 
 Raw 8-bit bytes (RFC 6532) are read as UTF-8, else in the message's own
-charset, else Windows-1252; RFC 2047
+charset, else as undeclared text is; RFC 2047
 words through `charsets` as bodies are; NUL characters go (PostgreSQL text
 cannot hold one); dates in RFC 5322's form and the others senders write.
 """
@@ -23,7 +23,7 @@ HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,200}:")
 
 def read_header(msg: Message, name: str, fallback: str | None = None) -> str:
     """The first `name` header as text; raw 8-bit bytes read as UTF-8 (RFC 6532), else as
-    `fallback` (the message's own charset, `message_charset`), else cp1252."""
+    `fallback` (the message's own charset, `message_charset`), else as undeclared text is."""
     name = name.lower()
     for key, value in msg.raw_items():
         if key.lower() == name:
@@ -33,7 +33,8 @@ def read_header(msg: Message, name: str, fallback: str | None = None) -> str:
 
 def header_text(value: str, fallback: str | None = None) -> str:
     """A header value from a bytes parse as text: its raw 8-bit bytes as UTF-8, else as the codec
-    `fallback`, else Windows-1252."""
+    `fallback`, else as undeclared text is (`decode_bytes`: Windows-1252 or -1250 for Latin
+    letters, Windows-1251 or KOI8 for Cyrillic, detection for the rest)."""
     try:
         value.encode("utf-8")
         return value
@@ -48,7 +49,7 @@ def header_text(value: str, fallback: str | None = None) -> str:
             return raw.decode(fallback)
         except (UnicodeDecodeError, LookupError):
             pass
-    return raw.decode("cp1252", "replace")
+    return decode_bytes(raw, None)
 
 
 def message_charset(msg: Message) -> str | None:

@@ -167,10 +167,57 @@ def test_the_exact_table_is_there_when_the_superset_does_not_fit() -> None:
         ("à bientôt".encode("cp1252"), "à bientôt"),
         ("Привет, как дела?".encode("cp1251"), "Привет, как дела?"),
         ("Žluťoučký kůň".encode("cp1250"), "Žluťoučký kůň"),
+        # each of these came out wrong: Cyrillic, Chinese characters, or the other half of Europe's table
+        ("Müller".encode("cp1252"), "Müller"),
+        ("Ça".encode("cp1252"), "Ça"),
+        ("Perché è così".encode("cp1252"), "Perché è così"),
+        ("Łukasz".encode("cp1250"), "Łukasz"),
+        ("Kraków".encode("cp1250"), "Kraków"),
+        ("Dvořák".encode("cp1250"), "Dvořák"),
+        ("Štěpán".encode("cp1250"), "Štěpán"),
+        ("Gdańsk".encode("cp1250"), "Gdańsk"),
+        ("Gergő".encode("cp1250"), "Gergő"),
+        ("Ewa Wiśniewska".encode("cp1250"), "Ewa Wiśniewska"),
+        ("Teşekkürler".encode("cp1254"), "Teşekkürler"),
+        ("Привет".encode("cp1251"), "Привет"),
+        ("ВАЖНО: отчёт".encode("koi8_r"), "ВАЖНО: отчёт"),
+        ("Привет, как дела? Всё хорошо.".encode("koi8_r"), "Привет, как дела? Всё хорошо."),
+        ("Привіт, як справи? Дякую.".encode("koi8_u"), "Привіт, як справи? Дякую."),
     ],
 )
 def test_short_undeclared_text_is_not_read_as_utf16_or_cjk(data: bytes, text: str) -> None:
     assert decode_bytes(data, "unknown-8bit") == text
+    assert decode_bytes(data, None) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [
+        ("Björk Guðmundsdóttir", "cp1252"),  # Icelandic: the letters Windows-1254 has Turkish ones for
+        ("Año nuevo, señor", "cp1252"),  # "ñ" before a vowel is Spanish
+        ("Grüße aus Köln", "cp1250"),  # the same bytes in both tables
+        ("Café crème, à bientôt", "cp1252"),
+    ],
+)
+def test_western_text_stays_western(text: str, charset: str) -> None:
+    assert decode_bytes(text.encode(charset), None) == text
+
+
+def test_undeclared_8bit_italian_is_not_read_as_central_european() -> None:
+    """A mailer that names no charset: detection found Windows-1250 as likely as Windows-1252
+    on a short Italian text and chose it, "perché č cosě"."""
+    c = analysed_fixture("undeclared-8bit-windows-1252-italian.eml").content
+    assert c.subject == "Riunione spostata a giovedì"
+    assert c.text == "Grazie, perché è così.\n\nGiulia"
+
+
+def test_undeclared_8bit_polish_headers_are_read_as_polish() -> None:
+    """Raw 8-bit headers with no charset anywhere were read as Windows-1252 ("Pawe³ Wiœniewski",
+    "Gdañsku") while the body beside them was read right."""
+    c = analysed_fixture("undeclared-8bit-windows-1250-polish.eml").content
+    assert c.subject == "Notatki ze spotkania w Gdańsku"
+    assert c.author == Address("Paweł Wiśniewski", "pawel@example.pl")
+    assert c.text.startswith("Cześć,\n\nproszę o przesłanie notatek z piątku.")
 
 
 def test_windows_1252_text_labelled_iso_8859_1_keeps_its_quotes_dashes_and_euro() -> None:
