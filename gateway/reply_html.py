@@ -15,7 +15,9 @@ line right above a quote. A quoted block followed by more new text is an inline
 reply and is not cut, except a quote the body opens with (under its
 attribution) and a short answer below it, or any answer below a long quote
 (bottom posting), where the quote alone goes; answers tagged inside an
-Outlook quote ("[Ana] Yes.") move the cut below the last of them. Lines inside
+Outlook quote ("[Ana] Yes.") move the cut below the last of them; a container
+with answers between the quotes inside it (Gmail's inline reply, all in one
+`gmail_quote` div) is no quote, its quotes are. Lines inside
 `<pre>` are lines (Thunderbird's plain-text mode). Also here, for extract: the
 signature's cut (`without_signature`) and the gateway banner's (`without_banner`).
 Works on a flat token stream: linear, no recursion.
@@ -32,6 +34,9 @@ from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 _QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
 # signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web)
 _SIGNATURE = re.compile(r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature)\b|^Signature$", re.I)
+# markers that hold the quote (or, Thunderbird's, the attribution right above it), unlike Outlook's
+# divRplyFwdMsg, which holds the header and leaves the history below it
+_HOLDS_QUOTE = re.compile(r"\b(?:moz-cite-prefix|gmail_quote|protonmail_quote)\b")
 _QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
 _SPACES = re.compile(r"\s+")
 # how a text part writes a link the HTML puts on words: "Mail<https://…>", "[https://…]", or glued on
@@ -329,6 +334,10 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
         text_cut = scan.line_tok[answered + 1] if answered + 1 < len(scan.lines) else None
         if text_cut is None:
             return None
+    answered_in = {span for span in scan.spans if _answers_inside(tokens, scan, *span)}
+    if answered_in:  # containers the author answered inside (Gmail's inline replies): their quotes decide
+        scan.spans = [span for span in scan.spans if span not in answered_in]
+        scan.text_after = _uncovered_text_suffix(tokens, scan.spans + scan.quiet)
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
             heads = header is not None and scan.tok_line[start] <= header[1] + 1
@@ -343,6 +352,34 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
 
 
+def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> bool:
+    """Text inside the marker span `start`..`end`, below the first quote in it and outside every
+    quote and signature in it: answers typed between the quotes of a container.
+
+    Gmail's inline reply keeps one `gmail_quote` div around the attribution, every
+    quoted piece (each its own blockquote) and the answers between them; cut at the
+    div, the answers were folded away with the quotes.
+    """
+    if tokens[start].tag == "blockquote":
+        return False
+    inner = [(s, e) for s, e in scan.spans + scan.quiet if start < s and e <= end]
+    quotes = [s for s, e in scan.spans if start < s and e <= end]
+    if not quotes:
+        return False
+    depth = [0] * (end - start + 2)
+    for s, e in inner:
+        depth[s - start] += 1
+        depth[e - start + 1] -= 1
+    running = 0
+    first = min(quotes)
+    for i in range(start, end + 1):
+        running += depth[i - start]
+        tok = tokens[i]
+        if i > first and not running and tok.kind == "data" and tok.text.strip(" \t\r\n\xa0-"):
+            return True
+    return False
+
+
 def _is_app_line(tok: Token) -> bool:
     return tok.attr("name") == "messageSignatureSection"  # Outlook mobile's "Get Outlook for iOS"
 
@@ -350,7 +387,7 @@ def _is_app_line(tok: Token) -> bool:
 def _is_quote(tok: Token) -> bool:
     """A marker that holds the quote itself, or Thunderbird's attribution right above it; not a
     container that holds the header and leaves the history below it (Outlook's divRplyFwdMsg)."""
-    return tok.tag == "blockquote" or "moz-cite-prefix" in tok.attr("class")
+    return tok.tag == "blockquote" or _HOLDS_QUOTE.search(tok.attr("class")) is not None
 
 
 def _header_above(scan: _Scan, start: int) -> int:

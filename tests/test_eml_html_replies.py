@@ -315,3 +315,28 @@ def test_an_html_part_with_nothing_to_show_gives_way_to_the_text_part() -> None:
     picture = empty[0].replace(b"<p ", b'<img src="https://example.com/chart.png" width="600" height="300"><p ')
     raw = (EML / "html-part-with-nothing-to-show.eml").read_bytes().replace(empty[0], picture)
     assert "remote-image" in html_of(analysed(raw).content)  # an image alone is something to show
+
+
+def test_gmail_inline_answers_between_its_quotes_are_kept() -> None:
+    """Gmail's inline reply keeps one gmail_quote div around the attribution, each quoted piece
+    and the answers typed between them: cut at that div, both answers were folded away as
+    history, from the HTML and from the text, and the entry read "Hi Ana," alone."""
+    c = analysed_fixture("gmail-inline-answers-between-quotes.eml").content
+    html = html_of(c)
+    for answer in ("Yes, 9:30 is fine.", "I will book it today."):
+        assert answer in c.text
+        assert answer in html_to_text(html)
+    assert c.text.startswith("Hi Ana,")
+    assert c.text.index("Can we start at 9:30") < c.text.index("Yes, 9:30") < c.text.index("Who books the room")
+    assert c.snippet.startswith("Hi Ana,")
+
+
+def test_gmail_2012_answer_below_the_quote_div_is_shown() -> None:
+    """Gmail's older markup writes the attribution as text inside the gmail_quote div; the cut at
+    that div took the answer typed below it too, and the HTML showed nothing."""
+    c = analysed_fixture("gmail-2012-answer-below-quote-div.eml").content
+    html = html_of(c)
+    assert c.text == "Thursday works for me.\n\nBob"
+    assert c.quoted_text.startswith("On Wed, Mar 14, 2012 at 10:00 AM, Ana Lima <ana@example.com> wrote:")
+    assert html_to_text(html) == "Thursday works for me.\n\nBob"
+    assert "Shall we move" not in html and "wrote:" not in html
