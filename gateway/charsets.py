@@ -222,20 +222,48 @@ def _is_utf_8(data: bytes) -> bool:
 
 
 # A stray byte per this many characters past ASCII that read as UTF-8, at most, in text that is UTF-8
-UTF_8_PER_STRAY = 2
+UTF_8_PER_STRAY = 1
 
 
 def _mostly_utf_8(data: bytes) -> str | None:
-    """UTF-8 with a mark for each stray byte, when the rest of the 8-bit bytes read as UTF-8.
+    """UTF-8 with its stray bytes mended, when the rest of the 8-bit bytes read as UTF-8.
 
     One broken byte (a cut multi-byte character, a Latin-1 byte pasted in) made the whole
     text fail, and detection then read all of it as a single-byte charset: Cyrillic came out
     as "Ð—Ð´Ñ€". Text in a single-byte charset has almost no valid UTF-8 sequence in it.
+    Stray bytes among Latin letters are Windows-1252's (a footer or a quote pasted from
+    Latin-1 mail: "– été"); a cut character, or a stray byte among mostly other scripts'
+    letters, is a mark.
     """
-    text = data.decode("utf-8", "replace")
-    stray = text.count("\ufffd")
+    text = data.decode("utf-8", "surrogateescape")
+    stray = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
     sequences = sum(1 for ch in text if ch >= "\x80") - stray
-    return text if stray and sequences >= UTF_8_PER_STRAY * stray else None
+    if not stray or sequences < UTF_8_PER_STRAY * stray:
+        return None
+    return _STRAY.sub(_mended, text)
+
+
+_STRAY = re.compile("[\udc80-\udcff]+")  # the bytes UTF-8 could not read, as surrogateescape keeps them
+
+
+def _mended(stray: re.Match[str]) -> str:
+    run = bytes(ord(ch) - 0xDC00 for ch in stray.group())
+    if len(run) > 1 and 0xC2 <= run[0] <= 0xF4 and all(0x80 <= b <= 0xBF for b in run[1:]):
+        return "\ufffd"  # a character cut short
+    text = stray.string
+    around = [ch for ch in text[max(stray.start() - 20, 0) : stray.end() + 20] if ch.isalpha()]
+    others = sum(1 for ch in around if not ch.isascii() and not _is_latin(ch))
+    try:
+        latin = run.decode("cp1252")
+    except ValueError:
+        return "\ufffd" * len(run)
+    if all(_is_latin(ch) for ch in latin) and others * 2 < len(around):
+        return latin
+    return "\ufffd" * len(run)  # among another script's letters: a byte of a character of theirs
+
+
+def _is_latin(ch: str) -> bool:
+    return ch in _LATIN_SIGNS or unicodedata.name(ch, "").startswith("LATIN")
 
 
 # C1 controls: no text has them; an ISO-8859 table gives them for bytes it has no letter for

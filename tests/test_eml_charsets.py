@@ -308,7 +308,22 @@ def test_utf_8_text_with_one_stray_byte_stays_utf_8_with_a_mark_for_the_byte() -
     assert c.signature == "С уважением,\nОльга"
     assert decode_bytes("Café, Straße, déjà vu".encode("cp1252"), "utf-8") == "Café, Straße, déjà vu"  # no UTF-8 in it
     mixed = "Ça coûte 12€, déjà payé".encode() + " – été".encode("cp1252")  # Windows-1252 words pasted in
-    assert decode_bytes(mixed, "utf-8") == "Ça coûte 12€, déjà payé \ufffd \ufffdt\ufffd"
+    assert decode_bytes(mixed, "utf-8") == "Ça coûte 12€, déjà payé – été"
+    cut = "Привет, мир".encode()[:-1] + b" ok"  # a cut character beside Cyrillic letters stays a mark
+    assert decode_bytes(cut, "utf-8") == "Привет, ми\ufffd ok"
+    cut = "Le café – l’été".encode()[:-6] + b" x"  # "’" cut after two of its three bytes: one mark
+    assert decode_bytes(cut, "utf-8") == "Le café – l\ufffd x"
+
+
+def test_a_latin_1_list_footer_under_a_utf_8_body_reads_as_latin_1() -> None:
+    """A list server appends its Latin-1 footer to a UTF-8 message: "über" was "\ufffdber", and
+    with a few more such bytes the whole body went to detection and came out as mojibake."""
+    c = analysed_fixture("utf-8-body-with-latin-1-list-footer.eml").content
+    assert c.text == "Hallo zusammen,\n\ndie Präsentation für Donnerstag liegt im Wiki – bitte bis Mittwoch durchsehen."
+    assert c.signature.endswith("Vereinsliste mailing list, Abmeldung über die Webseite")
+    footer = "\n-- \nListe für Grüße".encode("latin-1")  # three stray bytes beside five UTF-8 characters
+    body = "Grüße, ça va – très bien"
+    assert decode_bytes(body.encode() + footer, "utf-8") == body + "\n-- \nListe für Grüße"
 
 
 def test_raw_gb2312_subject_name_and_filename_are_read_in_the_messages_charset() -> None:
