@@ -12,7 +12,9 @@ as "> " lines. A short remark under a single quoted block ("Regards, Roman")
 counts as new text and the block above it as history (talon's behaviour); so
 does any answer under a single block too long to be its context (bottom posting).
 Answers tagged inside an Outlook quote ("[Ana] Yes.") stay with their questions.
-Before the split, a mail gateway's banner above the first words is dropped and
+In a reply with no header and no quote, what follows a mail app's "Sent from my …"
+line is the original its app wrote below it. Before the split, a mail gateway's
+banner above the first words is dropped and
 a clearsigned (PGP) body's armour set apart, its signature block for `signature`.
 """
 
@@ -22,7 +24,7 @@ from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import attribution, find_header, inline_answers_end
 from gateway.reply_html import marked_signature, split_reply_html, without_banner, without_signature
-from gateway.reply_signature import MAX_SIG_LINES, footer_start, scrubbed_start, signature_start
+from gateway.reply_signature import MAX_SIG_LINES, footer_start, is_mobile, scrubbed_start, signature_start
 
 __all__ = [
     "split_reply",
@@ -171,7 +173,8 @@ def _split_lines(lines: list[str]) -> tuple[list[str], list[str], bool]:
             if below is not None and kinds[below] == "Q":  # "John wrote:" opening the body, its quote below
                 return *_split_below(lines, kinds, (opening, opening)), True
         if opening is None or kinds[opening] != "Q":
-            return *_split_trailing_quote(lines, kinds), False
+            original = _original_below_app_line(lines, kinds)
+            return *(original or _split_trailing_quote(lines, kinds)), False
         # a quote the body opens with and no header above it (bottom posting): as below a header
         return *_split_below(lines, kinds, (opening, opening - 1)), False
     return *_split_below(lines, kinds, header), True
@@ -202,6 +205,23 @@ def _split_below(lines: list[str], kinds: list[str], header: tuple[int, int]) ->
     first_t, last_t = text_idx[0], text_idx[-1]
     new = lines[:begin] + [""] + lines[first_t : last_t + 1] + lines[answer_end:stop]
     return new, lines[begin:first_t] + lines[last_t + 1 : answer_end] + lines[stop:]
+
+
+def _original_below_app_line(lines: list[str], kinds: list[str]) -> tuple[list[str], list[str]] | None:
+    """(new lines, history) of a reply whose mail app wrote the original, unquoted and with no
+    header, below its "Sent from my …" line; None for any other body.
+
+    The app line, between blank lines under the author's words, ends what they wrote: the
+    whole earlier message was shown as theirs.
+    """
+    for i in range(1, len(lines) - 1):
+        if kinds[i] != "T" or kinds[i - 1] != "B" or kinds[i + 1] != "B" or not is_mobile(lines[i]):
+            continue
+        after = _next_nonblank(lines, i + 1)
+        if after is None or "Q" in kinds[after:] or footer_start(lines[after:]) == 0:
+            return None
+        return lines[: i + 1], lines[after:]
+    return None
 
 
 def _reply_header(lines: list[str], kinds: list[str]) -> tuple[int, int] | None:

@@ -141,17 +141,18 @@ def _scrubbed(lines: list[str], end: int) -> int | None:
 
 
 def _mobile(lines: list[str], end: int) -> int | None:
-    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and _is_mobile(lines[end - 1]):
+    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and is_mobile(lines[end - 1]):
         end -= 1  # the app's link, put on a line of its own
-    if not _is_mobile(lines[end]):
+    if not is_mobile(lines[end]):
         return None
     # "Stavros Xxxxxx\nvia mobile": a name line right above belongs to it
-    if end > 0 and _is_name(lines[end - 1]) and not _is_mobile(lines[end - 1]):
+    if end > 0 and _is_name(lines[end - 1]) and not is_mobile(lines[end - 1]):
         return end - 1
     return end
 
 
-def _is_mobile(line: str) -> bool:
+def is_mobile(line: str) -> bool:
+    """A mail app's line: "Sent from my iPhone", "Von meinem Samsung Galaxy gesendet"."""
     return P.MOBILE_LINE.match(line[:MAX_LINE].rstrip()) is not None
 
 

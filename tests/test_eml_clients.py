@@ -11,6 +11,8 @@ loses the signature the text split found, which the page shows folded apart.
 from __future__ import annotations
 
 from gateway.html_text import html_to_text
+from gateway.message import ReplyParts
+from gateway.reply import split_reply
 from tests.helpers import analysed_fixture, html_of
 
 
@@ -132,6 +134,21 @@ def test_samsung_sent_from_line_with_full_stop_is_the_signature() -> None:
     assert content.quoted_text.startswith("-------- Original message --------\nFrom: Bo Berg <bo@example.com>")
     assert content.quoted_text.endswith("What time are you coming on Tuesday?")
     assert content.html is None
+
+
+def test_an_unquoted_original_below_a_mobile_apps_line_is_history() -> None:
+    """Some phones' mail apps write the message answered below their "Sent from my …" line with no
+    header and no quote marks: the whole earlier message was shown as the author's."""
+    content = analysed_fixture("mobile-app-line-above-unquoted-original.eml").content
+    assert content.text == "I can drive. I will pick up the keys on Friday evening."
+    assert content.signature == "Sent from my Fairphone"
+    assert content.quoted_text.startswith("Who can drive the van on Saturday?")
+    assert content.quoted_text.endswith("Tom")
+    # a "Sent from" line that ends the message, or stands above a marked quote, is as before
+    assert split_reply("Yes, fine.\n\nSent from my iPhone\n") == ReplyParts("Yes, fine.", "", "Sent from my iPhone")
+    assert split_reply("Yes.\n\nSent from my iPhone\n\n> Is it fine?\n").quoted_text == "> Is it fine?"
+    # a post that is no reply keeps all it says (own_quotes: the caller knows it replies to nothing)
+    assert split_reply("Notes.\n\nSent from my iPhone\n\nMore notes.", own_quotes=True).text.endswith("More notes.")
 
 
 def test_dash_dash_space_signature_above_the_quote_is_split_off() -> None:
