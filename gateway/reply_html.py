@@ -17,7 +17,8 @@ attribution) and a short answer below it, or any answer below a long quote
 (bottom posting), where the quote alone goes; answers tagged inside an
 Outlook quote ("[Ana] Yes.") move the cut below the last of them; a container
 with answers between the quotes inside it (Gmail's inline reply, all in one
-`gmail_quote` div) is no quote, its quotes are. Lines inside
+`gmail_quote` div) is no quote, its quotes are; plain `<blockquote>`s from the
+one right under a reply header found in text are quotes too. Lines inside
 `<pre>` are lines (Thunderbird's plain-text mode). Also here, for extract: the
 signature's cut (`without_signature`) and the gateway banner's (`without_banner`).
 Works on a flat token stream: linear, no recursion.
@@ -260,6 +261,7 @@ class _Scan:
         stack = OpenStack()
         open_markers: set[int] = set()
         self.quiet: list[tuple[int, int]] = []  # signature spans: no new text in there
+        self.blockquotes: list[tuple[int, int]] = []  # plain <blockquote>s, no marker: quotes only under a header
         open_quiet: set[int] = set()
         in_pre = 0
         for i, tok in enumerate(tokens):
@@ -292,6 +294,8 @@ class _Scan:
             if closed is not None and closed in open_markers:
                 open_markers.discard(closed)
                 self.spans.append((closed, i))
+            elif closed is not None and tok.tag == "blockquote":
+                self.blockquotes.append((closed, i))
             if closed is not None and closed in open_quiet:
                 open_quiet.discard(closed)
                 self.quiet.append((closed, i))
@@ -334,9 +338,10 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
         text_cut = scan.line_tok[answered + 1] if answered + 1 < len(scan.lines) else None
         if text_cut is None:
             return None
+    headed = _headed_blockquotes(scan, header)
     answered_in = {span for span in scan.spans if _answers_inside(tokens, scan, *span)}
-    if answered_in:  # containers the author answered inside (Gmail's inline replies): their quotes decide
-        scan.spans = [span for span in scan.spans if span not in answered_in]
+    if answered_in or headed:  # containers the author answered inside (Gmail's inline replies): their quotes decide
+        scan.spans = sorted({*scan.spans, *headed} - answered_in)
         scan.text_after = _uncovered_text_suffix(tokens, scan.spans + scan.quiet)
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
@@ -350,6 +355,19 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             continue  # an inline reply answers below this quote
         return _back_over_opening(tokens, _header_above(scan, start))
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
+
+
+def _headed_blockquotes(scan: _Scan, header: tuple[int, int] | None) -> list[tuple[int, int]]:
+    """The plain `<blockquote>`s from the one right under a reply header on: quotes, as a marked
+    one would be (Yandex, Mail.ru, Zoho and Tuta quote so, under a header in text). Without a
+    header above, a plain blockquote is the author's own quotation."""
+    if header is None:
+        return []
+    below = [(s, e) for s, e in scan.blockquotes if scan.tok_line[s] > header[1]]
+    outer = [(s, e) for s, e in below if not any(o < s and e <= oe for o, oe in below)]
+    if not outer or scan.tok_line[outer[0][0]] != header[1] + 1:
+        return []
+    return [span for span in outer if not any(m <= span[0] and span[1] <= me for m, me in scan.spans)]
 
 
 def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> bool:

@@ -340,3 +340,27 @@ def test_gmail_2012_answer_below_the_quote_div_is_shown() -> None:
     assert c.quoted_text.startswith("On Wed, Mar 14, 2012 at 10:00 AM, Ana Lima <ana@example.com> wrote:")
     assert html_to_text(html) == "Thursday works for me.\n\nBob"
     assert "Shall we move" not in html and "wrote:" not in html
+
+
+def test_yandex_html_only_inline_answers_under_plain_blockquotes_are_kept() -> None:
+    """Yandex and Mail.ru quote in plain <blockquote>s under a header in text: the cut at that
+    header took every answer below it, and the entry read "Hi Maria," alone."""
+    c = analysed_fixture("yandex-html-only-inline-answers.eml").content
+    html = html_of(c)
+    for answer in ("Yes, after the backup at 18:00.", "I will send the notice tomorrow morning."):
+        assert answer in c.text
+        assert answer in html_to_text(html)
+    assert "> Who tells the customers?" in c.text  # an inline reply keeps the questions it answers
+    assert c.signature == "--\nOleg"
+
+
+def test_zoho_html_only_bottom_posted_answer_is_the_text() -> None:
+    """Zoho's "---- On … wrote ---" above a plain blockquote, the answer below it: the entry was
+    empty, and the answer only in the folded history."""
+    c = analysed_fixture("zoho-html-only-bottom-posted.eml").content
+    html = html_of(c)
+    assert c.text == "I called them, a technician comes at 3pm."
+    assert c.quoted_text.startswith("---- On Wed, 11 Mar 2026 10:02:11 +0530 Maria Costa <maria@example.com> wrote ---")
+    assert "jammed" in c.quoted_text
+    assert html_to_text(html) == "I called them, a technician comes at 3pm."
+    assert "jammed" not in html
