@@ -20,6 +20,8 @@ a clearsigned (PGP) body's armour set apart, its signature block for `signature`
 
 from __future__ import annotations
 
+import re
+
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import attribution, find_header, inline_answers_end
@@ -75,7 +77,7 @@ def with_marked_signature(parts: ReplyParts, html: str) -> ReplyParts:
     at, left = len(lines), list(sig)
     while at and left:
         at -= 1
-        words = " ".join(lines[at].split())
+        words = " ".join(_LINK_TARGET.sub("", lines[at]).split())
         if not words:
             continue
         if words != left[-1]:
@@ -84,6 +86,10 @@ def with_marked_signature(parts: ReplyParts, html: str) -> ReplyParts:
     if left or not any(line.strip() for line in lines[:at]):
         return parts  # not all of it, or nothing above it: the author's words
     return ReplyParts(text=_join(lines[:at]), quoted_text=parts.quoted_text, signature=_join(lines[at:]))
+
+
+# how the text rendering of HTML writes a link's target after its words: "Proton Mail (https://proton.me)"
+_LINK_TARGET = re.compile(r" ?\((?:https?|mailto):[^\s()]*\)")
 
 
 def _signature_below_quote(quoted: list[str]) -> tuple[list[str], list[str]]:

@@ -32,13 +32,23 @@ from gateway import reply_patterns as P
 from gateway.reply_headers import attribution, find_header, inline_answers_end, on_wrote_header
 from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
-_QUOTE_CLASSES = re.compile(r"\b(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
-# signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web)
-_SIGNATURE = re.compile(r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature)\b|^Signature$", re.I)
+# Yahoo prefixes its class names and ids with "ydp" and a number when it quotes its own mail again
+_QUOTE_CLASSES = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
+# signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web, Proton)
+_SIGNATURE = re.compile(
+    r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature|protonmail_signature_block|missive_signature)\b"
+    r"|^Signature$",
+    re.I,
+)
 # markers that hold the quote (or, Thunderbird's, the attribution right above it), unlike Outlook's
 # divRplyFwdMsg, which holds the header and leaves the history below it
-_HOLDS_QUOTE = re.compile(r"\b(?:moz-cite-prefix|gmail_quote|protonmail_quote)\b")
-_QUOTE_IDS = re.compile(r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|yahoo_quoted\w*|isForwardContent)$", re.I)
+_HOLDS_QUOTE = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted)\b")
+_HOLDS_QUOTE_IDS = re.compile(r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container)$", re.I)
+_QUOTE_IDS = re.compile(
+    r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|(?:ydp[0-9a-f]+)?yahoo_quoted\w*|isForwardContent"
+    r"|mail-editor-reference-message-container)$",
+    re.I,
+)
 _SPACES = re.compile(r"\s+")
 # how a text part writes a link the HTML puts on words: "Mail<https://…>", "[https://…]", or glued on
 _TEXT_LINK = re.compile(r"[<\[](?:https?|mailto):[^\s<>\[\]]*[>\]]|(?<=[^\W\d_])https?://[^\s<>]*")
@@ -69,8 +79,10 @@ def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | 
     """The quote a bottom-posted reply opens with, when a short answer below it is all the new text,
     or when it is too long to be the answer's context (`P.CONTEXT_MAX_LINES`)."""
     outer = [(s, e) for s, e in scan.spans if not any(o < s and e <= oe for o, oe in scan.spans)]
-    if len(outer) == 2 and "moz-cite-prefix" in tokens[outer[0][0]].attr("class"):
-        outer = [(outer[0][0], outer[1][1])]  # Thunderbird's moz-cite-prefix, then its quote
+    if len(outer) == 2 and (
+        "moz-cite-prefix" in tokens[outer[0][0]].attr("class") or _attribution_only(scan, *outer[0], outer[1][0])
+    ):
+        outer = [(outer[0][0], outer[1][1])]  # Thunderbird's moz-cite-prefix, then its quote; Apple's, the same
     if len(outer) != 1:
         return None
     start, end = outer[0]
@@ -86,6 +98,16 @@ def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | 
     if len(below) > BOTTOM_ANSWER_MAX_LINES or sum(len(ln) for ln in below) > BOTTOM_ANSWER_MAX_CHARS:
         return None
     return start, end
+
+
+def _attribution_only(scan: _Scan, start: int, end: int, following: int) -> bool:
+    """The span holds an "On … wrote:" alone and the next quote follows it right away: Apple Mail
+    on iOS puts its attribution in a `<blockquote type="cite">` of its own."""
+    first, after = scan.tok_line[start], scan.tok_line[end] if end < len(scan.tok_line) else len(scan.lines)
+    if after != scan.tok_line[following] or not first < after <= first + P.HEADER_MAX_LINES:
+        return False
+    found = on_wrote_header(scan.lines, first)
+    return (found is not None and found == after - 1) or (after == first + 1 and attribution(scan.lines[first]))
 
 
 def without_signature(html: str, signature: str) -> str:
@@ -131,7 +153,8 @@ def marked_signature(html: str) -> list[str]:
     scan = _Scan(tokens)
     if not scan.quiet:
         return []
-    start, end = max(scan.quiet)
+    last = max(scan.quiet)
+    start, end = min(span for span in scan.quiet if span[0] <= last[0] and last[1] <= span[1])  # the outermost
     if end + 1 < len(scan.text_after) and scan.text_after[end + 1]:
         return []  # the author's words go on below it
     return scan.lines[scan.tok_line[start] :] if start < len(scan.tok_line) else []
@@ -221,7 +244,7 @@ def _is_marker(tok: Token) -> bool:
     return bool(
         _QUOTE_CLASSES.search(tok.attr("class"))
         or _QUOTE_IDS.match(tok.attr("id"))
-        or tok.attr("name") == "messageReplySection"  # Outlook for iOS and Android
+        or tok.attr("name") in ("messageReplySection", "quote")  # Outlook for iOS and Android, Spark; GMX
     )
 
 
@@ -345,7 +368,8 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
         scan.text_after = _uncovered_text_suffix(tokens, scan.spans + scan.quiet)
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
-            heads = header is not None and scan.tok_line[start] <= header[1] + 1
+            # the header right above the quote, or above its "On … wrote:" (Proton's "Original Message" line)
+            heads = header is not None and scan.tok_line[_header_above(scan, start)] <= header[1] + 1
             if heads and scan.text_after[end + 1] and _is_quote(tokens[start]):
                 return None  # the header heads this quote, and the author answers below it
             break
@@ -381,7 +405,7 @@ def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> b
     if tokens[start].tag == "blockquote":
         return False
     inner = [(s, e) for s, e in scan.spans + scan.quiet if start < s and e <= end]
-    quotes = [s for s, e in scan.spans if start < s and e <= end]
+    quotes = [s for s, e in scan.spans if start < s and e <= end and _is_quote(tokens[s])]  # not a header box
     if not quotes:
         return False
     depth = [0] * (end - start + 2)
@@ -405,7 +429,12 @@ def _is_app_line(tok: Token) -> bool:
 def _is_quote(tok: Token) -> bool:
     """A marker that holds the quote itself, or Thunderbird's attribution right above it; not a
     container that holds the header and leaves the history below it (Outlook's divRplyFwdMsg)."""
-    return tok.tag == "blockquote" or _HOLDS_QUOTE.search(tok.attr("class")) is not None
+    return (
+        tok.tag == "blockquote"
+        or _HOLDS_QUOTE.search(tok.attr("class")) is not None
+        or _HOLDS_QUOTE_IDS.match(tok.attr("id")) is not None
+        or tok.attr("name") in ("quote", "messageReplySection")  # GMX and web.de; Outlook's and Spark's apps
+    )
 
 
 def _header_above(scan: _Scan, start: int) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from gateway.html_text import html_to_text
 from tests.helpers import EML, analysed, analysed_fixture, html_of, make_mail
 
@@ -364,3 +366,53 @@ def test_zoho_html_only_bottom_posted_answer_is_the_text() -> None:
     assert "jammed" in c.quoted_text
     assert html_to_text(html) == "I called them, a technician comes at 3pm."
     assert "jammed" not in html
+
+
+QUOTED = "Can we move the design review to Thursday?"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # iOS Mail puts its "On … wrote:" in a <blockquote type="cite"> of its own, above the quote
+        "apple-ios-attribution-in-its-own-cite-bottom-posted.eml",
+        # Yahoo's class and id with the "ydp…" prefix it adds when it quotes its own mail again
+        "yahoo-ydp-prefixed-quote-bottom-posted.eml",
+        # GMX and web.de: <div name="quote"> holds the Gesendet/Von block and the quoted message
+        "gmx-name-quote-bottom-posted.eml",
+        # Outlook for iOS: #mail-editor-reference-message-container holds divRplyFwdMsg and the quote
+        "outlook-mobile-bottom-posted-below-reference-message.eml",
+        # Spark: <div name="messageReplySection"> holds the attribution and the cited quote
+        "spark-bottom-posted-below-reply-section.eml",
+    ],
+)
+def test_answer_below_a_clients_quote_container_is_the_text(name: str) -> None:
+    """A short answer below the container a client quotes in: the answer was folded into the history
+    with the quote (an empty entry), or the quote stayed in the text."""
+    c = analysed_fixture(name).content
+    html = html_of(c)
+    assert c.text.startswith("Works for me.")
+    assert QUOTED in c.quoted_text and QUOTED not in c.text
+    assert html_to_text(html).startswith("Works for me.")
+    assert QUOTED not in html
+
+
+def test_protonmail_inline_answers_under_its_original_message_line_are_kept() -> None:
+    """Proton writes "------- Original Message -------" one line above its "On … wrote:": the cut
+    at that line took the answers between the quotes."""
+    c = analysed_fixture("protonmail-html-only-inline-answers.eml").content
+    for answer in ("Thursday works for me, 2pm in room B.", "I will bring the projector myself."):
+        assert answer in c.text
+        assert answer in html_to_text(html_of(c))
+    assert f"> {QUOTED}" in c.text
+
+
+def test_protonmail_signature_block_is_the_signature() -> None:
+    """protonmail_signature_block holds the name, the title and "Sent with Proton Mail": its
+    underscore hid "signature" from the marker pattern, and the text ended in all three."""
+    c = analysed_fixture("protonmail-signature-block-html-only.eml").content
+    assert c.text == "Thursday 2pm is fine, see you there. I will bring the projector."
+    assert c.signature == (
+        "Tomas Berg\nFacilities Lead, Northwind Traders\nSent with Proton Mail (https://proton.me) secure email."
+    )
+    assert "Northwind" not in html_of(c)
