@@ -51,6 +51,11 @@ def bodies(
         # one text part with a name and no "attachment" (old mailers name the body): mail-parser lists it
         # as a file only, and the entry was blank; it is the body, and still the file
         plain, html = ([_body_as_text(msg)], []) if msg.get_content_subtype() == "plain" else ([], [_body_as_text(msg)])
+    elif _unread_text_body(msg, mail) and not any(t.strip() for t in plain + html):
+        # "text/plain>", "text/html Content-Transfer-Encoding: 8bit", "text/enriched": mail-parser reads
+        # text/plain and text/html alone, and the body was dropped, no text, no file, no reason given
+        text = _body_as_text(msg)
+        plain, html = ([], [text]) if msg.get_content_subtype().startswith("html") else ([text], [])
     flow = flowed_parts(msg) if flowed else None
     if flow is not None and flow[0]:
         plain = [unflowed(t, delsp=flow[1]) for t in plain]
@@ -139,6 +144,18 @@ def _named_text_body(msg: Message) -> bool:
         and msg.get_content_type() in ("text/plain", "text/html")
         and msg.get_content_disposition() != "attachment"
         and msg.get_filename() is not None
+    )
+
+
+def _unread_text_body(msg: Message, mail: MailParser) -> bool:
+    """A one-part message of a text type other than plain, HTML or a calendar (or a type written
+    wrong) that mail-parser kept neither as a body nor as a file."""
+    return (
+        not msg.is_multipart()
+        and msg.get_content_maintype() == "text"
+        and msg.get_content_subtype() not in ("plain", "html", "calendar")
+        and msg.get_content_disposition() != "attachment"
+        and not mail.attachments
     )
 
 

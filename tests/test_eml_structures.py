@@ -423,3 +423,18 @@ def test_a_message_whose_one_text_part_has_a_name_shows_it_as_its_body() -> None
     c = analysed_fixture("named-text-part-as-the-whole-body.eml").content
     assert c.text == "All sensors reported on time this week."
     assert [a.filename for a in c.attachments] == ["note.txt"]
+
+
+def test_a_body_whose_content_type_is_written_wrong_is_shown_not_dropped() -> None:
+    """mail-parser reads text/plain and text/html bodies alone: "text/plain>" and a Content-Type that
+    runs into the next field lost the whole body, with no text, no file and no reason."""
+    c = analysed_fixture("content-type-with-trailing-junk.eml").content
+    assert c.text == "The quarterly numbers are on the wiki page.\nPlease review them before Friday."
+    c = analysed_fixture("content-type-with-another-field-run-in.eml").content
+    assert c.text == "The meeting moved to Thursday at 3pm."
+    assert c.html is not None and "<b>Thursday</b>" in c.html
+    enriched = analysed(
+        b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <e@x>\nMIME-Version: 1.0\n"
+        b"Content-Type: text/enriched\n\nThe <bold>agenda</bold> is ready.\n"
+    ).content
+    assert "agenda" in enriched.text
