@@ -17,6 +17,7 @@ from mailparser.utils import decode_header_part, mime_header_view
 from gateway.charsets import decode_bytes
 from gateway.message import Attachment
 from gateway.parse_headers import decoded, no_nul, read_header
+from gateway.parse_raw import lenient_base64
 
 
 def attachments(items: list[dict], msg: Message, charset: str | None = None) -> list[Attachment]:
@@ -28,8 +29,11 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
         if item.get("binary"):
             try:
                 data = base64.b64decode(payload)
-            except ValueError:
-                data = payload.encode("utf-8", "replace")
+            except ValueError:  # a character past the last group of four, padding left out; or no base64
+                try:
+                    data = lenient_base64(payload)
+                except ValueError:
+                    data = payload.encode("utf-8", "replace")
         else:
             data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else payload
         disposition = (item.get("content-disposition") or "").lower()

@@ -14,9 +14,12 @@ byte as it came.
 
 from __future__ import annotations
 
+import base64
 import binascii
+import contextlib
 import re
 from collections.abc import Callable
+from email import errors
 from email.message import Message
 from html import escape as html_escape
 from typing import TYPE_CHECKING
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 from gateway.charsets import decode_bytes
 from gateway.flowed import flowed_parts, unflowed
 from gateway.html_text import html_to_text
+from gateway.parse_raw import lenient_base64
 
 if TYPE_CHECKING:
     from mailparser import MailParser
@@ -164,8 +168,10 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
 
     A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
     written by the email package, so its part was shown still encoded: the value
-    is stripped. A Latin-1 or Windows-1252 label is where Windows-1252 or UTF-8 is
-    misread (`_MISREAD_LATIN` is looked for only then: a search of every body costs more).
+    is stripped; base64 with a character past its last group of four, which the
+    email package hands back undecoded, is decoded without it. A Latin-1 or
+    Windows-1252 label is where Windows-1252 or UTF-8 is misread (`_MISREAD_LATIN`
+    is looked for only then: a search of every body costs more).
     """
     mended = latin1 = flowed = False
     for part in msg.walk():
@@ -173,6 +179,11 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
         if isinstance(value, str) and value != value.strip():
             part.replace_header("content-transfer-encoding", value.strip())
             mended = True
+        if any(isinstance(d, errors.InvalidBase64LengthDefect) for d in part.defects):
+            # one character past whole groups of four: the email package gave the base64 back as text
+            with contextlib.suppress(ValueError):
+                part.set_payload(base64.encodebytes(lenient_base64(str(part.get_payload()))).decode("ascii"))
+                mended = True
         ctype = str(part.get("content-type", "")).lower()
         latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
         flowed = flowed or "flowed" in ctype

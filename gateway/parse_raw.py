@@ -71,6 +71,22 @@ def _joined_at(raw: bytes, start: int) -> bytes:
     return raw[: blank.start()] + eol + raw[blank.end() :]  # the blank line goes; the line above keeps its end
 
 
+def lenient_base64(text: str) -> bytes:
+    """Base64 as senders cut it: a lone character past the last whole group of four dropped,
+    padding made up. ValueError for text with other characters than base64's, line breaks
+    and padding: no base64 at all."""
+    letters = _SPACE_AND_PADDING.sub("", text)
+    if _NOT_BASE64.search(letters):
+        raise ValueError("not base64")
+    if len(letters) % 4 == 1:
+        letters = letters[:-1]
+    return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
+
+
+_SPACE_AND_PADDING = re.compile(r"[\s=]+")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+
+
 def header_end(raw: bytes) -> int:
     end = raw.find(b"\r\n\r\n")
     return end if end >= 0 else raw.find(b"\n\n")

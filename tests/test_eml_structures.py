@@ -438,3 +438,12 @@ def test_a_body_whose_content_type_is_written_wrong_is_shown_not_dropped() -> No
         b"Content-Type: text/enriched\n\nThe <bold>agenda</bold> is ready.\n"
     ).content
     assert "agenda" in enriched.text
+
+
+def test_base64_with_a_character_past_its_last_group_of_four_is_decoded() -> None:
+    """One character past the last whole group: the email package gives such a body back undecoded,
+    and the entry showed the base64 itself; the file was stored as its base64 text."""
+    c = analysed_fixture("base64-with-a-character-past-its-last-group.eml").content
+    assert c.text == "The venue moved to room 4B, same time."
+    [pdf] = c.attachments
+    assert (pdf.filename, pdf.data) == ("agenda.pdf", b"%PDF-1.4\n% mailfeed test file\n%%EOF\n")
