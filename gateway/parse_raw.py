@@ -17,9 +17,11 @@ from email.message import Message
 
 def mended(raw: bytes) -> bytes:
     """`raw` as the parser should read it: no blank lines above the header, MIME fields that open a
-    body joined to its header, no space between a field's name and its colon."""
+    body joined to its header, no space between a field's name and its colon, no line in the
+    header that is no field (`_without_odd_lines`)."""
     raw = _with_mime_fields_joined(_LEADING_BLANK.sub(b"", raw, count=1))
-    return _without_space_before_colons(raw) or raw
+    raw = _without_space_before_colons(raw) or raw
+    return _without_odd_lines(raw) or raw
 
 
 def names_a_message(raw: bytes) -> bool:
@@ -85,6 +87,29 @@ def lenient_base64(text: str) -> bytes:
 
 _SPACE_AND_PADDING = re.compile(r"[\s=]+")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+
+
+# A line in the header that is neither a field, nor a field's continuation, nor the blank line,
+# with a field everyone writes right below it ("odd X-Header: value", "Sub ject: …")
+_ODD_LINE = re.compile(
+    rb"\n(?![\x21-\x39\x3b-\x7e]{1,76}:|[ \t]|\r?\n)[^\r\n]*\r?\n"
+    rb"(?=(?:from|to|cc|subject|date|message-id|received|return-path|reply-to|in-reply-to|references|"
+    rb"mime-version|content-[a-z-]{1,30}|x-[\x21-\x39\x3b-\x7e]{1,70}|dkim-signature|sender|delivered-to):)",
+    re.IGNORECASE,
+)
+
+
+def _without_odd_lines(raw: bytes) -> bytes | None:
+    """The message without lines in its header that are no field, when fields follow them; else None.
+
+    The email package ends the header at such a line: what follows, author and subject
+    included, was read as the body, and a message whose second line it was had no header.
+    """
+    end = header_end(raw)
+    head = raw[: end if end >= 0 else len(raw)]
+    if _ODD_LINE.search(head) is None:
+        return None
+    return _ODD_LINE.sub(b"\n", head) + raw[len(head) :]
 
 
 def header_end(raw: bytes) -> int:

@@ -447,3 +447,16 @@ def test_base64_with_a_character_past_its_last_group_of_four_is_decoded() -> Non
     assert c.text == "The venue moved to room 4B, same time."
     [pdf] = c.attachments
     assert (pdf.filename, pdf.data) == ("agenda.pdf", b"%PDF-1.4\n% mailfeed test file\n%%EOF\n")
+
+
+def test_a_line_in_the_header_that_is_no_field_is_skipped() -> None:
+    """A gateway's note written into the header as a bare line: the email package ended the header
+    there, so the message had no author and no subject (as its second line, no header at all)."""
+    c = analysed_fixture("header-line-that-is-no-field.eml").content
+    assert (c.author, c.subject) == (Address("Alice Doe", "alice@example.org"), "Quarterly numbers")
+    assert c.text == 'The numbers are on the wiki, page "Q1".'
+    raw = (EML / "header-line-that-is-no-field.eml").read_bytes()
+    spaced = raw.replace(b"Subject:", b"Sub ject: x\nSubject:")  # a field name with a space inside
+    assert analysed(spaced).content.subject == "Quarterly numbers"
+    body_start = b"From: a@example.org\nSubject: s\n\nHi all\nNote: the meeting moved.\n"  # a body is left alone
+    assert analysed(body_start).content.text == "Hi all\nNote: the meeting moved."
