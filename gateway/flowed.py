@@ -17,11 +17,14 @@ from email.message import Message
 SIGNATURE_SEPARATOR = "-- "  # never flowed, though it ends in a space
 
 
-def flowed_parts(msg: Message) -> tuple[bool, bool] | None:
-    """(flowed, delsp) shared by every text/plain body part of `msg`; None when they differ."""
+def flowed_parts(msg: Message, passed_over: frozenset[int] | set[int] = frozenset()) -> tuple[bool, bool] | None:
+    """(flowed, delsp) shared by every text/plain body part of `msg` but those whose ids are
+    `passed_over`; None when they differ."""
     found: set[tuple[bool, bool]] = set()
     for part in msg.walk():
         if part.get_content_type() != "text/plain" or part.get_content_disposition() == "attachment":
+            continue
+        if id(part) in passed_over:
             continue
         flowed = str(part.get_param("format") or "").lower() == "flowed"
         delsp = str(part.get_param("delsp") or "").lower() == "yes"

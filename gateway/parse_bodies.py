@@ -41,14 +41,14 @@ def bodies(
         mail = _with_the_bodys_boundary(raw, mail, read)
     msg = mail.message
     plain, html = mail.text_plain, mail.text_html
-    mended, latin1, flowed = _look_at_parts(msg)
+    mended, latin1, flowed, passed_over = _look_at_parts(msg)
     misread = (
         "CharsetDecodeDefect" in mail.defects_categories
         or any("\x1b" in t for t in plain + html)
         or (latin1 and any(_MISREAD_LATIN.search(t) for t in plain + html))
     )
-    if mended or misread:
-        plain, html = _redecoded_bodies(msg)
+    if mended or misread or passed_over:
+        plain, html = _redecoded_bodies(msg, passed_over)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
     elif _named_text_body(msg) and not any(t.strip() for t in plain + html):
@@ -60,7 +60,7 @@ def bodies(
         # text/plain and text/html alone, and the body was dropped, no text, no file, no reason given
         text = _body_as_text(msg)
         plain, html = ([], [text]) if msg.get_content_subtype().startswith("html") else ([text], [])
-    flow = flowed_parts(msg) if flowed else None
+    flow = flowed_parts(msg, passed_over) if flowed else None
     if flow is not None and flow[0]:
         plain = [unflowed(t, delsp=flow[1]) for t in plain]
     return mail, plain, html
@@ -163,18 +163,30 @@ def _unread_text_body(msg: Message, mail: MailParser) -> bool:
     )
 
 
-def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
-    """One pass over the parts' headers: (a transfer encoding mended, a Latin-1 label, format=flowed).
+def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
+    """One pass over the parts' headers: (a transfer encoding mended, a Latin-1 label, format=flowed,
+    the ids of alternatives passed over).
 
     A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
     written by the email package, so its part was shown still encoded: the value
     is stripped; base64 with a character past its last group of four, which the
     email package hands back undecoded, is decoded without it. A Latin-1 or
     Windows-1252 label is where Windows-1252 or UTF-8 is misread (`_MISREAD_LATIN`
-    is looked for only then: a search of every body costs more).
+    is looked for only then: a search of every body costs more). An alternative
+    of the same text type as a later one in its multipart/alternative is passed
+    over: mail-parser showed both, the same words twice.
     """
     mended = latin1 = flowed = False
+    passed_over: set[int] = set()
     for part in msg.walk():
+        if part.get_content_type() == "multipart/alternative" and isinstance(part.get_payload(), list):
+            last: dict[str, Message] = {}
+            for child in part.get_payload():
+                kind = child.get_content_type() if isinstance(child, Message) else ""
+                if isinstance(child, Message) and kind in ("text/plain", "text/html"):
+                    if kind in last:
+                        passed_over.add(id(last[kind]))
+                    last[kind] = child
         value = part.get("content-transfer-encoding")
         if isinstance(value, str) and value != value.strip():
             part.replace_header("content-transfer-encoding", value.strip())
@@ -187,7 +199,7 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool]:
         ctype = str(part.get("content-type", "")).lower()
         latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
         flowed = flowed or "flowed" in ctype
-    return mended, latin1, flowed
+    return mended, latin1, flowed, passed_over
 
 
 _LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252")
@@ -309,7 +321,7 @@ def _body_as_text(msg: Message) -> str:
     return decode_bytes(payload, msg.get_content_charset()) if isinstance(payload, bytes) else str(payload or "")
 
 
-def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
+def _redecoded_bodies(msg: Message, passed_over: set[int]) -> tuple[list[str], list[str]]:
     """Text bodies decoded again where the declared charset was missing or wrong.
 
     mail-parser falls back to UTF-8 with replacement characters; old clients
@@ -318,7 +330,7 @@ def _redecoded_bodies(msg: Message) -> tuple[list[str], list[str]]:
     plain: list[str] = []
     html: list[str] = []
     for part in msg.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
+        if part.is_multipart() or part.get_content_disposition() == "attachment" or id(part) in passed_over:
             continue
         kind = part.get_content_type()
         if kind not in ("text/plain", "text/html"):

@@ -460,3 +460,10 @@ def test_a_line_in_the_header_that_is_no_field_is_skipped() -> None:
     assert analysed(spaced).content.subject == "Quarterly numbers"
     body_start = b"From: a@example.org\nSubject: s\n\nHi all\nNote: the meeting moved.\n"  # a body is left alone
     assert analysed(body_start).content.text == "Hi all\nNote: the meeting moved."
+
+
+def test_two_text_alternatives_of_one_message_are_shown_once() -> None:
+    """A multipart/alternative with the text twice (plain, then format=flowed): they are one text in
+    two forms, and mail-parser showed both, the same words twice. The last, the sender's choice, is shown."""
+    c = analysed_fixture("alternative-with-two-text-parts.eml").content
+    assert c.text == "Please send your lunch order by noon. The menu is on the wiki."
