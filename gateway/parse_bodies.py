@@ -295,7 +295,8 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
 
     A mailer or list that rewrote the header's boundary and not the body (or
     the other way round) leaves parts the parser cannot find; the stored raw
-    keeps the bytes as they came. Only the top level is mended.
+    keeps the bytes as they came. A boundary with 8-bit bytes in it is renamed in
+    ASCII, in the header and the body. Only the top level is mended.
     """
     end = raw.find(b"\r\n\r\n")
     end = end + 4 if end >= 0 else raw.find(b"\n\n") + 2
@@ -303,11 +304,15 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
     if found is None:
         return mail
     name = found.group(1)
+    body = raw[end:]
+    if not name.isascii():  # "zz-été": the email package reads the header's boundary with marks for such bytes
+        ascii_name = b"=_8bit_" + name.hex().encode("ascii")
+        body, name = body.replace(b"--" + name, b"--" + ascii_name), ascii_name
     # "; " before it too: a header that wrote no ";" before its boundary ("multipart/mixed boundary=…")
     # named none to the parser, and an empty parameter between two ";" is none
     head, n = _BOUNDARY_PARAM.subn(lambda m: b"; " + m.group(1) + b'"' + name + b'"', raw[:end], count=1)
     try:
-        again = read(head + raw[end:]) if n else None
+        again = read(head + body) if n else None
     except Exception:  # the first reading stands
         again = None
     if again is None or again.message is None or not again.message.is_multipart():

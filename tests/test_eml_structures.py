@@ -467,3 +467,11 @@ def test_two_text_alternatives_of_one_message_are_shown_once() -> None:
     two forms, and mail-parser showed both, the same words twice. The last, the sender's choice, is shown."""
     c = analysed_fixture("alternative-with-two-text-parts.eml").content
     assert c.text == "Please send your lunch order by noon. The menu is on the wiki."
+
+
+def test_a_boundary_with_8bit_bytes_in_it_divides_the_parts() -> None:
+    """The email package reads a boundary's 8-bit bytes in the header as marks, so it never met the
+    body's "--==_été_2026" lines: the entry showed the raw MIME, boundaries and part headers."""
+    c = analysed_fixture("utf-8-multipart-boundary.eml").content
+    assert c.text == "The summer plans are final: the office closes from 1 to 15 August."
+    assert [(a.filename, a.data) for a in c.attachments] == [("rota.csv", b"name,week\nEve,31")]
