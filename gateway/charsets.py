@@ -164,10 +164,13 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     detection's Windows code pages. An ISO-8859
     reading with C1 controls in it is a wrong label: Japanese or Chinese text
     that detection finds is taken instead. UTF-8 with a few stray bytes is still
-    UTF-8 (`_mostly_utf_8`).
+    UTF-8 (`_mostly_utf_8`). 8-bit bytes under US-ASCII are read as under no label:
+    its superset, Windows-1252, read Big5 as Latin mojibake.
     """
     controls = None
     labels: tuple[str | None, ...] = (codec(declared), codec(declared, superset=False), "utf-8")
+    if labels[1] == "ascii" and not data.isascii():
+        labels = (None, None, "utf-8")  # a label that cannot be right (8-bit bytes): as no label
     if labels[1] and labels[1].startswith(_SINGLE_BYTE) and _is_utf_8(data):
         labels = ("utf-8", *labels)  # a mailer's default label on text it wrote in UTF-8
     for charset in dict.fromkeys(labels):  # each once

@@ -463,3 +463,11 @@ def test_an_rfc_2231_name_with_raw_utf8_beside_its_escapes_is_read_not_quarantin
 def test_from_headers_as_odd_mailers_write_them_give_name_and_address(written: str, author: Address) -> None:
     raw = f"From: {written}\nTo: team@example.com\nSubject: Hello\nMessage-ID: <odd-from@example.com>\n\nHi\n"
     assert parse(raw.encode()).author == author
+
+
+def test_big5_text_labelled_us_ascii_is_read_as_chinese() -> None:
+    """US-ASCII cannot be right for 8-bit bytes; read as its superset, Windows-1252, the Chinese text
+    was Latin mojibake ("¦U¦ì¦P¨Æ"). Such text is read as text with no label is."""
+    c = analysed_fixture("us-ascii-label-on-big5-text.eml").content
+    assert c.text.startswith("各位同事：明天下午三點在二樓會議室開會")
+    assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"
