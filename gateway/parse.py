@@ -257,6 +257,9 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
     obscured = _OBSCURED.match(value)
     if obscured is not None:
         return _unobscured(obscured)
+    bare = _BARE_ADDRESS.search(value)  # "From: frank@example.org grace@example.org": no list separator
+    if bare is not None:
+        return Address("", no_nul(bare.group()).lower())
     for name, addr in from_:
         if addr:
             return Address(no_nul(name or ""), no_nul(addr).strip().lower())
@@ -270,6 +273,8 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
 # An RFC 2047 word with a comma or another special in it, unquoted (Outlook: "=?iso-8859-1?Q?B=FCrling,=20Andreas?="):
 # quoted, so the address parser does not split the name there
 _SPECIALS_WORD = re.compile(r'(?<!")=\?[\w.:-]{1,40}\?[QqBb]\?[^?\s",;<>@]{0,300}[,;<>@][^?\s"]{0,300}\?=(?!")')
+
+_BARE_ADDRESS = re.compile(r"(?<![^\s<,;])[^\s<>()\[\]\",;:@]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 
 # Mailman 2's text archives write "From: ann at example.com (Ann Smith)", to keep addresses from harvesters.
 _OBSCURED = re.compile(

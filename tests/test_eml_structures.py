@@ -475,3 +475,13 @@ def test_a_boundary_with_8bit_bytes_in_it_divides_the_parts() -> None:
     c = analysed_fixture("utf-8-multipart-boundary.eml").content
     assert c.text == "The summer plans are final: the office closes from 1 to 15 August."
     assert [(a.filename, a.data) for a in c.attachments] == [("rota.csv", b"name,week\nEve,31")]
+
+
+def test_a_from_of_two_addresses_with_no_comma_names_the_first_as_author() -> None:
+    """The address parser reads "frank@example.org grace@example.org" as nothing, and the author was
+    taken from Return-Path: a list's bounce address."""
+    c = analysed(
+        b"Return-Path: <bounce-handler@lists.example.net>\nFrom: frank@example.org grace@example.org\n"
+        b"To: team@example.com\nSubject: Joint note\nMessage-ID: <joint@example.org>\n\nWe both agree.\n"
+    ).content
+    assert c.author == Address("", "frank@example.org")
