@@ -73,6 +73,8 @@ def classify(
         if "disposition-notification" in ctype:
             return Verdict("ignore", "read receipt (multipart/report; report-type=disposition-notification)")
         return Verdict("ignore", "bounce (multipart/report)")
+    if ctype.lstrip().startswith(("message/delivery-status", "message/disposition-notification")):
+        return Verdict("ignore", f"bounce ({ctype.split(';')[0].strip()}, not wrapped in a report)")
     machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)
     if machine is not None:
         return machine

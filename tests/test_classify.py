@@ -77,6 +77,8 @@ def test_people_are_posted_and_machines_by_sender_are_not() -> None:
         (msg(subject="Undeliverable Message", return_path="<>"), None),  # an archive's bounce: no envelope
         (msg(subject="AUTO: Ana Lima is out of the office (returning 04/06/2026)"), None),  # Lotus Notes
         (msg(auto_submitted="auto-replied (zimbra; vacation)"), None),
+        # a relay's delivery report sent bare, not inside a multipart/report (flanker's test mail has one)
+        (msg(subject="Delivery report", sender="relay@mx.example.net", content_type="message/delivery-status"), None),
     ],
 )
 def test_bounces_and_auto_replies_that_name_themselves_otherwise_are_ignored(
