@@ -40,13 +40,23 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
         out.append(
             Attachment(
                 filename=safe_filename(_attachment_name(item, names)),
-                content_type=no_nul(item.get("mail_content_type") or "application/octet-stream").lower(),
+                content_type=_media_type(str(item.get("mail_content_type") or "")),
                 data=data,
                 content_id=no_nul(str(item.get("content-id") or "")).strip().strip("<>"),
                 inline=disposition.startswith("inline"),
             )
         )
     return out
+
+
+def _media_type(value: str) -> str:
+    """The type/subtype a part's Content-Type starts with; "application/octet-stream" for none.
+    Without a ";" before its parameters ("application/pdf name=…") the whole value was the type."""
+    found = _MEDIA_TYPE.match(value.strip().lower())
+    return found.group() if found else "application/octet-stream"
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 def _attachment_name(item: dict, names: dict[str, str]) -> str:

@@ -485,3 +485,13 @@ def test_a_from_of_two_addresses_with_no_comma_names_the_first_as_author() -> No
         b"To: team@example.com\nSubject: Joint note\nMessage-ID: <joint@example.org>\n\nWe both agree.\n"
     ).content
     assert c.author == Address("", "frank@example.org")
+
+
+def test_an_attachments_type_written_without_a_semicolon_before_its_name_is_the_type_alone() -> None:
+    c = analysed(
+        b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <semi@x>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nThe plan.\n--b\n'
+        b'Content-Type: application/pdf name="plan.pdf"\nContent-Disposition: attachment; filename="plan.pdf"\n'
+        b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
+    ).content
+    assert [(a.filename, a.content_type) for a in c.attachments] == [("plan.pdf", "application/pdf")]
