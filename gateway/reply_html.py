@@ -44,6 +44,9 @@ _SIGNATURE = re.compile(
 # divRplyFwdMsg, which holds the header and leaves the history below it
 _HOLDS_QUOTE = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted)\b")
 _HOLDS_QUOTE_IDS = re.compile(r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container)$", re.I)
+# Outlook's apps and Spark: "messageReplySection"; GMX and web.de: "quote" round the header and the
+# quoted message, "quoted-content" round the message (each piece of it, in an inline reply)
+_QUOTE_NAMES = frozenset({"messageReplySection", "quote", "quoted-content"})
 _QUOTE_IDS = re.compile(
     r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|(?:ydp[0-9a-f]+)?yahoo_quoted\w*|isForwardContent"
     r"|mail-editor-reference-message-container)$",
@@ -242,9 +245,7 @@ def _is_marker(tok: Token) -> bool:
     if tok.tag == "blockquote" and tok.attr("type").lower() == "cite":
         return True
     return bool(
-        _QUOTE_CLASSES.search(tok.attr("class"))
-        or _QUOTE_IDS.match(tok.attr("id"))
-        or tok.attr("name") in ("messageReplySection", "quote")  # Outlook for iOS and Android, Spark; GMX
+        _QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")) or tok.attr("name") in _QUOTE_NAMES
     )
 
 
@@ -433,7 +434,7 @@ def _is_quote(tok: Token) -> bool:
         tok.tag == "blockquote"
         or _HOLDS_QUOTE.search(tok.attr("class")) is not None
         or _HOLDS_QUOTE_IDS.match(tok.attr("id")) is not None
-        or tok.attr("name") in ("quote", "messageReplySection")  # GMX and web.de; Outlook's and Spark's apps
+        or tok.attr("name") in _QUOTE_NAMES
     )
 
 

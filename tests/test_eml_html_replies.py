@@ -416,3 +416,12 @@ def test_protonmail_signature_block_is_the_signature() -> None:
         "Tomas Berg\nFacilities Lead, Northwind Traders\nSent with Proton Mail (https://proton.me) secure email."
     )
     assert "Northwind" not in html_of(c)
+
+
+def test_gmx_inline_answers_between_its_quoted_content_pieces_are_kept() -> None:
+    """GMX and web.de put the header and each quoted piece in <div name="quote">, the pieces in
+    <div name="quoted-content">: cut at the header, both answers were folded away."""
+    c = analysed_fixture("gmx-html-only-inline-answers.eml").content
+    for answer in ("Thursday works for me, 2pm in room B.", "I will bring the projector myself."):
+        assert answer in c.text
+        assert answer in html_to_text(html_of(c))
