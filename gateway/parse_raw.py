@@ -16,10 +16,11 @@ from email.message import Message
 
 
 def mended(raw: bytes) -> bytes:
-    """`raw` as the parser should read it: no blank lines above the header, MIME fields that open a
-    body joined to its header, no space between a field's name and its colon, no line in the
-    header that is no field (`_without_odd_lines`)."""
-    raw = _with_mime_fields_joined(_LEADING_BLANK.sub(b"", raw, count=1))
+    """`raw` as the parser should read it: no blank lines above the header or inside it
+    (`_header_rejoined`), MIME fields that open a body joined to its header, no space between a
+    field's name and its colon, no line in the header that is no field (`_without_odd_lines`)."""
+    raw = _LEADING_BLANK.sub(b"", raw, count=1)
+    raw = _with_mime_fields_joined(_header_rejoined(raw) or raw)
     raw = _without_space_before_colons(raw) or raw
     return _without_odd_lines(raw) or raw
 
@@ -110,6 +111,27 @@ def _without_odd_lines(raw: bytes) -> bytes | None:
     if _ODD_LINE.search(head) is None:
         return None
     return _ODD_LINE.sub(b"\n", head) + raw[len(head) :]
+
+
+_FROM_OR_SUBJECT = re.compile(rb"^(?:from|subject):", re.IGNORECASE | re.MULTILINE)
+# blank or blank-looking lines, then a block of fields with From: or Subject: among them, up to a blank line
+_REST_OF_HEADER = re.compile(
+    rb"(?:[ \t]*\r?\n){1,5}((?:[\x21-\x39\x3b-\x7e]{1,76}:[^\n]*\n(?:[ \t][^\n]*\n)*){2,60})\r?\n"
+)
+
+
+def _header_rejoined(raw: bytes) -> bytes | None:
+    """The header whole again when blank lines cut it in two and its first block has no From: and no
+    Subject: (a mailer's saved copy had the rest of its header, author and subject, below them,
+    and it was read as the body); else None."""
+    end = header_end(raw)
+    if end < 0 or _FROM_OR_SUBJECT.search(raw, 0, end):
+        return None
+    line_end = raw.index(b"\n", end) + 1  # the newline that ends the header's last line
+    rest = _REST_OF_HEADER.match(raw, line_end)
+    if rest is None or not _FROM_OR_SUBJECT.search(rest.group(1)):
+        return None
+    return raw[:line_end] + rest.group(1) + raw[rest.end(1) :]
 
 
 def header_end(raw: bytes) -> int:

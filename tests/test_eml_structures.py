@@ -495,3 +495,13 @@ def test_an_attachments_type_written_without_a_semicolon_before_its_name_is_the_
         b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
     ).content
     assert [(a.filename, a.content_type) for a in c.attachments] == [("plan.pdf", "application/pdf")]
+
+
+def test_a_header_cut_in_two_by_blank_lines_is_read_whole() -> None:
+    """A saved copy with blank and blank-looking lines inside its header: the author, the subject and
+    the Content-Type below them were read as the body, and the entry had no author."""
+    c = analysed_fixture("header-cut-in-two-by-blank-lines.eml").content
+    assert (c.author, c.subject) == (Address("Jo Park", "jo@example.org"), "Test run results")
+    assert c.text == "All 214 tests passed on the new build.\n\nJo"
+    plain = b"Subject: s\nFrom: a@example.org\n\nTo: the team\nSubject: the plan\n\nText.\n"  # a whole header: kept
+    assert analysed(plain).content.text == "To: the team\nSubject: the plan\n\nText."
