@@ -146,28 +146,39 @@ def unnamed_files(msg: Message) -> list[Attachment]:
 
     A scanner may send its PDF as "Content-Type: application/pdf" and no more:
     no file name, no Content-Disposition, no Content-ID; the entry showed no
-    trace of it. Each becomes "attachment" plus its type's extension. Parts
+    trace of it. Each becomes "attachment" plus its type's extension. So does a
+    text part of another type than plain, HTML or a calendar (a vCard, a CSV)
+    beside the body; one that is the body, or an alternative to it, is not. Parts
     inside an attached message are that message's (forwards read them); a
     multipart whose boundary never occurs is shown as text (parse_bodies).
     """
     out: list[Attachment] = []
-    stack = [msg]
+    stack = [(msg, True)]  # (part, a text part there is a body or an alternative to one)
     while stack:
-        part = stack.pop()
+        part, body = stack.pop()
         ctype = part.get_content_type()
         if part.is_multipart():
             children = part.get_payload()
             if not ctype.startswith("message/") and part.get_content_disposition() != "attachment":
-                stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+                alternative = ctype == "multipart/alternative"
+                stack.extend(reversed([(c, alternative) for c in children if isinstance(c, Message)]))
             continue
-        if ctype.startswith(("text/", "multipart/", "message/")) or ctype in _NOT_FILES:
+        if ctype.startswith(("multipart/", "message/")) or ctype in _NOT_FILES or ctype in _TEXT_BODIES:
+            continue
+        if ctype.startswith("text/") and body:
             continue
         if part.get_filename() or part.get("content-id") or part.get_content_disposition() == "attachment":
             continue  # mail-parser lists it
         data = part.get_payload(decode=True)
         if isinstance(data, bytes) and data:
-            out.append(Attachment("attachment" + (mimetypes.guess_extension(ctype) or ""), ctype, data))
+            extension = mimetypes.guess_extension(ctype) or (".txt" if ctype.startswith("text/") else "")
+            out.append(Attachment("attachment" + extension, ctype, data))
     return out
+
+
+# text parts mail-parser reads as bodies, calendars, which parse_calendar lists as invite.ics, and
+# the headers a delivery report returns
+_TEXT_BODIES = frozenset({"text/plain", "text/html", "text/calendar", "text/rfc822-headers"})
 
 
 def uufile(name: str, data: bytes) -> Attachment:

@@ -505,3 +505,15 @@ def test_a_header_cut_in_two_by_blank_lines_is_read_whole() -> None:
     assert c.text == "All 214 tests passed on the new build.\n\nJo"
     plain = b"Subject: s\nFrom: a@example.org\n\nTo: the team\nSubject: the plan\n\nText.\n"  # a whole header: kept
     assert analysed(plain).content.text == "To: the team\nSubject: the plan\n\nText."
+
+
+def test_text_parts_of_other_types_beside_the_body_are_files() -> None:
+    """mail-parser reads text/plain and text/html alone: a vCard or a CSV sent with no name was
+    dropped, with no file and no trace on the page."""
+    c = analysed_fixture("vcard-and-csv-parts-without-names.eml").content
+    assert c.text == "The new supplier's contact card and price list are attached."
+    assert [(a.filename, a.content_type) for a in c.attachments] == [
+        ("attachment.vcf", "text/x-vcard"),
+        ("attachment.csv", "text/csv"),
+    ]
+    assert c.attachments[1].data == b"item,price\npaper,4.20"
