@@ -194,12 +194,23 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         if any(isinstance(d, errors.InvalidBase64LengthDefect) for d in part.defects):
             # one character past whole groups of four: the email package gave the base64 back as text
             with contextlib.suppress(ValueError):
-                part.set_payload(base64.encodebytes(lenient_base64(str(part.get_payload()))).decode("ascii"))
-                mended = True
+                data = lenient_base64(str(part.get_payload()))
+                if _reads_as_text(data):  # else a text written as it is, under a wrong "base64"
+                    part.set_payload(base64.encodebytes(data).decode("ascii"))
+                    mended = True
         ctype = str(part.get("content-type", "")).lower()
         latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, latin1, flowed, passed_over
+
+
+def _reads_as_text(data: bytes) -> bool:
+    """UTF-8, or nine in ten bytes printable ASCII or line ends: what a text part decodes to."""
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return sum(32 <= b < 127 or b in (9, 10, 13) for b in data) >= 0.9 * len(data)
 
 
 _LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252")

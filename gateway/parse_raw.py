@@ -77,7 +77,9 @@ def _joined_at(raw: bytes, start: int) -> bytes:
 def lenient_base64(text: str) -> bytes:
     """Base64 as senders cut it: a lone character past the last whole group of four dropped,
     padding made up. ValueError for text with other characters than base64's, line breaks
-    and padding: no base64 at all."""
+    and padding, or with spaces inside a line: no base64 at all."""
+    if _SPACE_INSIDE.search(text):
+        raise ValueError("words, not base64")
     letters = _SPACE_AND_PADDING.sub("", text)
     if _NOT_BASE64.search(letters):
         raise ValueError("not base64")
@@ -86,6 +88,7 @@ def lenient_base64(text: str) -> bytes:
     return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
 
 
+_SPACE_INSIDE = re.compile(r"\S[ \t]+\S")
 _SPACE_AND_PADDING = re.compile(r"[\s=]+")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 

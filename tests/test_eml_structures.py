@@ -447,6 +447,9 @@ def test_base64_with_a_character_past_its_last_group_of_four_is_decoded() -> Non
     assert c.text == "The venue moved to room 4B, same time."
     [pdf] = c.attachments
     assert (pdf.filename, pdf.data) == ("agenda.pdf", b"%PDF-1.4\n% mailfeed test file\n%%EOF\n")
+    # a text written as it is under a wrong "base64", five letters long, is not read as base64
+    hello = b"From: b@example.org\nSubject: s\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nHello\n"
+    assert analysed(hello).content.text == "Hello"
 
 
 def test_a_line_in_the_header_that_is_no_field_is_skipped() -> None:
