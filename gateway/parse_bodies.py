@@ -297,8 +297,9 @@ def _boundary_lost(msg: Message) -> bool:
 
 
 # A "--name" line followed by a header line: where the body's own parts begin.
-_BODY_BOUNDARY = re.compile(rb"^--([^\s]{1,200})[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
-_BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"\r\n]*"|[^\s";]+)""", re.IGNORECASE)
+# (a space inside it too: a boundary folded inside its quotes, "==split\n here==", is "==split here==")
+_BODY_BOUNDARY = re.compile(rb"^--([^\s](?:[^\r\n]{0,198}[^\s])?)[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
+_BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"]{0,300}"|[^\s";]+)""", re.IGNORECASE)
 
 
 def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes], MailParser]) -> MailParser:

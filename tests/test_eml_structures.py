@@ -520,3 +520,12 @@ def test_text_parts_of_other_types_beside_the_body_are_files() -> None:
         ("attachment.csv", "text/csv"),
     ]
     assert c.attachments[1].data == b"item,price\npaper,4.20"
+
+
+def test_a_boundary_folded_inside_its_quotes_divides_the_parts() -> None:
+    """A long boundary folded inside its quotes reads, unfolded, with a space where the fold was, as
+    its delimiter lines write it: the email package kept the line break, never met them, and the
+    entry showed the raw MIME with the file lost in it."""
+    c = analysed_fixture("boundary-folded-inside-its-quotes.eml").content
+    assert c.text == "The budget meeting moved to Thursday. Minutes attached."
+    assert [(a.filename, a.data) for a in c.attachments] == [("minutes.txt", b"1. Budget approved.")]
