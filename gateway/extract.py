@@ -252,6 +252,11 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
             # mail-parser lists the attached message's text among the outer
             # body parts; what remains without it is the forwarder's note.
             outer = msg.text.replace(inner.text, "") if inner.text else msg.text
+            if not outer.strip() and msg.html:  # a note written in HTML alone
+                outer = html_to_text(msg.html.replace(inner.html, "") if inner.html else msg.html)
+                start = " ".join(inner.text.split()[:12])
+                if start and start in " ".join(outer.split()):
+                    outer = ""  # the original's words are in it: no note of the forwarder's to tell apart
             note = reply.split_reply(outer).text if outer.strip() else ""
             fwd = Forward(by=by, date=msg.date, note=note)
             return _extracted(

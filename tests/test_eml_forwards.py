@@ -444,3 +444,12 @@ def test_a_forward_attached_as_message_global_is_unwrapped_as_rfc822_ones_are() 
     assert c.forward is not None and c.forward.by.address == "sam@example.com"
     assert c.forward.note == "Here is Zoë's plan, for tomorrow's call."
     assert c.original_key == "stand-plan@example.org"
+
+
+def test_a_note_written_in_html_alone_above_an_attached_message_is_kept() -> None:
+    """The forwarder's note was looked for in the text parts only: written in HTML alone, it was
+    lost, and the entry showed the original with an empty note."""
+    c = analysed_fixture("forward-as-attachment-with-html-only-note.eml").content
+    assert c.forward is not None
+    assert c.forward.note == "Please approve the attached plan by Friday."
+    assert (c.author.address, c.subject, c.text) == ("cy@example.org", "plan", "Here is the plan text.")
