@@ -23,6 +23,9 @@ from gateway.parse_raw import lenient_base64
 def attachments(items: list[dict], msg: Message, charset: str | None = None) -> list[Attachment]:
     """`charset`: the codec raw 8-bit names that are no UTF-8 are read in (`parse_headers.message_charset`)."""
     names = _attachment_names(msg, charset) if items else {}
+    if any(_GENERATED_NAME.match(str(item.get("filename") or "")) for item in items):
+        # "newsletter.txt" has the shape of mail-parser's made-up names: a name a part really has stays
+        names.update((name, name) for name in _given_names(msg) if _GENERATED_NAME.match(name) and name not in names)
     out = []
     for item in items:
         payload = item.get("payload") or ""
@@ -77,6 +80,10 @@ def _attachment_name(item: dict, names: dict[str, str]) -> str:
         local = theirs.strip().strip("<>").partition("@")[0]
         return local if _FILE_NAME.match(local) else "attachment" + (mimetypes.guess_extension(ctype) or "")
     return decoded(theirs)
+
+
+def _given_names(msg: Message) -> set[str]:
+    return {name for part in msg.walk() if (name := part.get_filename())}
 
 
 _GENERATED_NAME = re.compile(r"^[a-z]{10}\.(?:txt|rtf)$")
