@@ -529,3 +529,10 @@ def test_a_boundary_folded_inside_its_quotes_divides_the_parts() -> None:
     c = analysed_fixture("boundary-folded-inside-its-quotes.eml").content
     assert c.text == "The budget meeting moved to Thursday. Minutes attached."
     assert [(a.filename, a.data) for a in c.attachments] == [("minutes.txt", b"1. Budget approved.")]
+
+
+def test_a_file_named_like_mail_parsers_made_up_names_keeps_its_name() -> None:
+    """mail-parser names a nameless part with ten random letters and ".txt"; "newsletter.txt" has that
+    shape, and the sender's own file was listed as "attachment.bin"."""
+    c = analysed_fixture("attachment-named-like-a-made-up-name.eml").content
+    assert [a.filename for a in c.attachments] == ["newsletter.txt"]
