@@ -299,6 +299,7 @@ def _boundary_lost(msg: Message) -> bool:
 # A "--name" line followed by a header line: where the body's own parts begin.
 # (a space inside it too: a boundary folded inside its quotes, "==split\n here==", is "==split here==")
 _BODY_BOUNDARY = re.compile(rb"^--([^\s](?:[^\r\n]{0,198}[^\s])?)[ \t]*\r?\n[!-9;-~]{1,76}:", re.MULTILINE)
+_MULTIPART_TYPE = re.compile(rb"^content-type:[ \t]*multipart/[\w.+-]+", re.IGNORECASE | re.MULTILINE)
 _BOUNDARY_PARAM = re.compile(rb"""(boundary[ \t]*=[ \t]*)(?:"[^"]{0,300}"|[^\s";]+)""", re.IGNORECASE)
 
 
@@ -323,6 +324,8 @@ def _with_the_bodys_boundary(raw: bytes, mail: MailParser, read: Callable[[bytes
     # "; " before it too: a header that wrote no ";" before its boundary ("multipart/mixed boundary=…")
     # named none to the parser, and an empty parameter between two ";" is none
     head, n = _BOUNDARY_PARAM.subn(lambda m: b"; " + m.group(1) + b'"' + name + b'"', raw[:end], count=1)
+    if not n:  # no boundary named at all ("Content-Type: multipart/mixed"): the body's first delimiter names it
+        head, n = _MULTIPART_TYPE.subn(lambda m: m.group() + b'; boundary="' + name + b'"', head, count=1)
     try:
         again = read(head + body) if n else None
     except Exception:  # the first reading stands

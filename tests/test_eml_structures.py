@@ -536,3 +536,11 @@ def test_a_file_named_like_mail_parsers_made_up_names_keeps_its_name() -> None:
     shape, and the sender's own file was listed as "attachment.bin"."""
     c = analysed_fixture("attachment-named-like-a-made-up-name.eml").content
     assert [a.filename for a in c.attachments] == ["newsletter.txt"]
+
+
+def test_a_multipart_that_names_no_boundary_is_divided_at_its_first_delimiter() -> None:
+    """ "Content-Type: multipart/mixed" and no boundary parameter: the email package cannot divide it,
+    and the entry showed the raw MIME; the body's first "--sep" line names the boundary."""
+    c = analysed_fixture("multipart-without-a-boundary-parameter.eml").content
+    assert c.text == "The group photo is attached."
+    assert [(a.filename, a.data) for a in c.attachments] == [("names.txt", b"Ann, Bo, Cy")]
