@@ -56,6 +56,11 @@ class Verdict:
 POST = Verdict("post")
 
 
+def _param(ctype: str, name: str) -> str | None:
+    found = re.search(rf"(?:^|;)\s*{name}\s*=\s*\"?(\d{{1,4}})", ctype)
+    return found.group(1) if found else None
+
+
 def classify(
     msg: ParsedMessage,
     *,
@@ -73,6 +78,9 @@ def classify(
         if "disposition-notification" in ctype:
             return Verdict("ignore", "read receipt (multipart/report; report-type=disposition-notification)")
         return Verdict("ignore", "bounce (multipart/report)")
+    if ctype.lstrip().startswith("message/partial"):  # RFC 2046 5.2.2: one piece of a message split in several
+        number, total = (_param(ctype, name) or "?" for name in ("number", "total"))
+        return Verdict("hold", f"a piece of a split message (message/partial, {number} of {total}), not joined")
     if ctype.lstrip().startswith(("message/delivery-status", "message/disposition-notification")):
         return Verdict("ignore", f"bounce ({ctype.split(';')[0].strip()}, not wrapped in a report)")
     machine = None if automated and sender_allowed(msg.author.address, automated) else _machine(msg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.classify import classify
+from gateway.classify import Verdict, classify
 from gateway.message import Address, ParsedMessage
 
 
@@ -160,3 +160,11 @@ def test_a_request_not_to_auto_reply_does_not_make_mail_automatic() -> None:
     # services and people's clients send it on mail the team wants to read
     assert classify(msg("March newsletter", x_auto_response_suppress="All")).action == "post"
     assert classify(msg("Plan", x_auto_response_suppress="OOF, AutoReply")).action == "post"
+
+
+def test_a_piece_of_a_split_message_is_held_with_its_place() -> None:
+    """message/partial (RFC 2046 5.2.2): each piece was posted as a message, the first with half a
+    file, the others as base64 text. mailfeed does not join the pieces; they are held, saying so."""
+    piece = msg(content_type='message/partial; id="m1@example.org"; number=2; total=3')
+    verdict = classify(piece, allowed=frozenset({"example.com"}))  # held even from an allowed sender
+    assert verdict == Verdict("hold", "a piece of a split message (message/partial, 2 of 3), not joined")
