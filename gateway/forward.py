@@ -97,7 +97,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     assert result is not None
     result = _with_date(result, text)
     note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
-    body = result.get("text", "").strip("\n") or _body_below_headers(text)
+    body = _without_end_marker(result.get("text", "").strip("\n") or _body_below_headers(text))
     return _build(result, note=note, text=body, html=None)
 
 
@@ -213,6 +213,9 @@ def parse_address(value: str) -> Address:
     Outlook's "Ops Team on behalf of Jane Roe <jane@…>" names the mailbox that sent it last.
     """
     value = _ON_BEHALF.sub("", (value or "").strip())
+    notes = _NOTES_NAME.match(value)
+    if notes:  # Lotus Notes' hierarchical name, "Bo Berg/ACME@ACME" or "Bo Berg/Sales/ACME": no mailbox
+        return Address(notes[1].strip(), "")
     mailto = _MAILTO.match(value)
     if mailto:  # Outlook's "Bo Berg [mailto:bo@example.com]"
         value = f'"{mailto[1].strip(chr(34))}" <{mailto[2]}>' if mailto[1] else mailto[2]
@@ -225,6 +228,8 @@ def parse_address(value: str) -> Address:
     return Address(value.strip('"'), "")
 
 
+# A name, then "/" and the organisation's units, with at most a Notes domain after "@" (no dot in it)
+_NOTES_NAME = re.compile(r"^([^/@<>\"]{1,80}?)/[^/@<>\s]{1,40}(?:/[^/@<>\s]{1,40}){0,4}(?:@[^.@<>\s]{1,40})?$")
 _MAILTO = re.compile(r"^(.*?)\s*[\[<]mailto:([^\s\[\]<>]+@[^\s\[\]<>]+)[\]>]$", re.IGNORECASE)
 
 
@@ -297,7 +302,8 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None) ->
 
 # The date field of a forward header in the languages quotequail does not map (French "Envoyé").
 _DATE_FIELD = re.compile(
-    r"^[ \t>*]*(?:envoyé|sent|date|datum|gesendet|enviado|fecha|verzonden|inviato|skickat|sendt|wysłano)"
+    r"^[ \t>*]*(?:envoyé|sent|date|datum|gesendet|enviado|fecha|verzonden|inviato|skickat|sendt|wysłano|data|"
+    r"日付|日期|дата)"
     r"[ \t*]*:[ \t*]*(\S[^\n]{0,120})$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -316,13 +322,34 @@ def _without_marker(top: str) -> str:
 
     quotequail knows the English markers and cuts above them; under one it does
     not know ("Weitergeleitete Nachricht") it cuts at the header block below,
-    and the marker would read as the forwarder's words.
+    and the marker would read as the forwarder's words. The line right above the
+    header block, framed by dashes ("----- Forwarded message from Bo <…> -----",
+    "-------- 転送メッセージ --------", "----- Forwarded by Ana/ACME on … -----"), is the
+    marker whatever its words.
     """
     lines = top.rstrip().split("\n")
     while lines and (not lines[-1].strip() or _is_marker(lines[-1][: P.LINE_MAX_CHARS])):
         lines.pop()
+    if lines and _FRAMED_LINE.match(lines[-1][: P.LINE_MAX_CHARS]):
+        lines.pop()  # a marker in words mailfeed does not know, framed as markers are, right above the header
     if lines and P.SIG_SEPARATOR.match(lines[-1][: P.LINE_MAX_CHARS]):
         lines.pop()  # the rule Outlook draws above a forward's header block (an auto-forward's only "note")
+    return "\n".join(lines).rstrip()
+
+
+_FRAMED_LINE = re.compile(r"^\s*[-=_]{3,}\s*\S.{0,160}?\s*[-=_]{3,}\s*$")
+# The line some clients close a forwarded message with (mutt, Gnus, rmail, nmh, Yandex): not the original's
+_END_MARKER = re.compile(
+    r"^\s*[-=_]{2,}\s*(?:end\s+(?:of\s+)?forwarded\s+message|ende\s+der\s+weitergeleiteten\s+nachricht|"
+    r"конец\s+пересылаемого\s+сообщения|fin\s+du\s+message\s+(?:transféré|réexpédié))\s*[-=_]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def _without_end_marker(text: str) -> str:
+    lines = text.rstrip().split("\n")
+    if lines and _END_MARKER.match(lines[-1][: P.LINE_MAX_CHARS]):
+        lines.pop()
     return "\n".join(lines).rstrip()
 
 

@@ -23,7 +23,10 @@ _WROTE_WORDS = (
     r"ha\s+scritto|scrisse|geschreven|skrev|skriver|napisał(?:\(a\))?|napisal(?:\(a\))?|pisze|ha\s+escrit|"
     r"написав(?:\(ла\))?|написа(?:л(?:\(а\))?|о(?:/ла)?|ла)?|пишет|пише|píše|napsal(?:\(a\))?|napísal(?:\(a\))?|"
     r"napisao(?:/la)?(?:\s+je)?|napisala(?:\s+je)?|έγραψε|a\s+scris|va\s+escriure|kirjoitti|kirjutas|rašė|rakstīja|"
-    r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|작성|写道|寫道|書きました|のメッセージ"
+    r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|작성|写道|寫道|書きました|のメッセージ|"
+    # Yahoo's German "hat X Folgendes geschrieben:", Apple Mail's Polish "Wiadomość napisana przez X w dniu …:"
+    # and Japanese "…, X <addr>のメール:", Hebrew "X כתב:" ("כתב/ה:"), The Bat!'s Russian "Вы писали …:"
+    r"geschrieben|napisana|のメール|כתב(?:/ה)?|писали"
 )
 _WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
@@ -67,6 +70,10 @@ MARKER_PIECES = (
     "寫道",
     "書きました",
     "のメッセージ",
+    "geschrieben",
+    "のメール",
+    "כתב",
+    "писали",
 )
 # Direction marks Gmail puts around a right-to-left header ("‫בתאריך … מאת ‪Bo‬‏ <…>:‬")
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -132,7 +139,8 @@ ORIGINAL_MESSAGE = re.compile(
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
-    r"eredeti\s+üzenet|元のメッセージ|原始邮件)\s*[-_=*]*\s*$",
+    r"eredeti\s+üzenet|元のメッセージ|原始邮件|原始郵件|originalmeddelande|orijinal\s+mesaj|özgün\s+ileti|"
+    r"αρχικό\s+μήνυμα|הודעה\s+מקורית|ursprüngliche\s+mail|mail\s+original)\s*[-_=*]*\s*$",
     re.IGNORECASE,
 )
 # Orange's webmail above its De :/A :/Objet : block: "Message du 12/12/16 13:20", "Message du : 12/12/2016 13:20"
@@ -192,12 +200,12 @@ _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 # (forward.py maps a block's labels to these names); a space in a label stands for any spacing
 FIELD_LABELS = {
     "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від|"
-    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من",
+    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|mittente|nadawca",
     "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
     "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
     "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
     "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
-    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat",
+    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat|destinatario|adresat",
     "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν",
     "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
     "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema",
@@ -219,7 +227,8 @@ OTHER_FIELD = re.compile(
 # fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
 BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
 
-QUOTED = re.compile(r"^\s{0,10}>")
+# ">" and the initials The Bat! and Emacs' Supercite quote with ("BB> ", "АЛ> ")
+QUOTED = re.compile(r"^\s{0,10}(?:>|[^\W\d_]{1,3}>(?=\s|$))")
 # More quoted lines than this above a single answer are the message answered (bottom posting), not a
 # passage kept as the answer's context: they are history however long the answer (reply, reply_html)
 CONTEXT_MAX_LINES = 12
@@ -227,7 +236,7 @@ CONTEXT_MAX_LINES = 12
 GATEWAY_TAGS = frozenset({"EXTERNAL", "EXT", "SPAM", "SUSPICIOUS", "WARNING", "CAUTION", "SECURE", "ENCRYPT"})
 INLINE_TAG_LINES = 400  # how far below a header such answers are looked for
 INLINE_TAG = re.compile(r"\[([A-ZÀ-Þ][\w.'’-]{0,20}(?:\s[A-ZÀ-Þ][\w.'’-]{0,20})?)\]\s+\S")
-QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}>)+ ?")
+QUOTE_PREFIX = re.compile(r"^(?:[ \t]{0,10}(?:>|[^\W\d_]{1,3}>(?=\s|$)))+ ?")
 
 # --- signatures ------------------------------------------------------------
 # a separator above a footer: longer than a Markdown "---" rule above footnotes

@@ -453,3 +453,26 @@ def test_a_note_written_in_html_alone_above_an_attached_message_is_kept() -> Non
     assert c.forward is not None
     assert c.forward.note == "Please approve the attached plan by Friday."
     assert (c.author.address, c.subject, c.text) == ("cy@example.org", "plan", "Here is the plan text.")
+
+
+@pytest.mark.parametrize(
+    ("name", "marker"),
+    [
+        ("mutt-forwarded-message-from.eml", "----- Forwarded message from Bo Berg <bo@example.net> -----"),
+        ("lotus-notes-forwarded-by.eml", "----- Forwarded by Ana Lund/ACME on 02.03.2026 10:20 -----"),
+        ("thunderbird-italian-forward-mittente.eml", "-------- Messaggio Inoltrato --------"),
+    ],
+)
+def test_a_forwards_marker_line_is_no_part_of_the_note(name: str, marker: str) -> None:
+    """mutt's "Forwarded message from X" and Notes' "Forwarded by X on …" lines, framed as markers are,
+    stayed as the note's last line; Thunderbird's Italian table ("Mittente:") was no forward at all."""
+    c = analysed_fixture(name).content
+    assert c.forward is not None
+    assert marker not in c.forward.note and marker not in c.text
+    assert c.text.startswith(("Hi Ana,", "Ciao Ana,"))
+    assert "End forwarded message" not in c.text  # mutt's closing line is no part of the original
+
+
+def test_a_lotus_notes_hierarchical_name_is_a_name() -> None:
+    c = analysed_fixture("lotus-notes-forwarded-by.eml").content
+    assert (c.author.name, c.author.address) == ("Bo Berg", "")

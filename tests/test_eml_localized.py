@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.html_text import html_to_text
 from tests.helpers import analysed_fixture
 
@@ -210,3 +212,71 @@ def test_german_outlook_html_reply_folds_the_von_gesendet_block_and_splits_off_v
     assert c.quoted_text.startswith("Von: Bo Berg <bo@example.com>\nGesendet: Montag, 2. März 2026 18:01")
     assert c.html is not None and html_to_text(c.html) == "Ja, die Lieferung geht morgen früh raus."
     assert "Gesendet:" not in c.html and "diese Woche rausgeht" not in c.html
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "header", "quoted"),
+    [
+        # Yahoo's German attribution ends in "Folgendes geschrieben:"; it stayed as the text's last line
+        (
+            "yahoo-german-folgendes-geschrieben.eml",
+            "Ja, ich starte ihn nach 20 Uhr neu",
+            "Folgendes geschrieben:",
+            "der Staging-Server",
+        ),
+        # Apple Mail's Japanese "…のメール:" above a quote of fifteen lines: the whole quote stayed in the text
+        (
+            "apple-mail-japanese-no-meru-bottom-posted.eml",
+            "はい、20時以降に再実行",
+            "のメール:",
+            "ステージングサーバー",
+        ),
+        # Apple Mail's Polish "Wiadomość napisana przez … w dniu …, o godz. 09:12:"
+        (
+            "apple-mail-polish-napisana-przez-bottom-posted.eml",
+            "Tak, uruchomię go ponownie",
+            "napisana przez",
+            "serwer testowy",
+        ),
+        # Thunderbird's Hebrew "בתאריך …, Bo Berg כתב:"
+        ("thunderbird-hebrew-katav-bottom-posted.eml", "כן, אריץ שוב אחרי 20:00", "כתב:", "שרת הבדיקות"),
+        # Zimbra's German "----- Ursprüngliche Mail -----" above its quoted fields
+        (
+            "zimbra-german-urspruengliche-mail-bottom-posted.eml",
+            "Ja, ich starte ihn nach 20 Uhr neu",
+            "Ursprüngliche Mail",
+            "Staging-Server",
+        ),
+        # Samsung's Swedish and Outlook's Traditional Chinese "original message" lines stayed at the text's end
+        (
+            "samsung-swedish-originalmeddelande.eml",
+            "Ja, jag kör om den efter 20.00",
+            "Originalmeddelande",
+            "teststservern",
+        ),
+        ("outlook-traditional-chinese-original-message.eml", "好的，我晚上八點後重新執行", "原始郵件", "測試伺服器"),
+        # The Bat! quotes with the author's initials ("BB> "): the header was found, the quote not, and the
+        # answer below it was folded away with it
+        (
+            "thebat-initials-quoting-russian-bottom-posted.eml",
+            "Да, перезапущу после 20:00",
+            "Вы писали",
+            "Тестовый сервер",
+        ),
+    ],
+)
+def test_attributions_and_separators_of_more_clients_start_the_history(
+    name: str, answer: str, header: str, quoted: str
+) -> None:
+    c = analysed_fixture(name).content
+    assert answer in c.text
+    assert header not in c.text and quoted not in c.text
+    assert header in c.quoted_text and quoted in c.quoted_text
+
+
+def test_initials_quoting_inline_keeps_the_answers_and_marks_the_quotes() -> None:
+    """The Bat!'s "BB> " lines are quotes: the answers between them are the author's."""
+    c = analysed_fixture("thebat-initials-quoting-inline.eml").content
+    assert "Yes, I'll rerun it after 20:00." in c.text
+    assert "No, the old volume can go." in c.text
+    assert c.signature.startswith("--\nBest regards,")
