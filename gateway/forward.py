@@ -91,6 +91,9 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
         return None  # what _accept would say anyway, without quotequail's cost
     if _reply_above_forward(text):
         return None  # a reply whose quoted history holds a forward ("Re: Fwd: …"): the reply step's
+    yandex = _yandex_forward(text)
+    if yandex is not None:
+        return yandex
     result = quotequail.unwrap(_english_fields(text))
     if not _accept(result, subject, text):
         return None
@@ -99,6 +102,31 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
     body = _without_end_marker(result.get("text", "").strip("\n") or _body_below_headers(text))
     return _build(result, note=note, text=body, html=None)
+
+
+# Yandex's forward: its marker, then one line of date, time and sender instead of header fields
+# ("02.03.2026, 09:12, "Bo Berg" <bo@example.net>:"), and an end marker
+_YANDEX_HEADER = re.compile(
+    r"^[ \t]*[-=]{2,}[ \t]*(?:пересылаемое\s+сообщение|beginning\s+of\s+forwarded\s+message)[ \t]*[-=]{2,}[ \t]*\n"
+    r"(?:[ \t]*\n)?[ \t]*(\d{1,2}\.\d{1,2}\.\d{4}),?[ \t]+(\d{1,2}:\d{2}),[ \t]*"
+    r"([^\n]{1,200}@[^\n]{1,200}?)[ \t]*:[ \t]*\n",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _yandex_forward(text: str) -> InlineForward | None:
+    found = _YANDEX_HEADER.search(text)
+    if found is None:
+        return None
+    day, clock, sender = found.groups()
+    return InlineForward(
+        note=text[: found.start()].strip("\n"),
+        author=parse_address(sender),
+        date=parse_date(f"{day} {clock}"),
+        subject="",
+        to="",
+        text=_without_end_marker(text[found.end() :].strip("\n")),
+    )
 
 
 def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:

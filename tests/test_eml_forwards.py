@@ -476,3 +476,14 @@ def test_a_forwards_marker_line_is_no_part_of_the_note(name: str, marker: str) -
 def test_a_lotus_notes_hierarchical_name_is_a_name() -> None:
     c = analysed_fixture("lotus-notes-forwarded-by.eml").content
     assert (c.author.name, c.author.address) == ("Bo Berg", "")
+
+
+def test_a_yandex_forward_with_its_one_line_header_is_unwrapped() -> None:
+    """Yandex writes no header fields under its marker, only "02.03.2026, 09:12, "Bo Berg" <bo@…>:":
+    the forwarded message was folded away as history, and the forwarder was its author."""
+    c = analysed_fixture("yandex-russian-forward.eml").content
+    assert c.forward is not None and c.forward.by.address == "ana@example.org"
+    assert c.author == Address("Bo Berg", "bo@example.net")
+    assert c.date is not None and (c.date.day, c.date.month, c.date.hour, c.date.minute) == (2, 3, 9, 12)
+    assert c.text.startswith("Привет, Ана!") and c.text.endswith("Бо")  # without Yandex's end marker
+    assert c.forward.note.startswith("К сведению, вопрос Бо ниже.")
