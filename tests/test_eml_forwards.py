@@ -487,3 +487,11 @@ def test_a_yandex_forward_with_its_one_line_header_is_unwrapped() -> None:
     assert c.date is not None and (c.date.day, c.date.month, c.date.hour, c.date.minute) == (2, 3, 9, 12)
     assert c.text.startswith("Привет, Ана!") and c.text.endswith("Бо")  # without Yandex's end marker
     assert c.forward.note.startswith("К сведению, вопрос Бо ниже.")
+
+
+def test_a_forward_tables_date_under_a_localized_label_is_the_originals_date() -> None:
+    """Thunderbird's Japanese table writes the date under "日付:": the original had no date, and the
+    marker line "-------- 転送メッセージ --------" was the note's last line."""
+    c = analysed_fixture("thunderbird-japanese-forward-hizuke.eml").content
+    assert c.forward is not None and "転送メッセージ" not in c.forward.note
+    assert c.date is not None and (c.date.month, c.date.day, c.date.hour, c.date.minute) == (3, 2, 9, 12)
