@@ -270,6 +270,10 @@ def _is_inline(lines: list[str], kinds: list[str], text_idx: list[int], start: i
     quoted = sum(1 for i in range(start, text_idx[0]) if kinds[i] == "Q")
     if quoted > P.CONTEXT_MAX_LINES:
         return False  # the whole message quoted above the answer: bottom posting, not context
+    answer = lines[text_idx[0] : text_idx[-1] + 1]
+    signed = signature_start(answer)  # "Best,\nAna" under a one-line answer makes it no longer
+    if signed is not None:
+        text_idx = [i for i in text_idx if i < text_idx[0] + signed]
     chars = sum(len(lines[i].strip()) for i in text_idx)
     return len(text_idx) >= INLINE_MIN_LINES or chars >= INLINE_MIN_CHARS
 

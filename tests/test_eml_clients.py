@@ -379,3 +379,12 @@ def test_lotus_notes_title_line_above_the_quoted_fields_goes_with_the_history() 
     c = analysed_fixture("lotus-notes-title-above-field-block.eml").content
     assert c.text == "Hallo Martin,\nich muss den Termin morgen leider absagen. Lass uns morgen telefonieren.\n\nEike"
     assert c.quoted_text.startswith("Martin Vogt via Support Team --- Installation [Ticket#11392] ---\n\nVon:")
+
+
+def test_a_short_answer_signed_below_the_whole_quoted_message_is_bottom_posting() -> None:
+    """ "Best,\nAna" under a one-line answer made it three lines long, an answer long enough to keep the
+    quote above it as context: the whole message answered stayed in the text."""
+    content = analysed_fixture("mutt-bottom-posted-short-answer-signed.eml").content
+    assert content.text == "Yes, I'll rerun it after 20:00 and post the log here."
+    assert content.signature == "Best,\nAna"
+    assert content.quoted_text.startswith("On Mon, Mar 02, 2026 at 09:12:33AM +0100, Bo Berg wrote:\n> Hi Ana,")
