@@ -184,6 +184,8 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
             for child in part.get_payload():
                 kind = child.get_content_type() if isinstance(child, Message) else ""
                 if isinstance(child, Message) and kind in ("text/plain", "text/html"):
+                    if not str(child.get_payload()).strip():
+                        continue  # an empty alternative stands for nothing: the one before it stays
                     if kind in last:
                         passed_over.add(id(last[kind]))
                     last[kind] = child

@@ -544,3 +544,11 @@ def test_a_multipart_that_names_no_boundary_is_divided_at_its_first_delimiter() 
     c = analysed_fixture("multipart-without-a-boundary-parameter.eml").content
     assert c.text == "The group photo is attached."
     assert [(a.filename, a.data) for a in c.attachments] == [("names.txt", b"Ann, Bo, Cy")]
+
+
+def test_an_empty_last_alternative_leaves_the_text_before_it() -> None:
+    """Of two text alternatives the last is shown; an empty last one stands for nothing."""
+    raw = (EML / "alternative-with-two-text-parts.eml").read_bytes()
+    cut = raw.replace(b"; format=flowed\n\nPlease send your lunch order by noon. The \nmenu is on the wiki.\n", b"\n\n")
+    assert cut != raw
+    assert analysed(cut).content.text == "Please send your lunch order by noon. The\nmenu is on the wiki."
