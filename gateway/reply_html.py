@@ -30,6 +30,7 @@ import re
 
 from gateway import reply_patterns as P
 from gateway.reply_headers import attribution, find_header, inline_answers_end, on_wrote_header
+from gateway.reply_signature import footer_start
 from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
 
 # Yahoo prefixes its class names and ids with "ydp" and a number when it quotes its own mail again
@@ -371,7 +372,7 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
         if text_cut is not None and text_cut <= start:
             # the header right above the quote, or above its "On … wrote:" (Proton's "Original Message" line)
             heads = header is not None and scan.tok_line[_header_above(scan, start)] <= header[1] + 1
-            if heads and scan.text_after[end + 1] and _is_quote(tokens[start]):
+            if heads and _answered_below(scan, end) and _is_quote(tokens[start]):
                 return None  # the header heads this quote, and the author answers below it
             break
         if scan.text_after[end + 1]:
@@ -380,6 +381,15 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
             continue  # an inline reply answers below this quote
         return _back_over_opening(tokens, _header_above(scan, start))
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
+
+
+def _answered_below(scan: _Scan, end: int) -> bool:
+    """Text below the span ending at token `end`, outside the marked spans, that is more than a list's
+    footer (a mailing list appends its "___ / team mailing list" part below a Gmail quote)."""
+    if not scan.text_after[end + 1]:
+        return False
+    below = scan.lines[scan.tok_line[end] if end < len(scan.tok_line) else len(scan.lines) :]
+    return footer_start(below) != 0
 
 
 def _headed_blockquotes(scan: _Scan, header: tuple[int, int] | None) -> list[tuple[int, int]]:

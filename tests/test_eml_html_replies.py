@@ -425,3 +425,12 @@ def test_gmx_inline_answers_between_its_quoted_content_pieces_are_kept() -> None
     for answer in ("Thursday works for me, 2pm in room B.", "I will bring the projector myself."):
         assert answer in c.text
         assert answer in html_to_text(html_of(c))
+
+
+def test_a_list_footer_part_below_a_gmail_quote_is_no_answer_below_it() -> None:
+    """A list appends its footer as a text part, shown below the HTML: read as an answer below
+    Gmail's quote, it kept the whole quote in the HTML."""
+    c = analysed_fixture("gmail-2008-reply-with-list-footer-part.eml").content
+    html = html_of(c)
+    assert "I use one session per thread." in html_to_text(html)
+    assert "same session for every thread" not in html
