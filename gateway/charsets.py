@@ -278,7 +278,7 @@ _PREFERRED = ("cp1252", "cp1250", "cp1251")  # the commonest undeclared charsets
 _WESTERN = ("àâæçéèêëîïôœùûüÿ", "áéíñóúü", "ãõáâàçéêíóôú", "àèéìíîòóùú", "äöüß", "åäöæøéü", "áðéíóúýþæö", "àçèéíïòóúü")
 _CENTRAL = ("ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "áéíóöőúüű", "čćđšžäöüß", "ăâîșțşţ")
 _TURKISH = "çğıöşüâîû"
-_MISPLACED_WESTERN = re.compile(r"[ñÑ](?![aeiouáéíóúAEIOUÁÉÍÓÚ])|[õÕ](?![aeosAEOS])|[œŒ](?![uilUIL])")
+_MISPLACED_WESTERN = re.compile(r"(?<=[^\W\d_])(?:[ñÑ](?![aeiouáéíóúAEIOUÁÉÍÓÚ])|[õÕ](?![aeosAEOS])|[œŒ](?![uilUIL]))")
 _WORD = re.compile(r"[^\W\d_]+")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _COMMON_CYRILLIC = frozenset("оеаинтсрвлкмдпуяыь")  # four in five letters of Russian text
@@ -290,7 +290,7 @@ def _latin(data: bytes) -> str | None:
     """`data` in Windows-1252 or Windows-1250 when either reads as Latin-script text
     (`_latin_reading`); of two such readings, Windows-1250 only when its letters are
     more one language's than Windows-1252's are (`_fit`), or Windows-1252's put a letter
-    where its languages never do: Spanish "ñ" before a consonant ("Gdañsk" is "Gdańsk"),
+    where its languages never do, after a letter: Spanish "ñ" before a consonant ("Gdañsk" is "Gdańsk"),
     Portuguese "õ" ending a word ("Gergõ" is Hungarian "Gergő"), French "œ" before a
     consonant ("Wiœniewska" is "Wiśniewska"). Windows-1254 is Windows-1252 with Turkish's
     letters in place of Icelandic's: it wins when its letters fit Turkish better still.
