@@ -21,6 +21,25 @@ LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
 # names they give when they send from no address at all ("MAILER-DAEMON <>")
 _MACHINE_SENDER = re.compile(r"^(mailer-daemon|post[-_.]?master|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
 _MACHINE_NAME = re.compile(r"^\s*(?:mailer[- ]daemon|post[-_. ]?master|mail delivery (?:sub)?system)\s*$", re.I)
+# A delivery failure sent from an ordinary address (a gateway, an ISP's "Mail_Service"): its subject and
+# the fixed words mail servers write in it, both; a person's "Delivery failure at the loading dock" has
+# the one and not the other, and a forwarded bounce ("Fwd: Undeliverable: …") is a person asking
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (?:status|failure|failed|problem|report|notification|warning)|returned mail|"
+    r"mail delivery failed|non-?delivery|failure notice|mail (?:system )?error|non remis|nicht zustellbar|"
+    r"could not be delivered|"
+    r"unzustellbar|no entregado|niet bezorgd",
+    re.IGNORECASE,
+)
+_BOUNCE_TEXT = re.compile(
+    r"could not be delivered to|(?:mail|message) could not be delivered|could not deliver (?:the )?message to|"
+    r"cannot be delivered to the following|"
+    r"failed recipient|created automatically by mail delivery software|delivery has failed to these recipients|"
+    r"non-delivery report|permanent fatal errors|delivery to the following recipients? failed|"
+    r"your message did not reach|n'a pas pu [eê]tre (?:d[ée]livr[ée]|remis)|konnte nicht zugestellt werden",
+    re.IGNORECASE,
+)
+_FORWARDED = re.compile(r"^\s*(?:fwd?|fw|wg|tr|vs|rv|enc|doorst)\s*:", re.IGNORECASE)
 # Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)"
 _NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\b(?i:is out of the office)\b")  # "AUTO:" in capitals, as Notes writes it
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
@@ -88,12 +107,19 @@ def classify(
         return machine
     # Return-Path is the envelope's sender as the delivering server wrote it: "<>" is a null sender,
     # read when the envelope itself is unknown (an imported archive, a mailbox followed by IMAP)
-    null_sender = envelope_from == "" or (envelope_from is None and h.get("return-path", "").strip() == "<>")
-    by_daemon = _MACHINE_SENDER.match(msg.author.address) or (
-        not msg.author.address and _MACHINE_NAME.match(msg.author.name)
+    return_path = h.get("return-path", "").strip()
+    null_sender = envelope_from == "" or (envelope_from is None and return_path == "<>")
+    envelope = envelope_from if envelope_from is not None else return_path.strip("<>")
+    by_daemon = (
+        _MACHINE_SENDER.match(msg.author.address.replace("\\", ""))  # "Postmaster\@corp@relay"
+        or _MACHINE_SENDER.match(envelope)  # "Return-Path: <MAILER-DAEMON@relay>" under a gateway's From
+        or (not msg.author.address and _MACHINE_NAME.match(msg.author.name))
     )
     if null_sender or by_daemon:
         return Verdict("ignore", "bounce (null sender or mailer-daemon)")
+    bounce_subject = _BOUNCE_SUBJECT.search(msg.subject[:300]) and not _FORWARDED.match(msg.subject)
+    if bounce_subject and _BOUNCE_TEXT.search(msg.text[:3000]):
+        return Verdict("ignore", "bounce (a delivery failure's subject and words)")
     if allowed and not sender_allowed(msg.author.address, allowed):
         return Verdict("hold", f"sender not allowed: {msg.author.address or '(none)'}")
     return POST
