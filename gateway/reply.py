@@ -295,7 +295,9 @@ def _kinds(lines: list[str]) -> list[str]:
     A lone text line wedged between quoted lines is a quoted line the client
     re-wrapped (long links broken by talon's Mailgun clients, Outlook), so it is Q.
     """
-    kinds = ["B" if not ln.strip() else "Q" if P.QUOTED.match(ln) else "T" for ln in lines]
+    # ">" among a line's first characters before the pattern: most lines have none, and the pattern
+    # (initials too, "BB> ") costs more than the look
+    kinds = ["B" if not ln.strip() else "Q" if ">" in ln[:16] and P.QUOTED.match(ln) else "T" for ln in lines]
     for i in range(1, len(kinds) - 1):
         if kinds[i] == "T" and kinds[i - 1] == "Q" and kinds[i + 1] == "Q":
             kinds[i] = "Q"
