@@ -1,7 +1,7 @@
 """Cut an HTML reply into the new part and the quoted history.
 
 Two kinds of evidence, whichever comes first wins:
-- structure the clients leave: Gmail's `gmail_quote`, Apple/Thunderbird
+- structure the clients leave (read by `reply_html_scan`): Gmail's `gmail_quote`, Apple/Thunderbird
   `<blockquote type="cite">`, Thunderbird's `moz-cite-prefix`, Outlook web's
   `divRplyFwdMsg`, Outlook for Mac's `OLK_SRC_BODY_SECTION`, Outlook mobile's
   `messageReplySection`, Yahoo's `yahoo_quoted`, ProtonMail's `protonmail_quote`;
@@ -30,29 +30,10 @@ import re
 
 from gateway import reply_patterns as P
 from gateway.reply_headers import attribution, find_header, inline_answers_end, on_wrote_header
+from gateway.reply_html_scan import Scan, html_tokens, is_quote, uncovered_text_suffix
 from gateway.reply_signature import footer_start
-from gateway.reply_tokens import BLOCK, OpenStack, Token, source, tokenize
+from gateway.reply_tokens import OpenStack, Token, source
 
-# Yahoo prefixes its class names and ids with "ydp" and a number when it quotes its own mail again
-_QUOTE_CLASSES = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
-# signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web, Proton)
-_SIGNATURE = re.compile(
-    r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature|protonmail_signature_block|missive_signature)\b"
-    r"|^Signature$",
-    re.I,
-)
-# markers that hold the quote (or, Thunderbird's, the attribution right above it), unlike Outlook's
-# divRplyFwdMsg, which holds the header and leaves the history below it
-_HOLDS_QUOTE = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted)\b")
-_HOLDS_QUOTE_IDS = re.compile(r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container)$", re.I)
-# Outlook's apps and Spark: "messageReplySection"; GMX and web.de: "quote" round the header and the
-# quoted message, "quoted-content" round the message (each piece of it, in an inline reply)
-_QUOTE_NAMES = frozenset({"messageReplySection", "quote", "quoted-content"})
-_QUOTE_IDS = re.compile(
-    r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|(?:ydp[0-9a-f]+)?yahoo_quoted\w*|isForwardContent"
-    r"|mail-editor-reference-message-container)$",
-    re.I,
-)
 _SPACES = re.compile(r"\s+")
 # how a text part writes a link the HTML puts on words: "Mail<https://…>", "[https://…]", or glued on
 _TEXT_LINK = re.compile(r"[<\[](?:https?|mailto):[^\s<>\[\]]*[>\]]|(?<=[^\W\d_])https?://[^\s<>]*")
@@ -60,8 +41,8 @@ _TEXT_LINK = re.compile(r"[<\[](?:https?|mailto):[^\s<>\[\]]*[>\]]|(?<=[^\W\d_])
 
 def split_reply_html(html: str) -> tuple[str, str]:
     """(new_html, quoted_html); quoted_html is "" when nothing is quoted."""
-    tokens = _tokens(html)
-    scan = _Scan(tokens)
+    tokens = html_tokens(html)
+    scan = Scan(tokens)
     cut = _find_cut(tokens, scan)
     if cut is None:
         quote = _bottom_posted_quote(tokens, scan)
@@ -79,7 +60,7 @@ BOTTOM_ANSWER_MAX_CHARS = 120
 BOTTOM_ANSWER_MAX_LINES = 2
 
 
-def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | None:
+def _bottom_posted_quote(tokens: list[Token], scan: Scan) -> tuple[int, int] | None:
     """The quote a bottom-posted reply opens with, when a short answer below it is all the new text,
     or when it is too long to be the answer's context (`P.CONTEXT_MAX_LINES`)."""
     outer = [(s, e) for s, e in scan.spans if not any(o < s and e <= oe for o, oe in scan.spans)]
@@ -104,7 +85,7 @@ def _bottom_posted_quote(tokens: list[Token], scan: _Scan) -> tuple[int, int] | 
     return start, end
 
 
-def _attribution_only(scan: _Scan, start: int, end: int, following: int) -> bool:
+def _attribution_only(scan: Scan, start: int, end: int, following: int) -> bool:
     """The span holds an "On … wrote:" alone and the next quote follows it right away: Apple Mail
     on iOS puts its attribution in a `<blockquote type="cite">` of its own."""
     first, after = scan.tok_line[start], scan.tok_line[end] if end < len(scan.tok_line) else len(scan.lines)
@@ -126,8 +107,8 @@ def without_signature(html: str, signature: str) -> str:
     lines = [ln for ln in (_SPACES.sub(" ", _TEXT_LINK.sub("", ln)).strip() for ln in signature.split("\n")) if ln]
     if not lines:
         return html
-    tokens = _tokens(html)
-    scan = _Scan(tokens)
+    tokens = html_tokens(html)
+    scan = Scan(tokens)
     cut = min((start for start, _ in scan.quiet), default=None)
     if cut is None:
         first = _as_delimiter(lines[0])
@@ -153,8 +134,8 @@ def marked_signature(html: str) -> list[str]:
     at the end of the HTML, or []: an HTML-only message has no "-- " line to tell it by."""
     if "ignature" not in html:
         return []
-    tokens = _tokens(html)
-    scan = _Scan(tokens)
+    tokens = html_tokens(html)
+    scan = Scan(tokens)
     if not scan.quiet:
         return []
     last = max(scan.quiet)
@@ -201,8 +182,8 @@ def without_banner(html: str) -> str:
     unframed = _PROOFPOINT.sub("", html, count=1)
     if unframed != html:
         return unframed
-    tokens = _tokens(html)
-    scan = _Scan(tokens)
+    tokens = html_tokens(html)
+    scan = Scan(tokens)
     if not scan.lines or not P.BANNER.match(scan.lines[0]):
         return html
     stack, box = OpenStack(), None
@@ -240,122 +221,7 @@ def _replay(stack: OpenStack, tokens: list[Token], i: int) -> int | None:
     return None
 
 
-def _is_marker(tok: Token) -> bool:
-    if tok.kind != "start":
-        return False
-    if tok.tag == "blockquote" and tok.attr("type").lower() == "cite":
-        return True
-    return bool(
-        _QUOTE_CLASSES.search(tok.attr("class")) or _QUOTE_IDS.match(tok.attr("id")) or tok.attr("name") in _QUOTE_NAMES
-    )
-
-
-def _tokens(html: str) -> list[Token]:
-    """The tokens, with text inside <pre> split at its newlines: lines there are lines here too.
-
-    Thunderbird's plain-text mode sends its whole body, quote and all, as one <pre>.
-    """
-    tokens = tokenize(html)
-    if "<pre" not in html and "<PRE" not in html:
-        return tokens
-    out: list[Token] = []
-    depth = 0
-    for tok in tokens:
-        if tok.tag == "pre":
-            depth = depth + 1 if tok.kind == "start" else max(0, depth - 1)
-        if depth and tok.kind == "data" and "\n" in tok.text:
-            out.extend(Token("data", "", (), piece) for piece in tok.text.splitlines(keepends=True))
-        else:
-            out.append(tok)
-    return out
-
-
-_NOT_SHOWN = frozenset({"style", "script", "title"})  # their content is one data token after the start tag
-
-
-class _Scan:
-    """One pass over the tokens: text lines, their first tokens, marker spans."""
-
-    def __init__(self, tokens: list[Token]) -> None:
-        self.lines: list[str] = []
-        self.line_tok: list[int] = []
-        self.tok_line: list[int] = []
-        self.spans: list[tuple[int, int]] = []  # marker start, end (inclusive)
-        current: list[str] = []
-        start_tok = 0
-        stack = OpenStack()
-        open_markers: set[int] = set()
-        self.quiet: list[tuple[int, int]] = []  # signature spans: no new text in there
-        self.blockquotes: list[tuple[int, int]] = []  # plain <blockquote>s, no marker: quotes only under a header
-        open_quiet: set[int] = set()
-        in_pre = 0
-        for i, tok in enumerate(tokens):
-            kind = tok.kind
-            if tok.tag == "pre":
-                in_pre = in_pre + 1 if kind == "start" else max(0, in_pre - 1)
-            if kind == "data" and not (i and tokens[i - 1].kind == "start" and tokens[i - 1].tag in _NOT_SHOWN):
-                current.append(tok.text)
-                self.tok_line.append(len(self.lines))
-                if in_pre and tok.text.endswith("\n"):  # a line of a <pre> (see _tokens)
-                    self._flush(current, start_tok)
-                    current, start_tok = [], i + 1
-                continue
-            if kind in ("raw", "data"):  # a comment, or a style sheet or script: no text a reader sees
-                self.tok_line.append(len(self.lines))
-                continue
-            if tok.tag in BLOCK or tok.tag == "br":
-                self._flush(current, start_tok)
-                current, start_tok = [], i if kind == "start" and tok.tag != "br" else i + 1
-            self.tok_line.append(len(self.lines))
-            if kind == "start":
-                stack.push(i, tok.tag)
-                if tok.attrs:  # markers and signatures are named by attributes
-                    if _is_marker(tok):
-                        open_markers.add(i)
-                    if _SIGNATURE.search(tok.attr("class")) or _SIGNATURE.search(tok.attr("id")) or _is_app_line(tok):
-                        open_quiet.add(i)
-                continue
-            closed = stack.pop(tok.tag)
-            if closed is not None and closed in open_markers:
-                open_markers.discard(closed)
-                self.spans.append((closed, i))
-            elif closed is not None and tok.tag == "blockquote":
-                self.blockquotes.append((closed, i))
-            if closed is not None and closed in open_quiet:
-                open_quiet.discard(closed)
-                self.quiet.append((closed, i))
-        self._flush(current, start_tok)
-        self.spans.extend((m, len(tokens) - 1) for m in open_markers)
-        self.spans.sort()
-        self.quiet.extend((m, len(tokens) - 1) for m in open_quiet)
-        self.text_after = _uncovered_text_suffix(tokens, self.spans + self.quiet)
-
-    def _flush(self, parts: list[str], start_tok: int) -> None:
-        text = _SPACES.sub(" ", "".join(parts)).strip()
-        if text:
-            self.lines.append(text)
-            self.line_tok.append(start_tok)
-
-
-def _uncovered_text_suffix(tokens: list[Token], spans: list[tuple[int, int]]) -> list[bool]:
-    """suffix[i]: some text token at or after i lies outside every marker span."""
-    depth = [0] * (len(tokens) + 1)
-    for start, end in spans:
-        depth[start] += 1
-        depth[end + 1] -= 1
-    covered, running = [False] * len(tokens), 0
-    for i in range(len(tokens)):
-        running += depth[i]
-        covered[i] = running > 0
-    suffix = [False] * (len(tokens) + 1)
-    for i in range(len(tokens) - 1, -1, -1):
-        tok = tokens[i]
-        own = tok.kind == "data" and not covered[i] and bool(tok.text.strip(" \t\r\n\xa0-"))
-        suffix[i] = own or suffix[i + 1]
-    return suffix
-
-
-def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
+def _find_cut(tokens: list[Token], scan: Scan) -> int | None:
     header = find_header(scan.lines)
     text_cut = scan.line_tok[header[0]] if header is not None else None
     answered = inline_answers_end(scan.lines, header[1] + 1) if header is not None else None
@@ -367,12 +233,12 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
     answered_in = {span for span in scan.spans if _answers_inside(tokens, scan, *span)}
     if answered_in or headed:  # containers the author answered inside (Gmail's inline replies): their quotes decide
         scan.spans = sorted({*scan.spans, *headed} - answered_in)
-        scan.text_after = _uncovered_text_suffix(tokens, scan.spans + scan.quiet)
+        scan.text_after = uncovered_text_suffix(tokens, scan.spans + scan.quiet)
     for start, end in scan.spans:
         if text_cut is not None and text_cut <= start:
             # the header right above the quote, or above its "On … wrote:" (Proton's "Original Message" line)
             heads = header is not None and scan.tok_line[_header_above(scan, start)] <= header[1] + 1
-            if heads and _answered_below(scan, end) and _is_quote(tokens[start]):
+            if heads and _answered_below(scan, end) and is_quote(tokens[start]):
                 return None  # the header heads this quote, and the author answers below it
             break
         if scan.text_after[end + 1]:
@@ -383,7 +249,7 @@ def _find_cut(tokens: list[Token], scan: _Scan) -> int | None:
     return None if text_cut is None else _back_over_opening(tokens, text_cut)
 
 
-def _answered_below(scan: _Scan, end: int) -> bool:
+def _answered_below(scan: Scan, end: int) -> bool:
     """Text below the span ending at token `end`, outside the marked spans, that is more than a list's
     footer (a mailing list appends its "___ / team mailing list" part below a Gmail quote)."""
     if not scan.text_after[end + 1]:
@@ -392,7 +258,7 @@ def _answered_below(scan: _Scan, end: int) -> bool:
     return footer_start(below) != 0
 
 
-def _headed_blockquotes(scan: _Scan, header: tuple[int, int] | None) -> list[tuple[int, int]]:
+def _headed_blockquotes(scan: Scan, header: tuple[int, int] | None) -> list[tuple[int, int]]:
     """The plain `<blockquote>`s from the one right under a reply header on: quotes, as a marked
     one would be (Yandex, Mail.ru, Zoho and Tuta quote so, under a header in text). Without a
     header above, a plain blockquote is the author's own quotation."""
@@ -405,7 +271,7 @@ def _headed_blockquotes(scan: _Scan, header: tuple[int, int] | None) -> list[tup
     return [span for span in outer if not any(m <= span[0] and span[1] <= me for m, me in scan.spans)]
 
 
-def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> bool:
+def _answers_inside(tokens: list[Token], scan: Scan, start: int, end: int) -> bool:
     """Text inside the marker span `start`..`end`, below the first quote in it and outside every
     quote and signature in it: answers typed between the quotes of a container.
 
@@ -416,7 +282,7 @@ def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> b
     if tokens[start].tag == "blockquote":
         return False
     inner = [(s, e) for s, e in scan.spans + scan.quiet if start < s and e <= end]
-    quotes = [s for s, e in scan.spans if start < s and e <= end and _is_quote(tokens[s])]  # not a header box
+    quotes = [s for s, e in scan.spans if start < s and e <= end and is_quote(tokens[s])]  # not a header box
     if not quotes:
         return False
     depth = [0] * (end - start + 2)
@@ -433,22 +299,7 @@ def _answers_inside(tokens: list[Token], scan: _Scan, start: int, end: int) -> b
     return False
 
 
-def _is_app_line(tok: Token) -> bool:
-    return tok.attr("name") == "messageSignatureSection"  # Outlook mobile's "Get Outlook for iOS"
-
-
-def _is_quote(tok: Token) -> bool:
-    """A marker that holds the quote itself, or Thunderbird's attribution right above it; not a
-    container that holds the header and leaves the history below it (Outlook's divRplyFwdMsg)."""
-    return (
-        tok.tag == "blockquote"
-        or _HOLDS_QUOTE.search(tok.attr("class")) is not None
-        or _HOLDS_QUOTE_IDS.match(tok.attr("id")) is not None
-        or tok.attr("name") in _QUOTE_NAMES
-    )
-
-
-def _header_above(scan: _Scan, start: int) -> int:
+def _header_above(scan: Scan, start: int) -> int:
     """Move a cut up to an "On … wrote:" line just above the quote (Apple Mail), or a "Bob wrote:"."""
     line = scan.tok_line[start] - 1 if start < len(scan.tok_line) else -1
     if line < 0 or line >= len(scan.lines):
