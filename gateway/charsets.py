@@ -159,9 +159,9 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     Detection is weak on a short text: it never answers UTF-16 or UTF-32 for
     bytes without their byte-order mark (any 8-bit line would come out as CJK
     characters); among its best guesses the Windows code pages mail uses most
-    win. So text with no charset that reads as Latin or Cyrillic words is taken so first
-    (`_latin`, `_cyrillic`; "A\\xf1o" is "Año", not "A隳"), as is a text that fits none of
-    detection's Windows code pages. An ISO-8859
+    win. So text with no charset that reads as Latin or Cyrillic words is taken so before
+    detection is asked (`_latin`, `_cyrillic`; "A\\xf1o" is "Año", not "A隳"), and `_latin`
+    decides again when detection offers none of those code pages. An ISO-8859
     reading with C1 controls in it is a wrong label: Japanese or Chinese text
     that detection finds is taken instead. UTF-8 with a few stray bytes is still
     UTF-8 (`_mostly_utf_8`). 8-bit bytes under US-ASCII are read as under no label:
@@ -303,9 +303,9 @@ def _latin(data: bytes) -> str | None:
     if western is None or central is None:
         return western if central is None else central
     misplaced = len(_MISPLACED_WESTERN.findall(western)) / max(len(_WORD.findall(western)), 1)
-    score = _fit(western, _WESTERN) - misplaced
-    best = central if _fit(central, _CENTRAL) > score else western  # a tie is Western, the commoner
-    score = max(score, _fit(central, _CENTRAL))
+    western_fit, central_fit = _fit(western, _WESTERN) - misplaced, _fit(central, _CENTRAL)
+    # a tie is Western, the commoner
+    best, score = (central, central_fit) if central_fit > western_fit else (western, western_fit)
     turkish = _latin_reading(data, "cp1254", 2)
     return turkish if turkish is not None and _fit(turkish, (_TURKISH,)) > score else best
 
