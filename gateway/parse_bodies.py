@@ -179,16 +179,16 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
     mended = latin1 = flowed = False
     passed_over: set[int] = set()
     for part in msg.walk():
-        if part.get_content_type() == "multipart/alternative" and isinstance(part.get_payload(), list):
+        children = part.get_payload() if part.get_content_type() == "multipart/alternative" else None
+        if isinstance(children, list):
             last: dict[str, Message] = {}
-            for child in part.get_payload():
-                kind = child.get_content_type() if isinstance(child, Message) else ""
-                if isinstance(child, Message) and kind in ("text/plain", "text/html"):
-                    if not str(child.get_payload()).strip():
-                        continue  # an empty alternative stands for nothing: the one before it stays
-                    if kind in last:
-                        passed_over.add(id(last[kind]))
-                    last[kind] = child
+            for child in (c for c in children if isinstance(c, Message)):
+                kind = child.get_content_type()
+                if kind not in ("text/plain", "text/html") or not str(child.get_payload()).strip():
+                    continue  # an empty alternative stands for nothing: the one before it stays
+                if kind in last:
+                    passed_over.add(id(last[kind]))
+                last[kind] = child
         value = part.get("content-transfer-encoding")
         if isinstance(value, str) and value != value.strip():
             part.replace_header("content-transfer-encoding", value.strip())
