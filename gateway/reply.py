@@ -14,8 +14,8 @@ does any answer under a single block too long to be its context (bottom posting)
 Answers tagged inside an Outlook quote ("[Ana] Yes.") stay with their questions.
 In a reply with no header and no quote, what follows a mail app's "Sent from my …"
 line is the original its app wrote below it. Before the split, a mail gateway's
-banner above the first words is dropped and
-a clearsigned (PGP) body's armour set apart, its signature block for `signature`.
+banner above the first words is dropped and a clearsigned (PGP) body's armour set
+apart, its signature block for `signature`.
 """
 
 from __future__ import annotations
