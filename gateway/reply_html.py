@@ -231,7 +231,7 @@ def _find_cut(tokens: list[Token], scan: Scan) -> int | None:
             return None
     headed = _headed_blockquotes(scan, header)
     answered_in = {span for span in scan.spans if _answers_inside(tokens, scan, *span)}
-    if answered_in or headed:  # containers the author answered inside (Gmail's inline replies): their quotes decide
+    if answered_in or headed:  # a container answered inside gives way to its quotes; a headed blockquote is one
         scan.spans = sorted({*scan.spans, *headed} - answered_in)
         scan.text_after = uncovered_text_suffix(tokens, scan.spans + scan.quiet)
     for start, end in scan.spans:
