@@ -152,7 +152,7 @@ def without_hidden(html: str) -> str:
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     """Keep data-src only as an http(s) URL (it is shown, never loaded); links go where their author meant."""
     if element == "a" and attribute == "href":
-        return real_url(value)
+        return _safe_href(real_url(value))
     if attribute == "data-src" and not re.match(r"^https?://", value, re.IGNORECASE):
         return None
     if element == "img" and attribute == "src" and not _CID.match(value):
@@ -160,9 +160,26 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# What browsers skip at a URL's start or drop inside it, and nh3 does not: "\u2028javascript:…" and
+# "\xa0javascript:…" read to nh3 as relative links (a browser resolves them so too, but a feed reader
+# may not); a link whose scheme shows once they go is kept only with an allowed scheme
+_URL_JUNK = re.compile("[\x00-\x20\x7f-\xa0\xad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def _safe_href(url: str) -> str | None:
+    scheme = _SCHEME.match(_URL_JUNK.sub("", url))
+    if scheme is not None and scheme.group(1).lower() not in URL_SCHEMES:
+        return None
+    return url
+
+
 def _replace_images(html: str) -> str:
-    """Turn remote <img> into a placeholder span before nh3 sees the markup."""
-    if "<img" not in html.lower():
+    """Turn remote <img> into a placeholder span before nh3 sees the markup, and take the
+    placeholder's marks off any element the sender wrote with them: a `remote-image` of the
+    sender's own would load its image on the reader's click past the tracking-pixel check."""
+    lowered = html.lower()
+    if "<img" not in lowered and "remote-image" not in lowered and "data-src" not in lowered:
         return html
     out: list[str] = []
     for tok in tokenize(html):
@@ -170,6 +187,8 @@ def _replace_images(html: str) -> str:
             out.append(_image(tok))
         elif tok.kind == "end" and tok.tag == "img":
             continue
+        elif tok.kind == "start" and (tok.attr("data-src") or "remote-image" in tok.attr("class")):
+            out.append(f"<{tok.tag}>")  # the sender's attributes go; the element and its text stay
         else:
             out.append(source(tok))
     return "".join(out)

@@ -143,3 +143,23 @@ def test_language_and_direction_markup_is_kept() -> None:
     """lang picks the right glyphs for Han characters and the right voice for a screen reader."""
     html = '<p lang="ja" dir="ltr" onclick="x()">日本語</p><bdi>עברית</bdi><bdo dir="rtl">abc</bdo>'
     assert sanitize_html(html) == '<p lang="ja" dir="ltr">日本語</p><bdi>עברית</bdi><bdo dir="rtl">abc</bdo>'
+
+
+@pytest.mark.parametrize("junk", ["\u2028", "\xa0", "\ufeff", "\u200b", " \t"])
+def test_a_link_with_a_blank_looking_character_before_its_scheme_keeps_no_javascript(junk: str) -> None:
+    """nh3 reads "\u2028javascript:…" as a relative link and keeps it; browsers resolve it so too,
+    but a feed reader may not. With the characters browsers skip taken off, the scheme decides."""
+    out = sanitize_html(f'<a href="{junk}javascript:alert(1)">x</a><a href="{junk}https://example.org/">y</a>')
+    assert "javascript" not in out
+    assert out.count("href=") == 1  # the https link stays
+
+
+def test_a_placeholder_the_sender_wrote_is_no_placeholder() -> None:
+    """A sender's own `<span class="remote-image" data-src=…>` loaded its image once the reader chose
+    to load remote images, past the tracking-pixel check; a `lang="data-src="` steered the match."""
+    out = sanitize_html(
+        '<p><span class="remote-image" data-src="https://t.example/p.gif" lang="data-src=">y</span></p>'
+    )
+    assert out == "<p><span>y</span></p>"
+    ours = sanitize_html('<img src="https://e.example/a.png" alt="pic" width="400" height="300">')
+    assert ours == '<span class="remote-image" data-src="https://e.example/a.png">[image: pic]</span>'

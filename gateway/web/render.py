@@ -18,7 +18,8 @@ from gateway.store.view_rows import AttachmentRow, EntryRow
 
 # Raster formats browsers render without running anything; never SVG (it can carry script).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-_REMOTE_SPAN = re.compile(r'<span (?=[^>]*class="remote-image")[^>]*data-src="([^"]*)"[^>]*>(.*?)</span>', re.S)
+# the placeholder exactly as sanitize writes it and nh3 keeps it: no other attribute can steer the match
+_REMOTE_SPAN = re.compile(r'<span class="remote-image" data-src="([^"]*)">(.*?)</span>', re.S)
 _URL = re.compile(r"""\bhttps?://[^\s<>"']+[^\s<>"'.,;:!?)\]]""")
 
 
