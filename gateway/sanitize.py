@@ -194,8 +194,11 @@ def _replace_images(html: str) -> str:
     return "".join(out)
 
 
-_TINY = re.compile(r"^\s*[01](?:\.0+)?\s*(?:px)?\s*$")
-_HIDDEN = re.compile(rf"{_HIDING}|(?:^|[;\s])(?:width|height)\s*:\s*[01](?:px)?\b", re.IGNORECASE)
+_TINY = re.compile(r"^\s*[0-2](?:\.0+)?\s*(?:px)?\s*$")  # 2×1 too: a tracker's pixel is no picture at 2 px
+_HIDDEN = re.compile(
+    rf"{_HIDING}|(?:^|[;\s])(?:max-)?(?:width|height)\s*:\s*[01](?:px)?\b|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)",
+    re.IGNORECASE,
+)
 
 
 def _image(tok: Token) -> str:
@@ -212,7 +215,8 @@ def _image(tok: Token) -> str:
 
 
 def _is_tracking_pixel(tok: Token) -> bool:
-    """A remote image sized 1×1 (or 0) or hidden: an open tracker, not a picture."""
+    """A remote image at most 2×2 pixels, or hidden (no opacity, a 1-pixel maximum size): an open
+    tracker, not a picture."""
     sized = bool(_TINY.match(tok.attr("width"))) and bool(_TINY.match(tok.attr("height")))
     return sized or bool(_HIDDEN.search(tok.attr("style")))
 

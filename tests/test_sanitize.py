@@ -163,3 +163,12 @@ def test_a_placeholder_the_sender_wrote_is_no_placeholder() -> None:
     assert out == "<p><span>y</span></p>"
     ours = sanitize_html('<img src="https://e.example/a.png" alt="pic" width="400" height="300">')
     assert ours == '<span class="remote-image" data-src="https://e.example/a.png">[image: pic]</span>'
+
+
+@pytest.mark.parametrize(
+    "style",
+    ['width="2" height="1"', 'style="opacity:0"', 'style="max-width:1px;max-height:1px"', 'width="0" height="0"'],
+)
+def test_tracking_pixels_in_their_other_shapes_are_dropped(style: str) -> None:
+    assert sanitize_html(f'<p>Hi<img src="https://t.example/o.gif?u=42" {style}></p>') == "<p>Hi</p>"
+    assert "remote-image" in sanitize_html('<img src="https://e.example/a.png" style="opacity:0.5">')
