@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @property
+    def public_url(self) -> str:
+        """The web's address for links mailfeed mails out (digests, notices, sign-in links): never
+        the Host header of a request, which whoever sends the request writes."""
+        return (self.base_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
     def db_url(self) -> str:
         """The database to use: `DATABASE_URL`, or SQLite inside `DATA_DIR`."""
         if self.database_url:

@@ -50,7 +50,7 @@ class Job:
 
 
 def base_url(settings: Settings) -> str:
-    return (settings.base_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
+    return settings.public_url
 
 
 def send_due(

@@ -94,8 +94,9 @@ async def signin_request(
 
     token = await run_in_threadpool(make)
     if token is not None:
-        base = settings.base_url.rstrip("/") or str(request.base_url).rstrip("/")
-        link = f"{base}/signin/{token}?next={_safe_next(next)}"
+        # the mailed link's host is the setting's: from the request's Host header, anyone asking a
+        # sign-in link for someone else's address could send it to a host of theirs
+        link = f"{settings.public_url}/signin/{token}?next={_safe_next(next)}"
         try:
             await run_in_threadpool(send_signin_mail, settings, address, link)
         except (OSError, smtplib.SMTPException) as exc:

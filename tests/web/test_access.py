@@ -145,6 +145,7 @@ def test_email_sign_in_link_is_single_use_and_opens_a_session(
             "relay_url": f"smtp://127.0.0.1:{port}",
             "readers": "example.com",
             "digest_from": "feed@example.com",
+            "base_url": "https://testserver",
         }
     )
     browser = TestClient(create_app(s, store), base_url="https://testserver", headers=HTML, follow_redirects=False)
@@ -175,6 +176,22 @@ def test_email_sign_in_link_is_single_use_and_opens_a_session(
     out = browser.post("/signout", data={"csrf": token})
     assert out.status_code == 303
     assert browser.get("/f/team").status_code == 303
+
+
+def test_a_sign_in_links_host_is_the_settings_never_the_requests(
+    store: Store, settings: Settings, sink: list[bytes], two_feeds: dict[str, int]
+) -> None:
+    """Whoever asks for a sign-in link writes the request's Host header: the mailed link went to
+    their host, and the victim's click handed them the token. With BASE_URL unset, the link is
+    http://HTTP_HOST:HTTP_PORT, as the README says."""
+    port = int(sink.pop(0))
+    s = settings.model_copy(update={"auth": "email", "relay_url": f"smtp://127.0.0.1:{port}", "readers": "example.com"})
+    browser = TestClient(create_app(s, store), base_url="https://evil.example", headers=HTML, follow_redirects=False)
+    token = csrf_of(browser.get("/signin").text)
+    assert browser.post("/signin", data={"email": "alice@example.com", "csrf": token}).status_code == 200
+    body = message_from_bytes(sink[0]).get_payload(decode=True).decode()
+    assert "evil.example" not in body
+    assert f"http://{s.http_host}:{s.http_port}/signin/" in body
 
 
 def test_admin_hides_and_deletes_entries_and_raw(store: Store, settings: Settings) -> None:
