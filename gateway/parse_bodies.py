@@ -184,7 +184,7 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
             last: dict[str, Message] = {}
             for child in (c for c in children if isinstance(c, Message)):
                 kind = child.get_content_type()
-                if kind not in ("text/plain", "text/html") or not str(child.get_payload()).strip():
+                if kind not in ("text/plain", "text/html") or not _has_words(child):
                     continue  # an empty alternative stands for nothing: the one before it stays
                 if kind in last:
                     passed_over.add(id(last[kind]))
@@ -204,6 +204,12 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, latin1, flowed, passed_over
+
+
+def _has_words(part: Message) -> bool:
+    """The part's body is not empty; its bytes, since a text's charset label may be no charset ("bogus\\0")."""
+    payload = part.get_payload(decode=True)
+    return isinstance(payload, bytes) and bool(payload.strip())
 
 
 def _reads_as_text(data: bytes) -> bool:

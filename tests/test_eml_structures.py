@@ -552,3 +552,16 @@ def test_an_empty_last_alternative_leaves_the_text_before_it() -> None:
     cut = raw.replace(b"; format=flowed\n\nPlease send your lunch order by noon. The \nmenu is on the wiki.\n", b"\n\n")
     assert cut != raw
     assert analysed(cut).content.text == "Please send your lunch order by noon. The\nmenu is on the wiki."
+
+
+def test_text_alternatives_with_a_charset_label_that_is_no_charset_are_read() -> None:
+    """Found by the fuzz test: looking whether an alternative was empty decoded it by its label,
+    and "bogus\\0" raised, so the message failed to parse."""
+    raw = (
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\n'
+        b'Content-Type: text/plain; charset="bogus\x00"\r\nContent-Disposition: attachment; filename="1"\r\n\r\n'
+        b"\x80 one\r\n--b\r\n"
+        b'Content-Type: text/plain; charset="bogus\x00"\r\nContent-Disposition: attachment; filename="2"\r\n\r\n'
+        b"\x80 two\r\n--b--\r\n"
+    )
+    assert [a.filename for a in analysed(raw).content.attachments] == ["1", "2"]
