@@ -101,7 +101,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
-        in_reply_to=_ids(read_header(msg, "in-reply-to"))[:1],
+        in_reply_to=_replied_to(read_header(msg, "in-reply-to")),
         references=_ids(read_header(msg, "references"))[-MAX_REFERENCES:],
         subject=decoded(read_header(msg, "subject", charset)),
         author=author,
@@ -209,6 +209,16 @@ def _not_mail(raw: bytes) -> str:
 def _first_id(value: str) -> str:
     ids = _ids(value)
     return ids[0] if ids else ""
+
+
+def _replied_to(value: str) -> list[str]:
+    """The Message-ID In-Reply-To names: its last, comments aside. exmh and MH write "Message from
+    Doug <doug@…> of "date" <id>", where the first is the sender's address (which then joined
+    unrelated replies to Doug as one thread); "<grandparent> <parent>" ends with the parent."""
+    return _ids(_COMMENT.sub(" ", value))[-1:]
+
+
+_COMMENT = re.compile(r"\([^()]{0,500}\)")  # "<id> (Bo's message of "Mon, 2 Mar")"
 
 
 def _ids(value: str) -> list[str]:

@@ -34,6 +34,7 @@ import base64
 import binascii
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,20 +46,26 @@ MAX_SUBJECT_KEY = 255
 # Chinese, 返信: Japanese, Arabic, Hebrew, Vietnamese, Thai) ...; and Outlook's "Recall:", the request to
 # recall a message, which reaches an address outside the sender's Exchange as a plain message
 _REPLIES = (
-    r"re|aw|sv|vs|r|rif|risp|rv|antw|odp|res|ynt|vá|απ|отв|ответ|відп|odg|atb|bls|balas|回复|回覆|答复|رد|השב|"
-    r"trả\s+lời|ตอบกลับ|返信|recall"
+    r"re|aw|sv|vs|r|rif|risp|rv|antw|antwort|odp|res|ynt|vá|απ|σχετ|отв|ответ|відп|отг|odg|atb|ats|bls|balas|"
+    r"回复|回覆|答复|رد|השב|תגובה|회신|답장|réf|trả\s+lời|ตอบกลับ|返信|recall"
 )
 # ... and Fwd: with its forms (WG: German, TR: French, I: Italian, VB: Swedish, Doorst: Dutch, PD: Polish,
 # ENC: Portuguese, VL: Finnish, Videresend: Norwegian, İLT: Turkish, Redir.: Romanian, ΠΡΘ: Greek,
 # Пересл: Russian, Továbbítás/TOV: Hungarian, Chinese, 転送: Japanese); forward.py and extract.py read them
 # too. Either may end in a dot ("Odp.:", "Atb.:").
-FORWARDS = r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄|転送"
+FORWARDS = (
+    r"fwd?|wg|tr|rv|i|vb|doorst|pd|enc|vl|videresend|ilt|redir\.?|πρθ|προώθ|пересл|továbbítás|tov|转发|轉寄|転送|"
+    r"전달|העבר|chuyển\s+tiếp|trs|pārs\.?"
+)
+# Tags lists and mail filters put before or after "Re:": "[team]", amavis's "***SPAM***", MailScanner's
+# "{Spam?}", a tenant's "*EXT*", "#External:", "EXT:" (the shown subject loses only the first kind)
+_TAGS = r"\[[^\]]{1,64}\]|\{[^}]{1,24}\}|\*{1,3}\s*[a-z?]{2,12}\s*\*{1,3}|#?\s*(?:external|ext|spam)\s*[:：]"
 _PREFIX = re.compile(
-    rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|\[[^\]]{{1,64}}\])\s*",
+    rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|{_TAGS})\s*",
     re.IGNORECASE,
 )
 _REPLY_PREFIX = re.compile(
-    rf"^\s*(?:\[[^\]]{{1,64}}\]\s*)*(?:{_REPLIES})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
+    rf"^\s*(?:(?:{_TAGS})\s*)*(?:{_REPLIES})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]",
     re.IGNORECASE,
 )
 
@@ -154,7 +161,7 @@ def normalize_subject(subject: str) -> str:
     Prefixes are removed in a loop, not by recursion, and the loop is bounded
     by the subject's length.
     """
-    key = subject
+    key = subject = unicodedata.normalize("NFKC", subject)  # Japanese clients' full-width "Ｒｅ："
     for _ in range(len(subject) + 1):
         stripped = _PREFIX.sub("", key, count=1)
         if stripped == key:
@@ -164,7 +171,7 @@ def normalize_subject(subject: str) -> str:
 
 
 def is_reply_subject(subject: str) -> bool:
-    return bool(_REPLY_PREFIX.match(subject))
+    return bool(_REPLY_PREFIX.match(unicodedata.normalize("NFKC", subject[:300])))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,10 @@ def test_normalize_subject_strips_localised_prefixes_and_list_tags() -> None:
     ]
     + ["Trả lời:", "ตอบกลับ:"]
     + ["Recall:"]  # Outlook's request to recall a message: about that message, in its thread
-    + ["返信:", "Odp.:", "ODP.:", "Atb.:"],  # Japanese; the dotted Polish and Latvian forms
+    + ["返信:", "Odp.:", "ODP.:", "Atb.:"]  # Japanese; the dotted Polish and Latvian forms
+    # Korean Outlook's, Greek's second form, Hebrew's, Lotus Notes' German, French's "Réf. :", Lithuanian,
+    # Bulgarian; Japanese clients' full-width "Ｒｅ："
+    + ["회신:", "답장:", "ΣΧΕΤ:", "תגובה:", "Antwort:", "Réf. :", "ATS:", "Отг:", "Ｒｅ：", "ＲＥ： FW:"],
 )
 def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> None:
     # a reply without reply headers joins its thread by subject only when its subject says it is one
@@ -72,11 +75,31 @@ def test_reply_prefixes_of_more_languages_make_a_reply_subject(prefix: str) -> N
 
 @pytest.mark.parametrize(
     "prefix",
-    ["VL:", "Videresend:", "İLT:", "Redir.:", "ΠΡΘ:", "Προώθ:", "Пересл:", "Továbbítás:", "TOV:", "转发:", "転送:"],
+    ["VL:", "Videresend:", "İLT:", "Redir.:", "ΠΡΘ:", "Προώθ:", "Пересл:", "Továbbítás:", "TOV:", "转发:", "転送:"]
+    + ["전달:", "העבר:", "Chuyển tiếp:", "TRS:", "Pārs.:"],  # Korean, Hebrew, Vietnamese, Indonesian, Latvian
 )
 def test_forward_prefixes_of_more_languages_are_stripped_but_are_no_reply(prefix: str) -> None:
     assert normalize_subject(f"{prefix} Budget 2027") == "budget 2027" and not is_reply_subject(f"{prefix} x")
     assert is_forward_subject(f"{prefix} Budget 2027")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Re: {Spam?} Budget 2027",  # MailScanner
+        "***SPAM*** Re: Budget 2027",  # amavisd-new
+        "#External: Re: Budget 2027",
+        "Re: #External: Budget 2027",
+        "*EXT* Re: Budget 2027",
+        "RE: *EXT* Budget 2027",
+        "EXT: Re: Budget 2027",
+        "[EXTERNAL] RE: Budget 2027",
+    ],
+)
+def test_a_mail_filters_tag_before_or_after_re_is_no_part_of_the_subject(subject: str) -> None:
+    """A reply with no reply headers joins its thread by subject; the tag a filter or a tenant's rule
+    put in made it a thread of its own."""
+    assert normalize_subject(subject) == "budget 2027" and is_reply_subject(subject)
 
 
 def test_words_that_start_like_a_prefix_are_kept() -> None:
@@ -87,6 +110,8 @@ def test_words_that_start_like_a_prefix_are_kept() -> None:
         "Iltapäivä: kahvi",
         "Information: Q3",
         "Tovább: x",
+        "Extension: x",
+        "Atsiliepimai: x",
     ):
         assert normalize_subject(subject) == subject.casefold() and not is_reply_subject(subject)
 
@@ -119,6 +144,27 @@ def test_web_form_in_reply_to_without_brackets_is_a_parent() -> None:
 
     msg = parse(make_mail(message_id="x@y", in_reply_to="parent-123@forms.example.com"))
     assert msg.in_reply_to == ["parent-123@forms.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("value", "parent"),
+    [
+        # exmh and MH: the first bracketed token is the sender's address, which joined every reply to
+        # that person, in any thread, as one thread; the message's id comes last
+        (
+            'Message from Doug Lee <doug@example.org> of "Mon, 02 Mar 2026 09:12:00 +0100." <1234.99@host.example.org>',
+            "1234.99@host.example.org",
+        ),
+        ("<grandparent@example.org> <parent@example.org>", "parent@example.org"),  # two ids: the parent last
+        ('<parent@example.org> (Bo Berg\'s message of "Mon, 2 Mar 2026" <bo@example.org>)', "parent@example.org"),
+        ("<parent@example.org>", "parent@example.org"),
+    ],
+)
+def test_in_reply_to_names_the_parent_last(value: str, parent: str) -> None:
+    from gateway.parse import parse
+    from tests.helpers import make_mail
+
+    assert parse(make_mail(message_id="x@y", in_reply_to=value)).in_reply_to == [parent]
 
 
 def test_siblings_of_a_missing_parent_share_a_thread() -> None:
