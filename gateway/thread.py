@@ -59,7 +59,8 @@ FORWARDS = (
 )
 # Tags lists and mail filters put before or after "Re:": "[team]", amavis's "***SPAM***", MailScanner's
 # "{Spam?}", a tenant's "*EXT*", "#External:", "EXT:" (the shown subject loses only the first kind)
-_TAGS = r"\[[^\]]{1,64}\]|\{[^}]{1,24}\}|\*{1,3}\s*[a-z?]{2,12}\s*\*{1,3}|#?\s*(?:external|ext|spam)\s*[:：]"
+# (no leading space in any of them: the space between two tags is the repetition's own, one way only)
+_TAGS = r"\[[^\]]{1,64}\]|\{[^}]{1,24}\}|\*{1,3}[a-z?]{2,12}\*{1,3}|#?(?:external|ext|spam)[:：]"
 _PREFIX = re.compile(
     rf"^\s*(?:(?:{_REPLIES}|{FORWARDS})\.?(?:\s*\[\d+\]|\s*\(\d+\))?\s*[:：]|{_TAGS})\s*",
     re.IGNORECASE,

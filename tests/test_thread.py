@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +101,18 @@ def test_a_mail_filters_tag_before_or_after_re_is_no_part_of_the_subject(subject
     """A reply with no reply headers joins its thread by subject; the tag a filter or a tenant's rule
     put in made it a thread of its own."""
     assert normalize_subject(subject) == "budget 2027" and is_reply_subject(subject)
+
+
+def test_a_subject_of_many_tags_is_read_in_linear_time() -> None:
+    """Spaces both before and after a tag made the tags' repetition match each run of spaces two
+    ways: "ext:  " twenty times over took minutes (a subject anyone can send). A guard against
+    that blow-up, not a speed target: each call takes microseconds."""
+    start = time.perf_counter()
+    for unit in ("ext:  ", "*ab*  ", "[x]  ", "{a}  ", "#spam: ", "re: ", "ext:*ab*[x] "):
+        subject = unit * 60 + "x"
+        is_reply_subject(subject)
+        normalize_subject(subject)
+    assert time.perf_counter() - start < 5.0
 
 
 def test_words_that_start_like_a_prefix_are_kept() -> None:
