@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.message import ParsedMessage
+from gateway.thread import FORWARDS
 
 LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
 # the addresses mail servers send their bounces from (MDaemon signs its own with its name), and the
@@ -39,7 +40,7 @@ _BOUNCE_TEXT = re.compile(
     r"your message did not reach|n'a pas pu [eê]tre (?:d[ée]livr[ée]|remis)|konnte nicht zugestellt werden",
     re.IGNORECASE,
 )
-_FORWARDED = re.compile(r"^\s*(?:fwd?|fw|wg|tr|vs|rv|enc|doorst)\s*:", re.IGNORECASE)
+_FORWARDED = re.compile(rf"^\s*(?:{FORWARDS}|vs)\s*[:：]", re.IGNORECASE)  # threading's forward prefixes
 # Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)"
 _NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\b(?i:is out of the office)\b")  # "AUTO:" in capitals, as Notes writes it
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
