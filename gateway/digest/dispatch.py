@@ -49,10 +49,6 @@ class Job:
     feed: Feed
 
 
-def base_url(settings: Settings) -> str:
-    return settings.public_url
-
-
 def send_due(
     *,
     store: Store,
@@ -94,7 +90,7 @@ def send_due(
     report.counts["claimed"] = len(jobs)
     _send_all(store, settings, key, now, jobs, report, send, cache, instance=instance, started=started)
     report.counts["notices"] = send_notices(
-        store=store, settings=settings, now=now, base_url=base_url(settings), send=send
+        store=store, settings=settings, now=now, base_url=settings.public_url, send=send
     )
     return report
 
@@ -305,7 +301,7 @@ def _compose(
     got = collect.select(entries, reader=reader.email, muted=muted, only=only)
     if not got.items and sub.skip_empty:
         return None
-    url = base_url(settings)
+    url = settings.public_url
     domain = (settings.digest_from or feed.address).rpartition("@")[2]
     rendered = render(
         feed={"slug": feed.slug, "title": feed.title, "address": feed.address},
