@@ -355,7 +355,7 @@ def _latin_reading(data: bytes, charset: str, longest_run: int) -> str | None:
             run = 0
             letters += ch.isalpha()
             continue
-        if not (ch in _LATIN_SIGNS or unicodedata.name(ch, "").startswith("LATIN")):
+        if not _is_latin(ch):
             return None
         run += 1
         beyond += 1

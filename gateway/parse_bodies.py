@@ -55,7 +55,7 @@ def bodies(
         # one text part with a name and no "attachment" (old mailers name the body): mail-parser lists it
         # as a file only, and the entry was blank; it is the body, and still the file
         plain, html = ([_body_as_text(msg)], []) if msg.get_content_subtype() == "plain" else ([], [_body_as_text(msg)])
-    elif not msg.is_multipart() and not any(t.strip() for t in plain + html) and _unread_text_body(msg, mail):
+    elif not any(t.strip() for t in plain + html) and _unread_text_body(msg, mail):
         # "text/plain>", "text/html Content-Transfer-Encoding: 8bit", "text/enriched": mail-parser reads
         # text/plain and text/html alone, and the body was dropped, no text, no file, no reason given
         text = _body_as_text(msg)
