@@ -8,11 +8,12 @@ from gateway.classify import Verdict, classify
 from gateway.message import Address, ParsedMessage
 
 
-def msg(subject: str = "Plan", sender: str = "ann@example.com", **headers: str) -> ParsedMessage:
+def msg(subject: str = "Plan", sender: str = "ann@example.com", text: str = "", **headers: str) -> ParsedMessage:
     return ParsedMessage(
         message_id="m@x",
         subject=subject,
         author=Address("", sender),
+        text=text,
         headers={k.replace("_", "-"): v for k, v in headers.items()},
     )
 
@@ -179,20 +180,18 @@ def test_a_piece_of_a_split_message_is_held_with_its_place() -> None:
         (msg(sender="postmaster\\@corp.example@relay.example"), None),  # an escaped "@" in the address
         # an ordinary address, a delivery failure's subject and the words mail servers write in it
         (
-            ParsedMessage(
-                message_id="m@x",
-                subject="Mail delivery failed: returning message to sender",
-                author=Address("", "ndr@mx.example.com"),
-                text="This message was created automatically by mail delivery software.\n\nA message …",
+            msg(
+                "Mail delivery failed: returning message to sender",
+                "ndr@mx.example.com",
+                "This message was created automatically by mail delivery software.\n\nA message …",
             ),
             None,
         ),
         (
-            ParsedMessage(
-                message_id="m@x",
-                subject="RE: Weekly minutes : non remis (delivery failed)",
-                author=Address("", "relay-notices@bank.example"),
-                text="Votre message n'a pas pu etre delivre a frank@example.com",
+            msg(
+                "RE: Weekly minutes : non remis (delivery failed)",
+                "relay-notices@bank.example",
+                "Votre message n'a pas pu etre delivre a frank@example.com",
             ),
             None,
         ),
@@ -205,17 +204,15 @@ def test_bounces_from_gateways_and_relays_are_ignored(message: ParsedMessage, en
 
 
 def test_a_persons_mail_about_a_delivery_is_posted() -> None:
-    person = ParsedMessage(
-        message_id="m@x",
-        subject="Delivery failure at the loading dock",
-        author=Address("Ivan Porter", "ivan@example.org"),
-        text="The van could not deliver the chairs today; the ramp was blocked.",
+    person = msg(
+        "Delivery failure at the loading dock",
+        "ivan@example.org",
+        "The van could not deliver the chairs today; the ramp was blocked.",
     )
     assert classify(person).action == "post"  # a delivery failure's subject, and a person's words
-    forwarded = ParsedMessage(
-        message_id="m@x",
-        subject="Fwd: Undeliverable: Budget",
-        author=Address("Ivan Porter", "ivan@example.org"),
-        text="Why did this bounce?\n\nYour message could not be delivered to budget@example.org",
+    forwarded = msg(
+        "Fwd: Undeliverable: Budget",
+        "ivan@example.org",
+        "Why did this bounce?\n\nYour message could not be delivered to budget@example.org",
     )
     assert classify(forwarded).action == "post"  # a person forwarding a bounce asks the team about it
