@@ -223,7 +223,11 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
     while i + 1 < len(lines):
         i += 1
         line = lines[i]
-        if not line.strip() or (not quoted and P.QUOTED.match(line)):
+        if not line.strip():
+            continue
+        if not quoted and P.QUOTED.match(line):
+            if line.startswith(">>>") and P.GROUPWISE_HEADER.match(line[: P.LINE_MAX_CHARS]):
+                return i, i
             continue
         if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]) or P.GIT_PATCH.match(line):
             i = _skip_forward_fields(lines, i, quoted)

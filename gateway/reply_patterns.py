@@ -116,6 +116,11 @@ ANDROID_HEADER = re.compile(r"^\s*-{2,}\s*\S.{0,200}\s(?:wrote|schrieb|a écrit)
 NOTES_HEADER = re.compile(
     r"^\s*\S.{0,120}?\s---\s?\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?[AaPp][Mm])?\s?---"
 )
+# GroupWise's header above the original it puts unquoted below: ">>> Bo Berg <bo@example.com> 3/2/2026 6:01 PM >>>"
+GROUPWISE_HEADER = re.compile(
+    r"^>>>[ \t]+\S[^\n]{0,200}?\s\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s+"
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?[ \t]*>>>\s*$"
+)
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
 # Mutt's bracketed attribution "* Bo Berg <bo@example.com> [2026-03-02 18:01]:" and sup's and

@@ -158,3 +158,13 @@ def test_github_notification_shows_the_comment_without_the_footer_or_the_hidden_
     html = html_of(c)
     assert html_to_text(html) == words.replace("#398.", "#398 (https://github.com/example/tool/pull/398).")
     assert "Reply to this email directly" not in html and "Message ID" not in html and "beacon" not in html
+
+
+def test_groupwise_header_between_angle_brackets_starts_the_unquoted_history_below_it() -> None:
+    """GroupWise puts ">>> Name <address> date time >>>" above the original and quotes none of it:
+    the header looked like a quoted line, and the whole original was shown as the replier's words."""
+    c = analysed_fixture("groupwise-unquoted-original-below-its-header.eml").content
+    assert c.text == "Fine by me, let's book the hall for Saturday.\n\nBo"
+    assert c.quoted_text.startswith(">>> Ana Lind <ana@example.com> 11/26/2026 10:15 AM >>>\nHi all,")
+    assert c.quoted_text.endswith("The hall costs 400 and the tent 250.\n\nAna")
+    assert c.forward is None
