@@ -26,6 +26,7 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
     if any(_GENERATED_NAME.match(str(item.get("filename") or "")) for item in items):
         # "newsletter.txt" has the shape of mail-parser's made-up names: a name a part really has stays
         names.update((name, name) for name in _given_names(msg) if _GENERATED_NAME.match(name) and name not in names)
+    untyped = _untyped_names(msg) if any(item.get("mail_content_type") == "text/plain" for item in items) else {}
     out = []
     for item in items:
         payload = item.get("payload") or ""
@@ -43,7 +44,8 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
         out.append(
             Attachment(
                 filename=safe_filename(_attachment_name(item, names)),
-                content_type=_media_type(str(item.get("mail_content_type") or "")),
+                content_type=untyped.get(str(item.get("filename") or ""))
+                or _media_type(str(item.get("mail_content_type") or "")),
                 data=data,
                 content_id=no_nul(str(item.get("content-id") or "")).strip().strip("<>"),
                 inline=disposition.startswith("inline"),
@@ -80,6 +82,21 @@ def _attachment_name(item: dict, names: dict[str, str]) -> str:
         local = theirs.strip().strip("<>").partition("@")[0]
         return local if _FILE_NAME.match(local) else "attachment" + (mimetypes.guess_extension(ctype) or "")
     return decoded(theirs)
+
+
+def _untyped_names(msg: Message) -> dict[str, str]:
+    """Named parts whose Content-Type names no type ("pdf; name=notes.pdf") → the type their name says.
+
+    The email package reads such a part as text/plain, and the PDF was offered as a text file.
+    """
+    out = {}
+    for part in msg.walk():
+        value = part.get("content-type")
+        if isinstance(value, str) and "/" not in value.partition(";")[0] and (name := part.get_filename()):
+            guessed = mimetypes.guess_type(safe_filename(decoded(name)))[0]
+            if guessed:
+                out[name] = guessed
+    return out
 
 
 def _given_names(msg: Message) -> set[str]:
@@ -179,8 +196,20 @@ def unnamed_files(msg: Message) -> list[Attachment]:
         data = part.get_payload(decode=True)
         if isinstance(data, bytes) and data:
             extension = mimetypes.guess_extension(ctype) or (".txt" if ctype.startswith("text/") else "")
-            out.append(Attachment("attachment" + extension, ctype, data))
+            out.append(Attachment(_named_elsewhere(part) or "attachment" + extension, ctype, data))
     return out
+
+
+def _named_elsewhere(part: Message) -> str:
+    """A name where the email package does not look for one: a "filename" on the Content-Type
+    ("application/pdf; filename=report.pdf"), or the file a Content-Location ends in."""
+    value = part.get_param("filename")
+    name = _param_text((value[0] or "", value[1] or "", value[2])) if isinstance(value, tuple) else value  # RFC 2231
+    if isinstance(name, str) and name.strip():
+        return safe_filename(decoded(name))
+    location = str(part.get("content-location") or "").strip()
+    last = location.split("?")[0].split("#")[0].rstrip("/").rpartition("/")[2]
+    return last if _FILE_NAME.match(last) else ""
 
 
 # text parts mail-parser reads as bodies, calendars, which parse_calendar lists as invite.ics, and

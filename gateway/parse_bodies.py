@@ -51,10 +51,11 @@ def bodies(
         plain, html = _redecoded_bodies(msg, passed_over)
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
-    elif _named_text_body(msg) and not any(t.strip() for t in plain + html):
-        # one text part with a name and no "attachment" (old mailers name the body): mail-parser lists it
-        # as a file only, and the entry was blank; it is the body, and still the file
-        plain, html = ([_body_as_text(msg)], []) if msg.get_content_subtype() == "plain" else ([], [_body_as_text(msg)])
+    elif not any(t.strip() for t in plain + html) and (named := _named_text_body(msg)) is not None:
+        # a text part with a name and no "attachment" first (old mailers name the body): mail-parser lists
+        # it as a file only, and the entry was blank; it is the body, and still the file
+        text = _body_as_text(named)
+        plain, html = ([text], []) if named.get_content_subtype() == "plain" else ([], [text])
     elif not any(t.strip() for t in plain + html) and _unread_text_body(msg, mail):
         # "text/plain>", "text/html Content-Transfer-Encoding: 8bit", "text/enriched": mail-parser reads
         # text/plain and text/html alone, and the body was dropped, no text, no file, no reason given
@@ -142,13 +143,24 @@ def _holds_html(part: Message) -> bool:
     return any(p.get_content_type() == "text/html" for p in part.walk())
 
 
-def _named_text_body(msg: Message) -> bool:
-    return (
-        not msg.is_multipart()
-        and msg.get_content_type() in ("text/plain", "text/html")
-        and msg.get_content_disposition() != "attachment"
-        and msg.get_filename() is not None
+def _named_text_body(msg: Message) -> Message | None:
+    """The message's first leaf part, when it is a named text part not marked "attachment".
+
+    Only the first: a named text part further down, beside a body, is a file.
+    """
+    part = msg
+    while part.is_multipart() and part.get_content_maintype() == "multipart":
+        children = part.get_payload()
+        if not isinstance(children, list) or not children or not isinstance(children[0], Message):
+            return None
+        part = children[0]
+    named = (
+        not part.is_multipart()
+        and part.get_content_type() in ("text/plain", "text/html")
+        and part.get_content_disposition() != "attachment"
+        and part.get_filename() is not None
     )
+    return part if named else None
 
 
 def _unread_text_body(msg: Message, mail: MailParser) -> bool:
@@ -360,6 +372,8 @@ def _redecoded_bodies(msg: Message, passed_over: set[int]) -> tuple[list[str], l
     for part in msg.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment" or id(part) in passed_over:
             continue
+        if part.get_filename() is not None:
+            continue  # a file, as mail-parser lists it ("notes.pdf" under "Content-Type: pdf" reads as text)
         kind = part.get_content_type()
         if kind not in ("text/plain", "text/html"):
             continue

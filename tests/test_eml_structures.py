@@ -565,3 +565,27 @@ def test_text_alternatives_with_a_charset_label_that_is_no_charset_are_read() ->
         b"\x80 two\r\n--b--\r\n"
     )
     assert [a.filename for a in analysed(raw).content.attachments] == ["1", "2"]
+
+
+def test_a_named_text_part_first_in_a_multipart_is_the_body_when_nothing_else_is() -> None:
+    """Old mailers (and XEmacs' VM) name the body part of a multipart too; mail-parser lists every
+    named part as a file only, and the entry was blank. The first one is the body; a named text
+    part further down stays a file alone."""
+    c = analysed_fixture("named-text-body-first-in-multipart.eml").content
+    assert c.text == "The minutes are attached; the budget passed. Grüße, Bo"
+    assert "secretary" not in c.text
+    assert [a.filename for a in c.attachments] == ["message.txt", "notes.txt", "minutes.doc"]
+
+
+def test_attachments_named_on_their_content_type_or_location_or_typed_by_name_alone() -> None:
+    """A "filename" on the Content-Type and a Content-Location were no names to the email package
+    ("attachment.pdf", "attachment.png"); a Content-Type of "pdf" reads as text/plain, and the PDF's
+    bytes were shown as the message's text."""
+    c = analysed_fixture("attachment-names-outside-the-usual-parameters.eml").content
+    assert c.text == "Here are the report, the chart and my notes."
+    assert sorted((a.filename, a.content_type) for a in c.attachments) == [
+        ("chart-2026.png", "image/png"),
+        ("notes.pdf", "application/pdf"),
+        ("report-q3.pdf", "application/pdf"),
+    ]
+    assert all(a.data.startswith((b"%PDF", b"\x89PNG")) for a in c.attachments)
