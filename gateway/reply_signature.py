@@ -96,7 +96,7 @@ def _separator_block(lines: list[str], end: int) -> int | None:
             return None
         if P.SIG_SEPARATOR.match(line):
             tail = lines[i + 1 : end + 1]
-            if any(P.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail):
+            if any(P.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail) or _prose_below(tail):
                 return None
             if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
                 return i
@@ -115,6 +115,21 @@ def _signed_below(tail: list[str]) -> bool:
     ("________" between two parts, "Best regards," under the second); the closing starts the signature."""
     text = [t for t in tail if t.strip()]
     return any(_is_closing(t) for t in text[1:])
+
+
+def _prose_below(tail: list[str]) -> bool:
+    """Sentences under the separator, and no notice: the author's own section under a divider or a
+    heading's underline ("Release notes for 2.4\n=====\nFixed the login bug."), which was folded away.
+    A footer is names, roles, addresses and links; a notice in sentences is a notice still."""
+    sentences = sum(1 for t in tail if _written_sentence(t))
+    if sentences <= sum(1 for t in tail if P.CONTACT.search(t)):
+        return False  # a company's block with its slogan ("Building bridges since 1952.") is a footer
+    text = " ".join(t.strip() for t in tail)
+    return not (N.may_be_notice(text.lower()) and (N.LEGAL.search(text) or N.LINE.search(text)))
+
+
+def _written_sentence(line: str) -> bool:
+    return len(line.split()) >= 5 and line.rstrip().endswith((".", "!", "?")) and not P.CONTACT.search(line)
 
 
 def _is_closing(line: str) -> bool:

@@ -16,6 +16,7 @@ from gateway.html_text import html_to_text
 from gateway.message import ReplyParts
 from gateway.reply import split_reply, split_reply_html, without_signature
 from gateway.reply_thread import split_thread
+from tests.helpers import analysed_fixture
 
 EML = Path(__file__).parent / "data" / "eml"
 
@@ -401,6 +402,20 @@ def test_a_separator_between_two_parts_of_the_message_is_not_a_signature() -> No
     assert (
         split_reply(f"Agreed.\n\nBest regards,\nBo Berg\n\n{footer}").signature == f"Best regards,\nBo Berg\n\n{footer}"
     )
+
+
+def test_sentences_under_a_divider_or_a_headings_underline_are_the_authors() -> None:
+    """A "=====" under a title and sentences below it read as a separator and its footer, and the
+    author's whole section was folded away as a signature; a company's block below the message,
+    its slogan a sentence, is a footer still."""
+    c = analysed_fixture("sections-under-divider-lines.eml").content
+    assert c.text == (
+        "Release notes for 2.4\n==========================\nFixed the login bug and the export crash.\n"
+        "Please test on staging today.\n\nAna"
+    )
+    assert c.signature == "_" * 30 + "\nACME Tools | www.acme.example\nBuilding better tools since 1998."
+    notice = "_" * 30 + "\nThis e-mail is confidential. If you are not the intended recipient, delete it."
+    assert split_reply(f"Agreed.\n\n{notice}").signature == notice
 
 
 @pytest.mark.parametrize("delimiter", ["--", "-- ", "--  ", "--\t"])
