@@ -10,6 +10,8 @@ inside forwards (forward) or split quotes (reply).
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import email.utils
 import hashlib
 import itertools
@@ -156,6 +158,15 @@ class _MailParser(mailparser.MailParser):
     def _make_mail(self, complete: bool = True) -> dict[str, object]:
         return {}
 
+    def _build_header_index(self) -> dict[str, list[str]]:
+        # An address header whose base64 word the email package cannot decode ("=?b?ey?=" cut
+        # between two words) raised in mail-parser's reading of every address, and the message
+        # was quarantined for a display name; such a value is read by mailfeed's own reader.
+        index: dict[str, list[str]] = super()._build_header_index()
+        for header in _ADDRESS_HEADERS & index.keys():
+            index[header] = [_readable_address_header(value) for value in index[header]]
+        return index
+
     def parse(self) -> _MailParser:
         # A multipart whose parts never close has no epilogue, and mail-parser's search for one in it
         # raised AttributeError: the message was quarantined. An empty one is searched for nothing.
@@ -173,6 +184,19 @@ class _MailParserWithMessages(_MailParser):
     """For raw bytes that name a message/* part: only those can hold one sent in base64."""
 
     attaches_messages = True
+
+
+_ADDRESS_HEADERS = frozenset({"bcc", "cc", "delivered-to", "from", "reply-to", "to"})  # the ones mail-parser reads
+
+
+def _readable_address_header(value: str) -> str:
+    if not isinstance(value, str) or "?b?" not in value.lower():
+        return value  # only base64 words make the email package raise
+    try:
+        email.header.decode_header(value)
+    except email.errors.HeaderParseError:
+        return decoded(value)
+    return value
 
 
 def _read(raw: bytes) -> mailparser.MailParser:

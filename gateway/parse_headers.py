@@ -88,19 +88,16 @@ def decoded(value: str) -> str:
     run: list[bytes] = []  # the bytes of adjacent words in one charset
     charset = ""
     at = 0
-    for m in _ENCODED_WORD.finditer(value):
-        data = _word_bytes(m[2], m[3])
-        if data is None:  # not decodable: kept as written
-            continue
-        between = value[at : m.start()]
+    for start, end, label, data in _words(value):
+        between = value[at:start]
         adjacent = bool(run) and not between.strip()
-        if run and (not adjacent or m[1].lower() != charset):
+        if run and (not adjacent or label != charset):
             out.append(decode_bytes(b"".join(run), charset))
             run = []
         if not adjacent:
             out.append(between)
         run.append(data)
-        charset, at = m[1].lower(), m.end()
+        charset, at = label, end
     if run:
         out.append(decode_bytes(b"".join(run), charset))
     out.append(value[at:])
@@ -111,6 +108,36 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n")
 # charset (and an RFC 2231 language), B or Q, the encoded text: no "?" in it (RFC 2047 5), which also
 # bounds every failed match at the next "?"
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,80})\?([QqBb])\?([^?]{0,4000})\?=")
+
+
+def _words(value: str) -> list[tuple[int, int, str, bytes]]:
+    """(start, end, charset, bytes) of each decodable encoded word in `value`.
+
+    A base64 word that ends inside a group of four, or a Q word inside an "=XX" escape, goes on in
+    the next word when only space stands between them and both say one charset and encoding: a
+    mailer cut the encoding there, not the text ("=?iso-8859-1?b?ey?= =?iso-8859-1?b?NE6O…?=");
+    decoded apart, every byte after the cut was wrong.
+    """
+    out: list[tuple[int, int, str, bytes]] = []
+    cut: tuple[int, str, str] | None = None  # (start, charset + encoding, text) of a word cut mid-byte
+    for m in _ENCODED_WORD.finditer(value):
+        kind, b64 = m[1].lower() + m[2].lower(), m[2] in "Bb"
+        text = "".join(m[3].split()) if b64 else m[3]
+        start = m.start()
+        if cut is not None and kind == cut[1] and not value[out[-1][1] : start].strip():
+            start, text = cut[0], cut[2] + text
+            out.pop()
+        data = _word_bytes(m[2], text)
+        if data is None:  # not decodable: kept as written
+            cut = None
+            continue
+        out.append((start, m.end(), kind[:-1], data))
+        cut_off = len(text) % 4 and "=" not in text if b64 else _CUT_ESCAPE.search(text)
+        cut = (start, kind, text) if cut_off else None
+    return out
+
+
+_CUT_ESCAPE = re.compile(r"=[0-9A-Fa-f]?$")  # quoted-printable's "=C3" cut after "=" or "=C"
 
 
 def _word_bytes(encoding: str, text: str) -> bytes | None:

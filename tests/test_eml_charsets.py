@@ -472,3 +472,17 @@ def test_big5_text_labelled_us_ascii_is_read_as_chinese() -> None:
     c = analysed_fixture("us-ascii-label-on-big5-text.eml").content
     assert c.text.startswith("各位同事：明天下午三點在二樓會議室開會")
     assert decode_bytes("Straße".encode("cp1252"), "us-ascii") == "Straße"
+
+
+def test_a_words_encoding_cut_between_two_words_is_read_across_the_cut() -> None:
+    """Mailers cut base64 inside a group of four and quoted-printable inside an "=XX" between two
+    encoded words: each read apart gave wrong letters after the cut, and a From: so cut made
+    the email package raise in mail-parser's address reading, so the message was quarantined."""
+    assert decoded("=?utf-8?b?Wm/Dq?= =?utf-8?b?yBNw7xsbGVy?=") == "Zoë Müller"
+    assert decoded("=?utf-8?q?Zo=C3=?= =?utf-8?q?AB_M=C?=\n =?utf-8?q?3=BCller?=") == "Zoë Müller"
+    assert decoded("=?utf-8?b?Wm/Dq?= =?iso-8859-1?b?yBNw7xsbGVy?=") != "Zoë Müller"  # two charsets: two texts
+    raw = (
+        b"From: =?utf-8?b?Wm/Dq?= =?utf-8?b?yBNw7xsbGVy?= <zoe@example.org>\nTo: team@example.com\n"
+        b"Subject: s\nMessage-ID: <cut@x>\n\nThe draft is ready.\n"
+    )
+    assert parse(raw).author == Address("Zoë Müller", "zoe@example.org")
