@@ -80,7 +80,7 @@ def _without_attached_messages(
     """The text and HTML without the bodies of the messages attached to a message that is no forward
     of them (a reply that attaches the customer's mail), which mail-parser lists with its own, and
     those messages among the files, named for their subjects, when it listed none. A message with no
-    words of its own keeps theirs: it is only their envelope."""
+    words of its own (a digest) keeps theirs too: it is only their envelope."""
     own = (text, html, files)
     attached = []
     for data in embedded[:MAX_ATTACHED_READ]:
@@ -95,10 +95,10 @@ def _without_attached_messages(
         # a subject's slash is no folder ("Re: 34Mbit/s" was "s.eml")
         name = safe_filename(f"{inner.subject or 'message'}.eml".replace("/", "-").replace("\\", "-"))
         attached.append(Attachment(name, "message/rfc822", data))
-    if not text.strip():
-        return own
     if not any(f.content_type == "message/rfc822" for f in files):
         files = [*files, *attached]
+    if not text.strip():
+        return own[0], own[1], files
     return text.strip("\n"), html if html and html.strip() else None, files
 
 
@@ -241,34 +241,31 @@ def _is_forward_subject(subject: str) -> bool:
 
 def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
     """The original inside a forward (an attached message/rfc822, or an inline one) that `by` sent."""
-    if msg.embedded and (
-        _is_forward_subject(msg.subject) or (len(msg.text.strip()) < 2000 and not is_reply_subject(msg.subject))
-    ):  # "AW: …" with a message attached is a reply that attaches it, not a forward of it
-        try:
-            inner = parse(msg.embedded[0])
-        except ParseError:
-            inner = None
-        if inner is not None and inner.author.address:
-            # mail-parser lists the attached message's text among the outer
-            # body parts; what remains without it is the forwarder's note.
-            outer = msg.text.replace(inner.text, "") if inner.text else msg.text
-            if not outer.strip() and msg.html:  # a note written in HTML alone
-                outer = html_to_text(msg.html.replace(inner.html, "") if inner.html else msg.html)
-                start = " ".join(inner.text.split()[:12])
-                if start and start in " ".join(outer.split()):
-                    outer = ""  # the original's words are in it: no note of the forwarder's to tell apart
-            note = reply.split_reply(outer).text if outer.strip() else ""
-            fwd = Forward(by=by, date=msg.date, note=note)
-            return _extracted(
-                inner.author,
-                inner.date,
-                inner.subject or forward.without_forward_prefix(msg.subject),  # a message saved with no Subject
-                inner.text,
-                inner.html,
-                msg.attachments,
-                fwd,
-                inner.message_id,
-            )
+    inner = _attached_original(msg)
+    if inner is not None:
+        # mail-parser lists the attached message's text among the outer
+        # body parts; what remains without it is the forwarder's note.
+        note = _note_above(msg, inner)
+        middle = []  # a forward of a forward, each attached: the middle forwarders' notes join the outer one
+        for _ in range(MAX_NESTED_FORWARDS):
+            deeper = _attached_original(inner)
+            if deeper is None:
+                break
+            said = _note_above(inner, deeper)
+            if said:
+                middle.append(f"{inner.author.name or inner.author.address}:\n{said}")
+            inner = deeper
+        fwd = Forward(by=by, date=msg.date, note="\n\n".join(n for n in (note, *middle) if n))
+        return _extracted(
+            inner.author,
+            inner.date,
+            inner.subject or forward.without_forward_prefix(msg.subject),  # a message saved with no Subject
+            inner.text,
+            inner.html,
+            msg.attachments,
+            fwd,
+            inner.message_id,
+        )
     inline = None
     if msg.text.strip():
         inline = forward.unwrap_text(msg.text, subject=msg.subject)
@@ -293,6 +290,41 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
         date = date.replace(tzinfo=msg.date.tzinfo if msg.date else UTC)
     key = forward_key(inline.author, date, subject)
     return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)
+
+
+def _attached_original(msg: ParsedMessage) -> ParsedMessage | None:
+    """The message a forward attaches, when it is a forward of one.
+
+    "AW: …" with a message attached and words above it is a reply that attaches it, not a forward
+    of it; a message that attaches several (a digest, "Fwd: two customer mails") is its sender's,
+    the messages its files.
+    """
+    if len(msg.embedded) != 1:
+        return None
+    short = len(msg.text.strip()) < 2000
+    if not (_is_forward_subject(msg.subject) or short):
+        return None
+    try:
+        inner = parse(msg.embedded[0])
+    except ParseError:
+        return None
+    if not inner.author.address:
+        return None
+    if _is_forward_subject(msg.subject) or not is_reply_subject(msg.subject):
+        return inner
+    # a reply's subject over nothing but the attached message: an envelope for it, as a forward is
+    return inner if not (msg.text.replace(inner.text, "").strip() if inner.text else msg.text.strip()) else None
+
+
+def _note_above(msg: ParsedMessage, inner: ParsedMessage) -> str:
+    """What the forwarder wrote above the message they attached: the text without the attached one's."""
+    outer = msg.text.replace(inner.text, "") if inner.text else msg.text
+    if not outer.strip() and msg.html:  # a note written in HTML alone
+        outer = html_to_text(msg.html.replace(inner.html, "") if inner.html else msg.html)
+        start = " ".join(inner.text.split()[:12])
+        if start and start in " ".join(outer.split()):
+            outer = ""  # the original's words are in it: no note of the forwarder's to tell apart
+    return reply.split_reply(outer).text if outer.strip() else ""
 
 
 def _innermost(inline: forward.InlineForward) -> forward.InlineForward:

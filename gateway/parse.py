@@ -351,16 +351,22 @@ def _unnamed(mail: mailparser.MailParser) -> list[Attachment]:
 
 
 def _embedded(msg: Message) -> list[bytes]:
-    """Raw bytes of top-level-reachable message/rfc822 parts, for forward unwrapping."""
+    """Raw bytes of the message/rfc822 parts this message attaches, for forward unwrapping; not those
+    attached inside them, which are theirs (a forward of a forward: the reading of the first finds them)."""
     out = []
-    for part in msg.walk():
-        if part.get_content_type() not in ("message/rfc822", "message/global"):  # global: RFC 6532's, UTF-8 headers
-            continue
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if not part.is_multipart():
+            continue  # a leaf's payload is not read: a charset label like "bogus\0" makes reading it raise
         payload = part.get_payload()
-        inner = payload[0] if isinstance(payload, list) and payload else None
-        if isinstance(inner, Message):
-            try:
-                out.append(inner.as_bytes())
-            except Exception:  # a broken inner message is still shown as the outer body
-                continue
+        if part.get_content_type() in ("message/rfc822", "message/global"):  # global: RFC 6532's, UTF-8 headers
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(inner, Message):
+                try:
+                    out.append(inner.as_bytes())
+                except Exception:  # a broken inner message is still shown as the outer body
+                    continue
+        elif isinstance(payload, list):
+            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
     return out

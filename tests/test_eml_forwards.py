@@ -413,11 +413,41 @@ def test_a_reply_that_attaches_two_messages_is_the_replys_own_not_a_forward() ->
     # a slash in a subject is no folder: "Order 4711/A" was named "A ….eml"
     slashed = (EML / "reply-attaching-two-messages.eml").read_bytes().replace(b"4711-A", b"4711/A")
     assert analysed(slashed).content.attachments[0].filename == "Order confirmation 4711-A.eml"
-    # the same message with a forward's subject is a forward of the first of them, as before
+    # with a forward's subject it is no forward of the first of them either: two originals, one post
     raw = (EML / "reply-attaching-two-messages.eml").read_bytes().replace(b"Subject: AW:", b"Subject: WG:", 1)
     f = analysed(raw).content
-    assert f.forward is not None and f.forward.by.address == "jo.keller@example.de"
-    assert (f.author.address, f.subject) == ("orders@supplier.example", "Order confirmation 4711-A")
+    assert f.forward is None and f.author.address == "jo.keller@example.de"
+    assert [a.filename for a in f.attachments] == [a.filename for a in c.attachments]
+
+
+def test_a_forward_of_two_attached_messages_is_the_forwarders_with_both_as_files() -> None:
+    """The first attached message was taken for the original, and the second's words were shown as
+    the forwarder's note: Bob's complaint under Dora's name, Bob and his subject lost. A digest is
+    the same: a list's envelope, no forward of its first entry."""
+    c = analysed_fixture("forward-attaching-two-messages.eml").content
+    assert c.forward is None
+    assert (c.author, c.subject) == (Address("Dora Eck", "dora@example.org"), "Fwd: two customer complaints")
+    assert c.text == "Both complaints from this weekend, for Monday's review."
+    assert [(a.filename, a.content_type) for a in c.attachments] == [
+        ("Late delivery.eml", "message/rfc822"),
+        ("Wrong size.eml", "message/rfc822"),
+    ]
+    assert b"size too small" in c.attachments[1].data
+
+
+def test_an_attached_forward_of_an_attached_message_shows_the_innermost_original() -> None:
+    """Each forwarder attached the message they forwarded: the middle forward was shown as the
+    original, with the hotel's offer as its text and Bo as its author."""
+    c = analysed_fixture("attached-forward-of-an-attached-forward.eml").content
+    assert (c.author, c.subject) == (Address("Lake Hotel", "events@lakehotel.example"), "venue for the offsite")
+    assert c.text == "We can host 30 people on 4 December, lunch included."
+    assert c.forward is not None and c.forward.by == Address("Carl Nord", "carl@example.org")
+    assert c.forward.note == "For everyone: the venue offer below.\n\nBo Berg:\nCarl, can you share this with the team?"
+    # a reply's subject over nothing but an attached message: its envelope, unwrapped as a forward is
+    raw = (EML / "attached-forward-of-an-attached-forward.eml").read_bytes()
+    bare = raw.replace(b"Subject: Fwd: Fwd:", b"Subject: Re: Fwd:", 1)
+    bare = bare.replace(b"For everyone: the venue offer below.\n", b"")
+    assert analysed(bare).content.author.address == "events@lakehotel.example"
 
 
 def test_arcor_webmails_original_nachricht_forward_is_unwrapped_without_its_marker_as_the_note() -> None:
