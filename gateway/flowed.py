@@ -48,7 +48,8 @@ def unflowed(text: str, *, delsp: bool) -> str:
         marks = len(line) - len(line.lstrip(">"))
         stuffed = line[marks : marks + 1] == " "  # space-stuffed (RFC 3676 §4.4)
         body = line[marks + stuffed :]
-        if pieces and marks != depth:
+        if pieces and (marks != depth or body == SIGNATURE_SEPARATOR):
+            # a "-- " line is never joined to the flowed line above it: it starts the signature (§4.3)
             out.append(prefix + "".join(pieces))
             pieces = []
         if not pieces:

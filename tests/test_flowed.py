@@ -7,6 +7,7 @@ import email
 import pytest
 
 from gateway.flowed import flowed_parts, unflowed
+from gateway.reply import split_reply
 
 
 def test_soft_breaks_join_a_paragraph_and_hard_breaks_end_it() -> None:
@@ -28,6 +29,16 @@ def test_quote_depth_is_kept_and_a_change_of_depth_ends_the_paragraph() -> None:
 def test_signature_separator_and_space_stuffing() -> None:
     text = "Text.\r\n-- \r\nAnn \r\nAuthor\r\n From a stuffed line.\r\n"
     assert unflowed(text, delsp=False) == "Text.\n-- \nAnn Author\nFrom a stuffed line.\n"
+
+
+def test_a_flowed_line_above_the_signature_separator_ends_there() -> None:
+    """A client that flows its last line ends it in a space right above "-- ": the separator was
+    joined to it ("See you then.--"), and the signature below was shown as the author's words."""
+    text = "See you then. \r\n-- \r\nAnn Author\r\n"
+    assert unflowed(text, delsp=True) == "See you then.\n-- \nAnn Author\n"
+    assert unflowed(text, delsp=False) == "See you then. \n-- \nAnn Author\n"
+    parts = split_reply(unflowed(text, delsp=True))
+    assert (parts.text, parts.signature) == ("See you then.", "--\nAnn Author")
 
 
 @pytest.mark.parametrize(
