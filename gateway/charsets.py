@@ -148,6 +148,23 @@ def _search(name: str) -> codecs.CodecInfo | None:
 codecs.register(_search)
 
 
+# the escape sequences that switch an ISO-2022 text into its double-byte sets: JIS X 0208 ("ESC $ B",
+# "ESC $ @"), JIS X 0212 ("ESC $ ( D"), and KS X 1001 for Korean ("ESC $ ) C")
+_ISO_2022_JP = re.compile(rb"\x1b\$[@B]|\x1b\$\(D")
+_ISO_2022_KR = b"\x1b$)C"
+
+
+def _iso_2022(data: bytes) -> str | None:
+    """`data` read as ISO-2022-JP (its JIS X 0212 superset) or ISO-2022-KR when it switches into one."""
+    charset = "iso2022_jp_2" if _ISO_2022_JP.search(data) else "iso2022_kr" if _ISO_2022_KR in data else None
+    if charset is None:
+        return None
+    try:
+        return data.decode(charset)
+    except ValueError:
+        return None
+
+
 def decode_bytes(data: bytes, declared: str | None) -> str:
     """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
     Under a single-byte label (US-ASCII, ISO-8859-1, Windows-1252, KOI8-R…), bytes that
@@ -171,6 +188,10 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     labels: tuple[str | None, ...] = (codec(declared), codec(declared, superset=False), "utf-8")
     if labels[1] == "ascii" and not data.isascii():
         labels = (None, None, "utf-8")  # a label that cannot be right (8-bit bytes): as no label
+    if labels[1] in (None, "ascii") and b"\x1b" in data:
+        seven_bit = _iso_2022(data)  # Japanese mail sent with no label: 7-bit, so UTF-8 and ASCII "fit"
+        if seven_bit is not None:
+            return seven_bit
     if labels[1] and labels[1].startswith(_SINGLE_BYTE) and _is_utf_8(data):
         labels = ("utf-8", *labels)  # a mailer's default label on text it wrote in UTF-8
     for charset in dict.fromkeys(labels):  # each once

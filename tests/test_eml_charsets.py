@@ -486,3 +486,15 @@ def test_a_words_encoding_cut_between_two_words_is_read_across_the_cut() -> None
         b"Subject: s\nMessage-ID: <cut@x>\n\nThe draft is ready.\n"
     )
     assert parse(raw).author == Address("Zoë Müller", "zoe@example.org")
+
+
+def test_japanese_sent_in_iso_2022_jp_with_no_charset_label_is_read() -> None:
+    """ISO-2022-JP is 7-bit, so with no label it passed as UTF-8 and ASCII, its escape bytes were
+    dropped and "$B%F%9%H(B" was shown; Japanese mobile carriers' mail often names no charset."""
+    body = "会議は三時です。".encode("iso2022_jp")
+    assert decode_bytes(body, None) == "会議は三時です。"
+    assert decode_bytes(body, "us-ascii") == "会議は三時です。"
+    raw = b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <jis@x>\nMIME-Version: 1.0\n"
+    for headers in (b"Content-Type: text/plain\n", b"Content-Transfer-Encoding: quoted-printable\n"):
+        assert parse(raw + headers + b"\n" + body + b"\n").text.strip() == "会議は三時です。"
+    assert decode_bytes("안녕하세요".encode("iso2022_kr"), None) == "안녕하세요"
