@@ -29,6 +29,8 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
     untyped = _untyped_names(msg) if any(item.get("mail_content_type") == "text/plain" for item in items) else {}
     out = []
     for item in items:
+        if str(item.get("mail_content_type") or "").startswith("multipart/"):
+            continue  # a container marked "attachment": its parts are listed, not their joined source
         payload = item.get("payload") or ""
         if item.get("binary"):
             try:

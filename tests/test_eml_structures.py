@@ -589,3 +589,17 @@ def test_attachments_named_on_their_content_type_or_location_or_typed_by_name_al
         ("report-q3.pdf", "application/pdf"),
     ]
     assert all(a.data.startswith((b"%PDF", b"\x89PNG")) for a in c.attachments)
+
+
+def test_a_multipart_marked_attachment_is_no_file_its_parts_are() -> None:
+    """mail-parser lists a multipart with "Content-Disposition: attachment" as a file of its parts'
+    source joined ("attachment", multipart/alternative), beside the parts themselves."""
+    c = analysed(
+        b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <box@x>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="o"\n\n--o\nContent-Type: multipart/alternative; boundary="i"\n'
+        b"Content-Disposition: attachment\n\n--i\nContent-Type: text/plain\n\nThe plan, in two forms.\n--i\n"
+        b"Content-Type: text/html\n\n<p>The plan, in two forms.</p>\n--i--\n\n--o\n"
+        b'Content-Type: application/pdf; name="plan.pdf"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--o--\n'
+    ).content
+    assert c.text == "The plan, in two forms."
+    assert [(a.filename, a.content_type) for a in c.attachments] == [("plan.pdf", "application/pdf")]
