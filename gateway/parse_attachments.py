@@ -121,7 +121,7 @@ def _attachment_names(msg: Message, charset: str | None) -> dict[str, str]:
     for part in msg.walk():
         raw = {header: read_header(part, header, charset) for header in ("content-disposition", "content-type")}
         fields = "".join(raw.values())
-        if "name" not in fields.lower() or (fields.isascii() and "=?" not in fields and "*=" not in fields):
+        if "name" not in fields.lower() or (fields.isascii() and "=?" not in fields and "name*" not in fields.lower()):
             continue  # no name, or a plain one both read alike
         value = _name_param(raw)
         if value is not None:
@@ -140,9 +140,11 @@ def _name_param(raw: dict[str, str]) -> str | tuple[str, str, str] | None:
         if raw[header] and param in raw[header].lower():
             view = Message()
             view[header] = raw[header]
-            value = view.get_param(param, header=header)
-            if value is not None:
-                return value  # type: ignore[return-value]
+            values = [v for k, v in view.get_params([], header=header) if k == param]
+            if values:
+                # beside a plain name, the RFC 2231 one ("name*=", "name*0=") is the one a mailer wrote for
+                # clients that read it, and the email package lists it last
+                return values[-1] if f"{param}*" in raw[header].lower() else values[0]
     return None
 
 

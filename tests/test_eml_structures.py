@@ -603,3 +603,26 @@ def test_a_multipart_marked_attachment_is_no_file_its_parts_are() -> None:
     ).content
     assert c.text == "The plan, in two forms."
     assert [(a.filename, a.content_type) for a in c.attachments] == [("plan.pdf", "application/pdf")]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b'Content-Disposition: attachment; filename="old.pdf"; filename*0="quarterly-"; filename*1="report.pdf"',
+        b'Content-Disposition: attachment; filename*0="quarterly-"; filename*1="report.pdf"; filename="old.pdf"',
+    ],
+)
+def test_an_rfc_2231_name_beside_a_plain_one_is_the_name(fields: bytes) -> None:
+    """Mailers write both forms for old clients and new; the plain one was taken, and the file's
+    real name (continued, or with letters past ASCII) was lost."""
+    raw = (
+        b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <n@x>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nHi.\n--b\n'
+        b"Content-Type: application/pdf\n" + fields + b"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
+    )
+    assert [a.filename for a in analysed(raw).content.attachments] == ["quarterly-report.pdf"]
+    accented = raw.replace(
+        b"Content-Type: application/pdf\n" + fields,
+        b"Content-Type: application/pdf; name=\"Bericht.pdf\"; name*=utf-8''B%C3%BCro.pdf",
+    )
+    assert [a.filename for a in analysed(accented).content.attachments] == ["Büro.pdf"]
