@@ -117,7 +117,7 @@ _YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
 _DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
 MAX_LEN = 200
 _RFC5322 = re.compile(
-    r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Z]{1,5})?(?:\s*\([^)]{0,40}\))?\s*$"
+    r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|(?![AP]M\b)[A-Z]{1,5})?(?:\s*\([^)]{0,40}\))?\s*$"
 )
 # zone abbreviations US and European clients print after the time (Yahoo: "11:30:41 AM EDT")
 ZONES: dict[str, float] = {
@@ -209,7 +209,7 @@ def _numeric_date(text: str) -> tuple[int, int, int] | None:
     a, b, c = (int(g) for g in m.groups())
     if a > 31:  # 2016-03-14
         return a, b, c
-    year = c + 2000 if c < 100 else c
+    year = c + (2000 if c < 50 else 1900) if c < 100 else c  # RFC 5322 4.3: "95" is 1995, not 2095
     if b > 12:  # US: 3/14/2016
         return year, a, b
     return year, b, a  # day first (Europe)

@@ -170,20 +170,25 @@ def date_of(value: str) -> datetime | None:
     took for UTC itself, ISO 8601 ("2026-03-02T09:00:00+01:00"), which
     scripts and some services write and which otherwise dated the message
     when it arrived (an imported archive's, on the day of the import), and a
-    twelve-hour clock ("January 6, 2009 4:44:14 PM CST"), read as forward headers are.
+    twelve-hour clock ("January 6, 2009 4:44:14 PM CST"), read as forward headers are, as
+    is what the RFC's parser cannot read ("16 May 2016 at 09:30:32 GMT+1", "17-6-2008").
     """
     if not value:
         return None
     value = _OFFSET_ZONE.sub(_rfc_offset, value.strip())
-    loose = parse_date(value) if _TWELVE_HOUR.search(value) else None  # the RFC's parser drops "PM"
+    twelve = _TWELVE_HOUR.search(value)
+    loose = parse_date(value) if twelve else None  # the RFC's parser drops "PM"
+    when: datetime | None
     try:
         when = loose or email.utils.parsedate_to_datetime(value)
+        if twelve and loose is None:  # a two-digit year the loose reading does not take: "18 Feb 01 12:29 AM"
+            when = when.replace(hour=when.hour % 12 + (12 if "p" in twelve[0].lower() else 0))
     except (TypeError, ValueError, IndexError, OverflowError):
-        if not _ISO_DATE.match(value):
-            return None
         try:
-            when = datetime.fromisoformat(value)
+            when = datetime.fromisoformat(value) if _ISO_DATE.match(value) else parse_date(value)
         except ValueError:
+            return None
+        if when is None:  # "16 May 2016 at 09:30:32 GMT+1", "17-6-2008 17:10:08": read as forward headers are
             return None
     if when.tzinfo is None:  # RFC 5322 "-0000": time zone unknown, taken as UTC
         when = when.replace(tzinfo=UTC)

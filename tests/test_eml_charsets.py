@@ -383,6 +383,13 @@ def test_attachment_names_in_charsets_python_does_not_know_by_that_label_or_raw_
         # a twelve-hour clock: the RFC's parser dropped "PM" and the zone, 18 hours off
         ("March 2, 2026 4:44:14 PM CST", "2026-03-02T16:44:14-06:00"),
         ("Mon, 2 Mar 2026 4:05 PM -0500", "2026-03-02T16:05:00-05:00"),
+        # midnight's hour with a two-digit year, which only the RFC's parser reads: it was noon
+        ("18 Feb 01 12:29:13 AM", "2001-02-18T00:29:13+00:00"),
+        ("7/20/95 1:12pm", "1995-07-20T13:12:00+00:00"),  # was 2095: above every entry for 70 years
+        # no RFC 5322 date, read as forward headers are, where the message had no date at all
+        ("16 May 2016 at 09:30:32 GMT+1", "2016-05-16T09:30:32+01:00"),
+        ("17-6-2008 17:10:08", "2008-06-17T17:10:08+00:00"),
+        ("15 May 2016", "2016-05-15T00:00:00+00:00"),
     ],
 )
 def test_date_headers_as_scripts_and_odd_mailers_write_them(written: str, meant: str) -> None:
