@@ -291,6 +291,9 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
     obscured = _OBSCURED.match(value)
     if obscured is not None:
         return _unobscured(obscured)
+    bracketed = _SQUARE_BRACKETED.match(value)  # "Shawn Jones [shawn@example.com]", as Outlook prints a sender
+    if bracketed is not None:
+        return Address(decoded(bracketed[1].strip().strip('"')), no_nul(bracketed[2]).lower())
     bare = _BARE_ADDRESS.search(value)  # "From: frank@example.org grace@example.org": no list separator
     if bare is not None:
         return Address("", no_nul(bare.group()).lower())
@@ -309,6 +312,11 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
 _SPECIALS_WORD = re.compile(r'(?<!")=\?[\w.:-]{1,40}\?[QqBb]\?[^?\s",;<>@]{0,300}[,;<>@][^?\s"]{0,300}\?=(?!")')
 
 _BARE_ADDRESS = re.compile(r"(?<![^\s<,;])[^\s<>()\[\]\",;:@]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+
+_SQUARE_BRACKETED = re.compile(
+    r"\s*([^\[\]<>@]{0,200}?)\s*\[(?:mailto:)?([^\s<>()\[\]\",;:@]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+)\]\s*$",
+    re.IGNORECASE,
+)
 
 # Mailman 2's text archives write "From: ann at example.com (Ann Smith)", to keep addresses from harvesters.
 _OBSCURED = re.compile(

@@ -490,6 +490,20 @@ def test_a_from_of_two_addresses_with_no_comma_names_the_first_as_author() -> No
     assert c.author == Address("", "frank@example.org")
 
 
+@pytest.mark.parametrize(
+    ("written", "author"),
+    [
+        ("Shawn Jones [shawn@example.org]", Address("Shawn Jones", "shawn@example.org")),
+        ('"Jones, Shawn" [mailto:Shawn@Example.org]', Address("Jones, Shawn", "shawn@example.org")),
+    ],
+)
+def test_an_address_in_square_brackets_is_the_authors(written: str, author: Address) -> None:
+    """Outlook prints a sender "Name [address]", and tools that pass such a line on write it into From:;
+    the message had no author at all."""
+    raw = f"From: {written}\nTo: team@example.com\nSubject: s\nMessage-ID: <sq@x>\n\nHi.\n".encode()
+    assert analysed(raw).content.author == author
+
+
 def test_an_attachments_type_written_without_a_semicolon_before_its_name_is_the_type_alone() -> None:
     c = analysed(
         b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <semi@x>\nMIME-Version: 1.0\n"
