@@ -18,7 +18,7 @@ attribution) and a short answer below it, or any answer below a long quote
 Outlook quote ("[Ana] Yes.") move the cut below the last of them; a container
 with answers between the quotes inside it (Gmail's inline reply, all in one
 `gmail_quote` div) is no quote, its quotes are; plain `<blockquote>`s from the
-one right under a reply header found in text are quotes too. Lines inside
+one right under (or opening with) a reply header found in text are quotes too. Lines inside
 `<pre>` are lines (Thunderbird's plain-text mode). Also here, for extract: the
 signature's cut (`without_signature`) and the gateway banner's (`without_banner`).
 Works on a flat token stream: linear, no recursion.
@@ -259,15 +259,16 @@ def _answered_below(scan: Scan, end: int) -> bool:
 
 
 def _headed_blockquotes(scan: Scan, header: tuple[int, int] | None) -> list[tuple[int, int]]:
-    """The plain `<blockquote>`s from the one right under a reply header on: quotes, as a marked
-    one would be (Yandex, Mail.ru, Zoho and Tuta quote so, under a header in text). Without a
-    header above, a plain blockquote is the author's own quotation."""
+    """The plain `<blockquote>`s from the one right under a reply header, or opening with one, on:
+    quotes, as a marked one would be (Yandex, Mail.ru, Zoho and Tuta quote so, under a header in
+    text; Zimbra, Kopano and Naver put the header inside). Without a header above or inside, a
+    plain blockquote is the author's own quotation."""
     if header is None:
         return []
-    below = [(s, e) for s, e in scan.blockquotes if scan.tok_line[s] > header[1]]
+    below = [(s, e) for s, e in scan.blockquotes if scan.tok_line[s] >= header[0]]
     outer = [(s, e) for s, e in below if not any(o < s and e <= oe for o, oe in below)]
-    if not outer or scan.tok_line[outer[0][0]] != header[1] + 1:
-        return []
+    if not outer or scan.tok_line[outer[0][0]] not in (header[0], header[1] + 1):
+        return []  # the header neither opens the first blockquote (Zimbra, Kopano, Naver) nor stands above it
     return [span for span in outer if not any(m <= span[0] and span[1] <= me for m, me in scan.spans)]
 
 

@@ -5,7 +5,7 @@ The markers, by class, id or name: Gmail's `gmail_quote`, Apple's and Thunderbir
 `<blockquote type="cite">`, Thunderbird's `moz-cite-prefix`, Outlook web's `divRplyFwdMsg`,
 Outlook for Mac's `OLK_SRC_BODY_SECTION`, the Outlook apps' and Spark's `messageReplySection`,
 Yahoo's `yahoo_quoted` (with the "ydp…" prefix it adds), ProtonMail's `protonmail_quote`,
-GMX's `quote` and `quoted-content`; the signatures' (`gmail_signature`, `moz-signature`,
+GMX's `quote` and `quoted-content`, web.de's `sub-body-container`; the signatures' (`gmail_signature`, `moz-signature`,
 Proton's signature block). One pass over the flat token stream of `reply_tokens`: linear,
 no recursion.
 """
@@ -27,13 +27,15 @@ _SIGNATURE = re.compile(
 # markers that hold the quote (or, Thunderbird's, the attribution right above it), unlike Outlook's
 # divRplyFwdMsg, which holds the header and leaves the history below it
 _HOLDS_QUOTE = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted)\b")
-_HOLDS_QUOTE_IDS = re.compile(r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container)$", re.I)
+_HOLDS_QUOTE_IDS = re.compile(
+    r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container|sub-body-container)$", re.I
+)
 # Outlook's apps and Spark: "messageReplySection"; GMX and web.de: "quote" round the header and the
 # quoted message, "quoted-content" round the message (each piece of it, in an inline reply)
 _QUOTE_NAMES = frozenset({"messageReplySection", "quote", "quoted-content"})
 _QUOTE_IDS = re.compile(
     r"^(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|(?:ydp[0-9a-f]+)?yahoo_quoted\w*|isForwardContent"
-    r"|mail-editor-reference-message-container)$",
+    r"|mail-editor-reference-message-container|sub-body-container)$",
     re.I,
 )
 _SPACES = re.compile(r"\s+")

@@ -434,3 +434,29 @@ def test_a_list_footer_part_below_a_gmail_quote_is_no_answer_below_it() -> None:
     html = html_of(c)
     assert "I use one session per thread." in html_to_text(html)
     assert "same session for every thread" not in html
+
+
+def test_zimbra_header_inside_a_plain_blockquote_makes_it_the_quote_and_the_answer_below_the_text() -> None:
+    """Zimbra (and Kopano, Naver) put the From:/Sent: block inside a plain <blockquote>: the header cut
+    took the answer below the quote with it, and the HTML-only reply was an empty entry."""
+    c = analysed_fixture("zimbra-header-inside-blockquote-bottom-post.eml").content
+    assert c.text == "Friday works, and Marta keeps the keys."
+    assert c.quoted_text.startswith('> From: "Lena Vogt" <lena@example.org>')
+    assert c.quoted_text.endswith("> Cheers, Lena")
+    assert html_to_text(html_of(c)) == "Friday works, and Marta keeps the keys."
+
+
+def test_kopano_inline_answers_between_plain_blockquotes_are_kept() -> None:
+    """Answers typed between the pieces of a quote whose first piece holds the header were folded
+    away with it."""
+    c = analysed_fixture("kopano-header-inside-blockquote-inline-answers.eml").content
+    for answer in ("Yes, Friday at 8am is confirmed.", "Marta keeps the spare keys."):
+        assert answer in c.text and answer in html_of(c)
+    assert c.quoted_text == ""
+
+
+def test_web_de_sub_body_container_holds_the_quote_and_the_answer_below_it_is_the_text() -> None:
+    c = analysed_fixture("webde-sub-body-container-bottom-post.eml").content
+    assert c.text == "Friday works, I booked the 8am slot."
+    assert c.quoted_text.startswith("Gesendet: Montag, 2. November 2026 um 09:12\nVon:")
+    assert "Can the movers" not in html_of(c)
