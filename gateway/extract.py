@@ -248,7 +248,7 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
         note = _note_above(msg, inner)
         middle = []  # a forward of a forward, each attached: the middle forwarders' notes join the outer one
         for _ in range(MAX_NESTED_FORWARDS):
-            deeper = _attached_original(inner)
+            deeper = _attached_original(inner, within=True)
             if deeper is None:
                 break
             said = _note_above(inner, deeper)
@@ -292,17 +292,18 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
     return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)
 
 
-def _attached_original(msg: ParsedMessage) -> ParsedMessage | None:
+def _attached_original(msg: ParsedMessage, *, within: bool = False) -> ParsedMessage | None:
     """The message a forward attaches, when it is a forward of one.
 
     "AW: …" with a message attached and words above it is a reply that attaches it, not a forward
     of it; a message that attaches several (a digest, "Fwd: two customer mails") is its sender's,
-    the messages its files.
+    the messages its files. `within` a forward, only a forward's subject or no words of its own
+    make an attached message a forward again: a report that attaches what it reports on is none.
     """
     if len(msg.embedded) != 1:
         return None
-    short = len(msg.text.strip()) < 2000
-    if not (_is_forward_subject(msg.subject) or short):
+    short = len(msg.text.strip()) < 2000 and not within
+    if not (_is_forward_subject(msg.subject) or short or within):
         return None
     try:
         inner = parse(msg.embedded[0])
@@ -310,7 +311,7 @@ def _attached_original(msg: ParsedMessage) -> ParsedMessage | None:
         return None
     if not inner.author.address:
         return None
-    if _is_forward_subject(msg.subject) or not is_reply_subject(msg.subject):
+    if _is_forward_subject(msg.subject) or (short and not is_reply_subject(msg.subject)):
         return inner
     # a reply's subject over nothing but the attached message: an envelope for it, as a forward is
     return inner if not (msg.text.replace(inner.text, "").strip() if inner.text else msg.text.strip()) else None

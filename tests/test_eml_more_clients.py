@@ -12,7 +12,7 @@ which the page shows folded apart.
 from __future__ import annotations
 
 from gateway.html_text import html_to_text
-from tests.helpers import analysed_fixture, html_of
+from tests.helpers import EML, analysed, analysed_fixture, html_of
 
 
 def test_outlook_for_mac_reply_is_cut_at_the_olk_src_body_section_span_and_its_bold_from_date_block() -> None:
@@ -168,3 +168,9 @@ def test_groupwise_header_between_angle_brackets_starts_the_unquoted_history_bel
     assert c.quoted_text.startswith(">>> Ana Lind <ana@example.com> 11/26/2026 10:15 AM >>>\nHi all,")
     assert c.quoted_text.endswith("The hall costs 400 and the tent 250.\n\nAna")
     assert c.forward is None
+    # with nothing above the header, the answers are typed into the unmarked original: all of it stays
+    inline = (EML / "groupwise-unquoted-original-below-its-header.eml").read_bytes()
+    inline = inline.replace(b"Fine by me, let's book the hall for Saturday.\n\nBo\n\n", b"")
+    inline = inline.replace(b"by Friday?\n", b"by Friday?\n\nYes, Saturday suits me.\n")
+    answered = analysed(inline).content
+    assert "Yes, Saturday suits me." in answered.text and answered.quoted_text == ""
