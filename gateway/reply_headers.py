@@ -226,11 +226,11 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
         if not line.strip():
             continue
         if not quoted and P.QUOTED.match(line):
-            if line.startswith(">>>") and P.GROUPWISE_HEADER.match(line[: P.LINE_MAX_CHARS]):
-                if any(above.strip() for above in lines[:i]):
-                    return i, i
-                # nothing above it: answers typed into the original, which GroupWise marks no more than
-                # Outlook does its "-----Original Message-----"; the text stays
+            # GroupWise's header; with nothing above it, answers are typed into the original, which
+            # GroupWise marks no more than Outlook does its "-----Original Message-----": the text stays
+            groupwise = line.startswith(">>>") and P.GROUPWISE_HEADER.match(line[: P.LINE_MAX_CHARS])
+            if groupwise and any(above.strip() for above in lines[:i]):
+                return i, i
             continue
         if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]) or P.GIT_PATCH.match(line):
             i = _skip_forward_fields(lines, i, quoted)
