@@ -41,8 +41,23 @@ _BOUNCE_TEXT = re.compile(
     re.IGNORECASE,
 )
 _FORWARDED = re.compile(rf"^\s*(?:{FORWARDS}|vs)\s*[:：]", re.IGNORECASE)  # threading's forward prefixes
-# Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)"
-_NOTES_AWAY = re.compile(r"^AUTO: .{1,120}\b(?i:is out of the office)\b")  # "AUTO:" in capitals, as Notes writes it
+# Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)", "AUTO: Max
+# Muster ist außer Haus. (Rückkehr am …)", "AUTO : Marie Dupont est absente du bureau (retour le …)"
+_NOTES_AWAY = re.compile(  # "AUTO:" in capitals, as Notes writes it ("Auto: Werkstatttermin" is a car's)
+    r"^AUTO ?: .{1,120}?\b(?i:is out of the office|is on vacation|ist au(?:ß|ss)er haus|ist nicht im b[üu]ro"
+    r"|est absente? du bureau|est en cong[ée]s?)"
+)
+# A list server's own mail (welcome, confirm, password reminders, command results): Mailman's -request,
+# -bounces, -confirm+token, -join and -leave addresses and the list servers' own names
+_LIST_SERVER = re.compile(
+    r"^(?:[^@]{1,64}-(?:request|bounces|confirm|join|leave|subscribe|unsubscribe)(?:\+[^@]{0,100})?"
+    r"|mailman(?:-owner)?|majordomo|listserv|sympa)@",
+    re.IGNORECASE,
+)
+# Google Calendar's answer to an invitation, its text fixed but for the name
+_CALENDAR_ANSWER = re.compile(
+    r"^\s*[^\n]{1,120}? has (?:accepted|declined|tentatively accepted) this invitation\.\s*$", re.M
+)
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"
@@ -127,14 +142,17 @@ def classify(
 
 
 def _machine(msg: ParsedMessage) -> Verdict | None:
-    """An auto-reply or other automatic mail, by its headers or an out-of-office subject.
+    """An auto-reply or other automatic mail, by its headers, its sender or an out-of-office subject.
 
-    Not by X-Auto-Response-Suppress: it asks Exchange not to answer the message, and
-    newsletters, notification services and people's own clients send it on mail the
-    team wants to read; Exchange's own automatic replies also carry Auto-Submitted.
+    Not by X-Auto-Response-Suppress alone: it asks Exchange not to answer the message, and
+    newsletters, notification services and people's own clients send it on mail the team
+    wants to read. With X-MS-Exchange-Inbox-Rules-Loop, which Exchange adds to what a rule
+    sent, it is Exchange's out-of-office reply (servers before 2016 write no Auto-Submitted,
+    and their subjects come in every language Exchange speaks).
     """
     h = msg.headers
-    auto = h.get("auto-submitted", "").partition("(")[0].strip().lower()  # "auto-replied (zimbra; vacation)"
+    # "auto-replied (zimbra; vacation)", "auto-replied; owner-email=…" (RFC 3834's parameters)
+    auto = h.get("auto-submitted", "").partition("(")[0].partition(";")[0].strip().lower()
     if auto == "auto-replied":
         return Verdict("ignore", f"auto-reply (Auto-Submitted: {auto})")
     if auto and auto != "no":  # a notification: the team may want it (AUTOMATED_SENDERS), so say how
@@ -144,6 +162,15 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     for name in ("x-autoreply", "x-autorespond"):
         if name in h:
             return Verdict("ignore", f"auto-reply ({name})")
+    suppress = h.get("x-auto-response-suppress", "").lower()
+    if "x-ms-exchange-inbox-rules-loop" in h and ("all" in suppress or "oof" in suppress):
+        return Verdict("ignore", "out-of-office reply (Exchange: X-Auto-Response-Suppress, Inbox-Rules-Loop)")
+    if h.get("x-list-administrivia", "").strip().lower() == "yes":
+        return Verdict("ignore", "list server's own mail (X-List-Administrivia)")
+    if _LIST_SERVER.match(msg.author.address):
+        return Verdict("ignore", f"list server's own mail (from {msg.author.address}); AUTOMATED_SENDERS can let it in")
+    if msg.calendar_answer and (not msg.text.strip() or _CALENDAR_ANSWER.match(msg.text)):
+        return Verdict("ignore", "an answer to a meeting invitation, with no words of the attendee's")
     ooo = _OUT_OF_OFFICE.match(msg.subject)
     if (ooo and (_REPLY_SHAPE.match(msg.subject, ooo.end()) or msg.in_reply_to or msg.references)) or (
         _NOTES_AWAY.match(msg.subject)

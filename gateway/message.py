@@ -63,6 +63,7 @@ class ParsedMessage:
     list_author: Address | None = None  # the author named by a list that rewrote From: ("Ann via Team")
     event_uid: str = ""  # the calendar event an invitation, update or cancellation schedules (parse_calendar)
     meeting: str = ""  # "When: …\nWhere: …" of a meeting only its calendar part says (parse_calendar)
+    calendar_answer: bool = False  # an attendee's answer to an invitation: an iCalendar REPLY, or Outlook's in TNEF
 
 
 @dataclass(frozen=True)

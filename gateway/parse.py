@@ -58,6 +58,9 @@ KEPT_HEADERS = (
     "x-mailfeed-loop",
     "x-failed-recipients",
     "thread-index",
+    "x-auto-response-suppress",
+    "x-ms-exchange-inbox-rules-loop",
+    "x-list-administrivia",
 )
 
 _BRACKETED = re.compile(r"<([^<>\s]{1,900})>")
@@ -97,7 +100,10 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     # the codec raw 8-bit headers that are no UTF-8 are read in; most headers have no 8-bit byte
     charset = message_charset(msg) if _EIGHT_BIT.search(raw, 0, end if end >= 0 else len(raw)) else None
     author = _author(mail.from_ or [], msg, charset)
-    files = unpacked(attachments(mail.attachments, msg, charset) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles])
+    listed = attachments(mail.attachments, msg, charset) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles]
+    # Outlook's answer to a meeting request, sent in a winmail.dat: "IPM.Schedule.Meeting.Resp.Pos" (or .Neg, .Tent)
+    tnef_answer = any(a.content_type == "application/ms-tnef" and _TNEF_ANSWER in a.data[:4096] for a in listed)
+    files = unpacked(listed)
     files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
     calendar = read_calendar(msg, files)
     parsed = ParsedMessage(
@@ -121,11 +127,13 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         list_author=_list_author(author, msg),
         event_uid=calendar.uid,
         meeting=calendar.meeting,
+        calendar_answer=calendar.answer or tnef_answer,
     )
     return parsed
 
 
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+_TNEF_ANSWER = b"IPM.Schedule.Meeting.Resp."
 _RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE)
 RECEIVED_READ = 3  # the newest hops; a date further down is no delivery time
 

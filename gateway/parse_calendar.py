@@ -41,6 +41,7 @@ class Calendar(NamedTuple):
     uid: str = ""
     files: tuple[Attachment, ...] = ()
     meeting: str = ""
+    answer: bool = False  # an attendee's answer to an invitation (METHOD:REPLY): accepted, declined…
 
 
 def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
@@ -55,7 +56,7 @@ def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
     attached the calendar as a file too (Google, whose text says when and where
     already). Parts inside an attached message are that message's (forwards read them).
     """
-    uid, found = "", None
+    uid, found, answer = "", None, False
     for part in _leaves(msg):
         if part.get_content_type() not in CALENDAR_TYPES:
             continue
@@ -64,10 +65,14 @@ def read_calendar(msg: Message, listed: list[Attachment]) -> Calendar:
             continue
         if found is None and not part.get_filename():
             found = data
-        uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], part.get_param("method"))
+        method = part.get_param("method")
+        uid = uid or scheduled_uid(data[:MAX_CALENDAR_BYTES], method)
+        if not answer:  # METHOD:REPLY, in the part's header or in the calendar
+            said = method if isinstance(method, str) else _first_event(data[:MAX_CALENDAR_BYTES])[0]
+            answer = said.upper() == "REPLY"
     if found is None or any(is_calendar(a) for a in listed):
-        return Calendar(uid)
-    return Calendar(uid, (Attachment(INVITE, CALENDAR, found),), meeting_lines(found[:MAX_CALENDAR_BYTES]))
+        return Calendar(uid, answer=answer)
+    return Calendar(uid, (Attachment(INVITE, CALENDAR, found),), meeting_lines(found[:MAX_CALENDAR_BYTES]), answer)
 
 
 def _leaves(msg: Message) -> Iterator[Message]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from gateway.classify import Verdict, classify
+from gateway.classify import POST, Verdict, classify
 from gateway.message import Address, ParsedMessage
 
 
@@ -46,6 +48,7 @@ def test_out_of_office_subjects_in_many_languages(subject: str) -> None:
     ("headers", "reason"),
     [
         ({"auto_submitted": "auto-replied"}, "Auto-Submitted"),
+        ({"auto_submitted": 'auto-replied; owner-email="ann@example.com"'}, "auto-reply (Auto-Submitted"),
         ({"precedence": "auto_reply"}, "Precedence"),
         ({"x_autoreply": "yes"}, "x-autoreply"),
         ({"content_type": "multipart/report; report-type=delivery-status"}, "bounce"),
@@ -161,6 +164,61 @@ def test_a_request_not_to_auto_reply_does_not_make_mail_automatic() -> None:
     # services and people's clients send it on mail the team wants to read
     assert classify(msg("March newsletter", x_auto_response_suppress="All")).action == "post"
     assert classify(msg("Plan", x_auto_response_suppress="OOF, AutoReply")).action == "post"
+
+
+@pytest.mark.parametrize("subject", ["Automaattinen vastaus: Plan", "자동 회신: Plan", "Out of Office AutoReply: Plan"])
+def test_exchanges_out_of_office_reply_is_ignored_in_any_language_by_its_headers(subject: str) -> None:
+    """Exchange before 2016 writes no Auto-Submitted, and its subjects come in every language it
+    speaks: a Finnish or Korean out-of-office reply was posted. What a rule sent carries Inbox-Rules-Loop."""
+    oof = msg(subject, x_auto_response_suppress="All", x_ms_exchange_inbox_rules_loop="ann@example.com")
+    verdict = classify(oof)
+    assert verdict.action == "ignore" and "Exchange" in verdict.reason
+    # a message a person's rule passed on, with no request not to be answered, is theirs
+    assert classify(msg("Plan", x_ms_exchange_inbox_rules_loop="ann@example.com")).action == "post"
+
+
+@pytest.mark.parametrize(
+    ("sender", "headers"),
+    [
+        ("team-request@lists.example.org", {}),
+        ("team-confirm+3f1e5a7c@lists.example.org", {}),
+        ("team-bounces@lists.example.org", {}),
+        ("Majordomo@lists.example.org", {}),
+        ("LISTSERV@LISTS.EXAMPLE.ORG", {}),
+        ("sympa@lists.example.org", {}),
+        ("ann@example.com", {"x_list_administrivia": "yes"}),
+    ],
+)
+def test_a_list_servers_own_mail_is_ignored(sender: str, headers: dict[str, str]) -> None:
+    """Welcomes, confirmations, password reminders and command results of the lists a team joins
+    with its address were posted as members' mail."""
+    verdict = classify(msg("Welcome to the team list", sender.lower(), **headers))
+    assert verdict.action == "ignore" and "list server" in verdict.reason
+    assert classify(msg(sender="requests@example.org")).action == "post"  # a mailbox, no list server's command
+    assert classify(msg(sender="team-request@lists.example.org"), automated=frozenset({"lists.example.org"})) == POST
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "AUTO: Max Muster ist außer Haus. (Rückkehr am 16.03.2026)",
+        "AUTO : Marie Roy est absente du bureau (retour le 16/03)",
+    ],
+)
+def test_lotus_notes_out_of_office_in_german_and_french(subject: str) -> None:
+    assert classify(msg(subject)).action == "ignore"
+    assert classify(msg("Auto: Werkstatttermin für den Dienstwagen")).action == "post"  # a car's
+
+
+def test_an_answer_to_a_meeting_invitation_with_no_words_is_ignored_and_one_with_a_note_posted() -> None:
+    """Each attendee's click on "Accept" was posted on the event's thread, an entry with no words."""
+    answer = replace(msg("Accepted: Team sync"), calendar_answer=True)
+    assert classify(answer).action == "ignore"
+    google = replace(answer, text="Dana Reyes has accepted this invitation.\n\nTeam sync\nTuesday 17 March 2026")
+    assert classify(google).action == "ignore"
+    noted = replace(answer, subject="Declined: Team sync", text="Sorry, I am at the dentist then. Bo")
+    assert classify(noted).action == "post"
+    assert classify(replace(msg("Team sync"), text="")).action == "post"  # no answer to anything
 
 
 def test_a_piece_of_a_split_message_is_held_with_its_place() -> None:

@@ -124,3 +124,13 @@ def test_the_outlook_meeting_says_when_and_where_above_its_text_and_google_keeps
     # a body that says when itself (a meeting Outlook forwarded, its header block quoted) gets no second line
     said = (OUTLOOK / "02.eml").read_bytes().replace(b"The release is postponed", b"When: next week. Postponed")
     assert "When: Tue" not in analysed(said).content.text
+
+
+def test_an_attendees_answer_is_told_by_its_method_in_the_calendar_or_on_the_part() -> None:
+    def sent(method: str, param: str = "") -> bytes:
+        head = b"From: bo@example.org\nTo: team@example.com\nSubject: Accepted: Team sync\nMessage-ID: <a@x>\n"
+        return head + f"Content-Type: text/calendar{param}\n\n".encode() + _ics(method, GOOGLE_UID)
+
+    assert parse(sent("REPLY")).calendar_answer
+    assert parse(sent("", "; method=REPLY")).calendar_answer
+    assert not parse(sent("REQUEST")).calendar_answer and not parse(sent("CANCEL")).calendar_answer

@@ -3,6 +3,7 @@ makes the reading raise or run long."""
 
 from __future__ import annotations
 
+import base64
 import email
 import random
 import struct
@@ -10,7 +11,7 @@ from email import policy
 
 from gateway.message import Attachment
 from gateway.tnef import MAX_ATTRIBUTES, SIGNATURE, unpacked
-from tests.helpers import EML
+from tests.helpers import EML, analysed
 
 
 def _winmail(name: str) -> bytes:
@@ -85,3 +86,21 @@ def test_a_mime_tag_that_is_no_media_type_gives_way_to_the_names() -> None:
         ("report.pdf", "application/pdf"),
         ("notes.txt", "text/plain"),
     ]
+
+
+def test_outlooks_answer_to_a_meeting_request_in_a_winmail_dat_is_an_answer_with_no_words() -> None:
+    """Outlook sends "Accepted:" as a Rich Text message: its class (IPM.Schedule.Meeting.Resp.Pos) is
+    in the winmail.dat alone, and the entry was an empty post with a winmail.dat on it."""
+
+    def sent(message_class: bytes) -> bytes:
+        winmail = SIGNATURE + b"\x00\x00" + _attribute(1, 0x00078008, message_class + b"\0")
+        return (
+            b"From: Max Muster <max@example.org>\nTo: team@example.com\nSubject: Zugesagt: Team sync\n"
+            b'Message-ID: <resp@x>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n'
+            b"--b\nContent-Type: text/plain\n\n\n--b\nContent-Type: application/ms-tnef; name=winmail.dat\n"
+            b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(winmail) + b"--b--\n"
+        )
+
+    result = analysed(sent(b"IPM.Schedule.Meeting.Resp.Pos"))
+    assert result.verdict.action == "ignore" and "invitation" in result.verdict.reason
+    assert analysed(sent(b"IPM.Note")).verdict.action == "post"  # a person's Rich Text mail
