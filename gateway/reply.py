@@ -253,6 +253,11 @@ def _trailing_quote(lines: list[str]) -> tuple[list[str], list[str]]:
         i -= 1
     if not any(P.QUOTED.match(ln) for ln in lines[i:]):
         return lines, []
+    above = i
+    while above > 0 and not lines[above - 1].strip():
+        above -= 1
+    if above > 1 and attribution(lines[above - 1]):
+        i = above - 1  # "Bob wrote:" right above it (the replier's "-- " block was below the quote)
     return lines[:i], lines[i:]
 
 

@@ -123,10 +123,11 @@ GROUPWISE_HEADER = re.compile(
 )
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
-# Mutt's bracketed attribution "* Bo Berg <bo@example.com> [2026-03-02 18:01]:" and sup's and
+# Mutt's bracketed attribution "* Bo Berg <bo@example.com> [2026-03-02 18:01]:" (older ones: "[260302
+# 18:01]") and sup's and
 # alot's "Excerpts from Bo Berg's message of 2026-03-02 18:01:00 +0100:": no "wrote" word
 CONSOLE_CLIENT_HEADER = re.compile(
-    r"^\s*(?:\*\s+\S.{0,150}?\s\[\d{2,4}[-./]\d{1,2}[-./]\d{1,4}[^\]\n]{0,40}\]|"
+    r"^\s*(?:\*\s+\S.{0,150}?\s\[(?:\d{2,4}[-./]\d{1,2}[-./]\d{1,4}|\d{6}\s\d{1,2}:\d{2})[^\]\n]{0,40}\]|"
     r"excerpts\s+from\s+\S.{0,150}?\s+message\s+of\s+\S.{0,80}?)\s*:\s*$",
     re.IGNORECASE,
 )

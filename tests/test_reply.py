@@ -404,6 +404,17 @@ def test_a_separator_between_two_parts_of_the_message_is_not_a_signature() -> No
     )
 
 
+def test_an_attribution_above_a_quote_with_the_repliers_signature_below_it_is_history() -> None:
+    """A top-posted answer, the quote, then the replier's "-- " block: the quote was folded and
+    "Bob Stone wrote:" left as the answer's last line."""
+    parts = split_reply("Fix in an hour.\n\nBob Stone wrote:\n> The nightly build is red.\n\n-- \nAna Lopes\n")
+    assert (parts.text, parts.signature) == ("Fix in an hour.", "--\nAna Lopes")
+    assert parts.quoted_text == "Bob Stone wrote:\n> The nightly build is red."
+    # old mutt's attribution, "[YYMMDD HH:MM]"
+    mutt = split_reply("Thanks.\n\n* Bo Berg (bo@example.org) [260302 17:43]:\n> It works now.\n")
+    assert (mutt.text, mutt.quoted_text) == ("Thanks.", "* Bo Berg (bo@example.org) [260302 17:43]:\n> It works now.")
+
+
 def test_sentences_under_a_divider_or_a_headings_underline_are_the_authors() -> None:
     """A "=====" under a title and sentences below it read as a separator and its footer, and the
     author's whole section was folded away as a signature; a company's block below the message,
