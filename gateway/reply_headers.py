@@ -88,7 +88,14 @@ def _is_delimiter(lines: list[str], i: int, *, quoted: bool = False) -> bool:
     return any(any(ch.isalnum() for ch in _clean(above, quoted)) for above in lines[:i])
 
 
-_ONE_LINE_HEADERS = (P.ANDROID_HEADER, P.DATE_EMAIL_HEADER, P.QUOTING_HEADER, P.NOTES_HEADER, P.CONSOLE_CLIENT_HEADER)
+_ONE_LINE_HEADERS = (
+    P.ANDROID_HEADER,
+    P.DATE_EMAIL_HEADER,
+    P.QUOTING_HEADER,
+    P.NOTES_HEADER,
+    P.CONSOLE_CLIENT_HEADER,
+    P.NAME_ADDRESS_DASH_DATE,
+)
 
 
 def on_wrote_header(lines: list[str], i: int, *, quoted: bool = False, marker: bool | None = None) -> int | None:

@@ -5,7 +5,8 @@ The markers, by class, id or name: Gmail's `gmail_quote`, Apple's and Thunderbir
 `<blockquote type="cite">`, Thunderbird's `moz-cite-prefix`, Outlook web's `divRplyFwdMsg`,
 Outlook for Mac's `OLK_SRC_BODY_SECTION`, the Outlook apps' and Spark's `messageReplySection`,
 Yahoo's `yahoo_quoted` (with the "ydp…" prefix it adds), ProtonMail's `protonmail_quote`,
-GMX's `quote` and `quoted-content`, web.de's `sub-body-container`; the signatures' (`gmail_signature`, `moz-signature`,
+GMX's `quote` and `quoted-content`, web.de's `sub-body-container`, NetEase Mail Master's
+`ntes-mailmaster-quote`; the signatures' (`gmail_signature`, `moz-signature`,
 Proton's signature block). One pass over the flat token stream of `reply_tokens`: linear,
 no recursion.
 """
@@ -17,7 +18,9 @@ import re
 from gateway.reply_tokens import BLOCK, OpenStack, Token, tokenize
 
 # Yahoo prefixes its class names and ids with "ydp" and a number when it quotes its own mail again
-_QUOTE_CLASSES = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote)\b")
+_QUOTE_CLASSES = re.compile(
+    r"(?:\b|\bydp[0-9a-f]+)(?:gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote|ntes-mailmaster-quote)\b"
+)
 # signatures below a quote do not make it an inline reply (Gmail, Thunderbird, Outlook web, Proton)
 _SIGNATURE = re.compile(
     r"\b(?:gmail_signature(?:_prefix)?|moz-signature|signature|protonmail_signature_block|missive_signature)\b"
@@ -26,7 +29,9 @@ _SIGNATURE = re.compile(
 )
 # markers that hold the quote (or, Thunderbird's, the attribution right above it), unlike Outlook's
 # divRplyFwdMsg, which holds the header and leaves the history below it
-_HOLDS_QUOTE = re.compile(r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted)\b")
+_HOLDS_QUOTE = re.compile(
+    r"(?:\b|\bydp[0-9a-f]+)(?:moz-cite-prefix|gmail_quote|protonmail_quote|yahoo_quoted|ntes-mailmaster-quote)\b"
+)
 _HOLDS_QUOTE_IDS = re.compile(
     r"^(?:(?:ydp[0-9a-f]+)?yahoo_quoted\w*|mail-editor-reference-message-container|sub-body-container)$", re.I
 )

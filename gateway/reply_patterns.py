@@ -121,6 +121,11 @@ GROUPWISE_HEADER = re.compile(
     r"^>>>[ \t]+\S[^\n]{0,200}?\s\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\s+"
     r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp][Mm])?[ \t]*>>>\s*$"
 )
+# Nextcloud Mail's attribution: '"Lena Vogt" lena@example.org – March 4, 2024 9:12 AM' (no "wrote")
+NAME_ADDRESS_DASH_DATE = re.compile(
+    r'^\s*"?[^"\n<>@]{1,100}"?\s+<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s+[–—-]\s+'
+    r"\S[^\n]{2,60}?\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s*$"
+)
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
 # Mutt's bracketed attribution "* Bo Berg <bo@example.com> [2026-03-02 18:01]:" (older ones: "[260302
@@ -140,7 +145,8 @@ SHARED_LINE_HEADER = re.compile(
 # Original Nachricht ----"); BlackBerry frames it
 # with no-break spaces instead of dashes
 ORIGINAL_MESSAGE = re.compile(
-    r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
+    r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|replied\s+message|"
+    r"ursprüngliche\s+nachricht|original-nachricht|původní\s+e-mail|"
     r"antwort\s+nachricht|originalnachricht|original\s+nachricht|oprindelig\s+meddelelse|oprindelig\s+besked|message\s+d'origine|"
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"

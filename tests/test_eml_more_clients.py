@@ -11,7 +11,10 @@ which the page shows folded apart.
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.html_text import html_to_text
+from gateway.reply import split_reply
 from tests.helpers import EML, analysed, analysed_fixture, html_of
 
 
@@ -174,3 +177,31 @@ def test_groupwise_header_between_angle_brackets_starts_the_unquoted_history_bel
     inline = inline.replace(b"by Friday?\n", b"by Friday?\n\nYes, Saturday suits me.\n")
     answered = analysed(inline).content
     assert "Yes, Saturday suits me." in answered.text and answered.quoted_text == ""
+
+
+def test_nextcloud_mails_name_address_dash_date_attribution_starts_the_history() -> None:
+    """Nextcloud Mail writes '"Name" address – date' with no "wrote", above a plain blockquote: the
+    attribution and the whole quote were shown as the replier's words, in the text and the HTML."""
+    c = analysed_fixture("nextcloud-mail-name-address-dash-date-attribution.eml").content
+    assert c.text == "The technician comes on Thursday at ten."
+    assert c.quoted_text.startswith('"Jonas Wirth" jonas@example.org – November 2, 2026 4:05 PM\n> The printer')
+    assert html_to_text(html_of(c)) == "The technician comes on Thursday at ten."
+
+
+def test_netease_mail_master_replied_message_separator_and_quote_container() -> None:
+    """Mail Master's "---- Replied Message ----" and its ntes-mailmaster-quote div were known to
+    nothing: the whole quote was the replier's text, and the quoted author's closing its signature."""
+    c = analysed_fixture("netease-mail-master-replied-message.eml").content
+    assert (c.text, c.signature) == ("The pallets leave Shanghai on Friday.", "")
+    assert c.quoted_text.startswith("---- Replied Message ----\n| From | Marc Roux<marc@example.fr> |")
+    assert html_to_text(html_of(c)) == "The pallets leave Shanghai on Friday."
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["-----Original-Nachricht-----", "---------- Původní e-mail ----------", "---- Replied Message ----"],
+)
+def test_more_webmails_original_message_lines_start_the_history(separator: str) -> None:
+    """T-Online's, Seznam's and Mail Master's separators were left at the end of the answer."""
+    parts = split_reply(f"Friday works.\n\n{separator}\nBetreff: Umzug\nDatum: 02.11.2026 09:12\n\nKommt ihr?\n")
+    assert parts.text == "Friday works." and parts.quoted_text.startswith(separator)
