@@ -9,6 +9,7 @@ naive (the reader's zone is unknown); anything unreadable is None.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -109,7 +110,8 @@ _TIME = re.compile(
     r"(?<![\d.:/-])(\d{1,2})[:.h](\d{2})(?:[:.](\d{2}))?(?!\d|[./-]\d)\s*(a\.?m\.?|p\.?m\.?)?", re.IGNORECASE
 )
 _OFFSET = re.compile(r"(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?|(?<![\d:])([+-])(\d{2}):?(\d{2})\b", re.I)
-_NUMERIC = re.compile(r"\b(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})\b")
+_NUMERIC = re.compile(r"\b(\d{1,4})[./-] ?(\d{1,2})[./-] ?(\d{1,4})\b")  # Czech and Slovak: "4. 3. 2024"
+_ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?$")
 # Japanese, Chinese and Korean: "2026年3月2日(月) 18:01", "2026년 3월 2일 (월) 오후 6:01"
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 _CJK_PM = ("下午", "午後", "오후")
@@ -156,6 +158,9 @@ def parse_date(value: str) -> datetime | None:
     value = value.strip()
     if not value or len(value) > MAX_LEN:
         return None
+    if _ISO_8601.match(value):  # T-Online: "2024-03-04T09:12:33+0100"
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value)
     if _RFC5322.match(value):  # email.utils is lenient enough to misread "7:09:41 PM"
         try:
             return parsedate_to_datetime(value)

@@ -127,6 +127,9 @@ def test_forward_subjects(subject: str, expected: bool) -> None:
             "Thursday, September 4, 2025 at 11:30:41 AM EDT",
             datetime(2025, 9, 4, 11, 30, 41, tzinfo=timezone(timedelta(hours=-4))),
         ),
+        ("2024-03-04T09:12:33+0100", datetime(2024, 3, 4, 9, 12, 33, tzinfo=timezone(timedelta(hours=1)))),  # T-Online
+        ("4. 3. 2024 9:12:33", datetime(2024, 3, 4, 9, 12, 33)),  # Seznam
+        ("7/20/95 1:12pm", datetime(1995, 7, 20, 13, 12)),  # RFC 5322's two-digit years: not 2095
         ("not a date", None),
         ("", None),
     ],
