@@ -98,12 +98,19 @@ def _separator_block(lines: list[str], end: int) -> int | None:
             tail = lines[i + 1 : end + 1]
             if any(P.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail) or _prose_below(tail):
                 return None
+            if i > 0 and tail and _columns(lines[i - 1]) and _columns(lines[i - 1]) == _columns(tail[0]):
+                return None  # a table's rule between its head and its rows (a bug tracker's change list)
             if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
                 return i
             return None
         if line.strip():
             nonblank += 1
     return None
+
+
+def _columns(line: str) -> list[int]:
+    """Where a line's "|" stand: a table's head and rows put them one under the other."""
+    return [i for i, ch in enumerate(line[: MAX_LINE * 2]) if ch == "|"]
 
 
 def _bare_separator(lines: list[str], end: int) -> int | None:

@@ -415,6 +415,16 @@ def test_an_attribution_above_a_quote_with_the_repliers_signature_below_it_is_hi
     assert (mutt.text, mutt.quoted_text) == ("Thanks.", "* Bo Berg (bo@example.org) [260302 17:43]:\n> It works now.")
 
 
+def test_a_tables_rule_between_its_head_and_rows_is_no_signature_separator() -> None:
+    """A bug tracker's change list, "What | Removed | Added", a rule, its rows: the rows were folded
+    away as a footer, and the change itself was hidden."""
+    table = "Ana changed:\n\n   What |Removed |Added\n" + "-" * 40 + "\n  Blocks|        |4327\n\n-- \nConfigure mail"
+    parts = split_reply(table)
+    assert parts.text.endswith("Blocks|        |4327") and parts.signature == "--\nConfigure mail"
+    signed = split_reply("Done.\n\nBo Berg | Ops\n" + "-" * 20 + "\nACME | www.acme.example")  # no columns
+    assert signed.signature == "-" * 20 + "\nACME | www.acme.example"
+
+
 def test_sentences_under_a_divider_or_a_headings_underline_are_the_authors() -> None:
     """A "=====" under a title and sentences below it read as a separator and its footer, and the
     author's whole section was folded away as a signature; a company's block below the message,
