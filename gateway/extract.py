@@ -262,7 +262,7 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
             inner.subject or forward.without_forward_prefix(msg.subject),  # a message saved with no Subject
             inner.text,
             inner.html,
-            msg.attachments,
+            _with_files_of(msg.attachments, inner.attachments),
             fwd,
             inner.message_id,
         )
@@ -315,6 +315,13 @@ def _attached_original(msg: ParsedMessage, *, within: bool = False) -> ParsedMes
         return inner
     # a reply's subject over nothing but the attached message: an envelope for it, as a forward is
     return inner if not (msg.text.replace(inner.text, "").strip() if inner.text else msg.text.strip()) else None
+
+
+def _with_files_of(files: list[Attachment], original: list[Attachment]) -> list[Attachment]:
+    """The forward's files and those of the original it unwraps that mail-parser did not list for the
+    forward (a part the original's sender named nothing): the same bytes once."""
+    seen = {a.data for a in files}
+    return files + [a for a in original if a.data not in seen]
 
 
 def _note_above(msg: ParsedMessage, inner: ParsedMessage) -> str:

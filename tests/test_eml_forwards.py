@@ -525,3 +525,19 @@ def test_a_forward_tables_date_under_a_localized_label_is_the_originals_date() -
     c = analysed_fixture("thunderbird-japanese-forward-hizuke.eml").content
     assert c.forward is not None and "転送メッセージ" not in c.forward.note
     assert c.date is not None and (c.date.month, c.date.day, c.date.hour, c.date.minute) == (3, 2, 9, 12)
+
+
+def test_a_file_its_sender_named_nothing_inside_an_attached_original_is_kept() -> None:
+    """mail-parser lists no unnamed part, and mailfeed's own look for them leaves attached messages
+    to their reading: unwrapped, the original's file was on neither."""
+    raw = (
+        b"From: Dora Eck <dora@example.org>\nTo: team@example.com\nSubject: Fwd: scan\nMessage-ID: <fs@x>\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="o"\n\n--o\nContent-Type: text/plain\n\n'
+        b"FYI.\n--o\nContent-Type: message/rfc822\n\nFrom: Scanner <scan@example.org>\nSubject: scan\n"
+        b'Message-ID: <sc@x>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="i"\n\n--i\n'
+        b"Content-Type: text/plain\n\nPage 1 of 1.\n--i\nContent-Type: application/pdf\n"
+        b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--i--\n\n--o--\n"
+    )
+    c = analysed(raw).content
+    assert c.author.address == "scan@example.org" and c.text == "Page 1 of 1."
+    assert [(a.filename, a.data) for a in c.attachments] == [("attachment.pdf", b"%PDF-1.4\n")]
