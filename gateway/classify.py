@@ -54,6 +54,18 @@ _LIST_SERVER = re.compile(
     r"|mailman(?:-owner)?|majordomo|listserv|sympa)@",
     re.IGNORECASE,
 )
+# A read receipt sent as a plain message (Outlook over IMAP, Lotus Notes): its subject's marker and the
+# words the client writes under it, both; a person's "Read: the new policy" has the one and not the other
+_RECEIPT_SUBJECT = re.compile(
+    r"^\s*(?:(?:not |nicht )?read|gelesen|lu|non lu|le[íi]do|no le[íi]do|letto|gelezen|l[äa]st|l[æa]st|luettu"
+    r"|przeczytan[ay]|lido|return receipt)\s*(?:[:：]|$)",
+    re.IGNORECASE,
+)
+_RECEIPT_TEXT = re.compile(
+    r"\bwas read on\b|\bwas deleted without being read\b|\bwurde am\b[^\n]{0,200}\bgelesen\b|\ba été lu\b"
+    r"|\bfue leído\b|\bè stato letto\b|\bis gelezen\b|\bwas\s+received\b",
+    re.IGNORECASE,
+)
 # Google Calendar's answer to an invitation, its text fixed but for the name
 _CALENDAR_ANSWER = re.compile(
     r"^\s*[^\n]{1,120}? has (?:accepted|declined|tentatively accepted) this invitation\.\s*$", re.M
@@ -62,6 +74,7 @@ _CALENDAR_ANSWER = re.compile(
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"
     r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|on vacation|away from"
+    r"|vacation (?:response|reply)"
     r"|abwesenheit|automatische antwort|abwesenheitsnotiz|nicht im b[üu]ro"
     r"|r[ée]ponse automatique|absence du bureau|absent\(e\) du bureau"
     r"|respuesta autom[áa]tica|fuera de la oficina"
@@ -169,6 +182,10 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
         return Verdict("ignore", "list server's own mail (X-List-Administrivia)")
     if _LIST_SERVER.match(msg.author.address):
         return Verdict("ignore", f"list server's own mail (from {msg.author.address}); AUTOMATED_SENDERS can let it in")
+    if _RECEIPT_SUBJECT.match(msg.subject) and _RECEIPT_TEXT.search(msg.text[:2000]):
+        return Verdict("ignore", f"read receipt (subject {msg.subject[:80]!r} and a receipt's words)")
+    if "x-rt-loop-prevention" in h and "autoreply:" in msg.subject.lower():
+        return Verdict("ignore", "a ticket system's automatic reply (RT's AutoReply)")
     if msg.calendar_answer and (not msg.text.strip() or _CALENDAR_ANSWER.match(msg.text)):
         return Verdict("ignore", "an answer to a meeting invitation, with no words of the attendee's")
     ooo = _OUT_OF_OFFICE.match(msg.subject)

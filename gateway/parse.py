@@ -61,6 +61,7 @@ KEPT_HEADERS = (
     "x-auto-response-suppress",
     "x-ms-exchange-inbox-rules-loop",
     "x-list-administrivia",
+    "x-rt-loop-prevention",
 )
 
 _BRACKETED = re.compile(r"<([^<>\s]{1,900})>")

@@ -274,3 +274,21 @@ def test_a_persons_mail_about_a_delivery_is_posted() -> None:
         "Why did this bounce?\n\nYour message could not be delivered to budget@example.org",
     )
     assert classify(forwarded).action == "post"  # a person forwarding a bounce asks the team about it
+
+
+def test_a_read_receipt_sent_as_a_plain_message_is_ignored_and_a_persons_read_is_not() -> None:
+    """Outlook sends receipts over IMAP as plain messages, "Read: Plan" over "Your message … was read
+    on …": each was posted as a member's mail."""
+    receipt = "Your message\n\n  To: Jana\n  Subject: Plan\n\nwas read on Tuesday, March 10, 2026 10:32:00 AM."
+    assert classify(msg("Read: Plan", text=receipt)).action == "ignore"
+    gelesen = "Ihre Nachricht\n\n  An: Max\n\nwurde am Dienstag, 10. März 2026 10:33:00 gelesen."
+    assert classify(msg("Gelesen: Plan", text=gelesen)).action == "ignore"
+    assert classify(msg("Read: the new travel policy", text="Everyone, please read it by Friday.")).action == "post"
+
+
+def test_rts_automatic_reply_and_yahoos_vacation_response_are_ignored() -> None:
+    rt = msg("[support.example.org #48211] AutoReply: VPN expired", x_rt_loop_prevention="support.example.org")
+    assert classify(rt).action == "ignore"
+    answered = msg("[support.example.org #48211] VPN expired", x_rt_loop_prevention="support.example.org")
+    assert classify(answered).action == "post"  # an agent's answer through RT
+    assert classify(msg("Vacation Response")).action == "ignore"
