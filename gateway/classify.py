@@ -54,16 +54,16 @@ _LIST_SERVER = re.compile(
     r"|mailman(?:-owner)?|majordomo|listserv|sympa)@",
     re.IGNORECASE,
 )
-# A read receipt sent as a plain message (Outlook over IMAP, Lotus Notes): its subject's marker and the
+# A read receipt sent as a plain message (Outlook over IMAP): its subject's marker and the
 # words the client writes under it, both; a person's "Read: the new policy" has the one and not the other
 _RECEIPT_SUBJECT = re.compile(
     r"^\s*(?:(?:not |nicht )?read|gelesen|lu|non lu|le[íi]do|no le[íi]do|letto|gelezen|l[äa]st|l[æa]st|luettu"
-    r"|przeczytan[ay]|lido|return receipt)\s*(?:[:：]|$)",
+    r"|przeczytan[ay]|lido)\s*(?:[:：]|$)",
     re.IGNORECASE,
 )
 _RECEIPT_TEXT = re.compile(
     r"\bwas read on\b|\bwas deleted without being read\b|\bwurde am\b[^\n]{0,200}\bgelesen\b|\ba été lu\b"
-    r"|\bfue leído\b|\bè stato letto\b|\bis gelezen\b|\bwas\s+received\b",
+    r"|\bfue leído\b|\bè stato letto\b|\bis gelezen\b",
     re.IGNORECASE,
 )
 # Google Calendar's answer to an invitation, its text fixed but for the name

@@ -302,19 +302,22 @@ def _attached_original(msg: ParsedMessage, *, within: bool = False) -> ParsedMes
     """
     if len(msg.embedded) != 1:
         return None
-    short = len(msg.text.strip()) < 2000 and not within
-    if not (_is_forward_subject(msg.subject) or short or within):
-        return None
+    forwarded = _is_forward_subject(msg.subject)
+    short = len(msg.text.strip()) < 2000
+    if not (forwarded or short or within):
+        return None  # a long message that attaches one: its own, the attached one a file
     try:
         inner = parse(msg.embedded[0])
     except ParseError:
         return None
     if not inner.author.address:
         return None
-    if _is_forward_subject(msg.subject) or (short and not is_reply_subject(msg.subject)):
+    if forwarded or (short and not within and not is_reply_subject(msg.subject)):
         return inner
-    # a reply's subject over nothing but the attached message: an envelope for it, as a forward is
-    return inner if not (msg.text.replace(inner.text, "").strip() if inner.text else msg.text.strip()) else None
+    # a reply's subject, or a message inside a forward, over nothing but the attached message: its
+    # envelope, as a forward is; with words of its own, the attached message is what it answers or reports
+    own = msg.text.replace(inner.text, "") if inner.text else msg.text
+    return None if own.strip() else inner
 
 
 def _with_files_of(files: list[Attachment], original: list[Attachment]) -> list[Attachment]:
