@@ -123,11 +123,13 @@ def _words(value: str) -> list[tuple[int, int, str, bytes]]:
     for m in _ENCODED_WORD.finditer(value):
         kind, b64 = m[1].lower() + m[2].lower(), m[2] in "Bb"
         text = "".join(m[3].split()) if b64 else m[3]
-        start = m.start()
+        start, data = m.start(), None
         if cut is not None and kind == cut[1] and not value[out[-1][1] : start].strip():
-            start, text = cut[0], cut[2] + text
-            out.pop()
-        data = _word_bytes(m[2], text)
+            data = _word_bytes(m[2], cut[2] + text)
+            if data is not None:  # read across the cut; else each word alone
+                start, text = cut[0], cut[2] + text
+                out.pop()
+        data = data if data is not None else _word_bytes(m[2], text)
         if data is None:  # not decodable: kept as written
             cut = None
             continue
