@@ -124,7 +124,7 @@ GROUPWISE_HEADER = re.compile(
 # Nextcloud Mail's attribution: '"Lena Vogt" lena@example.org – March 4, 2024 9:12 AM' (no "wrote")
 NAME_ADDRESS_DASH_DATE = re.compile(
     r'^\s*"?[^"\n<>@]{1,100}"?\s+<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s+[–—-]\s+'
-    r"\S[^\n]{2,60}?\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s*$"
+    r"\S[^\n]{0,40}?\b(?:19|20)\d{2}\b[^\n]{0,20}?\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s*$"  # a year, then the time
 )
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)

@@ -186,6 +186,8 @@ def test_nextcloud_mails_name_address_dash_date_attribution_starts_the_history()
     assert c.text == "The technician comes on Thursday at ten."
     assert c.quoted_text.startswith('"Jonas Wirth" jonas@example.org – November 2, 2026 4:05 PM\n> The printer')
     assert html_to_text(html_of(c)) == "The technician comes on Thursday at ten."
+    said = split_reply('Call me.\n\n"Ana" ana@example.org – see you at 10:30\n\nBring the keys.')
+    assert said.quoted_text == ""  # no year before the time: a line of the author's
 
 
 def test_netease_mail_master_replied_message_separator_and_quote_container() -> None:
