@@ -212,7 +212,7 @@ _ENGLISH = {
     label.replace(" ", "").casefold(): name for name, labels in P.FIELD_LABELS.items() for label in labels.split("|")
 }
 _LABEL = re.compile(
-    r"^(\s*\*?\s*)(" + P.labels_pattern(*P.FIELD_LABELS, english=False) + r")(\s*\*?\s*[:：])", re.IGNORECASE
+    r"^([\s>]*\*?\s*)(" + P.labels_pattern(*P.FIELD_LABELS, english=False) + r")(\s*\*?\s*[:：])", re.IGNORECASE
 )
 
 
@@ -224,7 +224,10 @@ def _english_fields(text: str) -> str:
             end = field_block(lines, i)
             if end is None:
                 continue
-            for j in range(i, end + 1):
+            start = i
+            while start > 0 and P.OTHER_FIELD.match(lines[start - 1][: P.LINE_MAX_CHARS]):
+                start -= 1  # Thunderbird's block opens with Subject: and Date: above From:
+            for j in range(start, end + 1):
                 lines[j] = _LABEL.sub(
                     lambda m: m.group(1) + _ENGLISH[_SPACES.sub("", m.group(2).casefold())] + ":", lines[j], count=1
                 )

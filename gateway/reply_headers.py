@@ -146,7 +146,9 @@ def _may_wrap(first: str) -> bool:
     ends no sentence. Else the author's own last words above the header ("On it.", "On second
     thought, let's say 11.", "Le plan est joint.") were read as its first line and hidden with it."""
     first = first.rstrip()
-    ends_sentence = first.endswith(_SENTENCE_ENDS) and not P.DAY_DOT.search(first)
+    # "okt." inside a parenthesis still open (Gmail's Hungarian "… ezt írta (időpont: 2022. okt.") ends none
+    open_paren = first.count("(") > first.count(")")
+    ends_sentence = first.endswith(_SENTENCE_ENDS) and not P.DAY_DOT.search(first) and not open_paren
     return bool(P.DIGIT.search(first) or "@" in first) and not ends_sentence
 
 
@@ -163,7 +165,7 @@ def attribution(line: str) -> bool:
     m = P.NAME_WROTE.match(line) if len(line) <= P.NAME_WROTE_MAX_CHARS else None
     if m is None:
         return False
-    words = m.group("name").replace('"', " ").split()
+    words = (m.group("name") or m.group("after")).replace('"', " ").split()
     if "via" in words:  # "codinghorror via Team": a list or forum names who wrote, then itself
         words = words[: words.index("via")]
     return len(words) == 1 or (len(words) > 1 and all(w[:1].isupper() for w in words))

@@ -26,7 +26,9 @@ _WROTE_WORDS = (
     r"írta|yazdı|đã\s+viết|menulis|เขียนว่า|نوشت|ने\s+लिखा|님이\s*작성|작성|写道|寫道|書きました|のメッセージ|"
     # Yahoo's German "hat X Folgendes geschrieben:", Apple Mail's Polish "Wiadomość napisana przez X w dniu …:"
     # and Japanese "…, X <addr>のメール:", Hebrew "X כתב:" ("כתב/ה:"), The Bat!'s Russian "Вы писали …:"
-    r"geschrieben|napisana|のメール|כתב(?:/ה)?|писали"
+    r"geschrieben|napisana|のメール|כתב(?:/ה)?|писали|"
+    # Basque ("Bok idatzi zuen:", Gmail's "… igorleak hau idatzi zuen (date):"), Icelandic ("skrifaði")
+    r"idatzi\s+zuen|skrifaði"
 )
 _WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
@@ -74,6 +76,8 @@ MARKER_PIECES = (
     "のメール",
     "כתב",
     "писали",
+    "idatzi",
+    "skrifaði",
 )
 # Direction marks Gmail puts around a right-to-left header ("‫בתאריך … מאת ‪Bo‬‏ <…>:‬")
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -86,19 +90,27 @@ WROTE_MID = re.compile(rf"(?:^|[\s,])(?:{_WROTE})\s+\S.{{0,200}}[:：]\s*$", re.
 # Only a header right above a quote; reply_headers.attribution judges the name.
 NAME_WROTE_MAX_CHARS = 120
 NAME_WROTE = re.compile(
-    rf"^\s*(?P<name>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s+(?:{_WROTE_WORDS})\s*[:：]\s*$", re.IGNORECASE
+    rf"^\s*(?P<name>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s+(?:{_WROTE_WORDS})\s*[:：]\s*$"
+    # Thunderbird's Norwegian puts the word first: "skrev Ola Hansen:"
+    rf"|^\s*skrev\s+(?P<after>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s*[:：]\s*$",
+    re.IGNORECASE,
 )
 # words that open an "On <date> ... wrote:" header in the languages we know
 HEADER_START = re.compile(
     r"^[\s>*-]*(?:\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年|(?:"
     r"on|am|le|el|em|op|den|dnia|w\s+dniu|il|på|pa|pada|vào|в|dne|เมื่อ|در|"
     r"mån|tis|ons|tors|tor|fre|lör|sön|man|tirs|lør|søn)\b|"
-    r"(?:ma|ti|ke|to|pe|la|su)\s\d{1,2}\.\s)",  # Finnish Gmail: "pe 20. lokakuuta 2017 klo 17.50 …"
+    r"(?:ma|ti|ke|to|pe|la|su)\s\d{1,2}\.\s|"  # Finnish Gmail: "pe 20. lokakuuta 2017 klo 17.50 …"
+    # a weekday's abbreviation and a comma, then a date (Gmail's Ukrainian "ср, 19 лют. 2025 р. о 17:56",
+    # Croatian "uto, 6. lip 2023.", Latvian "trešd., 2022. g."), and Korean's year "2019년"
+    r"[^\W\d_]{2,6}\.?,\s(?=[^\n]{0,12}\d)|\d{4}년)",
     re.IGNORECASE,
 )
 # German, Dutch and Nordic Gmail open with the author: "Ana <ana@example.org> schrieb am So., 23.
 # Juni 2024, 21:08:", which wraps inside the date
-ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>@]{{1,255}}>?\s+(?:{_WROTE_WORDS})\b", re.IGNORECASE)
+# ... or with a word or two between the address and the marker (Hungarian "<…> ezt írta", Basque "<…> igorleak
+# hau idatzi zuen"), which Gmail wraps inside the date below
+ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>@]{{1,255}}>?\s+(?:\S+\s+){{0,2}}(?:{_WROTE_WORDS})\b", re.IGNORECASE)
 DIGIT = re.compile(r"\d")
 DAY_DOT = re.compile(r"(?:^|\s)\d{1,2}\.$")  # no sentence's end: "schrieb am So., 23." wraps before the month
 # Without a "wrote" word nearby, every header form needs one of these on its first
@@ -152,7 +164,10 @@ ORIGINAL_MESSAGE = re.compile(
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
     r"eredeti\s+üzenet|元のメッセージ|原始邮件|原始郵件|originalmeddelande|orijinal\s+mesaj|özgün\s+ileti|"
-    r"αρχικό\s+μήνυμα|הודעה\s+מקורית|ursprüngliche\s+mail|mail\s+original)\s*[-_=*]*\s*$",
+    r"αρχικό\s+μήνυμα|הודעה\s+מקורית|ursprüngliche\s+mail|mail\s+original|"
+    # Thunderbird's Finnish (with its English abbreviation), Lithuanian, Icelandic and Basque
+    r"alkuperäinen\s+viesti\s*/\s*orig\.\s*msg\.|originalus\s+laiškas|upprunalegur\s+póstur|jatorrizko\s+mezua"
+    r")\s*[-_=*]*\s*$",
     re.IGNORECASE,
 )
 # Orange's webmail above its De :/A :/Objet : block: "Message du 12/12/16 13:20", "Message du : 12/12/2016 13:20"
@@ -189,6 +204,8 @@ FORWARD_MARKER = re.compile(
     r"videresendt\s+melding|wiadomość\s+przekazana|přeposlaná\s+zpráva|пересылаемое\s+сообщение|"
     r"yönlendirilmiş\s+ileti|προωθημένο\s+μήνυμα|전달된\s+메일|pesan\s+terusan|mesaj\s+redirecționat|"
     r"thư\s+đã\s+chuyển\s+tiếp|הודעה\s+שהועברה|proslijeđena\s+poruka|"
+    # Thunderbird's Slovak (with its English words), Icelandic and Basque
+    r"preposlaná\s+správa(?:\s*-{2,}\s*forwarded\s+message)?|áframsendur\s+póstur|birbidalitako\s+mezua|"
     r"転送されたメッセージ|转发的邮件|轉寄的郵件)\s*[-_=*]{0,}|"
     r"begin\s+forwarded\s+message:?|forwarded\s+message:|début\s+du\s+message\s+réexpédié\s*:?|"
     r"anfang\s+der\s+weitergeleiteten\s+nachricht:?|inicio\s+del\s+mensaje\s+reenviado:?|"
@@ -212,16 +229,17 @@ _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 # (forward.py maps a block's labels to these names); a space in a label stands for any spacing
 FIELD_LABELS = {
     "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від|"
-    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|mittente|nadawca",
+    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|mittente|nadawca|expeditorul|отправитель|"
+    "від кого",
     "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
     "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
     "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
     "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
-    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat|destinatario|adresat",
-    "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν",
+    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat|destinatario|adresat|destinatarul|pre",
+    "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν|kópia|másolat|копія",
     "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
-    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema",
-    "Date": "datum|fecha|data|日付|发送日期|дата",
+    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema|subiectul",
+    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|дата",
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.forward import unwrap_text
 from gateway.html_text import html_to_text
+from gateway.reply import split_reply
 from tests.helpers import analysed_fixture
 
 
@@ -280,3 +282,61 @@ def test_initials_quoting_inline_keeps_the_answers_and_marks_the_quotes() -> Non
     assert "Yes, I'll rerun it after 20:00." in c.text
     assert "No, the old volume can go." in c.text
     assert c.signature.startswith("--\nBest regards,")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Gmail wraps a long attribution before the address, or inside the date
+        "ср, 19 лют. 2025 р. о 17:56 Андрій Шевченко\n<andrii@example.ua> пише:",
+        "uto, 6. lip 2023. u 09:14 Ivan Kovačić\n<ivan@example.hr> napisao je:",
+        "trešd., 2022. g. 2. febr., plkst. 21:13 — lietotājs Jānis Kalniņš\n(<janis@example.lv>) rakstīja:",
+        "2019년 7월 25일 (목) 오후 11:19, 박민수\n<minsu@example.kr>님이 작성:",
+        "Szabó Péter <peter@example.hu> ezt írta (időpont: 2022. okt.\n12., Sze, 16:52):",
+        "Iñaki Agirre <inaki@example.eus> igorleak hau idatzi zuen (2022 ira. 28,\naz. 10:15):",
+        # Thunderbird's Basque, Icelandic and Norwegian
+        "Bok idatzi zuen:",
+        "Þann 2.3.2026 18:01, skrifaði Bo Berg:",
+        "skrev Ola Hansen:",
+    ],
+)
+def test_more_languages_attributions_fold_with_their_quote(header: str) -> None:
+    """Found by writing replies as Gmail and Thunderbird write them in 30 languages: these stayed
+    in the answer (wrapped, the attribution's first line alone), or kept the whole quote there."""
+    quote = "> Can you check it?"
+    for body in (f"Sounds good.\n\n{header}\n{quote}\n", f"{header}\n{quote}\n\nSounds good.\n"):
+        parts = split_reply(body)
+        assert parts.text == "Sounds good." and parts.quoted_text.endswith(quote), body
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-------- Alkuperäinen viesti / Orig.Msg. --------",
+        "-------- Originalus laiškas --------",
+        "-------- Upprunalegur póstur --------",
+        "-------- Jatorrizko mezua --------",
+    ],
+)
+def test_thunderbirds_original_message_lines_in_more_languages_start_the_history(separator: str) -> None:
+    parts = split_reply(f"Sounds good.\n\n{separator}\nSubject: Plan\nDate: 02.03.2026 18:01\n\nCan you check it?\n")
+    assert parts.text == "Sounds good." and parts.quoted_text.startswith(separator)
+
+
+def test_thunderbirds_slovak_forward_and_apple_mails_quoted_hungarian_forward_are_unwrapped() -> None:
+    slovak = (
+        "Posielam ďalej.\n\n-------- Preposlaná správa --- Forwarded Message --------\n"
+        "Predmet: \tRozpočet\nDátum: \tWed, 3 Nov 2026 15:51:30 +0100\nOd: \tJana Nová <jana@example.sk>\n"
+        "Pre: \tteam@example.com\n\n\nRozpočet je schválený.\n"
+    )
+    found = unwrap_text(slovak, subject="Fwd: Rozpočet")
+    assert found is not None and found.author.address == "jana@example.sk" and found.subject == "Rozpočet"
+    assert found.date is not None and found.date.day == 3
+    assert found.note == "Posielam ďalej." and found.text.strip() == "Rozpočet je schválený."
+    hungarian = (
+        "Nézd meg.\n\n> Továbbított levél kezdete:\n> \n> Feladó: Kiss Anna <anna@example.hu>\n"
+        "> Tárgy: Költségvetés\n> Dátum: 2026. március 2. 18:01:00 CET\n> Címzett: team@example.com\n> \n"
+        "> A költségvetés kész.\n"
+    )
+    found = unwrap_text(hungarian, subject="Fwd: Költségvetés")
+    assert found is not None and found.author.address == "anna@example.hu" and "kész" in found.text
