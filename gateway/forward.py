@@ -20,6 +20,7 @@ unwrapped at all.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import getaddresses
@@ -31,7 +32,7 @@ from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.html_text import html_to_text
 from gateway.message import Address
-from gateway.reply_headers import field_block, find_header
+from gateway.reply_headers import field_block, find_header, on_wrote_header
 from gateway.reply_tokens import OpenStack, Token, source, tokenize
 from gateway.thread import FORWARDS
 
@@ -95,6 +96,8 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     if yandex is not None:
         return yandex
     result = quotequail.unwrap(_english_fields(text))
+    if not _accept(result, subject, text) and is_forward_subject(subject) and not _FINNISH_REPLY.match(subject):
+        result = _attributed(text)  # Outlook for Mac's forward under a reply's header in another language
     if not _accept(result, subject, text):
         return None
     assert result is not None
@@ -279,6 +282,45 @@ def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
 # under a Finnish header block it is a reply
 _FINNISH_REPLY = re.compile(r"^\s*vs\s*:", re.IGNORECASE)
 _FINNISH_FIELDS = re.compile(r"^[\s>*]*lähettäjä\s*\*?\s*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _attributed(text: str) -> dict[str, str] | None:
+    """quotequail's reading of a forward under an "On … wrote:" header, for the languages it reads none
+    in: Outlook for Mac forwards under "28/10/2021 12:46 időpontban John Doe (john@…) ezt írta:" and
+    indents the original. The author is the header's address and the name quoted or capitalised
+    before it; the date, what the loose date reading finds in it."""
+    lines = text.split("\n")
+    header = find_header(lines)
+    if header is None or on_wrote_header(lines, header[0]) != header[1]:
+        return None
+    said = " ".join(line.strip() for line in lines[header[0] : header[1] + 1])
+    address = _HEADER_ADDRESS.search(said)
+    if address is None:
+        return None
+    before = said[: address.start()].rstrip(" (<‹")
+    quoted = _QUOTED_NAME.search(said)
+    name = quoted[1] if quoted else _capitalised_tail(before.rpartition(",")[2])
+    body = textwrap.dedent("\n".join(lines[header[1] + 1 :])).strip("\n")
+    return {
+        "type": "reply",
+        "from": f'"{name}" <{address[0]}>' if name else address[0],
+        "date": said,
+        "text_top": "\n".join(lines[: header[0]]).strip("\n"),
+        "text": body,
+    }
+
+
+def _capitalised_tail(text: str) -> str:
+    """The capitalised words that end `text` (at most four): the name before an address."""
+    words = text.split()
+    at = len(words)
+    while at > 0 and len(words) - at < 4 and words[at - 1][:1].isupper():
+        at -= 1
+    return " ".join(words[at:])
+
+
+_HEADER_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
+_QUOTED_NAME = re.compile(r'["“„«]([^"“”„«»\n]{1,80})["”“»]')
 
 
 def _reply_above_forward(text: str) -> bool:

@@ -236,3 +236,14 @@ def test_an_html_only_italian_outlook_forward_is_read_through_its_text_rendering
     assert c.text == "Venerdì 6 marzo gli ascensori della sede saranno fermi dalle 8 alle 12 per manutenzione."
     assert c.forward is not None and c.forward.note == "Per conoscenza, venerdì mattina gli ascensori sono fermi."
     assert c.html is not None and "Inviato:" not in c.html
+
+
+def test_outlook_for_macs_forward_under_a_hungarian_attribution_is_unwrapped() -> None:
+    """Outlook for Mac forwards under the header it replies with, in the user's language, and indents
+    the original: the forwarder was shown as its author, and the original folded away as history."""
+    c = analysed_fixture("outlook-mac-forward-hungarian-attribution.eml").content
+    assert c.author == Address("Nagy Gábor", "gabor@partner.example")
+    assert c.subject == "Szerződés tervezet"
+    assert c.date is not None and (c.date.month, c.date.day, c.date.hour) == (11, 2, 16)
+    assert c.text.startswith("Szia Éva,\n\nmellékelem a szerződés tervezetét")
+    assert c.forward is not None and c.forward.note == "Továbbítom, kérlek nézzétek át péntekig."
