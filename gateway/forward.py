@@ -220,7 +220,9 @@ _LABEL = re.compile(
 
 
 def _english_fields(text: str) -> str:
-    """The first header block's field names in English, for quotequail ("Da:" → "From:")."""
+    """The first header block's field names in English, for quotequail ("Da:" → "From:"), and a blank
+    line under it where the body follows with none (the new Outlook's text: quotequail read the body's
+    first line as the rest of the subject)."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if P.FROM_FIELD.match(line[: P.LINE_MAX_CHARS]):
@@ -234,6 +236,13 @@ def _english_fields(text: str) -> str:
                 lines[j] = _LABEL.sub(
                     lambda m: m.group(1) + _ENGLISH[_SPACES.sub("", m.group(2).casefold())] + ":", lines[j], count=1
                 )
+            below = lines[end + 1 : end + 3]
+            # a subject a renderer wrapped is one short line and a blank one; a body goes on (a quoted
+            # block has its "> " lines between, which quotequail reads)
+            body_follows = bool(below) and bool(below[0].strip()) and not P.QUOTED.match(lines[end])
+            body_follows = body_follows and not P.SEPARATOR.match(below[0])  # SquirrelMail's rule under its block
+            if body_follows and (len(below) == 1 or below[1].strip() or len(below[0]) > 60):
+                lines.insert(end + 1, "")
             return "\n".join(lines)
     return text
 

@@ -236,3 +236,20 @@ def test_apple_mail_forward_markers_count_without_a_forward_subject(marker: str,
         "FYI",
         "Maintenance window is Saturday.",
     )
+
+
+def test_a_forward_whose_body_follows_its_header_block_with_no_blank_line_keeps_its_subject_and_body() -> None:
+    """The new Outlook's text part puts the body right under "Subject:": quotequail read the body's
+    first line as the rest of the subject, and it was missing from the text."""
+    text = (
+        "See below.\n\nFrom: Jana Nová <jana@example.cz>\nDate: Thursday, 5 November 2026 at 09:12\n"
+        "To: team@example.com\nSubject: Budget 2027\nThe budget passed the board this morning.\n"
+        "Details follow on Monday.\n"
+    )
+    found = unwrap_text(text, subject="FW: Budget 2027")
+    assert found is not None and found.subject == "Budget 2027"
+    assert found.text.startswith("The budget passed the board this morning.")
+    # a subject a renderer wrapped onto a short line, then a blank one, stays the subject
+    wrapped = text.replace("Budget 2027\nThe budget", "Budget 2027 and the plan for the\nnew office\n\nThe budget")
+    rewrapped = unwrap_text(wrapped, subject="FW: Budget")
+    assert rewrapped is not None and rewrapped.subject == "Budget 2027 and the plan for the new office"
