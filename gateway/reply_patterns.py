@@ -361,7 +361,10 @@ _SIGN_OFF_WORDS = (
     r"(?:lijep|srdačan|lep)\s+pozdrav|s\s+poštovanjem|s\s+spoštovanjem|s\s+pozdravom|s\s+úctou|lp|"
     r"поздрави|с\s+уважение|з\s+повагою|בברכה|مع\s+(?:خالص\s+)?تحياتي|trân\s+trọng|thân\s+ái|hormat\s+saya|"
     r"salam(?:\s+hangat)?|ขอแสดงความนับถือ|salutacions|atentament|pagarbiai|linkėjimai|lugupidamisega|"
-    r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar)"
+    r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar|"
+    # short closings and thanks in those languages, as "Cheers," and "Thanks," are
+    r"üdv|köszönöm|köszi|díky|děkuji|ďakujem|kiitos|teşekkürler|спасибо|дякую|mulțumesc|hvala|pozdrav|takk|"
+    r"(?:bestu\s+)?kveðjur?|ondo\s+izan|eskerrik\s+asko)"
 )
 # (two languages at once too: "Mit freundlichen Grüßen / Kind regards")
 SIGN_OFF = re.compile(rf"^\s*{_SIGN_OFF_WORDS}(?:\s*[,.]?\s?/\s?{_SIGN_OFF_WORDS})?\s*[,.!，。！،]?\s*$", re.IGNORECASE)

@@ -340,3 +340,9 @@ def test_thunderbirds_slovak_forward_and_apple_mails_quoted_hungarian_forward_ar
     )
     found = unwrap_text(hungarian, subject="Fwd: Költségvetés")
     assert found is not None and found.author.address == "anna@example.hu" and "kész" in found.text
+
+
+@pytest.mark.parametrize("closing", ["Üdv,", "Hvala,", "S pozdravom,", "Kveðja,", "Дякую,", "Teşekkürler,"])
+def test_short_closings_in_more_languages_start_the_signature(closing: str) -> None:
+    parts = split_reply(f"The report is ready.\n\n{closing}\nAna")
+    assert (parts.text, parts.signature) == ("The report is ready.", f"{closing}\nAna")
