@@ -364,7 +364,7 @@ _SIGN_OFF_WORDS = (
     r"parimate\s+soovidega|ar\s+cieņu|sveicieni|üdvözlettel|tisztelettel|selamlar|iyi\s+çalışmalar|"
     # short closings and thanks in those languages, as "Cheers," and "Thanks," are
     r"üdv|köszönöm|köszi|díky|děkuji|ďakujem|kiitos|teşekkürler|спасибо|дякую|mulțumesc|hvala|pozdrav|takk|"
-    r"(?:bestu\s+)?kveðjur?|ondo\s+izan|eskerrik\s+asko)"
+    r"(?:bestu\s+)?kveðj(?:a|ur)|ondo\s+izan|eskerrik\s+asko)"
 )
 # (two languages at once too: "Mit freundlichen Grüßen / Kind regards")
 SIGN_OFF = re.compile(rf"^\s*{_SIGN_OFF_WORDS}(?:\s*[,.]?\s?/\s?{_SIGN_OFF_WORDS})?\s*[,.!，。！،]?\s*$", re.IGNORECASE)
