@@ -187,7 +187,7 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
     first = _clean(lines[i], quoted)
     if len(first) > P.LINE_MAX_CHARS or not (P.FROM_FIELD.match(first) or P.BLOCK_OPENER.match(first)):
         return None
-    fields, end, gap, spaced = 1, i, 0, False
+    fields, end, gap, spaced, subjects = 1, i, 0, False, 0
     marked = "@" in first or bool(P.BLOCK_OPENER.match(first))  # an address or a date among the fields
     for j in range(i + 1, min(len(lines), i + 12)):
         line = _clean(lines[j], quoted)
@@ -196,6 +196,7 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
         if _is_field(line):
             fields, end, gap = fields + 1, j, 0
             marked = marked or "@" in line or bool(P.BLOCK_OPENER.match(line))
+            subjects += bool(P.SUBJECT_FIELD.match(line))
         elif line.strip() and gap < 2 and fields < 5:
             gap += 1  # a wrapped value
         elif not line.strip() and j + 1 < len(lines) and _is_field(_clean(lines[j + 1], quoted)):
@@ -203,8 +204,10 @@ def field_block(lines: list[str], i: int, *, quoted: bool = False) -> int | None
         else:
             break
     # two fields only with an address or a date among them, and three at least when spaced: Outlook
-    # writes four ("From: Berlin Hbf" / "To: München Hbf" is a trip)
-    if fields >= 3 or (fields == 2 and marked and not spaced):
+    # writes four ("From: Berlin Hbf" / "To: München Hbf" is a trip). From: and Subject: alone are git's
+    # in-body header of a patch (under "-- >8 --", or naming whom a commit message quotes): no history
+    in_body = fields == 2 and subjects == 1 and P.FROM_FIELD.match(first) is not None
+    if fields >= 3 or (fields == 2 and marked and not spaced and not in_body):
         return end
     return None
 

@@ -139,7 +139,11 @@ NAME_ADDRESS_DASH_DATE = re.compile(
     r"\S[^\n]{0,40}?\b(?:19|20)\d{2}\b[^\n]{0,20}?\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s*$"  # a year, then the time
 )
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
-QUOTING_HEADER = re.compile(r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$", re.I)
+QUOTING_HEADER = re.compile(
+    r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$"
+    r"|^\s*quoting\s+\S[^\n]{0,100}?\(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?\)\s*$",  # alot's, no colon
+    re.I,
+)
 # Mutt's bracketed attribution "* Bo Berg <bo@example.com> [2026-03-02 18:01]:" (older ones: "[260302
 # 18:01]") and sup's and
 # alot's "Excerpts from Bo Berg's message of 2026-03-02 18:01:00 +0100:": no "wrote" word
@@ -254,6 +258,7 @@ FROM_FIELD = re.compile(_FIELD_PREFIX + f"(?:{labels_pattern('From')})" + _FIELD
 OTHER_FIELD = re.compile(
     _FIELD_PREFIX + f"(?:{labels_pattern('Sent', 'Date', 'To', 'Cc', 'Subject')})" + _FIELD_SUFFIX, re.IGNORECASE
 )
+SUBJECT_FIELD = re.compile(_FIELD_PREFIX + f"(?:{labels_pattern('Subject')})" + _FIELD_SUFFIX, re.IGNORECASE)
 # fields that may open a header block (talon: "Date: ...\nTo: ..." without From:)
 BLOCK_OPENER = re.compile(_FIELD_PREFIX + r"(?:date|sent|datum|gesendet|envoyé|sendt|skickat)" + _FIELD_SUFFIX, re.I)
 

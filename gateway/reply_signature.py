@@ -83,8 +83,13 @@ def _one_layer(lines: list[str], end: int, rules: tuple[Rule, ...]) -> tuple[int
 def _delimiter(lines: list[str], end: int) -> int | None:
     for i in range(end, max(-1, end - MAX_SIG_LINES), -1):
         if P.SIG_DELIMITER.match(lines[i]):
-            return i
+            # a diff's line added under it ("+- `flush.retries`"): the "-- " was a removed line of a
+            # patch (a Markdown item), not a signature's delimiter; a phone number's "+44" is no such line
+            return None if any(_ADDED_LINE.match(line) for line in lines[i + 1 : end + 1]) else i
     return None
+
+
+_ADDED_LINE = re.compile(r"^\+(?![\d(\s])")
 
 
 def _separator_block(lines: list[str], end: int) -> int | None:

@@ -425,6 +425,26 @@ def test_a_tables_rule_between_its_head_and_rows_is_no_signature_separator() -> 
     assert signed.signature == "-" * 20 + "\nACME | www.acme.example"
 
 
+def test_a_patch_and_its_review_keep_their_in_body_header_diff_and_alots_attribution() -> None:
+    """Found with patchwork's, b4's and git's own test mail: a reviewer's counter-patch under "-- >8 --"
+    starts with git's in-body From:/Subject:, which was read as Outlook's history header and folded
+    away with the patch; a Markdown item removed in the diff ("-- ") was a second signature layer;
+    alot's "Quoting Name (date)" has no colon."""
+    counter = (
+        "I'd rather fix the caller. Something like this?\n\n-- >8 --\nFrom: Bob Lind <bob@example.com>\n"
+        "Subject: [PATCH] chunk: set idx before flushing\n\nThe index must be set first.\n\n"
+        "Signed-off-by: Bob Lind <bob@example.com>\n---\ndiff --git a/chunk.c b/chunk.c\n+\tc->idx = 0;\n"
+    )
+    parts = split_reply(counter)
+    assert parts.text == counter.strip() and parts.quoted_text == ""
+    docs = "Update the docs.\n---\n@@ -1,3 +1,3 @@\n Knobs:\n-- \n+- `flush.retries`\n \n-- \n2.39.1\n"
+    assert split_reply(docs).signature == "--\n2.39.1"
+    review = "Quoting Ana Ruiz (2023-02-06 01:12:01)\n> It leaks on error.\n\nReviewed-by: Bob Lind <bob@example.com>"
+    parts = split_reply(review)
+    assert parts.text == "Reviewed-by: Bob Lind <bob@example.com>"
+    assert parts.quoted_text.startswith("Quoting Ana Ruiz (2023-02-06 01:12:01)")
+
+
 def test_sentences_under_a_divider_or_a_headings_underline_are_the_authors() -> None:
     """A "=====" under a title and sentences below it read as a separator and its footer, and the
     author's whole section was folded away as a signature; a company's block below the message,
