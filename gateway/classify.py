@@ -40,6 +40,8 @@ _BOUNCE_TEXT = re.compile(
     r"your message did not reach|n'a pas pu [eê]tre (?:d[ée]livr[ée]|remis)|konnte nicht zugestellt werden",
     re.IGNORECASE,
 )
+# an alerting system's subject: Grafana's and Alertmanager's "[FIRING:1] Mail delivery failures"
+_ALERT = re.compile(r"^\s*\[(?:firing|resolved|alerting|ok|warning|critical)\b", re.IGNORECASE)
 _FORWARDED = re.compile(rf"^\s*(?:{FORWARDS}|vs)\s*[:：]", re.IGNORECASE)  # threading's forward prefixes
 # Lotus Notes' out-of-office subject: "AUTO: Ana Lima is out of the office (returning 04/06/2026)", "AUTO: Max
 # Muster ist außer Haus. (Rückkehr am …)", "AUTO : Marie Dupont est absente du bureau (retour le …)"
@@ -146,7 +148,11 @@ def classify(
     )
     if null_sender or by_daemon:
         return Verdict("ignore", "bounce (null sender or mailer-daemon)")
-    bounce_subject = _BOUNCE_SUBJECT.search(msg.subject[:300]) and not _FORWARDED.match(msg.subject)
+    bounce_subject = (
+        _BOUNCE_SUBJECT.search(msg.subject[:300])
+        and not _FORWARDED.match(msg.subject)
+        and not _ALERT.match(msg.subject)  # a monitor's alert about mail that failed
+    )
     if bounce_subject and _BOUNCE_TEXT.search(msg.text[:3000]):
         return Verdict("ignore", "bounce (a delivery failure's subject and words)")
     if allowed and not sender_allowed(msg.author.address, allowed):

@@ -91,7 +91,14 @@ _NOTICE_FORMS = (
     ),
     ("manage", r"manage\s+(?:your\s+)?(?:notification\s+settings|(?:e-?mail\s+)?preferences|subscriptions?)"),
     ("browser", r"view\s+(?:this\s+(?:e-?mail|message)\s+)?in\s+(?:your\s+)?browser"),
-    ("receiving", r"you\s+are\s+receiving\s+this\s+(?:e-?mail\s+|message\s+)?because|to\s+stop\s+receiving\s+these"),
+    (
+        "receiv",
+        r"you(?:\s+are|['’]re)\s+receiving\s+this\s+(?:e-?mail\s+|message\s+|notification\s+)?because|"
+        r"to\s+stop\s+receiving\s+these|you\s+(?:have\s+)?received\s+this\s+(?:e-?mail|message|notification)\s+because",
+    ),
+    ("sent", r"this\s+(?:e-?mail|message)\s+was\s+sent\s+to\s+you\s+because"),
+    ("unsubscribe", r"unsubscribe\s+from\s+this\s+list|^unsubscribe\s*:?\s*<?https?://\S+>?$"),
+    ("reply", r"reply\s+to\s+this\s+e-?mail\s+directly\s+or\s+view\s+it\s+on"),
     # "think of the environment before you print this" in German, French, Spanish, Portuguese,
     # Italian, Dutch, Swedish, Danish, Polish
     ("umwelt", r"umwelt\b.{0,60}\bausdruck"),

@@ -105,12 +105,28 @@ def _separator_block(lines: list[str], end: int) -> int | None:
                 return None
             if i > 0 and tail and _columns(lines[i - 1]) and _columns(lines[i - 1]) == _columns(tail[0]):
                 return None  # a table's rule between its head and its rows (a bug tracker's change list)
+            if i > 0 and _underlines(lines[i - 1], line) and not any(P.CONTACT.search(t) for t in _first_block(tail)):
+                # a heading's underline about as wide as its words, over no contact details ("Exception\n
+                # ---------" and a traceback, Sentry's alert); "Bo Berg\n-------\nACME | www…" stays a footer
+                return None
             if nonblank == 0 or (nonblank <= 12 and all(len(t) <= MAX_LINE for t in tail)):
                 return i
             return None
         if line.strip():
             nonblank += 1
     return None
+
+
+def _first_block(tail: list[str]) -> list[str]:
+    """The lines of the first paragraph in `tail`."""
+    start = next((k for k, t in enumerate(tail) if t.strip()), len(tail))
+    end = next((k for k in range(start, len(tail)) if not tail[k].strip()), len(tail))
+    return tail[start:end]
+
+
+def _underlines(heading: str, rule: str) -> bool:
+    words, width = heading.strip(), len(rule.strip())
+    return len(words) >= 3 and abs(len(words) - width) <= 3 and not P.SIG_SEPARATOR.match(words)
 
 
 def _columns(line: str) -> list[int]:

@@ -292,3 +292,12 @@ def test_rts_automatic_reply_and_yahoos_vacation_response_are_ignored() -> None:
     answered = msg("[support.example.org #48211] VPN expired", x_rt_loop_prevention="support.example.org")
     assert classify(answered).action == "post"  # an agent's answer through RT
     assert classify(msg("Vacation Response")).action == "ignore"
+
+
+def test_a_monitors_alert_about_failed_mail_is_no_bounce() -> None:
+    """Grafana's "[FIRING:1] Mail delivery failures" over "312 messages could not be delivered to
+    gmail.com" has a bounce's subject and words, and the alert the team waits for was ignored."""
+    alert = msg("[FIRING:1] Mail delivery failures (relays)", text="312 messages could not be delivered to gmail.com")
+    assert classify(alert).action == "post"
+    bounce = msg("Mail delivery failed", text="Your message could not be delivered to bo@example.org.")
+    assert classify(bounce).action == "ignore"

@@ -445,6 +445,22 @@ def test_a_patch_and_its_review_keep_their_in_body_header_diff_and_alots_attribu
     assert parts.quoted_text.startswith("Quoting Ana Ruiz (2023-02-06 01:12:01)")
 
 
+def test_a_notifications_heading_underline_and_footers_in_its_words() -> None:
+    """Sentry's alert underlines "Exception" and its traceback was folded away as a signature; GitLab's
+    "---" footer, Google's "You have received this email because…" and a last "Unsubscribe: <url>"
+    stayed in the text, the snippet reaching them."""
+    sentry = "New issue.\n\nException\n-----------\n\nTraceback (most recent call last):\nKeyError: 'region'\n\n"
+    parts = split_reply(sentry + "Unsubscribe: https://sentry.example.org/unsubscribe/1/")
+    assert parts.text == sentry.strip() and parts.signature == "Unsubscribe: https://sentry.example.org/unsubscribe/1/"
+    gitlab = (
+        "Pipeline failed.\n\n---\nReply to this email directly or view it on GitLab: https://gitlab.example.org/1\n"
+    )
+    assert split_reply(gitlab + "You're receiving this email because of your account.").text == "Pipeline failed."
+    google = "Looks good.\n\nYou have received this email because you are a collaborator on the document."
+    assert split_reply(google).text == "Looks good."
+    assert split_reply("See you.\n\nBo Berg\n-------\nACME Ltd | www.acme.example").text == "See you.\n\nBo Berg"
+
+
 def test_sentences_under_a_divider_or_a_headings_underline_are_the_authors() -> None:
     """A "=====" under a title and sentences below it read as a separator and its footer, and the
     author's whole section was folded away as a signature; a company's block below the message,
