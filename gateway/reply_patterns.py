@@ -412,8 +412,9 @@ BANNER = re.compile(
 VIEW_ONLINE = re.compile(
     r"^\s*(?:(?:having\s+trouble\s+viewing\s+this\s+e-?mail|e-?mail\s+not\s+displaying\s+correctly|"
     r"trouble\s+viewing(?:\s+this\s+e-?mail)?)\s*[?.]?\s*)?"
-    r"(?:(?:view|read|open)\s+(?:this\s+(?:e-?mail|message|newsletter)\s+|it\s+)?"
-    r"(?:online|in\s+(?:your\s+|a\s+)?(?:web\s+)?browser|as\s+a\s+web\s*page)|(?:view\s+(?:the\s+)?)?web\s+version|"
+    r"(?:(?:view|read|open)\s+(?:this\s+(?:e-?mail|message|newsletter|post)\s+|it\s+)?"
+    r"(?:online|in\s+(?:your\s+|a\s+)?(?:web\s+)?browser|as\s+a\s+web\s*page|on\s+the\s+web(?:\s+at)?)|"
+    r"(?:view\s+(?:the\s+)?)?web\s+version|"
     r"(?:diese\s+e-?mail\s+)?(?:im\s+browser|online)\s+(?:an)?(?:sehen|zeigen|öffnen|anzeigen)|webversion|"
     r"(?:voir|afficher|lire)\s+(?:cet\s+e-?mail\s+|ce\s+message\s+|la\s+version\s+)?"
     r"(?:en\s+ligne|dans\s+(?:votre|le)\s+navigateur)|"
