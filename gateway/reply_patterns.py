@@ -420,7 +420,9 @@ VIEW_ONLINE = re.compile(
     r"(?:en\s+ligne|dans\s+(?:votre|le)\s+navigateur)|"
     r"ver\s+(?:este\s+(?:correo|e-?mail|mensaje)\s+|la\s+versión\s+)?(?:en\s+línea|online|en\s+(?:tu|el|su)\s+navegador)|"
     r"bekijk\s+(?:deze\s+e-?mail\s+|deze\s+nieuwsbrief\s+)?(?:online|in\s+(?:je|uw)\s+browser))"
-    r"\s*[.!:]?\s*(?:<https?://[^\s<>]{1,2000}>|\(?https?://[^\s()]{1,2000}\)?)?\s*$",
+    r"\s*[.!:]?\s*(?:<https?://[^\s<>]{1,2000}>|\(?https?://[^\s()]{1,2000}\)?)?\s*$"
+    # Jira's text notification opens with its issue's link alone in brackets: "[ https://…/browse/OPS-231?… ]"
+    r"|^\s*\[ https?://[^\s\]]{1,2000} \]\s*$",
     re.IGNORECASE,
 )
 LIST_FOOTER = re.compile(r"mailing\s+list|unsubscribe|listinfo|mailman", re.IGNORECASE)

@@ -240,6 +240,7 @@ def test_french_external_sender_banner_is_dropped() -> None:
         "Ver este correo en tu navegador",
         "Bekijk deze e-mail in je browser",
         "View this post on the web at https://ops.substack.example/p/backups",  # Substack's
+        "[ https://jira.example.org/browse/OPS-231?focusedCommentId=10412 ]",  # Jira's link to the issue
     ],
 )
 def test_a_newsletters_view_in_browser_line_is_not_its_first_words(line: str) -> None:
