@@ -113,6 +113,10 @@ def without_signature(html: str, signature: str) -> str:
     if cut is None:
         first = _as_delimiter(lines[0])
         at = next((i for i in range(len(scan.lines) - 1, -1, -1) if _as_delimiter(scan.lines[i]) == first), None)
+        if at is None and first == "--" and len(lines) > 1 and len(lines[1]) >= 20:
+            # the text's delimiter is no line of the HTML (GitLab's footer sits under its logo): the line
+            # after it starts one, its links written as words
+            at = next((i for i in range(len(scan.lines) - 1, -1, -1) if scan.lines[i].startswith(lines[1])), None)
         if at is None:
             return html
         cut = scan.line_tok[at]
@@ -145,7 +149,7 @@ def marked_signature(html: str) -> list[str]:
     return scan.lines[scan.tok_line[start] :] if start < len(scan.tok_line) else []
 
 
-_DELIMITER = re.compile(r"^(?:--|—|–|_{2,})$")
+_DELIMITER = re.compile(r"^(?:-{2,3}|—|–|_{2,})$")  # GitHub and GitLab write "---" in text, "—" in HTML
 
 
 def _as_delimiter(line: str) -> str:

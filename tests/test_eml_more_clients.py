@@ -11,6 +11,8 @@ which the page shows folded apart.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
 from gateway.html_text import html_to_text
@@ -207,3 +209,25 @@ def test_more_webmails_original_message_lines_start_the_history(separator: str) 
     """T-Online's, Seznam's and Mail Master's separators were left at the end of the answer."""
     parts = split_reply(f"Friday works.\n\n{separator}\nBetreff: Umzug\nDatum: 02.11.2026 09:12\n\nKommt ihr?\n")
     assert parts.text == "Friday works." and parts.quoted_text.startswith(separator)
+
+
+def _alternative(text: str, html: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = "bot@example.org", "team@example.com", "s", "<n@x>"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def test_a_notifications_footer_leaves_the_html_as_it_leaves_the_text() -> None:
+    """GitHub writes "---" above its footer in the text and "—" in the HTML; GitLab puts its footer
+    under its logo, with no delimiter line in the HTML: the footer went from the text and stayed on
+    the page."""
+    footer = "You are receiving this because you are subscribed to this thread.\nReply to this email directly."
+    html = f"<p>Fixed in 4f2a1c.</p><p>—<br>{footer.replace(chr(10), '<br>')}</p>"
+    c = analysed(_alternative(f"Fixed in 4f2a1c.\n\n---\n{footer}\n", html)).content
+    assert c.signature == f"---\n{footer}" and html_to_text(html_of(c)) == "Fixed in 4f2a1c."
+    gitlab = "You're receiving this email because of your account on gitlab.example.org."
+    html = f'<p>Pipeline #44 failed.</p><table><tr><td><img alt="GitLab"></td></tr><tr><td>{gitlab}</td></tr></table>'
+    c = analysed(_alternative(f"Pipeline #44 failed.\n\n-- \n{gitlab}\n", html)).content
+    assert html_to_text(html_of(c)).startswith("Pipeline #44 failed.") and "receiving" not in html_of(c)
