@@ -44,6 +44,10 @@ _ALIASES = {
     "x-gbk": "gbk",
     "unicode-1-1-utf-7": "utf-7",
     "unicode-1-1-utf-8": "utf-8",
+    "windows-936": "gbk",
+    "unicode": "utf-16",  # what Windows calls UTF-16, little-endian
+    "ucs-2": "utf-16",
+    "ucs2": "utf-16",
 }
 # What browsers read these labels as (the WHATWG Encoding Standard): supersets that decode every
 # text the label's own table does, and the characters senders used beyond it. Windows-1252 in mail
@@ -60,10 +64,14 @@ _SUPERSETS = {
     "iso8859-11": "cp874",
     "iso8859-9": "cp1254",
     "iso2022_jp": "cp50221",
+    # Windows' Big5 (code page 950: €, the ETEN extensions such as 碁) and KOI8-U, whose Ukrainian
+    # letters KOI8-R has as box drawing no mail writes
+    "big5": "cp950",
+    "koi8-r": "koi8-u",
 }
 _SAYS_NOTHING = frozenset({"unknown-8bit", "unknown", "x-unknown", "x-user-defined", "8bit", "default", "none"})
 _BIDI_SUFFIX = re.compile(r"^(iso-8859-[68])-[ie]$")  # "-i" logical, "-e" explicit order: the same bytes
-_CP_DASH = re.compile(r"^(?:cp|ibm|win)-?(\d{3,4})$")  # "cp-850", "ibm437", "win-1251"
+_CP_DASH = re.compile(r"^(?:cp|ibm|win|windows)-?(\d{3,4})$")  # "cp-850", "ibm437", "win-1251", "windows-936"
 
 
 @lru_cache(maxsize=256)
@@ -78,12 +86,12 @@ def codec(label: str | None, *, superset: bool = True) -> str | None:
     name = label.strip().strip("\"'").lower().partition("*")[0]  # RFC 2231's "iso-8859-6*ar": a language
     if name in _SAYS_NOTHING or len(name) > 40:
         return None
-    name = _ALIASES.get(name, name)
     name = _BIDI_SUFFIX.sub(r"\1", name)
-    m = _CP_DASH.match(name)
-    if m:
-        name = f"cp{m[1]}"
-    for candidate in (name, name.removeprefix("x-")):
+    for candidate in dict.fromkeys((name, name.removeprefix("x-"), name.removeprefix("x-").removeprefix("x-"))):
+        candidate = _ALIASES.get(candidate, candidate)  # "x-windows-874", Outlook's "x-x-big5"
+        m = _CP_DASH.match(candidate)
+        if m:
+            candidate = f"cp{m[1]}"
         try:
             found = codecs.lookup(candidate).name
         except (LookupError, ValueError):  # ValueError: a name with a NUL in it
@@ -97,10 +105,11 @@ def _cp50221_decode(data: Buffer, errors: str = "strict", /) -> tuple[str, int]:
     ① and Ⅱ and IBM's kanji come out too. A run of codes Python's ISO-2022-JP has no character
     for becomes its Shift_JIS bytes, read as CP932."""
     raw = bytes(data)
-    try:
-        return raw.decode("iso2022_jp"), len(raw)
-    except UnicodeDecodeError:
-        pass
+    for iso in ("iso2022_jp", "iso2022_jp_2") if b"\x1b$(D" in raw else ("iso2022_jp",):  # JIS X 0212: "鷗"
+        try:
+            return raw.decode(iso), len(raw)
+        except UnicodeDecodeError:
+            pass
     pieces = _ESCAPE.split(raw)
     text = [pieces[0].decode("cp932", errors)]
     for escape, run in zip(pieces[1::2], pieces[2::2], strict=True):
@@ -165,6 +174,13 @@ def _iso_2022(data: bytes) -> str | None:
         return None
 
 
+def _utf_16_order(data: bytes) -> str:
+    """UTF-16 without its byte-order mark, big-endian as RFC 2781 says, unless the zero bytes of its
+    ASCII letters stand second, as Windows writes them."""
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    return "utf-16-le" if odd > even else "utf-16-be"
+
+
 def decode_bytes(data: bytes, declared: str | None) -> str:
     """Bytes to text: the declared charset if it fits, else UTF-8, else the best detected guess.
     Under a single-byte label (US-ASCII, ISO-8859-1, Windows-1252, KOI8-R…), bytes that
@@ -188,6 +204,8 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     labels: tuple[str | None, ...] = (codec(declared), codec(declared, superset=False), "utf-8")
     if labels[1] == "ascii" and not data.isascii():
         labels = (None, None, "utf-8")  # a label that cannot be right (8-bit bytes): as no label
+    if labels[1] == "utf-16" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        labels = (_utf_16_order(data), *labels)  # no byte-order mark: the zero bytes of Latin letters tell
     if labels[1] in (None, "ascii") and b"\x1b" in data:
         seven_bit = _iso_2022(data)  # Japanese mail sent with no label: 7-bit, so UTF-8 and ASCII "fit"
         if seven_bit is not None:

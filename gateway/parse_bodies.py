@@ -45,7 +45,7 @@ def bodies(
     misread = (
         "CharsetDecodeDefect" in mail.defects_categories
         or any("\x1b" in t for t in plain + html)
-        or (latin1 and any(_MISREAD_LATIN.search(t) for t in plain + html))
+        or (latin1 and any(_MISREAD_LATIN.search(t) or _BOX_DRAWING.search(t) for t in plain + html))
     )
     if mended or misread or passed_over:
         plain, html = _redecoded_bodies(msg, passed_over)
@@ -214,6 +214,8 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
                     mended = True
         ctype = str(part.get("content-type", "")).lower()
         latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
+        # UTF-16 with no byte-order mark: mail-parser reads it little-endian, RFC 2781 says big
+        mended = mended or any(label in ctype for label in _UTF_16_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, latin1, flowed, passed_over
 
@@ -233,7 +235,13 @@ def _reads_as_text(data: bytes) -> bool:
         return sum(32 <= b < 127 or b in (9, 10, 13) for b in data) >= 0.9 * len(data)
 
 
-_LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252")
+# labels whose superset has letters where the label's own table has C1 controls (Thai's TIS-620,
+# whose "€" and quotes came out as controls, and Turkish ISO-8859-9) or box drawing (KOI8-R's, where
+# KOI8-U has "і", "ї", "є", "ґ": Ukrainian read as "Прив╕т")
+_LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252", "tis-620", "8859-11", "8859-9", "koi8-r")
+_UTF_16_LABELS = ("utf-16", "unicode", "ucs-2", "ucs2")
+# KOI8-R's box drawing beside a Cyrillic letter: KOI8-U's Ukrainian letters misread
+_BOX_DRAWING = re.compile("[\u2552-\u256c][а-яА-Я]|[а-яА-Я][\u2552-\u256c]")
 
 
 # ESC (looked for apart): a 7-bit ISO-2022 charset (Japanese mail's usual one), which mail-parser leaves

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 import pytest
@@ -137,7 +138,11 @@ def test_hebrew_iso_8859_8_i_subject_and_body() -> None:
         ("cp-850", "cp850"),
         ("IBM-437", "cp437"),
         ("win-1257", "cp1257"),  # a Baltic mailer's label
-        ("koi8-r*ru", "koi8-r"),  # RFC 2231's language after the charset
+        ("koi8-r*ru", "koi8-u"),  # RFC 2231's language after the charset; KOI8-U has KOI8-R's letters
+        ("x-x-big5", "cp950"),  # Outlook's label; Windows' Big5 has "€" and the ETEN characters
+        ("windows-936", "gbk"),
+        ("x-windows-874", "cp874"),
+        ("unicode", "utf-16"),  # Windows' name for UTF-16
         ("utf-8", "utf-8"),
         ("ISO-8859-1", "cp1252"),  # what browsers read it as
         ("shift_jis", "cp932"),
@@ -505,3 +510,21 @@ def test_japanese_sent_in_iso_2022_jp_with_no_charset_label_is_read() -> None:
     for headers in (b"Content-Type: text/plain\n", b"Content-Transfer-Encoding: quoted-printable\n"):
         assert parse(raw + headers + b"\n" + body + b"\n").text.strip() == "会議は三時です。"
     assert decode_bytes("안녕하세요".encode("iso2022_kr"), None) == "안녕하세요"
+
+
+def test_utf_16_with_no_byte_order_mark_koi8_u_thai_and_big5_under_narrower_labels_are_read() -> None:
+    """Found writing mail in the world's charsets: UTF-16 with no byte-order mark, big-endian as RFC
+    2781 says, came out as CJK characters; Ukrainian under KOI8-R as box drawing ("Прив╕т"); Thai
+    Windows quotes and "€" under TIS-620 as controls; "€" and 碁 under Big5 garbled the whole text."""
+    words = "Hello team, Привіт"
+    assert decode_bytes(words.encode("utf-16-be"), "utf-16") == words
+    assert decode_bytes(words.encode("utf-16-le"), "unicode") == words
+    assert decode_bytes("Привіт, команда".encode("koi8-u"), "koi8-r") == "Привіт, команда"
+    assert decode_bytes("ราคา €50 “ลด”".encode("cp874"), "tis-620") == "ราคา €50 “ลด”"
+    assert decode_bytes("報價 €200 林碁生".encode("cp950"), "big5") == "報價 €200 林碁生"
+    assert decode_bytes("鷗外".encode("iso2022_jp_2"), "iso-2022-jp") == "鷗外"
+    raw = b"From: a@example.org\nSubject: s\nMessage-ID: <u16@x>\nMIME-Version: 1.0\n"
+    body = b"Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n\n"
+    assert parse(raw + body + base64.encodebytes(words.encode("utf-16-be"))).text.strip() == words
+    thai = b"Content-Type: text/plain; charset=tis-620\nContent-Transfer-Encoding: 8bit\n\n"
+    assert parse(raw + thai + "ราคา €50".encode("cp874") + b"\n").text.strip() == "ราคา €50"
