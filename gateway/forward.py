@@ -103,7 +103,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     assert result is not None
     result = _with_date(result, text)
     note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
-    body = _without_end_marker(result.get("text", "").strip("\n") or _body_below_headers(text))
+    body = _without_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
     return _build(result, note=note, text=body, html=None)
 
 
@@ -349,6 +349,20 @@ def _may_be_forward(subject: str, text: str) -> bool:
 
 def _has_forward_marker(text: str) -> bool:
     return any(P.FORWARD_MARKER.match(line[: P.LINE_MAX_CHARS]) for line in text.split("\n"))
+
+
+def _whole_body(read: str, text: str) -> str:
+    """The forwarded body quotequail read, or all of it below the header's blank line when quotequail
+    took its first lines for header fields ("Found this at gate 3 at 07:45 today." has a colon):
+    the original lost its first words."""
+    below = _body_below_headers(text)
+    if not read:
+        return below
+    if len(below) <= len(read) or not below.rstrip().endswith(read.rstrip()):
+        return read
+    lost = below.rstrip()[: len(below.rstrip()) - len(read.rstrip())].split("\n")
+    fields = any(P.FROM_FIELD.match(line) or P.OTHER_FIELD.match(line) for line in lost)
+    return read if fields else below  # header fields a blank line apart (BlackBerry's) are no body
 
 
 def _body_below_headers(text: str) -> str:

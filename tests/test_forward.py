@@ -253,3 +253,15 @@ def test_a_forward_whose_body_follows_its_header_block_with_no_blank_line_keeps_
     wrapped = text.replace("Budget 2027\nThe budget", "Budget 2027 and the plan for the\nnew office\n\nThe budget")
     rewrapped = unwrap_text(wrapped, subject="FW: Budget")
     assert rewrapped is not None and rewrapped.subject == "Budget 2027 and the plan for the new office"
+
+
+def test_a_forwarded_bodys_first_line_with_a_colon_is_no_header_field() -> None:
+    """quotequail read "Found this at gate 3 at 07:45 today." under Gmail's header (two blank lines
+    above it) as one more field, and the original lost its first words."""
+    text = (
+        "FYI\n\n---------- Forwarded message ---------\nFrom: Olena Koval <olena@example.org>\n"
+        "Date: Thu, Mar 14, 2024 at 8:12 AM\nSubject: Gate\nTo: Priya Nair <priya@example.net>\n\n\n"
+        "Found this at gate 3 at 07:45 today.\n\nOlena\n"
+    )
+    found = unwrap_text(text, subject="Fwd: Gate")
+    assert found is not None and found.text.strip() == "Found this at gate 3 at 07:45 today.\n\nOlena"
