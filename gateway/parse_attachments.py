@@ -230,14 +230,18 @@ def uufile(name: str, data: bytes) -> Attachment:
 
 # controls (C0, DEL, C1), characters Windows forbids in names, and the bidi controls that make
 # "invoice\u202efdp.exe" show as "invoiceexe.pdf" in a browser's download bar
-_UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f<>:"|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
+_UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f<>:"|?*\u061c\u200b-\u200f\u2060\u202a-\u202e\u2066-\u2069\ufeff]+')
 MAX_FILENAME = 150
 
 
 def safe_filename(name: str) -> str:
     """A file name safe to offer for download: no directories, controls, bidi overrides or leading dots,
     bounded length."""
-    name = name.strip().strip("<>").replace("\\", "/").rpartition("/")[2]
+    name = name.strip().strip("<>")
+    if "\\" in name or name.startswith("/") or "../" in name:
+        name = name.replace("\\", "/").rpartition("/")[2]  # a path the sender's client put in: its file
+    else:
+        name = name.replace("/", "-")  # a name's own slash ("Rechnung 03/2024.pdf") is no directory
     name = _UNSAFE_NAME.sub("_", name).strip(" .")
     if len(name) > MAX_FILENAME:
         stem, dot, ext = name.rpartition(".")

@@ -280,6 +280,10 @@ def test_attachment_names_are_decoded_and_made_safe() -> None:
     assert safe_filename("") == "attachment"
     assert safe_filename("invoice\u202efdp.exe") == "invoice_fdp.exe"  # would show as "invoiceexe.pdf"
     assert safe_filename("a\x93b\u2066c.pdf") == "a_b_c.pdf"
+    # a name's own slash is no directory: "Rechnung 03/2024.pdf" was offered as "2024.pdf"
+    assert safe_filename("Rechnung 03/2024.pdf") == "Rechnung 03-2024.pdf"
+    assert safe_filename("/tmp/report.pdf") == "report.pdf" and safe_filename("a/../b.pdf") == "b.pdf"
+    assert safe_filename("zero\u200bwidth\ufeff.pdf") == "zero_width_.pdf"  # invisible in a download bar
 
 
 def test_rfc2231_name_big_attachment_and_inline_image(client: TestClient, store: Store, settings: Settings) -> None:
