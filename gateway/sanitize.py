@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import urllib.parse
 
 import nh3
 
@@ -221,6 +222,10 @@ def _is_tracking_pixel(tok: Token) -> bool:
     return sized or bool(_HIDDEN.search(tok.attr("style")))
 
 
+def _cid_key(cid: str) -> str:
+    return urllib.parse.unquote(cid).strip().strip("<>").lower()
+
+
 _CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
 
 
@@ -228,11 +233,14 @@ def rewrite_cid(html: str, urls: dict[str, str]) -> str:
     """Point `cid:` images of sanitized HTML at their stored attachments, by Content-ID.
 
     A cid: with no matching attachment loses its src (a broken image icon is
-    all the reader would get).
+    all the reader would get). The URL is %-encoded (RFC 2392: "cid:part2%40host") and clients
+    differ in case ("Image001.PNG@…"): matched as written, else unquoted and case-blind.
     """
+    loose = {_cid_key(cid): url for cid, url in urls.items()}
 
     def swap(m: re.Match[str]) -> str:
-        url = urls.get(htmllib.unescape(m.group(2)).strip("<>"))
+        cid = htmllib.unescape(m.group(2)).strip("<>")
+        url = urls.get(cid) or loose.get(_cid_key(cid))
         return f"{m.group(1)}{htmllib.escape(url)}{m.group(3)}" if url else ' data-missing-src=""'
 
     return _CID_SRC.sub(swap, html)

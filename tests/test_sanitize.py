@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.html_text import html_to_text
-from gateway.sanitize import sanitize_html, without_hidden
+from gateway.sanitize import rewrite_cid, sanitize_html, without_hidden
 
 EML = Path(__file__).parent / "data" / "eml"
 
@@ -172,3 +172,11 @@ def test_a_placeholder_the_sender_wrote_is_no_placeholder() -> None:
 def test_tracking_pixels_in_their_other_shapes_are_dropped(style: str) -> None:
     assert sanitize_html(f'<p>Hi<img src="https://t.example/o.gif?u=42" {style}></p>') == "<p>Hi</p>"
     assert "remote-image" in sanitize_html('<img src="https://e.example/a.png" style="opacity:0.5">')
+
+
+def test_cid_images_written_percent_encoded_or_in_another_case_find_their_part() -> None:
+    """RFC 2392 writes a cid: URL %-encoded ("part2%40host"), and clients differ in case from the
+    part's Content-ID: both images were shown missing."""
+    html = '<img src="cid:part2%40becker.example"><img src="cid:Image001.PNG@01DA"><img src="cid:none@x">'
+    urls = {"part2@becker.example": "/a/1", "image001.png@01DA": "/a/2"}
+    assert rewrite_cid(html, urls) == '<img src="/a/1"><img src="/a/2"><img data-missing-src="">'
