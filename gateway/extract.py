@@ -282,7 +282,7 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough
     inline = _innermost(inline)
-    fwd = Forward(by=by, date=msg.date, note=inline.note.strip())
+    fwd = Forward(by=by, date=msg.date, note=_inline_images(inline.note.strip()))  # Outlook's "[cid:…]" too
     subject = inline.subject or forward.without_forward_prefix(msg.subject)
     date = inline.date
     if date is not None and date.tzinfo is None:

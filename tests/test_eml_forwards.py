@@ -10,7 +10,7 @@ import pytest
 
 from gateway.extract import forward_key
 from gateway.message import Address, Attachment, Forward
-from tests.helpers import EML, analysed, analysed_fixture, html_only
+from tests.helpers import EML, analysed, analysed_fixture, html_only, make_mail
 
 OPS = Address("Ops Team", "ops@example.com")
 CET = timezone(timedelta(hours=1))
@@ -541,3 +541,15 @@ def test_a_file_its_sender_named_nothing_inside_an_attached_original_is_kept() -
     c = analysed(raw).content
     assert c.author.address == "scan@example.org" and c.text == "Page 1 of 1."
     assert [(a.filename, a.data) for a in c.attachments] == [("attachment.pdf", b"%PDF-1.4\n")]
+
+
+def test_outlooks_image_placeholder_in_a_forwarders_note_is_shown_as_an_image() -> None:
+    """The text body turned Outlook's "[cid:image001.png@01DA…]" into "[image: image001.png]"; the note
+    above an inline forward showed the raw placeholder."""
+    text = (
+        "See the table below.\n[cid:image001.png@01DA7000.11112222]\n\n"
+        "From: Port Office <port@example.org>\nSent: Tuesday, March 5, 2024 9:00 AM\nTo: Martin <m@example.org>\n"
+        "Subject: Schedule\n\nDock 7 opens later.\n"
+    )
+    c = analysed(make_mail(message_id="fwcid@x", subject="FW: Schedule", body=text)).content
+    assert c.forward is not None and c.forward.note == "See the table below.\n[image: image001.png]"
