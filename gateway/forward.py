@@ -20,19 +20,18 @@ unwrapped at all.
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.utils import getaddresses
 
 import quotequail
 from lxml import etree
 
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
+from gateway.forward_fields import attributed, english_fields, parse_address, with_date
 from gateway.html_text import html_to_text
 from gateway.message import Address
-from gateway.reply_headers import field_block, find_header, on_wrote_header
+from gateway.reply_headers import find_header
 from gateway.reply_tokens import OpenStack, Token, source, tokenize
 from gateway.thread import FORWARDS
 
@@ -95,13 +94,13 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     yandex = _yandex_forward(text)
     if yandex is not None:
         return yandex
-    result = quotequail.unwrap(_english_fields(text))
+    result = quotequail.unwrap(english_fields(text))
     if not _accept(result, subject, text) and is_forward_subject(subject) and not _FINNISH_REPLY.match(subject):
-        result = _attributed(text)  # Outlook for Mac's forward under a reply's header in another language
+        result = attributed(text)  # Outlook for Mac's forward under a reply's header in another language
     if not _accept(result, subject, text):
         return None
     assert result is not None
-    result = _with_date(result, text)
+    result = with_date(result, text)
     note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
     body = _without_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
     return _build(result, note=note, text=body, html=None)
@@ -148,7 +147,7 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
         in_text = unwrap_text(text, subject=subject)
         return replace(in_text, html=original_html(html) or None) if in_text is not None else None
     assert result is not None
-    result = _with_date(result, text)
+    result = with_date(result, text)
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
     # which the reply step would then fold away as history, or has no body at all
     inner = original_html(html) or _without_quote_wrapper(result.get("html") or "")
@@ -209,73 +208,6 @@ def _is_header_box(tok: Token) -> bool:
     return tok.tag == "div" and "border-top:solid" in style
 
 
-# Outlook's header fields in the languages quotequail does not read, by the English name it does
-_SPACES = re.compile(r"\s+")
-_ENGLISH = {
-    label.replace(" ", "").casefold(): name for name, labels in P.FIELD_LABELS.items() for label in labels.split("|")
-}
-_LABEL = re.compile(
-    r"^([\s>]*\*?\s*)(" + P.labels_pattern(*P.FIELD_LABELS, english=False) + r")(\s*\*?\s*[:：])", re.IGNORECASE
-)
-
-
-def _english_fields(text: str) -> str:
-    """The first header block's field names in English, for quotequail ("Da:" → "From:"), and a blank
-    line under it where the body follows with none (the new Outlook's text: quotequail read the body's
-    first line as the rest of the subject)."""
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        if P.FROM_FIELD.match(line[: P.LINE_MAX_CHARS]):
-            end = field_block(lines, i)
-            if end is None:
-                continue
-            start = i
-            while start > 0 and P.OTHER_FIELD.match(lines[start - 1][: P.LINE_MAX_CHARS]):
-                start -= 1  # Thunderbird's block opens with Subject: and Date: above From:
-            for j in range(start, end + 1):
-                lines[j] = _LABEL.sub(
-                    lambda m: m.group(1) + _ENGLISH[_SPACES.sub("", m.group(2).casefold())] + ":", lines[j], count=1
-                )
-            below = lines[end + 1 : end + 3]
-            # a subject a renderer wrapped is one short line and a blank one; a body goes on (a quoted
-            # block has its "> " lines between, which quotequail reads)
-            body_follows = bool(below) and bool(below[0].strip()) and not P.QUOTED.match(lines[end])
-            body_follows = body_follows and not P.SEPARATOR.match(below[0])  # SquirrelMail's rule under its block
-            if body_follows and (len(below) == 1 or below[1].strip() or len(below[0]) > 60):
-                lines.insert(end + 1, "")
-            return "\n".join(lines)
-    return text
-
-
-_ON_BEHALF = re.compile(r"^.{0,200}?\bon\s+behalf\s+of\s+", re.IGNORECASE)
-
-
-def parse_address(value: str) -> Address:
-    """An Address from a header value as a client wrote it ("Name <a@b>", "a@b", "Name").
-
-    Outlook's "Ops Team on behalf of Jane Roe <jane@…>" names the mailbox that sent it last.
-    """
-    value = _ON_BEHALF.sub("", (value or "").strip())
-    notes = _NOTES_NAME.match(value)
-    if notes:  # Lotus Notes' hierarchical name, "Bo Berg/ACME@ACME" or "Bo Berg/Sales/ACME": no mailbox
-        return Address(notes[1].strip(), "")
-    mailto = _MAILTO.match(value)
-    if mailto:  # Outlook's "Bo Berg [mailto:bo@example.com]"
-        value = f'"{mailto[1].strip(chr(34))}" <{mailto[2]}>' if mailto[1] else mailto[2]
-    pairs = getaddresses([value]) if "@" in value else []
-    if pairs and "@" in pairs[0][1]:
-        name, addr = pairs[0]
-        # lower-cased whole, as parse.py stores every sender: "Ivo.Novak@" and "ivo.novak@" are one
-        # person to group forwards by and to match a reader's "only mine" against
-        return Address(name.strip().strip('"'), addr.lower())
-    return Address(value.strip('"'), "")
-
-
-# A name, then "/" and the organisation's units, with at most a Notes domain after "@" (no dot in it)
-_NOTES_NAME = re.compile(r"^([^/@<>\"]{1,80}?)/[^/@<>\s]{1,40}(?:/[^/@<>\s]{1,40}){0,4}(?:@[^.@<>\s]{1,40})?$")
-_MAILTO = re.compile(r"^(.*?)\s*[\[<]mailto:([^\s\[\]<>]+@[^\s\[\]<>]+)[\]>]$", re.IGNORECASE)
-
-
 def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
     """A wrapped message with a sender, under a forward marker or a forward subject."""
     if not result or not result.get("from") or result.get("type") not in ("forward", "reply"):
@@ -291,45 +223,6 @@ def _accept(result: dict[str, str] | None, subject: str, text: str) -> bool:
 # under a Finnish header block it is a reply
 _FINNISH_REPLY = re.compile(r"^\s*vs\s*:", re.IGNORECASE)
 _FINNISH_FIELDS = re.compile(r"^[\s>*]*lähettäjä\s*\*?\s*:", re.IGNORECASE | re.MULTILINE)
-
-
-def _attributed(text: str) -> dict[str, str] | None:
-    """quotequail's reading of a forward under an "On … wrote:" header, for the languages it reads none
-    in: Outlook for Mac forwards under "28/10/2021 12:46 időpontban John Doe (john@…) ezt írta:" and
-    indents the original. The author is the header's address and the name quoted or capitalised
-    before it; the date, what the loose date reading finds in it."""
-    lines = text.split("\n")
-    header = find_header(lines)
-    if header is None or on_wrote_header(lines, header[0]) != header[1]:
-        return None
-    said = " ".join(line.strip() for line in lines[header[0] : header[1] + 1])
-    address = _HEADER_ADDRESS.search(said)
-    if address is None:
-        return None
-    before = said[: address.start()].rstrip(" (<‹")
-    quoted = _QUOTED_NAME.search(said)
-    name = quoted[1] if quoted else _capitalised_tail(before.rpartition(",")[2])
-    body = textwrap.dedent("\n".join(lines[header[1] + 1 :])).strip("\n")
-    return {
-        "type": "reply",
-        "from": f'"{name}" <{address[0]}>' if name else address[0],
-        "date": said,
-        "text_top": "\n".join(lines[: header[0]]).strip("\n"),
-        "text": body,
-    }
-
-
-def _capitalised_tail(text: str) -> str:
-    """The capitalised words that end `text` (at most four): the name before an address."""
-    words = text.split()
-    at = len(words)
-    while at > 0 and len(words) - at < 4 and words[at - 1][:1].isupper():
-        at -= 1
-    return " ".join(words[at:])
-
-
-_HEADER_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
-_QUOTED_NAME = re.compile(r'["“„«]([^"“”„«»\n]{1,80})["”“»]')
 
 
 def _reply_above_forward(text: str) -> bool:
@@ -394,23 +287,6 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None) ->
         text=text,
         html=html,
     )
-
-
-# The date field of a forward header in the languages quotequail does not map (French "Envoyé").
-_DATE_FIELD = re.compile(
-    r"^[ \t>*]*(?:envoyé|sent|date|datum|gesendet|enviado|fecha|verzonden|inviato|skickat|sendt|wysłano|data|"
-    r"日付|日期|дата)"
-    r"[ \t*]*:[ \t*]*(\S[^\n]{0,120})$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-def _with_date(result: dict[str, str], text: str) -> dict[str, str]:
-    """quotequail's result with the header's date read here when it found none."""
-    if result.get("date"):
-        return result
-    found = _DATE_FIELD.search(text)
-    return {**result, "date": found.group(1).strip()} if found else result
 
 
 def _without_marker(top: str) -> str:
