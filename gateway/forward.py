@@ -26,6 +26,7 @@ from datetime import datetime
 import quotequail
 from lxml import etree
 
+from gateway import reply_closings as C
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
 from gateway.forward_fields import attributed, english_fields, parse_address, with_date
@@ -304,7 +305,7 @@ def _without_marker(top: str) -> str:
         lines.pop()
     if lines and _FRAMED_LINE.match(lines[-1][: P.LINE_MAX_CHARS]):
         lines.pop()  # a marker in words mailfeed does not know, framed as markers are, right above the header
-    if lines and P.SIG_SEPARATOR.match(lines[-1][: P.LINE_MAX_CHARS]):
+    if lines and C.SIG_SEPARATOR.match(lines[-1][: P.LINE_MAX_CHARS]):
         lines.pop()  # the rule Outlook draws above a forward's header block (an auto-forward's only "note")
     return "\n".join(lines).rstrip()
 

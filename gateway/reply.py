@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from gateway import reply_closings as C
 from gateway import reply_patterns as P
 from gateway.message import ReplyParts
 from gateway.reply_headers import attribution, find_header, inline_answers_end
@@ -104,7 +105,7 @@ def _signature_below_quote(quoted: list[str]) -> tuple[list[str], list[str]]:
     start = _next_nonblank(quoted, last + 1) if last is not None else None
     if start is None:
         return quoted, []
-    if not P.SIG_DELIMITER.match(quoted[start]):
+    if not C.SIG_DELIMITER.match(quoted[start]):
         scrubbed = scrubbed_start(quoted[start:])
         return (quoted, []) if scrubbed != 0 else (quoted[:start], quoted[start:])
     block = [line for line in quoted[start:] if line.strip()]

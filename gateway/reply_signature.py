@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from gateway import reply_closings as C
 from gateway import reply_notices as N
 from gateway import reply_patterns as P
 
@@ -82,7 +83,7 @@ def _one_layer(lines: list[str], end: int, rules: tuple[Rule, ...]) -> tuple[int
 
 def _delimiter(lines: list[str], end: int) -> int | None:
     for i in range(end, max(-1, end - MAX_SIG_LINES), -1):
-        if P.SIG_DELIMITER.match(lines[i]):
+        if C.SIG_DELIMITER.match(lines[i]):
             # a diff's line added under it ("+- `flush.retries`"): the "-- " was a removed line of a
             # patch (a Markdown item), not a signature's delimiter; a phone number's "+44" is no such line
             return None if any(_ADDED_LINE.match(line) for line in lines[i + 1 : end + 1]) else i
@@ -99,13 +100,13 @@ def _separator_block(lines: list[str], end: int) -> int | None:
         line = lines[i]
         if len(line) > MAX_LINE * 2:
             return None
-        if P.SIG_SEPARATOR.match(line):
+        if C.SIG_SEPARATOR.match(line):
             tail = lines[i + 1 : end + 1]
-            if any(P.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail) or _prose_below(tail):
+            if any(C.FOOTNOTE.match(t) for t in tail[:3]) or _signed_below(tail) or _prose_below(tail):
                 return None
             if i > 0 and tail and _columns(lines[i - 1]) and _columns(lines[i - 1]) == _columns(tail[0]):
                 return None  # a table's rule between its head and its rows (a bug tracker's change list)
-            if i > 0 and _underlines(lines[i - 1], line) and not any(P.CONTACT.search(t) for t in _first_block(tail)):
+            if i > 0 and _underlines(lines[i - 1], line) and not any(C.CONTACT.search(t) for t in _first_block(tail)):
                 # a heading's underline about as wide as its words, over no contact details ("Exception\n
                 # ---------" and a traceback, Sentry's alert); "Bo Berg\n-------\nACME | www…" stays a footer
                 return None
@@ -126,7 +127,7 @@ def _first_block(tail: list[str]) -> list[str]:
 
 def _underlines(heading: str, rule: str) -> bool:
     words, width = heading.strip(), len(rule.strip())
-    return len(words) >= 3 and abs(len(words) - width) <= 3 and not P.SIG_SEPARATOR.match(words)
+    return len(words) >= 3 and abs(len(words) - width) <= 3 and not C.SIG_SEPARATOR.match(words)
 
 
 def _columns(line: str) -> list[int]:
@@ -135,7 +136,7 @@ def _columns(line: str) -> list[int]:
 
 
 def _bare_separator(lines: list[str], end: int) -> int | None:
-    return end if P.SIG_SEPARATOR.match(lines[end][: MAX_LINE * 2]) else None
+    return end if C.SIG_SEPARATOR.match(lines[end][: MAX_LINE * 2]) else None
 
 
 def _signed_below(tail: list[str]) -> bool:
@@ -150,19 +151,19 @@ def _prose_below(tail: list[str]) -> bool:
     heading's underline ("Release notes for 2.4\n=====\nFixed the login bug."), which was folded away.
     A footer is names, roles, addresses and links; a notice in sentences is a notice still."""
     sentences = sum(1 for t in tail if _written_sentence(t))
-    if sentences <= sum(1 for t in tail if P.CONTACT.search(t)):
+    if sentences <= sum(1 for t in tail if C.CONTACT.search(t)):
         return False  # a company's block with its slogan ("Building bridges since 1952.") is a footer
     text = " ".join(t.strip() for t in tail)
     return not (N.may_be_notice(text.lower()) and (N.LEGAL.search(text) or N.LINE.search(text)))
 
 
 def _written_sentence(line: str) -> bool:
-    return len(line.split()) >= 5 and line.rstrip().endswith((".", "!", "?")) and not P.CONTACT.search(line)
+    return len(line.split()) >= 5 and line.rstrip().endswith((".", "!", "?")) and not C.CONTACT.search(line)
 
 
 def _is_closing(line: str) -> bool:
     """ "Regards," alone, or with the name on its line ("Thanks, Ana")."""
-    return bool(P.SIGN_OFF.match(line[:MAX_LINE]) or P.SIGN_OFF_NAMED.match(line[:MAX_LINE]))
+    return bool(C.SIGN_OFF.match(line[:MAX_LINE]) or C.SIGN_OFF_NAMED.match(line[:MAX_LINE]))
 
 
 def scrubbed_start(lines: list[str]) -> int | None:
@@ -174,17 +175,17 @@ def _scrubbed(lines: list[str], end: int) -> int | None:
     """Mailman's notices of the parts it scrubbed, under the message: each part a "next part" line and
     its notice. A part the scrubber kept as text (a second text/plain) stops it: that is the author's."""
     top = None
-    for i in range(end, max(-1, end - P.MAX_SCRUBBED_LINES), -1):
+    for i in range(end, max(-1, end - C.MAX_SCRUBBED_LINES), -1):
         line = lines[i][: MAX_LINE * 2]
-        if P.SCRUBBED_SEPARATOR.match(line):
+        if C.SCRUBBED_SEPARATOR.match(line):
             top = i
-        elif line.strip() and not P.SCRUBBED_NOTICE.match(line):
+        elif line.strip() and not C.SCRUBBED_NOTICE.match(line):
             break
     return top
 
 
 def _mobile(lines: list[str], end: int) -> int | None:
-    if end > 0 and P.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and is_mobile(lines[end - 1]):
+    if end > 0 and C.BARE_LINK.match(lines[end][: MAX_LINE * 2]) and is_mobile(lines[end - 1]):
         end -= 1  # the app's link, put on a line of its own
     if not is_mobile(lines[end]):
         return None
@@ -196,7 +197,7 @@ def _mobile(lines: list[str], end: int) -> int | None:
 
 def is_mobile(line: str) -> bool:
     """A mail app's line: "Sent from my iPhone", "Von meinem Samsung Galaxy gesendet"."""
-    return P.MOBILE_LINE.match(line[:MAX_LINE].rstrip()) is not None
+    return C.MOBILE_LINE.match(line[:MAX_LINE].rstrip()) is not None
 
 
 def _sign_off(lines: list[str], end: int) -> int | None:
@@ -207,8 +208,8 @@ def _sign_off(lines: list[str], end: int) -> int | None:
         seen += 1
         if seen > MAX_SIGNOFF_BLOCK + 1:
             break
-        named = P.SIGN_OFF_NAMED.match(lines[i][:MAX_LINE]) is not None
-        if named or P.SIGN_OFF.match(lines[i][:MAX_LINE]):
+        named = C.SIGN_OFF_NAMED.match(lines[i][:MAX_LINE]) is not None
+        if named or C.SIGN_OFF.match(lines[i][:MAX_LINE]):
             tail = [t.strip() for t in lines[i + 1 : end + 1] if t.strip()]
             if len(tail) <= MAX_SIGNOFF_TAIL and all(len(t) <= 50 for t in tail):
                 return i
@@ -224,9 +225,9 @@ def _company_block(tail: list[str], named: bool) -> bool:
     if _asks_or_lists(tail, ("?",)):
         return False  # "Thanks,\nAna\n\nP.S. the agenda:\n1. …": a postscript, not the company's lines
     if named:
-        return any(P.CONTACT.search(t) for t in tail)
+        return any(C.CONTACT.search(t) for t in tail)
     name, _, rest = tail[0].partition("|")  # "Ana Lima | Head of Operations | +44 …" on one line
-    return _is_name(name.strip()) and any(P.CONTACT.search(t) for t in [rest, *tail[1:]])
+    return _is_name(name.strip()) and any(C.CONTACT.search(t) for t in [rest, *tail[1:]])
 
 
 def _disclaimer(lines: list[str], end: int) -> int | None:
@@ -258,7 +259,7 @@ def _width(text: str) -> int:
 
 
 def _dash_name(lines: list[str], end: int) -> int | None:
-    return end if P.DASH_NAME.match(lines[end][:MAX_LINE]) else None
+    return end if C.DASH_NAME.match(lines[end][:MAX_LINE]) else None
 
 
 def _contact_block(lines: list[str], end: int) -> int | None:
@@ -269,9 +270,9 @@ def _contact_block(lines: list[str], end: int) -> int | None:
     block = lines[i + 1 : end + 1]
     if not 2 <= len(block) <= 8 or i < 0:
         return None
-    if any(len(b.strip()) > 50 or len(b.split()) > 6 or P.SEPARATOR.match(b) or P.FOOTNOTE.match(b) for b in block):
+    if any(len(b.strip()) > 50 or len(b.split()) > 6 or P.SEPARATOR.match(b) or C.FOOTNOTE.match(b) for b in block):
         return None
-    contacts = sum(1 for b in block if P.CONTACT.search(b))
+    contacts = sum(1 for b in block if C.CONTACT.search(b))
     if contacts == 0 or contacts == len(block) or block[0].rstrip().endswith(("?", "!", ":")):
         return None
     if _asks_or_lists(block, ("?", ":")):
@@ -292,7 +293,7 @@ def _asks_or_lists(lines: list[str], ends: tuple[str, ...]) -> bool:
 def _sentence(line: str) -> bool:
     """A line of three words or more that opens in lower case and holds no contact detail."""
     words = line.split()
-    return len(words) >= 3 and words[0][:1].islower() and not P.CONTACT.search(line)
+    return len(words) >= 3 and words[0][:1].islower() and not C.CONTACT.search(line)
 
 
 def _is_name(line: str) -> bool:
