@@ -75,7 +75,8 @@ _CALENDAR_ANSWER = re.compile(
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
     r"^\s*(?:"
-    r"out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|autoreply|on vacation|away from"
+    r"out of office auto\s?reply|out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)"
+    r"|autoreply|on vacation|away from"
     r"|vacation (?:response|reply)"
     r"|abwesenheit|automatische antwort|abwesenheitsnotiz|nicht im b[üu]ro"
     r"|r[ée]ponse automatique|absence du bureau|absent\(e\) du bureau"

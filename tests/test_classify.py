@@ -24,6 +24,7 @@ def msg(subject: str = "Plan", sender: str = "ann@example.com", text: str = "", 
     "subject",
     [
         "Out of Office: Plan",
+        "Out of Office AutoReply: Plan",  # Exchange 2003's, which writes no header saying so
         "Automatic reply: Plan",
         "Abwesenheitsnotiz: Plan",
         "Automatische Antwort: Plan",
