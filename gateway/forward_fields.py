@@ -123,11 +123,10 @@ _HEADER_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _QUOTED_NAME = re.compile(r'["“„«]([^"“”„«»\n]{1,80})["”“»]')
 
 
-# The date field of a forward header in the languages quotequail does not map (French "Envoyé").
+# The date field of a forward header in the languages quotequail does not map (French "Envoyé"): the
+# Sent and Date labels header blocks are read by, and Chinese clients' bare "日期"
 _DATE_FIELD = re.compile(
-    r"^[ \t>*]*(?:envoyé|sent|date|datum|gesendet|enviado|fecha|verzonden|inviato|skickat|sendt|wysłano|data|"
-    r"日付|日期|дата)"
-    r"[ \t*]*:[ \t*]*(\S[^\n]{0,120})$",
+    rf"^[ \t>*]*(?:{P.labels_pattern('Sent', 'Date')}|日期)[ \t*]*[:：][ \t*]*(\S[^\n]{{0,120}})$",
     re.IGNORECASE | re.MULTILINE,
 )
 
