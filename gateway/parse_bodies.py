@@ -41,11 +41,11 @@ def bodies(
         mail = _with_the_bodys_boundary(raw, mail, read)
     msg = mail.message
     plain, html = mail.text_plain, mail.text_html
-    mended, latin1, flowed, passed_over = _look_at_parts(msg)
+    mended, narrow, flowed, passed_over = _look_at_parts(msg)
     misread = (
         "CharsetDecodeDefect" in mail.defects_categories
         or any("\x1b" in t for t in plain + html)
-        or (latin1 and any(_MISREAD_LATIN.search(t) or _BOX_DRAWING.search(t) for t in plain + html))
+        or (narrow and any(_MISREAD_LATIN.search(t) or _BOX_DRAWING.search(t) for t in plain + html))
     )
     if mended or misread or passed_over:
         plain, html = _redecoded_bodies(msg, passed_over)
@@ -176,19 +176,20 @@ def _unread_text_body(msg: Message, mail: MailParser) -> bool:
 
 
 def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
-    """One pass over the parts' headers: (a transfer encoding mended, a Latin-1 label, format=flowed,
+    """One pass over the parts' headers: (a transfer encoding mended, a narrow label, format=flowed,
     the ids of alternatives passed over).
 
     A Content-Transfer-Encoding with spaces around it ("base64 ") is compared as
     written by the email package, so its part was shown still encoded: the value
     is stripped; base64 with a character past its last group of four, which the
-    email package hands back undecoded, is decoded without it. A Latin-1 or
-    Windows-1252 label is where Windows-1252 or UTF-8 is misread (`_MISREAD_LATIN`
-    is looked for only then: a search of every body costs more). An alternative
+    email package hands back undecoded, is decoded without it. A label narrower
+    than what senders write under it (Latin-1, TIS-620, KOI8-R: `_NARROW_LABELS`) is
+    where Windows-1252, UTF-8 or KOI8-U is misread (`_MISREAD_LATIN` and `_BOX_DRAWING`
+    are looked for only then: a search of every body costs more). An alternative
     of the same text type as a later one in its multipart/alternative is passed
     over: mail-parser showed both, the same words twice.
     """
-    mended = latin1 = flowed = False
+    mended = narrow = flowed = False
     passed_over: set[int] = set()
     for part in msg.walk():
         children = part.get_payload() if part.get_content_type() == "multipart/alternative" else None
@@ -213,11 +214,11 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
                     part.set_payload(base64.encodebytes(data).decode("ascii"))
                     mended = True
         ctype = str(part.get("content-type", "")).lower()
-        latin1 = latin1 or any(label in ctype for label in _LATIN1_LABELS)
+        narrow = narrow or any(label in ctype for label in _NARROW_LABELS)
         # UTF-16 with no byte-order mark: mail-parser reads it little-endian, RFC 2781 says big
         mended = mended or any(label in ctype for label in _UTF_16_LABELS)
         flowed = flowed or "flowed" in ctype
-    return mended, latin1, flowed, passed_over
+    return mended, narrow, flowed, passed_over
 
 
 def _has_words(part: Message) -> bool:
@@ -238,7 +239,7 @@ def _reads_as_text(data: bytes) -> bool:
 # labels whose superset has letters where the label's own table has C1 controls (Thai's TIS-620,
 # whose "€" and quotes came out as controls, and Turkish ISO-8859-9) or box drawing (KOI8-R's, where
 # KOI8-U has "і", "ї", "є", "ґ": Ukrainian read as "Прив╕т")
-_LATIN1_LABELS = ("8859-1", "latin", "cp819", "1252", "tis-620", "8859-11", "8859-9", "koi8-r")
+_NARROW_LABELS = ("8859-1", "latin", "cp819", "1252", "tis-620", "8859-11", "8859-9", "koi8-r")
 _UTF_16_LABELS = ("utf-16", "unicode", "ucs-2", "ucs2")
 # KOI8-R's box drawing beside a Cyrillic letter: KOI8-U's Ukrainian letters misread
 _BOX_DRAWING = re.compile("[\u2552-\u256c][а-яА-Я]|[а-яА-Я][\u2552-\u256c]")
