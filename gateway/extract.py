@@ -81,7 +81,7 @@ def _without_attached_messages(
     of them (a reply that attaches the customer's mail), which mail-parser lists with its own, and
     those messages among the files, named for their subjects, when it listed none. A message with no
     words of its own (a digest) keeps theirs too: it is only their envelope."""
-    own = (text, html, files)
+    whole_text, whole_html = text, html
     attached = []
     for data in embedded[:MAX_ATTACHED_READ]:
         try:
@@ -98,7 +98,7 @@ def _without_attached_messages(
     if not any(f.content_type == "message/rfc822" for f in files):
         files = [*files, *attached]
     if not text.strip():
-        return own[0], own[1], files
+        return whole_text, whole_html, files
     return text.strip("\n"), html if html and html.strip() else None, files
 
 
