@@ -29,6 +29,7 @@ from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, pgp_messages, shown_html, shown_text, uuencoded_files
 from gateway.parse_calendar import read_calendar
 from gateway.parse_headers import date_of, decoded, header_text, message_charset, no_nul, read_header
+from gateway.parse_images import data_images
 from gateway.parse_raw import (
     below_a_preamble,
     header_end,
@@ -107,6 +108,7 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     files = unpacked(listed)
     files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
     calendar = read_calendar(msg, files)
+    shown, pictures = data_images(no_nul("\n".join(shown_html(msg, html))))
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
         synthetic_id=not message_id,
@@ -117,8 +119,8 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
         to=[Address(no_nul(n), no_nul(a).lower()) for n, a in (mail.to or []) if a],
         date=date_of(read_header(msg, "date")) or _delivered(raw),
         text=text,
-        html=no_nul("\n".join(shown_html(msg, html))) or None,
-        attachments=[*files, *calendar.files],
+        html=shown or None,
+        attachments=[*files, *calendar.files, *pictures],
         embedded=_embedded(msg),
         headers={h: decoded(read_header(msg, h)) for h in KEPT_HEADERS if msg.get(h) is not None},
         auth_results=[

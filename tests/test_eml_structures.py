@@ -640,3 +640,25 @@ def test_an_rfc_2231_name_beside_a_plain_one_is_the_name(fields: bytes) -> None:
         b"Content-Type: application/pdf; name=\"Bericht.pdf\"; name*=utf-8''B%C3%BCro.pdf",
     )
     assert [a.filename for a in analysed(accented).content.attachments] == ["Büro.pdf"]
+
+
+def test_a_picture_pasted_as_a_data_url_becomes_an_inline_file() -> None:
+    """A web editor kept the pasted picture in the <img> as a data: URL; the sanitizer lets none
+    through, so the reader saw nothing. Now it is a stored file the <img> points at, once for both
+    uses; an SVG (it can carry script) stays out."""
+    c = analysed_fixture("html-pasted-data-url-image.eml").content
+    [png] = c.attachments
+    assert (png.filename, png.content_type, png.inline) == ("image-1.png", "image/png", True)
+    assert png.data.startswith(PNG_SIGNATURE)
+    assert sha256(png.data) == "551c84c9a77e21e2812ea58327041007861b1148311fa315398e14040db17274"
+    assert c.html is not None and "data:" not in c.html
+    assert re.findall(r"<img[^>]*>", c.html) == [
+        f'<img src="cid:{png.content_id}" alt="printer display">',
+        f'<img src="cid:{png.content_id}" alt="">',
+    ]
+    assert "<span>[image: vendor]</span>" in c.html
+    assert (
+        re.findall(r'<img src="([^"]*)"', rewrite_cid(c.html, {png.content_id: "/attachments/1/0/image-1.png"}))
+        == ["/attachments/1/0/image-1.png"] * 2
+    )
+    assert "[printer display]" in c.text

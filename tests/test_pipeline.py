@@ -269,6 +269,19 @@ def test_inline_cid_image_points_at_the_stored_attachment(client: TestClient, st
     assert post["text"].startswith("See chart:")
 
 
+def test_a_data_url_picture_is_served_from_the_store(client: TestClient, store: Store, settings: Settings) -> None:
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, (EML / "html-pasted-data-url-image.eml").read_bytes())
+    post = only_thread(client)["post"]
+    [att] = post["attachments"]
+    assert (att["filename"], att["content_type"]) == ("image-1.png", "image/png")
+    assert "data:" not in post["html"] and "cid:" not in post["html"]
+    assert post["html"].count(f'src="{att["url"]}"') == 2
+    shown = client.get(att["url"] + "?inline=1")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    assert shown.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
 def test_attachment_names_are_decoded_and_made_safe() -> None:
     from gateway.parse_attachments import safe_filename
 

@@ -1,0 +1,64 @@
+"""Step 3, parse: pictures an HTML body carries inside itself, made files like any other.
+
+A picture pasted into a message can travel as a `data:` URL in the `<img>` itself
+(Outlook on the web, Superhuman, HEY and many mailers do this) rather than as a MIME
+part. The sanitizer lets no `data:` URL through, so such a picture was lost to the
+reader. Here each one becomes an inline attachment, stored like any other, and its
+`<img>` points at it by a Content-ID made from its bytes (so reprocessing gives the
+same): what `cid:` images get, the stored file, its download, its size cap.
+Raster types only (PNG, JPEG, GIF, WebP); an SVG can carry script and stays out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html as htmllib
+import re
+
+from gateway.message import Attachment
+from gateway.reply_tokens import source, tokenize
+
+__all__ = ["data_images"]
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+_DATA_IMAGE = re.compile(r"^\s*data:image/(png|jpe?g|gif|webp)\s*;\s*base64\s*,(.*)$", re.IGNORECASE | re.DOTALL)
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
+_KEPT = ("alt", "title", "width", "height")
+
+
+def data_images(html: str) -> tuple[str, list[Attachment]]:
+    """`html` with each `data:` raster image pointed at a `cid:`, and the files they are.
+
+    An image that is no base64 of an allowed type is left as it was (the sanitizer then
+    shows "[image]"). The same picture twice is one file.
+    """
+    if "data:image" not in html.lower():
+        return html, []
+    out: list[str] = []
+    files: dict[str, Attachment] = {}
+    for tok in tokenize(html):
+        found = _DATA_IMAGE.match(tok.attr("src")) if tok.kind == "start" and tok.tag == "img" else None
+        data = _decoded(found.group(2)) if found else None
+        if found is None or not data:
+            out.append(source(tok))
+            continue
+        kind = found.group(1).lower()
+        ctype = "image/jpeg" if kind in ("jpg", "jpeg") else "image/" + kind
+        cid = hashlib.sha256(data).hexdigest()[:24] + "@data-url"
+        if cid not in files:
+            files[cid] = Attachment(f"image-{len(files) + 1}{_EXTENSIONS[ctype]}", ctype, data, cid, inline=True)
+        kept = "".join(f' {name}="{htmllib.escape(tok.attr(name))}"' for name in _KEPT if tok.attr(name))
+        out.append(f'<img src="cid:{cid}"{kept}>')
+    return "".join(out), list(files.values())
+
+
+def _decoded(text: str) -> bytes | None:
+    if _NOT_BASE64.search(text):
+        return None
+    letters = "".join(text.split()).rstrip("=")
+    try:
+        return base64.b64decode(letters + "=" * (-len(letters) % 4))
+    except (binascii.Error, ValueError):
+        return None
