@@ -52,13 +52,15 @@ _ALIASES = {
 _SUPERSETS = {
     "iso8859-1": "cp1252",
     "ascii": "cp1252",
-    "gb2312": "gbk",
+    "gb2312": "windows_936",  # Python's "cp936" is its GBK
+    "gbk": "windows_936",
     "euc_kr": "cp949",
     "shift_jis": "cp932",
     "tis-620": "cp874",
     "iso8859-11": "cp874",
     "iso8859-9": "cp1254",
     "iso2022_jp": "cp50221",
+    "euc_jp": "cp51932",
     # Windows' Big5 (code page 950: €, the ETEN extensions such as 碁) and KOI8-U, whose Ukrainian
     # letters KOI8-R has as box drawing no mail writes
     "big5": "cp950",
@@ -142,11 +144,67 @@ def _jis_as_shift_jis(run: bytes) -> bytes:
     return bytes(out)
 
 
+def _cp51932_decode(data: Buffer, errors: str = "strict", /) -> tuple[str, int]:
+    """EUC-JP as Windows writes it (code page 51932): its two-byte codes are CP932's, so the circled
+    numbers a Japanese list is written with ("①") come out, which Python's EUC-JP has no character
+    for. Read as EUC-JP first; only where that fails, each code becomes its Shift_JIS bytes, read as
+    CP932 (a JIS X 0212 code, which CP932 lacks, as EUC-JP)."""
+    raw = bytes(data)
+    try:
+        return raw.decode("euc_jp"), len(raw)
+    except UnicodeDecodeError:
+        pass
+    text: list[str] = []
+    sjis = bytearray()
+    i = 0
+    while i < len(raw):
+        first = raw[i]
+        if first == 0x8F:  # JIS X 0212, three bytes
+            text.append(sjis.decode("cp932", errors) + raw[i : i + 3].decode("euc_jp", errors))
+            sjis.clear()
+            i += 3
+        elif first == 0x8E and i + 1 < len(raw):  # half-width katakana
+            sjis.append(raw[i + 1])
+            i += 2
+        elif 0xA1 <= first <= 0xFE and i + 1 < len(raw) and 0xA1 <= raw[i + 1] <= 0xFE:
+            sjis += _jis_as_shift_jis(bytes((first - 0x80, raw[i + 1] - 0x80)))
+            i += 2
+        else:
+            sjis.append(first)
+            i += 1
+    text.append(sjis.decode("cp932", errors))
+    return "".join(text), len(raw)
+
+
+def _cp936_decode(data: Buffer, errors: str = "strict", /) -> tuple[str, int]:
+    """GBK as Windows writes it (code page 936): 0x80 is "€", which Python's GBK has no character for."""
+    raw = bytes(data)
+    text: list[str] = []
+    start = 0
+    while True:
+        try:
+            text.append(raw[start:].decode("gbk"))
+            return "".join(text), len(raw)
+        except UnicodeDecodeError as bad:
+            text.append(raw[start : start + bad.start].decode("gbk"))
+            at = start + bad.start
+            if raw[at] != 0x80:
+                text.append(raw[at:].decode("gbk", errors))  # strict raises; a replacing reader goes on
+                return "".join(text), len(raw)
+            text.append("€")
+            start = at + 1
+
+
+_WINDOWS_CODECS = {"cp50221": ("iso2022_jp", _cp50221_decode), "cp51932": ("euc_jp", _cp51932_decode)}
+_WINDOWS_CODECS["windows_936"] = ("gbk", _cp936_decode)
+
+
 def _search(name: str) -> codecs.CodecInfo | None:
-    if name != "cp50221":
+    """Windows' code pages Python reads as their standards' narrower tables; their encoders are the standards'."""
+    if name not in _WINDOWS_CODECS:
         return None
-    iso = codecs.lookup("iso2022_jp")
-    return codecs.CodecInfo(iso.encode, _cp50221_decode, name="cp50221")
+    standard, decode = _WINDOWS_CODECS[name]
+    return codecs.CodecInfo(codecs.lookup(standard).encode, decode, name=name)
 
 
 codecs.register(_search)

@@ -134,19 +134,20 @@ def test_hebrew_iso_8859_8_i_subject_and_body() -> None:
         ('"x-mac-roman"', "mac-roman"),
         ("x-sjis", "cp932"),
         ("windows-31j", "cp932"),
-        ("x-gbk", "gbk"),
+        ("x-gbk", "windows_936"),  # Windows' GBK: 0x80 is "€"
         ("cp-850", "cp850"),
         ("IBM-437", "cp437"),
         ("win-1257", "cp1257"),  # a Baltic mailer's label
         ("koi8-r*ru", "koi8-u"),  # RFC 2231's language after the charset; KOI8-U has KOI8-R's letters
         ("x-x-big5", "cp950"),  # Outlook's label; Windows' Big5 has "€" and the ETEN characters
-        ("windows-936", "gbk"),
+        ("windows-936", "windows_936"),
         ("x-windows-874", "cp874"),
         ("unicode", "utf-16"),  # Windows' name for UTF-16
         ("utf-8", "utf-8"),
         ("ISO-8859-1", "cp1252"),  # what browsers read it as
         ("shift_jis", "cp932"),
-        ("gb2312", "gbk"),
+        ("gb2312", "windows_936"),
+        ("euc-jp", "cp51932"),  # Windows' EUC-JP: NEC's "①"
         ("ks_c_5601-1987", "cp949"),
         ("unknown-8bit", None),
         ("x-user-defined", None),
@@ -528,3 +529,28 @@ def test_utf_16_with_no_byte_order_mark_koi8_u_thai_and_big5_under_narrower_labe
     assert parse(raw + body + base64.encodebytes(words.encode("utf-16-be"))).text.strip() == words
     thai = b"Content-Type: text/plain; charset=tis-620\nContent-Transfer-Encoding: 8bit\n\n"
     assert parse(raw + thai + "ราคา €50".encode("cp874") + b"\n").text.strip() == "ราคา €50"
+
+
+def test_gbk_with_windows_euro_sign_is_read_as_code_page_936() -> None:
+    """Windows writes "€" as 0x80 under a GB2312 label; Python's GBK has no character there, so the
+    whole Chinese body and subject fell to detection and came out as Latin mojibake ("Íõ¾­Àí")."""
+    c = analysed_fixture("gbk-windows-euro-sign.eml").content
+    assert c.subject == "报价：每台 1200€"
+    assert c.author == Address("李明", "li.ming@example.cn")
+    assert c.text.startswith("王经理，您好：\n\n新打印机的报价是每台 1200€，含三年保修。\n")
+    assert decode_bytes(b"\xd6\xd0\x80", "gbk") == "中€"
+    with pytest.raises(UnicodeDecodeError):
+        b"\xd6\xd0\xff\xff".decode("windows_936")  # other bytes GBK cannot read still fail
+
+
+def test_euc_jp_with_nec_circled_numbers_is_read_as_code_page_51932() -> None:
+    """Windows' EUC-JP writes the circled numbers Japanese lists use ("①") in NEC's row 13, which
+    Python's EUC-JP lacks: the body fell to detection and came out as unrelated kanji ("備匏")."""
+    c = analysed_fixture("euc-jp-nec-circled-numbers.eml").content
+    assert c.subject == "議題：①予算 ②日程"
+    assert c.author == Address("田中 一郎", "tanaka@example.jp")
+    assert c.text == (
+        "各位\n\n明日の会議の議題です。\n①予算の見直し\n②新オフィスの日程\n③その他\n\n資料は共有フォルダにあります。\n\n田中"
+    )
+    # half-width katakana and a JIS X 0212 kanji, which CP932 lacks, beside a NEC code
+    assert decode_bytes(b"\xad\xa1 \x8e\xb6 \x8f\xb0\xa1", "euc-jp") == "① ｶ 丂"
