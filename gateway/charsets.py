@@ -84,7 +84,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         mostly = _mostly_utf_8(data)
         if mostly is not None:
             return mostly
-        script = _latin(data) or _cyrillic(data)
+        script = _latin(data) or _cyrillic_or_hebrew(data)
         if script is not None:
             return script
     bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
@@ -230,6 +230,35 @@ def _cyrillic(data: bytes) -> str | None:
             if small and not any(_ASCII_LETTER.search(word) or _capital_inside(word) for word in words):
                 readings.append((sum(ch in _COMMON_CYRILLIC for word in words for ch in word.lower()), text))
     return max(readings, key=lambda reading: reading[0])[1] if readings else None
+
+
+def _cyrillic_or_hebrew(data: bytes) -> str | None:
+    """`_cyrillic`'s reading, or Windows-1255's when that is all Hebrew letters whose commonest
+    are more of them than the Russian ones are of the Cyrillic reading's.
+
+    Hebrew's letters sit where Windows-1251 has small Cyrillic ones, so unlabelled Hebrew read
+    as Russian-looking words ("щмен" for "שלום") full of the letters Russian writes least
+    (й, ш, щ, ъ); Russian words with "ы", "ь", "э", "ю" or "я", or a capital, have no Hebrew reading.
+    """
+    cyrillic = _cyrillic(data)
+    try:
+        hebrew = data.decode("cp1255")
+    except ValueError:
+        return cyrillic
+    if not all(ch < "\x80" or ch in _HEBREW_SIGNS or "\u05d0" <= ch <= "\u05ea" for ch in hebrew):
+        return cyrillic
+    if cyrillic is None or _share(hebrew, _COMMON_HEBREW) > _share(cyrillic.lower(), _COMMON_CYRILLIC):
+        return hebrew
+    return cyrillic
+
+
+def _share(text: str, common: frozenset[str]) -> float:
+    letters = [ch for ch in text if ch >= "\x80" and ch.isalpha()]
+    return sum(ch in common for ch in letters) / max(len(letters), 1)
+
+
+_COMMON_HEBREW = frozenset("יוהלאמרתבנשם")  # seven in ten letters of Hebrew text
+_HEBREW_SIGNS = frozenset("₪–—“”„’…\xa0")
 
 
 def _capital_inside(word: str) -> bool:

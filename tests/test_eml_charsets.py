@@ -554,3 +554,15 @@ def test_euc_jp_with_nec_circled_numbers_is_read_as_code_page_51932() -> None:
     )
     # half-width katakana and a JIS X 0212 kanji, which CP932 lacks, beside a NEC code
     assert decode_bytes(b"\xad\xa1 \x8e\xb6 \x8f\xb0\xa1", "euc-jp") == "① ｶ 丂"
+
+
+def test_unlabelled_windows_1255_hebrew_is_not_read_as_cyrillic() -> None:
+    """Hebrew's letters sit where Windows-1251 has small Cyrillic ones: unlabelled, the subject and
+    body read as Russian-looking words ("щмен млемн" for "שלום לכולם")."""
+    c = analysed_fixture("unlabelled-windows-1255-hebrew.eml").content
+    assert c.subject == "הפגישה עוברת למחר"
+    assert c.text.startswith("שלום לכולם,\n\nהפגישה השבועית עוברת מחר לשעה עשר בבוקר, בחדר הישיבות בקומה השנייה.\n")
+    # Russian keeps its reading: small words with no "ы", "ь", "я"… have a Hebrew one, and lose
+    for russian in ("спасибо", "шла саша по шоссе", "жук и мед"):
+        assert decode_bytes(russian.encode("cp1251"), None) == russian
+    assert decode_bytes("המחיר הוא 50 ₪ לאדם".encode("cp1255"), None) == "המחיר הוא 50 ₪ לאדם"
