@@ -216,7 +216,7 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         ctype = str(part.get("content-type", "")).lower()
         narrow = narrow or any(label in ctype for label in _NARROW_LABELS)
         # UTF-16 with no byte-order mark: mail-parser reads it little-endian, RFC 2781 says big
-        mended = mended or any(label in ctype for label in _UTF_16_LABELS)
+        mended = mended or any(label in ctype for label in _REDECODED_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, narrow, flowed, passed_over
 
@@ -240,7 +240,9 @@ def _reads_as_text(data: bytes) -> bool:
 # whose "€" and quotes came out as controls, and Turkish ISO-8859-9) or box drawing (KOI8-R's, where
 # KOI8-U has "і", "ї", "є", "ґ": Ukrainian read as "Прив╕т")
 _NARROW_LABELS = ("8859-1", "latin", "cp819", "1252", "tis-620", "8859-11", "8859-9", "koi8-r")
-_UTF_16_LABELS = ("utf-16", "unicode", "ucs-2", "ucs2")
+# labels mail-parser reads wrong: UTF-16 with no byte-order mark, and UTF-7 in a 7bit part, whose
+# bytes are ASCII ("Gr+APwA3w-e" shown for "Grüße")
+_REDECODED_LABELS = ("utf-16", "unicode", "ucs-2", "ucs2", "utf-7", "utf7")
 # KOI8-R's box drawing beside a Cyrillic letter: KOI8-U's Ukrainian letters misread
 _BOX_DRAWING = re.compile("[\u2552-\u256c][а-яА-Я]|[а-яА-Я][\u2552-\u256c]")
 

@@ -566,3 +566,15 @@ def test_unlabelled_windows_1255_hebrew_is_not_read_as_cyrillic() -> None:
     for russian in ("спасибо", "шла саша по шоссе", "жук и мед"):
         assert decode_bytes(russian.encode("cp1251"), None) == russian
     assert decode_bytes("המחיר הוא 50 ₪ לאדם".encode("cp1255"), None) == "המחיר הוא 50 ₪ לאדם"
+
+
+def test_a_utf_7_body_is_decoded_and_its_html_sanitized_after() -> None:
+    """Old Outlook Express could send UTF-7: its bytes are ASCII, so the 7bit parts were shown as
+    written ("Gr+APwA3w-e"). Decoded, its "<script>" (written "+ADw-script+AD4-") is one the
+    sanitizer then sees and drops."""
+    c = analysed_fixture("utf-7-body.eml").content
+    assert c.subject == "Treffen am Freitag: 5 €"
+    assert c.text.startswith("Grüße aus Zürich,\n\ndas Treffen am Freitag kostet 5 € pro Person, Kaffee inklusive.")
+    assert c.html is not None
+    assert "kostet 5 € pro Person" in c.html and "+AD" not in c.html
+    assert "script" not in c.html and "alert" not in c.html
