@@ -68,6 +68,9 @@ _RECEIPT_TEXT = re.compile(
     r"|\bfue leído\b|\bè stato letto\b|\bis gelezen\b",
     re.IGNORECASE,
 )
+# Lotus Notes' return receipt: "Return Receipt" over a table of "Your document:", "was received by:" and
+# "at:", each label's words on two lines
+_NOTES_RECEIPT = re.compile(r"^\s*Return Receipt\s*\n[\s\S]{0,600}?\bdocument:[\s\S]{0,600}?\breceived\b", re.I)
 # Google Calendar's answer to an invitation, its text fixed but for the name
 _CALENDAR_ANSWER = re.compile(
     r"^\s*[^\n]{1,120}? has (?:accepted|declined|tentatively accepted) this invitation\.\s*$", re.M
@@ -191,6 +194,13 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
         return Verdict("ignore", f"list server's own mail (from {msg.author.address}); AUTOMATED_SENDERS can let it in")
     if _RECEIPT_SUBJECT.match(msg.subject) and _RECEIPT_TEXT.search(msg.text[:2000]):
         return Verdict("ignore", f"read receipt (subject {msg.subject[:80]!r} and a receipt's words)")
+    if msg.subject.strip().lower() == "return receipt" and _NOTES_RECEIPT.match(msg.text):
+        return Verdict("ignore", "read receipt (Lotus Notes' Return Receipt)")
+    graces = h.get("delivered-by-the-graces-of") or h.get("x-delivered-by-the-graces-of") or ""
+    if "vacation" in graces.lower():  # BSD vacation(1) and its copies write it on every answer
+        return Verdict("ignore", "auto-reply (the vacation program: Delivered-By-The-Graces-Of)")
+    if _tmda_request(msg):
+        return Verdict("ignore", "a spam filter's request to confirm the sender (TMDA)")
     if "x-rt-loop-prevention" in h and "autoreply:" in msg.subject.lower():
         return Verdict("ignore", "a ticket system's automatic reply (RT's AutoReply)")
     if msg.calendar_answer and (not msg.text.strip() or _CALENDAR_ANSWER.match(msg.text)):
@@ -201,6 +211,18 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     ):
         return Verdict("ignore", f"out-of-office reply (subject {msg.subject[:80]!r})")
     return None
+
+
+def _tmda_request(msg: ParsedMessage) -> bool:
+    """TMDA's request that a sender confirm their message: the team can do nothing with it. Its
+    X-Delivery-Agent alone is no sign: a TMDA user's own mail carries it too (OpenWebMail's test:
+    with Precedence: bulk, and its Message-ID's ".TMDA@")."""
+    h = msg.headers
+    return (
+        h.get("x-delivery-agent", "").lstrip().upper().startswith("TMDA")
+        and h.get("precedence", "").strip().lower() == "bulk"
+        and ".TMDA@" in msg.message_id
+    )
 
 
 def sender_allowed(address: str, allowed: frozenset[str]) -> bool:

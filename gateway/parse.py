@@ -63,6 +63,9 @@ KEPT_HEADERS = (
     "x-ms-exchange-inbox-rules-loop",
     "x-list-administrivia",
     "x-rt-loop-prevention",
+    "x-delivery-agent",
+    "delivered-by-the-graces-of",
+    "x-delivered-by-the-graces-of",
 )
 
 _BRACKETED = re.compile(r"<([^<>\s]{1,900})>")

@@ -302,3 +302,23 @@ def test_a_monitors_alert_about_failed_mail_is_no_bounce() -> None:
     assert classify(alert).action == "post"
     bounce = msg("Mail delivery failed", text="Your message could not be delivered to bo@example.org.")
     assert classify(bounce).action == "ignore"
+
+
+def test_the_vacation_program_tmdas_confirm_request_and_notes_return_receipt_are_ignored() -> None:
+    vacation = msg("I am on vacation", delivered_by_the_graces_of="The Vacation program", precedence="bulk")
+    assert "vacation program" in classify(vacation).reason
+    assert classify(msg("Re: Plan (Auto Response)", x_delivered_by_the_graces_of="The vacation program")).action == (
+        "ignore"
+    )
+    tmda = msg("Please confirm your message (Plan)", x_delivery_agent="TMDA/1.1.12 (Macallan)", precedence="bulk")
+    tmda = replace(tmda, message_id="1773134400.12345.TMDA@mx.partner.example", in_reply_to=["plan@example.com"])
+    assert "TMDA" in classify(tmda).reason
+    # a TMDA user's own reply carries the header too, without the rest: a person's mail
+    person = replace(msg("Re: Plan", x_delivery_agent="TMDA/1.0.3 (Seattle Slew)"), in_reply_to=["plan@example.com"])
+    assert classify(person) == POST
+    notes = (
+        "Return Receipt\n\n   Your       Plan\n   document:\n\n   was        Max Mustermann/KUNDE\n   received\n"
+        "   by:\n\n   at:        10.03.2026 10:31:00\n"
+    )
+    assert "Return Receipt" in classify(msg("Return Receipt", text=notes)).reason
+    assert classify(msg("Return receipt", text="The return receipt for the parcel is attached.")) == POST
