@@ -6,7 +6,8 @@ part. The sanitizer lets no `data:` URL through, so such a picture was lost to t
 reader. Here each one becomes an inline attachment, stored like any other, and its
 `<img>` points at it by a Content-ID made from its bytes (so reprocessing gives the
 same): what `cid:` images get, the stored file, its download, its size cap.
-Raster types only (PNG, JPEG, GIF, WebP); an SVG can carry script and stays out.
+Raster types only (PNG, JPEG, GIF, WebP), typed by how their bytes start; an SVG can
+carry script and stays out.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gateway.reply_tokens import source, tokenize
 __all__ = ["data_images"]
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
-_DATA_IMAGE = re.compile(r"^\s*data:image/(png|jpe?g|gif|webp)\s*;\s*base64\s*,(.*)$", re.IGNORECASE | re.DOTALL)
+_DATA_IMAGE = re.compile(r"^\s*data:image/(?:png|jpe?g|gif|webp)\s*;\s*base64\s*,(.*)$", re.IGNORECASE | re.DOTALL)
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 _KEPT = ("alt", "title", "width", "height")
 
@@ -31,7 +32,7 @@ _KEPT = ("alt", "title", "width", "height")
 def data_images(html: str) -> tuple[str, list[Attachment]]:
     """`html` with each `data:` raster image pointed at a `cid:`, and the files they are.
 
-    An image that is no base64 of an allowed type is left as it was (the sanitizer then
+    An image that is no base64 of an allowed picture is left as it was (the sanitizer then
     shows "[image]"). The same picture twice is one file.
     """
     if "data:image" not in html.lower():
@@ -40,12 +41,11 @@ def data_images(html: str) -> tuple[str, list[Attachment]]:
     files: dict[str, Attachment] = {}
     for tok in tokenize(html):
         found = _DATA_IMAGE.match(tok.attr("src")) if tok.kind == "start" and tok.tag == "img" else None
-        data = _decoded(found.group(2)) if found else None
-        if found is None or not data:
+        data = _decoded(found.group(1)) if found else None
+        ctype = _picture_type(data) if data else None
+        if ctype is None or data is None:
             out.append(source(tok))
             continue
-        kind = found.group(1).lower()
-        ctype = "image/jpeg" if kind in ("jpg", "jpeg") else "image/" + kind
         cid = hashlib.sha256(data).hexdigest()[:24] + "@data-url"
         if cid not in files:
             files[cid] = Attachment(f"image-{len(files) + 1}{_EXTENSIONS[ctype]}", ctype, data, cid, inline=True)
@@ -62,3 +62,14 @@ def _decoded(text: str) -> bytes | None:
         return base64.b64decode(letters + "=" * (-len(letters) % 4))
     except (binascii.Error, ValueError):
         return None
+
+
+def _picture_type(data: bytes) -> str | None:
+    """PNG, JPEG, GIF or WebP, by how the bytes start (served as that type, `nosniff`); None for others."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    return "image/webp" if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else None

@@ -662,3 +662,15 @@ def test_a_picture_pasted_as_a_data_url_becomes_an_inline_file() -> None:
         == ["/attachments/1/0/image-1.png"] * 2
     )
     assert "[printer display]" in c.text
+
+
+def test_a_data_url_that_is_no_picture_is_no_file() -> None:
+    from gateway.parse_images import data_images
+
+    # three zero bytes declared PNG, and HTML declared GIF: neither starts as a picture does
+    for src in ("data:image/png;base64,AAAA", "data:image/gif;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="):
+        html = f'<p>x<img src="{src}"></p>'
+        assert data_images(html) == (html, [])
+    # a JPEG declared PNG is served as the JPEG it is
+    _, [jpeg] = data_images('<img src="data:image/png;base64,/9j/4AAQSkZJRgABAQ==">')
+    assert (jpeg.filename, jpeg.content_type) == ("image-1.jpg", "image/jpeg")
