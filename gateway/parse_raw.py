@@ -18,10 +18,12 @@ from email.message import Message
 def mended(raw: bytes) -> bytes:
     """`raw` as the parser should read it: no blank lines above the header or inside it
     (`_header_rejoined`), MIME fields that open a body joined to its header, no space between a
-    field's name and its colon, no line in the header that is no field (`_without_odd_lines`)."""
+    field's name and its colon, a header that runs into its multipart's first delimiter ended there
+    (`_ended_at_its_boundary`), no line in the header that is no field (`_without_odd_lines`)."""
     raw = _LEADING_BLANK.sub(b"", raw, count=1)
     raw = _with_mime_fields_joined(_header_rejoined(raw) or raw)
     raw = _without_space_before_colons(raw) or raw
+    raw = _ended_at_its_boundary(raw) or raw
     return _without_odd_lines(raw) or raw
 
 
@@ -101,6 +103,27 @@ _ODD_LINE = re.compile(
     rb"mime-version|content-[a-z-]{1,30}|x-[\x21-\x39\x3b-\x7e]{1,70}|dkim-signature|sender|delivered-to):)",
     re.IGNORECASE,
 )
+
+
+_BOUNDARY = re.compile(rb"""\bboundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
+
+
+def _ended_at_its_boundary(raw: bytes) -> bytes | None:
+    """The message with a blank line before its multipart's first delimiter, when that delimiter
+    comes right below the header fields with none; else None.
+
+    The header then ran on into the first part's fields, the delimiter was dropped as a line
+    that is no field, and the part (the whole body of a mailer's HTML message) was lost.
+    """
+    end = header_end(raw)
+    head = raw[: end if end >= 0 else len(raw)]
+    declared = _BOUNDARY.search(head)
+    if declared is None:
+        return None
+    at = head.find(b"\n--" + (declared.group(1) or declared.group(2)))
+    if at < 0:
+        return None
+    return raw[: at + 1] + (b"\r\n" if head[at - 1 : at] == b"\r" else b"\n") + raw[at + 1 :]
 
 
 def _without_odd_lines(raw: bytes) -> bytes | None:

@@ -674,3 +674,18 @@ def test_a_data_url_that_is_no_picture_is_no_file() -> None:
     # a JPEG declared PNG is served as the JPEG it is
     _, [jpeg] = data_images('<img src="data:image/png;base64,/9j/4AAQSkZJRgABAQ==">')
     assert (jpeg.filename, jpeg.content_type) == ("image-1.jpg", "image/jpeg")
+
+
+def test_a_multipart_whose_first_delimiter_follows_the_header_with_no_blank_line_keeps_its_body() -> None:
+    """The header ran on into the first part's fields, the delimiter was dropped as a line that is no
+    field, and the HTML part, the whole message, was lost: the entry showed only the picture."""
+    c = analysed_fixture("multipart-delimiter-right-below-the-header.eml").content
+    assert c.subject == "Badge photos on Thursday"
+    assert c.text == (
+        "Badge photos are taken on Thursday from 10:00 in room 2.14.\n\n"
+        "Bring your old badge; the QR code below opens the booking page."
+    )
+    assert [(a.filename, a.content_type, a.content_id) for a in c.attachments] == [
+        ("booking-qr.png", "image/png", "qrcode")
+    ]
+    assert c.attachments[0].data.startswith(PNG_SIGNATURE)
