@@ -15,6 +15,7 @@ from email.utils import getaddresses
 
 from gateway import reply_patterns as P
 from gateway.message import Address
+from gateway.parse_headers import comma_named
 from gateway.reply_headers import field_block, find_header, on_wrote_header
 
 # Outlook's header fields in the languages quotequail does not read, by the English name it does
@@ -70,6 +71,9 @@ def parse_address(value: str) -> Address:
     mailto = _MAILTO.match(value)
     if mailto:  # Outlook's "Bo Berg [mailto:bo@example.com]"
         value = f'"{mailto[1].strip(chr(34))}" <{mailto[2]}>' if mailto[1] else mailto[2]
+    listed = comma_named(value)  # "Doe, John <john.doe@…>": the comma is the name's
+    if listed is not None:
+        return Address(listed[0], listed[1].lower())
     pairs = getaddresses([value]) if "@" in value else []
     if pairs and "@" in pairs[0][1]:
         name, addr = pairs[0]

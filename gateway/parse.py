@@ -28,7 +28,7 @@ from gateway.message import PGP_ENCRYPTED_FILE, Address, Attachment, ParsedMessa
 from gateway.parse_attachments import attachments, unnamed_files, uufile
 from gateway.parse_bodies import bodies, pgp_messages, shown_html, shown_text, uuencoded_files
 from gateway.parse_calendar import read_calendar
-from gateway.parse_headers import date_of, decoded, header_text, message_charset, no_nul, read_header
+from gateway.parse_headers import comma_named, date_of, decoded, header_text, message_charset, no_nul, read_header
 from gateway.parse_images import data_images
 from gateway.parse_raw import (
     below_a_preamble,
@@ -294,6 +294,9 @@ def _synthetic_id(msg: Message, raw: bytes) -> str:
 def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> Address:
     # Read From ourselves first: mail-parser renders raw 8-bit names as "\udcXX" text.
     value = read_header(msg, "from", charset)
+    listed = comma_named(value)  # "Doe, John <john.doe@example.com>", as Exchange writes names
+    if listed is not None:
+        return Address(decoded(listed[0]), no_nul(listed[1]).lower())
     name, addr = email.utils.parseaddr(_SPECIALS_WORD.sub(r'"\g<0>"', value))
     named = "" if addr else name  # 'From: "Mark Whatney" <>': with no address anywhere, the name is who wrote it
     if addr and "@" in addr:

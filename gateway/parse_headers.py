@@ -209,3 +209,16 @@ _TWELVE_HOUR = re.compile(r"\d:\d{2}(?::\d{2})?\s?[AaPp]\.?[Mm]\b")
 def _rfc_offset(m: re.Match[str]) -> str:
     """GMT+1 written as RFC 5322's +0100."""
     return f"{m[1]}{int(m[2]):02d}{m[3] or '00'}"
+
+
+# One address in angle brackets after a name with an unquoted comma or semicolon and no address in it
+_NAME_WITH_SEPARATOR = re.compile(r'\s*([^<>"@,;]{1,100}[,;][^<>"@]{1,100}?)\s*<([^<>\s@]{1,64}@[^<>\s@]{1,255})>\s*$')
+
+
+def comma_named(value: str) -> tuple[str, str] | None:
+    """(name, address) of "Doe, John <john.doe@example.com>", as Exchange writes a sender; else None.
+
+    The address parser splits the name at its comma and keeps no name ("Doe" read as an address).
+    """
+    found = _NAME_WITH_SEPARATOR.match(value)
+    return (found[1], found[2]) if found else None

@@ -553,3 +553,14 @@ def test_outlooks_image_placeholder_in_a_forwarders_note_is_shown_as_an_image() 
     )
     c = analysed(make_mail(message_id="fwcid@x", subject="FW: Schedule", body=text)).content
     assert c.forward is not None and c.forward.note == "See the table below.\n[image: image001.png]"
+
+
+def test_a_comma_named_sender_keeps_name_and_address_in_the_header_and_the_forward() -> None:
+    """Exchange writes "Novak, Ivo <ivo.novak@…>"; the address parser split the name at its comma:
+    the forwarder had no name, and the original's author no address (so no forwards grouped by it)."""
+    c = analysed_fixture("forward-of-a-comma-named-sender.eml").content
+    assert c.author == Address("Novak, Ivo", "ivo.novak@example.com")
+    assert c.forward is not None
+    assert c.forward.by == Address("Lindqvist, Maria", "maria.lindqvist@example.org")
+    assert c.forward.note == "For everyone who needs the server room after March."
+    assert c.subject == "Server room access from April"
