@@ -20,7 +20,8 @@ from gateway.thread import FORWARDS
 LOOP_HEADERS = ("x-mailfeed-digest", "x-mailfeed-loop")
 # the addresses mail servers send their bounces from (MDaemon signs its own with its name), and the
 # names they give when they send from no address at all ("MAILER-DAEMON <>")
-_MACHINE_SENDER = re.compile(r"^(mailer-daemon|post[-_.]?master|mail-daemon|mailer|mdaemon)@", re.IGNORECASE)
+# (not a bare "mailer@": people and shops write from it, and a bounce from one still has a bounce's words)
+_MACHINE_SENDER = re.compile(r"^(mailer-daemon|post[-_.]?master|mail-daemon|mdaemon)@", re.IGNORECASE)
 _MACHINE_NAME = re.compile(r"^\s*(?:mailer[- ]daemon|post[-_. ]?master|mail delivery (?:sub)?system)\s*$", re.I)
 # A delivery failure sent from an ordinary address (a gateway, an ISP's "Mail_Service"): its subject and
 # the fixed words mail servers write in it, both; a person's "Delivery failure at the loading dock" has

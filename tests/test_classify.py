@@ -322,3 +322,14 @@ def test_the_vacation_program_tmdas_confirm_request_and_notes_return_receipt_are
     )
     assert "Return Receipt" in classify(msg("Return Receipt", text=notes)).reason
     assert classify(msg("Return receipt", text="The return receipt for the parcel is attached.")) == POST
+
+
+def test_mail_from_a_bare_mailer_address_is_posted_and_its_bounces_still_ignored() -> None:
+    """A person writing from "mailer@node.ee" (a tester's address) was ignored as a bounce."""
+    assert classify(msg("Kuidas läheb?", sender="mailer@node.ee", text="Kuidas läheb?\n\n-- \nAndris")) == POST
+    bounce = msg(
+        "Undeliverable: Plan",
+        sender="mailer@relay.example.net",
+        text="Your message could not be delivered to bo@example.org.",
+    )
+    assert classify(bounce).action == "ignore"
