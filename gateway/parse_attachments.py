@@ -26,11 +26,16 @@ def attachments(items: list[dict], msg: Message, charset: str | None = None) -> 
     if any(_GENERATED_NAME.match(str(item.get("filename") or "")) for item in items):
         # "newsletter.txt" has the shape of mail-parser's made-up names: a name a part really has stays
         names.update((name, name) for name in _given_names(msg) if _GENERATED_NAME.match(name) and name not in names)
-    untyped = _untyped_names(msg) if any(item.get("mail_content_type") == "text/plain" for item in items) else {}
+    texts = any(item.get("mail_content_type") in ("text/plain", "text/html") for item in items)
+    untyped = _untyped_names(msg) if texts else {}
+    renditions = _named_renditions(msg) if texts else set()
     out = []
     for item in items:
-        if str(item.get("mail_content_type") or "").startswith("multipart/"):
+        ctype = str(item.get("mail_content_type") or "")
+        if ctype.startswith("multipart/"):
             continue  # a container marked "attachment": its parts are listed, not their joined source
+        if ctype in ("text/plain", "text/html") and str(item.get("filename") or "") in renditions:
+            continue  # the body's text or HTML rendering, named by its mailer: no file
         payload = item.get("payload") or ""
         if item.get("binary"):
             try:
@@ -98,6 +103,26 @@ def _untyped_names(msg: Message) -> dict[str, str]:
             guessed = mimetypes.guess_type(safe_filename(decoded(name)))[0]
             if guessed:
                 out[name] = guessed
+    return out
+
+
+def _named_renditions(msg: Message) -> set[str]:
+    """The names (as mail-parser reads them) of text/plain and text/html parts that are alternatives
+    of a multipart/alternative, not marked "attachment": the body's renditions, which some mailers
+    name ("plain.txt", a report's file name on the HTML), listed as files beside the body they are."""
+    out: set[str] = set()
+    for part in msg.walk():
+        if part.get_content_type() != "multipart/alternative" or not isinstance(part.get_payload(), list):
+            continue
+        for child in part.get_payload():
+            if (
+                isinstance(child, Message)
+                and child.get_content_type() in ("text/plain", "text/html")
+                and child.get_content_disposition() != "attachment"  # marked so, it is shown as a file alone
+            ):
+                name = child.get_filename()
+                if name:
+                    out.update((name, decode_header_part(mime_header_view(child)[0].get_filename())))
     return out
 
 

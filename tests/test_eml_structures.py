@@ -689,3 +689,12 @@ def test_a_multipart_whose_first_delimiter_follows_the_header_with_no_blank_line
         ("booking-qr.png", "image/png", "qrcode")
     ]
     assert c.attachments[0].data.startswith(PNG_SIGNATURE)
+
+
+def test_named_renditions_of_a_multipart_alternative_are_the_body_not_files() -> None:
+    """A reporting mailer names its text part and puts a file name on its HTML: both were listed as
+    files beside the body they are, the same words three times on the page."""
+    c = analysed_fixture("alternative-renditions-named-as-files.eml").content
+    assert c.attachments == []
+    assert c.text == "Tickets opened: 42\nTickets closed: 39\nOldest open ticket: #3107 (printer on floor 2)"
+    assert c.html is not None and "<b>42</b>" in c.html
