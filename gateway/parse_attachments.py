@@ -262,7 +262,7 @@ MAX_FILENAME = 150
 def safe_filename(name: str) -> str:
     """A file name safe to offer for download: no directories, controls, bidi overrides or leading dots,
     bounded length."""
-    name = name.strip().strip("<>")
+    name = name.strip().strip("<>").strip('" ')  # a quote left open ("name=\"a; b.zip") is no part of it
     if "\\" in name or name.startswith("/") or "../" in name:
         name = name.replace("\\", "/").rpartition("/")[2]  # a path the sender's client put in: its file
     else:

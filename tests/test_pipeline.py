@@ -296,6 +296,9 @@ def test_attachment_names_are_decoded_and_made_safe() -> None:
     # a name's own slash is no directory: "Rechnung 03/2024.pdf" was offered as "2024.pdf"
     assert safe_filename("Rechnung 03/2024.pdf") == "Rechnung 03-2024.pdf"
     assert safe_filename("/tmp/report.pdf") == "report.pdf" and safe_filename("a/../b.pdf") == "b.pdf"
+    # a quote the sender's mailer left open ('name="aaaa; bbb.zip') was kept as "_aaaa; bbb.zip"
+    assert safe_filename('"aaaa; bbb.zip') == "aaaa; bbb.zip"
+    assert safe_filename("'s-Hertogenbosch.pdf") == "'s-Hertogenbosch.pdf"
     assert safe_filename("zero\u200bwidth\ufeff.pdf") == "zero_width_.pdf"  # invisible in a download bar
 
 
