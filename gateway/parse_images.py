@@ -27,13 +27,15 @@ _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "
 _DATA_IMAGE = re.compile(r"^\s*data:image/(?:png|jpe?g|gif|webp)\s*;\s*base64\s*,(.*)$", re.IGNORECASE | re.DOTALL)
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 _KEPT = ("alt", "title", "width", "height")
+_PICTURE_NAME = re.compile(r"^[\w() -][\w .()-]{0,100}\.(?:png|jpe?g|gif|webp)$", re.IGNORECASE)
 
 
 def data_images(html: str) -> tuple[str, list[Attachment]]:
     """`html` with each `data:` raster image pointed at a `cid:`, and the files they are.
 
     An image that is no base64 of an allowed picture is left as it was (the sanitizer then
-    shows "[image]"). The same picture twice is one file.
+    shows "[image]"). The same picture twice is one file, named as its alt text names a picture
+    file ("label-draft.png"), else "image-1.png".
     """
     if "data:image" not in html.lower():
         return html, []
@@ -48,7 +50,9 @@ def data_images(html: str) -> tuple[str, list[Attachment]]:
             continue
         cid = hashlib.sha256(data).hexdigest()[:24] + "@data-url"
         if cid not in files:
-            files[cid] = Attachment(f"image-{len(files) + 1}{_EXTENSIONS[ctype]}", ctype, data, cid, inline=True)
+            named = _PICTURE_NAME.match(tok.attr("alt").strip())  # Gmail and Outlook give the pasted file's name
+            name = named.group() if named else f"image-{len(files) + 1}{_EXTENSIONS[ctype]}"
+            files[cid] = Attachment(name, ctype, data, cid, inline=True)
         kept = "".join(f' {name}="{htmllib.escape(tok.attr(name))}"' for name in _KEPT if tok.attr(name))
         out.append(f'<img src="cid:{cid}"{kept}>')
     return "".join(out), list(files.values())

@@ -674,6 +674,9 @@ def test_a_data_url_that_is_no_picture_is_no_file() -> None:
     # a JPEG declared PNG is served as the JPEG it is
     _, [jpeg] = data_images('<img src="data:image/png;base64,/9j/4AAQSkZJRgABAQ==">')
     assert (jpeg.filename, jpeg.content_type) == ("image-1.jpg", "image/jpeg")
+    # an alt text that names the pasted file names it
+    _, [named] = data_images('<img alt="label-draft.png" src="data:image/png;base64,/9j/4AAQSkZJRgABAQ==">')
+    assert named.filename == "label-draft.png"
 
 
 def test_a_multipart_whose_first_delimiter_follows_the_header_with_no_blank_line_keeps_its_body() -> None:
