@@ -95,7 +95,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     yandex = _yandex_forward(text)
     if yandex is not None:
         return yandex
-    result = quotequail.unwrap(english_fields(text))
+    result = quotequail.unwrap(english_fields(text, without_forward_prefix(subject)))
     if not _accept(result, subject, text) and is_forward_subject(subject) and not _FINNISH_REPLY.match(subject):
         result = attributed(text)  # Outlook for Mac's forward under a reply's header in another language
     if not _accept(result, subject, text):
@@ -298,9 +298,10 @@ def _without_marker(top: str) -> str:
     and the marker would read as the forwarder's words. The line right above the
     header block, framed by dashes ("----- Forwarded message from Bo <…> -----",
     "-------- 転送メッセージ --------", "----- Forwarded by Ana/ACME on … -----"), is the
-    marker whatever its words.
+    marker whatever its words. An Exchange rule's "Auto forwarded by a Rule" goes too.
     """
-    lines = top.rstrip().split("\n")
+    # the line an Exchange rule writes on what it forwards is no one's words
+    lines = [line for line in top.rstrip().split("\n") if not _BY_A_RULE.match(line[: P.LINE_MAX_CHARS])]
     while lines and (not lines[-1].strip() or _is_marker(lines[-1][: P.LINE_MAX_CHARS])):
         lines.pop()
     if lines and _FRAMED_LINE.match(lines[-1][: P.LINE_MAX_CHARS]):
@@ -327,9 +328,12 @@ def _without_end_marker(text: str) -> str:
 
 
 def _is_marker(line: str) -> bool:
-    """A forward's marker, or the "original message" line some webmails forward under
+    """A forward's marker, the "original message" line some webmails forward under
     ("----- Original Nachricht ----")."""
     return bool(P.FORWARD_MARKER.match(line) or P.ORIGINAL_MESSAGE.match(line))
+
+
+_BY_A_RULE = re.compile(r"^\s*Auto forwarded by a Rule\s*$", re.IGNORECASE)
 
 
 def _join(*parts: str) -> str:

@@ -17,6 +17,7 @@ from gateway import reply_patterns as P
 from gateway.message import Address
 from gateway.parse_headers import comma_named
 from gateway.reply_headers import field_block, find_header, on_wrote_header
+from gateway.thread import normalize_subject
 
 # Outlook's header fields in the languages quotequail does not read, by the English name it does
 _SPACES = re.compile(r"\s+")
@@ -28,10 +29,11 @@ _LABEL = re.compile(
 )
 
 
-def english_fields(text: str) -> str:
+def english_fields(text: str, subject: str = "") -> str:
     """The first header block's field names in English, for quotequail ("Da:" → "From:"), and a blank
     line under it where the body follows with none (the new Outlook's text: quotequail read the body's
-    first line as the rest of the subject)."""
+    first line as the rest of the subject). `subject`, the message's own without its "FW:", tells a
+    block's whole subject ("山田様" under it is the body) from one a renderer wrapped."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if P.FROM_FIELD.match(line[: P.LINE_MAX_CHARS]):
@@ -50,10 +52,28 @@ def english_fields(text: str) -> str:
             # block has its "> " lines between, which quotequail reads)
             body_follows = bool(below) and bool(below[0].strip()) and not P.QUOTED.match(lines[end])
             body_follows = body_follows and not P.SEPARATOR.match(below[0])  # SquirrelMail's rule under its block
-            if body_follows and (len(below) == 1 or below[1].strip() or len(below[0]) > 60):
+            whole = _subject_is(lines[end], subject) if body_follows and subject else None
+            if body_follows and (
+                whole or (whole is None and (len(below) == 1 or below[1].strip() or len(below[0]) > 60))
+            ):
                 lines.insert(end + 1, "")
             return "\n".join(lines)
     return text
+
+
+def _subject_is(line: str, subject: str) -> bool | None:
+    """Whether `line`, a Subject: field, says `subject` whole (True) or only its start (False); None
+    when it is no Subject: field or says something else (the forwarder retyped the subject)."""
+    field = _SUBJECT_FIELD.match(line)
+    if field is None:
+        return None
+    said, known = normalize_subject(field.group(1)), normalize_subject(subject)
+    if not said or not known:
+        return None
+    return True if said == known else (False if known.startswith(said) else None)
+
+
+_SUBJECT_FIELD = re.compile(r"^[\s>]*\*?\s*Subject\s*\*?\s*:\s*(.*)$", re.IGNORECASE)
 
 
 _ON_BEHALF = re.compile(r"^.{0,200}?\bon\s+behalf\s+of\s+", re.IGNORECASE)

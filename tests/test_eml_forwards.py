@@ -564,3 +564,16 @@ def test_a_comma_named_sender_keeps_name_and_address_in_the_header_and_the_forwa
     assert c.forward.by == Address("Lindqvist, Maria", "maria.lindqvist@example.org")
     assert c.forward.note == "For everyone who needs the server room after March."
     assert c.subject == "Server room access from April"
+
+
+def test_the_new_outlooks_html_forward_under_korean_labels_keeps_its_first_line_in_the_body() -> None:
+    """The salutation right under "제목:" (a short line, then a blank one) was read as the rest of a
+    wrapped subject: "서버 점검 일정 안내 서연님께," and the body lost it. The message's own subject says
+    the block's is whole."""
+    c = analysed_fixture("new-outlook-forward-korean-labels-html-only.eml").content
+    assert c.subject == "서버 점검 일정 안내"
+    assert c.author == Address("최민수", "minsu.choi@example.kr")
+    assert c.text.startswith("서연님께,\n\n3월 14일(토) 오전 2시부터 6시까지 서버 점검이 있습니다.")
+    assert (
+        c.forward is not None and c.forward.note == "팀원 여러분,\n\n다음 주 점검 일정 공유드립니다. 확인 부탁드립니다."
+    )

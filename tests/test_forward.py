@@ -253,6 +253,14 @@ def test_a_forward_whose_body_follows_its_header_block_with_no_blank_line_keeps_
     wrapped = text.replace("Budget 2027\nThe budget", "Budget 2027 and the plan for the\nnew office\n\nThe budget")
     rewrapped = unwrap_text(wrapped, subject="FW: Budget")
     assert rewrapped is not None and rewrapped.subject == "Budget 2027 and the plan for the new office"
+    # the message's own subject tells: this one was wrapped, and a salutation under a whole one is the body
+    assert unwrap_text(wrapped, subject="FW: Budget 2027 and the plan for the new office").subject == (  # type: ignore[union-attr]
+        "Budget 2027 and the plan for the new office"
+    )
+    salutation = text.replace("Budget 2027\nThe budget", "Budget 2027\nDear all,\n\nThe budget")
+    greeted = unwrap_text(salutation, subject="FW: Budget 2027")
+    assert greeted is not None and greeted.subject == "Budget 2027"
+    assert greeted.text.startswith("Dear all,\n\nThe budget passed")
 
 
 def test_a_forwarded_bodys_first_line_with_a_colon_is_no_header_field() -> None:
