@@ -165,10 +165,15 @@ def attribution(line: str) -> bool:
     m = P.NAME_WROTE.match(line) if len(line) <= P.NAME_WROTE_MAX_CHARS else None
     if m is None:
         return False
-    words = (m.group("name") or m.group("after")).replace('"', " ").split()
+    words = (m.group("name") or m.group("after") or m.group("ja")).replace('"', " ").split()
     if "via" in words:  # "codinghorror via Team": a list or forum names who wrote, then itself
         words = words[: words.index("via")]
-    return len(words) == 1 or (len(words) > 1 and all(w[:1].isupper() for w in words))
+    return len(words) == 1 or (len(words) > 1 and all(_capital(w[:1]) for w in words))
+
+
+def _capital(ch: str) -> bool:
+    """A capital, or a letter of a script without case ("佐藤 花子")."""
+    return ch.isupper() or (ch.isalpha() and ch.lower() == ch.upper())
 
 
 def separator_header(lines: list[str], i: int, *, quoted: bool = False) -> bool:

@@ -92,7 +92,9 @@ NAME_WROTE_MAX_CHARS = 120
 NAME_WROTE = re.compile(
     rf"^\s*(?P<name>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s+(?:{_WROTE_WORDS})\s*[:：]\s*$"
     # Thunderbird's Norwegian puts the word first: "skrev Ola Hansen:"
-    rf"|^\s*skrev\s+(?P<after>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s*[:：]\s*$",
+    rf"|^\s*skrev\s+(?P<after>[^\s:<>]{{1,40}}(?:\s+[^\s:<>]{{1,40}}){{0,4}})\s*[:：]\s*$"
+    # Japanese clients' "佐藤 花子 さんは書きました:", the honorific joined to the name or not
+    r"|^\s*(?P<ja>[^\s:<>]{1,40}(?:\s+[^\s:<>]{1,40}){0,4}?)\s*さんは書きました\s*[:：]\s*$",
     re.IGNORECASE,
 )
 # words that open an "On <date> ... wrote:" header in the languages we know

@@ -298,6 +298,9 @@ def test_initials_quoting_inline_keeps_the_answers_and_marks_the_quotes() -> Non
         "Bok idatzi zuen:",
         "Þann 2.3.2026 18:01, skrifaði Bo Berg:",
         "skrev Ola Hansen:",
+        # Japanese clients' name-only attribution, the honorific apart from the name or joined to it
+        "佐藤 花子 さんは書きました:",
+        "山田さんは書きました：",
     ],
 )
 def test_more_languages_attributions_fold_with_their_quote(header: str) -> None:
