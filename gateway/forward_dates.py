@@ -115,6 +115,8 @@ _ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?
 # Japanese, Chinese and Korean: "2026年3月2日(月) 18:01", "2026년 3월 2일 (월) 오후 6:01"
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
 _CJK_PM = ("下午", "午後", "오후")
+# their time in words: "午後3時12分", Apple Mail's Korean "오전 9시 12분 0초"; no AM/PM group, as _TIME has
+_CJK_TIME = re.compile(r"(\d{1,2})\s*[時时시]\s*(\d{1,2})\s*[分분](?:\s*(\d{1,2})\s*[秒초])?()")
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2}|21\d{2})\b")
 _DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|:)")
 MAX_LEN = 200
@@ -174,7 +176,7 @@ def parse_date(value: str) -> datetime | None:
 
 def _loose(value: str) -> datetime | None:
     tz, rest = _offset(value)
-    time_match = _TIME.search(rest)
+    time_match = _TIME.search(rest) or _CJK_TIME.search(rest)
     hour = minute = second = 0
     if time_match:
         hour, minute = int(time_match.group(1)), int(time_match.group(2))

@@ -169,11 +169,13 @@ ORIGINAL_MESSAGE = re.compile(
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
     r"origineel\s+bericht|ursprungligt\s+meddelande|opprinnelig\s+melding|alkuperäinen\s+viesti|"
     r"wiadomość\s+oryginalna|oryginalna\s+wiadomość|původní\s+zpráva|исходное\s+сообщение|"
-    r"eredeti\s+üzenet|元のメッセージ|原始邮件|原始郵件|originalmeddelande|orijinal\s+mesaj|özgün\s+ileti|"
+    r"eredeti\s+üzenet|元のメッセージ|原始邮件|原始郵件|邮件原件|郵件原件|원본\s*메시지|원본\s*메일|originalmeddelande|orijinal\s+mesaj|özgün\s+ileti|"
     r"αρχικό\s+μήνυμα|הודעה\s+מקורית|ursprüngliche\s+mail|mail\s+original|"
     # Thunderbird's Finnish (with its English abbreviation), Lithuanian, Icelandic and Basque
-    r"alkuperäinen\s+viesti\s*/\s*orig\.\s*msg\.|originalus\s+laiškas|upprunalegur\s+póstur|jatorrizko\s+mezua"
-    r")\s*[-_=*]*\s*$",
+    r"alkuperäinen\s+viesti\s*/\s*orig\.\s*msg\.|originalus\s+laiškas|upprunalegur\s+póstur|jatorrizko\s+mezua|"
+    # QQ Mail's app, framed on both sides: "------------------ Original ------------------"
+    r"original(?=[\s\xa0]*[-_=*]{2})"
+    r")[\s\xa0]*[-_=*]*\s*$",
     re.IGNORECASE,
 )
 # Orange's webmail above its De :/A :/Objet : block: "Message du 12/12/16 13:20", "Message du : 12/12/2016 13:20"
@@ -234,18 +236,18 @@ _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 # Outlook's header-block labels, by the English name quotequail reads, in the languages mailfeed knows
 # (forward.py maps a block's labels to these names); a space in a label stands for any spacing
 FIELD_LABELS = {
-    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|kimden|보낸 사람|lähettäjä|feladó|от|від|"
+    "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|從|kimden|보낸 사람|lähettäjä|feladó|от|від|"
     "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|mittente|nadawca|expeditorul|отправитель|"
     "від кого",
     "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
     "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
     "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
-    "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
+    "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|至|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
     "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat|destinatario|adresat|destinatarul|pre",
     "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν|kópia|másolat|копія",
     "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
     "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema|subiectul",
-    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|дата",
+    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|日期|날짜|дата",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from gateway.forward import unwrap_text
@@ -349,3 +351,47 @@ def test_thunderbirds_slovak_forward_and_apple_mails_quoted_hungarian_forward_ar
 def test_short_closings_in_more_languages_start_the_signature(closing: str) -> None:
     parts = split_reply(f"The report is ready.\n\n{closing}\nAna")
     assert (parts.text, parts.signature) == ("The report is ready.", f"{closing}\nAna")
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-----邮件原件-----",  # Outlook in Simplified Chinese
+        "-----원본 메시지-----",  # Outlook in Korean
+        "------------------ Original ------------------",  # QQ Mail's app
+        "------------------\xa0Original\xa0------------------",
+    ],
+)
+def test_chinese_and_korean_original_message_lines_start_the_history(separator: str) -> None:
+    """The line stayed as the last of the answer (and the replier's signature above it with it)."""
+    body = f"好的，没问题。\n\n{separator}\n发件人: 李明 <liming@example.cn>\n主题: 采购计划\n\n请查收附件。\n"
+    parts = split_reply(body)
+    assert parts.text == "好的，没问题。" and parts.quoted_text.startswith(separator.strip())
+
+
+def test_old_owas_traditional_chinese_block_is_history() -> None:
+    """ "從:" and "至:" (old Outlook Web Access in Traditional Chinese) were no field labels: the whole
+    original went into the replier's signature."""
+    body = (
+        "志明您好，\n\n第 12 頁的價格已經更新。\n\n林怡君\n業務部\n\n________________________________________\n"
+        "從: 陳志明 [chen.cm@example.com.tw]\n寄件日期: 2026年3月2日 上午 09:12\n至: 林怡君\n主旨: 新版型錄校稿\n\n"
+        "怡君您好，\n\n附件是新版型錄的校稿。\n"
+    )
+    parts = split_reply(body)
+    assert parts.quoted_text.startswith("________________________________________\n從: 陳志明")
+    assert "附件是新版型錄的校稿" not in parts.text + parts.signature
+
+
+def test_korean_and_chinese_forward_dates_are_read() -> None:
+    """Apple Mail's Korean and Chinese forwards label the date "날짜:" and "日期:", and Korean writes
+    the time in words ("오전 9시 12분 0초"): the forwarded post had no date, or midnight."""
+    text = (
+        "확인 부탁드립니다.\n\n전달된 메일:\n\n보낸 사람: 박지훈 <jihoon@example.kr>\n제목: 배포 일정\n"
+        "날짜: 2026년 3월 2일 오후 3시 12분 0초 GMT+9\n받는 사람: 김수연 <sooyeon@example.kr>\n\n"
+        "다음 주 화요일에 배포합니다.\n"
+    )
+    found = unwrap_text(text, subject="Fwd: 배포 일정")
+    assert found is not None and found.author.address == "jihoon@example.kr"
+    assert found.date == datetime(2026, 3, 2, 15, 12, tzinfo=timezone(timedelta(hours=9)))
+    chinese = text.replace("날짜:", "日期:")
+    assert unwrap_text(chinese, subject="Fwd: 배포 일정").date == found.date  # type: ignore[union-attr]
