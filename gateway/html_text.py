@@ -52,6 +52,7 @@ LINE = frozenset(
 )
 CELL = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+_BULLET = re.compile(r"- |\d{1,9}\. ")
 _BLANKS = re.compile(r"\n{3,}")
 
 
@@ -142,7 +143,16 @@ def _data(w: _Writer, text: str, in_pre: bool) -> None:
             if line:
                 w.current.append(line)
         return
+    if _MAY_BE_PADDING.search(text):
+        text = _PADDING.sub("", text)
     w.text(_SPACES.sub(" ", text))
+
+
+# What newsletters pad their preview line with so a client shows none of the body after it ("&#847;
+# &zwnj; &nbsp;" many times): the combining grapheme joiner, soft hyphens, zero-width no-break spaces,
+# and zero-width non-joiners not between two letters, where Persian and Indic words need them
+_MAY_BE_PADDING = re.compile("[\u034f\u00ad\ufeff\u200c]")
+_PADDING = re.compile("[\u034f\u00ad\ufeff]+|(?<![^\\W\\d_])\u200c+|\u200c+(?![^\\W\\d_])")
 
 
 def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
@@ -160,6 +170,8 @@ def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
     elif tag in ("ol", "ul"):
         w.paragraph()
         ol_counters.append(0 if tag == "ol" else -1)
+    elif (tag in PARAGRAPH or tag in LINE) and tag != "br" and _BULLET.fullmatch("".join(w.current)):
+        pass  # a paragraph opening a list item ("<li><p>", Substack's and Ghost's lists) stays on the bullet's line
     elif tag in PARAGRAPH:
         w.paragraph()
     elif tag == "br":

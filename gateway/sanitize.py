@@ -119,14 +119,16 @@ _MAY_HIDE = re.compile(rf"""style\s*=\s*["']?[^"'>]*(?:{_HIDING})""", re.IGNOREC
 
 
 def without_hidden(html: str) -> str:
-    """`html` without the elements its sender hid (`display:none`, `visibility:hidden`).
+    """`html` without the elements its sender hid (`display:none`, `visibility:hidden`), in their
+    style attribute or by a class the message's own `<style>` hides (`hidden_classes`).
 
     A mail client hides them: a newsletter's preview line, GitHub's "Message ID",
     a helpdesk's machine-readable copy. Sanitizing drops every style, so kept
     they would be shown, and read into the text rendering too. An element left
     open ends where its parent does, as in a browser.
     """
-    if not _MAY_HIDE.search(html):
+    classes = hidden_classes(html) if "<style" in html or "<STYLE" in html else frozenset()
+    if not classes and not _MAY_HIDE.search(html):
         return html
     tokens = tokenize(html)
     out: list[Token] = []
@@ -135,7 +137,9 @@ def without_hidden(html: str) -> str:
     for i, tok in enumerate(tokens):
         if tok.kind == "start":
             stack.push(i, tok.tag)
-            if hidden is None and tok.tag not in VOID and _HIDES.search(tok.attr("style")):
+            if hidden is None and (_HIDES.search(tok.attr("style")) or _has_class(tok, classes)):
+                if tok.tag in VOID:
+                    continue  # a hidden image: its alt text is not read into the text either
                 hidden = (i, len(stack.items) - 1)
                 continue
         elif tok.kind == "end":
@@ -148,6 +152,49 @@ def without_hidden(html: str) -> str:
         if hidden is None:
             out.append(tok)
     return "".join(map(source, out))
+
+
+def hidden_classes(html: str) -> frozenset[str]:
+    """The classes the message's `<style>` hides for every reader (".preheader { display:none }",
+    "span.hidden, .spacer { … }"): rules at the top level only, as one inside `@media` hides for
+    some screens, and simple selectors only (a class, or an element and a class)."""
+    out: set[str] = set()
+    for sheet in _STYLE_SHEET.findall(html):
+        if not _HIDES.search(sheet):
+            continue
+        for selectors, declarations in _TOP_LEVEL_RULE.findall(_top_level(_CSS_COMMENT.sub("", sheet))):
+            if _HIDES.search(declarations):
+                out.update(m.group(1) for sel in selectors.split(",") if (m := _CLASS_SELECTOR.match(sel.strip())))
+    return frozenset(out)
+
+
+def _top_level(css: str) -> str:
+    """`css` without its at-rule blocks (`@media … { … }`): a scan with a depth counter."""
+    out, depth, at_rule = [], 0, False
+    start = 0
+    for i, ch in enumerate(css):
+        if ch == "@" and depth == 0:
+            out.append(css[start:i])
+            at_rule = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+            if depth == 0 and at_rule:
+                at_rule, start = False, i + 1
+    if not at_rule:
+        out.append(css[start:])
+    return "".join(out)
+
+
+def _has_class(tok: Token, classes: frozenset[str]) -> bool:
+    return bool(classes) and not classes.isdisjoint(tok.attr("class").split())
+
+
+_STYLE_SHEET = re.compile(r"<style\b[^>]{0,500}>([^<]{0,200000})</style", re.IGNORECASE)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_TOP_LEVEL_RULE = re.compile(r"([^{}]{1,2000})\{([^{}]{0,5000})\}")
+_CLASS_SELECTOR = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9]{0,10})?\.([\w-]{1,100})$")
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:

@@ -701,3 +701,14 @@ def test_named_renditions_of_a_multipart_alternative_are_the_body_not_files() ->
     assert c.attachments == []
     assert c.text == "Tickets opened: 42\nTickets closed: 39\nOldest open ticket: #3107 (printer on floor 2)"
     assert c.html is not None and "<b>42</b>" in c.html
+
+
+def test_a_newsletters_preview_line_hidden_by_its_style_sheet_is_not_shown() -> None:
+    """The preview line and its padding were hidden by classes the <style> hides; sanitizing dropped
+    the sheet, so the entry and its snippet opened with them. A class hidden inside @media only is
+    shown; the list's "<li><p>" items keep their words on the bullet's line."""
+    c = analysed_fixture("newsletter-preview-line-hidden-by-class.eml").content
+    assert c.text.startswith("New arrivals: linen season\n\nOur spring catalogue, page by page.")
+    assert "Linen shirts are back" not in c.text + (c.html or "") + c.snippet
+    assert "- Linen shirts in six colours\n\n- Free repairs for anything bought here" in c.text
+    assert "\u034f" not in c.text and "\u200c" not in c.text

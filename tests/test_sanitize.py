@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.html_text import html_to_text
-from gateway.sanitize import rewrite_cid, sanitize_html, without_hidden
+from gateway.sanitize import hidden_classes, rewrite_cid, sanitize_html, without_hidden
 
 EML = Path(__file__).parent / "data" / "eml"
 
@@ -108,6 +108,25 @@ def test_html_to_text_keeps_the_empty_lines_br_makes() -> None:
     assert html_to_text("<blockquote>a<br><br>b</blockquote>") == "> a\n>\n> b"
 
 
+def test_html_to_text_keeps_a_list_items_paragraph_on_its_bullet() -> None:
+    """Substack, Ghost and beehiiv write "<li><p>…</p></li>": each bullet stood alone, its words
+    a paragraph below it."""
+    html = "<ul><li><p>Solar at 11 cents a watt</p></li><li><p>Heat pumps</p><p>More below.</p></li></ul>"
+    assert html_to_text(html) == "- Solar at 11 cents a watt\n\n- Heat pumps\n\nMore below."
+    assert html_to_text("<ol><li><div>one</div></li><li>two</li></ol>") == "1. one\n2. two"
+
+
+def test_html_to_text_drops_a_preview_lines_invisible_padding() -> None:
+    """ "&#847; &zwnj; &nbsp;" repeated keeps a client from showing the body after the preview line;
+    the text showed it as rows of invisible characters. A non-joiner inside a Persian word stays,
+    as does an emoji's joiner."""
+    html = "<div>New arrivals&#847; &zwnj; &#847; &zwnj; &nbsp;&#847; &zwnj;&#65279;</div><p>Linen shirts</p>"
+    assert html_to_text(html) == "New arrivals\n\nLinen shirts"
+    assert html_to_text("<p>می\u200cخواهم 👨\u200d👩\u200d👧 soft\u00adhyphen</p>") == (
+        "می\u200cخواهم 👨\u200d👩\u200d👧 softhyphen"
+    )
+
+
 def test_what_the_sender_hid_stays_hidden() -> None:
     # sanitizing drops every style, so a hidden preview line or machine copy would be shown
     html = '<p>Hello</p><div style="display:none !important">Preview text <b>x</b></div><p>Bye</p>'
@@ -115,11 +134,28 @@ def test_what_the_sender_hid_stays_hidden() -> None:
     assert without_hidden('<span style="visibility: hidden">a<span>b</span>c</span>d') == "d"
     # left open, it ends where its parent does (as in a browser); the parent's end tag stays
     assert without_hidden('<tr><td><div style="display:none">x</td><td>y</td></tr>') == "<tr><td></td><td>y</td></tr>"
-    # a hidden image is the sanitizer's business (a tracking pixel); shown styles are left alone
-    assert without_hidden('<img style="display:none" src="https://t.example/p.gif">z') == (
-        '<img style="display:none" src="https://t.example/p.gif">z'
-    )
+    # a hidden image goes too, its alt text with it (an accordion's "[+]" and "[-]" were read into the
+    # text); shown styles are left alone
+    assert without_hidden('<img style="display:none" alt="[+]" src="cid:plus">z') == "z"
     assert without_hidden('<p style="display:block">shown</p>') == '<p style="display:block">shown</p>'
+
+
+def test_what_the_messages_own_style_sheet_hides_stays_hidden() -> None:
+    """A newsletter hides its preview line by a class its <style> hides; sanitizing dropped the sheet,
+    and the entry opened with the preview line (then said it again). A rule inside @media hides for
+    some screens only, and stays shown."""
+    html = (
+        "<style>/* preview */ .preheader { display:none !important; mso-hide:all }\n"
+        "span.spacer, .also { display: none }\n"
+        "@media only screen and (max-width:480px) { .desktop-only { display:none !important } }\n"
+        "td .deep { display:none }</style>"
+        '<div class="preheader">Preview line</div><span class="x spacer">&#847;</span>'
+        '<p class="desktop-only">Wide table</p><p class="deep">kept</p><p>Hello</p>'
+    )
+    assert hidden_classes(html) == {"preheader", "spacer", "also"}
+    out = without_hidden(html)
+    assert "Preview line" not in out and "&#847;" not in out
+    assert "Wide table" in out and "kept" in out and "Hello" in out
 
 
 def test_html_to_text_on_broken_markup() -> None:
