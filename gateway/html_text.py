@@ -63,6 +63,7 @@ class _Writer:
         self.lines: list[tuple[int, str]] = []
         self.current: list[str] = []
         self.depth = 0
+        self.cell_start = 0  # the lines written when the last table cell opened
 
     def text(self, value: str) -> None:
         if not self.current:
@@ -179,8 +180,11 @@ def _start(w: _Writer, tok: Token, ol_counters: list[int]) -> None:
     elif tag in LINE:
         w.newline()
     elif tag in CELL:
-        if w.current:
+        if w.current and len(w.lines) > w.cell_start:
+            w.paragraph()  # the cell before ran over lines (a newsletter's cards side by side): a block of its own
+        elif w.current:
             w.text("  ")
+        w.cell_start = len(w.lines)
     elif tag == "img":
         alt = tok.attr("alt").strip()
         if alt:

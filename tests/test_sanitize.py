@@ -116,6 +116,16 @@ def test_html_to_text_keeps_a_list_items_paragraph_on_its_bullet() -> None:
     assert html_to_text("<ol><li><div>one</div></li><li>two</li></ol>") == "1. one\n2. two"
 
 
+def test_html_to_text_sets_a_table_cell_that_ran_over_lines_apart_from_the_next() -> None:
+    """A newsletter's cards side by side ("<td>Pottery<br>Mondays<br>£180</td><td>Life drawing…"):
+    the second card's title ran on the first card's last line; cells of one line stay a row."""
+    html = (
+        "<table><tr><td><b>Pottery</b><br>Mondays<br>£180</td><td><b>Life drawing</b><br>Wednesdays</td></tr></table>"
+        "<table><tr><td>Name</td><td>Qty</td></tr><tr><td>Apple</td><td>3</td></tr></table>"
+    )
+    assert html_to_text(html) == "Pottery\nMondays\n£180\n\nLife drawing\nWednesdays\n\nName  Qty\nApple  3"
+
+
 def test_html_to_text_drops_a_preview_lines_invisible_padding() -> None:
     """ "&#847; &zwnj; &nbsp;" repeated keeps a client from showing the body after the preview line;
     the text showed it as rows of invisible characters. A non-joiner inside a Persian word stays,
