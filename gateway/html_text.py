@@ -64,6 +64,7 @@ class _Writer:
         self.current: list[str] = []
         self.depth = 0
         self.cell_start = 0  # the lines written when the last table cell opened
+        self.spacer = False  # the line holds nothing but no-break spaces so far
 
     def text(self, value: str) -> None:
         if not self.current:
@@ -76,6 +77,9 @@ class _Writer:
         self.current = []
         if line:
             self.lines.append((self.depth, line))
+        elif self.spacer and self.lines and self.lines[-1][1] != "":
+            self.lines.append((self.depth, ""))  # "<div>&nbsp;</div>": an empty line, as a browser shows it
+        self.spacer = False
 
     def line_break(self) -> None:
         """`<br>`: ends the line; one with nothing before it is an empty line, as a browser shows
@@ -146,6 +150,8 @@ def _data(w: _Writer, text: str, in_pre: bool) -> None:
         return
     if _MAY_BE_PADDING.search(text):
         text = _PADDING.sub("", text)
+    if "\xa0" in text and not w.current and not text.replace("\xa0", " ").strip():
+        w.spacer = True
     w.text(_SPACES.sub(" ", text))
 
 

@@ -126,6 +126,14 @@ def test_html_to_text_sets_a_table_cell_that_ran_over_lines_apart_from_the_next(
     assert html_to_text(html) == "Pottery\nMondays\n£180\n\nLife drawing\nWednesdays\n\nName  Qty\nApple  3"
 
 
+def test_html_to_text_shows_a_no_break_space_block_as_the_empty_line_it_is() -> None:
+    """A browser shows "<div>&nbsp;</div>" as an empty line (Outlook's and newsletters' spacing): the
+    text ran the blocks on either side together, and a newsletter's "Book a place" button joined
+    its footer, and was folded away with it."""
+    html = "<div>a</div><div>&nbsp;</div><div>b</div><p>c</p><p>&nbsp;</p><p>d</p><div>x&nbsp;</div><div>y</div>"
+    assert html_to_text(html) == "a\n\nb\n\nc\n\nd\n\nx\ny"
+
+
 def test_html_to_text_drops_a_preview_lines_invisible_padding() -> None:
     """ "&#847; &zwnj; &nbsp;" repeated keeps a client from showing the body after the preview line;
     the text showed it as rows of invisible characters. A non-joiner inside a Persian word stays,
