@@ -223,4 +223,8 @@ def _link_suffix(w: _Writer, href: str, text: str) -> None:
         return
     if re.sub(r"^https?://", "", href, flags=re.I).rstrip("/") == re.sub(r"^https?://", "", shown).rstrip("/"):
         return
+    while w.current and w.current[-1].endswith(" "):  # a button's padding ("Browse&nbsp;&nbsp;")
+        w.current[-1] = w.current[-1].rstrip(" ")
+        if not w.current[-1]:
+            w.current.pop()
     w.text(f" ({href})")

@@ -132,6 +132,9 @@ def test_html_to_text_shows_a_no_break_space_block_as_the_empty_line_it_is() -> 
     its footer, and was folded away with it."""
     html = "<div>a</div><div>&nbsp;</div><div>b</div><p>c</p><p>&nbsp;</p><p>d</p><div>x&nbsp;</div><div>y</div>"
     assert html_to_text(html) == "a\n\nb\n\nc\n\nd\n\nx\ny"
+    # a button's padding does not stand between its words and its address
+    button = '<p><a href="https://x.example/c">Browse the catalogue&nbsp;&nbsp; </a> now</p>'
+    assert html_to_text(button) == "Browse the catalogue (https://x.example/c) now"
 
 
 def test_html_to_text_drops_a_preview_lines_invisible_padding() -> None:
