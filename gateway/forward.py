@@ -102,9 +102,9 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
         return None
     assert result is not None
     result = with_date(result, text)
-    note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""))
-    body = _without_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
-    return _build(result, note=note, text=body, html=None)
+    body, below = _at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
+    note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""), below)
+    return _build(result, note=note, text=_unstuffed(body), html=None)
 
 
 # Yandex's forward: its marker, then one line of date, time and sender instead of header fields
@@ -128,7 +128,7 @@ def _yandex_forward(text: str) -> InlineForward | None:
         date=parse_date(f"{day} {clock}"),
         subject="",
         to="",
-        text=_without_end_marker(text[found.end() :].strip("\n")),
+        text=_at_end_marker(text[found.end() :].strip("\n"))[0],
     )
 
 
@@ -320,11 +320,27 @@ _END_MARKER = re.compile(
 )
 
 
-def _without_end_marker(text: str) -> str:
+def _unstuffed(text: str) -> str:
+    """`text` without RFC 934's "- " before each line that starts with a dash, when it is written
+    so (mblaze's forward: "- -- " for the original's signature line, "- - item" for its list)."""
+    lines = text.split("\n")
+    dashed = [line for line in lines if line.startswith("-")]
+    if not any(line.startswith("- -") for line in dashed) or not all(line.startswith("- ") for line in dashed):
+        return text
+    return "\n".join(line[2:] if line.startswith("- ") else line for line in lines)
+
+
+def _at_end_marker(text: str) -> tuple[str, str]:
+    """The forwarded text up to its last end marker, and the forwarder's words below it (their
+    "-- " signature left out): mutt writes its "----- End forwarded message -----" above the
+    forwarder's own signature, which was shown as the original's."""
     lines = text.rstrip().split("\n")
-    if lines and _END_MARKER.match(lines[-1][: P.LINE_MAX_CHARS]):
-        lines.pop()
-    return "\n".join(lines).rstrip()
+    end = next((i for i in range(len(lines) - 1, -1, -1) if _END_MARKER.match(lines[i][: P.LINE_MAX_CHARS])), None)
+    if end is None:
+        return "\n".join(lines).rstrip(), ""
+    below = lines[end + 1 :]
+    signature = next((i for i, line in enumerate(below) if line.rstrip() == "--"), len(below))
+    return "\n".join(lines[:end]).rstrip(), "\n".join(below[:signature]).strip("\n")
 
 
 def _is_marker(line: str) -> bool:

@@ -206,7 +206,9 @@ DELIMITER_PIECES = ("above th", "##", "dieser zeile", "de cette ligne")  # one i
 GIT_PATCH = re.compile(r"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
 # Forward markers: a forwarded message below one of these is the body, not history.
 FORWARD_MARKER = re.compile(
-    r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message|beginning\s+of\s+forwarded\s+message|weitergeleitete\s+nachricht|"
+    # mutt's and mblaze's "----- Forwarded message from Bo Berg <bo@example.net> -----"
+    r"^[\s>]*(?:[-_=*]{2,}\s*(?:forwarded\s+message\s+from\s+[^\n]{1,200}?\s+[-_=*]{2,}|"
+    r"forwarded\s+message|beginning\s+of\s+forwarded\s+message|weitergeleitete\s+nachricht|"
     r"message\s+transféré|mensaje\s+reenviado|mensagem\s+encaminhada|messaggio\s+inoltrato|"
     r"doorgestuurd\s+bericht|vidarebefordrat\s+meddelande|videresendt\s+meddelelse|"
     r"videresendt\s+melding|wiadomość\s+przekazana|přeposlaná\s+zpráva|пересылаемое\s+сообщение|"

@@ -577,3 +577,21 @@ def test_the_new_outlooks_html_forward_under_korean_labels_keeps_its_first_line_
     assert (
         c.forward is not None and c.forward.note == "팀원 여러분,\n\n다음 주 점검 일정 공유드립니다. 확인 부탁드립니다."
     )
+
+
+def test_a_mutt_inline_forward_is_unwrapped_up_to_its_end_marker() -> None:
+    """mutt's "----- Forwarded message from Bo Berg <…> -----" was no forward marker, and its
+    default subject "[bo@…: …]" no forward subject: Bo's message was folded away as history. Below
+    its "----- End forwarded message -----" the words are the forwarder's, and their signature no
+    part of the original's."""
+    c = analysed_fixture("mutt-inline-forward.eml").content
+    assert (c.author, c.subject) == (Address("Bo Berg", "bo@example.net"), "Deploy window moves to Thursday")
+    assert c.text == (
+        "Hi all,\n\nthe deploy window moves to Thursday 20:00. Please check the migration\nscript before then.\n\n"
+        "- backup first\n- then migrate\n\nBo"
+    )
+    assert c.signature.split() == ["--", "Bo", "Berg,", "Ops"]
+    assert c.forward is not None and c.forward.by == Address("Ana Alves", "ana@example.org")
+    assert (
+        c.forward.note == "This changes the on-call rota for Thursday night.\n\nWhoever is on call, please reply here."
+    )

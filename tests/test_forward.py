@@ -273,3 +273,19 @@ def test_a_forwarded_bodys_first_line_with_a_colon_is_no_header_field() -> None:
     )
     found = unwrap_text(text, subject="Fwd: Gate")
     assert found is not None and found.text.strip() == "Found this at gate 3 at 07:45 today.\n\nOlena"
+
+
+def test_an_rfc_934_forward_has_its_dash_lines_unstuffed() -> None:
+    """mblaze writes the original under RFC 934's rule: each line that starts with a dash gets "- "
+    before it, so the original's list read "- - item" and its signature line "- -- "."""
+    text = (
+        "FYI\n\n----- Forwarded message from Bo Berg <bo@example.net> -----\n\nFrom: Bo Berg <bo@example.net>\n"
+        "Subject: Deploy\nDate: Mon, 02 Mar 2026 09:12:00 +0100\n\nSteps:\n- - backup first\n- - then migrate\n"
+        "- -- \nBo Berg, Ops\n\n----- End forwarded message -----\n"
+    )
+    found = unwrap_text(text, subject="[Bo Berg] Deploy")
+    assert found is not None and found.author.address == "bo@example.net"
+    assert found.text == "Steps:\n- backup first\n- then migrate\n-- \nBo Berg, Ops"
+    # a list written with no stuffing is left as it is
+    plain = unwrap_text(text.replace("- - ", "- ").replace("- -- ", "-- "), subject="[Bo Berg] Deploy")
+    assert plain is not None and plain.text == "Steps:\n- backup first\n- then migrate\n-- \nBo Berg, Ops"
