@@ -95,6 +95,9 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     yandex = _yandex_forward(text)
     if yandex is not None:
         return yandex
+    intro = _intro_forward(text) if is_forward_subject(subject) else None
+    if intro is not None:
+        return replace(intro, subject=without_forward_prefix(subject))
     result = quotequail.unwrap(english_fields(text, without_forward_prefix(subject)))
     if not _accept(result, subject, text) and is_forward_subject(subject) and not _FINNISH_REPLY.match(subject):
         result = attributed(text)  # Outlook for Mac's forward under a reply's header in another language
@@ -103,7 +106,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     assert result is not None
     result = with_date(result, text)
     body, below = _at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
-    note = _join(_without_marker(result.get("text_top", "")), result.get("text_bottom", ""), below)
+    note = _join(_unsigned(_without_marker(result.get("text_top", ""))), result.get("text_bottom", ""), below)
     return _build(result, note=note, text=_unstuffed(body), html=None)
 
 
@@ -129,6 +132,38 @@ def _yandex_forward(text: str) -> InlineForward | None:
         subject="",
         to="",
         text=_at_end_marker(text[found.end() :].strip("\n"))[0],
+    )
+
+
+# aerc's and alot's forward in the body: one line naming the sender and the date, no header block
+# ("Forwarded message from Bo Berg on Mon Mar 2, 2026 at 9:12 AM:", "… from Bo Berg (2026-03-02 09:12:00):")
+_INTRO = re.compile(
+    r"^[ \t]*forwarded\s+message\s+from\s+([^\n]{1,200}?)"
+    r"(?:\s+on\s+([^\n]{6,60}?)|\s+\(([^()\n]{6,40})\))[ \t]*:[ \t]*\n",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _intro_forward(text: str) -> InlineForward | None:
+    """A forward under `_INTRO`: the original below it, its ">" taken off when every line has one (alot),
+    and the forwarder's own "-- " signature, the last of two, left out (aerc)."""
+    found = _INTRO.search(text)
+    if found is None:
+        return None
+    lines = text[found.end() :].strip("\n").split("\n")
+    if all(P.QUOTED.match(line) for line in lines if line.strip()):
+        lines = [P.QUOTE_PREFIX.sub("", line, count=1) for line in lines]
+    separators = [i for i, line in enumerate(lines) if line.rstrip() == "--"]
+    if len(separators) > 1:
+        lines = lines[: separators[-1]]
+    sender, on, bracketed = found.groups()
+    return InlineForward(
+        note=text[: found.start()].strip("\n"),
+        author=parse_address(sender),
+        date=parse_date(on or bracketed),
+        subject="",
+        to="",
+        text="\n".join(lines).strip("\n"),
     )
 
 
@@ -318,6 +353,14 @@ _END_MARKER = re.compile(
     r"конец\s+пересылаемого\s+сообщения|fin\s+du\s+message\s+(?:transféré|réexpédié))\s*[-=_]*\s*$",
     re.IGNORECASE,
 )
+
+
+def _unsigned(note: str) -> str:
+    """The note above a forward without the forwarder's "-- " signature, which himalaya writes
+    above the forwarded message: it was shown as their note, or as all of it."""
+    lines = note.split("\n")
+    cut = next((i for i, line in enumerate(lines) if line in ("-- ", "--")), None)
+    return note if cut is None else "\n".join(lines[:cut]).rstrip()
 
 
 def _unstuffed(text: str) -> str:

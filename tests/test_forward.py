@@ -289,3 +289,34 @@ def test_an_rfc_934_forward_has_its_dash_lines_unstuffed() -> None:
     # a list written with no stuffing is left as it is
     plain = unwrap_text(text.replace("- - ", "- ").replace("- -- ", "-- "), subject="[Bo Berg] Deploy")
     assert plain is not None and plain.text == "Steps:\n- backup first\n- then migrate\n-- \nBo Berg, Ops"
+
+
+BO_SAYS = "Hi all,\n\nthe deploy window moves to Thursday 20:00.\n\nBo\n-- \nBo Berg, Ops\n"
+
+
+def test_aercs_and_alots_one_line_forward_intros_are_unwrapped() -> None:
+    """aerc's "Forwarded message from Bo Berg on Mon Mar 2, 2026 at 9:12 AM:" and alot's "… from Bo
+    Berg (2026-03-02 09:12:00):", with the original ">"-quoted, have no header block: Bo's words
+    were shown as the forwarder's."""
+    aerc = f"FYI\n\nForwarded message from Bo Berg on Mon Mar 2, 2026 at 9:12 AM:\n{BO_SAYS}\n-- \nAna Alves\n"
+    found = unwrap_text(aerc, subject="Fwd: Deploy window")
+    assert found is not None
+    assert (found.author.name, found.subject, found.note) == ("Bo Berg", "Deploy window", "FYI")
+    assert found.date is not None and (found.date.day, found.date.hour, found.date.minute) == (2, 9, 12)
+    assert found.text == BO_SAYS.rstrip("\n")  # the forwarder's own signature, the last one, is left out
+    quoted = "".join(f"> {line}\n" if line else ">\n" for line in BO_SAYS.rstrip("\n").split("\n"))
+    alot = unwrap_text(f"FYI\n\nForwarded message from Bo Berg (2026-03-02 09:12:00):\n{quoted}", subject="Fwd: Deploy")
+    assert alot is not None and alot.author.name == "Bo Berg" and alot.text == BO_SAYS.rstrip("\n")
+    # not under a forward's subject: a sentence the author wrote
+    assert unwrap_text(aerc, subject="Deploy window") is None
+
+
+def test_himalayas_signature_above_the_forward_is_no_note() -> None:
+    text = (
+        "FYI, see below.\n\n-- \nAna Alves\nPlatform team\n\n-------- Forwarded Message --------\n"
+        "Date: Mon, 2 Mar 2026 09:12:00 +0100\nFrom: Bo Berg <bo@example.net>\nSubject: Deploy\n\n" + BO_SAYS
+    )
+    found = unwrap_text(text, subject="Fwd: Deploy")
+    assert found is not None and found.note == "FYI, see below."
+    signed_only = unwrap_text(text.replace("FYI, see below.\n\n", ""), subject="Fwd: Deploy")
+    assert signed_only is not None and signed_only.note == ""
