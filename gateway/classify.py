@@ -72,9 +72,11 @@ _RECEIPT_TEXT = re.compile(
 # Lotus Notes' return receipt: "Return Receipt" over a table of "Your document:", "was received by:" and
 # "at:", each label's words on two lines
 _NOTES_RECEIPT = re.compile(r"^\s*Return Receipt\s*\n[\s\S]{0,600}?\bdocument:[\s\S]{0,600}?\breceived\b", re.I)
-# Google Calendar's answer to an invitation, its text fixed but for the name
+# Google Calendar's answer to an invitation ("… has accepted this invitation."), Thunderbird's ("… has accepted
+# your event invitation."), their text fixed but for the name
 _CALENDAR_ANSWER = re.compile(
-    r"^\s*[^\n]{1,120}? has (?:accepted|declined|tentatively accepted) this invitation\.\s*$", re.M
+    r"^\s*[^\n]{1,120}? has (?:accepted|declined|tentatively accepted) (?:this|your) (?:event )?invitation\.\s*$",
+    re.M,
 )
 # Out-of-office subjects, as the common clients and servers write them, in several languages.
 _OUT_OF_OFFICE = re.compile(
@@ -179,7 +181,9 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     auto = h.get("auto-submitted", "").partition("(")[0].partition(";")[0].strip().lower()
     if auto == "auto-replied":
         return Verdict("ignore", f"auto-reply (Auto-Submitted: {auto})")
-    if auto and auto != "no":  # a notification: the team may want it (AUTOMATED_SENDERS), so say how
+    # a notification: the team may want it (AUTOMATED_SENDERS), so say how; but a calendar sends its
+    # organiser's invitations, updates and cancellations so (Google Calendar), as it does the answers
+    if auto and auto != "no" and not (auto == "auto-generated" and msg.event_uid):
         return Verdict("ignore", f"automatic mail (Auto-Submitted: {auto}); AUTOMATED_SENDERS can let it in")
     if h.get("precedence", "").strip().lower() in ("auto_reply", "junk"):
         return Verdict("ignore", f"auto-reply (Precedence: {h['precedence']})")

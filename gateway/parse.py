@@ -107,10 +107,12 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
     author = _author(mail.from_ or [], msg, charset)
     listed = attachments(mail.attachments, msg, charset) + _unnamed(mail) + [uufile(n, d) for n, d in uufiles]
     # Outlook's answer to a meeting request, sent in a winmail.dat: "IPM.Schedule.Meeting.Resp.Pos" (or .Neg, .Tent)
-    tnef_answer = any(a.content_type == "application/ms-tnef" and _TNEF_ANSWER in a.data[:4096] for a in listed)
+    tnef_answer = any(
+        a.content_type == "application/ms-tnef" and any(k in a.data[:4096] for k in _TNEF_ANSWERS) for a in listed
+    )
     files = unpacked(listed)
     files += [Attachment(PGP_ENCRYPTED_FILE, "application/octet-stream", data) for data in armoured]
-    calendar = read_calendar(msg, files)
+    calendar = read_calendar(msg, files, worded=bool(text.strip() or any(t.strip() for t in html)))
     shown, pictures = data_images(no_nul("\n".join(shown_html(msg, html))))
     parsed = ParsedMessage(
         message_id=message_id or _synthetic_id(msg, raw),
@@ -139,7 +141,9 @@ def parse(raw: bytes, *, unwrap: bool = True) -> ParsedMessage:
 
 
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
-_TNEF_ANSWER = b"IPM.Schedule.Meeting.Resp."
+# its message class, as Outlook writes it ("IPM.Schedule.Meeting.Resp.Pos") and as older versions and
+# MS-OXTNEF's attMessageClass do ("IPM.Microsoft Schedule.MtgRespP")
+_TNEF_ANSWERS = (b"IPM.Schedule.Meeting.Resp.", b"IPM.Microsoft Schedule.MtgResp")
 _RECEIVED = re.compile(rb"^received:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE | re.MULTILINE)
 RECEIVED_READ = 3  # the newest hops; a date further down is no delivery time
 

@@ -333,3 +333,17 @@ def test_mail_from_a_bare_mailer_address_is_posted_and_its_bounces_still_ignored
         text="Your message could not be delivered to bo@example.org.",
     )
     assert classify(bounce).action == "ignore"
+
+
+def test_google_calendars_invitations_are_posted_and_wordless_answers_in_more_clients_ignored() -> None:
+    """Google Calendar sends the organiser's invitations, updates and cancellations with
+    "Auto-Submitted: auto-generated": each was ignored as a notification, and its thread never began."""
+    invitation = replace(msg("Updated invitation: Team sync", auto_submitted="auto-generated"), event_uid="e1@google")
+    assert classify(invitation) == POST
+    assert classify(msg("Weekly report", auto_submitted="auto-generated")).action == "ignore"  # no event: as before
+    answer = replace(
+        msg("Accepted: Team sync", text="Bo Berg <bo@example.com> has accepted your event invitation."),
+        event_uid="e1@google",
+        calendar_answer=True,
+    )
+    assert "meeting invitation" in classify(answer).reason  # Thunderbird's words, no attendee's own

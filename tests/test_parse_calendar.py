@@ -6,7 +6,7 @@ from email import message_from_bytes
 from pathlib import Path
 
 from gateway.parse import parse
-from gateway.parse_calendar import MAX_UID, meeting_lines, read_calendar, scheduled_uid
+from gateway.parse_calendar import MAX_UID, meeting_lines, read_calendar, repeat_rule, scheduled_uid
 from gateway.thread import event_key
 from tests.helpers import analysed
 
@@ -134,3 +134,67 @@ def test_an_attendees_answer_is_told_by_its_method_in_the_calendar_or_on_the_par
     assert parse(sent("REPLY")).calendar_answer
     assert parse(sent("", "; method=REPLY")).calendar_answer
     assert not parse(sent("REQUEST")).calendar_answer and not parse(sent("CANCEL")).calendar_answer
+
+
+def _lines(*props: str, method: str = "", charset: str | None = None, described: bool = False) -> str:
+    head = ["BEGIN:VCALENDAR", *([f"METHOD:{method}"] if method else []), "BEGIN:VEVENT"]
+    data = "\r\n".join([*head, *props, "END:VEVENT", "END:VCALENDAR"]).encode(charset or "utf-8")
+    return meeting_lines(data, charset, described=described)
+
+
+def test_exchanges_quoted_zone_with_a_colon_keeps_the_time() -> None:
+    """TZID="(UTC+01:00) Amsterdam, …": the parameters were read up to the colon inside the quotes,
+    and the entry lost its time and place."""
+    zone = '"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"'
+    assert _lines(f"DTSTART;TZID={zone}:20260318T110000", f"DTEND;TZID={zone}:20260318T120000", "LOCATION:Room 2") == (
+        "When: Wed 18 Mar 2026 11:00–12:00 ((UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna)\n"
+        "Where: Room 2"
+    )
+
+
+def test_a_cancellation_says_so_and_a_series_says_how_it_repeats() -> None:
+    """On the thread a comment shows no subject: an Outlook cancellation read as a fresh invitation,
+    and a weekly series (its body empty) as one meeting."""
+    start = "DTSTART:20260317T140000Z"
+    assert _lines(start, method="CANCEL").startswith("Canceled: this event will not take place.\nWhen: Tue 17 Mar")
+    assert _lines(start, "STATUS:CANCELLED").startswith("Canceled:")
+    assert _lines(start, "RRULE:FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20260630T220000Z") == (
+        "When: Tue 17 Mar 2026 14:00 (UTC)\nRepeats: weekly on Tue, Thu until Tue 30 Jun 2026"
+    )
+    assert repeat_rule("FREQ=WEEKLY;INTERVAL=2;COUNT=10") == "every 2 weeks, 10 times"
+    assert repeat_rule("FREQ=MONTHLY;BYDAY=-1FR") == "monthly on last Fri"
+    assert repeat_rule("FREQ=SECONDLY") == "" and repeat_rule("") == ""
+
+
+def test_a_calendar_is_read_in_its_parts_charset() -> None:
+    latin = _lines("DTSTART:20260320T090000Z", "LOCATION:Besprechungsraum Müller", charset="iso-8859-1")
+    assert latin.endswith("Where: Besprechungsraum Müller")
+
+
+def test_an_invitation_with_no_words_of_its_own_shows_its_calendars_time_place_and_description() -> None:
+    """A booking system's invitation whose only text is its .ics (a body part, or an attached file):
+    the entry was blank, or said when and where but not what the meeting was about."""
+    ics = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "METHOD:REQUEST",
+            "BEGIN:VEVENT",
+            "UID:kickoff-2026-0042@booking.example.net",
+            "DTSTART:20260320T090000Z",
+            "LOCATION:Harbour House",
+            r"DESCRIPTION:Please read the brief.\nDial-in: https://meet.example.net/k",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+    )
+    head = "From: Ana <ana@example.com>\nTo: team@example.com\nSubject: Kickoff\nMessage-ID: <k@x>\nMIME-Version: 1.0\n"
+    shown = "When: Fri 20 Mar 2026 09:00 (UTC)\nWhere: Harbour House\n\nPlease read the brief.\nDial-in: https://meet.example.net/k"
+    bare = analysed(f"{head}Content-Type: text/calendar; method=REQUEST\n\n{ics}\n".encode()).content
+    assert bare.text == shown
+    attached = (
+        f'{head}Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/calendar\n'
+        f'Content-Disposition: attachment; filename="invite.ics"\n\n{ics}\n--b--\n'
+    )
+    content = analysed(attached.encode()).content
+    assert content.text == shown
+    assert [a.filename for a in content.attachments] == ["invite.ics"]

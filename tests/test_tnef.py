@@ -104,3 +104,5 @@ def test_outlooks_answer_to_a_meeting_request_in_a_winmail_dat_is_an_answer_with
     result = analysed(sent(b"IPM.Schedule.Meeting.Resp.Pos"))
     assert result.verdict.action == "ignore" and "invitation" in result.verdict.reason
     assert analysed(sent(b"IPM.Note")).verdict.action == "post"  # a person's Rich Text mail
+    # the class as older Outlook and MS-OXTNEF's attMessageClass write it
+    assert analysed(sent(b"IPM.Microsoft Schedule.MtgRespP")).verdict.action == "ignore"
