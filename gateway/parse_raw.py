@@ -21,6 +21,7 @@ def mended(raw: bytes) -> bytes:
     field's name and its colon, a header that runs into its multipart's first delimiter ended there
     (`_ended_at_its_boundary`), no line in the header that is no field (`_without_odd_lines`)."""
     raw = _LEADING_BLANK.sub(b"", raw, count=1)
+    raw = _without_mangled_from_line(raw)
     raw = _with_mime_fields_joined(_header_rejoined(raw) or raw)
     raw = _without_space_before_colons(raw) or raw
     raw = _ended_at_its_boundary(raw) or raw
@@ -36,6 +37,22 @@ def names_a_message(raw: bytes) -> bool:
 # Blank lines above the first header: the header block would end before it began. Files saved by
 # some tools, and mbox entries written with a blank line after their "From " line, start so.
 _LEADING_BLANK = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\x21-\x39\x3b-\x7e]{1,76}:)")
+
+
+# An mbox "From " line some tool saved with a colon ("From: ann@x.org  Thu Aug 22 12:46:39 2002"),
+# above the message's own From: field: it was read as the author, "ann@x.orgthuaug2212"
+_MANGLED_FROM_LINE = re.compile(
+    rb"\AFrom:[ \t]*\S{1,200}@\S{1,200}[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]+[A-Z][a-z]{2}[ \t]+\d{1,2}"
+    rb"[ \t]+\d{1,2}:\d{2}:\d{2}[ \t]+\d{4}[ \t]*\r?\n"
+)
+
+
+def _without_mangled_from_line(raw: bytes) -> bytes:
+    """`raw` without such a line, when the header has a From: field of its own below it."""
+    line = _MANGLED_FROM_LINE.match(raw) if raw.startswith(b"From:") else None
+    if line is None or b"\nFrom:" not in raw[line.end() - 1 : max(header_end(raw), line.end())]:
+        return raw
+    return raw[line.end() :]
 
 
 # MIME's fields alone at the top of the body, ended by a blank line: Outlook attaches messages so

@@ -578,3 +578,17 @@ def test_a_utf_7_body_is_decoded_and_its_html_sanitized_after() -> None:
     assert c.html is not None
     assert "kostet 5 € pro Person" in c.html and "+AD" not in c.html
     assert "script" not in c.html and "alert" not in c.html
+
+
+def test_an_mbox_from_line_saved_with_a_colon_is_not_the_author() -> None:
+    """A tool saved the mbox separator as "From: addr  date" above the message's own From: field:
+    the author read "steve_burt@cursor-system.comthuaug2212"."""
+    raw = (
+        b"From: Steve_Burt@cursor-system.com  Thu Aug 22 12:46:39 2002\nReturn-Path: <Steve_Burt@cursor-system.com>\n"
+        b"From: Steve Burt <Steve_Burt@cursor-system.com>\nTo: list@example.org\nSubject: RE: Alexander\n"
+        b"Message-ID: <m1@x>\n\nSo is this mountain limestone or granite?\n"
+    )
+    assert parse(raw).author == Address("Steve Burt", "steve_burt@cursor-system.com")
+    # with no From: field of its own, the line is all the message says of its author
+    alone = raw.replace(b"From: Steve Burt <Steve_Burt@cursor-system.com>\n", b"")
+    assert parse(alone).author.address.startswith("steve_burt@cursor-system.com")
