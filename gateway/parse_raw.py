@@ -153,7 +153,12 @@ def _without_odd_lines(raw: bytes) -> bytes | None:
     head = raw[: end if end >= 0 else len(raw)]
     if _ODD_LINE.search(head) is None:
         return None
-    return _ODD_LINE.sub(b"\n", head) + raw[len(head) :]
+    mended = head
+    for _ in range(3):  # "From\n: <addr>\nFrom: …": the second odd line hid the first from the pattern
+        mended, count = _ODD_LINE.subn(b"\n", mended)
+        if not count:
+            break
+    return mended + raw[len(head) :]
 
 
 _FROM_OR_SUBJECT = re.compile(rb"^(?:from|subject):", re.IGNORECASE | re.MULTILINE)

@@ -461,6 +461,13 @@ def test_a_line_in_the_header_that_is_no_field_is_skipped() -> None:
     raw = (EML / "header-line-that-is-no-field.eml").read_bytes()
     spaced = raw.replace(b"Subject:", b"Sub ject: x\nSubject:")  # a field name with a space inside
     assert analysed(spaced).content.subject == "Quarterly numbers"
+    # two such lines in a row ("From" and ": <addr>", a name cut from its value): both go, and the
+    # message was quarantined as having no header block at all
+    split = raw.replace(b"Subject:", b"From\n: <mallory@example.net>\nSubject:")
+    assert (analysed(split).content.author.address, analysed(split).content.subject) == (
+        "alice@example.org",
+        "Quarterly numbers",
+    )
     body_start = b"From: a@example.org\nSubject: s\n\nHi all\nNote: the meeting moved.\n"  # a body is left alone
     assert analysed(body_start).content.text == "Hi all\nNote: the meeting moved."
 
