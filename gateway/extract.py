@@ -19,7 +19,7 @@ from gateway.message import Address, Attachment, Forward, ParsedMessage, ReplyPa
 from gateway.parse import ParseError, parse
 from gateway.parse_attachments import safe_filename
 from gateway.parse_calendar import is_calendar
-from gateway.sanitize import sanitize_html, without_hidden
+from gateway.sanitize import cid_references, refers_to, sanitize_html, without_hidden
 from gateway.thread import FORWARDS, is_reply_subject, normalize_subject
 
 SNIPPET_CHARS = 240
@@ -189,6 +189,9 @@ def _extracted(
         # an invitation's text is the calendar's own layout (where, who, the call's link),
         # with no author's signature under it: its last paragraphs stay shown
         parts = ReplyParts(text=f"{parts.text}\n\n{parts.signature}".strip(), quoted_text=parts.quoted_text)
+    shown_html = _shown_html(new_html, parts.signature) if html else None
+    if html:
+        attachments = _without_folded_images(attachments, html, shown_html or "")
     return Content(
         author=author,
         date=date,
@@ -196,7 +199,7 @@ def _extracted(
         text=parts.text,
         quoted_text=parts_quoted,
         signature=parts.signature,
-        html=_shown_html(new_html, parts.signature) if html else None,
+        html=shown_html,
         snippet=snippet(parts.text),
         attachments=attachments,
         forward=fwd,
@@ -207,6 +210,23 @@ def _extracted(
 _BLOCKQUOTE = re.compile(r"<blockquote\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _BLANK = " \t\r\n\xa0\u200b\u200c\u200d\ufeff"  # and the zero-width characters editors leave behind
+
+
+def _without_folded_images(attachments: list[Attachment], html: str, shown: str) -> list[Attachment]:
+    """The files without the inline images only the folded part of the HTML showed: a replier's
+    signature logo and the pictures of the quoted history, which every reply in a thread carries
+    again and listed as its files. An image the shown HTML points at, or none does (a file sent
+    with a Content-ID), stays; the raw message keeps them all."""
+    if not any(a.content_id and a.content_type.startswith("image/") for a in attachments):
+        return attachments
+    everywhere, kept = cid_references(html), cid_references(shown)
+    return [
+        a
+        for a in attachments
+        if not (a.content_id and a.content_type.startswith("image/"))
+        or refers_to(kept, a.content_id)
+        or not refers_to(everywhere, a.content_id)
+    ]
 
 
 def _shown_html(new_html: str, signature: str) -> str | None:

@@ -21,7 +21,7 @@ import nh3
 from gateway.links import real_url
 from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
 
-__all__ = ["sanitize_html", "without_hidden", "rewrite_cid"]
+__all__ = ["sanitize_html", "without_hidden", "rewrite_cid", "cid_references", "refers_to"]
 
 ALLOWED_TAGS = frozenset(
     [
@@ -271,6 +271,18 @@ def _is_tracking_pixel(tok: Token) -> bool:
 
 def _cid_key(cid: str) -> str:
     return urllib.parse.unquote(cid).strip().strip("<>").lower()
+
+
+_CID_REFERENCE = re.compile(r"""\bcid:([^"'\s<>)]{1,500})""", re.IGNORECASE)
+
+
+def cid_references(html: str) -> set[str]:
+    """The Content-IDs `html` points at ("cid:…"), unquoted and case-blind, as `rewrite_cid` matches them."""
+    return {_cid_key(htmllib.unescape(m)) for m in _CID_REFERENCE.findall(html)} if "cid:" in html.lower() else set()
+
+
+def refers_to(cids: set[str], content_id: str) -> bool:
+    return _cid_key(content_id) in cids
 
 
 _CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
