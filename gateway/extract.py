@@ -309,6 +309,11 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
         # A forward header shows the forwarder's local time: take their offset.
         date = date.replace(tzinfo=msg.date.tzinfo if msg.date else UTC)
     key = forward_key(inline.author, date, subject)
+    if msg.meeting and not _WHEN_LINE.search(inline.text):
+        # Outlook forwards a meeting with its time and place as header fields ("When:", "Where:"), dropped
+        # with the header; the calendar it carries says them, as above a meeting request's body
+        text, html = _with_meeting(replace(msg, text=inline.text, html=inline.html))
+        inline = replace(inline, text=text, html=html)
     return _extracted(inline.author, date, subject, inline.text, inline.html, msg.attachments, fwd, key)
 
 

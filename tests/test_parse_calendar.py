@@ -198,3 +198,23 @@ def test_an_invitation_with_no_words_of_its_own_shows_its_calendars_time_place_a
     content = analysed(attached.encode()).content
     assert content.text == shown
     assert [a.filename for a in content.attachments] == ["invite.ics"]
+
+
+def test_an_outlook_forward_of_a_meeting_keeps_its_time_and_place() -> None:
+    """Outlook forwards a meeting with "When:" and "Where:" among the original's header fields, which
+    went with the header: the forwarded post said neither. The calendar it carries says them."""
+    ics = _ics("REQUEST", GOOGLE_UID).replace(
+        b"DTSTART:20260312T100000Z", b"DTSTART:20260317T140000Z\r\nLOCATION:Room 4"
+    )
+    raw = (
+        b"From: Bo <bo@example.com>\nTo: team@example.com\nSubject: FW: Team sync\nMessage-ID: <fw-meeting@x>\n"
+        b"Date: Fri, 6 Mar 2026 07:00:00 +0000\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain\n\nCleo, can you join?\n\n-----Original Appointment-----\n"
+        b"From: Ana Lima <ana@example.com>\nSent: Wednesday, March 4, 2026 10:12 AM\nTo: team@example.com\n"
+        b"Subject: Team sync\nWhen: Tuesday, March 17, 2026 3:00 PM-3:30 PM (UTC+01:00) Amsterdam.\nWhere: Room 4\n\n"
+        b"Agenda: budget first.\n\n--b\nContent-Type: text/calendar; method=REQUEST\n\n" + ics + b"\n--b--\n"
+    )
+    c = analysed(raw).content
+    assert c.author.address == "ana@example.com" and c.forward is not None
+    assert c.text == "When: Tue 17 Mar 2026 14:00 (UTC)\nWhere: Room 4\n\nAgenda: budget first."
