@@ -114,12 +114,13 @@ _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
 # A line in the header that is neither a field, nor a field's continuation, nor the blank line,
 # with a field everyone writes right below it ("odd X-Header: value", "Sub ject: …")
-_ODD_LINE = re.compile(
-    rb"\n(?![\x21-\x39\x3b-\x7e]{1,76}:|[ \t]|\r?\n)[^\r\n]*\r?\n"
+_KNOWN_FIELD_BELOW = (
     rb"(?=(?:from|to|cc|subject|date|message-id|received|return-path|reply-to|in-reply-to|references|"
-    rb"mime-version|content-[a-z-]{1,30}|x-[\x21-\x39\x3b-\x7e]{1,70}|dkim-signature|sender|delivered-to):)",
-    re.IGNORECASE,
+    rb"mime-version|content-[a-z-]{1,30}|x-[\x21-\x39\x3b-\x7e]{1,70}|dkim-signature|sender|delivered-to):)"
 )
+_ODD_LINE = re.compile(rb"\n(?![\x21-\x39\x3b-\x7e]{1,76}:|[ \t]|\r?\n)[^\r\n]*\r?\n" + _KNOWN_FIELD_BELOW, re.I)
+# a field's name alone on its line, its value cut off below it, once that value's line is gone
+_CUT_FIELD_NAME = re.compile(rb"\n[A-Za-z][A-Za-z0-9-]{0,75}\r?\n" + _KNOWN_FIELD_BELOW, re.IGNORECASE)
 
 
 _BOUNDARY = re.compile(rb"""\bboundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
@@ -153,12 +154,8 @@ def _without_odd_lines(raw: bytes) -> bytes | None:
     head = raw[: end if end >= 0 else len(raw)]
     if _ODD_LINE.search(head) is None:
         return None
-    mended = head
-    for _ in range(3):  # "From\n: <addr>\nFrom: …": the second odd line hid the first from the pattern
-        mended, count = _ODD_LINE.subn(b"\n", mended)
-        if not count:
-            break
-    return mended + raw[len(head) :]
+    # "From\n: <addr>\nFrom: …", a field's name cut from its value: the second line hid the first
+    return _CUT_FIELD_NAME.sub(b"\n", _ODD_LINE.sub(b"\n", head)) + raw[len(head) :]
 
 
 _FROM_OR_SUBJECT = re.compile(rb"^(?:from|subject):", re.IGNORECASE | re.MULTILINE)
