@@ -190,8 +190,8 @@ def _extracted(
         # with no author's signature under it: its last paragraphs stay shown
         parts = ReplyParts(text=f"{parts.text}\n\n{parts.signature}".strip(), quoted_text=parts.quoted_text)
     shown_html = _shown_html(new_html, parts.signature) if html else None
-    if html:
-        attachments = _without_folded_images(attachments, html, shown_html or "")
+    if quoted_html:
+        attachments = _without_quoted_images(attachments, quoted_html, shown_html or "")
     return Content(
         author=author,
         date=date,
@@ -212,20 +212,21 @@ _TAG = re.compile(r"<[^>]*>")
 _BLANK = " \t\r\n\xa0\u200b\u200c\u200d\ufeff"  # and the zero-width characters editors leave behind
 
 
-def _without_folded_images(attachments: list[Attachment], html: str, shown: str) -> list[Attachment]:
-    """The files without the inline images only the folded part of the HTML showed: a replier's
-    signature logo and the pictures of the quoted history, which every reply in a thread carries
-    again and listed as its files. An image the shown HTML points at, or none does (a file sent
-    with a Content-ID), stays; the raw message keeps them all."""
+def _without_quoted_images(attachments: list[Attachment], quoted_html: str, shown: str) -> list[Attachment]:
+    """The files without the inline images only the quoted history of a reply's HTML showed: each
+    reply carries them again (Outlook re-attaches the earlier messages' logos as image002.png,
+    image003.png…), and every comment of a thread listed them as its own files. An image the
+    shown HTML points at stays, as does one the replier's own signature shows (Apple Mail puts a
+    sent photo below it); the raw message keeps them all."""
     if not any(a.content_id and a.content_type.startswith("image/") for a in attachments):
         return attachments
-    everywhere, kept = cid_references(html), cid_references(shown)
+    quoted, kept = cid_references(quoted_html), cid_references(shown)
     return [
         a
         for a in attachments
         if not (a.content_id and a.content_type.startswith("image/"))
         or refers_to(kept, a.content_id)
-        or not refers_to(everywhere, a.content_id)
+        or not refers_to(quoted, a.content_id)
     ]
 
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from gateway.extract import _without_folded_images
+from gateway.extract import _without_quoted_images
 from gateway.html_text import html_to_text
 from gateway.message import Attachment
 from tests.helpers import EML, analysed, analysed_fixture, html_of, make_mail
@@ -138,24 +138,26 @@ def test_outlook_signature_with_cid_logo_and_phone_is_split_off_above_the_from_b
     assert "loading bay" not in html and "From:" not in html
 
 
-def test_images_only_the_folded_part_showed_are_no_files_of_the_reply() -> None:
-    """The replier's signature logo (and any picture of the quoted history) came with every reply
-    and was listed as its file, image001.png on each comment of a thread. The raw message keeps it."""
-    assert analysed_fixture("outlook-signature-with-logo.eml").content.attachments == []
-    assert analysed_fixture("lotus-notes-reply.eml").content.attachments == []  # Notes' header icon
-    # a picture the author put into their own words stays, as does a Content-ID no HTML points at
+def test_images_only_the_quoted_history_showed_are_no_files_of_the_reply() -> None:
+    """Each reply carries the pictures of the quoted history again (Outlook re-attaches the earlier
+    messages' logos), and every comment of a thread listed them as its files. The raw message keeps them."""
+    assert analysed_fixture("lotus-notes-reply.eml").content.attachments == []  # Notes' header icon, quoted
+    # the replier's own signature logo stays (Apple Mail puts a sent photo below the signature too)
+    assert [a.filename for a in analysed_fixture("outlook-signature-with-logo.eml").content.attachments] == [
+        "image001.png"
+    ]
+    # a picture the author put into their own words stays
     c = analysed_fixture("multipart-related-html-with-inline-images.eml").content
     assert [a.filename for a in c.attachments] == ["image001.png", "image002.jpg"]
-
     logo, photo, pdf = (
         Attachment("logo.png", "image/png", b"x", "Logo@Sig"),
         Attachment("photo.jpg", "image/jpeg", b"y", "photo@x"),
         Attachment("a.pdf", "application/pdf", b"z", "a@x"),
     )
-    html = '<p>Hi <img src="cid:photo%40x"></p><div>-- <img src="cid:logo@sig"></div>'
-    kept = _without_folded_images([logo, photo, pdf], html, shown='<p>Hi <img src="cid:photo%40x"></p>')
-    assert kept == [photo, pdf]  # the logo only the cut signature showed goes; a PDF is no picture
-    assert _without_folded_images([logo], "<p>Hi</p>", "<p>Hi</p>") == [logo]  # pointed at by no HTML
+    quoted = '<blockquote><p>Old <img src="cid:photo%40x"> <img src="cid:logo@sig"></p></blockquote>'
+    shown = '<p>Hi <img src="cid:photo@x"></p>'
+    assert _without_quoted_images([logo, photo, pdf], quoted, shown) == [photo, pdf]  # shown again: stays
+    assert _without_quoted_images([logo], "<p>Hi</p>", "<p>Hi</p>") == [logo]  # pointed at by no quote
 
 
 def test_reply_whose_history_holds_a_forward_is_a_reply_not_the_forwarded_message() -> None:
