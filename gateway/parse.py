@@ -46,6 +46,7 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_ID = 900  # stays under the store's 998-character column
 MAX_REFERENCES = 100
+MAX_WRITTEN_NAME = 200  # a From: with no address, shown as its author's name
 MAX_ADDRESSES = 100  # read from one header, when a list's rewritten From: sends us looking
 KEPT_HEADERS = (
     "auto-submitted",
@@ -325,7 +326,10 @@ def _author(from_: list[tuple[str, str]], msg: Message, charset: str | None) -> 
         name, addr = email.utils.parseaddr(read_header(msg, header, charset))
         if addr:
             return Address(decoded(name), no_nul(addr).lower())
-    return Address(decoded(named), "")
+    # no address anywhere: the From value as written is all that says who it is ("From: test",
+    # "From: Undisclosed recipients:;"), where the entry named nobody
+    written = named or value.strip().rstrip(";:").strip(' "<>')[:MAX_WRITTEN_NAME]
+    return Address(no_nul(decoded(written)), "")
 
 
 # An RFC 2047 word with a comma or another special in it, unquoted (Outlook: "=?iso-8859-1?Q?B=FCrling,=20Andreas?="):

@@ -92,6 +92,31 @@ def report_mail() -> bytes:
     return msg.as_bytes()
 
 
+def hebrew_html_mail() -> bytes:
+    """HTML-only Hebrew with no dir of its own: its paragraphs must read right to left."""
+    msg = EmailMessage()
+    msg["From"] = "Dana Levi <dana@example.org>"
+    msg["To"] = "team@example.com"
+    msg["Subject"] = "פגישת צוות מחר"
+    msg["Date"] = "Mon, 02 Mar 2026 11:30:00 +0000"
+    msg["Message-ID"] = "<hebrew@example.org>"
+    msg.set_content("<p>שלום לכולם,</p><p>הפגישה מחר בשעה עשר, בחדר הישיבות.</p>", subtype="html")
+    return msg.as_bytes()
+
+
+def wide_alert_mail() -> bytes:
+    """An alert's layout table holding preformatted lines far wider than a phone."""
+    msg = EmailMessage()
+    msg["From"] = "Alerts <alerts@example.org>"
+    msg["To"] = "team@example.com"
+    msg["Subject"] = "Triggered: disk usage"
+    msg["Date"] = "Mon, 02 Mar 2026 11:40:00 +0000"
+    msg["Message-ID"] = "<alert@example.org>"
+    line = "disk_used_percent{host=db-primary-01,mount=/var/lib/postgresql,device=nvme0n1p1} > 90 for 10m " * 2
+    msg.set_content(f"<table><tr><td><p>Alert firing:</p><pre>{line}</pre></td></tr></table>", subtype="html")
+    return msg.as_bytes()
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
     if not os.path.exists(CHROMIUM):
@@ -145,9 +170,11 @@ def site() -> Iterator[Site]:
             ),
             report_mail(),
             xss_mail(),
+            hebrew_html_mail(),
+            wide_alert_mail(),
         )
         base = f"http://127.0.0.1:{env['MAILFEED_HTTP_PORT']}"
-        threads = wait_for(lambda: (lambda ts: ts if len(ts) >= 55 else None)(_threads(base)), timeout=120)
+        threads = wait_for(lambda: (lambda ts: ts if len(ts) >= 57 else None)(_threads(base)), timeout=120)
         yield Site(base, env, {t["subject"]: t["id"] for t in threads})
     except Exception:
         print((d / "serve.log").read_text(errors="replace")[-5000:])

@@ -232,3 +232,19 @@ def test_an_encrypted_message_says_so_instead_of_showing_nothing(
         assert f"download>{file}</a>" in page
     assert 'class="notice"' not in "".join(p for s, p in pages.items() if s not in [e[0] for e in encrypted])
     assert "BEGIN PGP MESSAGE" not in pages["Zugangsdaten Staging"]
+
+
+def test_a_sender_with_no_address_is_named_as_written_and_links_nowhere(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """ "From: test" and "From: Undisclosed recipients:;" gave an empty author: a nameless link to
+    /a/, a 404."""
+    feed_id = add_feed(store)
+    raw = b"From: Undisclosed recipients:;\nTo: team@example.com\nSubject: Notice\nMessage-ID: <na@x>\n\nHello\n"
+    put(store, settings, feed_id, raw)
+    feed = client.get("/f/team").text
+    assert "<bdi>Undisclosed recipients</bdi>" in feed and 'href="/a/"' not in feed
+    thread_id = re.search(r'href="/t/(\d+)"', feed).group(1)  # type: ignore[union-attr]
+    page = client.get(f"/t/{thread_id}").text
+    assert '<span class="author" dir="auto">Undisclosed recipients</span>' in page and 'href="/a/"' not in page
+    assert '<div class="body" dir="auto">' in page
