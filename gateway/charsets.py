@@ -6,6 +6,7 @@ Cyrillic reading its words fit for undeclared text, detection where nothing fits
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import unicodedata
 
@@ -77,8 +78,16 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
             text = data.decode(charset)
         except ValueError:  # undecodable
             continue
+        if charset == "cp1252" and LATIN_RUN.search(text):
+            cyrillic = _cyrillic(data)  # "Ïðèâåò": Windows-1251 under a Western label, as Outlook sends it
+            if cyrillic is not None:
+                return cyrillic
         if not charset.startswith("iso8859") or not _C1_CONTROL.search(text):
             return text
+        sibling = _WINDOWS_SIBLING.get(charset)
+        if sibling is not None:  # no ISO-8859 text has C1 controls; its Windows sibling's letters sit there
+            with contextlib.suppress(ValueError):
+                return data.decode(sibling)
         controls = controls if controls is not None else text
     if controls is None and labels[0] in (None, "utf-8"):
         mostly = _mostly_utf_8(data)
@@ -106,6 +115,19 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     return data.decode("cp1252", "replace")
 
 
+# The code page Windows writes under an ISO-8859 label ("iso-8859-2" on Windows-1250 text, Outlook's
+# habit): its letters where the ISO table has C1 controls ("Cze\x9c\u0107" is "Cześć")
+_WINDOWS_SIBLING = {
+    "iso8859-2": "cp1250",
+    "iso8859-4": "cp1257",
+    "iso8859-13": "cp1257",
+    "iso8859-5": "cp1251",
+    "iso8859-6": "cp1256",
+    "iso8859-7": "cp1253",
+    "iso8859-8": "cp1255",
+}
+# five accented letters in a row: no Western language writes that, Cyrillic read as Windows-1252 does
+LATIN_RUN = re.compile("[\u00c0-\u00ff]{5}")
 # Codecs that decode one byte to one character: under their labels, valid UTF-8 is a wrong label
 _SINGLE_BYTE = ("ascii", "iso8859", "cp125", "cp874", "tis-620", "koi8", "mac-", "cp437", "cp85", "cp86")
 

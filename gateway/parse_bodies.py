@@ -24,7 +24,7 @@ from email.message import Message
 from html import escape as html_escape
 from typing import TYPE_CHECKING
 
-from gateway.charsets import decode_bytes
+from gateway.charsets import LATIN_RUN, decode_bytes
 from gateway.flowed import flowed_parts, unflowed
 from gateway.html_text import html_to_text
 from gateway.parse_raw import lenient_base64
@@ -45,7 +45,10 @@ def bodies(
     misread = (
         "CharsetDecodeDefect" in mail.defects_categories
         or any("\x1b" in t for t in plain + html)
-        or (narrow and any(_MISREAD_LATIN.search(t) or _BOX_DRAWING.search(t) for t in plain + html))
+        or (
+            narrow
+            and any(_MISREAD_LATIN.search(t) or _BOX_DRAWING.search(t) or LATIN_RUN.search(t) for t in plain + html)
+        )
     )
     if mended or misread or passed_over:
         plain, html = _redecoded_bodies(msg, passed_over)
@@ -183,7 +186,8 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
     written by the email package, so its part was shown still encoded: the value
     is stripped; base64 with a character past its last group of four, which the
     email package hands back undecoded, is decoded without it. A label narrower
-    than what senders write under it (Latin-1, TIS-620, KOI8-R: `_NARROW_LABELS`) is
+    than what senders write under it (Latin-1, TIS-620, KOI8-R: `_NARROW_LABELS`; an ISO-8859
+    label Windows writes its sibling code page under: `_SIBLING_LABELS`) is
     where Windows-1252, UTF-8 or KOI8-U is misread (`_MISREAD_LATIN` and `_BOX_DRAWING`
     are looked for only then: a search of every body costs more). An alternative
     of the same text type as a later one in its multipart/alternative is passed
@@ -214,7 +218,7 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
                     part.set_payload(base64.encodebytes(data).decode("ascii"))
                     mended = True
         ctype = str(part.get("content-type", "")).lower()
-        narrow = narrow or any(label in ctype for label in _NARROW_LABELS)
+        narrow = narrow or any(label in ctype for label in _NARROW_LABELS + _SIBLING_LABELS)
         # UTF-16 with no byte-order mark: mail-parser reads it little-endian, RFC 2781 says big
         mended = mended or any(label in ctype for label in _REDECODED_LABELS)
         flowed = flowed or "flowed" in ctype
@@ -240,6 +244,8 @@ def _reads_as_text(data: bytes) -> bool:
 # whose "€" and quotes came out as controls, and Turkish ISO-8859-9) or box drawing (KOI8-R's, where
 # KOI8-U has "і", "ї", "є", "ґ": Ukrainian read as "Прив╕т")
 _NARROW_LABELS = ("8859-1", "latin", "cp819", "1252", "tis-620", "8859-11", "8859-9", "koi8-r")
+# ISO-8859 labels Windows writes its sibling code page under (Windows-1250 as ISO-8859-2: "Cze\x9c\u0107")
+_SIBLING_LABELS = ("8859-2", "8859-4", "8859-5", "8859-6", "8859-7", "8859-8", "8859-13")
 # labels mail-parser reads wrong: UTF-16 with no byte-order mark, and UTF-7 in a 7bit part, whose
 # bytes are ASCII ("Gr+APwA3w-e" shown for "Grüße")
 _REDECODED_LABELS = ("utf-16", "unicode", "ucs-2", "ucs2", "utf-7", "utf7")

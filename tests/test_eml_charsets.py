@@ -592,3 +592,22 @@ def test_an_mbox_from_line_saved_with_a_colon_is_not_the_author() -> None:
     # with no From: field of its own, the line is all the message says of its author
     alone = raw.replace(b"From: Steve Burt <Steve_Burt@cursor-system.com>\n", b"")
     assert parse(alone).author.address.startswith("steve_burt@cursor-system.com")
+
+
+def test_windows_1250_text_labelled_iso_8859_2_is_read_as_windows_1250() -> None:
+    """Outlook labels Windows-1250 text ISO-8859-2: its "ś", "Ś", "–" and quotes are C1 controls in
+    the ISO table, which no text has, and showed as empty boxes ("Cze▯ć", "Małgorzata ▯wištek")."""
+    c = analysed_fixture("windows-1250-labelled-iso-8859-2.eml").content
+    assert c.subject == "Spotkanie w środę – ważne"
+    assert c.text.startswith("Cześć wszystkim,\n\nspotkanie w środę o 14:00 – proszę przynieść „źródła”.")
+    assert decode_bytes("Zażółć gęślą jaźń".encode("iso8859-2"), "iso-8859-2") == "Zażółć gęślą jaźń"  # true ISO
+
+
+def test_windows_1251_text_labelled_iso_8859_1_is_read_as_cyrillic() -> None:
+    """Cyrillic under a Western label read as "Ïðèâåò, êîìàíäà!": five accented letters in a row are
+    no Western language's, and the bytes read as Russian words in Windows-1251."""
+    c = analysed_fixture("windows-1251-labelled-iso-8859-1.eml").content
+    assert (c.subject, c.author.name) == ("Встреча в пятницу", "Сергей Петров")
+    assert c.text.startswith("Привет, команда!\n\nВстреча в пятницу в два часа. Отчёт во вложении.")
+    for western in ("Grüße aus Zürich, Château, Größe", "Ça coûte 5 €, à bientôt"):
+        assert decode_bytes(western.encode("cp1252"), "iso-8859-1") == western
