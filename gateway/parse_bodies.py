@@ -210,7 +210,12 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         if isinstance(value, str) and value != value.strip():
             part.replace_header("content-transfer-encoding", value.strip())
             mended = True
-        if any(isinstance(d, errors.InvalidBase64LengthDefect) for d in part.defects):
+        if _words_as_base64(part):
+            # "Content-Transfer-Encoding: base64" over plain words ("All good here"): the email package
+            # decodes what letters there are, and the entry showed bytes; the words are the text
+            part.replace_header("content-transfer-encoding", "8bit")
+            mended = True
+        elif any(isinstance(d, errors.InvalidBase64LengthDefect) for d in part.defects):
             # one character past whole groups of four: the email package gave the base64 back as text
             with contextlib.suppress(ValueError):
                 data = lenient_base64(str(part.get_payload()))
@@ -223,6 +228,19 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         mended = mended or any(label in ctype for label in _REDECODED_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, narrow, flowed, passed_over
+
+
+def _words_as_base64(part: Message) -> bool:
+    """A text part declared base64 whose lines hold words (spaces inside a line, which base64 never
+    has) and whose decoding the email package found faulty."""
+    if part.get_content_maintype() != "text" or not any(isinstance(d, _BASE64_FAULTS) for d in part.defects):
+        return False
+    payload = part.get_payload()
+    return isinstance(payload, str) and bool(_SPACE_INSIDE_A_LINE.search(payload))
+
+
+_BASE64_FAULTS = (errors.InvalidBase64CharactersDefect, errors.InvalidBase64PaddingDefect)
+_SPACE_INSIDE_A_LINE = re.compile(r"\S[ \t]+\S")
 
 
 def _has_words(part: Message) -> bool:
