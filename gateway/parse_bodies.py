@@ -52,6 +52,8 @@ def bodies(
     )
     if mended or misread or passed_over:
         plain, html = _redecoded_bodies(msg, passed_over)
+    if html and any(t.strip() for t in plain) and len(html) == _attached_pages(msg):
+        html = []  # each HTML part a named page sent beside the text (Netscape's "send page"): files, listed
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
     elif not any(t.strip() for t in plain + html) and (named := _named_text_body(msg)) is not None:
@@ -228,6 +230,20 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
         mended = mended or any(label in ctype for label in _REDECODED_LABELS)
         flowed = flowed or "flowed" in ctype
     return mended, narrow, flowed, passed_over
+
+
+def _attached_pages(msg: Message) -> int:
+    """How many named text/html parts sit in a multipart that is no multipart/alternative: web pages
+    sent as files beside the message's text, which were shown in its place."""
+    count = 0
+    for part in msg.walk():
+        if not part.is_multipart() or part.get_content_subtype() == "alternative":
+            continue
+        children = part.get_payload()
+        for child in children if isinstance(children, list) else []:
+            if isinstance(child, Message) and child.get_content_type() == "text/html" and child.get_filename():
+                count += 1
+    return count
 
 
 def _words_as_base64(part: Message) -> bool:

@@ -721,3 +721,21 @@ def test_a_newsletters_preview_line_hidden_by_its_style_sheet_is_not_shown() -> 
     assert "Linen shirts are back" not in c.text + (c.html or "") + c.snippet
     assert "- Linen shirts in six colours\n\n- Free repairs for anything bought here" in c.text
     assert "\u034f" not in c.text and "\u200c" not in c.text
+
+
+def test_a_web_page_sent_as_a_named_part_beside_the_text_is_a_file_not_the_body() -> None:
+    """Netscape's "send page": the message's text, then the page as an inline text/html part with
+    a file name. The page was shown in the text's place."""
+    raw = (
+        b"From: Lennie <lennie@example.org>\nTo: team@example.com\nSubject: Test page\nMessage-ID: <page@x>\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+        b"This is the message body. A picture should also be displayed.\n--b\n"
+        b'Content-Type: text/html; name="Pull3.html"\nContent-Disposition: inline; filename="Pull3.html"\n\n'
+        b"<html><body>This is Page 3 of my rolling web page demo.</body></html>\n--b--\n"
+    )
+    c = analysed(raw).content
+    assert c.text == "This is the message body. A picture should also be displayed." and c.html is None
+    assert [(a.filename, a.content_type) for a in c.attachments] == [("Pull3.html", "text/html")]
+    # an HTML body with no name beside the text stays the body (a gateway's banner and the text)
+    banner = analysed_fixture("text-part-beside-an-html-banner.eml").content
+    assert banner.html is not None and "server room" in banner.html
