@@ -119,7 +119,8 @@ def scheduled_uid(data: bytes, method: object = None) -> str:
 
 
 _TZID = re.compile(r';TZID=(?:"([^"]{1,100})"|([^";:]{1,100}))', re.IGNORECASE)
-_STAMP = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})\d{2}(Z?))?$")
+# RFC 5545's basic form, and the extended one ("2026-03-20T10:00:00") some generators write
+_STAMP = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})(?:T(\d{2}):?(\d{2}):?\d{2}(Z?))?$")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_LOCATION = 200
@@ -128,12 +129,13 @@ MAX_LOCATION = 200
 def meeting_lines(data: bytes, charset: str | None = None, *, described: bool = False) -> str:
     """ "When: Tue 17 Mar 2026 14:00–14:30 (W. Europe Standard Time)" and "Where: Room 4.12"
     for the first event in iCalendar `data`, in its own zone as the organizer set it
-    (a Windows zone name is shown, not converted); "" when it has no readable start."""
+    (a Windows zone name is shown, not converted); the place alone when it has no readable start;
+    "" when it has neither."""
     method, props = _first_event(data, charset)
     when = _when(props.get(b"DTSTART"), props.get(b"DTEND"))
-    if not when:
-        return ""
     where = _unescaped(props.get(b"LOCATION", ("", ""))[1])[:MAX_LOCATION].strip()
+    if not when and not where:
+        return ""
     canceled = method == "CANCEL" or props.get(b"STATUS", ("", ""))[1].upper() == "CANCELLED"
     repeats = repeat_rule(props.get(b"RRULE", ("", ""))[1])
     about = _description(props.get(b"DESCRIPTION", ("", ""))[1]) if described else ""
@@ -141,7 +143,7 @@ def meeting_lines(data: bytes, charset: str | None = None, *, described: bool = 
         line
         for line in (
             "Canceled: this event will not take place." if canceled else "",
-            f"When: {when}",
+            f"When: {when}" if when else "",
             f"Repeats: {repeats}" if repeats else "",
             f"Where: {where}" if where else "",
             f"\n{about}" if about else "",

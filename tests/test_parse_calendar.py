@@ -103,10 +103,13 @@ def test_a_meetings_time_and_place_read_as_the_organizer_set_them() -> None:
     assert lines("DTSTART;VALUE=DATE:20260317", "DTEND;VALUE=DATE:20260320") == (
         "When: Tue 17 Mar 2026 – Thu 19 Mar 2026 (all day)"
     )
-    # an alarm's properties are the alarm's; a start that is no date says nothing
+    # an alarm's properties are the alarm's; a start that is no date says no time, but the place still
     alarm = ("BEGIN:VALARM", "DTSTART:20990101T000000Z", "END:VALARM", "DTSTART:20260317T090000", "LOCATION:Room 9")
     assert lines(*alarm) == "When: Tue 17 Mar 2026 09:00\nWhere: Room 9"
-    assert lines("DTSTART:20261399T250000", "LOCATION:Room 9") == ""
+    assert lines("DTSTART:20261399T250000", "LOCATION:Room 9") == "Where: Room 9"
+    assert lines("DTSTART:20261399T250000") == ""
+    # the extended form some generators write instead of RFC 5545's basic one
+    assert lines("DTSTART:2026-03-20T10:00:00", "DTEND:20261341T250000") == "When: Fri 20 Mar 2026 10:00"
     # an end at or before the start, at the calendar's first day (one day less is no date)
     assert lines("DTSTART;VALUE=DATE:00010101", "DTEND;VALUE=DATE:00010101") == "When: Mon 1 Jan 1 (all day)"
     assert lines("DTSTART:99991231T235959Z", "DTEND:00010101T000000Z") == "When: Fri 31 Dec 9999 23:59 (UTC)"
