@@ -248,3 +248,19 @@ def test_a_sender_with_no_address_is_named_as_written_and_links_nowhere(
     page = client.get(f"/t/{thread_id}").text
     assert '<span class="author" dir="auto">Undisclosed recipients</span>' in page and 'href="/a/"' not in page
     assert '<div class="body" dir="auto">' in page
+
+
+def test_remote_images_the_reader_loads_are_asked_for_over_https(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """The page's policy loads https images only: a newsletter's http: image showed as broken."""
+    feed_id = add_feed(store)
+    html = '<p>Spring catalogue</p><img src="http://cdn.example.net/hero.jpg" alt="Linen shirts" width="600">'
+    raw = (
+        b"From: Shop <news@shop.example>\nTo: team@example.com\nSubject: Catalogue\nMessage-ID: <http-img@x>\n"
+        b"MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" + html.encode()
+    )
+    put(store, settings, feed_id, raw)
+    tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
+    shown = client.get(f"/t/{tid}?images=1").text
+    assert '<img src="https://cdn.example.net/hero.jpg"' in shown and "http://cdn" not in shown
