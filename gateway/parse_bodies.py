@@ -52,8 +52,10 @@ def bodies(
     )
     if mended or misread or passed_over:
         plain, html = _redecoded_bodies(msg, passed_over)
-    if html and any(t.strip() for t in plain) and len(html) == _attached_pages(msg):
-        html = []  # each HTML part a named page sent beside the text (Netscape's "send page"): files, listed
+    if html and any(t.strip() for t in plain):
+        pages = _attached_pages(msg)
+        if pages and all(" ".join(h.split()) in pages for h in html):
+            html = []  # each HTML part a named page sent beside the text (Netscape's "send page"): files, listed
     if _boundary_lost(msg) and not any(t.strip() for t in plain + html):
         plain = [_body_as_text(msg)]
     elif not any(t.strip() for t in plain + html) and (named := _named_text_body(msg)) is not None:
@@ -232,18 +234,19 @@ def _look_at_parts(msg: Message) -> tuple[bool, bool, bool, set[int]]:
     return mended, narrow, flowed, passed_over
 
 
-def _attached_pages(msg: Message) -> int:
-    """How many named text/html parts sit in a multipart that is no multipart/alternative: web pages
-    sent as files beside the message's text, which were shown in its place."""
-    count = 0
+def _attached_pages(msg: Message) -> set[str]:
+    """The words (spaces as one) of named text/html parts in a multipart that is no
+    multipart/alternative: web pages sent as files beside the message's text, which were shown
+    in its place."""
+    pages: set[str] = set()
     for part in msg.walk():
         if not part.is_multipart() or part.get_content_subtype() == "alternative":
             continue
         children = part.get_payload()
         for child in children if isinstance(children, list) else []:
             if isinstance(child, Message) and child.get_content_type() == "text/html" and child.get_filename():
-                count += 1
-    return count
+                pages.add(" ".join(_body_as_text(child).split()))
+    return pages
 
 
 def _words_as_base64(part: Message) -> bool:

@@ -736,6 +736,16 @@ def test_a_web_page_sent_as_a_named_part_beside_the_text_is_a_file_not_the_body(
     c = analysed(raw).content
     assert c.text == "This is the message body. A picture should also be displayed." and c.html is None
     assert [(a.filename, a.content_type) for a in c.attachments] == [("Pull3.html", "text/html")]
-    # an HTML body with no name beside the text stays the body (a gateway's banner and the text)
+    # an HTML body with no name beside the text stays the body (a gateway's banner and the text), and
+    # so does an alternative's HTML beside an HTML file
     banner = analysed_fixture("text-part-beside-an-html-banner.eml").content
     assert banner.html is not None and "server room" in banner.html
+    with_file = (
+        b"From: a@example.org\nTo: team@example.com\nSubject: s\nMessage-ID: <f@x>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="m"\n\n--m\nContent-Type: multipart/alternative; boundary="a"\n\n'
+        b"--a\nContent-Type: text/plain\n\nPlain words\n--a\nContent-Type: text/html\n\n<p>Rich words</p>\n--a--\n"
+        b'--m\nContent-Type: text/html; name="page.html"\nContent-Disposition: attachment; filename="page.html"\n\n'
+        b"<p>A saved page</p>\n--m--\n"
+    )
+    kept = analysed(with_file).content
+    assert kept.html is not None and "Rich words" in kept.html and "saved page" not in kept.html
