@@ -133,7 +133,7 @@ def _start_smtp(
     sockets = controller.server.sockets if isinstance(controller.server, asyncio.Server) else ()
     port = sockets[0].getsockname()[1] if sockets else settings.smtp_port
     listening = f"{settings.smtp_host}:{port}"
-    health.smtp(listening, lambda: controller.server is not None and controller.loop.is_running())
+    health.smtp(listening, lambda: controller.server is not None and controller.loop.is_running() and writer.alive)
     log.info("SMTP listening on %s", listening)
 
 

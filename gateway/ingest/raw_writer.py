@@ -50,6 +50,11 @@ class RawWriter:
         self._thread = threading.Thread(target=self._run, name="raw-writer", daemon=True)
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """The writer thread runs: without it no message is saved (and /healthz says SMTP is down)."""
+        return self._thread.is_alive()
+
     async def save(self, items: list[writes.NewRaw]) -> list[int]:
         future: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
         self._queue.put((items, future))
@@ -75,7 +80,12 @@ class RawWriter:
                     self._queue.put(None)
                     break
                 group.append(nxt)
-            self._commit(group)
+            try:
+                self._commit(group)
+            except Exception as exc:  # the thread must outlive any fault: every later message waits on it
+                log.exception("raw writer fault")
+                for _, future in group:
+                    _settle(future, exc=exc)
 
     def _commit(self, group: list[tuple[list[writes.NewRaw], concurrent.futures.Future[list[int]]]]) -> None:
         try:
@@ -90,10 +100,10 @@ class RawWriter:
                     self._commit([one])
                 return
             log.exception("raw commit failed")
-            group[0][1].set_exception(exc)
+            _settle(group[0][1], exc=exc)
             return
         for (_, future), ids in zip(group, results, strict=True):
-            future.set_result(ids)
+            _settle(future, ids)
         self.on_commit()
 
     def _save(self, items: list[writes.NewRaw]) -> list[int]:
@@ -121,3 +131,16 @@ class RawWriter:
                     self._conn.invalidate()
                 self._conn.close()
             self._conn = None
+
+
+def _settle(
+    future: concurrent.futures.Future[list[int]], ids: list[int] | None = None, *, exc: BaseException | None = None
+) -> None:
+    """Give a session its ids (or the fault). A session whose client hung up after the final dot was
+    cancelled meanwhile: its message is saved all the same (a retry is a duplicate), and setting a
+    result on its cancelled future raised, killing the writer thread and with it every later commit."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(ids or [])

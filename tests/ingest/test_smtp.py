@@ -223,3 +223,30 @@ def test_an_address_the_header_parser_chokes_on_is_refused_as_malformed(settings
         assert client.docmd("MAIL", "FROM:<ann@example.com> BODY=8BITMIME")[0] == 250
         assert client.docmd("RCPT", "TO:<team@example.com>")[0] == 250
         assert client.docmd("RCPT", "TO:<nobody@example.com>")[0] == 550
+
+
+def test_a_client_that_hangs_up_after_the_final_dot_stops_nothing(settings: Settings, store: Store) -> None:
+    """A client closed its socket right after the final dot, before the reply: its session's task was
+    cancelled with it, the writer thread then set a result on a cancelled future and died, and every
+    later message waited for a reply that never came (and /healthz still said ok)."""
+    import socket
+
+    add_feed(store)
+    with smtp_server(settings, store) as server:
+        for i in range(3):
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            raw.recv(1024)
+            mail = make_mail(message_id=f"gone{i}@example.com").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+            raw.sendall(
+                b"EHLO client\r\nMAIL FROM:<ann@example.com>\r\nRCPT TO:<team@example.com>\r\nDATA\r\n"
+                + mail
+                + b"\r\n.\r\n"
+            )
+            raw.close()  # without reading a reply
+        send(server.port, make_mail(message_id="after@example.com"))  # answered 250, or smtplib raises
+        wait_for(lambda: _raw_ids(store) >= {"after@example.com"})
+
+
+def _raw_ids(store: Store) -> set[str]:
+    with store.read() as session:
+        return set(session.scalars(sa.select(RawMessage.message_id)))
