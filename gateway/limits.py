@@ -154,7 +154,8 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str, now: float | None = None) -> bool:
+    def allow(self, key: str, now: float | None = None, *, take: bool = True) -> bool:
+        """Whether `key` may send one more message now; `take` counts it (without, only asks)."""
         if self.per_minute <= 0:
             return True
         now = time.monotonic() if now is None else now
@@ -162,7 +163,7 @@ class RateLimiter:
             tokens, at = self._buckets.get(key, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - at) * self.per_minute / 60)
             allowed = tokens >= 1
-            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+            self._buckets[key] = (tokens - 1 if allowed and take else tokens, now)
             if len(self._buckets) > self.MAX_KEYS:  # forget the longest idle, bounding memory
                 for old in sorted(self._buckets, key=lambda k: self._buckets[k][1])[: self.MAX_KEYS // 10]:
                     del self._buckets[old]

@@ -47,6 +47,11 @@ REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again lat
 REPLY_STORAGE_FULL = "452 4.3.1 Insufficient system storage, please try again later"
 REPLY_RATE = "451 4.7.1 Too many messages from {who} (at most {n} a minute), please try again later"
 REPLY_TOO_MANY_RCPT = "452 4.5.3 Too many recipients (at most {n} per message)"
+REPLY_BAD_SENDER = "553 5.1.7 The sender address has bytes no address may hold (not UTF-8, or a control character)"
+REPLY_BAD_RECIPIENT = (
+    "553 5.1.3 The recipient address has bytes no address may hold (not UTF-8, or a control character)"
+)
+SESSION_TIMEOUT = 300  # seconds a client may stay silent (aiosmtpd's default); DATA counts each read
 
 
 FEED_CACHE_SECONDS = 2.0
@@ -116,11 +121,14 @@ class Handler:
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if not _storable(address):
+            log.info("refused MAIL FROM from %s: address not storable", _peer(session), extra={"peer": _peer(session)})
+            return REPLY_BAD_SENDER
         client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
         if not self.per_client.allow(client):
             log.info("refused MAIL FROM <%s> from %s: client over its rate", address, client, extra={"peer": client})
             return REPLY_RATE.format(who=f"client {client}", n=self.settings.rate_per_client)
-        if address and not self.per_sender.allow(address.lower()):
+        if _sender(address) and not self.per_sender.allow(address.lower(), take=False):  # taken once accepted
             log.info("refused MAIL FROM <%s> from %s: sender over its rate", address, client, extra={"peer": client})
             return REPLY_RATE.format(who=f"<{address}>", n=self.settings.rate_per_sender)
         envelope.mail_from = address
@@ -130,6 +138,9 @@ class Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if not _storable(address):
+            log.info("refused RCPT from %s: address not storable", _peer(session), extra=_about(session))
+            return REPLY_BAD_RECIPIENT
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             log.info("refused RCPT <%s> from %s: too many recipients", address, _peer(session), extra=_about(session))
             return REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients)
@@ -146,7 +157,7 @@ class Handler:
             log.info("refused RCPT <%s> from %s: forged tag", address, _peer(session), extra=_about(session, feed_id))
             return REPLY_FORGED_TAG.format(address=address)
         policy = self.feeds.policy(feed_id)
-        sender = envelope.mail_from or ""
+        sender = _sender(envelope.mail_from)
         if sender and not policy.may_post(sender) and policy.unknown == "refuse":
             log.info(
                 "refused RCPT <%s> from %s: sender <%s> not allowed",
@@ -182,10 +193,10 @@ class Handler:
                 fid,
                 data,
                 "smtp",
-                envelope.mail_from or "",
+                _sender(envelope.mail_from),
                 ",".join(envelope.rcpt_tos),
                 client,
-                session.host_name or "",
+                _as_text(session.host_name or ""),
             )
             for fid in feed_ids
         ]
@@ -202,6 +213,8 @@ class Handler:
                 )
                 return REPLY_STORAGE_FULL
             raise
+        if sender := _sender(envelope.mail_from):
+            self.per_sender.allow(sender.lower())  # one message more from this sender this minute
         message_id = header_message_id(data)
         for fid, raw_id in zip(feed_ids, ids, strict=True):
             log.info(
@@ -218,6 +231,27 @@ class Handler:
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session failed: %r", error)
         return REPLY_TRY_LATER
+
+
+def _sender(mail_from: str | None) -> str:
+    """The envelope sender, "" for the null sender of bounces, which aiosmtpd keeps as "<>" (its
+    state needs a true value): stored so, bounces were no bounces and were posted."""
+    return "" if not mail_from or mail_from == "<>" else mail_from
+
+
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _storable(address: str) -> bool:
+    """No control character and no byte that is not UTF-8 (aiosmtpd keeps those as surrogates): the
+    database cannot store them, and the message was refused only after its data, with a 451 that
+    made the sender retry for days."""
+    return not _UNSTORABLE.search(address)
+
+
+def _as_text(value: str) -> str:
+    """A client-given name (HELO) as storable text: bytes that are not UTF-8 replaced."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _UNSTORABLE.search(value) else value
 
 
 def _peer(session: Session) -> str:
@@ -249,6 +283,7 @@ class GatewaySMTP(SMTP):
         # are real mail, so the only line limit is the message size.
         self.line_length_limit = max_bytes + 1024
         self._max_bytes = max_bytes
+        self._reading_data = False
         super().__init__(handler, data_size_limit=max_bytes, **kwargs)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
@@ -284,18 +319,31 @@ class GatewaySMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
+            self._reading_data = True
             content = await read_data(self._reader, self.data_size_limit)
         except asyncio.CancelledError:  # the connection went away during DATA (as aiosmtpd does)
             self._writer.close()
             raise
+        finally:
+            self._reading_data = False
         if content is None:
             await self.push(REPLY_TOO_BIG.format(limit=self._max_bytes))
             self._set_post_data_state()
             return
         self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
+        try:
+            status = await self._call_handler_hook("DATA")
+        finally:  # a fault's 451 ends the transaction too: the next MAIL was "nested", the old envelope kept
+            self._set_post_data_state()
         await self.push(status)
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes of a message being sent restart the idle timer: a slow sender is timed per read
+        (RFC 5321 4.5.3.2.5), not cut off mid-message after the session's whole timeout, which
+        aiosmtpd counts from the DATA command."""
+        if self._reading_data:
+            self._reset_timeout()
+        super().data_received(data)
 
     async def push(self, status: Any) -> None:
         # A line longer than the line limit is longer than the size limit too.
@@ -331,6 +379,7 @@ def start_smtp(settings: Settings, store: Store, on_commit: Callable[[], None]) 
         enable_SMTPUTF8=True,
         decode_data=False,
         ready_timeout=10,
+        timeout=SESSION_TIMEOUT,
     )
     controller.start()
     return controller, writer

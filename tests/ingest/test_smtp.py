@@ -172,10 +172,81 @@ def test_internal_fault_is_451_not_500(settings: Settings, store: Store) -> None
         # raw bytes can no longer be stored: the 250 must not be given
         with store.write() as session, session.begin():
             session.execute(sa.text("DROP TABLE raw_message" + ("" if store.is_sqlite else " CASCADE")))
-        with smtplib.SMTP("127.0.0.1", server.port) as client, pytest.raises(smtplib.SMTPDataError) as err:
-            client.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id="x@x"))
+        with smtplib.SMTP("127.0.0.1", server.port) as client:
+            with pytest.raises(smtplib.SMTPDataError) as err:
+                client.sendmail("ann@example.com", ["team@example.com"], make_mail(message_id="x@x"))
+            # the 451 ended the transaction: a new one starts (it was "503 nested MAIL", the old envelope kept)
+            assert client.docmd("MAIL FROM:<bob@example.com>")[0] == 250
     assert err.value.smtp_code == 451
     assert err.value.smtp_error.startswith(b"4.3.0")
+
+
+def test_a_bounce_to_a_feed_is_ignored_as_one_and_odd_envelopes_are_refused_at_once(
+    settings: Settings, store: Store
+) -> None:
+    """The null sender was stored as the text "<>", so a bounce was no bounce and was posted. An
+    address with bytes that are not UTF-8, or a NUL, was taken and the message refused only after
+    its data, with a 451 the sender retries for days (or the NUL cut the stored sender short)."""
+    import socket
+
+    add_feed(store)
+    dsn = make_mail(message_id="dsn@mx.example.net", subject="Undelivered Mail Returned to Sender")
+    with smtp_server(settings, store) as server:
+        send(server.port, dsn, sender="")
+        wait_for(lambda: _statuses(store).get("dsn@mx.example.net") == "ignored")
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        reader = raw.makefile("rb")
+        reader.readline()
+        replies = []
+        for line in (b"EHLO pr\xf6be", b"MAIL FROM:<j\xf6rg@example.com>", b"MAIL FROM:<ann\x00@example.com>"):
+            raw.sendall(line + b"\r\n")
+            while (reply := reader.readline())[3:4] == b"-":
+                pass
+            replies.append(reply[:3] if line.startswith(b"EHLO") else reply[:9])
+        raw.sendall(b"MAIL FROM:<ann@example.com>\r\nRCPT TO:<t\xf6am@example.com>\r\n")
+        replies += [reader.readline()[:9], reader.readline()[:9]]
+        reader.close()
+        raw.close()
+    assert replies == [b"250", b"553 5.1.7", b"553 5.1.7", b"250 2.1.0", b"553 5.1.3"]
+    with store.read() as session:
+        assert (
+            session.scalar(sa.select(RawMessage.envelope_from).where(RawMessage.message_id == "dsn@mx.example.net"))
+            == ""
+        )
+
+
+def test_a_slow_sender_is_timed_per_read_and_rates_count_messages_not_mail_commands(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DATA was cut off after the session's whole timeout however steadily the client sent; and
+    MAIL/RSET pairs, with no message, used up a (forgeable) sender's rate."""
+    import time
+
+    from gateway.ingest import smtp as smtp_module
+
+    monkeypatch.setattr(smtp_module, "SESSION_TIMEOUT", 1)
+    add_feed(store)
+    settings = settings.model_copy(update={"rate_per_sender": 3})
+    mail = make_mail(message_id="slow@example.com").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.ehlo()
+        for _ in range(5):
+            assert client.docmd("MAIL FROM:<ann@example.com>")[0] == 250
+            client.rset()
+        client.mail("ann@example.com")
+        client.rcpt("team@example.com")
+        assert client.docmd("DATA")[0] == 354
+        for i in range(0, len(mail), len(mail) // 4 + 1):  # 2.4 s in all, 0.6 s between reads
+            client.send(mail[i : i + len(mail) // 4 + 1])
+            time.sleep(0.6)
+        client.send(b"\r\n.\r\n")
+        assert client.getreply()[0] == 250
+        wait_for(lambda: "slow@example.com" in _raw_ids(store))
+
+
+def _statuses(store: Store) -> dict[str, str]:
+    with store.read() as session:
+        return {m: st for m, st in session.execute(sa.select(RawMessage.message_id, RawMessage.status)) if m}
 
 
 PATHS = [
