@@ -327,6 +327,7 @@ class GatewaySMTP(SMTP):
         finally:
             self._reading_data = False
         if content is None:
+            log.info("refused a message from %s: over %s bytes", _peer(self.session), self._max_bytes)
             await self.push(REPLY_TOO_BIG.format(limit=self._max_bytes))
             self._set_post_data_state()
             return
@@ -348,6 +349,7 @@ class GatewaySMTP(SMTP):
     async def push(self, status: Any) -> None:
         # A line longer than the line limit is longer than the size limit too.
         if isinstance(status, str) and status.startswith(("552 Error", "500 Line too long")):
+            log.info("refused from %s: %s (over %s bytes)", _peer(self.session), status, self._max_bytes)
             status = REPLY_TOO_BIG.format(limit=self._max_bytes)
         await super().push(status)
 

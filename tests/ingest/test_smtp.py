@@ -321,3 +321,19 @@ def test_a_client_that_hangs_up_after_the_final_dot_stops_nothing(settings: Sett
 def _raw_ids(store: Store) -> set[str]:
     with store.read() as session:
         return set(session.scalars(sa.select(RawMessage.message_id)))
+
+
+def test_size_refusals_are_logged(settings: Settings, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """Each refusal is logged at INFO (README, Health and logs); the two size refusals were not."""
+    add_feed(store)
+    settings = settings.model_copy(update={"max_message_bytes": 50_000})
+    big = make_mail(message_id="big@x", body="x" * 80_000)
+    with caplog.at_level("INFO", logger="gateway.ingest.smtp"), smtp_server(settings, store) as server:
+        with smtplib.SMTP("127.0.0.1", server.port) as client:
+            with pytest.raises(smtplib.SMTPSenderRefused):
+                client.sendmail("ann@example.com", ["team@example.com"], big)  # SIZE= declared
+            client.mail("ann@example.com")
+            client.rcpt("team@example.com")
+            assert client.data(big)[0] == 552
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert len(refusals) == 2 and all("over 50000 bytes" in m for m in refusals), refusals
