@@ -68,8 +68,8 @@ def test_a_mailman_2_text_archive_keeps_its_authors_threads_and_the_authors_word
         ),
         ("ann at example.com (ann at example.com)", ("", "ann@example.com")),  # no name: the address again
         ("ann at example.com", ("", "ann@example.com")),
-        ("Ann Smith", ("", "")),  # nothing that reads as an address
-        ("meet at noon (Ann)", ("", "")),  # no domain
+        ("Ann Smith", ("Ann Smith", "")),  # nothing that reads as an address: the name as written
+        ("meet at noon (Ann)", ("meet at noon (Ann)", "")),  # no domain
         ("Ann Smith <ann@example.com>", ("Ann Smith", "ann@example.com")),
     ],
 )
