@@ -328,12 +328,15 @@ def test_size_refusals_are_logged(settings: Settings, store: Store, caplog: pyte
     add_feed(store)
     settings = settings.model_copy(update={"max_message_bytes": 50_000})
     big = make_mail(message_id="big@x", body="x" * 80_000)
-    with caplog.at_level("INFO", logger="gateway.ingest.smtp"), smtp_server(settings, store) as server:
-        with smtplib.SMTP("127.0.0.1", server.port) as client:
-            with pytest.raises(smtplib.SMTPSenderRefused):
-                client.sendmail("ann@example.com", ["team@example.com"], big)  # SIZE= declared
-            client.mail("ann@example.com")
-            client.rcpt("team@example.com")
-            assert client.data(big)[0] == 552
+    with (
+        caplog.at_level("INFO", logger="gateway.ingest.smtp"),
+        smtp_server(settings, store) as server,
+        smtplib.SMTP("127.0.0.1", server.port) as client,
+    ):
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            client.sendmail("ann@example.com", ["team@example.com"], big)  # SIZE= declared
+        client.mail("ann@example.com")
+        client.rcpt("team@example.com")
+        assert client.data(big)[0] == 552
     refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
     assert len(refusals) == 2 and all("over 50000 bytes" in m for m in refusals), refusals
