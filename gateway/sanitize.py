@@ -162,10 +162,24 @@ def hidden_classes(html: str) -> frozenset[str]:
     for sheet in _STYLE_SHEET.findall(html):
         if not _HIDES.search(sheet):
             continue
-        for selectors, declarations in _TOP_LEVEL_RULE.findall(_top_level(_CSS_COMMENT.sub("", sheet))):
-            if _HIDES.search(declarations):
+        for rule in _top_level(_without_comments(sheet)).split("}"):  # linear: hostile sheets are long
+            selectors, brace, declarations = rule.partition("{")
+            if brace and _HIDES.search(declarations):
                 out.update(m.group(1) for sel in selectors.split(",") if (m := _CLASS_SELECTOR.match(sel.strip())))
     return frozenset(out)
+
+
+def _without_comments(css: str) -> str:
+    """`css` without its /* comments */; an unclosed one runs to the end."""
+    out, at = [], 0
+    while (start := css.find("/*", at)) >= 0:
+        out.append(css[at:start])
+        end = css.find("*/", start + 2)
+        if end < 0:
+            return "".join(out)
+        at = end + 2
+    out.append(css[at:])
+    return "".join(out)
 
 
 def _top_level(css: str) -> str:
@@ -192,8 +206,6 @@ def _has_class(tok: Token, classes: frozenset[str]) -> bool:
 
 
 _STYLE_SHEET = re.compile(r"<style\b[^>]{0,500}>([^<]{0,200000})</style", re.IGNORECASE)
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_TOP_LEVEL_RULE = re.compile(r"([^{}]{1,2000})\{([^{}]{0,5000})\}")
 _CLASS_SELECTOR = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9]{0,10})?\.([\w-]{1,100})$")
 
 

@@ -193,6 +193,9 @@ def test_linear_time_on_adversarial_html() -> None:
     html_to_text("<div>" * 100_000)
     sanitize_html("<p>" * 50_000)
     html_to_text("<!--" + "x" * 1_000_000)
+    # a style sheet that hides something, then no braces, unclosed comments, endless @media
+    for sheet in ("a" * 200_000, "/*" * 100_000, "{" * 100_000, "@media{" * 50_000):
+        without_hidden(f"<style>.x{{display:none}} {sheet}</style><p class=x>y</p>")
     assert time.perf_counter() - start < 5.0
 
 
