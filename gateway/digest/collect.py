@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gateway.store.models import Attachment, Entry, RawMessage, Thread
+from gateway.store.models_web import Moderation
 
 MAX_THREADS = 25
 
@@ -66,8 +67,11 @@ def safe_upper_bound(session: Session) -> int:
     return min(top, pending - 1) if pending is not None else top
 
 
+_MODERATED = sa.select(Moderation.entry_id)
+
+
 def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> list[NewEntry]:
-    """Entries of a feed with after < id ≤ upto, oldest first."""
+    """Entries of a feed with after < id ≤ upto, oldest first, none an admin hid."""
     with_files = sa.select(Attachment.entry_id).where(Attachment.entry_id == Entry.id).exists()
     rows = session.execute(
         sa.select(
@@ -83,6 +87,9 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
         )
         .join(Thread, Thread.id == Entry.thread_id)
         .where(Entry.feed_id == feed_id, Entry.id > after, Entry.id <= upto)
+        # what an admin hid (an entry, or a thread by its post) is in no digest, as on no page
+        .where(Entry.id.not_in(_MODERATED))
+        .where(sa.or_(Thread.post_entry_id.is_(None), Thread.post_entry_id.not_in(_MODERATED)))  # type: ignore[union-attr]
         .order_by(Entry.id)
     ).all()
     return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]

@@ -26,7 +26,7 @@ from gateway.digest.recorder import Group, GroupRecorder
 from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due
 from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_parallel
-from gateway.store import digest_writes
+from gateway.store import access, digest_writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import DigestRun, MutedThread, Reader, Subscription
@@ -287,6 +287,9 @@ def _compose(
     Readers of a feed mostly share a cursor range, so its new entries are read once per run (`cache`).
     """
     run, sub, reader, feed = job.run, job.sub, job.reader, job.feed
+    admin = access.matches(reader.email, settings.admin_addresses)
+    if (feed.id or 0) not in access.visible_feed_ids(session=session, email=reader.email, admin=admin):
+        return None  # a private feed's reader no longer a member (or never one): nothing of it is sent
     cache_key = (feed.id or 0, run.cursor_from, run.cursor_to)
     entries = cache.get(cache_key)
     if entries is None:
