@@ -54,6 +54,7 @@ class Collected:
     items: list[Item]
     more: int  # threads left out past MAX_THREADS
     entry_count: int  # the messages this digest replaces
+    new_threads: int | None = None  # of all its threads, shown or left out: new ones (None: those shown)
 
 
 def safe_upper_bound(session: Session) -> int:
@@ -122,7 +123,8 @@ def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: s
     # new threads first, then threads with new comments; each by latest activity
     items.sort(key=lambda i: (not i.new_thread, -(i.last_activity.timestamp() if i.last_activity else 0)))
     count = sum(len(g) for g in by_thread.values())
-    return Collected(items[:MAX_THREADS], max(0, len(items) - MAX_THREADS), count)
+    new = sum(1 for i in items if i.new_thread)
+    return Collected(items[:MAX_THREADS], max(0, len(items) - MAX_THREADS), count, new)
 
 
 def _item(group: list[NewEntry]) -> Item:

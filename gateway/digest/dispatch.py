@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import formataddr
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -319,12 +320,12 @@ def _compose(
             unsubscribe_mailto="mailto:" + keys.sub_address(feed.address, keys.sign(key, "u", str(sub.id))),
         ),
         env=Envelope(
-            sender=f"{feed.title} <{settings.digest_from or feed.address}>",
+            sender=formataddr((feed.title, settings.digest_from or feed.address)),
             return_path=_return_path(key, job),
             to=reader.email,
             reply_to=keys.sub_address(feed.address, keys.sign(key, "d", str(reader.id))),
             message_id=f"<digest.{sub.id}.{run.period}@{domain}>",
-            list_id=f"{feed.title} <{feed.slug}.{domain}>",
+            list_id=formataddr((feed.title, f"{feed.slug}.{domain}")),
         ),
         period_label=_label(run.period),
         total_replaced=context.replaced.get(reader.id or 0, 0) + got.entry_count,

@@ -183,8 +183,10 @@ def _qp(body: str) -> str:
 
 
 def _summary(c: Collected) -> str:
-    new = sum(1 for i in c.items if i.new_thread)
-    active = len(c.items) - new + c.more
+    """ "3 new threads, 2 active", counting the threads past MAX_THREADS as what they are (all 64
+    new threads of a first digest read "25 new threads, 39 active")."""
+    new = c.new_threads if c.new_threads is not None else sum(1 for i in c.items if i.new_thread)
+    active = len(c.items) + c.more - new
     parts = [f"{new} new thread{'s' if new != 1 else ''}"] if new else []
     if active:
         parts.append(f"{active} active")

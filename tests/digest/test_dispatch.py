@@ -395,3 +395,31 @@ def test_a_digest_holds_nothing_hidden_nothing_private_to_others_and_its_text_re
     mute = next(line for line in lines if "Mute this thread:" in line)
     assert mute.rstrip().split(": ", 1)[1].startswith("https://feeds.example.com/mute/m-")
     assert " " not in mute.strip().split(": ", 1)[1]  # the link alone, nothing glued to it
+
+
+def test_a_feed_title_with_a_comma_quotes_or_accents_makes_one_sender_and_the_count_is_of_all_threads(
+    settings: Settings, store: Store
+) -> None:
+    """'From: QA, Release <qa@…>' read as two mailboxes, and a title with accents was encoded whole,
+    address and all; past 25 threads, the ones left out counted as "active" though all were new."""
+    import email.policy
+    from email import message_from_bytes
+
+    feed_id = add_feed(store)
+    title = 'QA, Release — Équipe "Nord"'
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            assert f is not None
+            f.title = title
+            subscribe(session, email="reader@example.com", feed=f, schedule=Schedule(), now=T0)
+        for i in range(30):
+            post(store, settings, feed_id, f"t{i}@x", subject=f"Thread {i}", minutes=i)
+        send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 8, 30, tzinfo=UTC), instance="a")
+    [got] = sink.received
+    m = message_from_bytes(got.message.as_bytes(), policy=email.policy.default)
+    [sender] = m["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (title, "team@example.com")
+    assert str(m["List-Id"]) == f"{title} <team.example.com>"  # read back whole, its list id ASCII
+    assert m["Subject"].endswith("30 new threads")
