@@ -41,6 +41,8 @@ def mbox_messages(
     The file is read in blocks of up to 1 MB searched with bytes.find, a
     quarter faster than line by line (0.21 s against 0.29 s for 88 MB).
     """
+    if opener is not None:
+        _check_whole(path, kind, opener)
     done = 0
     deleted = 0
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
@@ -65,6 +67,25 @@ def mbox_messages(
                 )
 
 
+def _check_whole(path: Path, kind: str, opener: Opener) -> None:
+    """Uncompress the whole file once before any message of it is imported: a gzip damaged partway
+    gives bytes that are wrong from an unknown point on, and says so only at its end (its CRC), by
+    which time the wrong messages were posted (and a good copy imported later counted them as
+    duplicates). A file cut short is fine: what comes before the cut is right, and is imported."""
+    try:
+        with path.open("rb") as fh, opener(fh) as stream:
+            while stream.read(_CHECK_BLOCK):
+                pass
+    except EOFError:
+        return  # cut short: the reading proper stops there and says so
+    except DAMAGED as exc:
+        raise ImportError_(
+            f"{path}: the {kind} data is damaged ({exc}); nothing of it was imported, since where the damage "
+            "begins cannot be told"
+        ) from None
+
+
+_CHECK_BLOCK = 1 << 20
 _MOZILLA_STATUS = re.compile(rb"^X-Mozilla-Status: *([0-9A-Fa-f]{1,4})\s*$", re.MULTILINE)
 _MOZILLA_EXPUNGED = 0x0008  # nsMsgMessageFlags::Expunged
 _MOZILLA_LOOK = 64 << 10  # how far into a message its header block is looked for

@@ -94,6 +94,27 @@ def test_a_cut_gzip_imports_what_came_before_and_says_where_it_stopped(
     assert stored(store) == messages()[: cut_in - 1]
 
 
+def test_a_gzip_damaged_partway_imports_nothing_of_it_and_says_so(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Bytes flipped halfway through a gzip: it gives wrong bytes from some point on and says so only
+    at its end (its CRC), by which time 58 garbled messages were posted, and a good copy imported
+    later counted them as duplicates. Where the damage begins cannot be told: nothing is imported."""
+    whole = bytearray(gzip.compress(mbox(messages())))
+    middle = len(whole) // 2
+    whole[middle : middle + 50] = bytes(b ^ 0x5A for b in whole[middle : middle + 50])
+    path = tmp_path / "2026-March.txt.gz"
+    path.write_bytes(bytes(whole))
+    feed_id = add_feed(store)
+    summary = import_archive(store=store, settings=settings, feed_id=feed_id, messages=open_archive(path).messages)
+    assert summary.stopped.startswith(f"{path}: the gzip data is damaged (") and "nothing of it" in summary.stopped
+    assert summary.read == 0 and stored(store) == []
+    # the good copy then imports whole, every message as sent
+    path.write_bytes(gzip.compress(mbox(messages())))
+    again = import_archive(store=store, settings=settings, feed_id=feed_id, messages=open_archive(path).messages)
+    assert again.counts["posted"] == COUNT and stored(store) == messages()
+
+
 def test_compressed_files_that_hold_no_mbox_are_refused_naming_the_file(tmp_path: Path) -> None:
     notes = tmp_path / "notes.gz"
     notes.write_bytes(gzip.compress(b"shopping list\n"))
