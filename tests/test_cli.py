@@ -293,3 +293,36 @@ def test_import_says_what_waits_for_dns_and_reprocess_takes_it(env: dict[str, st
         assert mailfeed("reprocess", "--quarantined", env=env).stdout.strip() == "reprocessed 1: posted 1"
     finally:
         dns.close()
+
+
+def test_import_of_a_maildir_with_a_folder_it_cannot_read_names_it_and_imports_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A Maildir owned by the mail server's user, its cur/ unreadable: the import walked past it in
+    silence, said "imported 4 … of 4 messages" and exited 0; its other messages were never mentioned."""
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    (maildir / "new" / "1700000000.M1P1.host").write_bytes(make_mail(message_id="new@x"))
+    (maildir / "cur" / "1700000001.M1P1.host:2,S").write_bytes(make_mail(message_id="cur@x"))
+    (maildir / "cur").chmod(0)
+    try:
+        mailfeed("feed", "add", "team", "team@example.com", env=env)
+        # root reads any folder: drop that power for the import, as an ordinary admin account has none
+        unprivileged = [
+            "setpriv",
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--inh-caps=-dac_override,-dac_read_search",
+        ]
+        command = [*unprivileged, sys.executable] if os.geteuid() == 0 else [sys.executable]
+        done = subprocess.run(
+            [*command, "-m", "gateway", "import", str(maildir), "--feed", "team"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        (maildir / "cur").chmod(0o755)
+    assert done.returncode == 1
+    assert f"{maildir / 'cur'}: cannot be read (Permission denied)" in done.stderr

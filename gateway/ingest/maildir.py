@@ -97,8 +97,16 @@ def maildir_folders(root: Path) -> list[str]:
 
 
 def maildir_files(root: Path) -> Iterator[Path]:
-    """Every message file below `root`, skipping tmp/ (mid-delivery), dotfiles and server metadata."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    """Every message file below `root`, skipping tmp/ (mid-delivery), dotfiles and server metadata.
+
+    A folder that cannot be listed (a Maildir owned by the mail server's user) is an ImportError_
+    naming it: walked past in silence, its messages were left out of an import that said it was whole.
+    """
+
+    def unreadable(exc: OSError) -> None:
+        raise ImportError_(f"{exc.filename}: cannot be read ({exc.strerror}); nothing was imported") from None
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d != "tmp" and not d.startswith(".")]
         for name in filenames:
             if name.startswith(".") or name.lower().startswith(_NOT_MAIL) or name.lower().endswith(".msf"):
