@@ -117,19 +117,21 @@ def open_archives(paths: Sequence[Path]) -> Archive:
     if len(archives) == 1:
         return archives[0]
 
+    skipped: list[str] = []  # filled once all are read: an mbox counts what it left out as it reads
+
     def messages() -> Iterator[Read]:
         damaged = []
-        for archive in archives:
-            try:
-                yield from archive.messages
-            except ImportError_ as exc:
-                damaged.append(str(exc))
+        try:
+            for archive in archives:
+                try:
+                    yield from archive.messages
+                except ImportError_ as exc:
+                    damaged.append(str(exc))
+        finally:
+            skipped.extend(s for a in archives for s in a.skipped)
         if damaged:
             raise ImportError_("; ".join(damaged))
 
     return Archive(
-        sum(a.total for a in archives),
-        " and ".join(sorted({a.unit for a in archives})),
-        messages(),
-        [s for a in archives for s in a.skipped],
+        sum(a.total for a in archives), " and ".join(sorted({a.unit for a in archives})), messages(), skipped
     )

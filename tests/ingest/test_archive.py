@@ -310,6 +310,13 @@ def test_messages_their_mailbox_marks_deleted_or_draft_are_left_out_and_counted(
         thunderbird("0011", messages()[2]),
     ]
     assert archive.skipped == [f"{inbox}: 1 message Thunderbird marked deleted (kept until the folder is compacted)"]
+    # given together, each still says what it left out (the counts were lost when several were given)
+    both = open_archives([tmp_path / "Maildir", inbox])
+    assert len(list(both.messages)) == 3
+    assert both.skipped == [
+        f"{tmp_path / 'Maildir'}: 2 messages flagged trashed (T) or draft (D)",
+        f"{inbox}: 1 message Thunderbird marked deleted (kept until the folder is compacted)",
+    ]
 
 
 def test_apple_mails_exported_mailbox_is_read_as_its_mbox(settings: Settings, store: Store, tmp_path: Path) -> None:
