@@ -112,3 +112,33 @@ def test_right_to_left_mail_and_wide_preformatted_lines_read_on_a_phone(page: Pa
     )
     assert overflow <= 0, f"the entry scrolls sideways by {overflow} px"
     assert failed == []
+
+
+def test_a_digest_with_a_long_unbroken_word_fits_a_phone(page: Page) -> None:
+    """One 300-character link or one-word subject stretched the whole digest to 2,647 px: on a
+    phone every snippet was cut off at the right."""
+    from datetime import UTC, datetime
+    from email import message_from_bytes, policy
+
+    from gateway.digest.collect import Collected, Item
+    from gateway.digest.render import Envelope, Links, render
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    item = Item(1, "A" * 200, True, "Dmitri", "See https://example.org/" + "x" * 300, 0, [], False, at)
+    rendered = render(
+        feed={"slug": "team", "title": "team", "address": "team@example.com"},
+        collected=Collected([item], 0, 1),
+        reply_address={1: "r1@example.com"},
+        mute_url={1: "https://feeds.example.com/mute/m1"},
+        links=Links("https://f", "https://f/f/team", "https://f/p", "https://f/u", "mailto:u@example.com"),
+        env=Envelope("team <team@example.com>", "b@x", "a@x", "r@x", "<d@x>", "team <team.x>"),
+        period_label="now",
+        total_replaced=1,
+        now=at,
+        cache={},
+    )
+    message = message_from_bytes(rendered.data, policy=policy.default)
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    page.set_viewport_size(PHONE)
+    page.set_content(html)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
