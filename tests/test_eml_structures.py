@@ -14,7 +14,7 @@ import pytest
 
 from gateway.classify import Verdict
 from gateway.message import Address
-from gateway.parse_bodies import uuencoded_files
+from gateway.parse_text_files import uuencoded_files
 from gateway.sanitize import rewrite_cid
 from tests.helpers import EML, analysed, analysed_fixture
 
@@ -364,7 +364,7 @@ def test_an_inline_pgp_encrypted_body_is_an_encrypted_file_not_a_screen_of_base6
 
 
 def test_pgp_armour_quoted_cut_short_or_repeated_is_read_in_one_bounded_pass() -> None:
-    from gateway.parse_bodies import MAX_PGP_MESSAGES, pgp_messages
+    from gateway.parse_text_files import MAX_PGP_MESSAGES, pgp_messages
 
     begin, end = "-----BEGIN PGP MESSAGE-----\n", "-----END PGP MESSAGE-----\n"
     quoted = f"Thanks!\n\n> {begin}> hQEMA\n> {end}"
