@@ -250,8 +250,14 @@ def _storable(address: str) -> bool:
 
 
 def _as_text(value: str) -> str:
-    """A client-given name (HELO) as storable text: bytes that are not UTF-8 replaced."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _UNSTORABLE.search(value) else value
+    """A client-given name (HELO) as storable text: bytes that are not UTF-8 replaced, controls (a NUL,
+    which PostgreSQL cannot store) dropped."""
+    if not _UNSTORABLE.search(value):
+        return value
+    return _CONTROL.sub("", value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _peer(session: Session) -> str:

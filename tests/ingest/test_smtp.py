@@ -205,9 +205,16 @@ def test_a_bounce_to_a_feed_is_ignored_as_one_and_odd_envelopes_are_refused_at_o
             replies.append(reply[:3] if line.startswith(b"EHLO") else reply[:9])
         raw.sendall(b"MAIL FROM:<ann@example.com>\r\nRCPT TO:<t\xf6am@example.com>\r\n")
         replies += [reader.readline()[:9], reader.readline()[:9]]
+        # the HELO name with those bytes (and a NUL) is stored readable: the message was refused with a 451
+        mail = make_mail(message_id="helo@example.com").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        raw.sendall(b"RSET\r\nEHLO pr\xf6\x00be\r\n")
+        while (reply := reader.readline())[3:4] == b"-" or reply.startswith(b"250 OK"):
+            pass
+        raw.sendall(b"MAIL FROM:<ann@example.com>\r\nRCPT TO:<team@example.com>\r\nDATA\r\n" + mail + b"\r\n.\r\n")
+        replies += [reader.readline()[:3] for _ in range(4)]
         reader.close()
         raw.close()
-    assert replies == [b"250", b"553 5.1.7", b"553 5.1.7", b"250 2.1.0", b"553 5.1.3"]
+    assert replies == [b"250", b"553 5.1.7", b"553 5.1.7", b"250 2.1.0", b"553 5.1.3", b"250", b"250", b"354", b"250"]
     with store.read() as session:
         assert (
             session.scalar(sa.select(RawMessage.envelope_from).where(RawMessage.message_id == "dsn@mx.example.net"))
