@@ -203,7 +203,8 @@ class Dovecot:
     def client(self, user: str) -> Iterator[IMAPClient]:
         c = IMAPClient(self.address, port=self.port, ssl=False, timeout=30)
         try:
-            c.login(user, self.users[user])
+            password = self.users[user]
+            c.login(user, password) if password.isascii() else c.plain_login(user, password)
             yield c
         finally:
             with suppress(Exception):

@@ -122,6 +122,8 @@ def read_password(src: state.Source) -> str:
         raise ImapError(f"environment variable {src.password_env} is not set", permanent=True) from None
     except OSError as exc:
         raise ImapError(f"cannot read the password file {src.password_file}: {exc.strerror}", permanent=True) from None
+    except UnicodeDecodeError:
+        raise ImapError(f"the password file {src.password_file} is not UTF-8 text", permanent=True) from None
     if not password:
         raise ImapError(f"the password in {src.password_origin} is empty", permanent=True)
     return password
@@ -156,7 +158,10 @@ def connected(src: state.Source, *, ca_file: str = "", timeout: float = TIMEOUT_
                 raise _untrusted(url, exc, ca_file) from None
         password = read_password(src)
         try:
-            client.login(url.user, password)
+            if password.isascii():
+                client.login(url.user, password)
+            else:  # LOGIN's string is ASCII to imaplib (it raised); AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
+                client.plain_login(url.user, password)
         except LoginError as exc:
             raise ImapError(
                 f"login as {url.user!r} refused ({server_text(exc)}); check the password in {src.password_origin}",

@@ -280,6 +280,20 @@ def test_wrong_password_is_reported_and_not_logged(
         assert "not-the-Password-42" not in repr(row.model_dump())
 
 
+def test_a_password_past_ascii_logs_in_and_one_not_utf8_is_named(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """ "pässwört" crashed `imap sync` with a traceback (imaplib's LOGIN takes ASCII), and the sources
+    after it were never read; a password file that is no UTF-8 did the same."""
+    dovecot.add_user("ops", "pässwört-42")
+    src = source(store, dovecot, add_feed(store, "ops", "ops@example.com"), tmp_path, user="ops")
+    dovecot.append("ops", conversations(2, prefix="u"))
+    assert sync_once(store=store, settings=settings, src=src).error == ""
+    Path(src.password_file).write_bytes(b"\xff\xfep\x00w\n")
+    report = sync_once(store=store, settings=settings, src=src)
+    assert report.error == f"the password file {src.password_file} is not UTF-8 text"
+
+
 def test_plain_imap_is_refused_towards_a_non_loopback_address(settings: Settings, store: Store, tmp_path: Path) -> None:
     address = _local_non_loopback_address()
     d = Dovecot(address=address)
