@@ -103,12 +103,21 @@ def new_source(*, url: str, password_file: str | None, password_env: str | None,
         raise ValueError("an IMAP source needs exactly one of --imap-password-file or --imap-password-env")
     if password_env and not password_env.replace("_", "").isalnum():
         raise ValueError(f"--imap-password-env {password_env!r}: give the name of an environment variable")
+    parsed, action = parse_url(url), parse_after(after)
+    if action.startswith("move:") and _same_folder(action[5:].strip(), parsed.folder):
+        # each message moved back in is new mail there: the source read its own moves, a hundred passes a second
+        raise ValueError(f"--imap-after {action}: the folder this source follows; move its mail to another")
     return {
-        "url": str(parse_url(url)),
+        "url": str(parsed),
         "password_file": os.path.abspath(password_file) if password_file else "",
         "password_env": password_env or "",
-        "after": parse_after(after),
+        "after": action,
     }
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """IMAP's INBOX is the same folder in any case (RFC 3501 5.1); other names are as written."""
+    return a == b or (a.upper() == "INBOX" and b.upper() == "INBOX")
 
 
 def read_password(src: state.Source) -> str:

@@ -660,3 +660,12 @@ def test_serve_follows_a_source_and_shows_new_mail_within_5_s(
     text = log_path.read_text()
     assert server.returncode in (0, -signal.SIGTERM), text[-3000:]  # uvicorn re-raises the SIGTERM it handled
     assert f"following IMAP source {source_id}" in text and PASSWORD not in text
+
+
+def test_moving_mail_to_the_folder_a_source_follows_is_refused() -> None:
+    """move:M3 on a source of M3 moved each message back in as new mail, read again at once: a
+    hundred passes a second, the server's UIDs climbing, accepted without a word."""
+    for folder, after in (("M3", "move:M3"), ("INBOX", "move:inbox")):
+        with pytest.raises(ValueError, match="the folder this source follows"):
+            new_source(url=f"imap://team@127.0.0.1/{folder}", password_file="pw", password_env=None, after=after)
+    assert new_source(url="imap://team@127.0.0.1/M3", password_file="pw", password_env=None, after="move:Archive")
