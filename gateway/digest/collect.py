@@ -1,8 +1,8 @@
 """Collect: what is new for one reader since their last digest.
 
 New means entry ids above the subscription's cursor (arrival order, so mail
-that came late with an old Date is not missed). The reader's own messages are
-not news and do not count; muted threads are left out; "only mine" keeps the
+that came late with an old Date is not missed). The reader's own messages (their
+forwards included) are not news and do not count; muted threads are left out; "only mine" keeps the
 threads the reader wrote in. Reads the store; the ledger is runs.py's.
 """
 
@@ -32,6 +32,7 @@ class NewEntry:
     date: datetime
     subject: str
     has_attachments: bool
+    forwarded_by: str = ""  # who forwarded it, when it is a forward: their own message too
 
 
 @dataclass
@@ -85,6 +86,7 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
             Entry.date,
             Thread.subject,
             with_files,
+            Entry.forwarded_by_address,
         )
         .join(Thread, Thread.id == Entry.thread_id)
         .where(Entry.feed_id == feed_id, Entry.id > after, Entry.id <= upto)
@@ -93,7 +95,7 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
         .where(sa.or_(Thread.post_entry_id.is_(None), Thread.post_entry_id.not_in(_MODERATED)))  # type: ignore[union-attr]
         .order_by(Entry.id)
     ).all()
-    return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+    return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "") for r in rows]
 
 
 def threads_written_by(session: Session, *, feed_id: int, address: str, thread_ids: Sequence[int]) -> set[int]:
@@ -116,7 +118,8 @@ def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: s
     """The reader's digest out of the feed's new entries (pure)."""
     by_thread: dict[int, list[NewEntry]] = {}
     for e in entries:
-        if e.author_address == reader or e.thread_id in muted or (only is not None and e.thread_id not in only):
+        own = reader in (e.author_address, e.forwarded_by)  # a forward is its forwarder's message too
+        if own or e.thread_id in muted or (only is not None and e.thread_id not in only):
             continue
         by_thread.setdefault(e.thread_id, []).append(e)
     items = [_item(group) for group in by_thread.values()]

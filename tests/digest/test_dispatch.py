@@ -423,3 +423,24 @@ def test_a_feed_title_with_a_comma_quotes_or_accents_makes_one_sender_and_the_co
     assert (sender.display_name, sender.addr_spec) == (title, "team@example.com")
     assert str(m["List-Id"]) == f"{title} <team.example.com>"  # read back whole, its list id ASCII
     assert m["Subject"].endswith("30 new threads")
+
+
+def test_a_readers_own_forward_is_no_news_to_them(settings: Settings, store: Store) -> None:
+    """The post of a forward is the original's author's, so "not your own messages" let a reader's
+    own forward come back to them as news."""
+    feed_id = add_feed(store)
+    forward = (
+        "FYI\n\n---------- Forwarded message ---------\nFrom: Vendor <sales@vendor.example>\n"
+        "Date: Wed, 25 Mar 2026 at 10:00\nSubject: Price list\nTo: Ann <ann@example.com>\n\n\nNew prices from April.\n"
+    )
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
+        with store.write() as session, session.begin():
+            f = session.get(Feed, feed_id)
+            assert f is not None
+            for reader in ("ann@example.com", "bob@example.com"):
+                subscribe(session, email=reader, feed=f, schedule=Schedule(), now=T0)
+        post(store, settings, feed_id, "fw@x", subject="Fwd: Price list", sender="Ann <ann@example.com>", body=forward)
+        send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 8, 30, tzinfo=UTC), instance="a")
+    got = {r.rcpt_tos[0]: subjects(r.message) for r in sink.received}
+    assert got == {"bob@example.com": ["Price list"]}
