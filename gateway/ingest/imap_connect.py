@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -81,7 +82,9 @@ def parse_url(url: str) -> ImapURL:
         )
     if not parts.hostname or not parts.username:
         raise ValueError(f"IMAP URL {url!r}: give user and host, as in imaps://team@mail.example.com/INBOX")
-    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    folder = unquote(parts.path.strip("/")) or "INBOX"
+    if folder.upper() == "INBOX":
+        folder = "INBOX"  # one folder in any case (RFC 3501 5.1): "inbox" was a second source of it
     return ImapURL(parts.scheme, parts.hostname, port or PORTS[parts.scheme], unquote(parts.username), folder)
 
 
@@ -138,6 +141,11 @@ def read_password(src: state.Source) -> str:
     return password
 
 
+# RFC 5530's response codes for a refusal that is no verdict on the password: retried soon, as any
+# passing fault ("[LIMIT] Maximum number of connections from user+IP exceeded")
+_FOR_NOW = re.compile(r"^\s*\[(?:UNAVAILABLE|LIMIT|INUSE|SERVERBUG|EXPUNGEISSUED)\b", re.IGNORECASE)
+
+
 def _is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -172,9 +180,11 @@ def connected(src: state.Source, *, ca_file: str = "", timeout: float = TIMEOUT_
             else:  # LOGIN's string is ASCII to imaplib (it raised); AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
                 client.plain_login(url.user, password)
         except LoginError as exc:
+            said = server_text(exc)
+            if _FOR_NOW.match(said):  # RFC 5530: too many connections, a server fault; not the password
+                raise ImapError(f"login as {url.user!r} refused for now ({said})") from None
             raise ImapError(
-                f"login as {url.user!r} refused ({server_text(exc)}); check the password in {src.password_origin}",
-                permanent=True,
+                f"login as {url.user!r} refused ({said}); check the password in {src.password_origin}", permanent=True
             ) from None
         finally:
             del password

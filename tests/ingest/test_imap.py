@@ -669,3 +669,22 @@ def test_moving_mail_to_the_folder_a_source_follows_is_refused() -> None:
         with pytest.raises(ValueError, match="the folder this source follows"):
             new_source(url=f"imap://team@127.0.0.1/{folder}", password_file="pw", password_env=None, after=after)
     assert new_source(url="imap://team@127.0.0.1/M3", password_file="pw", password_env=None, after="move:Archive")
+
+
+def test_a_login_refused_for_now_is_no_wrong_password_and_inbox_is_one_folder(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """Dovecot refuses an eleventh connection of one user from one address ("[LIMIT] …"), which ten
+    sources on one account reach: mailfeed said "check the password" and waited five minutes.
+    And "…/inbox" next to "…/INBOX" was a second source of one folder, fetched twice."""
+    from contextlib import ExitStack
+
+    src = source(store, dovecot, add_feed(store), tmp_path)
+    with ExitStack() as held:
+        for _ in range(10):
+            held.enter_context(dovecot.client("team"))
+        report = sync_once(store=store, settings=settings, src=src)
+    assert report.error.startswith("login as 'team' refused for now ([LIMIT]"), report.error
+    assert "check the password" not in report.error
+    for spelled in ("inbox", "Inbox/", "INBOX"):
+        assert parse_url(f"imap://team@127.0.0.1/{spelled}").folder == "INBOX"
