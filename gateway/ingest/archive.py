@@ -46,9 +46,15 @@ def open_archive(path: Path) -> Archive:
         left_out = maildir_folders(path)
         return Archive(len(files), "messages", maildir_messages(path, files, left_out), left_out)
     if not path.is_file():
+        try:
+            path.stat()
+        except OSError as exc:  # a symlink loop, a directory it may not enter: said as the system says it
+            raise ImportError_(f"{path}: {(exc.strerror or 'cannot be read').lower()}") from None
         raise ImportError_(f"{path}: no such file or directory")
-    kind, opener, head = peek(path, _HEAD)
     size = path.stat().st_size
+    if size == 0:  # an empty mailbox (a folder with no mail yet): nothing to import, said so
+        return Archive(0, "bytes", iter(()), [f"{path}: an empty file, no messages"])
+    kind, opener, head = peek(path, _HEAD)
     if head.startswith(b"From "):
         expunged: list[str] = []
         return Archive(size, "bytes", mbox_messages(path, kind, opener, expunged), expunged)

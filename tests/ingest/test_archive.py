@@ -493,3 +493,16 @@ def test_random_mboxes_split_as_read_line_by_line(tmp_path: Path, monkeypatch: p
         path.write_bytes(data.replace(b"\r", b"") if rng.random() < 0.2 else data)
         monkeypatch.setattr(mbox_module, "_BLOCK", rng.choice([1, 2, 3, 7, 1 << 20]))
         assert [r.data for r in open_archive(path).messages] == _line_by_line(path.read_bytes())
+
+
+def test_an_empty_mailbox_is_no_error_and_a_symlink_loop_says_so(tmp_path: Path) -> None:
+    """An empty mbox (a folder with no mail yet) was "not an mbox file"; a symlink loop read as "no
+    such file or directory"."""
+    empty = tmp_path / "Drafts"
+    empty.write_bytes(b"")
+    archive = open_archive(empty)
+    assert list(archive.messages) == [] and archive.skipped == [f"{empty}: an empty file, no messages"]
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(ImportError_, match="too many levels of symbolic links"):
+        open_archive(tmp_path / "a")
