@@ -38,6 +38,15 @@ def post(store: Store, settings: Settings, feed_id: int, mid: str, **kw: object)
     process_pending(store=store, settings=settings)
 
 
+def subscribe_all(store: Store, feed_id: int, *readers: str) -> None:
+    """Each reader subscribed to the feed's daily digest."""
+    with store.write() as session, session.begin():
+        f = session.get(Feed, feed_id)
+        assert f is not None
+        for reader in readers:
+            subscribe(session, email=reader, feed=f, schedule=Schedule(), now=T0)
+
+
 def feed(store: Store) -> Feed:
     with store.read() as session:
         return session.scalars(sa.select(Feed)).one()
@@ -375,11 +384,8 @@ def test_a_digest_holds_nothing_hidden_nothing_private_to_others_and_its_text_re
     feed_id = add_feed(store)
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
+        subscribe_all(store, feed_id, "member@example.com", "outsider@other.example")
         with store.write() as session, session.begin():
-            f = session.get(Feed, feed_id)
-            assert f is not None
-            for reader in ("member@example.com", "outsider@other.example"):
-                subscribe(session, email=reader, feed=f, schedule=Schedule(), now=T0)
             access.set_private(session=session, feed_id=feed_id, members=["example.com"])
         post(store, settings, feed_id, "plan@x", subject="Release planning", sender="Dmitri <d@example.com>")
         post(store, settings, feed_id, "spam@x", subject="BUY WATCHES", sender="Spam <s@example.com>")
@@ -435,11 +441,7 @@ def test_a_readers_own_forward_is_no_news_to_them(settings: Settings, store: Sto
     )
     with smtp_sink() as sink:
         settings = settings.model_copy(update={"relay_url": sink.url, "base_url": "https://feeds.example.com"})
-        with store.write() as session, session.begin():
-            f = session.get(Feed, feed_id)
-            assert f is not None
-            for reader in ("ann@example.com", "bob@example.com"):
-                subscribe(session, email=reader, feed=f, schedule=Schedule(), now=T0)
+        subscribe_all(store, feed_id, "ann@example.com", "bob@example.com")
         post(store, settings, feed_id, "fw@x", subject="Fwd: Price list", sender="Ann <ann@example.com>", body=forward)
         send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 8, 30, tzinfo=UTC), instance="a")
     got = {r.rcpt_tos[0]: subjects(r.message) for r in sink.received}
