@@ -153,7 +153,7 @@ def _intro_forward(text: str) -> InlineForward | None:
     lines = text[found.end() :].strip("\n").split("\n")
     if all(P.QUOTED.match(line) for line in lines if line.strip()):
         lines = [P.QUOTE_PREFIX.sub("", line, count=1) for line in lines]
-    separators = [i for i, line in enumerate(lines) if line.rstrip() == "--"]
+    separators = [i for i, line in enumerate(lines) if C.SIG_DELIMITER.match(line)]
     if len(separators) > 1:
         lines = lines[: separators[-1]]
     sender, on, bracketed = found.groups()
@@ -359,7 +359,7 @@ def _unsigned(note: str) -> str:
     """The note above a forward without the forwarder's "-- " signature, which himalaya writes
     above the forwarded message: it was shown as their note, or as all of it."""
     lines = note.split("\n")
-    cut = next((i for i, line in enumerate(lines) if line in ("-- ", "--")), None)
+    cut = next((i for i, line in enumerate(lines) if C.SIG_DELIMITER.match(line)), None)
     return note if cut is None else "\n".join(lines[:cut]).rstrip()
 
 
@@ -382,7 +382,7 @@ def _at_end_marker(text: str) -> tuple[str, str]:
     if end is None:
         return "\n".join(lines).rstrip(), ""
     below = lines[end + 1 :]
-    signature = next((i for i, line in enumerate(below) if line.rstrip() == "--"), len(below))
+    signature = next((i for i, line in enumerate(below) if C.SIG_DELIMITER.match(line)), len(below))
     return "\n".join(lines[:end]).rstrip(), "\n".join(below[:signature]).strip("\n")
 
 

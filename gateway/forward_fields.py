@@ -64,16 +64,13 @@ def english_fields(text: str, subject: str = "") -> str:
 def _subject_is(line: str, subject: str) -> bool | None:
     """Whether `line`, a Subject: field, says `subject` whole (True) or only its start (False); None
     when it is no Subject: field or says something else (the forwarder retyped the subject)."""
-    field = _SUBJECT_FIELD.match(line)
+    field = P.SUBJECT_FIELD.match(line)
     if field is None:
         return None
-    said, known = normalize_subject(field.group(1)), normalize_subject(subject)
+    said, known = normalize_subject(line[field.end() :]), normalize_subject(subject)
     if not said or not known:
         return None
     return True if said == known else (False if known.startswith(said) else None)
-
-
-_SUBJECT_FIELD = re.compile(r"^[\s>]*\*?\s*Subject\s*\*?\s*:\s*(.*)$", re.IGNORECASE)
 
 
 _ON_BEHALF = re.compile(r"^.{0,200}?\bon\s+behalf\s+of\s+", re.IGNORECASE)
