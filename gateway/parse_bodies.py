@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from gateway.charsets import LATIN_RUN, decode_bytes
 from gateway.flowed import flowed_parts, unflowed
 from gateway.html_text import html_to_text
-from gateway.parse_raw import lenient_base64
+from gateway.parse_raw import SPACE_INSIDE, lenient_base64
 
 if TYPE_CHECKING:
     from mailparser import MailParser
@@ -254,11 +254,10 @@ def _words_as_base64(part: Message) -> bool:
     if part.get_content_maintype() != "text" or not any(isinstance(d, _BASE64_FAULTS) for d in part.defects):
         return False
     payload = part.get_payload()
-    return isinstance(payload, str) and bool(_SPACE_INSIDE_A_LINE.search(payload))
+    return isinstance(payload, str) and bool(SPACE_INSIDE.search(payload))
 
 
 _BASE64_FAULTS = (errors.InvalidBase64CharactersDefect, errors.InvalidBase64PaddingDefect)
-_SPACE_INSIDE_A_LINE = re.compile(r"\S[ \t]+\S")
 
 
 def _has_words(part: Message) -> bool:

@@ -138,7 +138,7 @@ def meeting_lines(data: bytes, charset: str | None = None, *, described: bool = 
         return ""
     canceled = method == "CANCEL" or props.get(b"STATUS", ("", ""))[1].upper() == "CANCELLED"
     repeats = repeat_rule(props.get(b"RRULE", ("", ""))[1])
-    about = _description(props.get(b"DESCRIPTION", ("", ""))[1]) if described else ""
+    about = _unescaped(props.get(b"DESCRIPTION", ("", ""))[1][:MAX_DESCRIPTION], "\n").strip() if described else ""
     return "\n".join(
         line
         for line in (
@@ -153,12 +153,6 @@ def meeting_lines(data: bytes, charset: str | None = None, *, described: bool = 
 
 
 MAX_DESCRIPTION = 20_000
-
-
-def _description(text: str) -> str:
-    """An event's DESCRIPTION as text: its escapes undone, line breaks kept."""
-    out = re.sub(r"\\([nN,;\\])", lambda m: "\n" if m[1] in "nN" else m[1], text[:MAX_DESCRIPTION])
-    return out.strip()
 
 
 _FREQ = {"DAILY": ("daily", "days"), "WEEKLY": ("weekly", "weeks"), "MONTHLY": ("monthly", "months")}
@@ -252,6 +246,7 @@ def _day(d: date) -> str:
     return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def _unescaped(text: str) -> str:
-    """An iCalendar TEXT value as shown: "\\," is ",", "\\n" a line break (here ", ")."""
-    return re.sub(r"\\([nN,;\\])", lambda m: ", " if m[1] in "nN" else m[1], text)
+def _unescaped(text: str, line_break: str = ", ") -> str:
+    """An iCalendar TEXT value as shown: "\\," is ",", "\\n" a line break (`line_break`: ", " on a
+    place's one line, a line break in a description)."""
+    return re.sub(r"\\([nN,;\\])", lambda m: line_break if m[1] in "nN" else m[1], text)

@@ -12,20 +12,18 @@ carry script and stays out.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import html as htmllib
 import re
 
 from gateway.message import Attachment
+from gateway.parse_raw import lenient_base64
 from gateway.reply_tokens import source, tokenize
 
 __all__ = ["data_images"]
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 _DATA_IMAGE = re.compile(r"^\s*data:image/(?:png|jpe?g|gif|webp)\s*;\s*base64\s*,(.*)$", re.IGNORECASE | re.DOTALL)
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\s]")
 _KEPT = ("alt", "title", "width", "height")
 _PICTURE_NAME = re.compile(r"^[\w() -][\w .()-]{0,100}\.(?:png|jpe?g|gif|webp)$", re.IGNORECASE)
 
@@ -59,12 +57,9 @@ def data_images(html: str) -> tuple[str, list[Attachment]]:
 
 
 def _decoded(text: str) -> bytes | None:
-    if _NOT_BASE64.search(text):
-        return None
-    letters = "".join(text.split()).rstrip("=")
     try:
-        return base64.b64decode(letters + "=" * (-len(letters) % 4))
-    except (binascii.Error, ValueError):
+        return lenient_base64(text)
+    except ValueError:  # no base64 (binascii.Error is one too)
         return None
 
 

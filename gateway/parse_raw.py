@@ -97,7 +97,7 @@ def lenient_base64(text: str) -> bytes:
     """Base64 as senders cut it: a lone character past the last whole group of four dropped,
     padding made up. ValueError for text with other characters than base64's, line breaks
     and padding, or with spaces inside a line: no base64 at all."""
-    if _SPACE_INSIDE.search(text):
+    if SPACE_INSIDE.search(text):
         raise ValueError("words, not base64")
     letters = _SPACE_AND_PADDING.sub("", text)
     if _NOT_BASE64.search(letters):
@@ -107,7 +107,7 @@ def lenient_base64(text: str) -> bytes:
     return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
 
 
-_SPACE_INSIDE = re.compile(r"\S[ \t]+\S")
+SPACE_INSIDE = re.compile(r"\S[ \t]+\S")  # a line with words in it, which base64 never has
 _SPACE_AND_PADDING = re.compile(r"[\s=]+")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
