@@ -149,6 +149,12 @@ class _Context:
     replaced: dict[int, int]
     blocks: BlockCache = field(default_factory=dict)
     replies: dict[tuple[str, int], str] = field(default_factory=dict)  # a thread's reply address, same for all
+    private_feeds: dict[int, list[str]] | None = None  # private feeds' members, read once a batch
+
+    def private(self, session: Session) -> dict[int, list[str]]:
+        if self.private_feeds is None:
+            self.private_feeds = access.private_members(session=session)
+        return self.private_feeds
 
     def reply_address(self, key: str, feed: Feed, thread_id: int) -> str:
         found = self.replies.get((feed.address, thread_id))
@@ -288,8 +294,8 @@ def _compose(
     Readers of a feed mostly share a cursor range, so its new entries are read once per run (`cache`).
     """
     run, sub, reader, feed = job.run, job.sub, job.reader, job.feed
-    admin = access.matches(reader.email, settings.admin_addresses)
-    if (feed.id or 0) not in access.visible_feed_ids(session=session, email=reader.email, admin=admin):
+    members = context.private(session).get(feed.id or 0)
+    if members is not None and not access.matches(reader.email, [*members, *settings.admin_addresses]):
         return None  # a private feed's reader no longer a member (or never one): nothing of it is sent
     cache_key = (feed.id or 0, run.cursor_from, run.cursor_to)
     entries = cache.get(cache_key)

@@ -51,6 +51,17 @@ def visible_feed_ids(*, session: Session, email: str | None, admin: bool) -> set
     return visible
 
 
+def private_members(*, session: Session) -> dict[int, list[str]]:
+    """Every private feed's member patterns, by feed id, in one query (a digest run checks each reader)."""
+    out: dict[int, list[str]] = {
+        fid: [] for fid in session.scalars(sa.select(FeedAccess.feed_id).where(FeedAccess.private))
+    }
+    if out:
+        for fid, pattern in session.execute(sa.select(FeedMember.feed_id, FeedMember.pattern)):
+            out.setdefault(fid, []).append(pattern)
+    return out
+
+
 def set_private(*, session: Session, feed_id: int, members: Iterable[str]) -> None:
     """Make a feed private to `members` (addresses or domains), replacing any earlier list."""
     session.execute(sa.delete(FeedAccess).where(FeedAccess.feed_id == feed_id))
