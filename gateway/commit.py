@@ -2,7 +2,8 @@
 
 A post or a comment (`place.place_and_save`), or a status with its reason:
 ignored, held, quarantined, deferred (DNS could not answer: tried again later),
-or mail to a digest's own addresses (a bounce, an unsubscribe request, a reply).
+or mail to a digest's own addresses (a bounce, an unsubscribe request, a reply),
+or mail to postmaster, which is kept in quarantine for the admin (ingest/smtp.py).
 `pipeline._commit_batch` runs it for each message of a batch, in one transaction.
 """
 
@@ -18,7 +19,7 @@ from gateway.analysis import Analysis, Failure
 from gateway.config import Settings
 from gateway.place import Later, log_fields, place_and_save
 from gateway.store import digest_writes, writes
-from gateway.store.models import utcnow
+from gateway.store.models import Feed, utcnow
 
 log = logging.getLogger("gateway.pipeline")  # one logger for the whole way a message takes
 
@@ -27,6 +28,7 @@ log = logging.getLogger("gateway.pipeline")  # one logger for the whole way a me
 # DEFER_FOR after it came, and then quarantine it with the reason.
 DEFER_FOR, DEFER_FOR_WORDS = timedelta(days=1), "a day"
 RETRY_DEFERRED_SECONDS = 300
+POSTMASTER = "addressed to postmaster"
 
 
 class PlaceFailed(Exception):
@@ -51,6 +53,8 @@ def commit_one(
     """
     if status != "pending":
         return "skipped"
+    if _for_postmaster(session, row):
+        return _quarantine(session, row.id, POSTMASTER, getattr(result, "message_id", None))
     if isinstance(result, Failure):
         reason = f"{result.step}: {result.reason}"
         if not result.retry:
@@ -95,6 +99,22 @@ def commit_one(
         return _quarantine(session, row.id, f"place: {type(exc).__name__}: {exc}")
 
 
+def to_postmaster(address: str) -> bool:
+    """True for `postmaster` and postmaster@ any domain, in any case (RFC 5321 4.5.1)."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    return (local if at else domain) == "postmaster"
+
+
+def _for_postmaster(session: sa.orm.Session, row: sa.Row) -> bool:
+    """SMTP mail for postmaster alone, which is nobody's post. Decided here, not when it is saved, so
+    that `reprocess` keeps it back again; a feed whose own address is postmaster@… posts it as any."""
+    to = [a.strip().lower() for a in row.envelope_to.split(",") if a.strip()]
+    if row.source != "smtp" or not to or not all(map(to_postmaster, to)):
+        return False
+    feed = session.get(Feed, row.feed_id)
+    return feed is None or feed.address not in to
+
+
 def _tag(envelope_to: str, key: str) -> tuple[str, str] | None:
     """The first valid mailfeed token among the envelope recipients (team+r-12-…@…)."""
     for address in envelope_to.split(","):
@@ -137,8 +157,8 @@ def _digest_mail(session: sa.orm.Session, row: sa.Row, a: Analysis, tag: tuple[s
     return "ignored"
 
 
-def _quarantine(session: sa.orm.Session, raw_id: int, reason: str) -> str:
-    writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason)
+def _quarantine(session: sa.orm.Session, raw_id: int, reason: str, message_id: str | None = None) -> str:
+    writes.set_raw_status(session=session, raw_id=raw_id, status="quarantined", reason=reason, message_id=message_id)
     log.warning("raw %s quarantined: %s", raw_id, reason, extra={"raw_id": raw_id})
     return "quarantined"
 

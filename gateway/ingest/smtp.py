@@ -4,6 +4,15 @@ Recipients are checked at RCPT, senders at MAIL FROM, size during DATA. The
 `250` is given only after the raw bytes are committed; concurrent sessions
 share one writer thread that commits their messages together (raw_writer.py).
 Any internal fault is a `451` so the sending MTA retries.
+
+Mail to postmaster (bare, or at the domain of a feed) is accepted, as RFC 5321
+4.5.1 requires, though no feed has that address: there is no mailbox to put it
+in, so its raw bytes are stored on the oldest feed at that domain (the oldest
+of all, bare) and the commit step keeps them in quarantine, "addressed to
+postmaster", for the admin (`mailfeed quarantine list`, /admin/quarantine); it
+is never posted. A message to a feed and to postmaster at once is posted to
+that feed as ever, and kept for the admin too unless the keeping feed is that
+same one (one row per feed and bytes). Rate and size limits apply as to any mail.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any
 
@@ -23,6 +32,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from gateway import keys
+from gateway.commit import to_postmaster
 from gateway.config import Settings
 from gateway.ingest.raw_writer import RawWriter, storage_full
 from gateway.ingest.smtp_data import read_data
@@ -51,6 +61,9 @@ REPLY_BAD_SENDER = "553 5.1.7 The sender address has bytes no address may hold (
 REPLY_BAD_RECIPIENT = (
     "553 5.1.3 The recipient address has bytes no address may hold (not UTF-8, or a control character)"
 )
+REPLY_NEEDS_SMTPUTF8 = "553 5.6.7 Non-ASCII addresses need the SMTPUTF8 parameter on MAIL FROM (RFC 6531)"
+REPLY_BODY_NOT_OFFERED = "555 5.5.4 BODY takes 7BIT or 8BITMIME here (BINARYMIME needs CHUNKING, which is not offered)"
+REPLY_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
 SESSION_TIMEOUT = 300  # seconds a client may stay silent (aiosmtpd's default); DATA counts each read
 
 
@@ -80,6 +93,17 @@ class FeedDirectory:
         with self._lock:
             self._refresh()
             return self._map.get(base)
+
+    def postmaster_feed(self, address: str) -> int | None:
+        """The feed that keeps mail to this postmaster: the oldest at its domain, or of all for a bare
+        `postmaster`; None when the address is no postmaster of ours."""
+        if not to_postmaster(address):
+            return None
+        domain = address.lower().rpartition("@")[2] if "@" in address else None
+        with self._lock:
+            self._refresh()
+            ids = [i for a, i in self._map.items() if domain is None or a.rpartition("@")[2] == domain]
+        return min(ids, default=None)
 
     def fresh(self) -> bool:
         return time.monotonic() - self._at <= FEED_CACHE_SECONDS
@@ -124,6 +148,9 @@ class Handler:
         if not _storable(address):
             log.info("refused MAIL FROM from %s: address not storable", _peer(session), extra={"peer": _peer(session)})
             return REPLY_BAD_SENDER
+        if not (address.isascii() or envelope.smtp_utf8):  # RFC 6531 3.4
+            log.info("refused MAIL FROM from %s: non-ASCII without SMTPUTF8", _peer(session), extra=_about(session))
+            return REPLY_NEEDS_SMTPUTF8
         client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
         if not self.per_client.allow(client):
             log.info("refused MAIL FROM <%s> from %s: client over its rate", address, client, extra={"peer": client})
@@ -141,6 +168,9 @@ class Handler:
         if not _storable(address):
             log.info("refused RCPT from %s: address not storable", _peer(session), extra=_about(session))
             return REPLY_BAD_RECIPIENT
+        if not (address.isascii() or envelope.smtp_utf8):  # RFC 6531 3.4
+            log.info("refused RCPT from %s: non-ASCII without SMTPUTF8", _peer(session), extra=_about(session))
+            return REPLY_NEEDS_SMTPUTF8
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             log.info("refused RCPT <%s> from %s: too many recipients", address, _peer(session), extra=_about(session))
             return REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients)
@@ -149,8 +179,7 @@ class Handler:
             self.feeds.lookup(address) if self.feeds.fresh() else await asyncio.to_thread(self.feeds.lookup, address)
         )
         if feed_id is None:
-            log.info("refused RCPT <%s> from %s: no such feed", address, _peer(session), extra=_about(session))
-            return REPLY_NO_SUCH_FEED.format(address=address)
+            return await self._rcpt_postmaster(session, envelope, address, options)
         if keys.looks_signed(keys.split_sub_address(address)[1] or "") and await asyncio.to_thread(
             self.feeds.forged, address
         ):
@@ -171,6 +200,21 @@ class Handler:
         envelope.rcpt_options.extend(options)
         return REPLY_RCPT_OK
 
+    async def _rcpt_postmaster(self, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        """RCPT to an address no feed has: taken when it is postmaster (RFC 5321 4.5.1: a server MUST
+        accept it), from any sender, since it is the admin's and no feed's (see the module docstring)."""
+        keeper = (
+            self.feeds.postmaster_feed(address)
+            if self.feeds.fresh()
+            else await asyncio.to_thread(self.feeds.postmaster_feed, address)
+        )
+        if keeper is None:
+            log.info("refused RCPT <%s> from %s: no such feed", address, _peer(session), extra=_about(session))
+            return REPLY_NO_SUCH_FEED.format(address=address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return REPLY_RCPT_OK
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
         check = partial(precheck, data, max_bytes=self.settings.max_message_bytes, limits=self.limits)
@@ -186,20 +230,7 @@ class Handler:
                 extra=_about(session, message_id=message_id),
             )
             return exc.reply
-        feed_ids = sorted({fid for a in envelope.rcpt_tos if (fid := self.feeds.lookup(a)) is not None})
-        client = str(session.peer[0]) if isinstance(session.peer, tuple) else ""  # kept for SPF
-        items = [
-            writes.NewRaw(
-                fid,
-                data,
-                "smtp",
-                _sender(envelope.mail_from),
-                ",".join(envelope.rcpt_tos),
-                client,
-                _as_text(session.host_name or ""),
-            )
-            for fid in feed_ids
-        ]
+        items = self._raw_items(data, session, envelope)
         try:
             ids = await self.writer.save(items)
         except Exception as exc:
@@ -216,17 +247,33 @@ class Handler:
         if sender := _sender(envelope.mail_from):
             self.per_sender.allow(sender.lower())  # one message more from this sender this minute
         message_id = header_message_id(data)
-        for fid, raw_id in zip(feed_ids, ids, strict=True):
+        for item, raw_id in zip(items, ids, strict=True):
             log.info(
                 "<%s> accepted from %s as raw %s of feed %s (%s bytes)",
                 message_id or "-",
                 _peer(session),
                 raw_id,
-                fid,
+                item.feed_id,
                 len(data),
-                extra=_about(session, fid, message_id, raw_id),
+                extra=_about(session, item.feed_id, message_id, raw_id),
             )
         return REPLY_OK.format(ids=",".join(map(str, ids)))
+
+    def _raw_items(self, data: bytes, session: Session, envelope: Envelope) -> list[writes.NewRaw]:
+        """One raw row per feed addressed; for mail to postmaster, one more on the feed that keeps it,
+        naming only the postmaster addresses (what the commit step quarantines), unless that feed was
+        addressed too: the same bytes make one row per feed, and that one is posted."""
+        found = {a: self.feeds.lookup(a) for a in envelope.rcpt_tos}
+        feed_ids = sorted({f for f in found.values() if f is not None})
+        postmasters = [a for a, f in found.items() if f is None]
+        keepers = [k for a in postmasters if (k := self.feeds.postmaster_feed(a)) is not None]
+        client = str(session.peer[0]) if isinstance(session.peer, tuple) else ""  # kept for SPF
+        sender, helo = _sender(envelope.mail_from), _as_text(session.host_name or "")
+        to_all = ",".join(envelope.rcpt_tos)
+        items = [writes.NewRaw(f, data, "smtp", sender, to_all, client, helo) for f in feed_ids]
+        if keepers and keepers[0] not in feed_ids:
+            items.append(writes.NewRaw(keepers[0], data, "smtp", sender, ",".join(postmasters), client, helo))
+        return items
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session failed: %r", error)
@@ -280,8 +327,24 @@ _PLAIN_PATH = re.compile(
 )
 
 
+# A reply that needs an RFC 3463 code (RFC 2034: every 2xx, 4xx and 5xx but the greeting and HELO's and
+# EHLO's), and one that has it; aiosmtpd's own replies get the code their basic one means.
+_NEEDS_CODE = re.compile(r"[245]\d\d(?: |$)")
+_HAS_CODE = re.compile(r"[245]\d\d [245]\.\d{1,3}\.\d{1,3}(?: |$)")
+_CODES = {"500": "5.5.2", "501": "5.5.4", "502": "5.5.1", "503": "5.5.1", "504": "5.5.4", "555": "5.5.4"}
+# aiosmtpd answers BODY=BINARYMIME (or any BODY but 7BIT and 8BITMIME) with a 501 syntax error; RFC 5321
+# 4.1.1.11 and RFC 3030 say 555, as aiosmtpd answers every other parameter it does not know.
+_THEIRS = {"501 Error: BODY can only be one of 7BIT, 8BITMIME": REPLY_BODY_NOT_OFFERED}
+_ESMTP_KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")  # RFC 5321 4.1.2
+
+
 class GatewaySMTP(SMTP):
-    """aiosmtpd's SMTP, lenient on long lines and bare LF, with RFC 3463 codes on size refusals."""
+    """aiosmtpd's SMTP, lenient on long lines and bare LF, with RFC 3463 codes on every reply.
+
+    EHLO offers PIPELINING too, which aiosmtpd honours without saying so (it reads one
+    command line at a time and keeps the rest buffered, as `read_data` does after DATA),
+    and ENHANCEDSTATUSCODES, which `push` makes true.
+    """
 
     def __init__(self, handler: Handler, *, max_bytes: int, **kwargs: Any) -> None:
         # aiosmtpd splits DATA on CRLF only: a sender that uses bare LF sends
@@ -290,7 +353,46 @@ class GatewaySMTP(SMTP):
         self.line_length_limit = max_bytes + 1024
         self._max_bytes = max_bytes
         self._reading_data = False
+        self._held: list[str] | None = None  # replies to HELO or EHLO, kept back by `push`
         super().__init__(handler, data_size_limit=max_bytes, **kwargs)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        """aiosmtpd's EHLO, offering the two extensions it leaves out."""
+        lines = await self._held_back(super().smtp_EHLO(hostname))
+        if len(lines) > 1:  # the 250 list (a refusal is one line)
+            lines[-1:-1] = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        await super().push("\r\n".join(lines))
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        await super().push("\r\n".join(await self._held_back(super().smtp_HELO(hostname))))
+
+    async def _held_back(self, answer: Coroutine[Any, Any, None]) -> list[str]:
+        """The replies of aiosmtpd's HELO or EHLO, as they are: RFC 2034 leaves them without codes."""
+        self._held = []
+        try:
+            await answer
+            return self._held
+        finally:
+            self._held = None
+
+    def _getparams(self, params: Sequence[str]) -> dict[str, str | bool] | None:
+        """aiosmtpd's, with RFC 5321's keywords, which may hold a hyphen: `X-FOO=1` is a parameter
+        we do not know (555), not a syntax error (501)."""
+        result: dict[str, str | bool] = {}
+        for param in params:
+            keyword, eq, value = param.partition("=")
+            if not _ESMTP_KEYWORD.fullmatch(keyword) or (eq and not value):
+                return None
+            result[keyword] = value if eq else True
+        return result
+
+    def _timeout_cb(self) -> None:
+        """Say why before hanging up on a silent client, as Postfix does, rather than closing mutely."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(REPLY_TIMEOUT.format(host=self.hostname).encode() + b"\r\n")
+        super()._timeout_cb()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's address parser, with a fast path for a plain `<local@domain>`.
@@ -353,11 +455,23 @@ class GatewaySMTP(SMTP):
         super().data_received(data)
 
     async def push(self, status: Any) -> None:
-        # A line longer than the line limit is longer than the size limit too.
-        if isinstance(status, str) and status.startswith(("552 Error", "500 Line too long")):
-            log.info("refused from %s: %s (over %s bytes)", _peer(self.session), status, self._max_bytes)
-            status = REPLY_TOO_BIG.format(limit=self._max_bytes)
+        if isinstance(status, str) and self._held is not None:
+            self._held.append(status)
+            return
+        if isinstance(status, str):
+            status = self._ours(status)
         await super().push(status)
+
+    def _ours(self, status: str) -> str:
+        """aiosmtpd's reply as mailfeed gives it: ours where it has one, else with an RFC 3463 code."""
+        # A line longer than the line limit is longer than the size limit too.
+        if status.startswith(("552 Error", "500 Line too long")):
+            log.info("refused from %s: %s (over %s bytes)", _peer(self.session), status, self._max_bytes)
+            return REPLY_TOO_BIG.format(limit=self._max_bytes)
+        status = _THEIRS.get(status, status)
+        if status.startswith("220") or not _NEEDS_CODE.match(status) or _HAS_CODE.match(status):
+            return status
+        return f"{status[:3]} {_CODES.get(status[:3], status[0] + '.0.0')} {status[4:]}".rstrip()
 
 
 class GatewayController(Controller):

@@ -208,7 +208,7 @@ def test_a_bounce_to_a_feed_is_ignored_as_one_and_odd_envelopes_are_refused_at_o
         # the HELO name with those bytes (and a NUL) is stored readable: the message was refused with a 451
         mail = make_mail(message_id="helo@example.com").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         raw.sendall(b"RSET\r\nEHLO pr\xf6\x00be\r\n")
-        while (reply := reader.readline())[3:4] == b"-" or reply.startswith(b"250 OK"):
+        while (reply := reader.readline())[3:4] == b"-" or reply.startswith(b"250 2.0.0 OK"):
             pass
         raw.sendall(b"MAIL FROM:<ann@example.com>\r\nRCPT TO:<team@example.com>\r\nDATA\r\n" + mail + b"\r\n.\r\n")
         replies += [reader.readline()[:3] for _ in range(4)]
