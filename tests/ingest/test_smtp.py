@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.config import Settings
-from gateway.ingest.smtp import GatewaySMTP
+from gateway.ingest.smtp_protocol import GatewaySMTP
 from gateway.store.db import Store
 from gateway.store.models import RawMessage
 from gateway.web.app import create_app
