@@ -230,13 +230,18 @@ def _commit_batch(
                 later = Later()
                 if not isolate:
                     later.read_ahead(session, _named(rows, results))
+                posted = []
                 for row, result in zip(rows, results, strict=True):
-                    got[commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)] += 1
+                    outcome = commit_one(session, row, result, settings, made, status.get(row.id), isolate, later)
+                    got[outcome] += 1
+                    if outcome == "posted":
+                        posted.append(row.id)
                 writes.number_raw(session=session, raw_ids=[r.id for r in rows if status.get(r.id) == "pending"])
                 try:
                     later.write(session)  # empty when isolated: each message wrote its own in its savepoint
                 except Exception as exc:
                     raise PlaceFailed from exc
+                writes.number_posted(session=session, raw_ids=posted)
         except PlaceFailed:
             continue
         counts.update(got)

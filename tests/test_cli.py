@@ -260,16 +260,24 @@ def test_schema_upgrade_is_skipped_only_at_the_heads(tmp_path: Path) -> None:
                 " (9, 1, 'b', x'00', 1, 'smtp', '', '', '2026-01-01', 'pending', '')"
             )
         )
+        session.execute(  # raw 7's post
+            sa.text(
+                "INSERT INTO entry (id, feed_id, thread_id, raw_id, message_id, chain, author_name,"
+                " author_address, date, tz_offset, subject, text, quoted_text, signature, snippet)"
+                " VALUES (7, 1, 7, 7, 'a@x', '', '', '', '2026-01-01', 0, '', '', '', '', '')"
+            )
+        )
     old.dispose()
     store = open_store(url)  # what `serve` and every command do at start
     try:
         with store.read() as session:
             versions = set(session.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
             columns = {c["name"] for c in sa.inspect(session.connection()).get_columns("raw_message")}
-            order = session.execute(sa.text("SELECT id, seq FROM raw_message ORDER BY id")).all()
+            order = session.execute(sa.text("SELECT id, seq, posted_seq FROM raw_message ORDER BY id")).all()
         assert versions == migration_heads()
         assert {"client_ip", "helo"} <= columns  # 0007 ran
-        assert [tuple(r) for r in order] == [(7, 7), (9, None)]  # 0008: processed mail keeps its raw-id turn
+        # 0008: processed mail keeps its raw-id turn; 0010: a post's number is its id, where digest cursors stand
+        assert [tuple(r) for r in order] == [(7, 7, 7), (9, None, None)]
     finally:
         store.dispose()
 

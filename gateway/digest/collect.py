@@ -1,7 +1,8 @@
 """Collect: what is new for one reader since their last digest.
 
-New means entry ids above the subscription's cursor (arrival order, so mail
-that came late with an old Date is not missed). The reader's own messages (their
+New means posted after the subscription's cursor (`RawMessage.posted_seq`:
+the order messages became posts or comments in, so mail with an old Date, or
+posted late by a retry, is not missed). The reader's own messages (their
 forwards included) are not news and do not count; muted threads are left out; "only mine" keeps the
 threads the reader wrote in. Reads the store; the ledger is runs.py's.
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gateway.store import writes
 from gateway.store.models import Attachment, Entry, RawMessage, Thread
 from gateway.store.models_web import Moderation
 
@@ -59,21 +61,19 @@ class Collected:
 
 
 def safe_upper_bound(session: Session) -> int:
-    """The highest entry id a digest may cover: below any raw message still being processed.
+    """The highest posting number a digest may cover: the highest committed.
 
-    Entry ids are raw ids; one still pending will get a smaller id than entries
-    already there, and must not fall behind the cursor.
+    Numbers are given in commit order (`writes.number_posted`), so none below it
+    can be committed later; a message still pending gets a higher one.
     """
-    pending = session.scalar(sa.select(sa.func.min(RawMessage.id)).where(RawMessage.status == "pending"))
-    top = session.scalar(sa.select(sa.func.max(Entry.id))) or 0
-    return min(top, pending - 1) if pending is not None else top
+    return int(session.scalar(writes.TOP_POSTED) or 0)
 
 
 _MODERATED = sa.select(Moderation.entry_id)
 
 
 def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> list[NewEntry]:
-    """Entries of a feed with after < id ≤ upto, oldest first, none an admin hid."""
+    """Entries of a feed posted after `after` up to `upto`, in that order, none an admin hid."""
     with_files = sa.select(Attachment.entry_id).where(Attachment.entry_id == Entry.id).exists()
     rows = session.execute(
         sa.select(
@@ -88,12 +88,13 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
             with_files,
             Entry.forwarded_by_address,
         )
+        .join(RawMessage, RawMessage.id == Entry.raw_id)
         .join(Thread, Thread.id == Entry.thread_id)
-        .where(Entry.feed_id == feed_id, Entry.id > after, Entry.id <= upto)
+        .where(Entry.feed_id == feed_id, RawMessage.posted_seq > after, RawMessage.posted_seq <= upto)
         # what an admin hid (an entry, or a thread by its post) is in no digest, as on no page
         .where(Entry.id.not_in(_MODERATED))
         .where(sa.or_(Thread.post_entry_id.is_(None), Thread.post_entry_id.not_in(_MODERATED)))  # type: ignore[union-attr]
-        .order_by(Entry.id)
+        .order_by(RawMessage.posted_seq)
     ).all()
     return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "") for r in rows]
 

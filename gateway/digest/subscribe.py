@@ -11,8 +11,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gateway.digest.collect import safe_upper_bound
 from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError, parse_at, zone
-from gateway.store.models import Entry, Feed
+from gateway.store.models import Feed
 from gateway.store.models_digest import DigestRun, Reader, Subscription
 
 
@@ -52,7 +53,7 @@ def subscribe(session: Session, *, email: str, feed: Feed, schedule: Schedule, n
         sa.select(Subscription).where(Subscription.reader_id == reader.id, Subscription.feed_id == feed.id)
     )
     if sub is None:
-        top = session.scalar(sa.select(sa.func.max(Entry.id)).where(Entry.feed_id == feed.id)) or 0
+        top = safe_upper_bound(session)
         sub = Subscription(reader_id=reader.id or 0, feed_id=feed.id or 0, cursor=top, created_at=now)
         session.add(sub)
     sub.every = schedule.every

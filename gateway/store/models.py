@@ -78,6 +78,10 @@ class RawMessage(SQLModel, table=True):
     # so a message placed late by a retry is placed late again and thread ids stay. NULL until
     # processed. Partial indexes ix_raw_seq, ix_raw_status_seq (migration 0008).
     seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    # The order messages first became posts or comments in, which the digests' cursor follows:
+    # a retry posted a day late is news then, though its id is old; a rebuild keeps it, so
+    # nothing is news twice. NULL until posted. Partial index ix_raw_posted_seq (migration 0010).
+    posted_seq: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
 
 
 class Thread(SQLModel, table=True):

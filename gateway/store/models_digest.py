@@ -29,7 +29,7 @@ class Reader(SQLModel, table=True):
 
 
 class Subscription(SQLModel, table=True):
-    """One reader's digest of one feed: schedule, options, and the cursor over entry ids."""
+    """One reader's digest of one feed: schedule, options, and the cursor over posting order."""
 
     __table_args__ = (sa.UniqueConstraint("reader_id", "feed_id"),)
 
@@ -42,7 +42,7 @@ class Subscription(SQLModel, table=True):
     tz: str = Field(default="UTC", max_length=64)  # IANA zone
     skip_empty: bool = True
     only_mine: bool = False  # only threads the reader took part in
-    cursor: int = 0  # the last entry id a digest covered
+    cursor: int = 0  # the last RawMessage.posted_seq a digest covered
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

@@ -158,6 +158,21 @@ def number_raw(*, session: Session, raw_ids: Sequence[int]) -> None:
     conn.execute(_SET_SEQ, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
 
 
+def number_posted(*, session: Session, raw_ids: Sequence[int]) -> None:
+    """Record that these raw messages became posts or comments now, in this order (`posted_seq`).
+
+    Numbers go on in commit order, so a digest that read up to the highest one
+    committed never finds a lower one committed later: one processor at a time
+    commits (`pipeline._one_processor`). A message posted before (a rebuild)
+    keeps its number.
+    """
+    if not raw_ids:
+        return
+    conn = session.connection()
+    top = conn.execute(TOP_POSTED).scalar() or 0
+    conn.execute(_SET_POSTED, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
+
+
 # Statements run for every message, built once (building one costs more than running it).
 _RAW, _REF, _ENTRY = RawMessage.__table__, MessageRef.__table__, Entry.__table__
 _SET_STATUS = (
@@ -167,6 +182,12 @@ _SET_STATUS = (
 )
 _TOP_SEQ = sa.select(sa.func.max(_RAW.c.seq)).where(_RAW.c.seq.is_not(None))  # ix_raw_seq
 _SET_SEQ = _RAW.update().where(_RAW.c.id == sa.bindparam("rid")).values(seq=sa.bindparam("n"))
+TOP_POSTED = sa.select(sa.func.max(_RAW.c.posted_seq)).where(_RAW.c.posted_seq.is_not(None))  # ix_raw_posted_seq
+_SET_POSTED = (
+    _RAW.update()
+    .where(_RAW.c.id == sa.bindparam("rid"), _RAW.c.posted_seq.is_(None))
+    .values(posted_seq=sa.bindparam("n"))
+)
 _KNOWN = (
     f"SELECT r.message_id, r.thread_id, r.entry_id, e.message_id FROM {_REF.name} r"
     f" LEFT OUTER JOIN {_ENTRY.name} e ON e.id = r.entry_id WHERE r.feed_id = ? AND r.message_id IN "
