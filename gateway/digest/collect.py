@@ -35,6 +35,7 @@ class NewEntry:
     subject: str
     has_attachments: bool
     forwarded_by: str = ""  # who forwarded it, when it is a forward: their own message too
+    forwarded_by_name: str = ""
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Item:
     who: list[str] = field(default_factory=list)
     has_attachments: bool = False
     last_activity: datetime | None = None
+    forwarded_by: str = ""  # a new thread's forwarder: the author is the original's
 
 
 @dataclass
@@ -87,6 +89,7 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
             Thread.subject,
             with_files,
             Entry.forwarded_by_address,
+            Entry.forwarded_by_name,
         )
         .join(RawMessage, RawMessage.id == Entry.raw_id)
         .join(Thread, Thread.id == Entry.thread_id)
@@ -96,7 +99,10 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
         .where(sa.or_(Thread.post_entry_id.is_(None), Thread.post_entry_id.not_in(_MODERATED)))  # type: ignore[union-attr]
         .order_by(RawMessage.posted_seq)
     ).all()
-    return [NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "") for r in rows]
+    return [
+        NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "", r[10] or "")
+        for r in rows
+    ]
 
 
 def threads_written_by(session: Session, *, feed_id: int, address: str, thread_ids: Sequence[int]) -> set[int]:
@@ -146,4 +152,5 @@ def _item(group: list[NewEntry]) -> Item:
         who=who,
         has_attachments=any(e.has_attachments for e in group),
         last_activity=max(e.date for e in group),
+        forwarded_by=(post.forwarded_by_name or post.forwarded_by) if post else "",
     )

@@ -431,9 +431,11 @@ def test_a_feed_title_with_a_comma_quotes_or_accents_makes_one_sender_and_the_co
     assert m["Subject"].endswith("30 new threads")
 
 
-def test_a_readers_own_forward_is_no_news_to_them(settings: Settings, store: Store) -> None:
+def test_a_readers_own_forward_is_no_news_to_them_and_others_see_who_forwarded_it(
+    settings: Settings, store: Store
+) -> None:
     """The post of a forward is the original's author's, so "not your own messages" let a reader's
-    own forward come back to them as news."""
+    own forward come back to them as news; for the others the digest names the forwarder too."""
     feed_id = add_feed(store)
     forward = (
         "FYI\n\n---------- Forwarded message ---------\nFrom: Vendor <sales@vendor.example>\n"
@@ -446,3 +448,7 @@ def test_a_readers_own_forward_is_no_news_to_them(settings: Settings, store: Sto
         send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 8, 30, tzinfo=UTC), instance="a")
     got = {r.rcpt_tos[0]: subjects(r.message) for r in sink.received}
     assert got == {"bob@example.com": ["Price list"]}
+    [bob] = sink.received
+    parts = {p.get_content_type(): p.get_content() for p in bob.message.walk() if p.get_content_maintype() == "text"}
+    assert "     Vendor wrote, forwarded by Ann\r\n" in parts["text/plain"]
+    assert "<bdi>Vendor</bdi> wrote · forwarded by <bdi>Ann</bdi>" in parts["text/html"]
