@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from gateway.digest import collect, runs
 from gateway.digest.notices import send_notices
 from gateway.digest.recorder import Group, GroupRecorder
 from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
-from gateway.digest.schedule import Due, latest_due
+from gateway.digest.schedule import Due, latest_due, zone
 from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_parallel
 from gateway.store import access, digest_writes
 from gateway.store.db import Store
@@ -333,7 +333,7 @@ def _compose(
             message_id=f"<digest.{sub.id}.{run.period}@{domain}>",
             list_id=formataddr((feed.title, f"{feed.slug}.{domain}")),
         ),
-        period_label=_label(run.period),
+        period_label=_label(run.period, sub.tz),
         total_replaced=context.replaced.get(reader.id or 0, 0) + got.entry_count,
         now=now,
         cache=context.blocks,
@@ -341,9 +341,11 @@ def _compose(
     return rendered, got.entry_count
 
 
-def _label(period: str) -> str:
+def _label(period: str, tz: str) -> str:
+    """A day, a week, or for a digest sent on demand its moment in the reader's time zone."""
     if period.startswith("now-"):
-        return "now"
+        at = datetime.strptime(period, "now-%Y%m%d%H%M").replace(tzinfo=UTC).astimezone(zone(tz))
+        return at.strftime("%A %-d %B %Y, %H:%M")
     if "-W" in period:
         year, week = period.split("-W")
         return f"week {int(week)}, {year}"

@@ -229,7 +229,7 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
                 session,
                 email="r@example.com",
                 feed=session.get(Feed, feed_id),  # type: ignore[arg-type]
-                schedule=Schedule(every="weekly"),
+                schedule=Schedule(every="weekly", tz="America/New_York"),
                 now=T0,
             )
         post(store, settings, feed_id, "a@x", subject="Topic A")
@@ -243,6 +243,8 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
             only="r@example.com",
         )
         assert len(report.previews) == 1 and b"Topic A" in report.previews[0]
+        # sent on demand, it is dated by the moment, in the reader's time zone (T0 + 1 h is 21:00 the day before)
+        assert b"Digest for Thursday 26 March 2026, 21:00: " in report.previews[0]
         assert sink.received == []
         real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
         assert real.counts["sent"] == 1
