@@ -10,6 +10,19 @@ threading are the processor's, as for SMTP. After the commit, the source's
 read-only), `seen` (flag `\\Seen`) or `move:FOLDER`; a pass first re-runs it on
 anything at or below the cursor that an interrupted pass left behind.
 
+A message over the limits (MAX_MESSAGE_BYTES by its RFC822.SIZE, without
+downloading it; then `precheck`) is not stored and gets no after action: it
+stays where it was, unread, for the mailbox's owner to see, as fetchmail
+leaves an oversized message on the server. The refusal is logged and noted
+as the source's last error in the transaction that moves the cursor past it
+(imap_state.refusal_note), so `mailfeed imap status` and /healthz show it.
+The cursor does move past it: read again at every pass it would be refused
+again, and a pass would cost a download of it. Instead each pass looks again
+at what is noted, and at what the leftovers search finds (a refused message
+is one, being neither seen nor moved), through the same limits: one that
+passes now (MAX_MESSAGE_BYTES was raised) is stored then, one that is gone
+(its owner moved or deleted it) is dropped from the note.
+
 A changed UIDVALIDITY (the folder was recreated) starts the cursor over: the
 folder is read again, and nothing doubles, because the same bytes for a feed
 are one raw row and the same Message-ID is one entry.
@@ -27,8 +40,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 
 from imapclient import SEEN, IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -46,8 +58,8 @@ from gateway.ingest.imap_connect import (
     parse_url,
     server_text,
 )
+from gateway.ingest.imap_fetch import fetch, log_refused, looked_at_again
 from gateway.ingest.imap_lease import Claim, Lease, LeaseLost, instance_id
-from gateway.pipeline import Rejected, precheck
 from gateway.store import writes
 from gateway.store.db import Store
 
@@ -82,13 +94,19 @@ class PassReport:
     last_uid: int = 0
     found: int = 0  # UIDs above the cursor when the pass began
     stored: int = 0  # messages committed (new raw rows or bytes stored before)
-    refused: int = 0  # too big or empty: logged, skipped
+    refused: int = 0  # new messages over the limits: logged, skipped, noted, left in the folder
+    refusals: dict[int, str] = field(default_factory=dict)  # every UID found refused (new or before) and why
     deleted: int = 0  # flagged \\Deleted (someone deleted them; the EXPUNGE had not come): skipped
     resync: bool = False
     more: bool = False  # the server announced mail that came after SELECT: pass again before waiting
     error: str = ""
     seconds: float = 0.0  # connect to last commit
     held: Claim | None = None  # skipped, or stopped: another instance holds the source's lease
+
+    @property
+    def note(self) -> str:
+        """The refusals as the source's last error ("" when none)."""
+        return state.refusal_note(self.refusals, parse_url(self.source.url).folder)
 
 
 Progress = Callable[[int, int], None]  # (messages just done, messages in this pass)
@@ -128,6 +146,7 @@ def sync_source(
     with store.write() as session, session.begin():
         lease.hold(session)
         cursor = state.load_cursor(session=session, source_id=src.id)
+        noted = state.refused_before(session=session, source_id=src.id)
         if cursor is None or cursor[0] != uidvalidity:
             if cursor is not None:
                 log.warning(
@@ -135,26 +154,33 @@ def sync_source(
                 )
                 report.resync = True
             state.reset_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity)
-            cursor = (uidvalidity, 0)
+            cursor, noted = (uidvalidity, 0), []
     last = report.last_uid = cursor[1]
-    if last and src.after != "none":
-        leftovers = ["UID", f"1:{last}"] + (["UNSEEN"] if src.after == "seen" else [])
-        apply_after(client, src, sorted(client.search(leftovers)))
+    again = looked_at_again(client, src, last, noted)
+    for i in range(0, len(again), batch):
+        _retry(client, store=store, settings=settings, src=src, lease=lease, report=report, uids=again[i : i + batch])
+        on_commit()
     # "N:*" always matches the newest message, even when its UID is below N (RFC 3501 6.4.8).
     uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
     report.found = len(uids)
     progress(0, len(uids))
     for i in range(0, len(uids), batch):
         chunk = uids[i : i + batch]
-        items = _fetch(client, src, chunk, settings.max_message_bytes, report)
+        got = fetch(client, src, chunk, settings)
+        log_refused(src, got.refused)
+        report.deleted += got.deleted
+        report.refused += len(got.refused)
+        report.refusals.update(got.refused)
         with store.write() as session, session.begin():
             lease.hold(session)
-            writes.save_raw(session=session, items=items)
+            writes.save_raw(session=session, items=got.items)
             state.advance_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity, last_uid=chunk[-1])
-        report.stored += len(items)
+            if got.refused:  # with the cursor that passes them, or they would be known to the log alone
+                state.note_error(session=session, source_id=src.id, error=report.note)
+        report.stored += len(got.items)
         report.last_uid = chunk[-1]
         on_commit()
-        apply_after(client, src, chunk)
+        apply_after(client, src, [u for u in chunk if u not in got.refused])
         progress(len(chunk), len(uids))
     report.more = _announced(client)
     return report
@@ -182,46 +208,26 @@ def grew(sizes: Sequence[int], expunged: int) -> bool:
     return len(sizes) > 1 and max(sizes[1:]) > sizes[0] - expunged
 
 
-def _fetch(
-    client: IMAPClient, src: state.Source, uids: Sequence[int], max_bytes: int, report: PassReport
-) -> list[writes.NewRaw]:
-    """The batch's messages as raw rows to store; too big and empty ones are logged and skipped.
-
-    INTERNALDATE, when the server got the message, dates one without a readable Date. One
-    flagged \\Deleted is one a reader of the mailbox deleted: it is not posted.
-    """
-    meta = client.fetch(uids, ["RFC822.SIZE", "INTERNALDATE", "FLAGS"])
-    deleted = {u for u, v in meta.items() if b"\\Deleted" in v.get(b"FLAGS", ())}
-    report.deleted += len(deleted)
-    sizes = {u: int(v.get(b"RFC822.SIZE", 0)) for u, v in meta.items() if u not in deleted}
-    wanted = [u for u in uids if u in sizes and sizes[u] <= max_bytes]
-    bodies = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
-    user = parse_url(src.url).user
-    items = []
-    for uid in uids:
-        if uid in sizes and sizes[uid] > max_bytes:
-            log.warning(
-                "%s: UID %s not stored: %s bytes, more than MAILFEED_MAX_MESSAGE_BYTES=%s",
-                src.label,
-                uid,
-                sizes[uid],
-                max_bytes,
-            )
-            report.refused += 1
-            continue
-        data = bodies.get(uid, {}).get(b"BODY[]")
-        if data is None:
-            continue  # expunged between SEARCH and FETCH
-        try:
-            precheck(data, max_bytes=max_bytes)
-        except Rejected as exc:
-            log.warning("%s: UID %s not stored: %s", src.label, uid, exc.reply)
-            report.refused += 1
-            continue
-        got = meta[uid].get(b"INTERNALDATE")
-        delivered = got.astimezone(UTC) if isinstance(got, datetime) else None  # imapclient gives local time
-        items.append(writes.NewRaw(src.feed_id, data, "imap", "", user, delivered_at=delivered))
-    return items
+def _retry(
+    client: IMAPClient,
+    *,
+    store: Store,
+    settings: Settings,
+    src: state.Source,
+    lease: Lease,
+    report: PassReport,
+    uids: Sequence[int],
+) -> None:
+    """Store what passes the limits now (stored before: the same row), and run the after action on it."""
+    got = fetch(client, src, uids, settings)
+    report.refusals.update(got.refused)
+    if got.items:
+        with store.write() as session, session.begin():
+            lease.hold(session)
+            writes.save_raw(session=session, items=got.items)
+    if got.refused:
+        log.info("%s: %s message(s) still refused and left in the folder: %s", src.label, len(got.refused), report.note)
+    apply_after(client, src, [u for u in uids if u not in got.refused])
 
 
 def apply_after(client: IMAPClient, src: state.Source, uids: Sequence[int]) -> None:
@@ -313,5 +319,5 @@ def _pass(
         log.error("%s: %s", src.label, report.error)
         state.mark_error(store=store, source_id=src.id, error=report.error)
         return report
-    state.mark_ok(store=store, source_id=src.id)
+    state.mark_ok(store=store, source_id=src.id, note=report.note)
     return report

@@ -164,7 +164,7 @@ class Follower:
                     on_commit=self.on_commit,
                 )
                 self._synced = True
-                state.mark_ok(store=self.store, source_id=src.id)
+                state.mark_ok(store=self.store, source_id=src.id, note=report.note)
                 if report.found:
                     log.info(
                         "%s: %s new message(s), cursor %s/%s",
