@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     health_max_pending_seconds: int = Field(300, ge=1)
     health_min_free_bytes: int = Field(1024 * MIB, ge=0)
     imap_idle_seconds: int = Field(1500, ge=10)
+    # in IDLE, a follower ends IDLE and begins it again this often, and takes a server silent as long for dead
+    imap_idle_check_seconds: int = Field(60, ge=1)
     imap_poll_seconds: int = Field(60, ge=1)
     imap_backoff_max_seconds: int = Field(300, ge=1)
     imap_lease_seconds: int = Field(60, gt=0)

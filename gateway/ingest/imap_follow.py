@@ -1,9 +1,16 @@
 """Following IMAP sources live in `mailfeed serve`: one thread per source.
 
 Each thread owns its connection (imapclient is blocking): connect, run a pass
-(imap.sync_source), then wait in IDLE until the server reports new mail,
-re-issuing IDLE every IMAP_IDLE_SECONDS (servers drop an IDLE after about 30
+(imap.sync_source), then wait in IDLE until the server reports new mail, and
+pass again every IMAP_IDLE_SECONDS (servers drop an IDLE after about 30
 minutes, RFC 2177); where CAPABILITY lacks IDLE, poll every IMAP_POLL_SECONDS.
+A connection can die without a word in IDLE (a NAT entry dropped, a server
+frozen): nothing arrives, no FIN, no BYE, and TCP keepalive would not tell a
+frozen server from a quiet one, its kernel answering the probes. So every
+IMAP_IDLE_CHECK_SECONDS the follower ends IDLE and begins it again (RFC 2177
+allows it; clients do it every few minutes), and a server that does not
+answer the DONE within as long is taken for gone: noticed within twice
+IMAP_IDLE_CHECK_SECONDS, two minutes by default, not half an hour.
 A dropped connection is retried with exponential backoff and jitter, up to
 IMAP_BACKOFF_MAX_SECONDS; a wrong password or a missing folder waits that
 longest delay each time. Every failure is a log line naming the source and a
@@ -29,6 +36,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError
@@ -185,13 +193,10 @@ class Follower:
 
         The lease is renewed meanwhile; LeaseLost is raised after leaving IDLE.
         """
-        client.idle()
+        new_mail = _begin_idle(client)
         self.waiting.set()
         renew_at = time.monotonic() + self.settings.imap_idle_seconds
-        early = _read_with_continuation(client)
-        if any(line.startswith(b"* BYE") for line in early):
-            raise IMAPClientAbortError("the server closed the connection as IDLE began")
-        new_mail = any(_EXISTS.match(line) for line in early)
+        check_at = time.monotonic() + self.settings.imap_idle_check_seconds
         lost: LeaseLost | None = None
         while not self._stop.is_set() and not new_mail and not lost and time.monotonic() < renew_at:
             # A short timeout so a stop is noticed within a second, and the lease renewed in time.
@@ -199,7 +204,10 @@ class Follower:
             # imapclient swallows EOF in IDLE: a server going away says BYE, or just closes.
             if any(r[0] == b"BYE" for r in responses) or (not responses and _closed(client.socket())):
                 raise IMAPClientAbortError("the server closed the connection during IDLE")
-            new_mail = any(len(r) > 1 and r[1] == b"EXISTS" for r in responses)
+            new_mail = _exists(responses)
+            if not new_mail and time.monotonic() >= check_at:
+                new_mail = _check(client, self.settings.imap_idle_check_seconds)
+                check_at = time.monotonic() + self.settings.imap_idle_check_seconds
             try:
                 self.lease.keep()
             except LeaseLost as exc:
@@ -220,6 +228,36 @@ class Follower:
 
 
 _EXISTS = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
+
+
+def _begin_idle(client: IMAPClient) -> bool:
+    """Enter IDLE; True when the server announced new mail as it began."""
+    client.idle()
+    early = _read_with_continuation(client)
+    if any(line.startswith(b"* BYE") for line in early):
+        raise IMAPClientAbortError("the server closed the connection as IDLE began")
+    return any(_EXISTS.match(line) for line in early)
+
+
+def _exists(responses: list[tuple[object, ...]]) -> bool:
+    return any(len(r) > 1 and r[1] == b"EXISTS" for r in responses)
+
+
+def _check(client: IMAPClient, seconds: float) -> bool:
+    """End IDLE, wait up to `seconds` for the server's answer, and begin IDLE again; True on new mail.
+
+    A server that does not answer is gone, though the socket looks open: the
+    connection is shut (a LOGOUT would wait for an answer too) and the timeout raised.
+    """
+    client.socket().settimeout(seconds)
+    try:
+        _, responses = client.idle_done()
+    except OSError:
+        with suppress(Exception):
+            client.shutdown()
+        raise
+    client._set_read_timeout()
+    return _begin_idle(client) or _exists(responses)
 
 
 def _read_with_continuation(client: IMAPClient) -> list[bytes]:
