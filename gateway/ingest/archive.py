@@ -3,21 +3,19 @@
 An mbox file (mbox.py), a Maildir tree or a folder of message files
 (maildir.py), Apple Mail's exported "Name.mbox/" folder, or one message file;
 ingest/backfill.py stores and processes the messages as they are read. Files
-that are no mail (Outlook's, zip and tar archives) are refused, saying what to
-do with them.
+that are no mail (Outlook's, zip and tar archives, zstd-compressed ones) are
+refused, saying what to do with them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.ingest.maildir import emlx_message, maildir_files, maildir_folders, maildir_messages
-from gateway.ingest.mbox import mbox_messages
-from gateway.ingest.reading import DAMAGED, MAX_UNCOMPRESSED, ImportError_, Opener, Read, peek
-from gateway.parse_headers import HEADER_FIELD
+from gateway.ingest.mbox import mbox_messages, mbox_shape
+from gateway.ingest.reading import DAMAGED, HEAD, MAX_UNCOMPRESSED, ImportError_, Opener, Read, looks_like_mail, peek
 
 
 @dataclass
@@ -35,13 +33,13 @@ def open_archive(path: Path) -> Archive:
     """An mbox file (progress in bytes), a Maildir tree (progress in messages), or one message file.
 
     A directory that holds a file named "mbox" and no Maildir is Apple Mail's
-    export ("Team.mbox/", with "Info.plist" or "table_of_contents" beside the mbox): its mbox is read.
-    A file that starts as a message does (an .eml saved from a mail client) is
-    that one message. Outlook's own files are refused, saying how to convert them.
+    export ("Team.mbox/", with "Info.plist" or "table_of_contents" beside the mbox): its mbox is read,
+    and those of the mailboxes inside it. A file that starts as a message does (an .eml saved from a
+    mail client) is that one message. Outlook's own files are refused, saying how to convert them.
     """
     if path.is_dir():
         if (path / "mbox").is_file() and not any((path / d).is_dir() for d in ("cur", "new")):
-            return open_archive(path / "mbox")
+            return _apple_export(path)
         files = sorted(maildir_files(path))
         left_out = maildir_folders(path)
         return Archive(len(files), "messages", maildir_messages(path, files, left_out), left_out)
@@ -54,11 +52,12 @@ def open_archive(path: Path) -> Archive:
     size = path.stat().st_size
     if size == 0:  # an empty mailbox (a folder with no mail yet): nothing to import, said so
         return Archive(0, "bytes", iter(()), [f"{path}: an empty file, no messages"])
-    kind, opener, head = peek(path, _HEAD)
-    if head.startswith(b"From "):
+    kind, opener, head = peek(path, HEAD)
+    shape = mbox_shape(head)
+    if shape is not None:
         expunged: list[str] = []
-        return Archive(size, "bytes", mbox_messages(path, kind, opener, expunged), expunged)
-    if _is_message(emlx_message(head, whole=False)):
+        return Archive(size, "bytes", mbox_messages(path, kind, opener, expunged, shape), expunged)
+    if looks_like_mail(emlx_message(head, whole=False)):
         return Archive(size, "bytes", _one_message(path, kind, opener, size))
     if head.startswith(_PST):
         raise ImportError_(
@@ -82,22 +81,16 @@ def open_archive(path: Path) -> Archive:
     )
 
 
-_HEAD = 4096  # enough of a file to tell what it is
 _PST = b"!BDN"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# fields every mail client and server writes; a text file's "Note: …" first line is none of them
-_MAIL_FIELD = re.compile(
-    rb"^(?:from|date|message-id|subject|received|return-path|mime-version|delivered-to|to):",
-    re.IGNORECASE | re.MULTILINE,
-)
 
 
-def _is_message(head: bytes) -> bool:
-    """Whether `head` starts with a header block that holds a field mail has."""
-    if not HEADER_FIELD.match(head):
-        return False
-    block = re.split(rb"\r?\n\r?\n", head, maxsplit=1)[0]
-    return bool(_MAIL_FIELD.search(block))
+def _apple_export(path: Path) -> Archive:
+    """Apple Mail's "Export Mailbox…" of a mailbox with mailboxes inside it writes each as a "Sub.mbox/"
+    folder, nested as they were, inside "Team.mbox/" beside its own mbox: every one is read, the
+    outer mailbox first (reading only the outer one left the others out without a word)."""
+    boxes = sorted((f for f in maildir_files(path) if f.name == "mbox"), key=lambda f: (len(f.parts), f))
+    return open_archives(boxes)
 
 
 def _one_message(path: Path, kind: str, opener: Opener | None, size: int) -> Iterator[Read]:

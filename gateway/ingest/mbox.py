@@ -3,7 +3,8 @@
 The file may be compressed (reading.py knows how); one damaged halfway stops
 its reading with an error naming the message it stopped at, after what came
 before it was imported. Messages Thunderbird marked deleted are left out and
-counted.
+counted. A byte-order mark or blank lines before the first From_ line, and
+classic Mac OS line ends (CR alone), are read past (mbox_shape).
 """
 
 from __future__ import annotations
@@ -12,14 +13,47 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.ingest.delivered import envelope_date
 from gateway.ingest.reading import DAMAGED, MAX_UNCOMPRESSED, ImportError_, Opener, Read, counted
 from gateway.parse_headers import HEADER_FIELD
 
 
+class Shape(NamedTuple):
+    """How an mbox is read: the bytes before its first From_ line, and whether its lines end in CR alone."""
+
+    start: int = 0
+    cr: bool = False
+
+
+_PLAIN = Shape()
+_BOM = b"\xef\xbb\xbf"
+
+
+def mbox_shape(head: bytes) -> Shape | None:
+    """The Shape of an mbox whose first bytes are `head`; None if it is no mbox.
+
+    A UTF-8 byte-order mark (written by Windows editors and some exporters) and
+    blank lines before the first From_ line are no message: read past, where
+    they made the file "not an mbox". A file with no LF in `head` but a CR
+    before its end is classic Mac OS's (Eudora, Mac OS 9 exports): each CR is
+    read as a line end, where the whole file was one empty message. Only `head`
+    decides, so a file that turns to LF or CRLF later has each of its CRs
+    read as a line end too; no such writer is known.
+    """
+    rest = head.removeprefix(_BOM).lstrip(b" \t\r\n")
+    if not rest.startswith(b"From "):
+        return None
+    return Shape(len(head) - len(rest), b"\n" not in head and b"\r" in head[:-1])
+
+
 def mbox_messages(
-    path: Path, kind: str = "", opener: Opener | None = None, skipped: list[str] | None = None
+    path: Path,
+    kind: str = "",
+    opener: Opener | None = None,
+    skipped: list[str] | None = None,
+    shape: Shape = _PLAIN,
 ) -> Iterator[Read]:
     """Split an mbox in one streaming pass: a message starts at each line beginning "From "
     that follows an empty line (or the From_ line before it) and opens a message: a header
@@ -47,7 +81,8 @@ def mbox_messages(
     deleted = 0
     with path.open("rb") as fh, opener(fh) if opener else fh as stream:
         try:
-            for n, from_line, data in _split(stream):
+            stream.read(shape.start)
+            for n, from_line, data in _split(stream, shape.cr):
                 at = fh.tell()
                 if _expunged(data):
                     deleted += 1
@@ -112,9 +147,10 @@ _BLOCK = 1 << 20
 _ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
-def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
+def _split(stream: io.BufferedIOBase, cr: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
     """(number, From_ line, bytes) of each message in `stream`, numbered from 1; what precedes the
-    first From_ line is not a message. Raises _Damaged once the messages read whole before the damage are out."""
+    first From_ line is not a message. Raises _Damaged once the messages read whole before the damage are out.
+    `cr`: lines end in CR alone, each read as LF (as the messages of an LF mbox are stored)."""
     buf = bytearray()
     n = 0  # From_ lines seen: the message being read is number n
     start = 0  # where the current message's bytes begin (after its From_ line)
@@ -150,7 +186,7 @@ def _split(stream: io.BufferedIOBase) -> Iterator[tuple[int, bytes, bytes]]:
         except DAMAGED as exc:
             raise _Damaged(n, exc) from None
         eof = not block
-        buf += block
+        buf += block.replace(b"\r", b"\n") if cr else block
         if len(buf) - start > MAX_UNCOMPRESSED:  # one message this long is no mail: the memory it would take
             raise _Damaged(n, ValueError(f"a message longer than {MAX_UNCOMPRESSED >> 20} MB, which no mail is"))
 
