@@ -1,6 +1,6 @@
 """`mailfeed import` of the archive shapes a probe found mishandled: an mbox with a byte-order mark or
-blank lines first, classic Mac line ends, zstd, Apple Mail's nested export. The command runs
-in-process (typer's runner), on SQLite."""
+blank lines first, classic Mac line ends, zstd, Apple Mail's nested export, a folder with files that are
+no mail, MH's deleted messages. The command runs in-process (typer's runner), on SQLite."""
 
 from __future__ import annotations
 
@@ -126,3 +126,40 @@ def test_apple_mails_export_reads_the_mailboxes_nested_inside_it(mailfeed: Mailf
     result = mailfeed("import", str(team))
     assert "imported 5, duplicates 0, quarantined 0" in result.stdout and left_out(result) == []
     assert stored(tmp_path) == [mail(n) for n in range(5)]  # the outer mailbox first
+
+
+def test_files_in_a_folder_that_are_no_mail_are_left_out_and_named(mailfeed: Mailfeed, tmp_path: Path) -> None:
+    """Each was quarantined, and a text file that parsed was posted: left out, by name or by first bytes."""
+    folder = tmp_path / "Exported mail"
+    folder.mkdir()
+    (folder / "0001.eml").write_bytes(mail(1))
+    (folder / "0002.eml").write_bytes(mail(2).replace(b"\n", b"\r\n"))
+    (folder / "README.txt").write_bytes(b"Exported by the mail tool.\nOne message a file.\n")
+    (folder / "folderTree.json").write_bytes(b'{"Inbox": {"count": 2}}\n')
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64))
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(32))
+    (folder / "Info.plist").write_bytes(b'<?xml version="1.0"?>\n<plist version="1.0"><dict/></plist>\n')
+    (folder / "table_of_contents").write_bytes(b"\x00\x00\x00\x02toc\x00")
+    (folder / "export-log").write_bytes(b"Status: done\nCount: 2\n\nno errors\n")  # a field, but none mail has
+    (folder / "index").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    result = mailfeed("import", str(folder))
+    assert "imported 2, duplicates 0, quarantined 0, ignored 0, held 0, refused 0 of 2 messages" in result.stdout
+    assert left_out(result) == [
+        f"not imported: {folder}: 5 files that are no mail, by their name "
+        "(Info.plist, README.txt, Thumbs.db, folderTree.json, table_of_contents)",
+        f"not imported: {folder}: 2 files that do not start as mail does, with its header (export-log, index)",
+    ]
+    assert stored(tmp_path) == [mail(1), mail(2).replace(b"\n", b"\r\n")]
+
+
+def test_an_mh_folders_deleted_messages_are_left_out_and_counted(mailfeed: Mailfeed, tmp_path: Path) -> None:
+    """MH's rmm renames message 3 to ",3" and keeps it until purged: it was imported as mail."""
+    inbox = tmp_path / "Mail" / "inbox"
+    inbox.mkdir(parents=True)
+    for name, n in (("1", 1), ("2", 2), (",3", 3), (",14", 14)):
+        (inbox / name).write_bytes(mail(n))
+    (inbox / ".mh_sequences").write_bytes(b"cur: 2\nunseen: 2\n")
+    result = mailfeed("import", str(inbox))
+    assert "imported 2, duplicates 0, quarantined 0" in result.stdout
+    assert left_out(result) == [f"not imported: {inbox}: 2 messages MH marked deleted (files named ,N until purged)"]
+    assert stored(tmp_path) == [mail(1), mail(2)]
