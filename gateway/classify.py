@@ -185,7 +185,11 @@ def _machine(msg: ParsedMessage) -> Verdict | None:
     # organiser's invitations, updates and cancellations so (Google Calendar), as it does the answers
     if auto and auto != "no" and not (auto == "auto-generated" and msg.event_uid):
         return Verdict("ignore", f"automatic mail (Auto-Submitted: {auto}); AUTOMATED_SENDERS can let it in")
-    if h.get("precedence", "").strip().lower() in ("auto_reply", "junk"):
+    precedence = h.get("precedence", "").strip().lower()
+    # junk is vacation(1)'s and some old autoresponders' word, and some newsletter senders'
+    # too: one that says how to unsubscribe is a newsletter, which a team reads
+    newsletter = "list-unsubscribe" in h or "list-id" in h
+    if precedence == "auto_reply" or (precedence == "junk" and not newsletter):
         return Verdict("ignore", f"auto-reply (Precedence: {h['precedence']})")
     for name in ("x-autoreply", "x-autorespond"):
         if name in h:

@@ -347,3 +347,19 @@ def test_google_calendars_invitations_are_posted_and_wordless_answers_in_more_cl
         calendar_answer=True,
     )
     assert "meeting invitation" in classify(answer).reason  # Thunderbird's words, no attendee's own
+
+
+def test_a_newsletter_sent_with_precedence_junk_is_posted_and_an_autoresponders_junk_ignored() -> None:
+    """Some newsletter senders write "Precedence: junk", as vacation(1) does: the newsletter says
+    how to unsubscribe, the autoresponder does not."""
+    letter = msg(
+        "Garden club news, May",
+        sender="news@gardenclub.example",
+        precedence="junk",
+        list_unsubscribe="<https://gardenclub.example/u/1>",
+    )
+    assert classify(letter) == POST
+    assert classify(replace(letter, headers={"precedence": "junk", "list-id": "<news.gardenclub.example>"})) == POST
+    away = msg("I am away", precedence="junk")
+    assert classify(away) == Verdict("ignore", "auto-reply (Precedence: junk)")
+    assert classify(msg("Re: Plan", precedence="auto_reply", list_id="<x>")).action == "ignore"
