@@ -1,4 +1,4 @@
-"""`mailfeed imap add|sync|status`: the IMAP side of the CLI.
+"""`mailfeed imap add|edit|remove|sync|status`: the IMAP side of the CLI.
 
 Registered on the main app by gateway/cli.py (`register`); shares its error
 and settings helpers, imported when a command runs.
@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from gateway.ingest import imap_state
 
 imap_app = typer.Typer(help="IMAP sources: existing mailboxes followed into feeds.", no_args_is_help=True)
 
@@ -31,13 +34,9 @@ def imap_add(
     """Follow one more mailbox into an existing feed SLUG."""
     from gateway.cli import _settings, _store, fail
     from gateway.ingest import imap_state
-    from gateway.ingest.imap import new_source
     from gateway.store import queries
 
-    try:
-        source = new_source(url=url, password_file=password_file, password_env=password_env, after=after)
-    except ValueError as exc:
-        fail(str(exc).replace("--imap-password", "--password"))
+    source = _checked(url=url, password_file=password_file, password_env=password_env, after=after)
     store = _store(_settings())
     with store.write() as session, session.begin():
         feed = queries.feed_by_slug(session=session, slug=slug)
@@ -47,7 +46,130 @@ def imap_add(
             source_id = imap_state.add_source(session=session, feed_id=feed.id, **source)
         except imap_state.SourceExists as exc:
             fail(str(exc))
-    typer.echo(f"IMAP source {source_id}: feed {slug} follows {source['url']}")
+    typer.echo(f"IMAP source {source_id}: feed {slug} follows {imap_state.readable_url(source['url'])}")
+
+
+def _checked(*, url: str, password_file: str | None, password_env: str | None, after: str) -> dict[str, str]:
+    """A source's columns, checked as `feed add --imap` checks them; errors name this group's options."""
+    from gateway.cli import fail
+    from gateway.ingest.imap import new_source
+
+    try:
+        return new_source(url=url, password_file=password_file, password_env=password_env, after=after)
+    except ValueError as exc:
+        fail(str(exc).replace("--imap-", "--"))
+
+
+@imap_app.command("edit")
+def imap_edit(
+    source_id: int,
+    password_file: Annotated[str | None, typer.Option(help="File holding the IMAP password.")] = None,
+    password_env: Annotated[str | None, typer.Option(help="Environment variable holding the IMAP password.")] = None,
+    after: Annotated[str | None, typer.Option(help="After a message is stored: none, seen or move:FOLDER.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="imaps:// for imap:// or another port; the same user, host and folder.")
+    ] = None,
+) -> None:
+    """Change where source ID's password comes from, its after action, or how it is reached.
+
+    The user, host and folder are the mailbox: its cursor counts that folder's
+    UIDs, so another mailbox is another source (refused, naming remove and add).
+    A running `serve` connects again with the change within 10 s.
+    """
+    from gateway.cli import _settings, _store, fail
+    from gateway.ingest import imap_state
+
+    if not (password_file or password_env or after or url):
+        fail("nothing to change: give --password-file, --password-env, --after or --url")
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        src = imap_state.get_source(session=session, source_id=source_id)
+        if src is None:
+            _no_source(source_id)
+        new_password = bool(password_file or password_env)
+        cols = _checked(
+            url=url or src.url,
+            password_file=password_file if new_password else src.password_file,
+            password_env=password_env if new_password else src.password_env,
+            after=src.after if after is None else after,
+        )
+        _same_mailbox(src, cols["url"])
+        try:
+            imap_state.change_source(session=session, src=src, **cols)
+        except imap_state.SourceExists as exc:
+            fail(str(exc))
+    origin = (
+        f"file {cols['password_file']}" if cols["password_file"] else f"environment variable {cols['password_env']}"
+    )
+    typer.echo(
+        f"IMAP source {source_id} ({imap_state.readable_url(cols['url'])}): after={cols['after']}, password from "
+        f"{origin}; a running serve connects again with it within 10 s" + _after_note(src.after, cols["after"])
+    )
+
+
+def _same_mailbox(src: imap_state.Source, url: str) -> None:
+    """Fail unless `url` names the source's user, host and folder (the scheme and port may change)."""
+    from gateway.cli import fail
+    from gateway.ingest import imap_state
+    from gateway.ingest.imap import parse_url
+
+    was, now = parse_url(src.url), parse_url(url)
+    if (now.user, now.host, now.folder) != (was.user, was.host, was.folder):
+        fail(
+            f"{imap_state.readable_url(url)} is another mailbox than source {src.id}'s "
+            f"{imap_state.readable_url(src.url)}, whose cursor counts the UIDs of its folder: follow it with "
+            f"`mailfeed imap add {src.feed_slug} URL …` and stop this one with `mailfeed imap remove {src.id}`"
+        )
+
+
+def _after_note(was: str, now: str) -> str:
+    """What a new after action does to the mail stored before: a pass takes up what it finds not yet done."""
+    if now == was or now == "none":
+        return ""
+    done = "flags \\Seen on" if now == "seen" else f"moves to {now[5:]}"
+    return f"; its next pass also {done} the messages it stored before that are still in the folder"
+
+
+@imap_app.command("remove")
+def imap_remove(source_id: int) -> None:
+    """Stop following source ID: its cursor and lease go; the messages it stored stay in the feed.
+
+    A running `serve` lets go of it within 10 s.
+    """
+    from gateway.cli import _settings, _store
+    from gateway.ingest import imap_state
+    from gateway.ingest.imap import parse_url
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        src = imap_state.get_source(session=session, source_id=source_id)
+        if src is None:
+            _no_source(source_id)
+        user = parse_url(src.url).user
+        stored = imap_state.stored_count(session=session, feed_id=src.feed_id, user=user)
+        sharing = [
+            s.id
+            for s in imap_state.list_sources(session=session)
+            if s.id != src.id and s.feed_id == src.feed_id and parse_url(s.url).user == user
+        ]
+        holder = imap_state.remove_source(session=session, source_id=source_id)
+    if sharing:  # raw rows name the account, not the source: the count is theirs together
+        others = ", ".join(map(str, sharing))
+        kept = (
+            f"the messages it stored stay ({stored} in feed {src.feed_slug} came as {user}, by it and source {others})"
+        )
+    else:
+        kept = f"the {stored} message it stored stays" if stored == 1 else f"the {stored} messages it stored stay"
+    typer.echo(
+        f"removed source {source_id} ({imap_state.readable_url(src.url)}); {kept}"
+        + (f"; serve {holder} stops following it within 10 s" if holder else "")
+    )
+
+
+def _no_source(source_id: int) -> NoReturn:
+    from gateway.cli import fail
+
+    fail(f"no IMAP source {source_id}; `mailfeed imap status` lists them")
 
 
 @imap_app.command("sync")
@@ -143,7 +265,7 @@ def imap_status() -> None:
         when = r.last_error_at.isoformat(timespec="seconds") if r.last_error_at else "?"
         error = f"error at {when}: {r.last_error}" if r.last_error else "ok"
         typer.echo(
-            f"{r.source.id}\t{r.source.feed_slug}\t{r.source.url}\tafter={r.source.after}\t"
+            f"{r.source.id}\t{r.source.feed_slug}\t{imap_state.readable_url(r.source.url)}\tafter={r.source.after}\t"
             f"password from {r.source.password_origin}\tcursor {cursor}\t{lease}\tlast ok {ok}\t{error}"
         )
     if not rows:

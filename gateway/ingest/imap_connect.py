@@ -9,10 +9,17 @@ before the password is sent. The password comes from a file or an
 environment variable named by the source, is read at each connect, and is
 never stored or logged. Errors are `ImapError`s whose message names the
 problem, never the password.
+
+Folder names are text ("Entwürfe"): imapclient puts them into IMAP's modified
+UTF-7 on the wire. A name written in modified UTF-7 ("Entw&APw-rfe", as
+Maildir directories and some clients show it) is taken as the text it
+stands for, so both spellings are one folder and one source.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import logging
 import os
@@ -82,7 +89,7 @@ def parse_url(url: str) -> ImapURL:
         )
     if not parts.hostname or not parts.username:
         raise ValueError(f"IMAP URL {url!r}: give user and host, as in imaps://team@mail.example.com/INBOX")
-    folder = unquote(parts.path.strip("/")) or "INBOX"
+    folder = folder_text(unquote(parts.path.strip("/"))) or "INBOX"
     if folder.upper() == "INBOX":
         folder = "INBOX"  # one folder in any case (RFC 3501 5.1): "inbox" was a second source of it
     return ImapURL(parts.scheme, parts.hostname, port or PORTS[parts.scheme], unquote(parts.username), folder)
@@ -90,8 +97,10 @@ def parse_url(url: str) -> ImapURL:
 
 def parse_after(value: str) -> str:
     """`none`, `seen` or `move:FOLDER`; raises ValueError otherwise."""
-    if value in ("none", "seen") or (value.startswith("move:") and value[5:].strip()):
+    if value in ("none", "seen"):
         return value
+    if value.startswith("move:") and value[5:].strip():
+        return "move:" + folder_text(value[5:])
     raise ValueError(f"after-commit action {value!r}: use none, seen or move:FOLDER")
 
 
@@ -116,6 +125,46 @@ def new_source(*, url: str, password_file: str | None, password_env: str | None,
         "password_env": password_env or "",
         "after": action,
     }
+
+
+# A shifted run of modified UTF-7 (RFC 3501 5.1.3): "&", base64 of UTF-16BE with "," for "/", "-".
+_SHIFTED = re.compile(r"&([A-Za-z0-9+,]*)-")
+
+
+def folder_text(name: str) -> str:
+    """A folder name as text: one in modified UTF-7 ("Entw&APw-rfe") decoded ("Entwürfe"), others as they are.
+
+    imapclient encodes names itself: "Entw&APw-rfe" went out as "Entw&-APw-rfe",
+    a folder that is not there. A name is decoded only when it is modified
+    UTF-7 through and through (printable ASCII, "&-" for "&", runs that are
+    canonical base64 of characters past ASCII) with at least one such run;
+    "R&D" and "Q&A-Archive" are no modified UTF-7 and stay as written.
+    """
+    runs = _SHIFTED.findall(name)
+    rest = _SHIFTED.sub("", name)
+    if not any(runs) or "&" in rest or not all(" " <= c <= "~" for c in rest):
+        return name
+    texts = [t for t in map(_unshifted, runs) if t is not None]
+    if len(texts) != len(runs):
+        return name
+    decoded = iter(texts)
+    return _SHIFTED.sub(lambda _: next(decoded), name)
+
+
+def _unshifted(run: str) -> str | None:
+    """The characters one run stands for ("" is "&"), or None when the run is no canonical modified UTF-7."""
+    if not run:
+        return "&"
+    try:
+        raw = base64.b64decode(run.replace(",", "/") + "=" * (-len(run) % 4), validate=True)
+        text = raw.decode("utf-16-be")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    canonical = base64.b64encode(raw).decode().rstrip("=").replace("/", ",")
+    # printable ASCII is never shifted (RFC 3501 5.1.3): a run holding some is text that looks like one
+    if canonical != run or any(" " <= c <= "~" for c in text):
+        return None
+    return text
 
 
 def _same_folder(a: str, b: str) -> bool:

@@ -23,6 +23,13 @@ shorter) for sources added while it runs and for leases left free or expired
 by other instances. A follower renews its lease while it runs, in IDLE too; when
 another instance has it, the follower closes its connection and ends. A clean
 stop releases the lease, so another instance takes over at its next rescan.
+
+The same rescan lets go of a source that was removed (`mailfeed imap remove`):
+its follower leaves IDLE, logs out and ends, within RESCAN_SECONDS. A source
+that was changed (`mailfeed imap edit`: password, after action) is read again
+and connected to anew, since a connection keeps what was read when it was
+made: the change is used within RESCAN_SECONDS too (after a pass running
+then), also by a follower waiting out the backoff of a wrong password.
 """
 
 from __future__ import annotations
@@ -81,8 +88,10 @@ class Follower:
         self.on_commit = on_commit
         self.lease = lease or Lease(store, source_id, instance_id(), settings.imap_lease_seconds)
         self.waiting = threading.Event()  # set while in IDLE or between polls: caught up
+        self.src: state.Source | None = None  # the source as read for the connection now
         self._synced = False  # this connection has completed a pass
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a stop or a reconnect: leave IDLE, a poll or a backoff now
         self._thread = threading.Thread(target=self._run, name=f"imap-{source_id}", daemon=True)
 
     def start(self) -> None:
@@ -90,10 +99,19 @@ class Follower:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def reconnect(self) -> None:
+        """Read the source again and connect with it (it was edited): after the pass that runs now, if any."""
+        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
+        self.request_stop()
         self._thread.join(timeout=timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     @property
     def alive(self) -> bool:
@@ -104,13 +122,17 @@ class Follower:
             self.lease.keep()
             self._keep_following()
         except LeaseLost as exc:  # not ours any more: nothing to release
-            log.warning("IMAP source %s: %s; no longer following it here", self.source_id, exc)
+            if self._removed():
+                log.info("IMAP source %s was removed; no longer following it", self.source_id)
+            else:
+                log.warning("IMAP source %s: %s; no longer following it here", self.source_id, exc)
             return
         self.lease.release()  # a clean stop: another instance may take over at once
 
     def _keep_following(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            self._wake.clear()  # a stop from now on is seen by _interrupted(), which looks at both
             label = f"IMAP source {self.source_id}"
             try:  # reading the source too: a database away for a moment must not end the thread
                 with self.store.read() as session:
@@ -118,9 +140,9 @@ class Follower:
                 if src is None:
                     log.info("IMAP source %s was removed; no longer following it", self.source_id)
                     return
-                label = src.label
+                label, self.src = src.label, src
                 self._follow(src)
-                return  # stopped
+                continue  # stopped, or told to reconnect: the loop tells which
             except LeaseLost:
                 raise
             except (ImapError, *TRANSIENT) as exc:
@@ -140,17 +162,28 @@ class Follower:
                 log.exception("%s: unexpected failure; retrying in %.0f s", label, delay)
             self.waiting.clear()
             self._record_error(error)
-            if self._wait(delay):
-                return
+            self._wait(delay)
 
-    def _wait(self, seconds: float) -> bool:
-        """Wait, renewing the lease when due; True when stopped. Raises LeaseLost."""
+    def _interrupted(self) -> bool:
+        """Stopped, or told to reconnect."""
+        return self._stop.is_set() or self._wake.is_set()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait, renewing the lease when due, until the time is up or we are interrupted. Raises LeaseLost."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            if self._stop.wait(min(left, self.lease.renew_every, 1.0)):
-                return True
+        # the timeout also catches a stop whose wake-up the loop above cleared
+        while not self._interrupted() and (left := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(left, self.lease.renew_every, 1.0)):
+                return
             self.lease.keep()
-        return self._stop.is_set()
+
+    def _removed(self) -> bool:
+        """Whether the source's row is gone (the lease went with it); False when that cannot be told."""
+        try:
+            with self.store.read() as session:
+                return state.get_source(session=session, source_id=self.source_id) is None
+        except Exception:
+            return False
 
     def _record_error(self, error: str) -> None:
         try:
@@ -162,7 +195,7 @@ class Follower:
         self._synced = False
         with connected(src, ca_file=self.settings.imap_ca_file) as client:
             idle = client.has_capability("IDLE")
-            while not self._stop.is_set():
+            while not self._interrupted():
                 report = sync_source(
                     client,
                     store=self.store,
@@ -198,7 +231,7 @@ class Follower:
         renew_at = time.monotonic() + self.settings.imap_idle_seconds
         check_at = time.monotonic() + self.settings.imap_idle_check_seconds
         lost: LeaseLost | None = None
-        while not self._stop.is_set() and not new_mail and not lost and time.monotonic() < renew_at:
+        while not self._interrupted() and not new_mail and not lost and time.monotonic() < renew_at:
             # A short timeout so a stop is noticed within a second, and the lease renewed in time.
             responses = client.idle_check(timeout=min(1.0, self.lease.renew_every))
             # imapclient swallows EOF in IDLE: a server going away says BYE, or just closes.
@@ -223,7 +256,7 @@ class Follower:
             self._wait(self.settings.imap_poll_seconds)
         finally:
             self.waiting.clear()
-        if not self._stop.is_set():
+        if not self._interrupted():
             client.noop()  # lets the server tell us about new messages before the next SEARCH
 
 
@@ -330,12 +363,19 @@ class Followers:
         self._thread.start()
 
     def scan(self) -> None:
-        """Start following each source not followed here whose lease we can take."""
+        """Start following each source not followed here whose lease we can take; let go of removed ones.
+
+        A follower whose source changed since it connected is told to reconnect.
+        """
         with self.store.read() as session:
             sources = state.list_sources(session=session)
+        self._let_go({src.id for src in sources})
         for src in sources:
             running = self.followers.get(src.id)
             if running is not None and running.alive:
+                if running.src is not None and running.src != src:
+                    log.info("%s was changed; connecting again with it", src.label)
+                    running.reconnect()
                 continue
             lease = Lease(self.store, src.id, self.holder, self.settings.imap_lease_seconds)
             claim = lease.take()
@@ -346,6 +386,17 @@ class Followers:
             follower = Follower(self.store, self.settings, src.id, self.on_commit, lease)
             self.followers[src.id] = follower
             follower.start()
+
+    def _let_go(self, listed: set[int]) -> None:
+        """Stop the followers of sources no longer listed; forget them once they have ended."""
+        for source_id, follower in list(self.followers.items()):
+            if source_id in listed:
+                continue
+            if not follower.alive:
+                del self.followers[source_id]
+            elif not follower.stopping:
+                log.info("IMAP source %s was removed; no longer following it", source_id)
+                follower.request_stop()
 
     @property
     def following(self) -> list[int]:

@@ -19,13 +19,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.store.db import Store
-from gateway.store.models import Feed, utcnow
+from gateway.store.models import Feed, RawMessage, utcnow
 from gateway.store.models_imap import ImapCursor, ImapSource
 
 
@@ -44,7 +45,7 @@ class Source:
     @property
     def label(self) -> str:
         """How log lines and errors name the source."""
-        return f"IMAP source {self.id} ({self.url}) of feed {self.feed_slug}"
+        return f"IMAP source {self.id} ({readable_url(self.url)}) of feed {self.feed_slug}"
 
     @property
     def password_origin(self) -> str:
@@ -67,6 +68,17 @@ class SourceExists(Exception):
     """The feed follows this URL already."""
 
 
+def readable_url(url: str) -> str:
+    """A stored URL with its folder as text ("…/Entwürfe", stored as "…/Entw%C3%BCrfe"), for people to read.
+
+    A folder with a control character stays encoded: `imap status` lines are tab-separated.
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    folder = unquote(path)
+    return f"{scheme}{sep}{netloc}{slash}{folder}" if folder.isprintable() else url
+
+
 def add_source(*, session: Session, feed_id: int, url: str, password_file: str, password_env: str, after: str) -> int:
     clash = session.scalar(
         sa.select(ImapSource.id).where(ImapSource.feed_id == feed_id, ImapSource.url == url)  # type: ignore[call-overload]
@@ -78,6 +90,50 @@ def add_source(*, session: Session, feed_id: int, url: str, password_file: str, 
     session.flush()
     assert src.id is not None
     return src.id
+
+
+def change_source(
+    *, session: Session, src: Source, url: str, password_file: str, password_env: str, after: str
+) -> None:
+    """Set the columns `mailfeed imap edit` changes; raises SourceExists when another source of the feed has `url`."""
+    clash = session.scalar(
+        sa.select(ImapSource.id).where(  # type: ignore[call-overload]
+            ImapSource.feed_id == src.feed_id, ImapSource.url == url, ImapSource.id != src.id
+        )
+    )
+    if clash is not None:
+        raise SourceExists(f"this feed follows {readable_url(url)} already (source {clash})")
+    session.execute(
+        sa.update(ImapSource)
+        .where(ImapSource.id == src.id)  # type: ignore[arg-type]
+        .values(url=url, password_file=password_file, password_env=password_env, after=after)
+    )
+
+
+def remove_source(*, session: Session, source_id: int) -> str:
+    """Delete a source with its cursor (and its lease, columns of its row); return who held the lease, "" if none.
+
+    The row is locked first, so a follower's batch that holds the lease either
+    commits before (its cursor row is then deleted too) or finds the row gone
+    and rolls back (LeaseLost): no cursor outlives its source.
+    """
+    c = ImapSource.__table__.c  # type: ignore[attr-defined]
+    row = session.execute(
+        sa.select(c.lease_holder, c.lease_expires_at).where(c.id == source_id).with_for_update()
+    ).first()
+    session.execute(sa.delete(ImapCursor).where(ImapCursor.source_id == source_id))  # type: ignore[arg-type]
+    session.execute(sa.delete(ImapSource).where(ImapSource.id == source_id))  # type: ignore[arg-type]
+    held = row is not None and row[0] and row[1] is not None and row[1] > utcnow()
+    return str(row[0]) if row is not None and held else ""
+
+
+def stored_count(*, session: Session, feed_id: int, user: str) -> int:
+    """Messages the feed has from IMAP as `user`: a raw row keeps the account it came from, not the source."""
+    r = RawMessage.__table__.c  # type: ignore[attr-defined]
+    found = session.scalar(
+        sa.select(sa.func.count()).where(r.feed_id == feed_id, r.source == "imap", r.envelope_to == user)
+    )
+    return int(found or 0)
 
 
 def _sources(session: Session, source_id: int | None = None) -> list[tuple[Source, ImapSource]]:
