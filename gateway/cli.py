@@ -130,6 +130,7 @@ def feed_add(
     """Create a feed: mail to ADDRESS becomes posts in feed SLUG (and, with --imap, mail in that mailbox)."""
     import re
 
+    from gateway.ingest import imap_state
     from gateway.store import writes
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", slug):
@@ -142,13 +143,12 @@ def feed_add(
         with store.write() as session, session.begin():
             feed = writes.add_feed(session=session, slug=slug, address=address, title=title)
             if source is not None:
-                from gateway.ingest import imap_state
-
                 assert feed.id is not None
                 imap_state.add_source(session=session, feed_id=feed.id, **source)
     except writes.FeedExists as exc:
         fail(str(exc))
-    typer.echo(f"feed {feed.slug} <{feed.address}> created" + (f", following {source['url']}" if source else ""))
+    following = f", following {imap_state.readable_url(source['url'])}" if source else ""
+    typer.echo(f"feed {feed.slug} <{feed.address}> created{following}")
 
 
 def _imap_source(

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from gateway.config import Settings
 from gateway.digest.runs import LEASE
+from gateway.ingest.imap_state import readable_url
 from gateway.store.db import Store
 from gateway.store.models import Feed, RawMessage
 from gateway.store.models_digest import DigestRun
@@ -214,7 +215,7 @@ def imap_sources(store: Store, now: datetime) -> list[Report]:
             {
                 "id": r.id,
                 "feed": r.slug,
-                "label": f"IMAP source {r.id} ({r.url}) of feed {r.slug}",
+                "label": f"IMAP source {r.id} ({readable_url(r.url)}) of feed {r.slug}",
                 "state": state,
                 "last_ok_at": r.last_ok_at,
                 "last_error": r.last_error,

@@ -253,7 +253,7 @@ def test_imap_urls_and_errors_are_for_admins_only(settings: Settings, store: Sto
         source_id = imap_state.add_source(
             session=session,
             feed_id=feed_id,
-            url="imaps://team@mail.example.com/INBOX",
+            url="imaps://team@mail.example.com/Entw%C3%BCrfe",
             password_file="",
             password_env="TEAM_PW",
             after="none",
@@ -272,5 +272,5 @@ def test_imap_urls_and_errors_are_for_admins_only(settings: Settings, store: Sto
         assert src["state"] == "error" and src["last_error"] == ""
         assert "mail.example.com" not in json.dumps(src)
     admin = source("root@example.com")
-    assert admin["label"] == f"IMAP source {source_id} (imaps://team@mail.example.com/INBOX) of feed team"
+    assert admin["label"] == f"IMAP source {source_id} (imaps://team@mail.example.com/Entwürfe) of feed team"
     assert admin["last_error"] == "LOGIN failed for team at mail.example.com"

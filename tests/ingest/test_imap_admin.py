@@ -223,6 +223,8 @@ def test_cli_imap_edit_remove_and_folders_shown_as_text(dovecot: Dovecot, tmp_pa
         "by it and source 2)\n"
     )
     assert [line.split("\t")[0] for line in run("imap", "status").stdout.splitlines()] == ["2"]
+    other = run("feed", "add", "ops", "ops@example.com", "--imap", f"{base}/Entw%C3%BCrfe", "--imap-password-env", "X")
+    assert other.stdout == f"feed ops <ops@example.com> created, following {base}/Entwürfe\n"
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'mailfeed.sqlite3'}", upgrade=False)
     try:
         with store.read() as session:
