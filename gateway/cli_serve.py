@@ -24,7 +24,6 @@ from gateway.store.db import Store
 log = logging.getLogger("gateway")
 
 
-@dataclass(frozen=True)
 class CannotListen(Exception):
     """The SMTP port is taken, or not ours to bind; the message says which address."""
 

@@ -36,6 +36,25 @@ def test_serve_with_every_part_off_refuses_to_start_saying_why(tmp_path: Path) -
     assert "nothing to serve: SMTP, web, IMAP and digests are all off" in result.stderr
 
 
+def test_serve_on_a_taken_smtp_port_says_so_and_exits_1(tmp_path: Path) -> None:
+    """The first thing to go wrong on a new machine: another server has port 2525."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = serve_env(f"sqlite:///{tmp_path}/x.sqlite3", tmp_path, smtp_port=str(port))
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "serve", "--no-web", "--no-digests", "--no-imap"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"mailfeed: error: cannot listen for SMTP on 127.0.0.1:{port}:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_an_smtp_only_instance_and_a_web_only_instance_share_one_database(db_url: str, tmp_path: Path) -> None:
     store = open_store(db_url, upgrade=False)
