@@ -69,14 +69,15 @@ class Failure:
     step: str
     reason: str
     retry: bool = False  # DNS could not answer now: the same bytes may pass later
+    message_id: str | None = None  # when the parse got that far: the quarantine list names it
 
 
 def analyse(job: Job) -> Analysis | Failure:
     """Steps 3 to 6 on one message; pure, so it can run in a worker process."""
-    step = "parse"
+    step, message_id = "parse", None
     try:
         msg = parse(job.data)
-        step = "classify"
+        step, message_id = "classify", msg.message_id
         verdict = classify(msg, allowed=job.allowed, envelope_from=job.envelope_from, automated=job.automated)
         step = "authenticate"
         checked = authenticate(msg, job)
@@ -89,12 +90,12 @@ def analyse(job: Job) -> Analysis | Failure:
         chain = thread.reply_chain(msg.message_id, msg.in_reply_to, msg.references)
         index_key, index_chain = thread.thread_index_keys(msg.headers.get("thread-index"))
     except ParseError as exc:
-        return Failure(step, str(exc))
+        return Failure(step, str(exc), message_id=message_id)
     except TempError as exc:
-        return Failure(step, f"DNS could not answer ({exc})", retry=True)
+        return Failure(step, f"DNS could not answer ({exc})", retry=True, message_id=message_id)
     except Exception as exc:  # a bug or a hostile message: quarantine, never crash
         log.exception("raw %s: %s failed", job.raw_id, step, extra={"raw_id": job.raw_id})
-        return Failure(step, f"{type(exc).__name__}: {exc}")
+        return Failure(step, f"{type(exc).__name__}: {exc}", message_id=message_id)
     return Analysis(
         msg.message_id,
         chain,

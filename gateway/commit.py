@@ -57,11 +57,12 @@ def commit_one(
         return _quarantine(session, row.id, POSTMASTER, getattr(result, "message_id", None))
     if isinstance(result, Failure):
         reason = f"{result.step}: {result.reason}"
+        mid = result.message_id
         if not result.retry:
-            return _quarantine(session, row.id, reason)
+            return _quarantine(session, row.id, reason, mid)
         if utcnow() - row.received_at < DEFER_FOR:
-            return _defer(session, row.id, reason)
-        return _quarantine(session, row.id, f"{reason}, still {DEFER_FOR_WORDS} after it came")
+            return _defer(session, row.id, reason, mid)
+        return _quarantine(session, row.id, f"{reason}, still {DEFER_FOR_WORDS} after it came", mid)
     tag = _tag(row.envelope_to, key)
     if tag is not None and tag[0] in ("b", "u", "d"):
         return _digest_mail(session, row, result, tag)
@@ -163,8 +164,8 @@ def _quarantine(session: sa.orm.Session, raw_id: int, reason: str, message_id: s
     return "quarantined"
 
 
-def _defer(session: sa.orm.Session, raw_id: int, reason: str) -> str:
+def _defer(session: sa.orm.Session, raw_id: int, reason: str, message_id: str | None) -> str:
     reason = f"{reason}; tried again every {RETRY_DEFERRED_SECONDS // 60} minutes for {DEFER_FOR_WORDS} after it came"
-    writes.set_raw_status(session=session, raw_id=raw_id, status="deferred", reason=reason)
+    writes.set_raw_status(session=session, raw_id=raw_id, status="deferred", reason=reason, message_id=message_id)
     log.warning("raw %s deferred: %s", raw_id, reason, extra={"raw_id": raw_id})
     return "deferred"

@@ -214,7 +214,9 @@ def test_a_sender_whose_dns_cannot_answer_is_deferred_then_posted(
         assert got[raw["late@x"]][1].endswith("tried again every 5 minutes for a day after it came")
         assert got[raw["old@x"]][0] == "quarantined" and got[raw["old@x"]][1].endswith("still a day after it came")
         with store.read() as session:
-            assert [r.status for r in queries.quarantined(session=session)] == ["deferred", "quarantined"]
+            listed = queries.quarantined(session=session)
+        assert [r.status for r in listed] == ["deferred", "quarantined"]
+        assert [r.message_id for r in listed] == ["late@x", "old@x"]  # read before DNS was asked: named
         assert "_dmarc.lax.example" in dns.queries
         due = time.monotonic() + 60
         assert pipeline.retry_deferred(store, due) == due and by_raw(store)[raw["late@x"]][0] == "deferred"
