@@ -110,8 +110,30 @@ class FileResolver:
         return [found] if isinstance(found, str) else list(found)
 
 
+def check_records_file(path: str) -> None:
+    """Read `file:`'s records as FileResolver will: a JSON object of names to a record or a list of them.
+
+    Raises ValueError, saying what is wrong, when the file is missing, unreadable or not such an object.
+    """
+    try:
+        records = json.loads(Path(path).read_text())  # as FileResolver reads it
+    except FileNotFoundError:
+        raise ValueError("no such file (give a JSON file of DNS records)") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError:
+        raise ValueError("is not JSON: not UTF-8 text") from None
+    if not isinstance(records, dict):
+        raise ValueError('must hold a JSON object of records, e.g. {"example.com": ["v=spf1 -all"]}')
+    for name, found in records.items():
+        if not isinstance(found, str) and not (isinstance(found, list) and all(isinstance(r, str) for r in found)):
+            raise ValueError(f"{name!r} must map to a record or a list of records, as strings")
+
+
 def resolver_for(setting: str) -> Resolver:
-    """`system`, `dns:HOST[:PORT]` or `file:/path/to/records.json` (config.py checked the form)."""
+    """`system`, `dns:HOST[:PORT]` or `file:/path/to/records.json` (config.py checked the form and the file)."""
     if setting.startswith("file:"):
         return FileResolver(setting[5:])
     if setting.startswith("dns:"):

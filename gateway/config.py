@@ -7,12 +7,15 @@ Imports nothing from gateway.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+import re
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -23,6 +26,15 @@ from pydantic_settings import (
 )
 
 MIB = 1024 * 1024
+
+# MAILFEED_* variables that are no setting but are read on purpose: the TOML file's path, the
+# shared mail corpus of the tests and bench (tests/conftest.py, .ci/run) and the soak test's count
+NOT_SETTINGS = frozenset({"MAILFEED_CONFIG", "MAILFEED_CORPUS", "MAILFEED_SOAK_MESSAGES"})
+
+# An address as mailfeed writes it in From: and compares it with a reader's: local@domain alone
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_ADDRESS = re.compile(rf"[^\s@<>()\[\],;:\"\\]+@{_LABEL}(?:\.{_LABEL})*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class ConfigError(Exception):
@@ -98,8 +110,54 @@ class Settings(BaseSettings):
     @field_validator("relay_url")
     @classmethod
     def _known_relay(cls, value: str) -> str:
-        if value and urlsplit(value).scheme not in ("smtp", "smtps", "smtp+starttls"):
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
             raise ValueError("must be smtp://, smtps:// or smtp+starttls://")
+        if not parts.hostname:
+            raise ValueError(
+                "names no host: give smtp://host:25, smtps://user:pass@host:465 or smtp+starttls://user:pass@host:587"
+            )
+        _check_port(parts)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+            raise ValueError("must be http:// or https:// and a host, e.g. https://feed.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a ?query or #fragment: links are made by adding a path to it")
+        _check_port(parts)
+        return value
+
+    @field_validator("digest_from")
+    @classmethod
+    def _from_address(cls, value: str) -> str:
+        if value and not _ADDRESS.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is no email address (give the address alone, e.g. feed@example.com;"
+                " digests are sent under the feed's title)"
+            )
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not _ADDRESS.fullmatch(part.strip()):
+                raise ValueError(f"{part.strip()!r} is no email address (give addresses, comma-separated)")
+        return value
+
+    @field_validator("proxy_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not _HEADER_NAME.fullmatch(value):
+            raise ValueError("must be an HTTP header name: letters, digits and -, e.g. X-Forwarded-Email")
         return value
 
     @field_validator("digest_clock_start")
@@ -145,7 +203,11 @@ class Settings(BaseSettings):
             from gateway.authenticity import dns_server
 
             dns_server(value)  # its ValueError says what is wrong
-        elif value != "system" and not value.startswith("file:"):
+        elif value.startswith("file:"):
+            from gateway.authenticity import check_records_file
+
+            check_records_file(value.removeprefix("file:"))  # here, not at each message's DKIM check
+        elif value != "system":
             raise ValueError("must be system, dns:HOST[:PORT] or file:/path/to/records.json")
         return value
 
@@ -242,6 +304,51 @@ class Settings(BaseSettings):
             return False
 
 
+def _check_port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # not a number, or out of range
+        raise ValueError(f"bad port {parts.netloc.rpartition(':')[2]!r}") from None
+
+
+def _variables() -> frozenset[str]:
+    """Every MAILFEED_* variable mailfeed or its tests read."""
+    return frozenset(f"MAILFEED_{field.upper()}" for field in Settings.model_fields) | NOT_SETTINGS
+
+
+def _near(name: str) -> str:
+    """' (did you mean MAILFEED_X?)' for the setting `name` most likely misspells, or ''."""
+    known = sorted(n.removeprefix("MAILFEED_") for n in _variables())
+    close = difflib.get_close_matches(name.removeprefix("MAILFEED_"), known, n=1)  # the prefix alike in all
+    return f" (did you mean MAILFEED_{close[0]}?)" if close else ""
+
+
+def _unknown_variables() -> list[str]:
+    """The MAILFEED_* environment variables that name no setting (their values are not shown: a
+    misspelt MAILFEED_DATABASE_URL holds a password)."""
+    known = _variables()
+    return [
+        f"{key}: no such setting{_near(key.upper())}"
+        for key in sorted(os.environ)
+        if key.upper().startswith("MAILFEED_") and key.upper() not in known
+    ]
+
+
+def _toml_problem(path: str) -> str | None:
+    """What keeps the TOML file at `path` from being read, or None."""
+    if not Path(path).is_file():
+        return f"MAILFEED_CONFIG={path!r}: no such file"
+    try:
+        tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"MAILFEED_CONFIG={path!r}: cannot be read: {exc.strerror or exc}"
+    except UnicodeDecodeError:
+        return f"MAILFEED_CONFIG={path!r}: not UTF-8 text, as TOML must be"
+    except tomllib.TOMLDecodeError as exc:
+        return f"MAILFEED_CONFIG={path!r}: not valid TOML: {exc}"
+    return None
+
+
 def _entries(value: str) -> frozenset[str]:
     """A comma-separated setting's entries, lower-cased, empty ones left out."""
     return frozenset(p.strip().lower() for p in value.split(",") if p.strip())
@@ -250,16 +357,23 @@ def _entries(value: str) -> frozenset[str]:
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings from the environment (and MAILFEED_CONFIG), or fail naming the setting.
 
-    Raises ConfigError whose message names each bad setting and the value given.
+    Raises ConfigError whose message names each bad setting and the value given, and each
+    MAILFEED_* variable that is no setting.
     """
+    problems = _unknown_variables()
     toml = os.environ.get("MAILFEED_CONFIG")
-    if toml and not Path(toml).is_file():
-        raise ConfigError(f"MAILFEED_CONFIG={toml!r}: no such file")
+    toml_problem = _toml_problem(toml) if toml else None
+    if toml_problem:
+        raise ConfigError("; ".join([*problems, toml_problem]))
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             name = "MAILFEED_" + "_".join(str(p) for p in err["loc"]).upper()
-            problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+            # a key of the TOML file that is no setting (a variable that is none was named above)
+            message = f"no such setting{_near(name)}" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{name}={err.get('input')!r}: {message}")
         raise ConfigError("; ".join(problems)) from None
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return settings
