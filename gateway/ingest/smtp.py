@@ -33,14 +33,23 @@ from gateway import keys
 from gateway.config import Settings
 from gateway.ingest.raw_writer import RawWriter, storage_full
 from gateway.ingest.smtp_feeds import FeedDirectory
-from gateway.ingest.smtp_protocol import GatewaySMTP, peer
+from gateway.ingest.smtp_protocol import GatewaySMTP, Logged, peer
 from gateway.limits import RateLimiter, limits_of
 from gateway.logs import header_message_id
 from gateway.pipeline import Rejected, precheck
 from gateway.store import writes
 from gateway.store.db import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)  # smtp_protocol.py and raw_writer.py log here too
+
+
+def _from_smtp(record: logging.LogRecord) -> bool:
+    """Every line of the SMTP side carries `source` "smtp", as processing's lines about the same message do."""
+    record.__dict__.setdefault("source", "smtp")
+    return True
+
+
+log.addFilter(_from_smtp)
 
 REPLY_OK = "250 2.0.0 OK: queued as {ids}"
 REPLY_RCPT_OK = "250 2.1.5 OK"
@@ -75,19 +84,17 @@ class Handler:
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if not _storable(address):
-            log.info("refused MAIL FROM from %s: address not storable", peer(session), extra={"peer": peer(session)})
-            return REPLY_BAD_SENDER
+        if not _storable(address):  # not named: it may hold control characters
+            return _refused(session, "MAIL FROM", REPLY_BAD_SENDER)
         if not (address.isascii() or envelope.smtp_utf8):  # RFC 6531 3.4
-            log.info("refused MAIL FROM from %s: non-ASCII without SMTPUTF8", peer(session), extra=_about(session))
-            return REPLY_NEEDS_SMTPUTF8
-        client = str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
+            return _refused(session, f"MAIL FROM <{address}>", REPLY_NEEDS_SMTPUTF8)
+        client = peer(session)
         if not self.per_client.allow(client):
-            log.info("refused MAIL FROM <%s> from %s: client over its rate", address, client, extra={"peer": client})
-            return REPLY_RATE.format(who=f"client {client}", n=self.settings.rate_per_client)
+            reply = REPLY_RATE.format(who=f"client {client}", n=self.settings.rate_per_client)
+            return _refused(session, f"MAIL FROM <{address}>", reply)
         if _sender(address) and not self.per_sender.allow(address.lower(), take=False):  # taken once accepted
-            log.info("refused MAIL FROM <%s> from %s: sender over its rate", address, client, extra={"peer": client})
-            return REPLY_RATE.format(who=f"<{address}>", n=self.settings.rate_per_sender)
+            reply = REPLY_RATE.format(who=f"<{address}>", n=self.settings.rate_per_sender)
+            return _refused(session, f"MAIL FROM <{address}>", reply)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
@@ -95,15 +102,12 @@ class Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        if not _storable(address):
-            log.info("refused RCPT from %s: address not storable", peer(session), extra=_about(session))
-            return REPLY_BAD_RECIPIENT
+        if not _storable(address):  # not named: it may hold control characters
+            return _refused(session, "RCPT", REPLY_BAD_RECIPIENT)
         if not (address.isascii() or envelope.smtp_utf8):  # RFC 6531 3.4
-            log.info("refused RCPT from %s: non-ASCII without SMTPUTF8", peer(session), extra=_about(session))
-            return REPLY_NEEDS_SMTPUTF8
+            return _refused(session, f"RCPT <{address}>", REPLY_NEEDS_SMTPUTF8)
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
-            log.info("refused RCPT <%s> from %s: too many recipients", address, peer(session), extra=_about(session))
-            return REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients)
+            return _refused(session, f"RCPT <{address}>", REPLY_TOO_MANY_RCPT.format(n=self.settings.max_recipients))
         # answered from the directory's cache; a thread only when it must read the database
         feed_id = (
             self.feeds.lookup(address) if self.feeds.fresh() else await asyncio.to_thread(self.feeds.lookup, address)
@@ -113,19 +117,12 @@ class Handler:
         if keys.looks_signed(keys.split_sub_address(address)[1] or "") and await asyncio.to_thread(
             self.feeds.forged, address
         ):
-            log.info("refused RCPT <%s> from %s: forged tag", address, peer(session), extra=_about(session, feed_id))
-            return REPLY_FORGED_TAG.format(address=address)
+            return _refused(session, f"RCPT <{address}>", REPLY_FORGED_TAG.format(address=address), feed_id)
         policy = self.feeds.policy(feed_id)
         sender = _sender(envelope.mail_from)
         if sender and not policy.may_post(sender) and policy.unknown == "refuse":
-            log.info(
-                "refused RCPT <%s> from %s: sender <%s> not allowed",
-                address,
-                peer(session),
-                sender,
-                extra=_about(session, feed_id),
-            )
-            return REPLY_SENDER_REFUSED.format(sender=sender, address=address)
+            reply = REPLY_SENDER_REFUSED.format(sender=sender, address=address)
+            return _refused(session, f"RCPT <{address}>", reply, feed_id)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return REPLY_RCPT_OK
@@ -139,8 +136,7 @@ class Handler:
             else await asyncio.to_thread(self.feeds.postmaster_feed, address)
         )
         if keeper is None:
-            log.info("refused RCPT <%s> from %s: no such feed", address, peer(session), extra=_about(session))
-            return REPLY_NO_SUCH_FEED.format(address=address)
+            return _refused(session, f"RCPT <{address}>", REPLY_NO_SUCH_FEED.format(address=address))
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return REPLY_RCPT_OK
@@ -153,41 +149,73 @@ class Handler:
         except Rejected as exc:
             message_id = header_message_id(data)
             log.info(
-                "<%s> refused from %s: %s",
-                message_id or "-",
+                "%s refused from %s: %s",
+                _named(message_id),
                 peer(session),
                 exc.reply,
                 extra=_about(session, message_id=message_id),
             )
-            return exc.reply
+            return Logged(exc.reply)
         items = self._raw_items(data, session, envelope)
+        saving = asyncio.ensure_future(self.writer.save(items))
         try:
-            ids = await self.writer.save(items)
+            ids = await asyncio.shield(saving)
+        except asyncio.CancelledError:  # the client hung up after the final dot: the save goes on, and is logged
+            saving.add_done_callback(partial(self._saved_after_hang_up, data, session, envelope, items))
+            raise
         except Exception as exc:
             if storage_full(exc):
                 message_id = header_message_id(data)
                 log.error(
-                    "<%s> cannot be stored: storage full (%s)",
-                    message_id or "-",
+                    "%s refused from %s: %s (storage full: %s)",
+                    _named(message_id),
+                    peer(session),
+                    REPLY_STORAGE_FULL,
                     exc,
                     extra=_about(session, message_id=message_id),
                 )
-                return REPLY_STORAGE_FULL
+                return Logged(REPLY_STORAGE_FULL)
             raise
+        self._accepted(data, session, envelope, items, ids)
+        return REPLY_OK.format(ids=",".join(map(str, ids)))
+
+    def _accepted(
+        self,
+        data: bytes,
+        session: Session,
+        envelope: Envelope,
+        items: list[writes.NewRaw],
+        ids: list[int],
+        end: str = "",
+    ) -> None:
+        """A message is committed: it counts against its sender's rate, and each raw row is logged."""
         if sender := _sender(envelope.mail_from):
             self.per_sender.allow(sender.lower())  # one message more from this sender this minute
         message_id = header_message_id(data)
         for item, raw_id in zip(items, ids, strict=True):
             log.info(
-                "<%s> accepted from %s as raw %s of feed %s (%s bytes)",
-                message_id or "-",
+                "%s accepted from %s as raw %s of feed %s (%s bytes)%s",
+                _named(message_id),
                 peer(session),
                 raw_id,
                 item.feed_id,
                 len(data),
+                end,
                 extra=_about(session, item.feed_id, message_id, raw_id),
             )
-        return REPLY_OK.format(ids=",".join(map(str, ids)))
+
+    def _saved_after_hang_up(
+        self,
+        data: bytes,
+        session: Session,
+        envelope: Envelope,
+        items: list[writes.NewRaw],
+        saving: asyncio.Future[list[int]],
+    ) -> None:
+        """The save of a session that ended before its reply: committed all the same (a retry is a
+        duplicate), so it is accepted and logged as any; a failure was logged by the writer."""
+        if not saving.cancelled() and saving.exception() is None:
+            self._accepted(data, session, envelope, items, saving.result(), "; the session ended before the reply")
 
     def _raw_items(self, data: bytes, session: Session, envelope: Envelope) -> list[writes.NewRaw]:
         """One raw row per feed addressed; for mail to postmaster, one more on the feed that keeps it,
@@ -235,6 +263,17 @@ def _as_text(value: str) -> str:
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _named(message_id: str | None) -> str:
+    """A message as log lines name it: `<id>`, or `-` when it has no Message-ID."""
+    return f"<{message_id}>" if message_id else "-"
+
+
+def _refused(session: Session, what: str, reply: str, feed: int | None = None) -> Logged:
+    """Log a refusal at MAIL FROM or RCPT, naming the client and the reply it gets; `push` logs it no more."""
+    log.info("refused %s from %s: %s", what, peer(session), reply, extra=_about(session, feed))
+    return Logged(reply)
 
 
 def _about(

@@ -25,6 +25,11 @@ REPLY_BODY_NOT_OFFERED = "555 5.5.4 BODY takes 7BIT or 8BITMIME here (BINARYMIME
 REPLY_TIMEOUT = "421 4.4.2 {host} Error: timeout exceeded"
 
 
+class Logged(str):
+    """A refusal whose log line is written already, by the one who knew more (the handler: the address,
+    the feed): `push` does not log it again. Every other 4xx or 5xx reply `push` logs, once."""
+
+
 def peer(session: Session) -> str:
     """The client's address, as log lines name it."""
     return str(session.peer[0]) if isinstance(session.peer, tuple) else str(session.peer)
@@ -73,11 +78,15 @@ class GatewaySMTP(SMTP):
         lines = await self._held_back(super().smtp_EHLO(hostname))
         if len(lines) > 1:  # the 250 list (a refusal is one line)
             lines[-1:-1] = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        else:
+            self._log_refusal("".join(lines))
         await super().push("\r\n".join(lines))
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str) -> None:
-        await super().push("\r\n".join(await self._held_back(super().smtp_HELO(hostname))))
+        lines = await self._held_back(super().smtp_HELO(hostname))
+        self._log_refusal("".join(lines))
+        await super().push("\r\n".join(lines))
 
     async def _held_back(self, answer: Coroutine[Any, Any, None]) -> list[str]:
         """The replies of aiosmtpd's HELO or EHLO, as they are: RFC 2034 leaves them without codes."""
@@ -146,8 +155,15 @@ class GatewaySMTP(SMTP):
         finally:
             self._reading_data = False
         if content is None:
-            log.info("refused a message from %s: over %s bytes", peer(self.session), self._max_bytes)
-            await self.push(REPLY_TOO_BIG.format(limit=self._max_bytes))
+            reply = REPLY_TOO_BIG.format(limit=self._max_bytes)
+            log.info(
+                "refused a message from %s: %s (over %s bytes)",
+                peer(self.session),
+                reply,
+                self._max_bytes,
+                extra={"peer": peer(self.session)},
+            )
+            await self.push(Logged(reply))
             self._set_post_data_state()
             return
         self.envelope.content = self.envelope.original_content = content
@@ -171,14 +187,27 @@ class GatewaySMTP(SMTP):
             return
         if isinstance(status, str):
             status = self._ours(status)
+            self._log_refusal(status)
         await super().push(status)
+
+    def _log_refusal(self, status: str) -> None:
+        """Log a 4xx or 5xx reply at INFO, naming the client and the reply as it is sent, unless logged already."""
+        if status.startswith(("4", "5")) and not isinstance(status, Logged):
+            log.info("refused from %s: %s", peer(self.session), status, extra={"peer": peer(self.session)})
 
     def _ours(self, status: str) -> str:
         """aiosmtpd's reply as mailfeed gives it: ours where it has one, else with an RFC 3463 code."""
         # A line longer than the line limit is longer than the size limit too.
-        if status.startswith(("552 Error", "500 Line too long")):
-            log.info("refused from %s: %s (over %s bytes)", peer(self.session), status, self._max_bytes)
-            return REPLY_TOO_BIG.format(limit=self._max_bytes)
+        if status.startswith(("552 Error", "500 Line too long")):  # SIZE= at MAIL FROM, or a line
+            reply = REPLY_TOO_BIG.format(limit=self._max_bytes)
+            log.info(
+                "refused from %s: %s (over %s bytes)",
+                peer(self.session),
+                reply,
+                self._max_bytes,
+                extra={"peer": peer(self.session)},
+            )
+            return Logged(reply)
         status = _THEIRS.get(status, status)
         if status.startswith("220") or not _NEEDS_CODE.match(status) or _HAS_CODE.match(status):
             return status
