@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -313,5 +314,22 @@ def start_smtp(settings: Settings, store: Store, on_commit: Callable[[], None]) 
         ready_timeout=10,
         timeout=SESSION_TIMEOUT,
     )
+    _try_bind(settings.smtp_host, settings.smtp_port)
     controller.start()
     return controller, writer
+
+
+def _try_bind(host: str, port: int) -> None:
+    """Bind every address of HOST:PORT as the server will, and let go; OSError when one is taken.
+
+    aiosmtpd waits out its ready_timeout (10 s) before it says so; a taken port is the
+    first thing to go wrong on a new machine, and is named at once this way.
+    """
+    for family, kind, proto, _, address in socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    ):
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's create_server
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(address)
