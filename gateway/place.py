@@ -314,12 +314,13 @@ def effective_date(claimed: datetime | None, received_at: datetime, delivered_at
     """The Date header (or Received stamp), unless missing or more than a day after we received
     the message; then when the mailbox it was imported from got it, else when we did.
 
-    A spammer's year-2037 Date would otherwise pin a thread to the top forever.
+    A spammer's year-2037 Date would otherwise pin a thread to the top forever. Our own
+    clock is read to the whole second, as a Date header is written.
     """
     for when in (claimed, delivered_at):
         if when is not None and when <= received_at + FUTURE_SLACK:
             return when
-    return received_at
+    return received_at.replace(microsecond=0)
 
 
 def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:

@@ -110,3 +110,23 @@ def test_undated_maildir_messages_take_the_time_their_file_name_or_mtime_says(
 )
 def test_from_line_dates_as_mbox_writers_put_them(line: bytes, meant: str | None) -> None:
     assert envelope_date(line) == (datetime.fromisoformat(meant) if meant else None)
+
+
+def test_a_message_with_no_date_at_all_is_dated_to_the_second_it_came(settings: Settings, store: Store) -> None:
+    """Nothing but our clock to go by: read to the whole second, as every Date header is, so the
+    API does not show one entry in microseconds among the others."""
+    from gateway.pipeline import deliver
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    feed_id = add_feed(store)
+    deliver(
+        store=store,
+        data=_mail("nodate@x"),
+        feed_ids=[feed_id],
+        source="smtp",
+        envelope_from="ann@example.com",
+        max_bytes=10**6,
+    )
+    process_pending(store=store, settings=settings)
+    when = dates(store)["nodate@x"]
+    assert when.microsecond == 0 and before <= when <= datetime.now(UTC)
