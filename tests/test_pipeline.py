@@ -265,7 +265,9 @@ def test_inline_cid_image_points_at_the_stored_attachment(client: TestClient, st
     [att] = post["attachments"]
     assert att["filename"] == "chart.png"
     assert "cid:" not in post["html"]
-    assert f'src="{att["url"]}"' in post["html"]
+    # shown in the message, as the page shows it; the attachment's own url downloads it
+    assert f'src="{att["url"]}?inline=1"' in post["html"] and "?" not in att["url"]
+    assert client.get(f"{att['url']}?inline=1").headers["content-type"] == "image/png"
     assert post["text"].startswith("See chart:")
 
 
@@ -276,7 +278,7 @@ def test_a_data_url_picture_is_served_from_the_store(client: TestClient, store: 
     [att] = post["attachments"]
     assert (att["filename"], att["content_type"]) == ("image-1.png", "image/png")
     assert "data:" not in post["html"] and "cid:" not in post["html"]
-    assert post["html"].count(f'src="{att["url"]}"') == 2
+    assert post["html"].count(f'src="{att["url"]}?inline=1"') == 2
     shown = client.get(att["url"] + "?inline=1")
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
     assert shown.content.startswith(b"\x89PNG\r\n\x1a\n")

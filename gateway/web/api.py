@@ -21,7 +21,7 @@ from gateway.store.db import Store
 from gateway.store.models import Attachment
 from gateway.web.auth import Forbidden, viewer, visible_feeds
 from gateway.web.pages import open_feed, open_thread, read_in_thread
-from gateway.web.render import is_inline_image, local_time
+from gateway.web.render import attachment_url, is_inline_image, local_time
 from gateway.web.schemas import (
     AttachmentOut,
     EntryOut,
@@ -126,10 +126,10 @@ async def thread(request: Request, thread_id: Id) -> ThreadDetailOut:
 
 def entry_out(e: views.EntryRow, attachments: list[views.AttachmentRow], forwards: list[views.ForwardRow]) -> EntryOut:
     by = Person(name=e.forwarded_by_name or "", address=e.forwarded_by_address) if e.forwarded_by_address else None
-    urls = {a.position: f"/attachments/{e.id}/{a.position}/{quote(a.filename, safe='')}" for a in attachments}
-    html = (
-        rewrite_cid(e.html, {a.content_id: urls[a.position] for a in attachments if a.content_id}) if e.html else e.html
-    )
+    urls = {a.position: attachment_url(e.id, a) for a in attachments}
+    # an image the message shows is shown, as on the page; its `url` downloads it
+    inline = {a.content_id: attachment_url(e.id, a, inline=True) for a in attachments if a.content_id}
+    html = rewrite_cid(e.html, inline) if e.html else e.html
     return EntryOut(
         id=e.id,
         message_id=e.message_id,
