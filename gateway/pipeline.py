@@ -347,11 +347,17 @@ def retry_deferred(store: Store, due: float) -> float:
 
 def requeue(*, store: Store, which: str) -> int:
     """Mark raw messages pending again: "deferred" ones, "quarantined" ones (deferred too), or "all"
-    (clearing derived rows).
+    (clearing derived rows); return how many.
 
     Deferred ones keep their reason while pending: they are retries, not a backlog
     (`health.pending_raw` leaves them out of the oldest pending message's age).
     """
+    return len(requeued(store=store, which=which))
+
+
+def requeued(*, store: Store, which: str) -> list[int]:
+    """`requeue`, returning the ids of the rows marked pending (`mailfeed reprocess` counts what became
+    of them, whichever processor took them)."""
     with store.write() as session, session.begin():
         if which == "all":
             writes.clear_derived(session=session)
@@ -361,5 +367,5 @@ def requeue(*, store: Store, which: str) -> int:
         else:
             q = sa.update(RawMessage).where(RawMessage.status.in_(("quarantined", "deferred")))
         cleared = {} if which == "deferred" else {"reason": ""}  # a retry keeps the reason it is tried again for
-        result = session.execute(q.values(status="pending", **cleared))
-        return int(result.rowcount or 0)
+        q = q.values(status="pending", **cleared).returning(RawMessage.id)
+        return list(session.scalars(q, execution_options={"synchronize_session": False}))

@@ -11,8 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.pipeline import Mapper, process_pending
@@ -67,6 +69,58 @@ class Drain:
         while self._error is None and _pending_count(self.store) > pending:
             self._wake.set()
             time.sleep(0.05)
+
+
+SETTLE_SECONDS = 60.0  # how long `outcomes` waits for rows another processor still holds
+_CHUNK = 500  # ids per query
+
+
+def outcomes(
+    store: Store, ids: Iterable[int], *, wait: float = SETTLE_SECONDS, poll: float = 0.2
+) -> tuple[Counter[str], int]:
+    """What became of the raw rows `ids`, whoever processed them: their statuses counted, and how
+    many are still pending after waiting up to `wait` seconds (not counted).
+
+    A command's own processor is not the only one: a running `mailfeed serve` takes pending rows
+    too, and where it commits first the command's processor skips them, so only the rows' final
+    statuses tell what the command's messages became. One query per 500 rows, grouped by status;
+    only parts that still hold pending rows are read again.
+    """
+    ordered = sorted(set(ids))
+    chunks = [ordered[at : at + _CHUNK] for at in range(0, len(ordered), _CHUNK)]
+    settled: Counter[str] = Counter()
+    deadline = time.monotonic() + wait
+    while True:
+        waiting: list[tuple[list[int], Counter[str]]] = []
+        for chunk in chunks:
+            found = _statuses(store, chunk)
+            if found["pending"]:
+                waiting.append((chunk, found))  # read again as a whole, its other rows counted then
+            else:
+                settled.update(found)
+        if not waiting or time.monotonic() >= deadline:
+            for _, found in waiting:  # given up: what is done is counted, the pending rows are not
+                settled.update(found)
+            pending = settled.pop("pending", 0)
+            return settled, pending
+        chunks = [chunk for chunk, _ in waiting]
+        time.sleep(poll)
+
+
+def pending_of(session: Session, ids: list[int]) -> list[int]:
+    """Those of the raw rows `ids` that are pending (one query: a batch's ids, not thousands)."""
+    in_ = RawMessage.id.in_(ids)  # type: ignore[union-attr]
+    return list(session.scalars(sa.select(RawMessage.id).where(in_, RawMessage.status == "pending")))
+
+
+def _statuses(store: Store, ids: list[int]) -> Counter[str]:
+    with store.read() as session:
+        rows = session.execute(
+            sa.select(RawMessage.status, sa.func.count())
+            .where(RawMessage.id.in_(ids))  # type: ignore[union-attr]
+            .group_by(RawMessage.status)
+        ).all()
+    return Counter({status: int(n) for status, n in rows})
 
 
 def _pending_count(store: Store) -> int:
