@@ -325,18 +325,36 @@ def import_(
             fail(str(exc))
     elapsed = max(time.perf_counter() - started, 1e-9)
     c = summary.counts
+    rate = f"{summary.read / elapsed:.0f}"
     typer.echo(
         f"imported {c['posted']}, duplicates {c['duplicate']}, quarantined {c['quarantined']}, "
         + (f"deferred {c['deferred']} (DNS could not answer; `serve` tries them again), " if c["deferred"] else "")
         + f"ignored {c['ignored']}, held {c['held']}, refused {c['refused']} "
-        f"of {summary.read} messages in {elapsed:.1f} s ({summary.read / elapsed:.0f} messages/s)"
+        f"of {_messages(summary.read)} in {elapsed:.1f} s ({rate} {'message' if rate == '1' else 'messages'}/s)"
     )
+    if summary.pending:
+        typer.echo(_still_pending(summary.pending))
     for line in summary.refused:
         typer.echo(f"refused: {line}", err=True)
     for line in archive.skipped:
         typer.echo(f"not imported: {line}", err=True)
     if summary.stopped:
-        fail(f"{summary.stopped}; the {summary.read} messages read are counted above")
+        are = "is" if summary.read == 1 else "are"
+        fail(f"{summary.stopped}; the {_messages(summary.read)} read {are} counted above")
+
+
+def _messages(n: int) -> str:
+    return f"{n} message" if n == 1 else f"{n} messages"
+
+
+def _still_pending(n: int) -> str:
+    """The line `import` and `reprocess` add when another processor still holds rows they counted on."""
+    from gateway.ingest.drain import SETTLE_SECONDS
+
+    return (
+        f"{_messages(n)} still being processed by another processor (a running mailfeed serve) "
+        f"after {SETTLE_SECONDS:.0f} s, not counted above"
+    )
 
 
 @app.command()
@@ -351,16 +369,23 @@ def reprocess(
         fail("give exactly one of --quarantined or --all")
     settings = _settings()
     forks.start(settings)
-    from gateway.pipeline import process_pending, requeue
+    from gateway.ingest.drain import outcomes
+    from gateway.pipeline import process_pending, requeued
     from gateway.worker import analyser
 
     store = _store(settings)
-    n = requeue(store=store, which="all" if all_ else "quarantined")
+    ids = requeued(store=store, which="all" if all_ else "quarantined")
     with analyser(settings) as run:
-        counts = process_pending(store=store, settings=settings, run=run)
-    typer.echo(
-        f"reprocessed {n}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if n else "nothing to reprocess"
-    )
+        process_pending(store=store, settings=settings, run=run)
+    if not ids:
+        typer.echo("nothing to reprocess")
+        return
+    # A running serve processes pending rows too (its commit first, this one skips them): count what the
+    # requeued rows became, whoever processed them.
+    counts, pending = outcomes(store, ids)
+    typer.echo(f"reprocessed {len(ids)}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if pending:
+        typer.echo(_still_pending(pending))
 
 
 @db_app.command("upgrade")
