@@ -61,8 +61,12 @@ def subscribe(
             do_subscribe(session, email=email, feed=target, schedule=schedule, now=datetime.now(UTC))
     except ScheduleError as exc:
         fail(str(exc))
-    when = "off" if every == "off" else f"{every}{' on ' + weekday if every == 'weekly' else ''} at {at} {tz}"
-    typer.echo(f"{email.lower()} gets the {target.slug} digest {when}")
+    if every == "off":
+        typer.echo(f"{email.lower()} gets no {target.slug} digest (off)")
+        return
+    when = f"{every}{' on ' + weekday if every == 'weekly' else ''} at {at} {tz}"
+    also = [w for w, on in (("only threads they wrote in", only_mine), ("also when nothing is new", send_empty)) if on]
+    typer.echo(f"{email.lower()} gets the {target.slug} digest {when}" + (f" ({'; '.join(also)})" if also else ""))
 
 
 def unsubscribe(
@@ -111,8 +115,11 @@ def digest_send(
         typer.echo(f"dry run: {n} digest{'s' if n != 1 else ''} would go out", err=True)
         return
     c = report.counts
+    already = f", already sent for this period {c['already']}" if c["already"] else ""
     typer.echo(
         f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, bounced {c['permanent']}"
+        + already
+        + (" (--now sends once a minute)" if already and now else "")
     )
     if c["temporary"]:
         raise typer.Exit(1)
@@ -127,10 +134,12 @@ def stats(email: Annotated[str | None, typer.Option(help="Only this reader.")] =
     with store.read() as session:
         rows = emails_saved(session, email=email)
     for r in rows:
-        plural = "s" if r.digests != 1 else ""
-        typer.echo(f"{r.email}\t{r.feed}\t{r.replaced} emails replaced by {r.digests} digest{plural}")
+        typer.echo(f"{r.email}\t{r.feed}\t{_replaced(r.replaced, r.digests)}")
     if rows:
-        total, digests = sum(r.replaced for r in rows), sum(r.digests for r in rows)
-        typer.echo(f"total\t\t{total} emails replaced by {digests} digests")
+        typer.echo(f"total\t\t{_replaced(sum(r.replaced for r in rows), sum(r.digests for r in rows))}")
     else:
         typer.echo("no digests sent yet", err=True)
+
+
+def _replaced(emails: int, digests: int) -> str:
+    return f"{emails} email{'s' * (emails != 1)} replaced by {digests} digest{'s' * (digests != 1)}"

@@ -87,7 +87,7 @@ def send_due(
                     if found is not None:
                         report.previews.append(found[0].data)
         return report
-    jobs = _claim(store, now=now, instance=instance, force=force, only=only)
+    jobs = _claim(store, now=now, instance=instance, force=force, only=only, report=report)
     report.counts["claimed"] = len(jobs)
     _send_all(store, settings, key, now, jobs, report, send, cache, instance=instance, started=started)
     report.counts["notices"] = send_notices(
@@ -117,7 +117,9 @@ def _due(sub: Subscription, now: datetime, force: bool) -> Due | None:
     return due if due is not None and due.due_at >= sub.created_at else None
 
 
-def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str | None) -> list[Job]:
+def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str | None, report: Report) -> list[Job]:
+    """Claim what is due; `report` counts, as "already", what another run claimed for the same period
+    (an instance beside this one, or `--now` run twice within a minute)."""
     with store.write() as session, session.begin():
         upto = collect.safe_upper_bound(session)
         due = [
@@ -126,6 +128,7 @@ def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str
             if (d := _due(sub, now, force)) is not None
         ]
         ids = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
+        report.counts["already"] += len(due) - len(ids)
         ids += [
             r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)
         ]

@@ -247,7 +247,10 @@ def test_dry_run_sends_nothing_and_moves_nothing(settings: Settings, store: Stor
         assert b"Digest for Thursday 26 March 2026, 21:00: " in report.previews[0]
         assert sink.received == []
         real = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
-        assert real.counts["sent"] == 1
+        assert real.counts["sent"] == 1 and real.counts["already"] == 0
+        # on demand again within the minute: the same period, so nothing goes, and the report says why
+        again = send_due(store=store, settings=settings, now=T0 + timedelta(hours=1), instance="a", force=True)
+        assert again.counts["sent"] == 0 and again.counts["already"] == 1
 
 
 class Died(Exception):
