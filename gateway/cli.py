@@ -6,6 +6,7 @@ them passed in. Errors are one line on stderr naming what is wrong, exit 1.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,  # a traceback's locals could show secrets
 )
-feed_app = typer.Typer(help="Create and list feeds.", no_args_is_help=True)
+feed_app = typer.Typer(help="Create and list feeds; who may post to them and who may read them.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
 app.add_typer(db_app, name="db")
@@ -128,8 +129,6 @@ def feed_add(
     imap_after: Annotated[str, typer.Option(help="After a message is stored: none, seen or move:FOLDER.")] = "none",
 ) -> None:
     """Create a feed: mail to ADDRESS becomes posts in feed SLUG (and, with --imap, mail in that mailbox)."""
-    import re
-
     from gateway.ingest import imap_state
     from gateway.store import writes
 
@@ -175,6 +174,9 @@ def feed_private(
     """Make feed SLUG private to MEMBERS (replaces the earlier list); admins always see it."""
     from gateway.store import access, queries
 
+    for m in members:
+        if not re.fullmatch(r"(?:[^@\s<>]+@)?[^@\s<>]+\.[^@\s<>]+", m):
+            fail(f"{m!r} is neither an address (ann@example.com) nor a domain (example.com)")
     store = _store(_settings())
     with store.write() as session, session.begin():
         feed = queries.feed_by_slug(session=session, slug=slug)
@@ -203,6 +205,8 @@ def token_add(email: str, label: Annotated[str, typer.Option(help="Which feed re
     """Make a secret feed key for EMAIL; prints it once (append ?key=KEY to a feed URL)."""
     from gateway.store import access
 
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", email):
+        fail(f"{email!r} is not an email address")
     store = _store(_settings())
     with store.write() as session, session.begin():
         token_id, key = access.new_feed_token(session=session, email=email, label=label)
@@ -240,13 +244,20 @@ def feed_policy(
         str, typer.Option(help="Comma-separated domains and addresses that may post (empty: ALLOWED_SENDERS).")
     ] = "",
     members_only: Annotated[
-        bool, typer.Option("--members-only", help="The feed's members may post too (see feed private).")
+        bool,
+        typer.Option(
+            "--members-only",
+            help="Only the feed's members (see feed private) may post, and the senders listed, if any.",
+        ),
     ] = False,
     unknown: Annotated[
         str, typer.Option(help="refuse (550 5.7.1 at SMTP time) or hold for an admin; empty: UNKNOWN_SENDERS.")
     ] = "",
 ) -> None:
-    """Set who may post to feed SLUG and what happens to other senders."""
+    """Set who may post to feed SLUG and what happens to other senders.
+
+    Each run sets the whole policy: an option left out goes back to its default.
+    """
     from gateway.store import queries
     from gateway.store.policies import set_policy
 
@@ -258,10 +269,11 @@ def feed_policy(
         if feed is None or feed.id is None:
             fail(f"no feed {slug!r}")
         set_policy(session, feed_id=feed.id, senders=senders, members_only=members_only, unknown=unknown)
-    who = senders or "ALLOWED_SENDERS"
-    typer.echo(
-        f"feed {slug}: {who}{' and members' if members_only else ''} may post; others: {unknown or 'UNKNOWN_SENDERS'}"
-    )
+    settings = _settings()
+    who = senders or ("ALLOWED_SENDERS" if settings.allowed else "")
+    if members_only:
+        who = f"{who} and members" if who else "members"
+    typer.echo(f"feed {slug}: {who or 'anyone'} may post; others: {unknown or 'UNKNOWN_SENDERS'}")
 
 
 @feed_app.command("list")

@@ -7,6 +7,7 @@ and settings helpers, imported when a command runs.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -18,18 +19,22 @@ def register(app: typer.Typer) -> None:
 
 
 @quarantine_app.command("list")
-def quarantine_list() -> None:
-    """Messages kept back: raw id, status, date received, Message-ID, reason."""
+def quarantine_list(
+    ignored: Annotated[
+        bool, typer.Option("--ignored", help="List what was ignored instead (auto-replies, bounces, loops).")
+    ] = False,
+) -> None:
+    """Messages kept back (the latest 1000): raw id, status, date received, Message-ID, reason."""
     from gateway.cli import _settings, _store
     from gateway.store import queries
 
     store = _store(_settings())
     with store.read() as session:
-        rows = queries.quarantined(session=session)
+        rows = queries.quarantined(session=session, statuses=("ignored",) if ignored else queries.KEPT_BACK)
     for r in rows:
         typer.echo(f"{r.id}\t{r.status}\t{r.received_at:%Y-%m-%d %H:%M}\t<{r.message_id or '-'}>\t{r.reason}")
     if not rows:
-        typer.echo("quarantine is empty", err=True)
+        typer.echo("nothing was ignored" if ignored else "quarantine is empty", err=True)
 
 
 @quarantine_app.command("show")

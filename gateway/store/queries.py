@@ -136,18 +136,19 @@ def raw_status(*, session: Session, raw_id: int) -> sa.Row | None:
     return session.execute(sa.select(RawMessage.status, RawMessage.reason).where(RawMessage.id == raw_id)).one_or_none()
 
 
-def quarantined(*, session: Session, limit: int = 1000) -> list[sa.Row]:
-    """Quarantined, deferred and held messages (id, status, received_at, message_id, reason), without their bytes."""
-    return list(
-        session.execute(
-            sa.select(
-                RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason
-            )
-            .where(RawMessage.status.in_(("quarantined", "deferred", "held")))
-            .order_by(RawMessage.id)
-            .limit(limit)
-        ).all()
-    )
+KEPT_BACK = ("quarantined", "deferred", "held")
+
+
+def quarantined(*, session: Session, limit: int = 1000, statuses: Sequence[str] = KEPT_BACK) -> list[sa.Row]:
+    """The latest `limit` messages of these statuses (id, status, received_at, message_id, reason), oldest
+    first, without their bytes: by default what was kept back; ("ignored",) the auto-replies and bounces."""
+    rows = session.execute(
+        sa.select(RawMessage.id, RawMessage.status, RawMessage.received_at, RawMessage.message_id, RawMessage.reason)
+        .where(RawMessage.status.in_(statuses))
+        .order_by(RawMessage.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    ).all()
+    return rows[::-1]
 
 
 def raw_counts(*, session: Session) -> dict[str, int]:
