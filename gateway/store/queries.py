@@ -148,7 +148,7 @@ def quarantined(*, session: Session, limit: int = 1000, statuses: Sequence[str] 
         .order_by(RawMessage.id.desc())  # type: ignore[union-attr]
         .limit(limit)
     ).all()
-    return rows[::-1]
+    return list(rows)[::-1]
 
 
 def raw_counts(*, session: Session) -> dict[str, int]:
