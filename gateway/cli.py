@@ -403,9 +403,18 @@ def reprocess(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations (`serve` and every command also do this at start)."""
+    from gateway.store.db import at_heads
+
     settings = _settings()
+    try:
+        probe = open_store(settings.db_url, synchronous=settings.sqlite_synchronous, upgrade=False)
+        current = at_heads(probe)
+        probe.dispose()
+    except Exception:  # _store names what is wrong
+        current = False
     _store(settings)
-    typer.echo(f"database {_safe_url(settings.db_url)} is up to date")
+    done = "was up to date" if current else "is upgraded to the newest schema"
+    typer.echo(f"database {_safe_url(settings.db_url)} {done}")
 
 
 def _register_commands() -> None:

@@ -82,3 +82,9 @@ def test_quarantine_list_ignored_shows_the_auto_replies_kept_aside(run, tmp_path
     assert run("quarantine", "list", code=0) == ""  # kept back: nothing
     listed = run("quarantine", "list", "--ignored")
     assert "ignored" in listed and "<away@x>" in listed and "auto-reply (Auto-Submitted: auto-replied)" in listed
+
+
+def test_db_upgrade_says_whether_it_upgraded(run) -> None:  # type: ignore[no-untyped-def]
+    """On a new database it applies every migration: "is up to date" said nothing had been done."""
+    assert run("db", "upgrade").endswith("is upgraded to the newest schema")
+    assert run("db", "upgrade").endswith("was up to date")

@@ -142,7 +142,7 @@ def upgrade_schema(store: Store) -> None:
     third of a second. Anything else (a new database, pending migrations, a
     version table we cannot read) goes through alembic.
     """
-    if _at_heads(store):
+    if at_heads(store):
         return
     from alembic import command
 
@@ -174,7 +174,8 @@ def migration_heads() -> set[str]:
     return revisions - parents
 
 
-def _at_heads(store: Store) -> bool:
+def at_heads(store: Store) -> bool:
+    """Whether the schema is at the newest migrations (a new database is not)."""
     try:
         with store.reader.connect() as conn:
             current = {r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
