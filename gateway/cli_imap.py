@@ -184,7 +184,7 @@ def imap_sync() -> None:
     settings = _settings()
     forks.start(settings)
     from gateway.ingest import imap_state
-    from gateway.ingest.drain import Drain
+    from gateway.ingest.drain import Drain, outcomes
     from gateway.ingest.imap import sync_once
     from gateway.worker import analyser
 
@@ -194,7 +194,7 @@ def imap_sync() -> None:
     if not sources:
         typer.echo("no IMAP sources; add one with `mailfeed feed add … --imap URL` or `mailfeed imap add`", err=True)
         return
-    failed = 0
+    failed, mine = 0, []
     started = time.perf_counter()
     with analyser(settings) as run:
         drain = Drain(store, settings, run)  # processes batch by batch while the next is fetched
@@ -202,6 +202,7 @@ def imap_sync() -> None:
             for src in sources:
                 with _SyncProgress(src.label) as progress:
                     r = sync_once(store=store, settings=settings, src=src, on_commit=drain.wake, progress=progress)
+                mine += r.pending_ids
                 if r.held is not None:
                     typer.echo(f"{src.label}: {'stopped' if r.stored else 'skipped'}, {r.held}")
                 elif r.error:
@@ -216,12 +217,15 @@ def imap_sync() -> None:
                         + (" (UIDVALIDITY changed: read again)" if r.resync else "")
                     )
         finally:
-            counts = drain.finish()
+            drain.finish()
+    # what became of the messages this sync stored, whoever processed them (a running serve may)
+    counts, still = outcomes(store, mine)
     elapsed = time.perf_counter() - started
     typer.echo(
         "processed: "
         + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
         + f" in {elapsed:.1f} s"
+        + (f"; {still} still being processed by another processor (a running mailfeed serve)" if still else "")
     )
     if failed:
         raise typer.Exit(1)

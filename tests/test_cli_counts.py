@@ -150,6 +150,38 @@ def test_import_and_reprocess_print_what_the_database_holds_while_serve_processe
         assert "(1 messages/s)" not in out, out
 
 
+def test_imap_sync_prints_what_the_database_holds_while_serve_processes_too(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The same for `mailfeed imap sync`: its processor is not the only one beside a running serve."""
+    from tests.dovecot import Dovecot
+
+    dovecot = Dovecot()
+    dovecot.add_user("team", "team-pass")
+    dovecot.start()
+    db = tmp_path / "mailfeed.sqlite3"
+    shutil.copy(sqlite_template, db)
+    url = f"sqlite:///{db}"
+    store = open_store(url, upgrade=False)
+    add_feed(store)
+    env = serve_env(url, tmp_path, rate_per_sender="100000", rate_per_client="100000")
+    cli = {**env, "MAILFEED_WORKERS": "2", "TEAM_PW": "team-pass"}
+    try:
+        mailfeed("imap", "add", "team", dovecot.url("team"), "--password-env", "TEAM_PW", env=cli)
+        with serving(env, "--no-web", "--no-imap", "--no-digests", wait=("smtp",)) as served:
+            for r in range(ROUNDS):
+                dovecot.append(
+                    "team", [make_mail(message_id=f"i{r}-{i}@x", subject=f"IMAP {r} #{i}") for i in range(60)]
+                )
+                with nudging(served.smtp_port):
+                    out = mailfeed("imap", "sync", env=cli)
+                assert statuses(store, "source = 'imap'") == Counter(posted=60 * (r + 1))
+                assert "processed: posted 60 in " in out, out
+    finally:
+        store.dispose()
+        dovecot.close()
+
+
 def mbox(path: Path, messages: list[bytes]) -> Path:
     path.write_bytes(b"".join(b"From ann@example.com Mon Mar  2 10:00:00 2026\n" + m + b"\n" for m in messages))
     return path

@@ -47,6 +47,7 @@ from imapclient.exceptions import IMAPClientError
 
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
+from gateway.ingest.drain import pending_of
 from gateway.ingest.imap_connect import (
     TRANSIENT,
     ImapError,
@@ -98,6 +99,8 @@ class PassReport:
     refusals: dict[int, str] = field(default_factory=dict)  # every UID found refused (new or before) and why
     deleted: int = 0  # flagged \\Deleted (someone deleted them; the EXPUNGE had not come): skipped
     resync: bool = False
+    # the raw rows this pass left pending, to count what became of them whoever processes them
+    pending_ids: list[int] = field(default_factory=list)
     more: bool = False  # the server announced mail that came after SELECT: pass again before waiting
     error: str = ""
     seconds: float = 0.0  # connect to last commit
@@ -173,7 +176,7 @@ def sync_source(
         report.refusals.update(got.refused)
         with store.write() as session, session.begin():
             lease.hold(session)
-            writes.save_raw(session=session, items=got.items)
+            report.pending_ids += pending_of(session, writes.save_raw(session=session, items=got.items))
             state.advance_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity, last_uid=chunk[-1])
             if got.refused:  # with the cursor that passes them, or they would be known to the log alone
                 state.note_error(session=session, source_id=src.id, error=report.note)
@@ -224,7 +227,7 @@ def _retry(
     if got.items:
         with store.write() as session, session.begin():
             lease.hold(session)
-            writes.save_raw(session=session, items=got.items)
+            report.pending_ids += pending_of(session, writes.save_raw(session=session, items=got.items))
     if got.refused:
         log.info("%s: %s message(s) still refused and left in the folder: %s", src.label, len(got.refused), report.note)
     apply_after(client, src, [u for u in uids if u not in got.refused])
