@@ -57,7 +57,7 @@ def run(settings: Settings, store: Store, parts: Parts) -> None:
         if parts.smtp:
             _start_smtp(settings, store, processor.wake, running, health)
         if parts.imap:
-            from gateway.ingest.imap_follow import Followers
+            from gateway.ingest.imap_followers import Followers
 
             followers = Followers(store, settings, processor.wake)
             followers.start()

@@ -25,7 +25,8 @@ from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import grew, new_source, parse_url, sync_once
-from gateway.ingest.imap_follow import Follower, Followers, backoff
+from gateway.ingest.imap_follow import Follower, backoff
+from gateway.ingest.imap_followers import Followers
 from gateway.ingest.imap_lease import Lease
 from gateway.pipeline import process_pending
 from gateway.store.db import Store, open_store

@@ -18,7 +18,7 @@ from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import new_source, parse_after, parse_url, sync_once
-from gateway.ingest.imap_follow import Followers
+from gateway.ingest.imap_followers import Followers
 from gateway.store.db import Store, open_store
 from gateway.store.models import RawMessage
 from gateway.store.models_imap import ImapSource
@@ -77,7 +77,7 @@ def test_a_removed_source_is_let_go_within_10_s_and_its_messages_stay(
     try:
         wait_for(lambda: len(message_ids(store)) == 4, timeout=10)
         wait_for(followers.followers[team.id].waiting.is_set, timeout=5)
-        with caplog.at_level(logging.INFO, logger="gateway.ingest.imap_follow"):
+        with caplog.at_level(logging.INFO, logger="gateway.ingest"):
             said = mailfeed(settings, "imap", "remove", str(team.id))
             started = time.monotonic()
             wait_for(lambda: followers.following == [ops.id], timeout=12)

@@ -26,7 +26,7 @@ from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_lease
 from gateway.ingest.imap import sync_once
-from gateway.ingest.imap_follow import Followers
+from gateway.ingest.imap_followers import Followers
 from gateway.ingest.imap_lease import Lease, instance_id
 from gateway.store.db import Store, open_store
 from gateway.store.models_imap import ImapSource
