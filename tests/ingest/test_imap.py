@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,9 +19,7 @@ import pytest
 import sqlalchemy as sa
 from imapclient import IMAPClient
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
 
-from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import grew, new_source, parse_url, sync_once
@@ -35,20 +33,10 @@ from gateway.store.models_imap import ImapSource
 from gateway.worker import Processor
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, make_mail, smtp_server, wait_for
+from tests.ingest.conftest import PASSWORD, in_process_cli
 from tests.servers import free_port, start_postgres
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
-
-PASSWORD = "s3cret-team-pass"
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    d = Dovecot()
-    d.add_user("team", PASSWORD)
-    d.start()
-    yield d
-    d.close()
 
 
 def source(
@@ -564,21 +552,7 @@ def test_cli_feed_add_imap_sync_and_status(dovecot: Dovecot, tmp_path: Path) -> 
     """The commands in-process (typer's runner), on SQLite only: the CLI leaves closing the
     database to process exit, which in-process shows as unclosed PostgreSQL connections. The
     store underneath is tested on both backends above; `serve` below runs as a real subprocess."""
-    runner = CliRunner(
-        env={
-            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
-            "MAILFEED_DATABASE_URL": "",
-            "MAILFEED_WORKERS": "1",
-            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
-            "MAILFEED_CONFIG": None,
-            "TEAM_IMAP_PASSWORD": PASSWORD,
-        }
-    )
-
-    def mailfeed(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        return result
+    mailfeed = in_process_cli(tmp_path)
 
     dovecot.add_user("ops", "ops-pass")
     added = mailfeed(

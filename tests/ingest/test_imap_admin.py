@@ -7,14 +7,11 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner, Result
 
-from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import new_source, parse_after, parse_url, sync_once
@@ -25,19 +22,17 @@ from gateway.store.models_imap import ImapSource
 from gateway.worker import Processor
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, wait_for
-from tests.ingest.test_imap import PASSWORD, conversations, cursor, message_ids, source
+from tests.ingest.conftest import PASSWORD, in_process_cli
+from tests.ingest.test_imap import conversations, cursor, message_ids, source
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    d = Dovecot()
-    d.add_user("team", PASSWORD)
-    d.add_user("ops", "ops-pass")
-    d.start()
-    yield d
-    d.close()
+def dovecot(dovecot: Dovecot) -> Dovecot:
+    """The shared one (conftest.py), with the user ops too."""
+    dovecot.add_user("ops", "ops-pass")
+    return dovecot
 
 
 def mailfeed(settings: Settings, *args: str) -> str:
@@ -164,21 +159,7 @@ def test_a_folder_written_in_modified_utf7_is_the_folder_of_that_name(
 
 def test_cli_imap_edit_remove_and_folders_shown_as_text(dovecot: Dovecot, tmp_path: Path) -> None:
     """In-process on SQLite, as test_imap.py's CLI test (why there)."""
-    runner = CliRunner(
-        env={
-            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
-            "MAILFEED_DATABASE_URL": "",
-            "MAILFEED_WORKERS": "1",
-            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
-            "MAILFEED_CONFIG": None,
-            "TEAM_IMAP_PASSWORD": PASSWORD,
-        }
-    )
-
-    def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        return result
+    run = in_process_cli(tmp_path)
 
     def refused(*args: str) -> str:
         return " ".join(run(*args, code=1).stderr.split())  # rich may wrap long lines

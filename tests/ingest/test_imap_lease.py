@@ -20,9 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_lease
 from gateway.ingest.imap import sync_once
@@ -34,19 +32,11 @@ from gateway.worker import Processor
 from tests.conftest import new_postgres_db
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, wait_for
-from tests.ingest.test_imap import PASSWORD, conversations, cursor, message_ids, raw_statuses, source
+from tests.ingest.conftest import in_process_cli
+from tests.ingest.test_imap import conversations, cursor, message_ids, raw_statuses, source
 from tests.servers import Postgres, free_port
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    d = Dovecot()
-    d.add_user("team", PASSWORD)
-    d.start()
-    yield d
-    d.close()
 
 
 def leased(settings: Settings, seconds: int) -> Settings:
@@ -291,21 +281,10 @@ def test_imap_sync_skips_a_source_another_instance_holds_and_takes_the_lease_oth
 
 def test_cli_imap_sync_says_who_holds_a_source_and_status_shows_the_lease(dovecot: Dovecot, tmp_path: Path) -> None:
     """In-process on SQLite, like test_imap.py's CLI test (the CLI leaves closing the database to exit)."""
-    runner = CliRunner(
-        env={
-            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
-            "MAILFEED_DATABASE_URL": "",
-            "MAILFEED_WORKERS": "1",
-            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
-            "MAILFEED_CONFIG": None,
-            "TEAM_IMAP_PASSWORD": PASSWORD,
-        }
-    )
+    run = in_process_cli(tmp_path)
 
     def mailfeed(*args: str) -> str:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-        return result.stdout
+        return run(*args).stdout
 
     mailfeed(
         "feed",

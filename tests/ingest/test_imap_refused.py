@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,9 @@ from gateway.store.db import Store
 from gateway.store.models_imap import ImapSource
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed
-from tests.ingest.test_imap import PASSWORD, conversations, message_ids, source
+from tests.ingest.test_imap import conversations, message_ids, source
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    d = Dovecot()
-    d.add_user("team", PASSWORD)
-    d.start()
-    yield d
-    d.close()
 
 
 def too_big(size: int) -> bytes:

@@ -12,7 +12,6 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,8 @@ from gateway.store.models_imap import ImapSource
 from gateway.worker import Processor
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, wait_for
-from tests.ingest.test_imap import PASSWORD, conversations, message_ids
+from tests.ingest.conftest import PASSWORD
+from tests.ingest.test_imap import conversations, message_ids
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
 
@@ -77,15 +77,6 @@ def _pump(a: socket.socket, b: socket.socket, frozen: threading.Event) -> None:
                 b.sendall(data)
     except OSError:
         return
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    d = Dovecot()
-    d.add_user("team", PASSWORD)
-    d.start()
-    yield d
-    d.close()
 
 
 def last_error(store: Store, source_id: int) -> str:

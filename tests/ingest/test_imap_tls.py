@@ -25,7 +25,8 @@ from gateway.store.db import Store, open_store
 from gateway.store.models_imap import ImapSource
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed
-from tests.ingest.test_imap import PASSWORD, conversations
+from tests.ingest.conftest import PASSWORD
+from tests.ingest.test_imap import conversations
 
 pytestmark = pytest.mark.skipif(
     dovecot_binary() is None or shutil.which("openssl") is None, reason="needs dovecot and the openssl CLI"
