@@ -14,6 +14,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TypeVar
 
+from typer.testing import CliRunner, Result
+
 from gateway.analysis import Analysis, Job, analyse
 from gateway.config import Settings
 from gateway.extract import Content
@@ -122,3 +124,29 @@ def wait_for(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.
         value = check()
     assert value, f"condition not met within {timeout} s (last value {value!r})"
     return value
+
+
+def in_process_cli(tmp_path: Path, **env: str) -> Callable[..., Result]:
+    """`mailfeed` in typer's runner, on SQLite under tmp_path/data, with `env` set besides.
+
+    Each call takes the command's words and the exit code it must end with (`code`, 0 by default).
+    """
+    from gateway.cli import app
+
+    runner = CliRunner(
+        env={
+            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
+            "MAILFEED_DATABASE_URL": "",
+            "MAILFEED_WORKERS": "1",
+            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
+            "MAILFEED_CONFIG": None,
+            **env,
+        }
+    )
+
+    def run(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        return result
+
+    return run

@@ -5,26 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.cli_digest import _replaced
+from tests.helpers import in_process_cli
 
 
 @pytest.fixture
 def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner(
-        env={
-            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
-            "MAILFEED_DATABASE_URL": "",
-            "MAILFEED_WORKERS": "1",
-            "MAILFEED_CONFIG": None,
-        }
-    )
+    mailfeed = in_process_cli(tmp_path)
 
     def invoke(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        result = mailfeed(*args, code=code)
         return " ".join((result.stdout if code == 0 else result.stderr).split())
 
     return invoke

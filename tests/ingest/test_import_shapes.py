@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from gateway.cli import app
 from gateway.config import Settings
 from gateway.store.db import open_store
 from gateway.store.models import RawMessage
+from tests.helpers import in_process_cli
 
 FROM_LINE = b"From ines@example.org Tue Mar  3 10:15:00 2026\n"
 
@@ -36,21 +36,7 @@ def mbox(numbers: range) -> bytes:
 
 @pytest.fixture
 def mailfeed(tmp_path: Path) -> Mailfeed:
-    runner = CliRunner(
-        env={
-            "MAILFEED_DATA_DIR": str(tmp_path / "data"),
-            "MAILFEED_DATABASE_URL": "",
-            "MAILFEED_WORKERS": "1",
-            "MAILFEED_SQLITE_SYNCHRONOUS": "NORMAL",
-            "MAILFEED_CONFIG": None,
-        }
-    )
-
-    def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-        return result
-
+    run = in_process_cli(tmp_path)
     run("feed", "add", "team", "team@example.com")
     return run
 
