@@ -270,14 +270,14 @@ def _deliver(
 
 
 def _mark_failed(session: Session, job: Job, outcome: Outcome, now: datetime) -> None:
+    # the relay's reply, or what kept us from one (code 0: no connection, no reply to show)
+    said = f"{outcome.code} {outcome.detail}" if outcome.code else outcome.detail
     if outcome.status == "temporary":
-        runs.mark_retry(session, run=job.run, now=now, error=f"{outcome.code} {outcome.detail}")
-        log.warning(
-            "digest %s to reader %s: will retry: %s %s", job.run.id, job.reader.id, outcome.code, outcome.detail
-        )
+        runs.mark_retry(session, run=job.run, now=now, error=said)
+        log.warning("digest %s to reader %s: will retry: %s", job.run.id, job.reader.id, said)
     else:
-        runs.mark_bounced(session, run=job.run, error=f"{outcome.code} {outcome.detail}")
-        log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, outcome.code)
+        runs.mark_bounced(session, run=job.run, error=said)
+        log.warning("digest %s to reader %s bounced: %s", job.run.id, job.reader.id, said)
 
 
 def _return_path(key: str, job: Job) -> str:

@@ -162,6 +162,11 @@ def test_relay_down_then_up_every_due_digest_once(settings: Settings, store: Sto
     due = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
     down = send_due(store=store, settings=settings, now=due, instance="a")
     assert down.counts["temporary"] == 5
+    with store.read() as session:  # no reply to show: what kept us from one, without a code "0"
+        errors = set(session.scalars(sa.select(DigestRun.last_error)))
+    assert len(errors) == 1 and errors.pop().startswith(
+        f"relay unavailable: Error connecting to 127.0.0.1 on port {port}"
+    )
     with smtp_sink(port) as sink:
         up = send_due(store=store, settings=settings, now=due + timedelta(minutes=2), instance="b")
         assert up.counts["sent"] == 5
