@@ -45,7 +45,8 @@ def _store(settings: Settings) -> Store:
     try:
         return open_store(settings.db_url, synchronous=settings.sqlite_synchronous)
     except Exception as exc:  # wrong URL, server down, unwritable DATA_DIR
-        fail(f"cannot open the database ({_safe_url(settings.db_url)}): {exc}")
+        where = f"MAILFEED_DATA_DIR={str(settings.data_dir)!r}, " if not settings.database_url else ""
+        fail(f"cannot open the database ({where}{_safe_url(settings.db_url)}): {exc}")
 
 
 def _safe_url(url: str) -> str:

@@ -79,3 +79,13 @@ def test_db_upgrade_says_whether_it_upgraded(run) -> None:  # type: ignore[no-un
     """On a new database it applies every migration: "is up to date" said nothing had been done."""
     assert run("db", "upgrade").endswith("is upgraded to the newest schema")
     assert run("db", "upgrade").endswith("was up to date")
+
+
+def test_a_data_dir_the_database_cannot_be_made_in_is_named(tmp_path: Path) -> None:
+    """The database is SQLite inside MAILFEED_DATA_DIR unless MAILFEED_DATABASE_URL says otherwise: the
+    error names the setting the admin wrote, not only the URL mailfeed made of it."""
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, where a directory should be\\n")
+    run = in_process_cli(tmp_path, MAILFEED_DATA_DIR=str(blocked / "data"))
+    said = " ".join(run("feed", "list", code=1).stderr.split())
+    assert f"cannot open the database (MAILFEED_DATA_DIR='{blocked / 'data'}', sqlite:///" in said
