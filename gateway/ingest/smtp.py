@@ -55,6 +55,7 @@ log.addFilter(_from_smtp)
 REPLY_OK = "250 2.0.0 OK: queued as {ids}"
 REPLY_RCPT_OK = "250 2.1.5 OK"
 REPLY_NO_SUCH_FEED = "550 5.1.1 <{address}>: no feed here has this address"
+REPLY_FEEDS_GONE = "550 5.1.1 No feed here has the addresses this message was for any more"
 REPLY_SENDER_REFUSED = "550 5.7.1 <{sender}> may not post to <{address}>: not an allowed sender of this feed"
 REPLY_FORGED_TAG = "550 5.7.1 <{address}>: this reply address is not valid (altered or forged)"
 REPLY_TRY_LATER = "451 4.3.0 Temporary failure in mailfeed, please try again later"
@@ -158,6 +159,8 @@ class Handler:
             )
             return Logged(exc.reply)
         items = self._raw_items(data, session, envelope)
+        if not items:  # every feed it was for went away after RCPT: say so, rather than 250 for nothing stored
+            return _refused(session, "DATA", REPLY_FEEDS_GONE)
         saving = asyncio.ensure_future(self.writer.save(items))
         try:
             ids = await asyncio.shield(saving)

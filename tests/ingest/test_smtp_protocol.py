@@ -233,3 +233,23 @@ def _rows(store: Store) -> dict[tuple[str | None, int, str], str]:
 def _statuses(store: Store) -> dict[str, str]:
     with store.read() as session:
         return {m: s for m, s in session.execute(sa.select(RawMessage.message_id, RawMessage.status)) if m}
+
+
+def test_mail_for_a_feed_gone_between_rcpt_and_data_is_refused_not_taken_for_nothing(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No command removes a feed, but an admin's SQL can: the message was answered 250 with nothing stored."""
+    from gateway.ingest import smtp_feeds
+
+    monkeypatch.setattr(smtp_feeds, "FEED_CACHE_SECONDS", 0.0)  # each lookup reads the feeds again
+    feed_id = add_feed(store, slug="old", address="old@example.com")
+    with smtp_server(settings, store) as server, smtplib.SMTP("127.0.0.1", server.port) as c:
+        c.ehlo()
+        c.mail("ann@example.com")
+        assert c.rcpt("old@example.com")[0] == 250
+        with store.write() as session, session.begin():
+            session.execute(sa.text("DELETE FROM feed WHERE id = :id"), {"id": feed_id})
+        code, text = c.data(make_mail(message_id="gone@x"))
+    assert (code, text) == (550, b"5.1.1 No feed here has the addresses this message was for any more")
+    with store.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(RawMessage)) == 0
