@@ -26,14 +26,14 @@ class Drain:
     """Processes what a reader commits while it reads the next batch.
 
     `wake()` after each commit; `finish()` processes whatever is still
-    pending, waits for it, and returns the counts by outcome. Unlike the
+    pending and waits for it. What became of the reader's rows is read from
+    them (`outcomes`): a running serve may have processed some. Unlike the
     serve-time Processor, it never gives up waiting, so no message is
     analysed twice by a second processor running beside it.
     """
 
     def __init__(self, store: Store, settings: Settings, run: Mapper = map) -> None:
         self.store, self.settings, self.run = store, settings, run
-        self.counts: Counter[str] = Counter()
         self._wake = threading.Event()
         self._done = threading.Event()
         self._error: BaseException | None = None
@@ -43,19 +43,18 @@ class Drain:
     def wake(self) -> None:
         self._wake.set()
 
-    def finish(self) -> Counter[str]:
+    def finish(self) -> None:
         self._done.set()
         self._wake.set()
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self.counts
 
     def _loop(self) -> None:
         try:
             while True:
                 last_round = self._done.is_set()
-                self.counts.update(process_pending(store=self.store, settings=self.settings, run=self.run))
+                process_pending(store=self.store, settings=self.settings, run=self.run)
                 if last_round:
                     return
                 self._wake.wait(1.0)
