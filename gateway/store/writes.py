@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -151,11 +152,7 @@ def set_raw_statuses(*, session: Session, rows: Sequence[dict[str, object]]) -> 
 
 def number_raw(*, session: Session, raw_ids: Sequence[int]) -> None:
     """Record that these raw messages were processed now, in this order (`RawMessage.seq`)."""
-    if not raw_ids:
-        return
-    conn = session.connection()
-    top = conn.execute(_TOP_SEQ).scalar() or 0
-    conn.execute(_SET_SEQ, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
+    _number(session, raw_ids, _TOP_SEQ, _SET_SEQ)
 
 
 def number_posted(*, session: Session, raw_ids: Sequence[int]) -> None:
@@ -166,11 +163,16 @@ def number_posted(*, session: Session, raw_ids: Sequence[int]) -> None:
     commits (`pipeline._one_processor`). A message posted before (a rebuild)
     keeps its number.
     """
+    _number(session, raw_ids, TOP_POSTED, _SET_POSTED)
+
+
+def _number(session: Session, raw_ids: Sequence[int], top_of: sa.Select[Any], set_: sa.Update) -> None:
+    """Number `raw_ids` on from the highest number `top_of` finds, in their order, by `set_`."""
     if not raw_ids:
         return
     conn = session.connection()
-    top = conn.execute(TOP_POSTED).scalar() or 0
-    conn.execute(_SET_POSTED, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
+    top = conn.execute(top_of).scalar() or 0
+    conn.execute(set_, [{"rid": rid, "n": top + k} for k, rid in enumerate(raw_ids, 1)])
 
 
 # Statements run for every message, built once (building one costs more than running it).
