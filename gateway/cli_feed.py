@@ -180,13 +180,13 @@ def feed_policy(
 
     if unknown not in ("", "refuse", "hold"):
         fail(f"--unknown {unknown!r}: use refuse or hold")
-    store = _store(_settings())
+    settings = _settings()
+    store = _store(settings)
     with store.write() as session, session.begin():
         feed = queries.feed_by_slug(session=session, slug=slug)
         if feed is None or feed.id is None:
             fail(f"no feed {slug!r}")
         set_policy(session, feed_id=feed.id, senders=senders, members_only=members_only, unknown=unknown)
-    settings = _settings()
     who = senders or ("ALLOWED_SENDERS" if settings.allowed else "")
     if members_only:
         who = f"{who} and members" if who else "members"
