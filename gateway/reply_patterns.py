@@ -28,7 +28,9 @@ _WROTE_WORDS = (
     # and Japanese "…, X <addr>のメール:", Hebrew "X כתב:" ("כתב/ה:"), The Bat!'s Russian "Вы писали …:"
     r"geschrieben|napisana|のメール|כתב(?:/ה)?|писали|"
     # Basque ("Bok idatzi zuen:", Gmail's "… igorleak hau idatzi zuen (date):"), Icelandic ("skrifaði")
-    r"idatzi\s+zuen|skrifaði"
+    r"idatzi\s+zuen|skrifaði|"
+    # Thunderbird's Korean "2023-03-13 오후 11:30에 Bo Berg 이(가) 쓴 글:" ("wrote" after the name's particle)
+    r"이\(가\)\s*쓴\s*글"
 )
 _WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
@@ -78,6 +80,7 @@ MARKER_PIECES = (
     "писали",
     "idatzi",
     "skrifaði",
+    "쓴",
 )
 # Direction marks Gmail puts around a right-to-left header ("‫בתאריך … מאת ‪Bo‬‏ <…>:‬")
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -171,6 +171,16 @@ def test_korean_gmail_reply_folds_the_nimi_jakseong_header_in_text_and_html() ->
     assert "gmail_quote" not in c.html and "참석 가능한지" not in c.html
 
 
+def test_korean_thunderbird_reply_folds_the_i_ga_sseun_geul_header() -> None:
+    """Thunderbird's Korean "<date>에 <name> 이(가) 쓴 글:" has no address and no word mailfeed knew: it stayed
+    as the answer's last line (kernel lists carry it, the year written out or in two digits)."""
+    c = analysed_fixture("thunderbird-korean-i-ga-sseun-geul.eml").content
+    assert c.text == "확인했습니다. 재시도 횟수는 3회면 충분해 보입니다.\n다음 버전에서 로그 메시지만 정리해 주세요."
+    assert c.quoted_text.startswith("2026-03-02 오후 6:01에 Bo Berg 이(가) 쓴 글:\n> The flush can time out")
+    parts = split_reply("좋습니다.\n\n26. 3. 2. 오후 6:01에 Bo Berg 이(가) 쓴 글:\n> 내일 배포할까요?\n")
+    assert parts.text == "좋습니다." and parts.quoted_text.startswith("26. 3. 2.")
+
+
 def test_hebrew_gmail_reply_folds_the_header_wrapped_in_bidi_marks_in_text_and_html() -> None:
     """Gmail embeds the header right-to-left (U+202B … U+202C) and the name and address left-to-right."""
     header = (
