@@ -27,8 +27,9 @@ MOBILE_LINE = re.compile(
     r"typeapp|aquamail|k-9\s+mail|fairemail|"
     r"fastmail|airmail|edison\s+mail|proton\s+mail|mailbox)\b[\w\- ]{0,30}|"
     r"sent\s+from\s+the\s+all\s+new\s+aol\s+app(?:\s+for\s+\w{2,10})?|"
-    # the app's name as a Markdown link: "Sent from [Proton Mail](https://proton.me/mail/home) for Android."
-    r"sent\s+(?:from|with)\s+\[[\w\- ]{1,30}\]\(https?://[^\s()]{1,100}\)(?:\s+for\s+\w{2,10})?|"
+    # the app's name as a Markdown link: "Sent from [Proton Mail](https://proton.me/mail/home) for Android.",
+    # and Proton's text part of its web app's line: "Sent with [Proton Mail](https://proton.me/) secure email."
+    r"sent\s+(?:from|with)\s+\[[\w\- ]{1,30}\]\(https?://[^\s()]{1,100}\)(?:\s+for\s+\w{2,10}|\s+secure\s+e-?mail)?|"
     r"(?:securely\s+)?sent\s+(?:from|with)\s+tuta(?:nota)?\b[^\n]{0,120}|"  # "…, the secure & ad-free mailbox."
     # Outlook's apps in other languages: "Sent from Outlook for Android" and "Get Outlook for iOS"
     r"(?:gesendet\s+von|von)\s+outlook\s+für\s+\w{2,10}(?:\s+gesendet)?|"

@@ -126,6 +126,16 @@ def test_protonmail_reply_is_cut_at_protonmail_quote_and_original_message() -> N
     assert "Original Message" not in html and "wrote:" not in html
 
 
+def test_protonmails_markdown_linked_sent_with_line_in_a_text_only_reply_is_the_signature() -> None:
+    """Proton's text part writes its line's link as Markdown (mailing lists keep only that part):
+    "Sent with [Proton Mail](https://proton.me/) secure email." stayed as the answer's last line."""
+    c = analysed_fixture("protonmail-markdown-sent-with-line-text-only.eml").content
+    assert c.text.endswith("we have some margin.\n\nAna Lima\nrelease team")
+    assert c.signature == "Sent with [Proton Mail](https://proton.me/) secure email."
+    assert c.quoted_text.startswith("------- Original Message -------\nOn Monday, March 2nd, 2026")
+    assert split_reply("Agreed.\n\nSent with [ProtonMail](https://protonmail.com) Secure Email.").text == "Agreed."
+
+
 def test_samsung_sent_from_line_with_full_stop_is_the_signature() -> None:
     content = analysed_fixture("android-sent-from-samsung.eml").content
     assert content.forward is None
