@@ -44,7 +44,7 @@ def feed_add(
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", slug):
         fail(f"slug {slug!r}: use 1-64 lower-case letters, digits, '-' or '_'")
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+    if not _ADDRESS.fullmatch(address):
         fail(f"address {address!r} is not an email address")
     source = _imap_source(imap, imap_password_file, imap_password_env, imap_after)
     store = _store(_settings())
@@ -75,6 +75,72 @@ def _imap_source(
         return new_source(url=url, password_file=password_file, password_env=password_env, after=after)
     except ValueError as exc:
         fail(str(exc))
+
+
+@feed_app.command("edit")
+def feed_edit(
+    slug: str,
+    address: Annotated[
+        str | None, typer.Option(help="The feed's new address (mail to the old one is refused).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Shown on pages and feeds; empty: the slug.")] = None,
+) -> None:
+    """Change feed SLUG's address or title (the slug stays: every URL of the feed carries it)."""
+    from gateway.cli import _settings, _store, fail
+    from gateway.store import feed_admin, queries
+
+    if address is None and title is None:
+        fail("nothing to change: give --address and/or --title")
+    if address is not None and not _ADDRESS.fullmatch(address):
+        fail(f"address {address!r} is not an email address")
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None:
+            fail(f"no feed {slug!r}")
+        try:
+            feed_admin.edit_feed(session=session, feed=feed, address=address, title=title)
+        except feed_admin.FeedInUse as exc:
+            fail(str(exc))
+        shown = f"feed {feed.slug} <{feed.address}> {feed.title!r}"
+    typer.echo(f"{shown} changed")
+
+
+@feed_app.command("remove")
+def feed_remove(
+    slug: str,
+    delete_mail: Annotated[
+        bool, typer.Option("--delete-mail", help="Also delete the feed's stored mail, posts and comments, for good.")
+    ] = False,
+) -> None:
+    """Remove feed SLUG: mail to its address is refused from then on.
+
+    A feed that holds mail is removed only with --delete-mail, which deletes
+    its messages, threads, attachments, subscriptions and IMAP sources too.
+    """
+    from gateway.cli import _settings, _store, fail
+    from gateway.store import feed_admin, queries
+
+    store = _store(_settings())
+    with store.write() as session, session.begin():
+        feed = queries.feed_by_slug(session=session, slug=slug)
+        if feed is None:
+            fail(f"no feed {slug!r}")
+        try:
+            gone = feed_admin.remove_feed(session=session, feed=feed, with_mail=delete_mail)
+        except feed_admin.FeedInUse as exc:
+            fail(str(exc))
+    typer.echo(
+        f"feed {slug} removed, with {_n(gone.messages, 'stored message')} in {_n(gone.threads, 'thread')}, "
+        f"{_n(gone.subscriptions, 'subscription')} and {_n(gone.sources, 'IMAP source')}"
+    )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
 @feed_app.command("private")
@@ -119,7 +185,7 @@ def token_add(email: str, label: Annotated[str, typer.Option(help="Which feed re
     from gateway.cli import _settings, _store, fail
     from gateway.store import access
 
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", email):
+    if not _ADDRESS.fullmatch(email):
         fail(f"{email!r} is not an email address")
     store = _store(_settings())
     with store.write() as session, session.begin():

@@ -131,6 +131,7 @@ def in_process_cli(tmp_path: Path, **env: str) -> Callable[..., Result]:
 
     Each call takes the command's words and the exit code it must end with (`code`, 0 by default).
     """
+    from gateway import cli
     from gateway.cli import app
 
     runner = CliRunner(
@@ -145,7 +146,20 @@ def in_process_cli(tmp_path: Path, **env: str) -> Callable[..., Result]:
     )
 
     def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
+        opened: list[Store] = []
+        own_store = cli._store
+
+        def store_of(settings: Settings) -> Store:
+            opened.append(own_store(settings))
+            return opened[-1]
+
+        cli._store = store_of  # type: ignore[assignment]
+        try:
+            result = runner.invoke(app, list(args))
+        finally:
+            cli._store = own_store  # type: ignore[assignment]
+            for store in opened:  # a process would close its connections at exit; PostgreSQL's warn if left open
+                store.dispose()
         assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
         return result
 
