@@ -26,6 +26,7 @@ from datetime import datetime
 import quotequail
 from lxml import etree
 
+from gateway import forward_notes as N
 from gateway import reply_closings as C
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
@@ -105,9 +106,9 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
         return None
     assert result is not None
     result = with_date(result, text)
-    body, below = _at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
-    note = _join(_unsigned(_without_marker(result.get("text_top", ""))), result.get("text_bottom", ""), below)
-    return _build(result, note=note, text=_unstuffed(body), html=None)
+    body, below = N.at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
+    note = N.join(N.unsigned(N.without_marker(result.get("text_top", ""))), result.get("text_bottom", ""), below)
+    return _build(result, note=note, text=N.unstuffed(body), html=None)
 
 
 # Yandex's forward: its marker, then one line of date, time and sender instead of header fields
@@ -131,7 +132,7 @@ def _yandex_forward(text: str) -> InlineForward | None:
         date=parse_date(f"{day} {clock}"),
         subject="",
         to="",
-        text=_at_end_marker(text[found.end() :].strip("\n"))[0],
+        text=N.at_end_marker(text[found.end() :].strip("\n"))[0],
     )
 
 
@@ -187,8 +188,8 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
     # which the reply step would then fold away as history, or has no body at all
     inner = original_html(html) or _without_quote_wrapper(result.get("html") or "")
-    note = _join(
-        _without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
+    note = N.join(
+        N.without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
     )
     body = html_to_text(inner) if inner else ""
     if not body.strip():  # the header block found, the body lost: read it from the text rendering
@@ -323,77 +324,3 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None) ->
         text=text,
         html=html,
     )
-
-
-def _without_marker(top: str) -> str:
-    """The note above a forward without the marker line or the rule closing it.
-
-    quotequail knows the English markers and cuts above them; under one it does
-    not know ("Weitergeleitete Nachricht") it cuts at the header block below,
-    and the marker would read as the forwarder's words. The line right above the
-    header block, framed by dashes ("----- Forwarded message from Bo <…> -----",
-    "-------- 転送メッセージ --------", "----- Forwarded by Ana/ACME on … -----"), is the
-    marker whatever its words. An Exchange rule's "Auto forwarded by a Rule" goes too.
-    """
-    # the line an Exchange rule writes on what it forwards is no one's words
-    lines = [line for line in top.rstrip().split("\n") if not _BY_A_RULE.match(line[: P.LINE_MAX_CHARS])]
-    while lines and (not lines[-1].strip() or _is_marker(lines[-1][: P.LINE_MAX_CHARS])):
-        lines.pop()
-    if lines and _FRAMED_LINE.match(lines[-1][: P.LINE_MAX_CHARS]):
-        lines.pop()  # a marker in words mailfeed does not know, framed as markers are, right above the header
-    if lines and C.SIG_SEPARATOR.match(lines[-1][: P.LINE_MAX_CHARS]):
-        lines.pop()  # the rule Outlook draws above a forward's header block (an auto-forward's only "note")
-    return "\n".join(lines).rstrip()
-
-
-_FRAMED_LINE = re.compile(r"^\s*[-=_]{3,}\s*\S.{0,160}?\s*[-=_]{3,}\s*$")
-# The line some clients close a forwarded message with (mutt, Gnus, rmail, nmh, Yandex): not the original's
-_END_MARKER = re.compile(
-    r"^\s*[-=_]{2,}\s*(?:end\s+(?:of\s+)?forwarded\s+message|ende\s+der\s+weitergeleiteten\s+nachricht|"
-    r"конец\s+пересылаемого\s+сообщения|fin\s+du\s+message\s+(?:transféré|réexpédié))\s*[-=_]*\s*$",
-    re.IGNORECASE,
-)
-
-
-def _unsigned(note: str) -> str:
-    """The note above a forward without the forwarder's "-- " signature, which himalaya writes
-    above the forwarded message: it was shown as their note, or as all of it."""
-    lines = note.split("\n")
-    cut = next((i for i, line in enumerate(lines) if C.SIG_DELIMITER.match(line)), None)
-    return note if cut is None else "\n".join(lines[:cut]).rstrip()
-
-
-def _unstuffed(text: str) -> str:
-    """`text` without RFC 934's "- " before each line that starts with a dash, when it is written
-    so (mblaze's forward: "- -- " for the original's signature line, "- - item" for its list)."""
-    lines = text.split("\n")
-    dashed = [line for line in lines if line.startswith("-")]
-    if not any(line.startswith("- -") for line in dashed) or not all(line.startswith("- ") for line in dashed):
-        return text
-    return "\n".join(line[2:] if line.startswith("- ") else line for line in lines)
-
-
-def _at_end_marker(text: str) -> tuple[str, str]:
-    """The forwarded text up to its last end marker, and the forwarder's words below it (their
-    "-- " signature left out): mutt writes its "----- End forwarded message -----" above the
-    forwarder's own signature, which was shown as the original's."""
-    lines = text.rstrip().split("\n")
-    end = next((i for i in range(len(lines) - 1, -1, -1) if _END_MARKER.match(lines[i][: P.LINE_MAX_CHARS])), None)
-    if end is None:
-        return "\n".join(lines).rstrip(), ""
-    below = lines[end + 1 :]
-    signature = next((i for i, line in enumerate(below) if C.SIG_DELIMITER.match(line)), len(below))
-    return "\n".join(lines[:end]).rstrip(), "\n".join(below[:signature]).strip("\n")
-
-
-def _is_marker(line: str) -> bool:
-    """A forward's marker, the "original message" line some webmails forward under
-    ("----- Original Nachricht ----")."""
-    return bool(P.FORWARD_MARKER.match(line) or P.ORIGINAL_MESSAGE.match(line))
-
-
-_BY_A_RULE = re.compile(r"^\s*Auto forwarded by a Rule\s*$", re.IGNORECASE)
-
-
-def _join(*parts: str) -> str:
-    return "\n\n".join(p.strip("\n") for p in parts if p and p.strip())
