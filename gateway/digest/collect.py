@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from gateway.store import writes
-from gateway.store.models import Attachment, Entry, RawMessage, Thread
+from gateway.store.models import Attachment, Entry, ForwardRecord, RawMessage, Thread
 from gateway.store.models_web import Moderation
 
 MAX_THREADS = 25
@@ -36,6 +36,7 @@ class NewEntry:
     has_attachments: bool
     forwarded_by: str = ""  # who forwarded it, when it is a forward: their own message too
     forwarded_by_name: str = ""
+    forward_note: str = ""  # what the forwarder wrote above the forward
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Item:
     has_attachments: bool = False
     last_activity: datetime | None = None
     forwarded_by: str = ""  # a new thread's forwarder: the author is the original's
+    forward_note: str = ""  # their words above it, on one line: often all the reason to read it
 
 
 @dataclass
@@ -72,6 +74,13 @@ def safe_upper_bound(session: Session) -> int:
 
 
 _MODERATED = sa.select(Moderation.entry_id)
+# the note of the forward that made the entry (its own raw message), not of those forwarded again later
+_OWN_FORWARD_NOTE = (
+    sa.select(ForwardRecord.note)
+    .where(ForwardRecord.entry_id == Entry.id, ForwardRecord.raw_id == Entry.raw_id)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> list[NewEntry]:
@@ -90,6 +99,7 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
             with_files,
             Entry.forwarded_by_address,
             Entry.forwarded_by_name,
+            _OWN_FORWARD_NOTE,
         )
         .join(RawMessage, RawMessage.id == Entry.raw_id)
         .join(Thread, Thread.id == Entry.thread_id)
@@ -100,7 +110,9 @@ def new_entries(session: Session, *, feed_id: int, after: int, upto: int) -> lis
         .order_by(RawMessage.posted_seq)
     ).all()
     return [
-        NewEntry(r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "", r[10] or "")
+        NewEntry(
+            r[0], r[1], r[2] == r[0], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] or "", r[10] or "", r[11] or ""
+        )
         for r in rows
     ]
 
@@ -153,4 +165,5 @@ def _item(group: list[NewEntry]) -> Item:
         has_attachments=any(e.has_attachments for e in group),
         last_activity=max(e.date for e in group),
         forwarded_by=(post.forwarded_by_name or post.forwarded_by) if post else "",
+        forward_note=" ".join(post.forward_note.split()) if post else "",
     )

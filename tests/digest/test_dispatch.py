@@ -445,10 +445,12 @@ def test_a_readers_own_forward_is_no_news_to_them_and_others_see_who_forwarded_i
     settings: Settings, store: Store
 ) -> None:
     """The post of a forward is the original's author's, so "not your own messages" let a reader's
-    own forward come back to them as news; for the others the digest names the forwarder too."""
+    own forward come back to them as news; for the others the digest names the forwarder too, and
+    what they wrote above the forward, on one line."""
     feed_id = add_feed(store)
     forward = (
-        "FYI\n\n---------- Forwarded message ---------\nFrom: Vendor <sales@vendor.example>\n"
+        "Please check these\nbefore Friday.\n\n"
+        "---------- Forwarded message ---------\nFrom: Vendor <sales@vendor.example>\n"
         "Date: Wed, 25 Mar 2026 at 10:00\nSubject: Price list\nTo: Ann <ann@example.com>\n\n\nNew prices from April.\n"
     )
     with smtp_sink() as sink:
@@ -462,3 +464,5 @@ def test_a_readers_own_forward_is_no_news_to_them_and_others_see_who_forwarded_i
     parts = {p.get_content_type(): p.get_content() for p in bob.message.walk() if p.get_content_maintype() == "text"}
     assert "     Vendor wrote, forwarded by Ann\r\n" in parts["text/plain"]
     assert "<bdi>Vendor</bdi> wrote · forwarded by <bdi>Ann</bdi>" in parts["text/html"]
+    assert '     Ann: "Please check these before Friday."\r\n     New prices from April.' in parts["text/plain"]
+    assert "<bdi>Ann</bdi>: “Please check these before Friday.”</div>" in parts["text/html"]
