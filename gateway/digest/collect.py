@@ -152,7 +152,8 @@ def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: s
 def _item(group: list[NewEntry]) -> Item:
     post = next((e for e in group if e.is_post), None)
     comments = [e for e in group if not e.is_post]
-    latest = group[-1]
+    # the newest by date: a comment posted late (a retry, a reprocess) is not the thread's latest word
+    latest = max(reversed(group), key=lambda e: e.date)
     who = list(dict.fromkeys(e.author_name or e.author_address for e in comments))
     return Item(
         thread_id=latest.thread_id,

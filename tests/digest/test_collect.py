@@ -1,0 +1,38 @@
+"""Choosing a reader's digest items out of a feed's new entries (`collect.select`, pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.digest.collect import NewEntry, select
+
+T0 = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+
+
+def _comment(entry_id: int, snippet: str, minutes: int, author: str = "Bob") -> NewEntry:
+    return NewEntry(
+        id=entry_id,
+        thread_id=1,
+        is_post=False,
+        author_name=author,
+        author_address=f"{author.lower()}@example.com",
+        snippet=snippet,
+        date=T0 + timedelta(minutes=minutes),
+        subject="Plan",
+        has_attachments=False,
+    )
+
+
+def test_the_latest_snippet_is_the_newest_comment_not_the_last_posted() -> None:
+    """A comment deferred for DNS and posted an hour late comes last in posting order; the thread's
+    latest word is still the newest comment."""
+    entries = [_comment(2, "Agreed, Friday it is.", 30), _comment(3, "Could we move it?", 5, "Cat")]
+    [item] = select(entries, reader="ann@example.com", muted=set(), only=None).items
+    assert item.snippet == "Agreed, Friday it is."
+    assert (item.comments, item.who, item.last_activity) == (2, ["Bob", "Cat"], T0 + timedelta(minutes=30))
+
+
+def test_comments_of_one_moment_keep_the_last_posted_as_latest() -> None:
+    entries = [_comment(2, "first", 10), _comment(3, "second", 10)]
+    [item] = select(entries, reader="ann@example.com", muted=set(), only=None).items
+    assert item.snippet == "second"
