@@ -107,7 +107,8 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     assert result is not None
     result = with_date(result, text)
     body, below = N.at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
-    note = N.join(N.unsigned(N.without_marker(result.get("text_top", ""))), result.get("text_bottom", ""), below)
+    top = N.without_app_line(N.unsigned(N.without_marker(result.get("text_top", ""))), result.get("type", ""))
+    note = N.join(top, result.get("text_bottom", ""), below)
     return _build(result, note=note, text=N.unstuffed(body), html=None)
 
 
@@ -188,9 +189,8 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
     # which the reply step would then fold away as history, or has no body at all
     inner = original_html(html) or _without_quote_wrapper(result.get("html") or "")
-    note = N.join(
-        N.without_marker(html_to_text(result.get("html_top") or "")), html_to_text(result.get("html_bottom") or "")
-    )
+    top = N.without_app_line(N.without_marker(html_to_text(result.get("html_top") or "")), result.get("type", ""))
+    note = N.join(top, html_to_text(result.get("html_bottom") or ""))
     body = html_to_text(inner) if inner else ""
     if not body.strip():  # the header block found, the body lost: read it from the text rendering
         in_text = unwrap_text(text, subject=subject)
@@ -315,6 +315,9 @@ def _body_below_headers(text: str) -> str:
 
 
 def _build(result: dict[str, str], *, note: str, text: str, html: str | None) -> InlineForward:
+    # iOS Mail starts the message it forwards with a zero-width no-break space (U+FEFF): the post's
+    # text began with it, invisible but in its snippet, its JSON and its search index
+    text, html = text.replace("\ufeff", ""), html.replace("\ufeff", "") if html else html
     return InlineForward(
         note=note,
         author=parse_address(result.get("from", "")),

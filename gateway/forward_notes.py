@@ -9,6 +9,7 @@ import re
 
 from gateway import reply_closings as C
 from gateway import reply_patterns as P
+from gateway.reply_signature import is_mobile
 
 
 def without_marker(top: str) -> str:
@@ -47,6 +48,22 @@ def unsigned(note: str) -> str:
     lines = note.split("\n")
     cut = next((i for i, line in enumerate(lines) if C.SIG_DELIMITER.match(line)), None)
     return note if cut is None else "\n".join(lines[:cut]).rstrip()
+
+
+def without_app_line(note: str, kind: str) -> str:
+    """The note above a forward marker (quotequail's `kind` "forward") without the line a phone's
+    mail app ends it with ("Sent from my iPhone", which iOS Mail writes right above "Begin forwarded
+    message:"), its link too: no words of the forwarder's. Above a reply's header ("On … wrote:"),
+    read as a forward for its Fwd: subject, the top is kept whole, the reply it is."""
+    if kind != "forward":
+        return note
+    lines = note.rstrip().split("\n")
+    last = len(lines) - 1
+    if last > 0 and C.BARE_LINK.match(lines[last][: P.LINE_MAX_CHARS]) and is_mobile(lines[last - 1]):
+        last -= 1  # the app's link on a line of its own
+    if is_mobile(lines[last]):
+        lines = lines[:last]
+    return "\n".join(lines).rstrip()
 
 
 def unstuffed(text: str) -> str:

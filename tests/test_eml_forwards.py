@@ -595,3 +595,34 @@ def test_a_mutt_inline_forward_is_unwrapped_up_to_its_end_marker() -> None:
     assert (
         c.forward.note == "This changes the on-call rota for Thursday night.\n\nWhoever is on call, please reply here."
     )
+
+
+def test_iphone_forward_leaves_sent_from_my_iphone_and_the_zero_width_space_out_of_note_and_post() -> None:
+    """iOS Mail writes its "Sent from my iPhone" between the note and "Begin forwarded message:", and
+    starts the original with U+FEFF: the line was shown as the forwarder's words, the mark began the post."""
+    c = analysed_fixture("iphone-forward-sent-from-above-begin-forwarded.eml").content
+    assert (c.author, c.date, c.subject) == (
+        Address("Bo Berg", "bo@example.com"),
+        datetime(2026, 3, 2, 18, 1, 12, tzinfo=CET),
+        "Catering on Thursday",
+    )
+    assert c.text == "The caterer will deliver at 12:30 instead of 12:00. The order is unchanged.\n\nBo"
+    assert c.forward == Forward(
+        by=Address("Ana Lima", "ana@example.org"),
+        date=datetime(2026, 3, 2, 18, 24, 51, tzinfo=CET),
+        note="Heads-up: lunch arrives half an hour later on Thursday.",
+    )
+    assert c.html is not None and "\ufeff" not in c.html and "Sent from my iPhone" not in c.html
+    # the same in HTML alone, and a note that is only the app's line with its link below it
+    assert analysed(html_only("iphone-forward-sent-from-above-begin-forwarded.eml")).content.forward == c.forward
+    only_app = make_mail(
+        message_id="fwd-outlook-app@example.org",
+        subject="Fwd: Catering on Thursday",
+        body="Get Outlook for Android\n<https://aka.ms/AAb9ysg>\n\n"
+        + "---------- Forwarded message ---------\nFrom: Bo Berg <bo@example.com>\n"
+        + "Date: Mon, 2 Mar 2026 at 18:01\nSubject: Catering on Thursday\nTo: Ana Lima <ana@example.org>\n\n"
+        + "The caterer will deliver at 12:30.\n",
+    )
+    forwarded = analysed(only_app).content
+    assert forwarded.forward is not None and forwarded.forward.note == ""
+    assert forwarded.text == "The caterer will deliver at 12:30."
