@@ -20,7 +20,9 @@ class ImapSource(SQLModel, table=True):
     """One IMAP folder followed into one feed."""
 
     __tablename__ = "imap_source"
-    __table_args__ = (sa.UniqueConstraint("feed_id", "url"),)
+    # AUTOINCREMENT: SQLite would give a removed source's id to the next one, which the follower of
+    # the removed one (let go within 10 s) would take for it. PostgreSQL's sequence never does.
+    __table_args__ = (sa.UniqueConstraint("feed_id", "url"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(foreign_key="feed.id")

@@ -217,3 +217,38 @@ def test_cli_imap_edit_remove_and_folders_shown_as_text(dovecot: Dovecot, tmp_pa
 def test_moving_to_the_followed_folder_is_refused_however_either_is_spelled() -> None:
     with pytest.raises(ValueError, match="the folder this source follows"):
         new_source(url="imap://team@h/Entw&APw-rfe", password_file="pw", password_env=None, after="move:Entwürfe")
+
+
+def test_a_source_added_as_one_is_removed_is_never_taken_for_it_by_the_follower_still_running(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """SQLite gave the removed source's id to the next one: the old follower, not let go yet (the rescan
+    comes within 10 s), took the new source's lease, read the folder for the old feed and left the cursor
+    at its end, so the new feed never got the folder's earlier mail."""
+    settings = settings.model_copy(update={"imap_lease_seconds": 600})
+    old_feed, new_feed = add_feed(store), add_feed(store, "ops", "ops@example.com")
+    old = source(store, dovecot, old_feed, tmp_path)
+    dovecot.append("team", conversations(2))
+    followers = Followers(store, settings, rescan_seconds=3600)  # this test says when the rescan comes
+    followers.start()
+    try:
+        wait_for(lambda: raw_count(store, old_feed) == 2, timeout=10)
+        follower = followers.followers[old.id]
+        wait_for(follower.waiting.is_set, timeout=5)
+        with store.write() as session, session.begin():
+            state.remove_source(session=session, source_id=old.id)
+        new = source(store, dovecot, new_feed, tmp_path)  # the same folder, into another feed
+        dovecot.append("team", conversations(3)[2:])  # wakes the old follower up before the rescan
+        wait_for(lambda: not follower.alive or (cursor(store, new) or (0, 0))[1] == 3, timeout=10)
+        followers.scan()
+        wait_for(lambda: raw_count(store, new_feed) == 3 or (cursor(store, new) or (0, 0))[1] == 3, timeout=10)
+        time.sleep(0.5)  # a follower that went wrong has nothing more to fetch: what it did is done
+        assert (raw_count(store, old_feed), raw_count(store, new_feed)) == (2, 3)
+        assert new.id != old.id and last_error(store, new.id) == ""
+    finally:
+        followers.stop()
+
+
+def raw_count(store: Store, feed_id: int) -> int:
+    with store.read() as session:
+        return int(session.scalar(sa.select(sa.func.count()).where(RawMessage.feed_id == feed_id)) or 0)
