@@ -78,11 +78,12 @@ def remove_feed(*, session: Session, feed: Feed, with_mail: bool) -> Removed:
     sources = sa.select(ImapSource.id).where(ImapSource.feed_id == fid)
     thread_count = session.scalar(sa.select(sa.func.count()).select_from(threads.subquery())) or 0
     search.clear_index(session=session, feed_id=fid)
-    shas = set(session.scalars(sa.select(Attachment.sha256).where(Attachment.entry_id.in_(entries))))
+    # bytes stored once for every feed that has them: those no other feed's attachment names go
+    theirs = sa.select(Attachment.sha256).where(Attachment.entry_id.in_(entries))
+    others = sa.select(Attachment.sha256).where(Attachment.entry_id.not_in(entries))
+    session.execute(sa.delete(Blob).where(Blob.sha256.in_(theirs), Blob.sha256.not_in(others)))
     for owned in (Attachment, ForwardRecord, Moderation):
         session.execute(sa.delete(owned).where(owned.entry_id.in_(entries)))
-    still_used = set(session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(shas))))
-    session.execute(sa.delete(Blob).where(Blob.sha256.in_(shas - still_used)))
     session.execute(sa.delete(MutedThread).where(MutedThread.thread_id.in_(threads)))
     session.execute(sa.delete(DigestRun).where(DigestRun.feed_id == fid))  # before the subscriptions they name
     subscription_count = session.execute(sa.delete(Subscription).where(Subscription.feed_id == fid)).rowcount
