@@ -254,12 +254,22 @@ class _SyncProgress:
 
 
 @imap_app.command("status")
-def imap_status() -> None:
-    """Every IMAP source: id, feed, URL, after action, cursor, lease, last success, last error."""
+def imap_status(
+    refused: Annotated[
+        bool, typer.Option("--refused", help="List every message the limits refused and left in its folder instead.")
+    ] = False,
+) -> None:
+    """Every IMAP source: id, feed, URL, after action, cursor, lease, last success, last error.
+
+    With --refused, one line per message not stored: source, UID, size, when the server got it, and why.
+    """
     from gateway.cli import _settings, _store
     from gateway.ingest import imap_state
 
     store = _store(_settings())
+    if refused:
+        _refused(store)
+        return
     with store.read() as session:
         rows = imap_state.statuses(session=session)
     for r in rows:
@@ -274,6 +284,19 @@ def imap_status() -> None:
         )
     if not rows:
         typer.echo("no IMAP sources", err=True)
+
+
+def _refused(store: Any) -> None:
+    """`imap status --refused`: the messages the last error counts, each named (it names ten of a reason)."""
+    from gateway.ingest import imap_refusals
+
+    with store.read() as session:
+        kept = imap_refusals.kept(session=session)
+    for source_id, skipped in kept.items():
+        for uid, r in sorted(skipped.refused.items()):
+            typer.echo(f"{source_id}\tUID {uid}\t{r.size} bytes\treceived {r.received or '?'}\t{r.reason}")
+    if not any(s.refused for s in kept.values()):
+        typer.echo("no refused messages", err=True)
 
 
 def _lease(holder: str, expires_at: datetime | None) -> str:

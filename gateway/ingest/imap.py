@@ -15,13 +15,19 @@ downloading it; then `precheck`) is not stored and gets no after action: it
 stays where it was, unread, for the mailbox's owner to see, as fetchmail
 leaves an oversized message on the server. The refusal is logged and noted
 as the source's last error in the transaction that moves the cursor past it
-(imap_state.refusal_note), so `mailfeed imap status` and /healthz show it.
-The cursor does move past it: read again at every pass it would be refused
-again, and a pass would cost a download of it. Instead each pass looks again
-at what is noted, and at what the leftovers search finds (a refused message
-is one, being neither seen nor moved), through the same limits: one that
-passes now (MAX_MESSAGE_BYTES was raised) is stored then, one that is gone
-(its owner moved or deleted it) is dropped from the note.
+(imap_refusals.refusal_note), so `mailfeed imap status` and /healthz show it.
+The cursor does move past it. Instead each pass looks again at every refused
+UID the source keeps (imap_refusals.Skipped), by a FETCH of its size: one
+that is gone (its owner moved or deleted it) is dropped, one refused under
+the same limits at the same size stays refused without being downloaded
+again, and the others go through the limits again: one that passes now
+(MAX_MESSAGE_BYTES was raised) is stored then. A UID passed over as
+\\Deleted is looked at again too, and stored once the flag is taken back.
+
+What the after action has not done yet at or below the cursor (it was
+interrupted, or was `none` then) is done at the next pass; what is neither
+refused nor passed over was committed, so it is flagged or moved without
+being downloaded again.
 
 A changed UIDVALIDITY (the folder was recreated) starts the cursor over: the
 folder is read again, and nothing doubles, because the same bytes for a feed
@@ -39,13 +45,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from imapclient import SEEN, IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from gateway.config import Settings
+from gateway.ingest import imap_refusals as refusals
 from gateway.ingest import imap_state as state
 from gateway.ingest.drain import pending_of
 from gateway.ingest.imap_connect import (
@@ -59,8 +66,9 @@ from gateway.ingest.imap_connect import (
     parse_url,
     server_text,
 )
-from gateway.ingest.imap_fetch import fetch, log_refused, looked_at_again
+from gateway.ingest.imap_fetch import fetch, leftovers, log_refused, still_there
 from gateway.ingest.imap_lease import Claim, Lease, LeaseLost, instance_id
+from gateway.ingest.imap_refusals import Refusal, Skipped, limits_key, uid_set
 from gateway.store import writes
 from gateway.store.db import Store
 
@@ -96,8 +104,9 @@ class PassReport:
     found: int = 0  # UIDs above the cursor when the pass began
     stored: int = 0  # messages committed (new raw rows or bytes stored before)
     refused: int = 0  # new messages over the limits: logged, skipped, noted, left in the folder
-    refusals: dict[int, str] = field(default_factory=dict)  # every UID found refused (new or before) and why
-    deleted: int = 0  # flagged \\Deleted (someone deleted them; the EXPUNGE had not come): skipped
+    refusals: dict[int, Refusal] = field(default_factory=dict)  # every UID found refused (new or before) and why
+    deleted: int = 0  # new messages flagged \\Deleted (someone deleted them; the EXPUNGE had not come): skipped
+    deleted_uids: set[int] = field(default_factory=set)  # every UID passed over as \\Deleted (new or before)
     resync: bool = False
     # the raw rows this pass left pending, to count what became of them whoever processes them
     pending_ids: list[int] = field(default_factory=list)
@@ -109,7 +118,11 @@ class PassReport:
     @property
     def note(self) -> str:
         """The refusals as the source's last error ("" when none)."""
-        return state.refusal_note(self.refusals, parse_url(self.source.url).folder)
+        return refusals.refusal_note(self.refusals, parse_url(self.source.url).folder)
+
+    def skipped(self, limits: str) -> Skipped:
+        """What the pass leaves at or below its cursor, as the source keeps it."""
+        return Skipped(self.uidvalidity, limits, dict(self.refusals), set(self.deleted_uids))
 
 
 Progress = Callable[[int, int], None]  # (messages just done, messages in this pass)
@@ -146,23 +159,28 @@ def sync_source(
     """
     report = report or PassReport(src)
     uidvalidity = report.uidvalidity = select(client, src)
-    with store.write() as session, session.begin():
-        lease.hold(session)
-        cursor = state.load_cursor(session=session, source_id=src.id)
-        noted = state.refused_before(session=session, source_id=src.id)
-        if cursor is None or cursor[0] != uidvalidity:
-            if cursor is not None:
-                log.warning(
-                    "%s: UIDVALIDITY changed from %s to %s; reading the folder again", src.label, cursor[0], uidvalidity
-                )
-                report.resync = True
-            state.reset_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity)
-            cursor, noted = (uidvalidity, 0), []
-    last = report.last_uid = cursor[1]
-    again = looked_at_again(client, src, last, noted)
-    for i in range(0, len(again), batch):
-        _retry(client, store=store, settings=settings, src=src, lease=lease, report=report, uids=again[i : i + batch])
-        on_commit()
+    limits = limits_key(settings)
+    last, skipped, noted = _begin(store, src, lease, report, limits)
+    report.last_uid = last
+    if last:
+        again, remembered = _to_look_at_again(client, src, last, skipped, noted, limits)
+        for i in range(0, len(again), batch):
+            chunk = again[i : i + batch]
+            _retry(
+                client,
+                store=store,
+                settings=settings,
+                src=src,
+                lease=lease,
+                report=report,
+                uids=chunk,
+                known=remembered,
+            )
+            on_commit()
+        if skipped is None or report.skipped(limits).to_json() != skipped.to_json():
+            with store.write() as session, session.begin():
+                lease.hold(session)
+                refusals.save(session=session, source_id=src.id, skipped=report.skipped(limits))
     # "N:*" always matches the newest message, even when its UID is below N (RFC 3501 6.4.8).
     uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
     report.found = len(uids)
@@ -171,13 +189,16 @@ def sync_source(
         chunk = uids[i : i + batch]
         got = fetch(client, src, chunk, settings)
         log_refused(src, got.refused)
-        report.deleted += got.deleted
+        report.deleted += len(got.deleted)
+        report.deleted_uids |= got.deleted
         report.refused += len(got.refused)
         report.refusals.update(got.refused)
         with store.write() as session, session.begin():
             lease.hold(session)
             report.pending_ids += pending_of(session, writes.save_raw(session=session, items=got.items))
             state.advance_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity, last_uid=chunk[-1])
+            if got.refused or got.deleted:
+                refusals.save(session=session, source_id=src.id, skipped=report.skipped(limits))
             if got.refused:  # with the cursor that passes them, or they would be known to the log alone
                 state.note_error(session=session, source_id=src.id, error=report.note)
         report.stored += len(got.items)
@@ -187,6 +208,48 @@ def sync_source(
         progress(len(chunk), len(uids))
     report.more = _announced(client)
     return report
+
+
+def _begin(
+    store: Store, src: state.Source, lease: Lease, report: PassReport, limits: str
+) -> tuple[int, Skipped | None, list[int]]:
+    """The cursor's last UID (0: start over) and what the source keeps of the UIDs at or below it.
+
+    Skipped is None when not known (kept from before the column): the UIDs the
+    last error names come with it.
+    """
+    uidvalidity = report.uidvalidity
+    with store.write() as session, session.begin():
+        lease.hold(session)
+        cursor = state.load_cursor(session=session, source_id=src.id)
+        skipped = refusals.load(session=session, source_id=src.id)
+        if cursor is not None and cursor[0] == uidvalidity:
+            if skipped is None or skipped.uidvalidity != uidvalidity:
+                return cursor[1], None, refusals.noted_uids(state.last_error(session=session, source_id=src.id))
+            return cursor[1], skipped, []
+        if cursor is not None:
+            log.warning(
+                "%s: UIDVALIDITY changed from %s to %s; reading the folder again", src.label, cursor[0], uidvalidity
+            )
+            report.resync = True
+        state.reset_cursor(session=session, source_id=src.id, uidvalidity=uidvalidity)
+        refusals.save(session=session, source_id=src.id, skipped=Skipped(uidvalidity, limits))
+        return 0, Skipped(uidvalidity, limits), []
+
+
+def _to_look_at_again(
+    client: IMAPClient, src: state.Source, last: int, skipped: Skipped | None, noted: list[int], limits: str
+) -> tuple[list[int], Mapping[int, Refusal]]:
+    """UIDs at or below the cursor to take through the limits again, and the refusals not to download again.
+
+    What the after action left and the source does not keep as skipped was
+    committed: it gets the after action here, without being downloaded again.
+    """
+    if skipped is None:  # not known: every leftover through the limits, as before the source kept them
+        return sorted(still_there(client, noted) | leftovers(client, src, last)), {}
+    again = sorted(still_there(client, [u for u in (*skipped.refused, *skipped.deleted) if u <= last]))
+    apply_after(client, src, sorted(leftovers(client, src, last) - skipped.refused.keys() - skipped.deleted))
+    return again, skipped.refused if skipped.limits == limits else {}
 
 
 def _announced(client: IMAPClient) -> bool:
@@ -220,10 +283,15 @@ def _retry(
     lease: Lease,
     report: PassReport,
     uids: Sequence[int],
+    known: Mapping[int, Refusal],
 ) -> None:
-    """Store what passes the limits now (stored before: the same row), and run the after action on it."""
-    got = fetch(client, src, uids, settings)
+    """Store what passes the limits now (stored before: the same row), and run the after action on it.
+
+    `known`: refusals judged by the same limits, not downloaded again at the same size.
+    """
+    got = fetch(client, src, uids, settings, known)
     report.refusals.update(got.refused)
+    report.deleted_uids |= got.deleted
     if got.items:
         with store.write() as session, session.begin():
             lease.hold(session)
@@ -237,16 +305,17 @@ def apply_after(client: IMAPClient, src: state.Source, uids: Sequence[int]) -> N
     """Flag or move committed messages as the source asks; `none` leaves them be."""
     if not uids or src.after == "none":
         return
+    which = uid_set(uids)  # runs as ranges: a whole folder's UIDs stay a short command
     if src.after == "seen":
-        client.add_flags(uids, [SEEN], silent=True)
+        client.add_flags(which, [SEEN], silent=True)
         return
     target = src.after[5:]
     if client.has_capability("MOVE"):
-        client.move(uids, target)
+        client.move(which, target)
     else:
-        client.copy(uids, target)
-        client.delete_messages(uids, silent=True)
-        client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+        client.copy(which, target)
+        client.delete_messages(which, silent=True)
+        client.uid_expunge(which) if client.has_capability("UIDPLUS") else client.expunge()
 
 
 def sync_once(

@@ -7,16 +7,14 @@ move it back.
 
 Messages a pass refused (over the limits) are noted in the source's
 `last_error` ("UID 7 not stored: 552 5.3.4 …; left in INBOX"), where `mailfeed
-imap status` and /healthz show it, with no column of their own: the note
-names the UIDs, so the next pass reads them back (`noted_uids`) to look at
-them again. It stays, through connection errors too, until a pass finds none
-of them refused any more (stored, or gone from the folder).
+imap status` and /healthz show it; every one is kept, with its size, in the
+`skipped` column (imap_refusals.py). The note stays, through connection
+errors too, until a pass finds none of them refused any more (stored, or gone
+from the folder).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
@@ -25,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway.ingest.imap_refusals import refusal_part
 from gateway.store.db import Store
 from gateway.store.models import Feed, RawMessage, utcnow
 from gateway.store.models_imap import ImapCursor, ImapSource
@@ -226,7 +225,7 @@ def mark_ok(*, store: Store, source_id: int, note: str = "") -> None:
 def mark_error(*, store: Store, source_id: int, error: str) -> None:
     """A pass or connection that failed; a refusal noted before is kept behind the error."""
     with store.write() as session, session.begin():
-        kept = refusal_part(_last_error(session, source_id))
+        kept = refusal_part(last_error(session=session, source_id=source_id))
         note_error(session=session, source_id=source_id, error=f"{error}; {kept}" if kept else error)
 
 
@@ -240,46 +239,8 @@ def note_error(*, session: Session, source_id: int, error: str) -> None:
 
 
 ERROR_CHARS = 2000
-NOTED_UIDS = 50  # UIDs named per reason; a note stays well inside ERROR_CHARS
-# "UID 7 not stored", "UIDs 7, 9 not stored": each ", " starts one more UID, so the group matches one way.
-_NOTED = re.compile(r"\bUIDs? (\d{1,10}(?:, \d{1,10})*) not stored\b")
 
 
-def refusal_note(refused: Mapping[int, str], folder: str) -> str:
-    """One line for the messages a pass refused, by reason: "UIDs 7, 9 not stored: 554 5.6.0 …; left in INBOX".
-
-    Past NOTED_UIDS of one reason, the rest are counted, not named, and so not
-    looked at again by the next pass (their first refusal was logged).
-    """
-    if not refused:
-        return ""
-    by_reason: dict[str, list[int]] = {}
-    for uid in sorted(refused):
-        by_reason.setdefault(refused[uid], []).append(uid)
-    parts = []
-    for reason, uids in by_reason.items():
-        named = ", ".join(str(u) for u in uids[:NOTED_UIDS])
-        more = f" (nor {len(uids) - NOTED_UIDS} more)" if len(uids) > NOTED_UIDS else ""
-        parts.append(f"UID{'s' if len(uids) > 1 else ''} {named} not stored{more}: {reason}")
-    return "; ".join(parts) + f"; left in {folder}"
-
-
-def noted_uids(text: str) -> list[int]:
-    """The UIDs a refusal note in `text` names."""
-    return sorted({int(u) for m in _NOTED.finditer(text) for u in m.group(1).split(", ")})
-
-
-def refusal_part(text: str) -> str:
-    """The refusal note at the end of a last error, or ""."""
-    found = _NOTED.search(text)
-    return text[found.start() :] if found else ""
-
-
-def refused_before(*, session: Session, source_id: int) -> list[int]:
-    """The UIDs the source's last error notes as refused."""
-    return noted_uids(_last_error(session, source_id))
-
-
-def _last_error(session: Session, source_id: int) -> str:
+def last_error(*, session: Session, source_id: int) -> str:
     c = ImapSource.__table__.c  # type: ignore[attr-defined]
     return session.scalar(sa.select(c.last_error).where(c.id == source_id)) or ""

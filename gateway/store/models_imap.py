@@ -36,6 +36,9 @@ class ImapSource(SQLModel, table=True):
     last_error_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     lease_holder: str = Field(default="", max_length=255)  # instance id; "" = free
     lease_expires_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+    # UIDs at or below the cursor not stored (refused, with their sizes; flagged \Deleted), JSON;
+    # NULL = not known (a source from before it). Written with the cursor (ingest/imap_refusals.py).
+    skipped: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
 
 
 class ImapCursor(SQLModel, table=True):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -14,14 +17,17 @@ from gateway.cli import app
 from gateway.config import Settings
 from gateway.ingest import imap_state as state
 from gateway.ingest.imap import sync_once
+from gateway.ingest.imap_refusals import Refusal, noted_uids, refusal_note, refusal_part
 from gateway.pipeline import process_pending
 from gateway.store.db import Store
 from gateway.store.models_imap import ImapSource
 from tests.dovecot import Dovecot, dovecot_binary
-from tests.helpers import add_feed
+from tests.helpers import add_feed, wait_for
 from tests.ingest.test_imap import conversations, message_ids, source
 
 pytestmark = pytest.mark.skipif(dovecot_binary() is None, reason="dovecot not installed: `make test` installs it")
+
+T = TypeVar("T")
 
 
 def too_big(size: int) -> bytes:
@@ -39,14 +45,14 @@ def nested(depth: int) -> bytes:
     return head + opening + b"Content-Type: text/plain\r\n\r\ndeep\r\n" + closing
 
 
-def imap_status(settings: Settings) -> str:
+def imap_status(settings: Settings, *args: str) -> str:
     """`mailfeed imap status`, where an admin looks."""
     env = {
         "MAILFEED_DATABASE_URL": settings.db_url,
         "MAILFEED_DATA_DIR": str(settings.data_dir),
         "MAILFEED_CONFIG": None,
     }
-    result = CliRunner(env=env).invoke(app, ["imap", "status"])
+    result = CliRunner(env=env).invoke(app, ["imap", "status", *args])
     assert result.exit_code == 0, (result.stdout, result.stderr)
     return result.stdout
 
@@ -122,14 +128,130 @@ def test_a_refusal_on_a_source_that_changes_nothing_stays_noted_while_the_messag
     assert last_error(store, src) == ""
 
 
-def test_a_refusal_note_names_its_uids_and_is_read_back_in_linear_time() -> None:
-    note = state.refusal_note({7: "554 5.6.0 x", 9: "554 5.6.0 x", 12: "552 5.3.4 y"}, "INBOX")
+def test_a_refusal_note_names_ten_uids_a_reason_and_old_notes_are_read_back_in_linear_time() -> None:
+    def why(reason: str) -> Refusal:
+        return Refusal(100, reason)
+
+    note = refusal_note({7: why("554 5.6.0 x"), 9: why("554 5.6.0 x"), 12: why("552 5.3.4 y")}, "INBOX")
     assert note == "UIDs 7, 9 not stored: 554 5.6.0 x; UID 12 not stored: 552 5.3.4 y; left in INBOX"
-    assert state.noted_uids(f"connection failed: timed out; {note}") == [7, 9, 12]
-    many = state.refusal_note(dict.fromkeys(range(1, 201), "554 5.6.0 x"), "INBOX")
-    assert "UIDs 1, 2," in many and "50 not stored (nor 150 more): " in many and len(many) < 400
-    assert state.noted_uids(many) == list(range(1, 51))
+    assert noted_uids(f"connection failed: timed out; {note}") == [7, 9, 12]
+    many = refusal_note({u: why(f"552 5.3.4 {u % 7}") for u in range(1, 201)}, "INBOX")
+    assert many.startswith("UIDs 1, 8, 15, 22, 29, 36, 43, 50, 57, 64 and 19 more not stored: 552 5.3.4 1; UIDs 2, ")
+    assert (
+        many.endswith(
+            "; 56 more not stored for 2 other reasons; left in INBOX (`mailfeed imap status --refused` lists them)"
+        )
+        and len(many) < 600
+    )
+    assert refusal_part(f"timed out; {many}") == many
+    # a note written before the source kept its refusals: what the first pass after the upgrade reads
+    assert noted_uids("UIDs 1, 2, 3 not stored (nor 150 more): 554 5.6.0 x; left in INBOX") == [1, 2, 3]
     for hostile in ("UIDs " + "1, " * 200_000 + "x", "UID 1" * 100_000, "UIDs 1" + ", 1" * 200_000 + " not store"):
         started = time.perf_counter()
-        state.noted_uids(hostile)
+        noted_uids(hostile)
         assert time.perf_counter() - started < 0.5
+
+
+# what a pass costs ---------------------------------------------------------------------------------
+
+_LOGGED_OUT = re.compile(r"Disconnected: Logged out in=\d+ out=(\d+)")
+
+
+def served(dovecot: Dovecot, run: Callable[[], T]) -> tuple[T, int]:
+    """`run()`'s outcome, and the bytes Dovecot sent in the sessions that ended meanwhile (its own count)."""
+
+    def logged_out() -> list[int]:
+        return [int(n) for n in _LOGGED_OUT.findall((dovecot.directory / "dovecot.log").read_text())]
+
+    before = len(logged_out())
+    outcome = run()
+    after = wait_for(lambda: logged_out()[before:], timeout=5)
+    return outcome, sum(after)
+
+
+def padded(message: bytes, size: int) -> bytes:
+    """`message` with its text body grown to about `size` bytes: what downloading it costs shows."""
+    return message.replace(b"deep\r\n", b"deep\r\n" + (b"x" * 76 + b"\r\n") * (size // 78))
+
+
+@pytest.mark.parametrize("after", ["none", "seen"])
+def test_a_refused_message_is_not_downloaded_again_while_nothing_could_let_it_in(
+    after: str, settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """Each pass downloaded the 300 KB message the MIME limits refuse, to refuse it again: a follower
+    passes at every new message and every IDLE renewal."""
+    settings = settings.model_copy(update={"max_mime_depth": 5})
+    src = source(store, dovecot, add_feed(store), tmp_path, after=after)
+    dovecot.append("team", [padded(nested(8), 300_000)])
+    first, sent = served(dovecot, lambda: sync_once(store=store, settings=settings, src=src))
+    assert (first.error, first.refused) == ("", 1) and sent > 300_000
+    noted = last_error(store, src)
+    assert noted.startswith("UID 1 not stored: 554 5.6.0 MIME nesting too deep")
+    for _ in range(2):  # nothing changed: the note stays, and the message stays on the server
+        again, sent = served(dovecot, lambda: sync_once(store=store, settings=settings, src=src))
+        assert again.error == "" and sent < 5_000 and last_error(store, src) == noted
+    assert dovecot.uids("team", criteria="UNSEEN") == [1]
+    # A raised limit lets it in at the next pass: downloaded once more, and stored.
+    raised = settings.model_copy(update={"max_mime_depth": 10})
+    stored, sent = served(dovecot, lambda: sync_once(store=store, settings=raised, src=src))
+    assert stored.error == "" and sent > 300_000 and last_error(store, src) == ""
+    process_pending(store=store, settings=raised)
+    assert message_ids(store) == ["nested@example.com"]
+
+
+def test_every_refusal_is_looked_at_again_and_listed_not_only_the_first_50(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """Past 50 of one reason the note counted the rest: never looked at again (`none` searches for no
+    leftovers), they were not stored when the limit was raised, and nothing named them."""
+    settings = settings.model_copy(update={"max_mime_depth": 5})
+    src = source(store, dovecot, add_feed(store), tmp_path)
+    dovecot.append("team", [nested(8).replace(b"<nested@", b"<nested%d@" % i) for i in range(60)])
+    assert sync_once(store=store, settings=settings, src=src).refused == 60
+    noted = last_error(store, src)
+    reason = "554 5.6.0 MIME nesting too deep (more than 5 levels)"
+    assert noted == (
+        f"UIDs {', '.join(map(str, range(1, 11)))} and 50 more not stored: {reason}; left in INBOX "
+        "(`mailfeed imap status --refused` lists them)"
+    )
+    if store.writer.dialect.name == "sqlite":  # in-process, the CLI leaves PostgreSQL connections to exit
+        listed = imap_status(settings, "--refused").splitlines()
+        assert len(listed) == 60 and listed[59].startswith(f"{src.id}\tUID 60\t")
+        assert re.fullmatch(rf"{src.id}\tUID 1\t\d+ bytes\treceived 20\d\d-[-\dT:+]+\t{re.escape(reason)}", listed[0])
+    assert sync_once(store=store, settings=settings, src=src).error == "" and last_error(store, src) == noted
+    raised = settings.model_copy(update={"max_mime_depth": 10})
+    assert sync_once(store=store, settings=raised, src=src).error == "" and last_error(store, src) == ""
+    process_pending(store=store, settings=raised)
+    assert len(message_ids(store)) == 60
+
+
+def test_a_new_after_action_is_run_on_what_was_stored_before_without_downloading_it_again(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """From `none` to `seen`, the next pass downloaded every earlier message again (to store nothing new)."""
+    settings = settings.model_copy(update={"max_mime_depth": 5})
+    src = source(store, dovecot, add_feed(store), tmp_path)
+    mails = [m.replace(b"Message ", b"x" * 20_000 + b"\r\nMessage ") for m in conversations(10)]
+    dovecot.append("team", [*mails[:5], nested(8), *mails[5:]])  # UID 6 refused
+    assert sync_once(store=store, settings=settings, src=src).stored == 10
+    with dovecot.client("team") as c:  # a reader deletes one, and takes it back after the pass passed it
+        c.select_folder("INBOX")
+        c.add_flags([3], [b"\\Deleted"])
+    dovecot.append("team", conversations(1, prefix="d"))  # UID 12
+    with dovecot.client("team") as c:
+        c.select_folder("INBOX")
+        c.add_flags([12], [b"\\Deleted"])
+    assert sync_once(store=store, settings=settings, src=src).deleted == 1
+    with dovecot.client("team") as c:
+        c.select_folder("INBOX")
+        c.remove_flags([12], [b"\\Deleted"])
+    with store.write() as session, session.begin():
+        state.change_source(
+            session=session, src=src, url=src.url, password_file=src.password_file, password_env="", after="seen"
+        )
+    src = replace(src, after="seen")
+    again, sent = served(dovecot, lambda: sync_once(store=store, settings=settings, src=src))
+    assert again.error == "" and sent < 10_000
+    assert dovecot.uids("team", criteria="UNSEEN") == [6]  # the refused one stays unread
+    process_pending(store=store, settings=settings)
+    assert len(message_ids(store)) == 11 and "d0@example.com" in message_ids(store)  # taken back: stored
