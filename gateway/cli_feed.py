@@ -267,5 +267,8 @@ def feed_list() -> None:
 
     store = _store(_settings())
     with store.read() as session:
-        for f in queries.list_feeds(session=session):
-            typer.echo(f"{f.slug}\t{f.address}\t{f.title}\t{f.thread_count} threads")
+        feeds = queries.list_feeds(session=session)
+    for f in feeds:
+        typer.echo(f"{f.slug}\t{f.address}\t{f.title}\t{f.thread_count} threads")
+    if not feeds:  # on stderr: stdout stays the list scripts read (deploy/postfix builds a map of it)
+        typer.echo("no feeds yet: `mailfeed feed add SLUG ADDRESS` creates one", err=True)

@@ -188,7 +188,10 @@ def _now():  # noqa: ANN202
 
 
 def test_remove_an_empty_feed_and_refusals(run, store: Store, settings: Settings) -> None:
+    empty = run("feed", "list")
+    assert (empty.stdout, empty.stderr) == ("", "no feeds yet: `mailfeed feed add SLUG ADDRESS` creates one\n")
     run("feed", "add", "oops", "opps@example.com")
+    assert run("feed", "list").stderr == ""
     assert run("feed", "remove", "oops").stdout == (
         "feed oops removed, with 0 stored messages in 0 threads, 0 subscriptions and 0 IMAP sources\n"
     )
