@@ -17,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway import keys
 from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError
-from gateway.digest.subscribe import Schedule, emails_saved, subscribe
+from gateway.digest.subscribe import Saved, Schedule, emails_saved, subscribe
 from gateway.store import digest_writes
 from gateway.store.models import Feed, Thread
 from gateway.store.models_digest import MutedThread, Reader, Subscription
-from gateway.web.auth import csrf_ok, viewer
+from gateway.web.auth import csrf_ok, require_reader, viewer, visible_feeds
 from gateway.web.pages import page
 
 router = APIRouter()
@@ -157,12 +157,20 @@ async def save_preferences(
 
 @router.get("/stats", response_class=HTMLResponse, include_in_schema=False)
 async def stats(request: Request) -> HTMLResponse:
-    """Emails saved by digests: per feed for everyone; per reader for admins, and a signed-in reader's own."""
-    who = await viewer(request)
+    """Emails saved by digests, like every page for a signed-in reader only (anyone with `AUTH=open`).
 
-    def read() -> list[Any]:
+    Per feed, the feeds the reader may see (`visible_feed_ids`: a private feed only for
+    its members and admins); per reader, everyone's for an admin, else the reader's own.
+    `mailfeed stats` is the admin's full view.
+    """
+    who = await viewer(request)
+    require_reader(who)
+
+    def read() -> list[Saved]:
         with request.app.state.store.read() as session:
-            return emails_saved(session)
+            allowed = visible_feeds(request, session, who)
+            slugs = set(session.scalars(sa.select(Feed.slug).where(Feed.id.in_(allowed))))  # type: ignore[union-attr]
+            return [r for r in emails_saved(session) if r.feed in slugs]
 
     rows = await run_in_threadpool(read)
     per_feed: dict[str, list[int]] = {}
@@ -171,7 +179,5 @@ async def stats(request: Request) -> HTMLResponse:
         totals[0] += r.replaced
         totals[1] += r.digests
         totals[2] += 1
-    readers = (
-        rows if who.admin or request.app.state.settings.auth == "open" else [r for r in rows if r.email == who.email]
-    )
+    readers = rows if who.admin else [r for r in rows if r.email == who.email]
     return page(request, "stats.html", {"per_feed": per_feed, "readers": readers})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -12,12 +14,13 @@ from gateway.config import Settings
 from gateway.digest.dispatch import send_due
 from gateway.digest.subscribe import Schedule, subscribe
 from gateway.pipeline import deliver, process_pending
+from gateway.store import access
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import Subscription
 from gateway.web.app import create_app
 from tests.digest.sink import smtp_sink
-from tests.helpers import add_feed, make_mail
+from tests.helpers import add_feed, in_process_cli, make_mail
 
 T0 = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)
 
@@ -132,3 +135,75 @@ def test_mute_link_leaves_the_thread_out_of_later_digests(settings: Settings, st
         [got] = sink.received
     text = next(p for p in got.message.walk() if p.get_content_type() == "text/plain").get_content()
     assert "Topic C" in text and "Topic A" not in text
+
+
+def two_feeds_with_digests(settings: Settings, store: Store) -> Settings:
+    """`team` (public; reader@example.com gets its digest) and `ops` (private to op@example.com, who gets its)."""
+    team = add_feed(store)
+    ops = add_feed(store, "ops", "ops@example.com")
+    with store.write() as session, session.begin():
+        access.set_private(session=session, feed_id=ops, members=["op@example.com"])
+        for email, feed_id in (("reader@example.com", team), ("op@example.com", ops)):
+            subscribe(session, email=email, feed=session.get(Feed, feed_id), schedule=Schedule(), now=T0)  # type: ignore[arg-type]
+    for feed_id, mid in ((team, "t@x"), (ops, "o1@x"), (ops, "o2@x")):
+        deliver(
+            store=store,
+            data=make_mail(message_id=mid, subject=f"Topic {mid}"),
+            feed_ids=[feed_id],
+            source="import",
+            max_bytes=settings.max_message_bytes,
+        )
+    process_pending(store=store, settings=settings)
+    with smtp_sink() as sink:
+        settings = settings.model_copy(update={"relay_url": sink.url})
+        send_due(store=store, settings=settings, now=datetime(2026, 3, 27, 9, tzinfo=UTC), instance="t")
+        assert len(sink.received) == 2
+    return settings
+
+
+def stats_client(settings: Settings, store: Store, auth: str, user: str | None = None, **kw: Any) -> TestClient:
+    app = create_app(settings.model_copy(update={"auth": auth, "admins": "root@example.com"}), store)
+    kw.setdefault("client", ("127.0.0.1", 40000))  # the proxy, by default
+    return TestClient(app, headers={"X-Forwarded-Email": user} if user else {}, follow_redirects=False, **kw)
+
+
+OPS_ROW = '<a href="/f/ops">ops</a></td><td>2</td><td>1</td><td>1</td>'
+TEAM_ROW = '<a href="/f/team">team</a></td><td>1</td><td>1</td><td>1</td>'
+
+
+def test_stats_needs_a_reader_and_shows_private_feeds_only_to_members_and_admins(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    settings = two_feeds_with_digests(settings, store)
+    html = {"accept": "text/html"}
+    for anonymous in (
+        stats_client(settings, store, "proxy"),
+        stats_client(settings, store, "proxy", "root@example.com", client=("203.0.113.9", 40000)),  # not PROXY_TRUSTED
+        stats_client(settings, store, "email"),
+    ):
+        for method in ("GET", "HEAD"):
+            r = anonymous.request(method, "/stats")
+            assert r.status_code == 401 and "ops" not in r.text, (method, r.status_code)
+            assert anonymous.request(method, "/stats", headers=html).status_code in (303, 403)
+        assert "ops" not in anonymous.get("/stats", headers=html).text
+
+    alice = stats_client(settings, store, "proxy", "alice@example.com").get("/stats")
+    assert alice.status_code == 200 and TEAM_ROW in alice.text
+    assert "ops" not in alice.text and "op@example.com" not in alice.text
+    reader = stats_client(settings, store, "proxy", "reader@example.com").get("/stats")
+    assert TEAM_ROW in reader.text and "/f/ops" not in reader.text
+    assert "<td>reader@example.com</td><td>team</td>" in reader.text
+
+    member = stats_client(settings, store, "proxy", "op@example.com").get("/stats")
+    assert OPS_ROW in member.text and TEAM_ROW in member.text
+    assert "<td>op@example.com</td><td>ops</td>" in member.text and "reader@example.com" not in member.text
+    for admin in (stats_client(settings, store, "proxy", "root@example.com"), stats_client(settings, store, "open")):
+        page = admin.get("/stats").text
+        assert OPS_ROW in page and TEAM_ROW in page
+        assert "<td>op@example.com</td><td>ops</td>" in page and "<td>reader@example.com</td><td>team</td>" in page
+
+    # the CLI stays the admin's full view
+    cli = in_process_cli(tmp_path, MAILFEED_DATABASE_URL=settings.db_url)
+    out = cli("stats").output
+    assert "op@example.com\tops\t2 emails replaced by 1 digest" in out
+    assert "reader@example.com\tteam\t1 email replaced by 1 digest" in out
