@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -163,9 +164,17 @@ def served(dovecot: Dovecot, run: Callable[[], T]) -> tuple[T, int]:
     def logged_out() -> list[int]:
         return [int(n) for n in _LOGGED_OUT.findall((dovecot.directory / "dovecot.log").read_text())]
 
-    before = len(logged_out())
+    def settled() -> list[int]:  # Dovecot writes a session's line a moment after its LOGOUT
+        seen, now = None, logged_out()
+        while seen != now:
+            time.sleep(0.2)
+            seen, now = now, logged_out()
+        return now
+
+    before = len(settled())
     outcome = run()
-    after = wait_for(lambda: logged_out()[before:], timeout=5)
+    wait_for(lambda: logged_out()[before:], timeout=5)
+    after = settled()[before:]
     return outcome, sum(after)
 
 
@@ -255,3 +264,22 @@ def test_a_new_after_action_is_run_on_what_was_stored_before_without_downloading
     assert dovecot.uids("team", criteria="UNSEEN") == [6]  # the refused one stays unread
     process_pending(store=store, settings=settings)
     assert len(message_ids(store)) == 11 and "d0@example.com" in message_ids(store)  # taken back: stored
+
+
+def test_a_source_from_before_it_kept_its_refusals_looks_at_what_its_note_names(
+    settings: Settings, store: Store, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """After the upgrade (skipped NULL) the first pass takes the noted UIDs through the limits, then knows."""
+    settings = settings.model_copy(update={"max_mime_depth": 5})
+    src = source(store, dovecot, add_feed(store), tmp_path)
+    dovecot.append("team", [nested(8), *conversations(1)])
+    assert sync_once(store=store, settings=settings, src=src).refused == 1
+    old_note = "UID 1 not stored (nor 0 more): 554 5.6.0 MIME nesting too deep (more than 5 levels); left in INBOX"
+    with store.write() as session, session.begin():
+        session.execute(sa.update(ImapSource).where(ImapSource.id == src.id).values(skipped=None, last_error=old_note))  # type: ignore[arg-type]
+    assert sync_once(store=store, settings=settings, src=src).refusals.keys() == {1}
+    assert last_error(store, src).startswith("UID 1 not stored: 554 5.6.0 MIME nesting too deep")
+    if store.writer.dialect.name == "sqlite":  # in-process, the CLI leaves PostgreSQL connections to exit
+        assert imap_status(settings, "--refused").startswith(f"{src.id}\tUID 1\t")
+    with store.read() as session:
+        assert session.get(ImapSource, src.id).skipped  # type: ignore[union-attr]
