@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway import keys
-from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError
+from gateway.digest.schedule import EVERY, WEEKDAYS, ScheduleError, parse_at
 from gateway.digest.subscribe import Saved, Schedule, emails_saved, subscribe
 from gateway.store import digest_writes
 from gateway.store.models import Feed, Thread
@@ -120,29 +120,52 @@ def _prefs_context(token: str, sub: Subscription, reader: Reader, feed: Feed, **
     }
 
 
+FIELDS = {"every": "How often", "weekday": "Day (weekly)", "at": "At (local time)", "tz": "Time zone"}
+
+
+def _schedule(fields: dict[str, str | None], *, skip_empty: bool, only_mine: bool) -> Schedule:
+    """The submitted schedule, or ScheduleError naming the field that is empty or wrong.
+
+    Every field is required: an empty one (a browser sends `at=` for a cleared input, and
+    FastAPI would take the parameter's default for it) is refused, not read as a default,
+    so a slip cannot move a reader's digest to 08:00 UTC behind a "Saved.".
+    """
+    given = {name: (value or "").strip() for name, value in fields.items()}
+    for name, label in FIELDS.items():
+        if not given[name]:
+            raise ScheduleError(f"{label} is empty.")
+    at = parse_at(given["at"])
+    given["at"] = f"{at.hour:02d}:{at.minute:02d}"  # as `subscribe --at` stores it, whatever digits came
+    schedule = Schedule(**given, skip_empty=skip_empty, only_mine=only_mine)
+    schedule.check()
+    return schedule
+
+
 @router.post("/prefs/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def save_preferences(
     request: Request,
     token: str,
-    every: Annotated[str, Form()],
-    weekday: Annotated[str, Form()] = "mon",
-    at: Annotated[str, Form()] = "08:00",
-    tz: Annotated[str, Form()] = "UTC",
+    every: Annotated[str | None, Form()] = None,
+    weekday: Annotated[str | None, Form()] = None,
+    at: Annotated[str | None, Form()] = None,
+    tz: Annotated[str | None, Form()] = None,
     skip_empty: Annotated[bool, Form()] = False,
     only_mine: Annotated[bool, Form()] = False,
     csrf: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
+    """Save the schedule; a field empty or wrong gets a 400 and the form (as saved) again, and changes nothing."""
     if not csrf_ok(request, csrf):
         raise HTTPException(403, detail="The form expired or came from another site; reload the page and try again.")
-    schedule = Schedule(every=every, weekday=weekday, at=at, tz=tz, skip_empty=skip_empty, only_mine=only_mine)
+    fields = {"every": every, "weekday": weekday, "at": at, "tz": tz}
 
     def run() -> tuple[Subscription, Reader, Feed, str | None]:
         sub, reader, feed = _subscription(request, token, "p")
         try:
+            schedule = _schedule(fields, skip_empty=skip_empty, only_mine=only_mine)
             with request.app.state.store.write() as session, session.begin():
                 sub = subscribe(session, email=reader.email, feed=feed, schedule=schedule, now=sub.created_at)
         except ScheduleError as exc:
-            return sub, reader, feed, str(exc).replace("--", "")
+            return sub, reader, feed, f"{str(exc).removeprefix('--').rstrip('.')}. Nothing was changed."
         return sub, reader, feed, None
 
     sub, reader, feed, error = await run_in_threadpool(run)

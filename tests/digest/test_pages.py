@@ -207,3 +207,42 @@ def test_stats_needs_a_reader_and_shows_private_feeds_only_to_members_and_admins
     out = cli("stats").output
     assert "op@example.com\tops\t2 emails replaced by 1 digest" in out
     assert "reader@example.com\tteam\t1 email replaced by 1 digest" in out
+
+
+def test_blank_or_missing_preference_fields_are_refused_and_change_nothing(settings: Settings, store: Store) -> None:
+    settings, links, _ = sent_digest(settings, store)
+    url = links["Change when you get this"]
+    client = TestClient(create_app(settings, store))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(url).text).group(1)  # type: ignore[union-attr]
+    data = {"every": "weekly", "weekday": "fri", "at": "07:45", "tz": "Europe/Berlin", "csrf": csrf}
+    assert "Saved." in client.post(url, data=data).text
+
+    def schedule() -> tuple[str, int, str, str]:
+        with store.read() as session:
+            sub = session.scalars(sa.select(Subscription)).one()
+            return sub.every, sub.weekday, sub.at, sub.tz
+
+    kept = ("weekly", 4, "07:45", "Europe/Berlin")
+    assert schedule() == kept
+    for change, says in (
+        ({"at": "", "tz": ""}, "At (local time) is empty"),
+        ({"tz": " "}, "Time zone is empty"),
+        ({"at": ""}, "At (local time) is empty"),
+        ({"every": ""}, "How often is empty"),
+        ({"weekday": ""}, "Day (weekly) is empty"),
+        ({"at": "25:00"}, "use HH:MM"),
+        ({"tz": "Europe/Nowhere"}, "not an IANA time zone"),
+        ({"every": "hourly"}, "use daily, weekly or off"),
+    ):
+        r = client.post(url, data={**data, "every": "daily", **change})
+        assert r.status_code == 400, change
+        assert says in r.text and "Nothing was changed" in r.text and "Saved." not in r.text, change
+        assert '<form method="post"' in r.text and 'value="Europe/Berlin"' in r.text  # the form again, as saved
+        assert schedule() == kept, change
+    missing = {k: v for k, v in data.items() if k != "tz"}
+    r = client.post(url, data=missing)
+    assert r.status_code == 400 and "Time zone is empty" in r.text and schedule() == kept
+
+    r = client.post(url, data={**data, "at": " 6:05 ", "tz": " Europe/Paris "})
+    assert r.status_code == 200 and "Saved." in r.text
+    assert schedule() == ("weekly", 4, "06:05", "Europe/Paris")  # trimmed, and the time as HH:MM
