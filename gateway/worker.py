@@ -195,8 +195,8 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_
     from gateway.logs import setup_logging
     from gateway.store.db import open_store
 
-    os.nice(PROCESSOR_NICENESS)  # the pool's workers inherit it
     setup_logging(settings)  # LOG_FORMAT and LOG_LEVEL, as in the parent
+    _lower_priority()  # the pool's workers inherit it
     store = open_store(settings.db_url, synchronous=settings.sqlite_synchronous, upgrade=False)
     if not store.is_sqlite:
         _idle_priority()
@@ -222,6 +222,25 @@ def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_
     store.dispose()
 
 
+def _lower_priority() -> None:
+    """Niceness 10 where the system lets us (see PROCESSOR_NICENESS); else process at normal priority.
+
+    A sandbox may refuse setpriority (systemd's SystemCallFilter=~@resources with
+    SystemCallErrorNumber=EPERM, a container's seccomp profile): mail must be
+    processed all the same, only without giving way to SMTP under load.
+    """
+    try:
+        os.nice(PROCESSOR_NICENESS)
+    except OSError as exc:
+        log.warning(
+            "cannot lower the processor's priority (niceness %d: %s); it processes at normal priority, "
+            "so a burst of mail is acknowledged less quickly (a sandbox that refuses setpriority: "
+            "deploy/mailfeed.service allows it)",
+            PROCESSOR_NICENESS,
+            exc.strerror or exc,
+        )
+
+
 def _idle_priority() -> None:
     """On PostgreSQL, process only on CPU time nothing else wants (SCHED_IDLE; the workers inherit it).
 
@@ -232,8 +251,12 @@ def _idle_priority() -> None:
     the one write lock the processor holds while it commits, and a starved
     holder would stall them: there it stays at niceness 10.
     """
-    with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE is Linux's
+    try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except AttributeError:  # SCHED_IDLE is Linux's
+        pass
+    except OSError as exc:  # a sandbox that refuses sched_setscheduler: niceness alone
+        log.info("cannot give the processor idle priority (SCHED_IDLE: %s); it keeps its niceness", exc.strerror or exc)
 
 
 INGEST_QUIET_SECONDS = 0.05

@@ -28,8 +28,11 @@ import pytest
 import yaml
 
 from gateway.config import Settings
-from tests.helpers import make_mail, wait_for
+from gateway.store.db import open_store
+from tests.helpers import add_feed, make_mail, wait_for
+from tests.seccomp import sandbox_env
 from tests.servers import free_port, wait_for_port
+from tests.serving import serve_env, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -442,3 +445,55 @@ def test_serve_with_its_worker_pool_needs_no_writable_executable_memory(
     log_text = (tmp_path / "serve.log").read_text(errors="replace")
     assert "Traceback" not in log_text and "PermissionError" not in log_text, log_text
     assert server.returncode in (0, -signal.SIGTERM)
+
+
+# System calls: serve where the sandbox refuses to lower its priority --------------------------------------------
+
+
+def test_the_unit_lets_the_processor_lower_its_priority() -> None:
+    """`~@resources` refuses setpriority and sched_setscheduler, which the processor uses to give way to SMTP
+    (niceness 10; SCHED_IDLE on PostgreSQL); the unit allows those two back. Unprivileged, with no
+    capabilities (CapabilityBoundingSet=) and RestrictRealtime=yes, they can only lower a priority."""
+    filters = unit_settings(DEPLOY / "mailfeed.service")["SystemCallFilter"]
+    assert filters[0] == "@system-service"
+    allowed: set[str] = set()
+    for line in filters[1:]:  # systemd applies them in order: "~" takes calls out, the others put them back
+        calls = set(line.removeprefix("~").split())
+        allowed = allowed - calls if line.startswith("~") else allowed | calls
+    assert {"setpriority", "sched_setscheduler"} <= allowed
+    assert "~@privileged @resources" in filters  # the rest of @resources stays refused
+    s = unit_settings(DEPLOY / "mailfeed.service")
+    assert s["RestrictRealtime"] == ["yes"] and s["CapabilityBoundingSet"] == [""]
+
+
+@pytest.mark.slow
+def test_serve_processes_mail_where_the_sandbox_refuses_to_lower_its_priority(db_url: str, tmp_path: Path) -> None:
+    """A stricter sandbox than ours (the unit before, a container's seccomp profile) makes setpriority and
+    sched_setscheduler fail with EPERM: mail is posted all the same, and the log says so once."""
+    store = open_store(db_url, upgrade=False)
+    add_feed(store)
+    store.dispose()
+    env = sandbox_env(
+        serve_env(db_url, tmp_path, workers="2"), tmp_path / "sandbox", "setpriority", "sched_setscheduler"
+    )
+    with serving(env, "--no-imap", "--no-digests") as served:
+        with smtplib.SMTP("127.0.0.1", served.smtp_port, timeout=30) as client:
+            client.sendmail(
+                "ann@example.com", ["team@example.com"], make_mail(message_id="nice@example.com", subject="Not nice")
+            )
+
+        def posted() -> list[dict[str, object]]:
+            url = f"http://127.0.0.1:{served.http_port}/api/feeds/team/threads"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return json.load(r)["threads"]  # type: ignore[no-any-return]
+
+        [thread] = wait_for(posted, timeout=30)
+        assert thread["subject"] == "Not nice"
+        _, health = served.healthz()
+        assert health["components"]["processor"]["status"] == "ok"  # type: ignore[index]
+    log = served.output()
+    assert "the processor died" not in log and "Traceback" not in log, log
+    assert log.count("cannot lower the processor's priority (niceness 10: Operation not permitted)") == 1, log
+    if not db_url.startswith("sqlite"):
+        idle = "cannot give the processor idle priority (SCHED_IDLE: Operation not permitted); it keeps its niceness"
+        assert log.count(idle) == 1, log
