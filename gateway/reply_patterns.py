@@ -29,8 +29,9 @@ _WROTE_WORDS = (
     r"geschrieben|napisana|のメール|כתב(?:/ה)?|писали|"
     # Basque ("Bok idatzi zuen:", Gmail's "… igorleak hau idatzi zuen (date):"), Icelandic ("skrifaði")
     r"idatzi\s+zuen|skrifaði|"
-    # Thunderbird's Korean "2023-03-13 오후 11:30에 Bo Berg 이(가) 쓴 글:" ("wrote" after the name's particle)
-    r"이\(가\)\s*쓴\s*글"
+    # Thunderbird's Korean "2023-03-13 오후 11:30에 Bo Berg 이(가) 쓴 글:" ("wrote" after the name's particle),
+    # and its Belarusian, Welsh, Frisian, Irish, Galician, Nynorsk, Albanian and Chinese "<name> 写于 <date>:"
+    r"이\(가\)\s*쓴\s*글|напісаў|ysgrifennodd|skreau|scríobh|escribiu|skreiv|shkroi|写于"
 )
 _WROTE = rf"{_WROTE_WORDS}|sent"
 # A piece of every marker above, lowercased: text without any of them has no
@@ -81,6 +82,13 @@ MARKER_PIECES = (
     "idatzi",
     "skrifaði",
     "쓴",
+    "напіса",
+    "ysgrifennodd",
+    "skreau",
+    "scríobh",
+    "skreiv",
+    "shkroi",
+    "写于",
 )
 # Direction marks Gmail puts around a right-to-left header ("‫בתאריך … מאת ‪Bo‬‏ <…>:‬")
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -166,7 +174,7 @@ SHARED_LINE_HEADER = re.compile(
 # Original Nachricht ----"); BlackBerry frames it
 # with no-break spaces instead of dashes
 ORIGINAL_MESSAGE = re.compile(
-    r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*[-_=*]*\s*(?:original\s+message|reply\s+message|replied\s+message|"
+    r"^(?=[ \t>]*(?:[-_=*]{2}|\xa0))[\s>]*(?:[-_=*]+\s*)?(?:original\s+message|reply\s+message|replied\s+message|"
     r"ursprüngliche\s+nachricht|original-nachricht|původní\s+e-mail|"
     r"antwort\s+nachricht|originalnachricht|original\s+nachricht|oprindelig\s+meddelelse|oprindelig\s+besked|message\s+d'origine|"
     r"mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
@@ -176,9 +184,18 @@ ORIGINAL_MESSAGE = re.compile(
     r"αρχικό\s+μήνυμα|הודעה\s+מקורית|ursprüngliche\s+mail|mail\s+original|"
     # Thunderbird's Finnish (with its English abbreviation), Lithuanian, Icelandic and Basque
     r"alkuperäinen\s+viesti\s*/\s*orig\.\s*msg\.|originalus\s+laiškas|upprunalegur\s+póstur|jatorrizko\s+mezua|"
+    # and in the languages it speaks beyond those above (its French "Message original", Slovak with the English
+    # words, Arabic with or without its vowel marks)
+    r"message\s+original|missatge\s+original|mensaxe\s+orixinal|mesajul\s+original|messadi\s+original|"
+    r"pôvodná\s+správa(?:\s*-{2,}\s*original\s+message)?|izvirno\s+sporočilo|izvorna\s+poruka|"
+    r"treść\s+oryginalnej\s+wiadomości|originalna\s+powěsć|algne\s+kiri|pesan\s+asli|thư\s+gốc|"
+    r"mesazhi\s+origjinal|opphavleg\s+melding|oarspronklik\s+berjocht|oorspronklike\s+boodskap|"
+    r"neges\s+wreiddiol|teachtaireacht\s+bhunaidh|kemennadenn\s+orinel|оригинално\s+писмо|"
+    r"оригинална\s+порака|зыходны\s+ліст|початкове\s+повідомлення|الرسالة\s+الأصل(?:يَّة|ية)|"
+    r"मूल\s+संदेश|মূল\s+বার্তা|મૂળ\s+સંદેશો|საწყისი\s+წერილი|原始消息|"
     # QQ Mail's app, framed on both sides: "------------------ Original ------------------"
     r"original(?=[\s\xa0]*[-_=*]{2})"
-    r")[\s\xa0]*[-_=*]*\s*$",
+    r")\s*(?:[-_=*]+\s*)?$",  # each space run once: a line of 2,000 no-break spaces took seconds
     re.IGNORECASE,
 )
 # Orange's webmail above its De :/A :/Objet : block: "Message du 12/12/16 13:20", "Message du : 12/12/2016 13:20"
@@ -242,17 +259,19 @@ _FIELD_SUFFIX = r"\s*\*?\s*[:：]"
 # (forward.py maps a block's labels to these names); a space in a label stands for any spacing
 FIELD_LABELS = {
     "From": "von|de|van|fra|från|da|od|差出人|发件人|寄件者|從|kimden|보낸 사람|lähettäjä|feladó|от|від|"
-    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|mittente|nadawca|expeditorul|отправитель|"
+    "gönderen|από|dari|daripada|de la|từ|מאת|šalje|nuo|saatja|จาก|من|مِن|mittente|nadawca|expeditorul|отправитель|"
     "від кого",
     "Sent": "gesendet|envoyé|enviado|verzonden|sendt|skickat|inviato|wysłano|送信日時|发送时间|寄件日期|gönderildi|"
     "보낸 날짜|lähetetty|elküldve|отправлено|odesláno|enviada em|enviado el|enviado em|στάλθηκε|trimis|poslano|"
     "poslato|odoslané|изпратено|נשלח|تم الإرسال|đã gửi|dikirim|ส่ง|enviat|надіслано|išsiųsta|saadetud",
     "To": "an|à|para|aan|til|till|a|do|宛先|收件人|收件者|至|kime|받는 사람|vastaanottaja|címzett|кому|komu|προς|către|"
-    "prima|za|до|אל|إلى|đến|kepada|ถึง|per a|kam|adressaat|destinatario|adresat|destinatarul|pre",
+    "prima|za|до|אל|إلى|đến|tới|kepada|ถึง|per a|kam|adressaat|destinatario|adresat|destinatarul|pre",
     "Cc": "dw|kopia|kopi|kopio|kopie|копия|抄送|副本|참조|bilgi|κοιν|kópia|másolat|копія",
     "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
-    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|subjek|เรื่อง|assumpte|tema|teema|subiectul",
-    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|日期|날짜|дата",
+    "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|tiêu đề|subjek|เรื่อง|assumpte|tema|teema|"
+    "subiectul",
+    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|日期|날짜|дата|ngày|tanggal|"
+    "التاريخ",
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from gateway.forward import unwrap_text
 from gateway.message import Address, Forward
 from tests.helpers import analysed, analysed_fixture, html_only
 
@@ -247,3 +250,41 @@ def test_outlook_for_macs_forward_under_a_hungarian_attribution_is_unwrapped() -
     assert c.date is not None and (c.date.month, c.date.day, c.date.hour) == (11, 2, 16)
     assert c.text.startswith("Szia Éva,\n\nmellékelem a szerződés tervezetét")
     assert c.forward is not None and c.forward.note == "Továbbítom, kérlek nézzétek át péntekig."
+
+
+def test_thunderbirds_vietnamese_forward_reads_tieu_de_ngay_tu_toi() -> None:
+    """Thunderbird labels its forward's fields in the user's language; "Tiêu đề", "Ngày" and "Tới" were
+    unknown, so the whole forward, header and all, was shown as the forwarder's text."""
+    c = analysed_fixture("thunderbird-vietnamese-forward-tieu-de-ngay.eml").content
+    ict = timezone(timedelta(hours=7))
+    assert (c.author, c.date, c.subject) == (
+        Address("Trần Văn Minh", "minh@example.vn"),
+        datetime(2026, 3, 2, 18, 1, 12, tzinfo=ict),
+        "Ngân sách quý hai",
+    )
+    assert c.text == "Chào Lan,\n\nNgân sách quý hai đã được duyệt, tổng cộng 120 triệu đồng.\n\nMinh"
+    assert c.forward == Forward(
+        by=Address("Nguyễn Thị Lan", "lan@example.vn"),
+        date=datetime(2026, 3, 3, 8, 30, 5, tzinfo=ict),
+        note="Mọi người xem giúp, hạn chót là thứ Sáu.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("marker", "subject", "date", "sender", "to"),
+    [
+        ("Pesan Terusan", "Subjek", "Tanggal", "Dari", "Kepada"),  # Indonesian: its date was lost
+        ("رسالة ممرّرة", "الموضوع", "التاريخ", "مِن", "إلى"),  # Arabic: "مِن" carries its vowel mark
+    ],
+)
+def test_thunderbirds_indonesian_and_arabic_forward_fields_are_read(
+    marker: str, subject: str, date: str, sender: str, to: str
+) -> None:
+    body = (
+        f"See below.\n\n\n-------- {marker} --------\n{subject}: \tBudget\n{date}: \tMon, 2 Mar 2026 18:01:12 +0100\n"
+        f"{sender}: \tBo Berg <bo@example.com>\n{to}: \tAna Lima <ana@example.org>\n\n\n\nThe budget is approved.\n"
+    )
+    found = unwrap_text(body, subject="Fwd: Budget")
+    assert found is not None and (found.author.address, found.subject) == ("bo@example.com", "Budget")
+    assert found.date == datetime(2026, 3, 2, 18, 1, 12, tzinfo=CET)
+    assert (found.note, found.text) == ("See below.", "The budget is approved.")

@@ -405,3 +405,56 @@ def test_korean_and_chinese_forward_dates_are_read() -> None:
     assert found.date == datetime(2026, 3, 2, 15, 12, tzinfo=timezone(timedelta(hours=9)))
     chinese = text.replace("날짜:", "日期:")
     assert unwrap_text(chinese, subject="Fwd: 배포 일정").date == found.date  # type: ignore[union-attr]
+
+
+def test_thunderbirds_french_message_original_separator_starts_the_history() -> None:
+    """The separator and the "Sujet :" field below it stayed as the answer's last lines: only the fields
+    from "Date :" on were read as the history's header."""
+    c = analysed_fixture("thunderbird-french-message-original-separator.eml").content
+    assert c.text.endswith("Le port compile chez moi aussi depuis ce matin.\n\nBrice")
+    assert c.quoted_text.startswith("-------- Message original --------\nSujet : \tRE: Compilation sous Windows")
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        # Thunderbird's "original message" line in the languages it speaks that were unknown
+        "-------- Missatge original --------",
+        "-------- Mesajul original --------",
+        "-------- Pôvodná správa --- Original Message --------",
+        "-------- Izvirno sporočilo --------",
+        "-------- Izvorna poruka --------",
+        "-------- Treść oryginalnej wiadomości --------",
+        "-------- Pesan Asli --------",
+        "-------- Thư Gốc --------",
+        "-------- Початкове повідомлення --------",
+        "-------- Оригинално писмо --------",
+        "-------- الرسالة الأصليَّة --------",
+        "-------- मूल संदेश --------",
+        "-------- 原始消息 --------",
+    ],
+)
+def test_thunderbirds_original_message_lines_in_its_other_languages_start_the_history(separator: str) -> None:
+    body = f"Sounds good.\n\n{separator}\nSubject: \tPlan\nDate: \t02.03.2026 18:01\nFrom: \tBo <bo@example.com>\n\nOK?\n"
+    parts = split_reply(body)
+    assert parts.text == "Sounds good." and parts.quoted_text.startswith(separator)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Thunderbird's "On <date> <time>, <author> wrote:" in Belarusian, Welsh, Frisian, Irish, Galician,
+        # Nynorsk, Albanian, and its Chinese "<author> wrote on <date> <time>:"
+        "2.3.2026 у 18:01 Bo Berg напісаў:",
+        "Ar 2.3.2026 18:01, ysgrifennodd Bo Berg:",
+        "Op 2.3.2026 om 18:01, skreau Bo Berg:",
+        "Ar 2.3.2026 18:01, scríobh Bo Berg:",
+        "O 2.3.2026 ás 18:01, Bo Berg escribiu:",
+        "Den 2.3.2026 18:01, Bo Berg skreiv:",
+        "Më 2.3.2026, 18:01, Bo Berg shkroi:",
+        "Bo Berg 写于 2026/3/2 18:01:",
+    ],
+)
+def test_thunderbirds_attribution_in_more_of_its_languages_folds_with_its_quote(header: str) -> None:
+    parts = split_reply(f"Sounds good.\n\n{header}\n> Can you check it?\n")
+    assert parts.text == "Sounds good." and parts.quoted_text.startswith(header)
