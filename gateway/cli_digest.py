@@ -115,13 +115,16 @@ def digest_send(
         typer.echo(f"dry run: {n} digest{'s' if n != 1 else ''} would go out", err=True)
         return
     c = report.counts
-    already = f", already sent for this period {c['already']}" if c["already"] else ""
-    typer.echo(
-        f"sent {c['sent']}, skipped (nothing new) {c['skipped']}, to retry {c['temporary']}, bounced {c['permanent']}"
-        + already
-        + (" (--now sends once a minute)" if already and now else "")
-    )
-    if c["temporary"]:
+    said = [f"sent {c['sent']}", f"skipped (nothing new) {c['skipped']}", f"to retry {c['temporary']}"]
+    said.append(f"bounced {c['permanent']}")
+    if c["already"]:
+        said.append(f"already sent for this period {c['already']}" + (" (--now sends once a minute)" if now else ""))
+    if c["superseded"]:
+        said.append(f"earlier unsent digests taken over {c['superseded']} (their news is in this one)")
+    if c["waiting"]:  # sent by a later pass (`serve`'s scheduler, or the next `digest send`)
+        said.append(f"waiting for an earlier digest still being sent {c['waiting']}")
+    typer.echo(", ".join(said))
+    if c["temporary"] or c["waiting"]:
         raise typer.Exit(1)
 
 

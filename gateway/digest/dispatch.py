@@ -119,7 +119,9 @@ def _due(sub: Subscription, now: datetime, force: bool) -> Due | None:
 
 def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str | None, report: Report) -> list[Job]:
     """Claim what is due; `report` counts, as "already", what another run claimed for the same period
-    (an instance beside this one, or `--now` run twice within a minute)."""
+    (an instance beside this one, or `--now` run twice within a minute), as "waiting" what waits for
+    an earlier digest of the same reader still being sent, and as "superseded" the earlier digests
+    waiting for a retry that a new one took over (runs.claim)."""
     with store.write() as session, session.begin():
         upto = collect.safe_upper_bound(session)
         due = [
@@ -127,8 +129,11 @@ def _claim(store: Store, *, now: datetime, instance: str, force: bool, only: str
             for sub, _reader, _feed in _subscriptions(session, only)
             if (d := _due(sub, now, force)) is not None
         ]
-        ids = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
-        report.counts["already"] += len(due) - len(ids)
+        claimed = runs.claim(session, due=due, now=now, instance=instance, cursor_to=upto)
+        ids = list(claimed.ids)
+        report.counts["already"] += len(due) - len(ids) - claimed.waiting
+        report.counts["waiting"] += claimed.waiting
+        report.counts["superseded"] += claimed.superseded
         ids += [
             r for r in runs.reclaimable(session, now=now) if runs.reclaim(session, run_id=r, now=now, instance=instance)
         ]

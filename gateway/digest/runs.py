@@ -5,6 +5,13 @@ across every instance. A claim left behind by a crash (status "claimed" older
 than the lease) or a temporary failure (status "retry", due again) is taken
 back by an UPDATE that only one instance can win. Marking sent moves the
 subscription's cursor in the same transaction.
+
+A subscription has at most one digest on its way at a time, so no two of its
+digests hold the same message: a new period's run starts at the cursor (what
+the reader last got) and takes over an earlier run still waiting for a retry
+(that one becomes "superseded" and is never sent: the reader gets one digest
+with everything, not the old news twice and out of order); while an earlier
+run is being sent (claimed), the new one waits for a later pass.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 
 
+_RUN = DigestRun.__table__
+_SUB = Subscription.__table__
+
+
 @dataclass(frozen=True)
 class Due:
     sub: Subscription
@@ -29,14 +40,32 @@ class Due:
     due_at: datetime
 
 
-def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cursor_to: int) -> list[int]:
-    """Claim each (subscription, period); the ids of the runs this call won.
+@dataclass(frozen=True)
+class Claimed:
+    ids: list[int]  # the runs this call won
+    superseded: int  # earlier runs waiting for a retry that these took over
+    waiting: int  # due runs left for a later pass: an earlier run of theirs is being sent
+
+
+PENDING = ("claimed", "retry")
+SUPERSEDED = "superseded"
+
+
+def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cursor_to: int) -> Claimed:
+    """Claim each (subscription, period), in the caller's transaction; what this call won.
 
     One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: a pair another
-    instance claimed first returns nothing.
+    instance claimed first returns nothing. Then, for the runs won: an earlier
+    run of the same subscription waiting for a retry is superseded (a
+    conditional UPDATE, so an instance reclaiming it at the same moment and
+    this one never both win); where an earlier run is still claimed (being
+    sent, or left by a crash until the lease ends), the new run is dropped
+    again and waits; the others start at their subscription's cursor as
+    committed now, read after those checks, so a run marked sent meanwhile is
+    not covered twice.
     """
     if not due:
-        return []
+        return Claimed([], 0, 0)
     rows = [
         {
             "subscription_id": d.sub.id,
@@ -60,9 +89,30 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
         digest_writes.dialect(session)
         .insert(DigestRun)
         .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
-        .returning(DigestRun.id)
+        .returning(DigestRun.id, DigestRun.subscription_id)
     )
-    return list(session.scalars(stmt, rows))
+    won = {run_id: sub_id for run_id, sub_id in session.execute(stmt, rows)}
+    if not won:
+        return Claimed([], 0, 0)
+    earlier = sa.and_(_RUN.c.subscription_id.in_(set(won.values())), _RUN.c.id.not_in(list(won)))
+    superseded = session.execute(
+        _RUN.update()
+        .where(earlier, _RUN.c.status == "retry")
+        .values(status=SUPERSEDED, last_error="superseded: a later digest took over what it held")
+    ).rowcount
+    busy = set(session.scalars(sa.select(_RUN.c.subscription_id).where(earlier, _RUN.c.status.in_(PENDING))))
+    waiting = [run_id for run_id, sub_id in won.items() if sub_id in busy]
+    if waiting:
+        session.execute(_RUN.delete().where(_RUN.c.id.in_(waiting)))
+    ids = sorted(run_id for run_id, sub_id in won.items() if sub_id not in busy)
+    if ids:
+        cursor = sa.select(_SUB.c.cursor).where(_SUB.c.id == _RUN.c.subscription_id).scalar_subquery()
+        session.execute(
+            _RUN.update()
+            .where(_RUN.c.id.in_(ids))
+            .values(cursor_from=cursor, cursor_to=sa.case((cursor > _RUN.c.cursor_to, cursor), else_=_RUN.c.cursor_to))
+        )
+    return Claimed(ids, int(superseded or 0), len(waiting))
 
 
 def reclaimable(session: Session, *, now: datetime) -> list[int]:
@@ -104,8 +154,6 @@ class Sent:
     entry_count: int
 
 
-_RUN = DigestRun.__table__
-_SUB = Subscription.__table__
 # Built once: recording runs after every relay answer, and building and
 # caching a statement costs more than executing it.
 _SENT = (
