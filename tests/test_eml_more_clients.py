@@ -231,3 +231,34 @@ def test_a_notifications_footer_leaves_the_html_as_it_leaves_the_text() -> None:
     html = f'<p>Pipeline #44 failed.</p><table><tr><td><img alt="GitLab"></td></tr><tr><td>{gitlab}</td></tr></table>'
     c = analysed(_alternative(f"Pipeline #44 failed.\n\n-- \n{gitlab}\n", html)).content
     assert html_to_text(html_of(c)).startswith("Pipeline #44 failed.") and "receiving" not in html_of(c)
+
+
+def test_hey_html_only_reply_folds_the_quote_it_hides_in_details_under_its_on_wrote_summary() -> None:
+    c = analysed_fixture("hey-html-only-details-quote.eml").content
+    assert c.text == "The second venue is better: it has a projector and we can walk from the station."
+    assert "On March 2, 2026, Bo Berg <bo@example.com> wrote:" in c.quoted_text
+    assert "Which of the two venues" in c.quoted_text
+    assert c.html is not None and "hey-quote" not in c.html and "Which of the two venues" not in c.html
+
+
+def test_qq_mails_html_only_reply_is_cut_at_its_yuanshi_youjian_line_and_grey_field_box() -> None:
+    c = analysed_fixture("qq-mail-original-block-html-only.eml").content
+    assert (c.subject, c.author.name) == ("回复：采购计划", "王芳")
+    assert c.text == "好的，我们周四上午十点见。"
+    assert c.quoted_text.startswith("------------------ 原始邮件 ------------------\n发件人:")
+    assert c.html is not None and "原始邮件" not in c.html and "采购计划可以吗" not in c.html
+
+
+def test_k9_mails_brevity_line_below_its_dash_dash_is_the_signature_above_the_on_wrote_header() -> None:
+    c = analysed_fixture("k9-mail-android-brevity-signature.eml").content
+    assert c.text == "I have it, I'll leave it at the front desk tomorrow morning."
+    assert c.signature == "--\nSent from my Android device with K-9 Mail. Please excuse my brevity."
+    assert c.quoted_text.startswith("On March 2, 2026 6:01:12 PM GMT+01:00, Bo Berg <bo@example.com> wrote:\n>Who")
+
+
+def test_outlook_for_ios_in_german_html_only_cuts_at_its_von_gesendet_box_and_signs_outlook_fuer_ios() -> None:
+    c = analysed_fixture("outlook-ios-german-html-only-von-gesendet.eml").content
+    assert c.text == "Passt, ich bin um 10 Uhr da."
+    assert c.signature == "Outlook für iOS beziehen"
+    assert c.quoted_text.startswith("Von: Bo Berg <bo@example.com>\nGesendet: Montag, März 2, 2026 6:01:12 PM")
+    assert c.html is not None and "beziehen" not in c.html and "verschieben" not in c.html
