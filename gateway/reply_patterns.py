@@ -270,8 +270,8 @@ FIELD_LABELS = {
     "Subject": "betreff|objet|asunto|onderwerp|emne|ämne|oggetto|temat|件名|主题|主旨|konu|제목|aihe|tárgy|тема|"
     "předmět|assunto|θέμα|subiect|predmet|zadeva|относно|נושא|الموضوع|chủ đề|tiêu đề|subjek|เรื่อง|assumpte|tema|teema|"
     "subiectul",
-    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|日期|날짜|дата|ngày|tanggal|"
-    "التاريخ",
+    "Date": "dátum|päivämäärä|tarih|dato|datums|ημερομηνία|תאריך|datum|fecha|data|日付|发送日期|日期|날짜|дата|ngày|"
+    "tanggal|التاريخ",
 }
 
 

@@ -435,7 +435,8 @@ def test_thunderbirds_french_message_original_separator_starts_the_history() -> 
     ],
 )
 def test_thunderbirds_original_message_lines_in_its_other_languages_start_the_history(separator: str) -> None:
-    body = f"Sounds good.\n\n{separator}\nSubject: \tPlan\nDate: \t02.03.2026 18:01\nFrom: \tBo <bo@example.com>\n\nOK?\n"
+    fields = "Subject: \tPlan\nDate: \t02.03.2026 18:01\nFrom: \tBo <bo@example.com>"
+    body = f"Sounds good.\n\n{separator}\n{fields}\n\nOK?\n"
     parts = split_reply(body)
     assert parts.text == "Sounds good." and parts.quoted_text.startswith(separator)
 
