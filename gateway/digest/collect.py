@@ -142,8 +142,10 @@ def select(entries: Sequence[NewEntry], *, reader: str, muted: set[int], only: s
             continue
         by_thread.setdefault(e.thread_id, []).append(e)
     items = [_item(group) for group in by_thread.values()]
-    # new threads first, then threads with new comments; each by latest activity
-    items.sort(key=lambda i: (not i.new_thread, -(i.last_activity.timestamp() if i.last_activity else 0)))
+    # new threads first, then threads with new comments; each by latest activity, ties by the newest
+    # thread first (the highest id), as the web lists them: Date has whole seconds, and a burst of mail
+    # shares one, so the newest must not be the ones left out past MAX_THREADS
+    items.sort(key=lambda i: (not i.new_thread, -(i.last_activity.timestamp() if i.last_activity else 0), -i.thread_id))
     count = sum(len(g) for g in by_thread.values())
     new = sum(1 for i in items if i.new_thread)
     return Collected(items[:MAX_THREADS], max(0, len(items) - MAX_THREADS), count, new)

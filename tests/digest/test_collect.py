@@ -36,3 +36,13 @@ def test_comments_of_one_moment_keep_the_last_posted_as_latest() -> None:
     entries = [_comment(2, "first", 10), _comment(3, "second", 10)]
     [item] = select(entries, reader="ann@example.com", muted=set(), only=None).items
     assert item.snippet == "second"
+
+
+def test_threads_with_comments_of_one_moment_come_newest_thread_first() -> None:
+    """As the web lists them (last activity, then thread id, both descending); they came in posting order."""
+    entries = [
+        NewEntry(i, thread, False, "Bob", "bob@example.com", "ok", T0, f"T{thread}", False)
+        for i, thread in enumerate((3, 7, 5))
+    ]
+    items = select(entries, reader="ann@example.com", muted=set(), only=None).items
+    assert [i.thread_id for i in items] == [7, 5, 3]
