@@ -4,7 +4,8 @@
   only on a loopback address.
 - proxy: a reverse proxy (oauth2-proxy, company SSO) that connects from an
   address in `PROXY_TRUSTED` names the reader in `PROXY_HEADER`; the header
-  from anyone else is ignored.
+  from anyone else is ignored, and one from the proxy that is not one bare
+  address (`Bo <bo@example.com>`) is refused with a 400.
 - email: a sign-in link mailed through `RELAY_URL` (single use, expiring after
   `SIGNIN_MINUTES`) opens a session kept in the database (so several
   instances share it) for `SESSION_DAYS`.
@@ -19,11 +20,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +35,7 @@ from gateway.store import access, views
 SESSION_COOKIE = "mailfeed-session"
 CSRF_COOKIE = "mailfeed-csrf"
 KEY_PARAM = "key"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,53 @@ def _resolve(request: Request, allow_key: bool, session: Session | None) -> View
 
 
 def _proxy_user(request: Request, settings: Settings) -> str | None:
+    """The address the proxy names; None for no header or a peer that is not the proxy.
+
+    A value that is not one bare address (`Bo <bo@example.com>`, `<bo@example.com>`, a list)
+    is refused with a 400, not read as a name: the proxy is misconfigured, and guessing
+    which address it meant could sign in the wrong person.
+    """
     value = request.headers.get(settings.proxy_header, "").strip().lower()
-    if not value or "@" not in value or request.client is None:
+    if not value or request.client is None:
         return None
     try:
         peer = ipaddress.ip_address(request.client.host)
     except ValueError:
         return None
-    return value if any(peer in net for net in settings.trusted_proxies) else None
+    if not any(peer in net for net in settings.trusted_proxies):
+        return None
+    if not bare_address(value):
+        _log_bad_header(request, settings.proxy_header, value)
+        raise HTTPException(
+            400,
+            detail=f"{settings.proxy_header} from the sign-in proxy is {value[:200]!r}, not one bare address "
+            "such as name@example.com: the proxy is misconfigured; tell whoever runs mailfeed.",
+        )
+    return value
+
+
+_NOT_IN_ADDRESS = frozenset(' <>()[],;:"\\')
+
+
+def bare_address(value: str) -> bool:
+    """`local@domain` and nothing else: no display name, angle brackets, comment, list or blank."""
+    local, _, domain = value.partition("@")
+    return (
+        bool(local and domain)
+        and "@" not in domain
+        and all(c.isprintable() and c not in _NOT_IN_ADDRESS for c in value)
+    )
+
+
+def _log_bad_header(request: Request, header: str, value: str) -> None:
+    """Log a refused header value once per app, not on every request a misconfigured proxy sends."""
+    logged: set[str] | None = getattr(request.app.state, "bad_proxy_headers", None)
+    if logged is None:
+        logged = request.app.state.bad_proxy_headers = set()
+    if value in logged or len(logged) >= 100:  # bounded: the values come from requests
+        return
+    logged.add(value)
+    log.warning("refused %s %r from the proxy: not one bare address (logged once per value)", header, value[:200])
 
 
 def visible_feeds(request: Request, session: object, who: Viewer) -> set[int]:
