@@ -98,11 +98,17 @@ def digest_send(
     from gateway.cli import _settings, _store, fail
     from gateway.digest.dispatch import send_due
     from gateway.digest.scheduler import Clock, instance_name
+    from gateway.digest.subscribe import why_no_digest
 
     settings = _settings()
     if not settings.relay_url and not dry_run:
         fail("MAILFEED_RELAY_URL is not set: digests need an SMTP relay (e.g. smtp://127.0.0.1:25)")
     store = _store(settings)
+    if to:
+        with store.read() as session:
+            problem = why_no_digest(session, email=to)
+        if problem:
+            fail(problem)
     # MAILFEED_DIGEST_CLOCK_START (tests and drills): e.g. preview with --dry-run what tomorrow 08:00 sends
     at = Clock(settings.digest_clock_start).now()
     report = send_due(

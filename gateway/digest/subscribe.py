@@ -79,6 +79,27 @@ def unsubscribe(session: Session, *, email: str, feed: Feed | None = None) -> in
     return int(session.execute(q.values(every="off")).rowcount or 0)
 
 
+def why_no_digest(session: Session, *, email: str) -> str | None:
+    """Why `email` would get no digest at all (no subscription, all turned off, disabled); None if they would."""
+    email = email.strip().lower()
+    reader = session.scalar(sa.select(Reader).where(Reader.email == email))
+    subs = (
+        []
+        if reader is None
+        else list(session.scalars(sa.select(Subscription.every).where(Subscription.reader_id == reader.id)))
+    )
+    if reader is None or not subs:
+        return f"{email} has no digest subscription (add one with: mailfeed subscribe {email})"
+    if all(every == "off" for every in subs):
+        return f"{email} has turned off every digest (mailfeed subscribe {email} turns one on again)"
+    if reader.disabled:
+        return (
+            f"{email} gets no digests: disabled ({reader.disabled_reason or 'hard bounces'});"
+            f" mailfeed subscribe {email} starts afresh"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Saved:
     email: str
