@@ -11,8 +11,11 @@ IMAP sources' rows.
 Statuses: each component is "ok", "degraded", "down", "off", or "unknown" (it
 needs the database, which is down). The whole is "down" only when the
 database is (the web then answers 503), "degraded" when any part is degraded
-or down, else "ok". The report carries no secrets: no database URL, no IMAP
-password (a source's URL never holds one, see ingest/imap.py).
+or down, else "ok". The processor is "down" while it keeps dying (restarted
+more than once within a minute), not only at the moment it is dead: between
+two restarts it is up and processes nothing. The report carries no secrets:
+no database URL, no IMAP password (a source's URL never holds one, see
+ingest/imap.py).
 
 IMAP sources are read from the store's tables directly rather than through
 ingest/imap_state.py, so the web side keeps to reading the store.
@@ -39,6 +42,7 @@ from gateway.store.models_digest import DigestRun
 from gateway.store.models_imap import ImapSource
 
 Alive = Callable[[], bool]
+Trouble = Callable[[], str | None]  # why a running part cannot be counted on, or None
 Report = dict[str, Any]
 
 
@@ -49,14 +53,16 @@ class Registry:
     smtp_listening: str | None = None  # host:port
     smtp_alive: Alive | None = None
     processor_alive: Alive | None = None
+    processor_trouble: Trouble | None = None
     imap_alive: Alive | None = None
     digests_alive: Alive | None = None
 
     def smtp(self, listening: str, alive: Alive) -> None:
         self.smtp_listening, self.smtp_alive = listening, alive
 
-    def processor(self, alive: Alive) -> None:
-        self.processor_alive = alive
+    def processor(self, alive: Alive, trouble: Trouble | None = None) -> None:
+        """`alive` is False while the processor keeps dying; `trouble` says why (ProcessorProcess has both)."""
+        self.processor_alive, self.processor_trouble = alive, trouble
 
     def imap(self, alive: Alive) -> None:
         self.imap_alive = alive
@@ -99,9 +105,10 @@ class Registry:
         held = held_raw(store)
         age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
         alive = self.processor_alive() if self.processor_alive is not None else None
+        error = self.processor_trouble() if self.processor_trouble is not None else None
         if alive is None:
             status = "off"
-        elif not alive:
+        elif not alive or error:
             status = "down"
         else:
             status = "degraded" if age is not None and age > settings.health_max_pending_seconds else "ok"
@@ -112,6 +119,7 @@ class Registry:
             "oldest_pending_seconds": round(age, 1) if age is not None else None,
             "deferred": held["deferred"],
             "quarantined": held["quarantined"],
+            "error": error,
         }
 
     def _imap(self, store: Store, now: datetime) -> Report:

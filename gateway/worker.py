@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import select
+import signal
 import threading
 import time
 from collections import Counter
@@ -118,10 +119,13 @@ class ProcessorProcess:
     at the wrong moment (SIGKILL, the OOM killer), and then every wake-up from
     the SMTP writer would hang. A pipe cannot hang a writer that never blocks.
     A processor that dies is started again within seconds (what it was doing
-    rolls back; the raw rows wait for it).
+    rolls back; the raw rows wait for it). One that keeps dying (more than once
+    within RESTART_WINDOW_SECONDS) processes nothing between its restarts:
+    `alive` says False and `trouble` says why, for /healthz.
     """
 
     WATCH_SECONDS = 2.0
+    RESTART_WINDOW_SECONDS = 60.0
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -129,6 +133,8 @@ class ProcessorProcess:
         self._stored_at = multiprocessing.get_context("forkserver").RawValue("d", 0.0)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # (time.monotonic(), exit code) of each death within the window; replaced whole, read without the lock
+        self._deaths: tuple[tuple[float, int | None], ...] = ()
         self._proc, self._writer = self._new()
         self._watcher = threading.Thread(target=self._watch, name="processor-watch", daemon=True)
 
@@ -154,7 +160,23 @@ class ProcessorProcess:
         proc._mailfeed_reader.close()  # type: ignore[attr-defined]
 
     def alive(self) -> bool:
-        return self._proc.is_alive()
+        """Running, and not dying over and over (see `trouble`)."""
+        return self._proc.is_alive() and self.trouble() is None
+
+    def trouble(self) -> str | None:
+        """Why the processor cannot be counted on, or None: it died more than once in the last window.
+
+        Between two deaths it is up for a moment and processes nothing (a start
+        that fails each time), so being up right now says little.
+        """
+        now = time.monotonic()
+        recent = [(at, code) for at, code in self._deaths if now - at < self.RESTART_WINDOW_SECONDS]
+        if len(recent) < 2:
+            return None
+        return (
+            f"the processor died {len(recent)} times in the last {self.RESTART_WINDOW_SECONDS:.0f} s "
+            f"({_exit(recent[-1][1])} the last time) and is being started again; its log says why"
+        )
 
     def wake(self) -> None:
         """Mail was stored (SMTP or IMAP): process it, once mail stops arriving for a moment."""
@@ -182,13 +204,25 @@ class ProcessorProcess:
             with self._lock:
                 if self._stopping.is_set() or self._proc.is_alive():
                     continue
-                log.error("the processor died (exit code %s); starting it again", self._proc.exitcode)
+                code = self._proc.exitcode
+                log.error("the processor died (%s); starting it again", _exit(code))
+                now = time.monotonic()
+                kept = tuple(d for d in self._deaths if now - d[0] < self.RESTART_WINDOW_SECONDS)
+                self._deaths = (*kept, (now, code))
                 self._writer.close()
                 self._proc, self._writer = self._new()
                 self._launch(self._proc)
 
 
 WAKE, STOP = b"w", b"s"
+
+
+def _exit(code: int | None) -> str:
+    """A process's exit status as words: "exit code 1", "killed by SIGSYS"."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 def _process_forever(settings: Settings, wakes: Connection, parent: int, stored_at: Any) -> None:

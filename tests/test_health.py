@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +24,10 @@ from gateway.store.db import Store, open_store
 from gateway.store.models import RawMessage
 from gateway.store.models_digest import DigestRun, Reader, Subscription
 from gateway.web.app import create_app
+from gateway.worker import ProcessorProcess
 from tests.dovecot import Dovecot, dovecot_binary
 from tests.helpers import add_feed, make_mail, wait_for
+from tests.seccomp import sandbox_env
 from tests.servers import Postgres, start_postgres
 from tests.serving import serve_env, serving
 
@@ -115,6 +120,53 @@ def test_old_pending_mail_a_dead_processor_and_a_full_disk_are_degraded(settings
     disk = TestClient(create_app(roomy, store)).get("/healthz").json()["components"]["disk"]
     assert disk["status"] == "degraded"
     assert abs(disk["free_bytes"] - shutil.disk_usage(Path(settings.data_dir).parent).free) < 1 << 30
+
+
+def quick(processor: ProcessorProcess) -> ProcessorProcess:
+    """A processor whose watcher looks every 0.2 s instead of 2 s, so that a test sees deaths sooner."""
+    processor.WATCH_SECONDS = 0.2
+    return processor
+
+
+def test_a_processor_that_keeps_dying_is_down_saying_why(settings: Settings, store: Store) -> None:
+    """A processor whose every start fails (here: its DATA_DIR cannot be made) is up for a moment after each
+    restart; /healthz must not call it alive then."""
+    broken = settings.model_copy(update={"database_url": "sqlite:////dev/null/no-dir/mailfeed.sqlite3"})
+    processor = quick(ProcessorProcess(broken))
+    health = Registry()
+    health.processor(processor.alive, processor.trouble)
+    client = TestClient(create_app(settings, store, health))
+    processor.start()
+    try:
+        trouble = wait_for(processor.trouble, timeout=60)
+        assert trouble.startswith("the processor died ") and "(exit code 1 the last time)" in trouble
+        for _ in range(20):  # across restarts: never alive, never ok
+            report = health.report(store, settings)["components"]["processor"]
+            assert report["status"] == "down" and report["alive"] is False, report
+            assert report["error"].startswith("the processor died "), report
+            body = client.get("/healthz").json()
+            assert body["status"] == "degraded" and body["components"]["processor"]["status"] == "down"
+            assert body["components"]["processor"]["alive"] is False
+            time.sleep(0.1)
+    finally:
+        processor.stop()
+
+
+def test_a_processor_killed_once_is_started_again_and_ok(settings: Settings, store: Store) -> None:
+    """One death (the OOM killer, an admin's kill -9) is no crash loop: once started again it is alive."""
+    processor = quick(ProcessorProcess(settings))
+    health = Registry()
+    health.processor(processor.alive, processor.trouble)
+    processor.start()
+    try:
+        first = processor._proc  # the process it runs now
+        wait_for(first.is_alive, timeout=30)
+        os.kill(first.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        wait_for(lambda: processor._proc is not first and processor._proc.is_alive(), timeout=60)
+        report = health.report(store, settings)["components"]["processor"]
+        assert report["status"] == "ok" and report["alive"] is True and report["error"] is None, report
+    finally:
+        processor.stop()
 
 
 def test_digest_claims_past_their_lease_are_counted(settings: Settings, store: Store) -> None:
@@ -243,6 +295,28 @@ def test_serve_reports_what_it_runs_and_an_imap_source_with_a_wrong_password(
     assert src["label"] == f"IMAP source {source_id} ({dovecot.url('team')}) of feed team"
     assert "login as 'team' refused" in src["last_error"] and src["last_ok_at"] is None
     assert IMAP_PASSWORD not in text and "not-the-password" not in text and db_url not in text
+
+
+@pytest.mark.slow
+def test_serve_whose_processor_keeps_dying_reports_it_down(tmp_path: Path) -> None:
+    """A processor killed at every start (SIGSYS: a unit whose SystemCallFilter= refuses setpriority without
+    SystemCallErrorNumber=) is restarted every few seconds; /healthz says down all along, not ok in between."""
+    db_url = f"sqlite:///{tmp_path / 'mailfeed.sqlite3'}"
+    store = open_store(db_url)
+    add_feed(store)
+    store.dispose()
+    env = sandbox_env(serve_env(db_url, tmp_path), tmp_path / "sandbox", "setpriority", kill=True)
+    died = "the processor died (killed by SIGSYS); starting it again"
+    with serving(env, "--no-imap", "--no-digests") as served:
+        wait_for(lambda: served.output().count(died) >= 2, timeout=60)  # a crash loop, not one death
+        for _ in range(40):  # over more restarts (one every 2 s or so)
+            code, body = served.healthz()
+            processor = body["components"]["processor"]  # type: ignore[index]
+            assert code == 200 and body["status"] == "degraded", body
+            assert processor["status"] == "down" and processor["alive"] is False, body
+            time.sleep(0.1)
+        log = served.output()
+    assert log.count(died) >= 3, log
 
 
 def test_imap_urls_and_errors_are_for_admins_only(settings: Settings, store: Store) -> None:
