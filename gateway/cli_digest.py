@@ -98,11 +98,17 @@ def digest_send(
     from gateway.cli import _settings, _store, fail
     from gateway.digest.dispatch import send_due
     from gateway.digest.scheduler import Clock, instance_name
+    from gateway.digest.send import RelayRefused, relay_from_url
     from gateway.digest.subscribe import why_no_digest
 
     settings = _settings()
     if not settings.relay_url and not dry_run:
         fail("MAILFEED_RELAY_URL is not set: digests need an SMTP relay (e.g. smtp://127.0.0.1:25)")
+    if not dry_run:
+        try:
+            relay_from_url(settings.relay_url)
+        except RelayRefused as exc:
+            fail(str(exc))
     store = _store(settings)
     if to:
         with store.read() as session:

@@ -26,7 +26,7 @@ from gateway.digest.notices import send_notices
 from gateway.digest.recorder import Group, GroupRecorder
 from gateway.digest.render import BlockCache, Envelope, Links, Rendered, render
 from gateway.digest.schedule import Due, latest_due, zone
-from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync, send_parallel
+from gateway.digest.send import Outcome, Outgoing, RelayRefused, relay_from_url, run_sync, send_parallel
 from gateway.store import access, digest_writes
 from gateway.store.db import Store
 from gateway.store.models import Feed
@@ -268,7 +268,12 @@ def _deliver(
     if not settings.relay_url:
         mark([(0, [Outcome("temporary", 0, "MAILFEED_RELAY_URL is not set") for _ in outgoing])])
         return
-    relay = relay_from_url(settings.relay_url)
+    try:
+        relay = relay_from_url(settings.relay_url)
+    except RelayRefused as exc:  # nothing goes out; each digest waits for a relay it may use
+        log.error("%s", exc)
+        mark([(0, [Outcome("temporary", 0, str(exc)) for _ in outgoing])])
+        return
     batch = [Outgoing(found[0].data, _return_path(key, job), job.reader.email) for job, found in outgoing]
     with GroupRecorder(mark) as recorder:
         run_sync(send(relay, batch, checkpoint=recorder.checkpoint))

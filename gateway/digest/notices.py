@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.config import Settings
-from gateway.digest.send import Outcome, Outgoing, relay_from_url, run_sync
+from gateway.digest.send import Outcome, Outgoing, RelayRefused, relay_from_url, run_sync
 from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.store.models_digest import Notice
@@ -57,6 +57,10 @@ def send_notices(
     """Send queued notices; each is claimed first so two instances never both send it."""
     if not settings.relay_url:
         return 0
+    try:
+        relay = relay_from_url(settings.relay_url)
+    except RelayRefused:  # said by the digests' sending; the notices wait, pending, for a relay to use
+        return 0
     with store.write() as session, session.begin():
         pending = session.execute(
             sa.select(Notice, Feed).join(Feed, Feed.id == Notice.feed_id).where(Notice.status == "pending")
@@ -79,7 +83,7 @@ def send_notices(
         )
         for n, f in mine
     ]
-    outcomes = run_sync(send(relay_from_url(settings.relay_url), batch))
+    outcomes = run_sync(send(relay, batch))
     with store.write() as session, session.begin():
         for (n, _), outcome in zip(mine, outcomes, strict=True):
             status = "sent" if outcome.status == "sent" else ("pending" if outcome.status == "temporary" else "failed")

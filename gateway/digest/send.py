@@ -22,6 +22,10 @@ import aiosmtplib
 T = TypeVar("T")
 
 
+class RelayRefused(ValueError):
+    """A RELAY_URL mailfeed will not send through; the message says why and what to give instead."""
+
+
 @dataclass(frozen=True)
 class Relay:
     host: str
@@ -30,12 +34,27 @@ class Relay:
     username: str = ""
     password: str = ""
 
+    def __post_init__(self) -> None:
+        # AUTH over plain SMTP puts the password on the wire in clear text (PLAIN and LOGIN are
+        # base64); a relay offering it without TLS is no reason to do so. Loopback is no exception:
+        # a local MTA takes mail from 127.0.0.1 without a password, and one that wants a password
+        # can offer STARTTLS like any other.
+        if self.security == "none" and (self.username or self.password):
+            raise RelayRefused(
+                f"MAILFEED_RELAY_URL gives a user and password with smtp://{self.host}:{self.port}, which would send"
+                " them in clear text: use smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465"
+                " (or smtp://host:port without them, for a relay that needs none)"
+            )
+
     def __repr__(self) -> str:  # never show the password in logs
         return f"Relay({self.security}://{self.host}:{self.port}, user={self.username or '-'})"
 
 
 def relay_from_url(url: str) -> Relay:
-    """smtp://host:25, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465."""
+    """smtp://host:25, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465.
+
+    Raises RelayRefused for credentials without TLS (smtp://user:pass@…).
+    """
     parts = urlsplit(url)
     security = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}[parts.scheme]
     default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
