@@ -282,6 +282,32 @@ def test_postfix_relays_the_team_domain_to_the_smtp_port() -> None:
     assert "driver = manualroute" in exim and f"port = {Settings().smtp_port}" in exim
 
 
+def test_postfix_recipient_map_recipe_lists_the_feed_addresses(tmp_path: Path) -> None:
+    """The snippet's pipeline, run as written on real `mailfeed feed list` output, gives one
+    "address<TAB>OK" line per feed: with the slugs instead, Postfix would refuse every team address."""
+    main_cf = (DEPLOY / "postfix/main.cf.snippet").read_text()
+    [recipe] = [line.lstrip("# ") for line in main_cf.splitlines() if "mailfeed feed list |" in line]
+    target = "/etc/postfix/mailfeed_recipients"
+    assert recipe.startswith("mailfeed feed list |") and recipe.endswith(f"> {target}"), recipe
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
+    env["MAILFEED_DATA_DIR"] = str(tmp_path / "data")
+    feeds = [("team", "team@teams.example.com", "The team"), ("ops", "Ops.Desk@teams.example.com", "Ops: on call")]
+    for slug, address, title in feeds:
+        subprocess.run(
+            [sys.executable, "-m", "gateway", "feed", "add", slug, address, "--title", title],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    command = recipe.replace("mailfeed ", f"{shlex.quote(sys.executable)} -m gateway ", 1)
+    command = command.replace(target, shlex.quote(str(tmp_path / "mailfeed_recipients")))
+    subprocess.run(["sh", "-c", command], env=env, check=True, capture_output=True, timeout=120)
+    lines = (tmp_path / "mailfeed_recipients").read_text().splitlines()
+    assert sorted(lines) == sorted(f"{address.lower()}\tOK" for _, address, _ in feeds)  # stored lower-case
+    assert f"postmap {target}" in main_cf
+
+
 def nginx_locations(conf: str) -> dict[str, str]:
     """Each `location … { … }` body by its pattern (the example nests no braces but `if`)."""
     out = {}
