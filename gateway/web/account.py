@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
 from gateway.store import access
+from gateway.store.models import Feed
 from gateway.web.auth import (
     SESSION_COOKIE,
     NeedSignIn,
@@ -35,6 +38,8 @@ from gateway.web.pages import page
 from gateway.web.schemas import Id
 
 router = APIRouter(include_in_schema=False)
+NEW_KEY_COOKIE = "mailfeed-new-key"
+NEW_KEY_SECONDS = 120
 log = logging.getLogger(__name__)
 
 
@@ -215,28 +220,52 @@ async def signout(request: Request, csrf: Annotated[str | None, Form()] = None) 
 
 @router.get("/account", response_class=HTMLResponse)
 async def account_page(request: Request) -> HTMLResponse:
-    return await _account(request, new_url=None)
-
-
-async def _account(request: Request, new_url: str | None) -> HTMLResponse:
+    """The reader's secret feed URLs; a key just made (`NEW_KEY_COOKIE`) is shown this once, then forgotten."""
     who = await viewer(request)
     if not who.known:
         raise NeedSignIn("sign in to see your account")
+    fresh = request.cookies.get(cookie_name(request, NEW_KEY_COOKIE))
 
-    def read() -> list[access.TokenInfo]:
+    def read() -> tuple[list[access.TokenInfo], NewKey | None]:
         if who.email is None:
-            return []
+            return [], None
         with request.app.state.store.read() as session:
-            return access.feed_tokens(session=session, email=who.email)
+            new = None
+            if fresh and access.feed_token_email(session=session, token=fresh) == who.email:
+                allowed = access.visible_feed_ids(session=session, email=who.email, admin=who.admin)
+                feeds = session.scalars(sa.select(Feed).where(Feed.id.in_(allowed)))  # type: ignore[union-attr]
+                slugs = sorted(f.slug for f in feeds)
+                base = settings_of(request).base_url.rstrip("/") or str(request.base_url).rstrip("/")
+                new = NewKey(fresh, [(slug, f"{base}/f/{slug}/feed.atom?key={fresh}") for slug in slugs])
+            return access.feed_tokens(session=session, email=who.email), new
 
-    tokens = await run_in_threadpool(read)
-    return page(request, "account.html", {"tokens": tokens, "new_url": new_url})
+    tokens, new_key = await run_in_threadpool(read)
+    response = page(
+        request, "account.html", {"tokens": tokens, "new_key": new_key}, headers={"Cache-Control": "private, no-store"}
+    )
+    if fresh is not None:  # shown or not (another reader in this browser), the slot is spent
+        response.delete_cookie(
+            cookie_name(request, NEW_KEY_COOKIE), path="/", secure=secure_cookies(request), httponly=True
+        )
+    return response
 
 
-@router.post("/account/tokens", response_class=HTMLResponse)
+@dataclass(frozen=True)
+class NewKey:
+    key: str
+    urls: list[tuple[str, str]]  # (feed slug, its Atom URL with the key), the feeds the reader may read
+
+
+@router.post("/account/tokens")
 async def token_create(
     request: Request, csrf: Annotated[str | None, Form()] = None, label: Annotated[str, Form(max_length=200)] = ""
-) -> HTMLResponse:
+) -> Response:
+    """Make a secret feed key, then redirect (POST-redirect-GET: a reload makes no second key).
+
+    The key is stored only hashed, so the one place it can wait for the page that shows it
+    is the browser: a one-time cookie (HttpOnly, SameSite=Strict, two minutes), which the
+    next /account page shows to its owner and deletes. Nothing is kept in this process.
+    """
     _csrf_or_403(request, csrf)
     who = await viewer(request)
     if who.email is None:
@@ -248,8 +277,17 @@ async def token_create(
             return access.new_feed_token(session=session, email=email, label=label.strip())[1]
 
     token = await run_in_threadpool(make)
-    base = settings_of(request).base_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return await _account(request, new_url=f"{base}/f/SLUG/feed.atom?key={token}")
+    response = RedirectResponse("/account", status_code=303)
+    response.set_cookie(
+        cookie_name(request, NEW_KEY_COOKIE),
+        token,
+        max_age=NEW_KEY_SECONDS,
+        httponly=True,
+        secure=secure_cookies(request),
+        samesite="strict",
+        path="/",
+    )
+    return response
 
 
 @router.post("/account/tokens/{token_id}/revoke")
