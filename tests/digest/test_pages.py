@@ -187,6 +187,10 @@ def test_stats_needs_a_reader_and_shows_private_feeds_only_to_members_and_admins
             assert anonymous.request(method, "/stats", headers=html).status_code in (303, 403)
         assert "ops" not in anonymous.get("/stats", headers=html).text
 
+    with store.write() as session, session.begin():
+        _, key = access.new_feed_token(session=session, email="op@example.com")
+    assert stats_client(settings, store, "proxy").get("/stats", params={"key": key}).status_code == 401  # feeds only
+
     alice = stats_client(settings, store, "proxy", "alice@example.com").get("/stats")
     assert alice.status_code == 200 and TEAM_ROW in alice.text
     assert "ops" not in alice.text and "op@example.com" not in alice.text
