@@ -21,6 +21,7 @@ from gateway.store import derived, search, writes
 
 if TYPE_CHECKING:
     from gateway.analysis import Analysis
+    from gateway.message import Forward
 
 log = logging.getLogger("gateway.pipeline")  # one logger for the whole way a message takes
 
@@ -126,6 +127,7 @@ def place_and_save(
         if forwarded is not None:
             return _another_forward(session, row, a, *forwarded, later)
     when = effective_date(c.date, row.received_at, row.delivered_at)
+    arrived = forward_arrival(row, c.forward) if c.forward is not None else None
     subject_key = thread.normalize_subject(c.subject)
     if reply_thread is not None:
         later.flush(session)
@@ -165,6 +167,7 @@ def place_and_save(
                 subject_key=subject_key,
                 when=when,
                 post_entry_id=row.id if starts else None,
+                active=arrived,
             )
         )
     if spot.merge:
@@ -203,7 +206,7 @@ def place_and_save(
                 raw_id=row.id,
                 by_name=c.forward.by.name,
                 by_address=c.forward.by.address,
-                date=c.forward.date,
+                date=arrived,
                 note=c.forward.note,
             )
         )
@@ -227,6 +230,7 @@ def place_and_save(
                 when=when,
                 subject=c.subject,
                 root=parent is None and not spot.by_subject,
+                active=arrived,
             )
         )
     later.statuses.append(writes.raw_status(raw_id=row.id, status="posted", message_id=a.message_id))
@@ -280,16 +284,18 @@ def _another_forward(
     """One more forward of an original that is already a post: list the forwarder on it."""
     fwd = a.content.forward
     assert fwd is not None
+    arrived = forward_arrival(row, fwd)
     later.waiting.forwards.append(
         derived.forward_row(
             entry_id=entry_id,
             raw_id=row.id,
             by_name=fwd.by.name,
             by_address=fwd.by.address,
-            date=fwd.date,
+            date=arrived,
             note=fwd.note,
         )
     )
+    later.waiting.activity.append(derived.activity_row(thread_id=thread_id, when=arrived))  # news again
     # replies to this forward belong to the post's thread
     writes.add_alias(
         session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id, entry_id=entry_id
@@ -321,6 +327,16 @@ def effective_date(claimed: datetime | None, received_at: datetime, delivered_at
         if when is not None and when <= received_at + FUTURE_SLACK:
             return when
     return received_at.replace(microsecond=0)
+
+
+def forward_arrival(row: sa.Row, fwd: Forward) -> datetime:
+    """When a forward came: its own Date (the forwarder's, not the original's), or when we got it.
+
+    The thread's last activity: a forward of a months-old message is news
+    today, though its post keeps the original's date. Stored as the forward's
+    date, so `refresh_thread` and a rebuild from raw find the same.
+    """
+    return effective_date(fwd.date, row.received_at, row.delivered_at)
 
 
 def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:

@@ -25,16 +25,26 @@ _BLOB, _ATTACHMENT, _FORWARD = Blob.__table__, Attachment.__table__, ForwardReco
 
 
 def thread_row(
-    *, thread_id: int, feed_id: int, subject: str, subject_key: str, when: datetime, post_entry_id: int | None = None
+    *,
+    thread_id: int,
+    feed_id: int,
+    subject: str,
+    subject_key: str,
+    when: datetime,
+    post_entry_id: int | None = None,
+    active: datetime | None = None,
 ) -> dict[str, Any]:
-    """A new thread's row: empty, or already counting its post `post_entry_id` (what `touch_row` would make of it)."""
+    """A new thread's row: empty, or already counting its post `post_entry_id` (what `touch_row` would make of it).
+
+    `active` is when the message came to the feed, if later than its date `when`: a forward's arrival.
+    """
     return {
         "id": thread_id,
         "feed_id": feed_id,
         "subject": subject,
         "subject_key": subject_key,
         "created_at": when,
-        "last_activity_at": when,
+        "last_activity_at": max(when, active) if active else when,
         "entry_count": 0 if post_entry_id is None else 1,
         "post_entry_id": post_entry_id,
     }
@@ -97,14 +107,23 @@ def forward_row(
     }
 
 
-def touch_row(*, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool) -> dict[str, Any]:
+def touch_row(
+    *, thread_id: int, entry_id: int, when: datetime, subject: str, root: bool, active: datetime | None = None
+) -> dict[str, Any]:
     """Count a new entry in its thread; it becomes the post when it is a root older than the post.
 
-    The cheap path for the common case, run by `insert_derived`;
-    `refresh_thread` recomputes from all entries when a message adopted
-    earlier replies or merged threads.
+    The thread's last activity becomes `active` (a forward's arrival), else the
+    entry's date `when`, when that is later. The cheap path for the common
+    case, run by `insert_derived`; `refresh_thread` recomputes from all
+    entries when a message adopted earlier replies or merged threads.
     """
-    return {"tid": thread_id, "eid": entry_id, "at": when, "subject": subject, "root": root}
+    at = max(when, active) if active else when
+    return {"tid": thread_id, "eid": entry_id, "at": when, "active": at, "subject": subject, "root": root}
+
+
+def activity_row(*, thread_id: int, when: datetime) -> dict[str, Any]:
+    """Move the thread's last activity on to `when` (a later forward of its post), unless it is later already."""
+    return {"tid": thread_id, "active": when}
 
 
 @dataclass
@@ -118,6 +137,7 @@ class Derived:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     forwards: list[dict[str, Any]] = field(default_factory=list)
     touches: list[dict[str, Any]] = field(default_factory=list)
+    activity: list[dict[str, Any]] = field(default_factory=list)
 
 
 def insert_derived(*, session: Session, rows: Derived) -> None:
@@ -136,6 +156,7 @@ def insert_derived(*, session: Session, rows: Derived) -> None:
         (_ATTACHMENT.insert(), rows.attachments),
         (_FORWARD.insert(), rows.forwards),
         (_TOUCH[conn.dialect.name == "sqlite"], rows.touches),
+        (_ACTIVE[conn.dialect.name == "sqlite"], rows.activity),
     ):
         if batch:
             conn.execute(stmt, batch)
@@ -146,11 +167,22 @@ _BECOMES_POST = "post_entry_id IS NULL OR (:root AND (created_at > :at OR (creat
 _TOUCH = {
     sqlite_: sa.text(
         "UPDATE thread SET entry_count = entry_count + 1, "
-        f"last_activity_at = {'max' if sqlite_ else 'greatest'}(last_activity_at, :at), "
+        f"last_activity_at = {'max' if sqlite_ else 'greatest'}(last_activity_at, :active), "
         f"post_entry_id = CASE WHEN {_BECOMES_POST} THEN :eid ELSE post_entry_id END, "
         f"created_at = CASE WHEN {_BECOMES_POST} THEN :at ELSE created_at END, "
         f"subject = CASE WHEN {_BECOMES_POST} THEN :subject ELSE subject END "
         "WHERE id = :tid"
-    ).bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("root", type_=sa.Boolean()))
+    ).bindparams(
+        sa.bindparam("at", type_=UTCDateTime()),
+        sa.bindparam("active", type_=UTCDateTime()),
+        sa.bindparam("root", type_=sa.Boolean()),
+    )
+    for sqlite_ in (True, False)
+}
+_ACTIVE = {
+    sqlite_: sa.text(
+        f"UPDATE thread SET last_activity_at = {'max' if sqlite_ else 'greatest'}(last_activity_at, :active) "
+        "WHERE id = :tid"
+    ).bindparams(sa.bindparam("active", type_=UTCDateTime()))
     for sqlite_ in (True, False)
 }

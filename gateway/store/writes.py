@@ -330,10 +330,12 @@ def entry_for_original(
 
 
 def refresh_thread(*, session: Session, thread_id: int) -> None:
-    """Recompute the thread's post, count and last activity from its entries.
+    """Recompute the thread's post, count and last activity from its entries and their forwards.
 
     The post is the earliest entry whose parent is not in the thread; when a
-    loop of references leaves no such entry, the earliest entry.
+    loop of references leaves no such entry, the earliest entry. The last
+    activity is the latest entry's date or forward's arrival (a forward of an
+    old message is news when it comes, though its post keeps the original's date).
     """
     rows = session.execute(
         sa.select(Entry.id, Entry.message_id, Entry.parent_message_id, Entry.date, Entry.subject)
@@ -346,6 +348,12 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
     ids = {r.message_id for r in rows}
     roots = [r for r in rows if r.parent_message_id not in ids] or rows
     post = roots[0]
+    last = max(r.date for r in rows)
+    forwarded = session.scalar(
+        sa.select(sa.func.max(ForwardRecord.date))
+        .join(Entry, Entry.id == ForwardRecord.entry_id)
+        .where(Entry.thread_id == thread_id)
+    )
     session.execute(
         sa.update(Thread)
         .where(Thread.id == thread_id)
@@ -354,7 +362,7 @@ def refresh_thread(*, session: Session, thread_id: int) -> None:
             subject=post.subject,
             entry_count=len(rows),
             created_at=post.date,
-            last_activity_at=max(r.date for r in rows),
+            last_activity_at=max(last, forwarded) if forwarded is not None else last,
         )
     )
 
