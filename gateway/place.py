@@ -46,6 +46,7 @@ class Later:
     waiting: derived.Derived = field(default_factory=derived.Derived)
     statuses: list[dict[str, object]] = field(default_factory=list)
     index: list[dict[str, object]] = field(default_factory=list)
+    reindex: list[dict[str, object]] = field(default_factory=list)  # later forwarders of indexed entries
     _refs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)  # the first waiting row for an id
     _entries: dict[int, str] = field(default_factory=dict)  # waiting entries' Message-IDs by entry id
     _read: dict[int, dict[str, thread.Known]] | None = None  # `read_ahead`'s answers by feed, until a flush
@@ -90,6 +91,7 @@ class Later:
         self.flush(session)
         writes.set_raw_statuses(session=session, rows=self.statuses)
         search.insert_rows(session=session, rows=self.index)
+        search.add_authors(session=session, rows=self.reindex)
 
 
 def place_and_save(
@@ -215,7 +217,7 @@ def place_and_save(
             entry_id=row.id,
             subject=c.subject,
             text=c.text,
-            author=f"{c.author.name} {c.author.address}",
+            author=" ".join((c.author.name, c.author.address, *_forwarder(c.forward))),
             attachments=[x.filename for x in c.attachments],
         )
     )
@@ -296,6 +298,7 @@ def _another_forward(
         )
     )
     later.waiting.activity.append(derived.activity_row(thread_id=thread_id, when=arrived))  # news again
+    later.reindex.append(search.more_author_row(entry_id=entry_id, author=" ".join(_forwarder(fwd))))
     # replies to this forward belong to the post's thread
     writes.add_alias(
         session=session, feed_id=row.feed_id, message_id=a.message_id, thread_id=thread_id, entry_id=entry_id
@@ -337,6 +340,11 @@ def forward_arrival(row: sa.Row, fwd: Forward) -> datetime:
     date, so `refresh_thread` and a rebuild from raw find the same.
     """
     return effective_date(fwd.date, row.received_at, row.delivered_at)
+
+
+def _forwarder(fwd: Forward | None) -> tuple[str, ...]:
+    """Who forwarded, as the search index's author column takes them."""
+    return (fwd.by.name, fwd.by.address) if fwd is not None else ()
 
 
 def log_fields(row: sa.Row, message_id: str) -> dict[str, object]:

@@ -3,7 +3,8 @@
 SQLite uses an FTS5 table (`entry_search`, rowid = entry id, porter stemming);
 PostgreSQL a table with a weighted `tsvector` and a GIN index (English
 configuration). Both index what an entry shows: subject, new text, author
-name and address, attachment names. The index is derived like every entry
+name and address (and, for a forwarded post, every forwarder's: later
+forwards of the same original add theirs), attachment names. The index is derived like every entry
 row: written in the pipeline's commit, cleared by `clear_derived`, rebuilt by
 `mailfeed reprocess --all`. The tables are created by migration 0003_web.
 
@@ -62,12 +63,36 @@ def insert_rows(*, session: Session, rows: Sequence[dict[str, object]]) -> None:
     session.execute(_INSERT_PG if _is_pg(session) else _INSERT_SQLITE, list(rows))
 
 
+def more_author_row(*, entry_id: int, author: str) -> dict[str, object]:
+    """What `add_authors` adds to an indexed entry: one more forwarder's name and address."""
+    return {"id": entry_id, "more": _clean(author)}
+
+
+def add_authors(*, session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Add names to entries' author column (a later forwarder of a post), in one statement run over every row.
+
+    An entry not indexed (deleted since) is left alone.
+    """
+    if rows:
+        session.execute(_MORE_PG if _is_pg(session) else _MORE_SQLITE, list(rows))
+
+
+_TSV = (
+    "setweight(to_tsvector('english', {subject}), 'A') || setweight(to_tsvector('english', {author}), 'B')"
+    " || setweight(to_tsvector('english', {attachments}), 'B')"
+    " || setweight(to_tsvector('english', {body}), 'C')"
+)
+_MORE_PG = sa.text(
+    "UPDATE entry_search SET author = author || ' ' || :more, tsv = "
+    + _TSV.format(subject="subject", author="author || ' ' || :more", attachments="attachments", body="body")
+    + " WHERE entry_id = :id"
+)
+_MORE_SQLITE = sa.text("UPDATE entry_search SET author = author || ' ' || :more WHERE rowid = :id")
 _INSERT_PG = sa.text(
     "INSERT INTO entry_search (entry_id, subject, body, author, attachments, tsv) VALUES "
     "(:id, :subject, :body, :author, :attachments, "
-    "setweight(to_tsvector('english', :subject), 'A') || setweight(to_tsvector('english', :author), 'B')"
-    " || setweight(to_tsvector('english', :attachments), 'B')"
-    " || setweight(to_tsvector('english', :body), 'C'))"
+    + _TSV.format(subject=":subject", author=":author", attachments=":attachments", body=":body")
+    + ")"
 )
 _INSERT_SQLITE = sa.text(
     "INSERT INTO entry_search (rowid, subject, body, author, attachments) "
