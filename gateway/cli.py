@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from gateway import forks
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.config import ConfigError, Settings, hide_password, load_settings
 from gateway.logs import setup_logging
 from gateway.store.db import Store, open_store
 
@@ -46,7 +46,9 @@ def _store(settings: Settings) -> Store:
         return open_store(settings.db_url, synchronous=settings.sqlite_synchronous)
     except Exception as exc:  # wrong URL, server down, unwritable DATA_DIR
         where = f"MAILFEED_DATA_DIR={str(settings.data_dir)!r}, " if not settings.database_url else ""
-        fail(f"cannot open the database ({where}{_safe_url(settings.db_url)}): {exc}")
+        fail(
+            f"cannot open the database ({where}{_safe_url(settings.db_url)}): {_without_password(exc, settings.db_url)}"
+        )
 
 
 def _safe_url(url: str) -> str:
@@ -55,8 +57,19 @@ def _safe_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparseable URL)"
+    except Exception:  # SQLAlchemy cannot read it: the same without its password, as settings errors show it
+        return hide_password(url)[0]
+
+
+def _without_password(exc: Exception, url: str) -> str:
+    """An exception's text with the URL's password as ***: a driver's message may quote it (a password
+    whose host was left out is read as the port, "invalid literal for int() …: 's3cr3t'")."""
+    from urllib.parse import unquote
+
+    text, password = str(exc), hide_password(url)[1]
+    for form in {password, unquote(password)} - {""}:
+        text = text.replace(form, "***")
+    return text
 
 
 def _switch(name: str, does: str) -> Any:

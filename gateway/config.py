@@ -36,6 +36,8 @@ _LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
 _ADDRESS = re.compile(rf"[^\s@<>()\[\],;:\"\\]+@{_LABEL}(?:\.{_LABEL})*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
+URL_SETTINGS = frozenset({"database_url", "relay_url", "base_url"})  # user:password@: errors show ***
+
 
 class ConfigError(Exception):
     """A setting has a value mailfeed cannot use; the message names both."""
@@ -307,8 +309,26 @@ class Settings(BaseSettings):
 def _check_port(parts: SplitResult) -> int | None:
     try:
         return parts.port
-    except ValueError:  # not a number, or out of range
-        raise ValueError(f"bad port {parts.netloc.rpartition(':')[2]!r}") from None
+    except ValueError:  # not a number, or out of range; with no user@, no number may be a password (see below)
+        port = parts.netloc.rpartition(":")[2]
+        raise ValueError(f"bad port {port!r}" if "@" in parts.netloc or port.isdigit() else "bad port") from None
+
+
+def hide_password(value: str) -> tuple[str, str]:
+    """A URL-valued setting as errors and logs may show it (its password as ***), and the password ("" if none).
+
+    Read as leniently as SQLAlchemy reads URLs: from the first ":" after "scheme://" to the last "@"; with
+    no "@", a port that is no number is one too (a host left out: "smtp://user:secret").
+    """
+    start = value.find("://") + 3 if "://" in value else 0
+    at, colon = value.rfind("@"), value.find(":", start)
+    end = at if at >= start else min((i for i in (value.find(c, start) for c in "/?#") if i >= 0), default=len(value))
+    if at < start:
+        colon = value.rfind(":", start, end)
+    password = value[colon + 1 : end] if 0 <= colon < end else ""
+    if at < start and (password.isdigit() or "]" in password):  # a port, or an IPv6 address's last group
+        password = ""
+    return (f"{value[: colon + 1]}***{value[end:]}", password) if password else (value, "")
 
 
 def _variables() -> frozenset[str]:
@@ -355,11 +375,8 @@ def _entries(value: str) -> frozenset[str]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from the environment (and MAILFEED_CONFIG), or fail naming the setting.
-
-    Raises ConfigError whose message names each bad setting and the value given, and each
-    MAILFEED_* variable that is no setting.
-    """
+    """Build Settings from the environment (and MAILFEED_CONFIG), or raise ConfigError naming each bad setting
+    and the value given (a URL's password as ***), and each MAILFEED_* variable that is no setting."""
     problems = _unknown_variables()
     toml = os.environ.get("MAILFEED_CONFIG")
     toml_problem = _toml_problem(toml) if toml else None
@@ -370,9 +387,12 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         for err in exc.errors():
             name = "MAILFEED_" + "_".join(str(p) for p in err["loc"]).upper()
-            # a key of the TOML file that is no setting (a variable that is none was named above)
-            message = f"no such setting{_near(name)}" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{name}={err.get('input')!r}: {message}")
+            value = err.get("input")
+            if err["type"] == "extra_forbidden":  # a TOML key that is no setting: its value unseen, as above
+                problems.append(f"{name}: no such setting{_near(name)}")
+            else:  # a URL's password as ***
+                url = err["loc"] and err["loc"][0] in URL_SETTINGS and isinstance(value, str)
+                problems.append(f"{name}={hide_password(value)[0] if url else value!r}: {err['msg']}")
         raise ConfigError("; ".join(problems)) from None
     if problems:
         raise ConfigError("; ".join(problems))

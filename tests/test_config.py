@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,7 +143,9 @@ def test_unknown_toml_key_and_missing_file_are_refused(monkeypatch: pytest.Monke
     toml = tmp_path / "m.toml"
     toml.write_text("smtp_prot = 1\n")
     monkeypatch.setenv("MAILFEED_CONFIG", str(toml))
-    with pytest.raises(ConfigError, match=r"SMTP_PROT=1: no such setting \(did you mean MAILFEED_SMTP_PORT\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"^MAILFEED_SMTP_PROT: no such setting \(did you mean MAILFEED_SMTP_PORT\?\)$"
+    ):
         load_settings()
 
 
@@ -156,3 +161,131 @@ def test_a_named_dns_server_is_taken_with_its_port() -> None:
     assert dns_server("dns:192.0.2.53") == ("192.0.2.53", 53)
     assert dns_server("dns:127.0.0.1:5353") == ("127.0.0.1", 5353)
     assert dns_server("dns:[::1]:5353") == ("::1", 5353)
+
+
+# No error holds a password -------------------------------------------------------------------------------------
+
+SECRET = "s3cr3t"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        (
+            "MAILFEED_DATABASE_URL",
+            f"mysql://dbuser:{SECRET}DB@127.0.0.1/db",
+            "MAILFEED_DATABASE_URL='mysql://dbuser:***@127.0.0.1/db': Value error, must start with sqlite://",
+        ),
+        (
+            "MAILFEED_DATABASE_URL",  # no scheme at all
+            f"dbuser:{SECRET}DB@127.0.0.1/db",
+            "MAILFEED_DATABASE_URL='dbuser:***@127.0.0.1/db': Value error, must start with",
+        ),
+        (
+            "MAILFEED_RELAY_URL",
+            f"ftp://relayuser:{SECRET}PW@127.0.0.1:2627",
+            "MAILFEED_RELAY_URL='ftp://relayuser:***@127.0.0.1:2627': Value error, must be smtp://",
+        ),
+        (
+            "MAILFEED_RELAY_URL",
+            f"smtp://relayuser:{SECRET}PW@127.0.0.1:99999",
+            "MAILFEED_RELAY_URL='smtp://relayuser:***@127.0.0.1:99999': Value error, bad port '99999'",
+        ),
+        (
+            "MAILFEED_RELAY_URL",  # the host left out: the password reads as the port
+            f"smtp://relayuser:{SECRET}PW",
+            "MAILFEED_RELAY_URL='smtp://relayuser:***': Value error, bad port",
+        ),
+        (
+            "MAILFEED_RELAY_URL",  # "/" in the password, unescaped: urlsplit ends the host there
+            f"smtp+starttls://relayuser:{SECRET}/PW@relay.example.com:587",
+            "MAILFEED_RELAY_URL='smtp+starttls://relayuser:***@relay.example.com:587': Value error, bad port",
+        ),
+        (
+            "MAILFEED_RELAY_URL",
+            f"smtps://relayuser:{SECRET}PW@",
+            "MAILFEED_RELAY_URL='smtps://relayuser:***@': Value error, names no host",
+        ),
+        (
+            "MAILFEED_BASE_URL",
+            f"https://reader:{SECRET}@feed.example.com:99999/",
+            "MAILFEED_BASE_URL='https://reader:***@feed.example.com:99999/': Value error, bad port '99999'",
+        ),
+        (
+            "MAILFEED_BASE_URL",
+            f"https://reader:{SECRET}@feed.example.com/?x=1",
+            "MAILFEED_BASE_URL='https://reader:***@feed.example.com/?x=1': Value error, must not have a ?query",
+        ),
+    ],
+)
+def test_a_bad_url_setting_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, shown: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert shown in str(err.value) and SECRET not in str(err.value), str(err.value)
+
+
+def test_a_toml_file_s_urls_and_misspelt_keys_show_no_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    toml = tmp_path / "m.toml"
+    toml.write_text(
+        f'database_url = "mysql://dbuser:{SECRET}@db/feed"\n'
+        f'relay_urll = "smtp://relayuser:{SECRET}@relay.example.com:587"\n'
+    )
+    monkeypatch.setenv("MAILFEED_CONFIG", str(toml))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == (
+        "MAILFEED_DATABASE_URL='mysql://dbuser:***@db/feed': Value error, must start with sqlite:// or "
+        "postgresql+psycopg://; MAILFEED_RELAY_URLL: no such setting (did you mean MAILFEED_RELAY_URL?)"
+    )
+
+
+def test_a_url_without_a_password_is_shown_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the password goes: the rest of the value is what the admin needs to see to fix it."""
+    monkeypatch.setenv("MAILFEED_RELAY_URL", "smtp://[2001:db8::25]:99999")
+    monkeypatch.setenv("MAILFEED_BASE_URL", "https://feed.example.com:8443/mail@feed?x=1")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "MAILFEED_RELAY_URL='smtp://[2001:db8::25]:99999': Value error, bad port '99999'" in str(err.value)
+    # an "@" in the path reads as user:password@ (as SQLAlchemy reads it): shown without what could be one
+    assert "MAILFEED_BASE_URL='https://feed.example.com:***@feed?x=1'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        (
+            "MAILFEED_RELAY_URL",
+            f"ftp://relayuser:{SECRET}PW@127.0.0.1:2627",
+            "mailfeed: error: MAILFEED_RELAY_URL='ftp://relayuser:***@127.0.0.1:2627': Value error, must be smtp://",
+        ),
+        (
+            "MAILFEED_DATABASE_URL",
+            f"mysql://dbuser:{SECRET}DB@127.0.0.1/db",
+            "mailfeed: error: MAILFEED_DATABASE_URL='mysql://dbuser:***@127.0.0.1/db': Value error, must start",
+        ),
+        (
+            "MAILFEED_DATABASE_URL",  # SQLAlchemy cannot read it, and its error quotes the "port"
+            f"postgresql+psycopg://dbuser:{SECRET}DB/db",
+            "mailfeed: error: cannot open the database (postgresql+psycopg://dbuser:***/db): "
+            "invalid literal for int() with base 10: '***'",
+        ),
+        (
+            "MAILFEED_DATABASE_URL",
+            f"postgresql+psycopg://dbuser:{SECRET}DB@127.0.0.1:notaport/db",
+            "mailfeed: error: cannot open the database (postgresql+psycopg://dbuser:***@127.0.0.1:notaport/db): ",
+        ),
+    ],
+)
+def test_the_command_s_error_about_a_setting_holds_no_password(
+    tmp_path: Path, name: str, value: str, shown: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILFEED_")}
+    env.update({"MAILFEED_DATA_DIR": str(tmp_path / "data"), name: value})
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "feed", "list"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and result.stderr.startswith(shown), result.stderr
+    assert SECRET not in result.stderr + result.stdout and "Traceback" not in result.stderr
