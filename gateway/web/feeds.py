@@ -105,7 +105,7 @@ async def _feed(request: Request, slug: str, render: Callable[..., bytes], media
         for r in rows:
             post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
             a = atts.get(r.post_id or -1, [])
-            body = str(entry_body(post, a, base=base, key=key))
+            body = str(entry_body(post, a, base=base, key=key, feed=True))
             if r.comment_count:
                 n = r.comment_count
                 body += f'<p><a href="{base}/t/{r.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
@@ -177,7 +177,7 @@ def _entry_item(
         author_email=e.author_address,
         published=e.date,
         updated=e.date,
-        content_html=str(entry_body(e, atts, base=base, key=key)),
+        content_html=str(entry_body(e, atts, base=base, key=key, feed=True)),
         summary=e.snippet,
         enclosures=_enclosures(base, e.id, atts, key),
     )

@@ -69,13 +69,20 @@ def is_inline_image(att: AttachmentRow | Attachment) -> bool:
 
 
 def entry_body(
-    entry: EntryRow, attachments: list[AttachmentRow], *, images: bool = False, key: str | None = None, base: str = ""
+    entry: EntryRow,
+    attachments: list[AttachmentRow],
+    *,
+    images: bool = False,
+    key: str | None = None,
+    base: str = "",
+    feed: bool = False,
 ) -> Markup:
     """The entry's sanitized HTML (cid: images pointed at their attachments), else its text, as HTML.
 
     `entry.html` was sanitized before it was stored (gateway/sanitize.py); it is the
     only mail content ever marked safe. Remote images stay placeholders unless
     `images` (the reader asked for them; the page's CSP then allows https: images).
+    For a `feed`, text is laid out in paragraphs and line breaks (`text_feed_html`).
     """
     if entry.html:
         urls = {
@@ -92,7 +99,7 @@ def entry_body(
                 f"This message is encrypted ({kind}): only its recipients' keys open it. "
                 "The original message (.eml) holds it whole."
             )
-    return text_html(entry.text)
+    return text_feed_html(entry.text) if feed else text_html(entry.text)
 
 
 def encrypted(attachments: list[AttachmentRow]) -> str:
@@ -117,6 +124,37 @@ def _remote_image(m: re.Match[str]) -> str:
 
 def text_html(text: str) -> Markup:
     """Plain text as HTML: escaped, links made clickable, line breaks kept by CSS."""
+    return Markup('<div class="text" dir="auto">') + _linked(text) + Markup("</div>")
+
+
+def text_feed_html(text: str) -> Markup:
+    """Plain text as HTML for feed readers, which apply none of the site's CSS (its white-space:
+    pre-wrap kept the line breaks): blank lines part paragraphs, each line break is a <br>,
+    leading indentation is kept; escaped, links made as `text_html` makes them."""
+    paras = [Markup("<p>") + Markup("<br>\n").join(map(_line, p)) + Markup("</p>") for p in _paragraphs(text)]
+    return Markup('<div class="text" dir="auto">') + Markup("\n").join(paras) + Markup("</div>")
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """The text's paragraphs (runs of lines not blank), each a list of its lines."""
+    paras: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.strip():
+            paras[-1].append(line.rstrip())
+        elif paras[-1]:
+            paras.append([])
+    return [p for p in paras if p]
+
+
+def _line(line: str) -> Markup:
+    """One line of text as HTML, its indentation kept as no-break spaces (HTML collapses spaces)."""
+    body = line.lstrip(" \t")
+    indent = line[: len(line) - len(body)].replace("\t", "    ")
+    return Markup("&nbsp;" * len(indent)) + _linked(body)
+
+
+def _linked(text: str) -> Markup:
+    """Text escaped, with its http(s) URLs made links."""
     out, last = [], 0
     for m in _URL.finditer(text):
         out.append(escape(text[last : m.start()]))
@@ -124,7 +162,7 @@ def text_html(text: str) -> Markup:
         out.append(Markup(f'<a href="{url}" rel="noopener noreferrer nofollow">{url}</a>'))
         last = m.end()
     out.append(escape(text[last:]))
-    return Markup('<div class="text" dir="auto">') + Markup("").join(out) + Markup("</div>")
+    return Markup("").join(out)
 
 
 def make_templates() -> Jinja2Templates:

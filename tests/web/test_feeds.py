@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
@@ -13,6 +14,7 @@ from gateway.config import Settings
 from gateway.feed import FeedInfo, Item, render_atom
 from gateway.store.db import Store
 from gateway.web.app import create_app
+from gateway.web.render import text_feed_html
 from tests.helpers import BASE, add_feed, make_mail
 from tests.web.common import mail_with_attachments, put
 
@@ -156,3 +158,39 @@ def test_rendered_feed_is_reused_only_while_nothing_changed(
     assert [e.title for e in feedparser.parse(hidden.content).entries] == ["Old"]
     js = client.get("/f/team/feed.json").json()
     assert [i["title"] for i in js["items"]] == ["Old"]
+
+
+def test_plain_text_keeps_its_paragraphs_and_line_breaks_in_feeds(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """Feed readers drop the page's CSS (white-space: pre-wrap): text comes as paragraphs and <br>,
+    escaped, with links as the page makes them; the page keeps its own layout."""
+    feed_id = add_feed(store)
+    body = (
+        "Hi team,\n\nWe move to the 4th floor on Friday.\nDetails: https://intranet.example.com/move?a=1&b=2\n"
+        "Bring <boxes> & tape.\n  - indented\n\n\n\nAnn\n"
+    )
+    put(store, settings, feed_id, make_mail(message_id="a@x", subject="Office move", body=body))
+    tid = client.get("/api/feeds/team/threads").json()["threads"][0]["id"]
+    link = '<a href="https://intranet.example.com/move?a=1&amp;b=2" rel="noopener noreferrer nofollow">'
+    want = (
+        '<div class="text" dir="auto"><p>Hi team,</p>\n<p>We move to the 4th floor on Friday.<br>\nDetails: '
+        + link
+        + "https://intranet.example.com/move?a=1&amp;b=2</a><br>\nBring &lt;boxes&gt; &amp; tape.<br>\n"
+        "&nbsp;&nbsp;- indented</p>\n<p>Ann</p></div>"
+    )
+    for url in ("/f/team/feed.atom", f"/t/{tid}/feed.atom"):
+        doc = client.get(url).content
+        assert not feedparser.parse(doc).bozo
+        [entry] = ElementTree.fromstring(doc).iterfind("{http://www.w3.org/2005/Atom}entry")
+        assert entry.findtext("{http://www.w3.org/2005/Atom}content") == want
+    assert client.get("/f/team/feed.json").json()["items"][0]["content_html"] == want
+    page = client.get(f"/t/{tid}").text
+    assert '<div class="text" dir="auto">Hi team,\n\nWe move to the 4th floor on Friday.\nDetails: ' in page
+
+
+def test_text_for_feeds_has_no_empty_paragraph_and_escapes_every_line() -> None:
+    assert text_feed_html("") == '<div class="text" dir="auto"></div>'
+    assert text_feed_html("\n \n<a>\r\n\t\tx &\n\n") == (
+        '<div class="text" dir="auto"><p>&lt;a&gt;<br>\n' + "&nbsp;" * 8 + "x &amp;</p></div>"
+    )
