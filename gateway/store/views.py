@@ -40,6 +40,7 @@ from gateway.store.view_rows import (
 __all__ = ["BadCursor", "FeedHead", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
 
 _moderated = sa.select(Moderation.entry_id)
+MAX_ID = 2**31 - 1  # ids are `integer` on PostgreSQL: a cursor naming a larger one was not handed out
 Db = Session | sa.Connection  # the hot reads take either; a plain connection skips the ORM session
 
 
@@ -185,8 +186,7 @@ def threads(
     sql = _THREADS.format(body=", e.html, e.text" if with_body else "", after=_AFTER if cursor else "")
     args: tuple[Any, ...] = (feed_id,)
     if cursor:
-        when, tid = decode_cursor(cursor)
-        at = _bind_time(session, when)
+        at, tid = _cursor_args(session, cursor)
         args += (at, at, tid)
     rows = _fetch(session, sql, (*args, limit + 1))
     page = [
@@ -209,6 +209,21 @@ def threads(
         _add_details(session, page)
     nxt = encode_cursor(page[-1].last_activity_at, page[-1].id) if len(rows) > limit and page else None
     return page, nxt
+
+
+def _cursor_args(session: Db, cursor: str) -> tuple[Any, int]:
+    """The cursor's time and thread id as bound parameters; BadCursor for any the database cannot take.
+
+    Cursors come back from clients, who can write their own: a thread id past the column's
+    range overflowed the driver, and a time such as year 1 at +14:00 overflowed in UTC.
+    """
+    when, tid = decode_cursor(cursor)
+    if not 0 <= tid <= MAX_ID:
+        raise BadCursor(f"invalid cursor {cursor!r}")
+    try:
+        return _bind_time(session, when), tid
+    except OverflowError as exc:
+        raise BadCursor(f"invalid cursor {cursor!r}") from exc
 
 
 def _add_details(session: Db, page: list[ThreadRow]) -> None:
