@@ -18,14 +18,17 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway import feed as fmt
 from gateway.store import views
+from gateway.store.models import ForwardRecord
+from gateway.store.view_rows import ForwardRow
 from gateway.web.auth import KEY_PARAM
 from gateway.web.pages import open_feed, open_thread, read_in_thread
-from gateway.web.render import attachment_url, entry_body
+from gateway.web.render import attachment_url, entry_body, forwards_html
 from gateway.web.schemas import Id
 
 router = APIRouter(include_in_schema=False)
@@ -95,17 +98,21 @@ async def _feed(request: Request, slug: str, render: Callable[..., bytes], media
         with views.reading(request.app.state.store) as conn:
             feed = open_feed(request, conn, slug, allow_key=True)
             key = _key(request)  # after open_feed, which says who is asking
-            stamp = (feed.title, feed.address, *views.feed_stamp(session=conn, feed_id=feed.id))
+            stamp = (feed.title, feed.address, *views.feed_stamp(session=conn, feed_id=feed.id), _forwards_stamp(conn))
             doc = (feed.id, media_type, base, key)
             if (hit := cache.get(doc, stamp)) is not None:
                 return conditional(request, hit[0], media_type, hit[1])
             rows, _ = views.threads(session=conn, feed_id=feed.id, limit=FEED_SIZE, with_body=True)
-            atts = views.attachments_of(session=conn, entry_ids=[r.post_id for r in rows if r.post_id])
+            posts = [r.post_id for r in rows if r.post_id]
+            atts = views.attachments_of(session=conn, entry_ids=posts)
+            forwards = _forwards_of(conn, posts)
         items = []
         for r in rows:
             post = SimpleNamespace(id=r.post_id, html=r.html, text=r.text)
             a = atts.get(r.post_id or -1, [])
-            body = str(entry_body(post, a, base=base, key=key, feed=True))
+            body = str(
+                forwards_html(forwards.get(r.post_id or -1, [])) + entry_body(post, a, base=base, key=key, feed=True)
+            )
             if r.comment_count:
                 n = r.comment_count
                 body += f'<p><a href="{base}/t/{r.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
@@ -147,7 +154,8 @@ async def thread_atom(request: Request, thread_id: Id) -> Response:
         key = _key(request)
         base = base_url(request)
         items = [
-            _entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), key) for e in view.entries
+            _entry_item(base, view.feed.slug, thread_id, e, view.attachments.get(e.id, []), view.forwards, key)
+            for e in view.entries
         ]
         info = fmt.FeedInfo(
             id=fmt.stable_id(view.feed.slug, "thread-feed", view.entries[0].message_id),
@@ -167,7 +175,13 @@ def _key(request: Request) -> str | None:
 
 
 def _entry_item(
-    base: str, slug: str, thread_id: int, e: views.EntryRow, atts: list[views.AttachmentRow], key: str | None
+    base: str,
+    slug: str,
+    thread_id: int,
+    e: views.EntryRow,
+    atts: list[views.AttachmentRow],
+    forwards: dict[int, list[ForwardRow]],
+    key: str | None,
 ) -> fmt.Item:
     return fmt.Item(
         id=fmt.stable_id(slug, e.message_id),
@@ -177,10 +191,35 @@ def _entry_item(
         author_email=e.author_address,
         published=e.date,
         updated=e.date,
-        content_html=str(entry_body(e, atts, base=base, key=key, feed=True)),
+        content_html=str(forwards_html(forwards.get(e.id, [])) + entry_body(e, atts, base=base, key=key, feed=True)),
         summary=e.snippet,
         enclosures=_enclosures(base, e.id, atts, key),
     )
+
+
+_FORWARD = ForwardRecord.__table__
+
+
+def _forwards_of(conn: sa.Connection, entry_ids: list[int]) -> dict[int, list[ForwardRow]]:
+    """Every forward of these posts, first first, by post (a feed item shows who forwarded it, as the page does)."""
+    out: dict[int, list[ForwardRow]] = {}
+    if not entry_ids:
+        return out
+    w = _FORWARD.c
+    rows = conn.execute(
+        sa.select(w.entry_id, w.by_name, w.by_address, w.date, w.note)
+        .where(w.entry_id.in_(entry_ids))
+        .order_by(w.entry_id, w.id)
+    )
+    for r in rows:
+        out.setdefault(r[0], []).append(ForwardRow(*r))
+    return out
+
+
+def _forwards_stamp(conn: sa.Connection) -> object:
+    """What changes when a post anywhere is forwarded again: a new forwarder shows in its feed item,
+    though the thread's activity may not move (a forward dated before the feed's newest thread)."""
+    return conn.execute(sa.select(sa.func.max(_FORWARD.c.id))).scalar()
 
 
 def conditional(request: Request, body: bytes, media_type: str, last_modified: datetime | None) -> Response:

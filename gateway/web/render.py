@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from markupsafe import Markup, escape
 from gateway.message import PGP_ENCRYPTED_FILE
 from gateway.sanitize import rewrite_cid
 from gateway.store.models import Attachment
-from gateway.store.view_rows import AttachmentRow, EntryRow
+from gateway.store.view_rows import AttachmentRow, EntryRow, ForwardRow
 
 # Raster formats browsers render without running anything; never SVG (it can carry script).
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -133,6 +134,21 @@ def text_feed_html(text: str) -> Markup:
     leading indentation is kept; escaped, links made as `text_html` makes them."""
     paras = [Markup("<p>") + Markup("<br>\n").join(map(_line, p)) + Markup("</p>") for p in _paragraphs(text)]
     return Markup('<div class="text" dir="auto">') + Markup("\n").join(paras) + Markup("</div>")
+
+
+def forwards_html(forwards: Sequence[ForwardRow]) -> Markup:
+    """Who forwarded a post and the note each wrote above it ("Forwarded by Cy Chan: FYI, see
+    below."), for feed readers to show above the original as the thread page does; empty when
+    it was not forwarded."""
+    if not forwards:
+        return Markup("")
+    out: list[Markup] = []
+    for f in forwards:
+        head = Markup("Forwarded by <strong>{}</strong>").format(f.by_name or f.by_address or "(unknown sender)")
+        paras = [Markup("<br>\n").join(map(_line, p)) for p in _paragraphs(f.note)]
+        first = head + Markup(": ") + paras[0] if paras else head + Markup(".")
+        out.extend(Markup('<p class="forwarded">{}</p>').format(p) for p in [first, *paras[1:]])
+    return Markup('<div class="forwards" dir="auto">') + Markup("\n").join(out) + Markup("</div><hr>")
 
 
 def _paragraphs(text: str) -> list[list[str]]:

@@ -1,5 +1,5 @@
 """A forward of an older message in the feeds: its arrival is the thread's activity (the post
-keeps the original's date)."""
+keeps the original's date), and feed items show who forwarded it and what they wrote."""
 
 from __future__ import annotations
 
@@ -186,3 +186,31 @@ def test_a_forward_without_a_date_counts_from_when_it_was_stored(
     first = threads(client)[0]
     assert first["subject"] == "Office move" and at(first["created_at"]) == ORIGINAL
     assert start <= at(first["last_activity_at"]) <= datetime.now(UTC)
+
+
+def test_feed_items_say_who_forwarded_the_post_and_what_they_wrote(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, cy(), dee())
+    [t] = threads(client)
+    html = atom_contents(client, "/f/team/feed.atom")[0]
+    js = client.get("/f/team/feed.json").json()["items"][0]["content_html"]
+    thread_feed = atom_contents(client, f"/t/{t['id']}/feed.atom")[0]
+    for body in (html, js, thread_feed):
+        cy_at = body.index("Forwarded by <strong>Cy Chan</strong>: FYI, see below.<br>\n&lt;Cy&gt;")
+        dee_at = body.index("Forwarded by <strong>Dee Doe</strong>: Also for the Berlin people.")
+        assert cy_at < dee_at < body.index("Hi team,")  # in order, above the original
+        assert "<Cy>" not in body  # the note is escaped
+
+
+def test_feed_shows_a_later_forwarder_even_when_the_feeds_latest_activity_stays(
+    client: TestClient, store: Store, settings: Settings
+) -> None:
+    """The rendered-feed cache: Dee's forward, dated before the feed's newest thread, shows at once."""
+    feed_id = add_feed(store)
+    put(store, settings, feed_id, cy(), mail(1, DEE_FORWARDS + timedelta(hours=1)))
+    assert b"Dee Doe" not in client.get("/f/team/feed.atom").content
+    put(store, settings, feed_id, dee())
+    assert b"Forwarded by &lt;strong&gt;Dee Doe" in client.get("/f/team/feed.atom").content
+    assert "Forwarded by <strong>Dee Doe" in client.get("/f/team/feed.json").text
