@@ -11,6 +11,7 @@ units' MemoryDenyWriteExecute= asks of it.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import shlex
 import shutil
 import signal
 import smtplib
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -261,7 +263,12 @@ def test_compose_has_the_services_the_readme_names() -> None:
     assert "@postgres:5432/" in env["MAILFEED_DATABASE_URL"]
     assert env["MAILFEED_AUTH"] in ("proxy", "email")
     assert set(env) <= SETTING_NAMES
-    Settings(auth=env["MAILFEED_AUTH"], proxy_trusted=env["MAILFEED_PROXY_TRUSTED"])  # values that validate
+    # values that validate; ${NAME:-default} is what compose puts there unless NAME is set
+    trusted = re.fullmatch(r"\$\{MAILFEED_PROXY_TRUSTED:-([^}]+)\}", env["MAILFEED_PROXY_TRUSTED"])
+    assert trusted, env["MAILFEED_PROXY_TRUSTED"]  # set from the environment: rootless runtimes need another
+    Settings(auth=env["MAILFEED_AUTH"], proxy_trusted=trusted.group(1))
+    readme = " ".join((DEPLOY / "README.md").read_text().split())
+    assert f"`{trusted.group(1)}`, the default in `compose.yaml`" in readme and "Rootless Podman" in readme
     assert {p.rsplit(":", 1)[1] for p in app["ports"]} == {"2525", "8025"}
 
 
@@ -335,7 +342,16 @@ def test_nginx_names_the_reader_in_the_header_proxy_auth_reads() -> None:
             assert "proxy_set_header" not in body, pattern
 
 
-def test_nginx_accepts_the_example(tmp_path: Path) -> None:
+NGINX_ACCESS_LOG = "/var/log/nginx/mailfeed.access.log"
+
+
+def nginx_config(tmp_path: Path, ports: tuple[int, int, int] | None = None) -> tuple[str, Path]:
+    """nginx and a configuration holding the example as a site, as Debian's nginx.conf includes sites.
+
+    The certificate is made here, the logs and temp files go to tmp_path, the http block keeps nginx's
+    default access log (the combined format) for the site to override. With `ports` (http, https,
+    mailfeed's), the site listens on 127.0.0.1 only, on those ports, and proxies to the last.
+    """
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
     if nginx is None:
         pytest.fail("nginx not found: run `make system-deps` (Debian package `nginx`)")
@@ -363,16 +379,74 @@ def test_nginx_accepts_the_example(tmp_path: Path) -> None:
     site = (DEPLOY / "nginx/mailfeed.conf").read_text()
     site = site.replace("/etc/letsencrypt/live/feed.example.com/fullchain.pem", str(tmp_path / "cert.pem"))
     site = site.replace("/etc/letsencrypt/live/feed.example.com/privkey.pem", str(tmp_path / "key.pem"))
+    site = site.replace(NGINX_ACCESS_LOG, str(tmp_path / "mailfeed.access.log"))
+    if ports:
+        http, https, app = ports
+        for old, new in [
+            ("listen 80;", f"listen 127.0.0.1:{http};"),
+            ("listen 443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
+            ("listen [::]:80;", ""),
+            ("listen [::]:443 ssl http2;", ""),
+            ("server 127.0.0.1:8025;", f"server 127.0.0.1:{app};"),
+        ]:
+            assert old in site, old
+            site = site.replace(old, new)
     (tmp_path / "site.conf").write_text(site)
     temp = " ".join(f"{k}_temp_path {tmp_path};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
-        f"http {{ access_log off; {temp} include {tmp_path}/site.conf; }}\n"
+        f"http {{ access_log {tmp_path}/default.access.log; {temp} include {tmp_path}/site.conf; }}\n"
     )
-    result = subprocess.run(
-        [nginx, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=60
-    )
+    return nginx, tmp_path / "nginx.conf"
+
+
+def test_nginx_accepts_the_example(tmp_path: Path) -> None:
+    nginx, conf = nginx_config(tmp_path)
+    result = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_logs_no_feed_key_or_sign_in_code(tmp_path: Path) -> None:
+    """nginx's default access log keeps the query string, where a secret feed URL's key is: every server
+    of the example logs in a format of its own that leaves it out. Checked on a running nginx."""
+    conf = (DEPLOY / "nginx/mailfeed.conf").read_text()
+    [fmt] = re.findall(r"^log_format (\S+) ((?:'[^']*'\s*)+);", conf, re.M)
+    assert not re.search(r"\$(request|request_uri|args|arg_\w+|query_string|is_args|http_referer)\b", fmt[1])
+    servers = conf.count("server {")
+    assert conf.count(f"access_log {NGINX_ACCESS_LOG} {fmt[0]};") == servers == 2
+
+    plain, tls, app = free_port(), free_port(), free_port()  # nothing listens on app: mailfeed answers 502
+    nginx, path = nginx_config(tmp_path, (plain, tls, app))
+    proc = subprocess.Popen(
+        [nginx, "-c", str(path), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(tls, timeout=30)
+        answers = []
+        for port, target in [
+            (plain, "/f/team/feed.atom?key=k3y-in-the-clear"),
+            (tls, "/f/team/feed.atom?key=k3y-over-tls"),
+            (tls, "/oauth2/callback?code=c0de-of-sign-in&state=x"),
+        ]:
+            if port == tls:
+                context = ssl._create_unverified_context()
+                conn: http.client.HTTPConnection = http.client.HTTPSConnection("127.0.0.1", port, context=context)
+            else:
+                conn = http.client.HTTPConnection("127.0.0.1", port)
+            conn.request("GET", target, headers={"Host": "feed.example.com", "Referer": f"https://x.example{target}"})
+            answers.append(conn.getresponse().status)
+            conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert answers == [301, 502, 502]
+    logged = (tmp_path / "mailfeed.access.log").read_text()
+    assert logged.count('"GET /f/team/feed.atom HTTP/1.1" 301') == 1, logged
+    assert logged.count('"GET /f/team/feed.atom HTTP/1.1" 502') == 1, logged
+    assert logged.count('"GET /oauth2/callback HTTP/1.1" 502') == 1, logged
+    everything = logged + (tmp_path / "default.access.log").read_text()
+    for secret in ("k3y-in-the-clear", "k3y-over-tls", "c0de-of-sign-in"):
+        assert secret not in everything, everything
 
 
 # W^X: serve under PR_SET_MDWE ------------------------------------------------
