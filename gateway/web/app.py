@@ -1,12 +1,20 @@
-"""create_app(settings): the FastAPI application, with security headers on every response."""
+"""create_app(settings): the FastAPI application, with security headers on every response.
+
+Errors: a browser asking for a page gets an HTML page, anyone else JSON `{"detail": …}`.
+A request the routes cannot take (a malformed id, cursor or parameter) is a 400, or a
+404 when it is the path that names nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +39,7 @@ SECURITY_HEADERS = {
 }
 _SECURITY_RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 MACHINE_SUFFIXES = (".atom", ".json", ".eml")
+log = logging.getLogger(__name__)
 
 
 def wants_html(request: Request) -> bool:
@@ -57,6 +66,7 @@ def create_app(settings: Settings, store: Store | None = None, health: Registry 
     app.add_middleware(HeadAsGet)  # outermost: HEAD gets the very headers GET would
 
     _error_handlers(app)
+    _openapi_errors(app)
     app.mount("/static", StaticFiles(directory=templates_dir() / "static"), name="static")
     # The pages and feeds first: routes are matched in order, and they are most of the traffic.
     app.include_router(feeds.router)
@@ -156,6 +166,80 @@ def _error_handlers(app: FastAPI) -> None:
             return error_page(request, exc.status_code, title, str(exc.detail))
         return await http_exception_handler(request, exc)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        status, message = invalid_request(exc)
+        return error_response(request, status, "Not found" if status == 404 else "Bad request", message)
+
+
+# what a path parameter names, for "no thread 'abc'"
+_NOUNS = {"thread_id": "thread", "entry_id": "entry", "position": "attachment", "raw_id": "raw message"}
+
+
+def invalid_request(exc: RequestValidationError) -> tuple[int, str]:
+    """FastAPI's 422 as 404 when the path names nothing that can exist (`/t/abc`, an id past
+    the database's range), else 400 naming the parameter and what it must be."""
+    errors = exc.errors()
+    if not errors:
+        return 400, "invalid request"
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    where, name = (loc[0], loc[-1]) if loc else ("", "request")
+    if first.get("type") == "missing":
+        return 400, f"{name} is required"
+    value = first.get("input")
+    shown = _shown(value) if isinstance(value, str | int | float) else ""
+    if where == "path":
+        return 404, f"no {_NOUNS.get(name, name)} {shown}"
+    msg = str(first.get("msg", "invalid")).removeprefix("Input ").removeprefix("Value error, ")
+    return 400, f"invalid {name}{' ' + shown if shown else ''}: {msg[:1].lower() + msg[1:]}"
+
+
+def _shown(value: str | int | float) -> str:
+    """A parameter's value as an error message quotes it: a number as is, anything else in quotes, escaped."""
+    text = str(value)
+    return text[:100] if text.isascii() and text.lstrip("-").isdigit() else repr(text[:100])
+
+
+def error_response(request: Request, status: int, title: str, message: str) -> Response:
+    """An error as a page for a browser, else as JSON `{"detail": message}`."""
+    if not wants_html(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    try:
+        return error_page(request, status, title, message)
+    except Exception:  # the page itself failed (a broken install): the plain words still help
+        log.exception("error page %d could not be rendered", status)
+        return PlainTextResponse(message, status_code=status)
+
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
     return pages.page(request, "error.html", {"status": status, "title": title, "message": message}, status_code=status)
+
+
+def _openapi_errors(app: FastAPI) -> None:
+    """/openapi.json as the app answers: FastAPI lists a 422 on every operation with
+    parameters; the app answers those requests 400 (and 404 for a path), with a Problem."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"description": "Bad request", "content": {"application/json": {"schema": _PROBLEM}}}
+        for item in schema.get("paths", {}).values():
+            for op in item.values():
+                responses = op.get("responses", {})
+                if responses.pop("422", None) is None:
+                    continue
+                responses.setdefault("400", problem)
+                if any(p.get("in") == "path" for p in op.get("parameters", ())):
+                    responses.setdefault("404", {**problem, "description": "Not found"})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}

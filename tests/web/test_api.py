@@ -85,7 +85,8 @@ def test_errors_are_4xx_with_a_message(client: TestClient, store: Store) -> None
     assert r.status_code == 404 and r.json() == {"detail": "no feed 'nope'"}
     r = client.get("/api/feeds/team/threads", params={"cursor": "garbage!"})
     assert r.status_code == 400 and "invalid cursor" in r.json()["detail"]
-    assert client.get("/api/feeds/team/threads", params={"limit": 0}).status_code == 422
+    r = client.get("/api/feeds/team/threads", params={"limit": 0})
+    assert r.status_code == 400 and r.json() == {"detail": "invalid limit 0: should be greater than or equal to 1"}
     assert client.get("/api/threads/424242").status_code == 404
 
 
