@@ -83,8 +83,9 @@ def without_forward_prefix(subject: str) -> str:
     return (_FWD_SUBJECT.sub("", subject[:300], count=1) + subject[300:]).strip()
 
 
-def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
-    """The forwarded message inside a text/plain body, or None."""
+def unwrap_text(text: str, *, subject: str = "", sent: datetime | None = None) -> InlineForward | None:
+    """The forwarded message inside a text/plain body, or None; `sent`, the forward's own date, tells
+    which way round a numeric date in its header is meant (forward_dates.parse_date)."""
     if not text or len(text) > MAX_CHARS:
         return None
     # Outlook in French writes a no-break space before each colon ("De\xa0:"), which quotequail misses
@@ -93,10 +94,10 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
         return None  # what _accept would say anyway, without quotequail's cost
     if _reply_above_forward(text):
         return None  # a reply whose quoted history holds a forward ("Re: Fwd: …"): the reply step's
-    yandex = _yandex_forward(text)
+    yandex = _yandex_forward(text, sent)
     if yandex is not None:
         return yandex
-    intro = _intro_forward(text) if is_forward_subject(subject) else None
+    intro = _intro_forward(text, sent) if is_forward_subject(subject) else None
     if intro is not None:
         return replace(intro, subject=without_forward_prefix(subject))
     result = quotequail.unwrap(english_fields(text, without_forward_prefix(subject)))
@@ -109,7 +110,7 @@ def unwrap_text(text: str, *, subject: str = "") -> InlineForward | None:
     body, below = N.at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
     top = N.without_app_line(N.unsigned(N.without_marker(result.get("text_top", ""))), result.get("type", ""))
     note = N.join(top, result.get("text_bottom", ""), below)
-    return _build(result, note=note, text=N.unstuffed(body), html=None)
+    return _build(result, note=note, text=N.unstuffed(body), html=None, sent=sent)
 
 
 # Yandex's forward: its marker, then one line of date, time and sender instead of header fields
@@ -122,7 +123,7 @@ _YANDEX_HEADER = re.compile(
 )
 
 
-def _yandex_forward(text: str) -> InlineForward | None:
+def _yandex_forward(text: str, sent: datetime | None) -> InlineForward | None:
     found = _YANDEX_HEADER.search(text)
     if found is None:
         return None
@@ -130,7 +131,7 @@ def _yandex_forward(text: str) -> InlineForward | None:
     return InlineForward(
         note=text[: found.start()].strip("\n"),
         author=parse_address(sender),
-        date=parse_date(f"{day} {clock}"),
+        date=parse_date(f"{day} {clock}", before=sent),
         subject="",
         to="",
         text=N.at_end_marker(text[found.end() :].strip("\n"))[0],
@@ -146,7 +147,7 @@ _INTRO = re.compile(
 )
 
 
-def _intro_forward(text: str) -> InlineForward | None:
+def _intro_forward(text: str, sent: datetime | None) -> InlineForward | None:
     """A forward under `_INTRO`: the original below it, its ">" taken off when every line has one (alot),
     and the forwarder's own "-- " signature, the last of two, left out (aerc)."""
     found = _INTRO.search(text)
@@ -162,15 +163,15 @@ def _intro_forward(text: str) -> InlineForward | None:
     return InlineForward(
         note=text[: found.start()].strip("\n"),
         author=parse_address(sender),
-        date=parse_date(on or bracketed),
+        date=parse_date(on or bracketed, before=sent),
         subject="",
         to="",
         text="\n".join(lines).strip("\n"),
     )
 
 
-def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
-    """The forwarded message inside an HTML body, or None."""
+def unwrap_html(html: str, *, subject: str = "", sent: datetime | None = None) -> InlineForward | None:
+    """The forwarded message inside an HTML body, or None (`sent` as for `unwrap_text`)."""
     if not html or len(html) > MAX_CHARS:
         return None
     text = html_to_text(html)
@@ -182,7 +183,7 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
         result = None
     if not _accept(result, subject, text):
         # header fields quotequail reads only in some languages: the text rendering's, mapped
-        in_text = unwrap_text(text, subject=subject)
+        in_text = unwrap_text(text, subject=subject, sent=sent)
         return replace(in_text, html=original_html(html) or None) if in_text is not None else None
     assert result is not None
     result = with_date(result, text)
@@ -193,9 +194,9 @@ def unwrap_html(html: str, *, subject: str = "") -> InlineForward | None:
     note = N.join(top, html_to_text(result.get("html_bottom") or ""))
     body = html_to_text(inner) if inner else ""
     if not body.strip():  # the header block found, the body lost: read it from the text rendering
-        in_text = unwrap_text(text, subject=subject)
+        in_text = unwrap_text(text, subject=subject, sent=sent)
         body = in_text.text if in_text is not None else ""
-    return _build(result, note=note, text=body, html=inner or None)
+    return _build(result, note=note, text=body, html=inner or None, sent=sent)
 
 
 def original_html(html: str) -> str:
@@ -314,14 +315,14 @@ def _body_below_headers(text: str) -> str:
     return "\n".join(body).strip("\n")
 
 
-def _build(result: dict[str, str], *, note: str, text: str, html: str | None) -> InlineForward:
+def _build(result: dict[str, str], *, note: str, text: str, html: str | None, sent: datetime | None) -> InlineForward:
     # iOS Mail starts the message it forwards with a zero-width no-break space (U+FEFF): the post's
     # text began with it, invisible but in its snippet, its JSON and its search index
     text, html = text.replace("\ufeff", ""), html.replace("\ufeff", "") if html else html
     return InlineForward(
         note=note,
         author=parse_address(result.get("from", "")),
-        date=parse_date(result.get("date", "") or ""),
+        date=parse_date(result.get("date", "") or "", before=sent),
         subject=(result.get("subject") or "").strip(),
         to=(result.get("to") or "").strip(),
         text=text,

@@ -5,6 +5,13 @@ Apple Mail "1. August 2011 23:28:15 GMT-07:00" or "March 24, 2016 at 20:16:25
 GMT+1", Outlook "Thursday, March 7, 2013 7:09:41 PM", French Outlook "jeudi 7
 mars 2013 19:09", Japanese "2026年3月2日(月) 18:01". A date with an offset becomes timezone-aware; one without stays
 naive (the reader's zone is unknown); anything unreadable is None.
+
+A numeric date both ways valid ("3/2/26"; with dots, "02.03.2026", it is day first) is read as the
+header tells: a reading later than the forward itself (`before`, its Date:) cannot be the original's; a
+12-hour "AM"/"PM" clock in a US or Canadian zone (Samsung Email's "3/2/26 10:15 AM (GMT-05:00)") is
+month first, a 24-hour clock or a zone elsewhere day first; with neither, of two readings both before
+the forward the closer (Lotus Notes' "03/02/2026 10:15 AM" in a forward of 5 March is 2 March, not
+3 February); and with nothing to tell, day first.
 """
 
 from __future__ import annotations
@@ -136,6 +143,9 @@ ZONES: dict[str, float] = {
     "MDT": -6,
     "PST": -8,
     "PDT": -7,
+    "AKST": -9,
+    "AKDT": -8,
+    "HST": -10,
     "WET": 0,
     "WEST": 1,
     "BST": 1,
@@ -153,10 +163,15 @@ ZONES: dict[str, float] = {
     "AEDT": 11,
 }
 _ZONE = re.compile(r"\b(" + "|".join(k for k in ZONES if len(k) > 1) + r")\b")
+# Newfoundland's -3:30 to Hawaii's -10: the offsets of the US and Canada, whose clients write month first
+_US_OFFSETS = (timedelta(hours=-10), timedelta(hours=-3, minutes=-30))
+# a clock of the original's a day ahead of the forwarder's is no reason to call a reading impossible
+_CLOCK_SLACK = timedelta(days=1)
 
 
-def parse_date(value: str) -> datetime | None:
-    """The datetime a forward header's Date:/Sent: value names, or None."""
+def parse_date(value: str, *, before: datetime | None = None) -> datetime | None:
+    """The datetime a forward header's Date:/Sent: value names, or None; `before`, the forward's own
+    date when known, decides a numeric date that reads both ways."""
     value = value.strip()
     if not value or len(value) > MAX_LEN:
         return None
@@ -169,30 +184,79 @@ def parse_date(value: str) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             pass
     try:
-        return _loose(value)
+        return _loose(value, before)
     except (ValueError, OverflowError):
         return None
 
 
-def _loose(value: str) -> datetime | None:
+def _loose(value: str, before: datetime | None) -> datetime | None:
     tz, rest = _offset(value)
     time_match = _TIME.search(rest) or _CJK_TIME.search(rest)
     hour = minute = second = 0
+    twelve_hour = False  # "AM"/"PM" as US clients write it (not "a.m.", not 午後)
     if time_match:
         hour, minute = int(time_match.group(1)), int(time_match.group(2))
         second = int(time_match.group(3) or 0)
-        ampm = (time_match.group(4) or "").lower().replace(".", "")
+        written = time_match.group(4) or ""
+        twelve_hour = bool(written) and "." not in written
+        ampm = written.lower().replace(".", "")
         if (ampm == "pm" or any(pm in rest for pm in _CJK_PM)) and hour < 12:
             hour += 12
         elif ampm == "am" and hour == 12:
             hour = 0
         rest = rest[: time_match.start()] + " " + rest[time_match.end() :]
     cjk = _CJK_DATE.search(rest)
-    ymd = (int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3))) if cjk else _numeric_date(rest) or _named_date(rest)
-    if ymd is None:
+    if cjk:
+        readings = [(int(cjk.group(1)), int(cjk.group(2)), int(cjk.group(3)))]
+    else:
+        readings = _numeric_readings(rest)
+        named = None if readings else _named_date(rest)
+        readings = readings or ([named] if named else [])
+    candidates = []
+    for year, month, day in readings:
+        with contextlib.suppress(ValueError):  # 2/30/2026 either way round
+            candidates.append(datetime(year, month, day, hour, minute, second, tzinfo=tz))
+    if not candidates:
         return None
-    year, month, day = ymd
-    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    return _likeliest(candidates, _order(tz, clock=time_match is not None, twelve_hour=twelve_hour), before)
+
+
+def _order(tz: timezone | None, *, clock: bool, twelve_hour: bool) -> str | None:
+    """ "month" (first) or "day" as the header's clock and zone suggest, or None when they tell nothing:
+    an "AM"/"PM" clock in a US or Canadian zone is month first; a 24-hour clock, or a zone elsewhere,
+    day first; "AM"/"PM" without a zone (Lotus Notes) is either (Australia writes it too)."""
+    offset = tz.utcoffset(None) if tz is not None else None
+    if offset is not None:
+        in_us = _US_OFFSETS[0] <= offset <= _US_OFFSETS[1]
+        return ("month" if twelve_hour else None) if in_us else "day"
+    return "day" if clock and not twelve_hour else None
+
+
+def _likeliest(candidates: list[datetime], order: str | None, before: datetime | None) -> datetime:
+    """Of a numeric date's readings (day first, then month first), the one the header means."""
+    if len(candidates) == 1:
+        return candidates[0]
+    possible = [c for c in candidates if before is None or not _later(c, before)]
+    if len(possible) == 1:
+        return possible[0]  # the other is later than the forward that carries it
+    if order is not None:
+        return candidates[1] if order == "month" else candidates[0]
+    if before is not None and len(possible) == 2:
+        return max(possible, key=lambda c: _comparable(c, before))  # the closer to the forward
+    return candidates[0]
+
+
+def _comparable(when: datetime, before: datetime) -> datetime:
+    """`when` in `before`'s terms: a naive header time is the forwarder's local time (as extract reads it)."""
+    if when.tzinfo is None and before.tzinfo is not None:
+        return when.replace(tzinfo=before.tzinfo)
+    if when.tzinfo is not None and before.tzinfo is None:
+        return when.replace(tzinfo=None)
+    return when
+
+
+def _later(when: datetime, before: datetime) -> bool:
+    return _comparable(when, before) > before + _CLOCK_SLACK
 
 
 def _offset(value: str) -> tuple[timezone | None, str]:
@@ -209,17 +273,21 @@ def _offset(value: str) -> tuple[timezone | None, str]:
     return timezone(-delta if sign == "-" else delta), rest
 
 
-def _numeric_date(text: str) -> tuple[int, int, int] | None:
+def _numeric_readings(text: str) -> list[tuple[int, int, int]]:
+    """The (year, month, day) a numeric date may be: one, or two when it reads both ways (day first
+    first, as Europe writes it)."""
     m = _NUMERIC.search(text)
     if not m:
-        return None
+        return []
     a, b, c = (int(g) for g in m.groups())
     if a > 31:  # 2016-03-14
-        return a, b, c
+        return [(a, b, c)]
     year = c + (2000 if c < 50 else 1900) if c < 100 else c  # RFC 5322 4.3: "95" is 1995, not 2095
     if b > 12:  # US: 3/14/2016
-        return year, a, b
-    return year, b, a  # day first (Europe)
+        return [(year, a, b)]
+    if a > 12 or a == b or "." in m.group(0):  # 13/02/2026 reads one way only; no one writes 3.2.2026 for March
+        return [(year, b, a)]
+    return [(year, b, a), (year, a, b)]
 
 
 def _named_date(text: str) -> tuple[int, int, int] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -136,6 +136,42 @@ def test_forward_subjects(subject: str, expected: bool) -> None:
 )
 def test_forward_header_dates(value: str, expected: datetime | None) -> None:
     assert parse_date(value) == expected
+
+
+EST = timezone(timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(
+    ("value", "before", "expected"),
+    [
+        # Samsung Email from a US phone: "AM"/"PM" in a US zone is month first, by name or by offset
+        ("3/2/26 10:15 AM (GMT-05:00)", None, datetime(2026, 3, 2, 10, 15, tzinfo=EST)),
+        ("05/09/2015 10:12 AM (GMT-05:00)", None, datetime(2015, 5, 9, 10, 12, tzinfo=EST)),
+        ("3/2/26 10:15 AM EST", None, datetime(2026, 3, 2, 10, 15, tzinfo=EST)),
+        ("3/2/26 9:15 PM PST", None, datetime(2026, 3, 2, 21, 15, tzinfo=timezone(timedelta(hours=-8)))),
+        # "AM" in a zone elsewhere (Australia, Europe) or a 24-hour clock: day first
+        ("3/2/26 10:15 AM (GMT+10:00)", None, datetime(2026, 2, 3, 10, 15, tzinfo=timezone(timedelta(hours=10)))),
+        ("05/03/2026 14:20", datetime(2026, 5, 10, 8, 5, tzinfo=UTC), datetime(2026, 3, 5, 14, 20)),
+        # Lotus Notes writes no zone: of two readings before the forward, the closer ...
+        ("03/02/2026 10:15 AM", datetime(2026, 3, 5, 9, 45, tzinfo=EST), datetime(2026, 3, 2, 10, 15)),
+        # ... and a reading later than the forward is none, whatever the clock says
+        ("03/02/2026 10:15 AM", datetime(2026, 2, 10, 9, 45, tzinfo=EST), datetime(2026, 2, 3, 10, 15)),
+        ("03/10/2026 10:15", datetime(2026, 3, 12, 9, 45, tzinfo=EST), datetime(2026, 3, 10, 10, 15)),
+        ("3/2/26 10:15 AM (GMT-05:00)", datetime(2026, 2, 20, tzinfo=EST), datetime(2026, 2, 3, 10, 15, tzinfo=EST)),
+        # a day ahead is a clock's error, no reason to drop a reading
+        ("03/02/2026 10:15 AM", datetime(2026, 3, 1, 20, 0, tzinfo=EST), datetime(2026, 3, 2, 10, 15)),
+        # one way only, or nothing to tell: as before
+        ("13/02/2026 10:15 AM (GMT-05:00)", None, datetime(2026, 2, 13, 10, 15, tzinfo=EST)),
+        ("02.03.2026 10:15 AM", datetime(2026, 5, 1, tzinfo=EST), datetime(2026, 3, 2, 10, 15)),  # dots: day first
+        ("03/03/2026 10:15 AM", None, datetime(2026, 3, 3, 10, 15)),
+        ("03/02/2026 10:15 AM", None, datetime(2026, 2, 3, 10, 15)),
+        ("2026-03-02 10:15", datetime(2026, 2, 1, tzinfo=EST), datetime(2026, 3, 2, 10, 15)),
+    ],
+)
+def test_a_numeric_date_that_reads_both_ways_is_read_as_the_header_tells(
+    value: str, before: datetime | None, expected: datetime
+) -> None:
+    assert parse_date(value, before=before) == expected
 
 
 def test_parse_address_forms() -> None:
