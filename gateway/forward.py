@@ -26,6 +26,7 @@ from datetime import datetime
 import quotequail
 from lxml import etree
 
+from gateway import forward_markers as M
 from gateway import forward_notes as N
 from gateway import reply_closings as C
 from gateway import reply_patterns as P
@@ -100,7 +101,7 @@ def unwrap_text(text: str, *, subject: str = "", sent: datetime | None = None) -
     intro = _intro_forward(text, sent) if is_forward_subject(subject) else None
     if intro is not None:
         return replace(intro, subject=without_forward_prefix(subject))
-    result = quotequail.unwrap(english_fields(text, without_forward_prefix(subject)))
+    result = quotequail.unwrap(english_fields(M.in_english(text), without_forward_prefix(subject)))
     if not _accept(result, subject, text) and is_forward_subject(subject) and not _FINNISH_REPLY.match(subject):
         result = attributed(text)  # Outlook for Mac's forward under a reply's header in another language
     if not _accept(result, subject, text):
@@ -266,7 +267,7 @@ _FINNISH_FIELDS = re.compile(r"^[\s>*]*lähettäjä\s*\*?\s*:", re.IGNORECASE | 
 def _reply_above_forward(text: str) -> bool:
     """A reply header ("On … wrote:") above the first forward marker: the forward is history being answered."""
     lines = text.split("\n")
-    marker = next((i for i, ln in enumerate(lines) if P.FORWARD_MARKER.match(ln[: P.LINE_MAX_CHARS])), None)
+    marker = next((i for i, ln in enumerate(lines) if M.is_forward_marker(ln)), None)
     if marker is None or not P.QUOTED.match(lines[marker]):
         return False  # an unquoted marker is this mail's own forward
     header = find_header(lines[:marker])
@@ -279,7 +280,7 @@ def _may_be_forward(subject: str, text: str) -> bool:
 
 
 def _has_forward_marker(text: str) -> bool:
-    return any(P.FORWARD_MARKER.match(line[: P.LINE_MAX_CHARS]) for line in text.split("\n"))
+    return any(M.is_forward_marker(line) for line in text.split("\n"))
 
 
 def _whole_body(read: str, text: str) -> str:

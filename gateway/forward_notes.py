@@ -9,6 +9,7 @@ import re
 
 from gateway import reply_closings as C
 from gateway import reply_patterns as P
+from gateway.forward_markers import is_forward_marker
 from gateway.reply_signature import is_mobile
 
 
@@ -92,7 +93,7 @@ def at_end_marker(text: str) -> tuple[str, str]:
 def is_marker(line: str) -> bool:
     """A forward's marker, the "original message" line some webmails forward under
     ("----- Original Nachricht ----")."""
-    return bool(P.FORWARD_MARKER.match(line) or P.ORIGINAL_MESSAGE.match(line))
+    return is_forward_marker(line) or bool(P.ORIGINAL_MESSAGE.match(line))
 
 
 _BY_A_RULE = re.compile(r"^\s*Auto forwarded by a Rule\s*$", re.IGNORECASE)

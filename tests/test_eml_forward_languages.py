@@ -288,3 +288,92 @@ def test_thunderbirds_indonesian_and_arabic_forward_fields_are_read(
     assert found is not None and (found.author.address, found.subject) == ("bo@example.com", "Budget")
     assert found.date == datetime(2026, 3, 2, 18, 1, 12, tzinfo=CET)
     assert (found.note, found.text) == ("See below.", "The budget is approved.")
+
+
+# Thunderbird's forward line in each language it ships whose words were unknown, as its composeMsgs.properties
+# writes it (mailnews.forward_header_originalmessage); Polish frames it with three dashes
+THUNDERBIRD_FORWARD_LINES = {
+    "ru": "-------- Перенаправленное сообщение --------",
+    "be": "-------- Перанакіраванае паведамленне --------",
+    "uk": "-------- Переслане повідомлення --------",
+    "bg": "-------- Препратено писмо --------",
+    "vi": "-------- Tin nhắn đã được chuyển tiếp --------",
+    "tr": "-------- İletilen İleti --------",
+    "ar": "-------- رسالة ممرّرة --------",
+    "ca": "-------- Missatge reenviat --------",
+    "gl": "-------- Mensaxe reenviada --------",
+    "pt-PT": "-------- Mensagem reencaminhada --------",
+    "dsb": "-------- Dalej pósrědnjona powěsć --------",
+    "hsb": "-------- Dale sposrědkowana powěsć --------",
+    "pl": "--- Treść przekazanej wiadomości ---",
+    "et": "-------- Edastatud kiri --------",
+    "lt": "-------- Persiųstas laiškas --------",
+    "sl": "-------- Posredovano sporočilo --------",
+    "hu": "-------- Továbbított üzenet --------",
+    "fi": "-------- Välitetty viesti / Fwd.Msg --------",
+    "fy-NL": "-------- Trochstjoerd berjocht --------",
+    "nn-NO": "-------- Vidaresend melding --------",
+    "ga-IE": "-------- Teachtaireacht Ar Aghaidh --------",
+    "gd": "-------- An teachdaireachd a tha ’ga shìneadh air adhart --------",
+    "sq": "-------- Mesazhi i Përcjellë --------",
+    "ko": "-------- 전달된 메시지 --------",
+    "zh-CN": "-------- 转发的消息 --------",
+    "zh-TW": "-------- 轉寄郵件 --------",
+}
+
+
+@pytest.mark.parametrize("line", THUNDERBIRD_FORWARD_LINES.values(), ids=THUNDERBIRD_FORWARD_LINES.keys())
+@pytest.mark.parametrize("quoted", [False, True], ids=["as-sent", "quoted"])
+def test_thunderbirds_forward_line_in_its_languages_is_a_forward_without_a_fwd_subject(line: str, quoted: bool) -> None:
+    """Thunderbird's forward line in 26 of its languages was in no list: the forward was unwrapped only
+    under a "Fwd:" subject, and with any other (a rewritten one) the forwarder was its author."""
+    forwarded = (
+        f"{line}\nSubject: \tBudget\nDate: \tMon, 2 Mar 2026 18:01:12 +0100\n"
+        "From: \tBo Berg <bo@example.com>\nTo: \tAna Lima <ana@example.org>\n\n\n\nThe budget is approved."
+    )
+    if quoted:  # as clients that quote what they forward send it (and a reader's client shows it)
+        forwarded = "\n".join(f"> {ln}" if ln else ">" for ln in forwarded.split("\n"))
+    found = unwrap_text(f"See below.\n\n\n{forwarded}\n", subject="Budget for Q2")
+    assert found is not None and (found.author.address, found.subject) == ("bo@example.com", "Budget")
+    assert found.date == datetime(2026, 3, 2, 18, 1, 12, tzinfo=CET)
+    assert (found.note, found.text) == ("See below.", "The budget is approved.")
+
+
+@pytest.mark.parametrize("line", ["Missatge reenviat", "Posredovano sporočilo:", "-- Edastatud kiri on siin"])
+def test_thunderbirds_forward_words_unframed_or_in_a_sentence_are_no_marker(line: str) -> None:
+    body = f"See below.\n\n{line}\nFrom: Bo Berg <bo@example.com>\nSubject: Budget\n\nThe budget is approved.\n"
+    assert unwrap_text(body, subject="Budget for Q2") is None
+
+
+def test_thunderbirds_russian_forward_under_a_rewritten_subject_is_unwrapped() -> None:
+    """The forwarder wrote their own subject over Thunderbird's "Fwd: …": its Russian forward line was
+    unknown, so the post was Anna's, the forwarded header block and all."""
+    c = analysed_fixture("thunderbird-russian-forward-subject-rewritten.eml").content
+    msk = timezone(timedelta(hours=3))
+    assert (c.author, c.date, c.subject) == (
+        Address("Иван Петров", "ivan.petrov@example.ru"),
+        datetime(2026, 3, 2, 18, 1, 12, tzinfo=msk),
+        "Бюджет на второй квартал",
+    )
+    assert c.text == "Анна, добрый вечер!\n\nБюджет на второй квартал утверждён, всего 1,2 млн рублей.\n\nИван"
+    assert c.forward == Forward(
+        by=Address("Анна Смирнова", "anna@example.ru"),
+        date=datetime(2026, 3, 3, 9, 14, 27, tzinfo=msk),
+        note="Коллеги, посмотрите, пожалуйста, до пятницы.",
+    )
+
+
+@pytest.mark.parametrize("html_alone", [False, True], ids=["text-and-html", "html-only"])
+def test_thunderbirds_polish_forward_tresc_przekazanej_wiadomosci_is_unwrapped(html_alone: bool) -> None:
+    """Thunderbird's Polish forward line, "--- Treść przekazanej wiadomości ---" (three dashes), in its
+    text part and above its HTML header table, under a subject without "PD:"/"Fwd:"."""
+    name = "thunderbird-polish-forward-tresc-przekazanej-wiadomosci.eml"
+    c = (analysed(html_only(name)) if html_alone else analysed_fixture(name)).content
+    assert (c.author, c.date, c.subject) == (
+        Address("Piotr Zieliński", "piotr.zielinski@example.pl"),
+        datetime(2026, 3, 2, 17, 45, 3, tzinfo=CET),
+        "Budżet na drugi kwartał",
+    )
+    assert c.text == "Kasiu,\n\nbudżet na drugi kwartał został zatwierdzony.\n\nPiotr"
+    assert c.forward is not None and c.forward.note == "Proszę o uwagi do piątku."
+    assert c.forward.by.address == "katarzyna.nowak@example.pl"
