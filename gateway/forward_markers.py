@@ -1,4 +1,5 @@
-"""Unwrap step: the line a forward starts under, in the words of the languages Thunderbird ships.
+"""Unwrap step: the line a forward starts under, in the words of the languages Thunderbird ships,
+and the Arabic reply header that says a quoted forward is being answered.
 
 `reply_patterns.FORWARD_MARKER` knows the markers of most clients; Thunderbird writes its own
 (`mailnews.forward_header_originalmessage` in its composeMsgs.properties, framed with dashes:
@@ -6,6 +7,11 @@
 list, so such a forward was unwrapped only under a "Fwd:" subject. `is_forward_marker` reads both, and
 `in_english` gives quotequail Thunderbird's English line in their place.
 Thunderbird's Welsh forward line says "Neges Wreiddiol", its "original message", and stays one.
+
+Thunderbird's Arabic reply header, "على 02/03/2026 18:01، كتب Bo Berg:" ("on <date> <time>, <name>
+wrote:"), is read only whole (`is_arabic_attribution`): كتب alone is also "books", and a line of prose
+("على الطاولة، كتب كثيرة:", "on the table, many books:") has no numeric date and time where the
+header has them.
 """
 
 from __future__ import annotations
@@ -60,6 +66,23 @@ THUNDERBIRD_MARKER = re.compile(
     + r")(?:[ \t]++[-_=*]{2,}+|[-_=*]{2,}+)?[ \t]*+$",
     re.IGNORECASE,
 )
+
+
+# "على" (on), a numeric date and a time (Thunderbird's short formats, in Arabic-Indic digits too, which \d
+# reads, its "ص"/"م" for AM/PM), the Arabic comma, "كتب" (wrote), the name's words and a colon ending
+# the line. Each run of spaces sits between literals and is possessive; the name's words are split by
+# spaces only.
+ARABIC_ATTRIBUTION = re.compile(
+    r"^[ \t>]*+على[ \t]++\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[ \t]++\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:[ \t]++(?:ص|م|am|pm))?[ \t]*+[،,][ \t]*+كتب[ \t]++[^\s:]{1,80}+(?:[ \t]++[^\s:]{1,80}+){0,7}+[ \t]*+:[ \t]*+$",
+    re.IGNORECASE,
+)
+
+
+def is_arabic_attribution(line: str) -> bool:
+    """True when `line` is Thunderbird's Arabic "on <date> <time>, <name> wrote:" header, its direction
+    marks (which Arabic text carries around digits) left out."""
+    return bool(ARABIC_ATTRIBUTION.match(P.BIDI_MARKS.sub("", line[: P.LINE_MAX_CHARS])))
 
 
 def in_english(text: str) -> str:

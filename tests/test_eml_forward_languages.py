@@ -377,3 +377,14 @@ def test_thunderbirds_polish_forward_tresc_przekazanej_wiadomosci_is_unwrapped(h
     assert c.text == "Kasiu,\n\nbudżet na drugi kwartał został zatwierdzony.\n\nPiotr"
     assert c.forward is not None and c.forward.note == "Proszę o uwagi do piątku."
     assert c.forward.by.address == "katarzyna.nowak@example.pl"
+
+
+def test_thunderbirds_arabic_reply_to_a_forward_stays_the_replys() -> None:
+    """A reply ("Re: Fwd: …") under Thunderbird's Arabic header, "على <date> <time>، كتب <name>:", over the
+    quoted forward: the header was not read, so the quoted original was posted as a forward, its author
+    Layla's, and Sara's answer was its note."""
+    c = analysed_fixture("thunderbird-arabic-reply-above-quoted-forward.eml").content
+    assert c.forward is None
+    assert (c.author, c.subject) == (Address("سارة منصور", "sara@example.org"), "Re: Fwd: الميزانية")
+    assert c.text.startswith("شكراً، سأراجعها اليوم.")
+    assert "تمت الموافقة" not in c.text and "> -------- رسالة ممرّرة --------" in c.quoted_text
