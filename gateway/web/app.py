@@ -2,15 +2,18 @@
 
 Errors: a browser asking for a page gets an HTML page, anyone else JSON `{"detail": …}`.
 A request the routes cannot take (a malformed id, cursor or parameter) is a 400, or a
-404 when it is the path that names nothing.
+404 when it is the path that names nothing; an unreachable database a 503; anything
+unexpected a 500 with one logged traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +42,7 @@ SECURITY_HEADERS = {
 }
 _SECURITY_RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 MACHINE_SUFFIXES = (".atom", ".json", ".eml")
+OUTAGE_QUIET_SECONDS = 60.0  # a database failure this long after the last one starts a new outage (logged)
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +66,7 @@ def create_app(settings: Settings, store: Store | None = None, health: Registry 
     app.state.rendered_feeds = RenderedFeeds()
     app.state.health = health or Registry()
 
+    app.add_middleware(Failures)  # inside SecurityHeaders: a 500 or 503 carries the headers too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)  # outermost: HEAD gets the very headers GET would
 
@@ -107,6 +112,65 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class Failures:
+    """Exceptions no handler took: 503 "database unavailable" when the database cannot be
+    reached, else 500; either as a page or JSON (see `wants_html`).
+
+    Starlette's own 500 is plain text, made outside every middleware (no security headers),
+    and logged with a traceback per request. Here an outage is logged once, when it starts
+    (no failure in the `OUTAGE_QUIET_SECONDS` before): every request in it fails alike,
+    and /healthz says how long it lasts. Anything else is logged with its traceback, once.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.last_outage = -OUTAGE_QUIET_SECONDS
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # too late for another answer: the server ends the response
+                raise
+            await self.answer(exc, Request(scope))(scope, receive, send)
+
+    def answer(self, exc: Exception, request: Request) -> Response:
+        if database_unavailable(exc):
+            now = time.monotonic()
+            if now - self.last_outage > OUTAGE_QUIET_SECONDS:
+                log.warning("database unavailable, answering 503 until it is back: %s", _reason(exc))
+            self.last_outage = now
+            return error_response(request, 503, "Database unavailable", "database unavailable")
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, "Internal error", "internal error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or could not answer (down, restarting, locked, out of connections)."""
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
+    return False
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's error, first line only (a PostgreSQL one names host and port, never the password)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0][:300] if lines else ''}"
 
 
 class HeadAsGet:
