@@ -66,32 +66,7 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
     """
     if not due:
         return Claimed([], 0, 0)
-    rows = [
-        {
-            "subscription_id": d.sub.id,
-            "reader_id": d.sub.reader_id,
-            "feed_id": d.sub.feed_id,
-            "period": d.period,
-            "due_at": d.due_at,
-            "status": "claimed",
-            "claimed_by": instance,
-            "claimed_at": now,
-            "attempts": 0,
-            "cursor_from": d.sub.cursor,
-            "cursor_to": max(cursor_to, d.sub.cursor),
-            "entry_count": 0,
-            "message_id": "",
-            "last_error": "",
-        }
-        for d in due
-    ]
-    stmt = (
-        digest_writes.dialect(session)
-        .insert(DigestRun)
-        .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
-        .returning(DigestRun.id, DigestRun.subscription_id)
-    )
-    won = {run_id: sub_id for run_id, sub_id in session.execute(stmt, rows)}
+    won = _insert(session, due=due, now=now, instance=instance, cursor_to=cursor_to)
     if not won:
         return Claimed([], 0, 0)
     earlier = sa.and_(_RUN.c.subscription_id.in_(set(won.values())), _RUN.c.id.not_in(list(won)))
@@ -113,6 +88,36 @@ def claim(session: Session, *, due: list[Due], now: datetime, instance: str, cur
             .values(cursor_from=cursor, cursor_to=sa.case((cursor > _RUN.c.cursor_to, cursor), else_=_RUN.c.cursor_to))
         )
     return Claimed(ids, int(superseded or 0), len(waiting))
+
+
+def _insert(session: Session, *, due: list[Due], now: datetime, instance: str, cursor_to: int) -> dict[int, int]:
+    """INSERT the claims, skipping pairs claimed before; run id → subscription id of those inserted."""
+    rows = [
+        {
+            "subscription_id": d.sub.id,
+            "reader_id": d.sub.reader_id,
+            "feed_id": d.sub.feed_id,
+            "period": d.period,
+            "due_at": d.due_at,
+            "status": "claimed",
+            "claimed_by": instance,
+            "claimed_at": now,
+            "attempts": 0,
+            "cursor_from": d.sub.cursor,  # as read; claim() sets it again, from the cursor as committed
+            "cursor_to": max(cursor_to, d.sub.cursor),
+            "entry_count": 0,
+            "message_id": "",
+            "last_error": "",
+        }
+        for d in due
+    ]
+    stmt = (
+        digest_writes.dialect(session)
+        .insert(DigestRun)
+        .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
+        .returning(DigestRun.id, DigestRun.subscription_id)
+    )
+    return {run_id: sub_id for run_id, sub_id in session.execute(stmt, rows)}
 
 
 def reclaimable(session: Session, *, now: datetime) -> list[int]:
