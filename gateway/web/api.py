@@ -209,6 +209,12 @@ async def attachment(request: Request, entry_id: Id, position: Id, filename: str
 
     `?inline=1` shows a raster image (PNG, JPEG, GIF, WebP) in the page instead;
     any other type is still a download. `?key=` is a secret feed URL's key.
+
+    A download is never stored (`private, no-store`, from app.py). An inline image is
+    kept but asked for again at each use (`private, no-cache`, with its hash as ETag,
+    so an unchanged one costs a 304 and no body): an admin deleting or hiding its
+    entry, or a member taken off a private feed, must lose sight of it at the next
+    page view, not a day later.
     """
     who = await viewer(request, allow_key=True)
 
@@ -236,15 +242,16 @@ async def attachment(request: Request, entry_id: Id, position: Id, filename: str
     att, data = found
     name = quote(att.filename, safe="")
     if inline and is_inline_image(att):
-        return Response(
-            content=data,
-            media_type=att.content_type.lower(),
-            headers={
-                "Content-Disposition": f"inline; filename*=UTF-8''{name}",
-                "Content-Security-Policy": "default-src 'none'; sandbox",
-                "Cache-Control": "private, max-age=86400",
-            },
-        )
+        etag = f'"{att.sha256[:32]}"'
+        headers = {
+            "Content-Disposition": f"inline; filename*=UTF-8''{name}",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-cache",
+            "ETag": etag,
+        }
+        if etag in {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}:
+            return Response(status_code=304, headers=headers)
+        return Response(content=data, media_type=att.content_type.lower(), headers=headers)
     return Response(
         content=data,
         media_type="application/octet-stream",

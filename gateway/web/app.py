@@ -1,4 +1,4 @@
-"""create_app(settings): the FastAPI application, with security headers on every response.
+"""create_app(settings): the FastAPI application, with security and cache headers on every response.
 
 Errors: a browser asking for a page gets an HTML page, anyone else JSON `{"detail": …}`.
 A request the routes cannot take (a malformed id, cursor or parameter) is a 400, or a
@@ -42,6 +42,10 @@ SECURITY_HEADERS = {
 }
 _SECURITY_RAW = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 MACHINE_SUFFIXES = (".atom", ".json", ".eml")
+# Every answer is one reader's (their feeds, their key, a page an admin may change at any
+# moment): nothing is stored anywhere unless a route says otherwise (feeds and inline
+# images revalidate with their ETag: `private, no-cache`).
+NO_STORE = (b"cache-control", b"private, no-store")
 OUTAGE_QUIET_SECONDS = 60.0  # a database failure this long after the last one starts a new outage (logged)
 log = logging.getLogger(__name__)
 
@@ -84,9 +88,11 @@ def create_app(settings: Settings, store: Store | None = None, health: Registry 
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware (cheaper than @app.middleware): security headers, and the CSRF cookie when new.
+    """Pure ASGI middleware (cheaper than @app.middleware): security headers, Cache-Control
+    and Vary, and the CSRF cookie when new.
 
-    A header the route set itself (a page's own Content-Security-Policy) is kept.
+    A header the route set itself (a page's own Content-Security-Policy, a feed's
+    Cache-Control) is kept. The stylesheet under /static/ keeps its own caching.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -96,12 +102,18 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        dynamic = not scope["path"].startswith("/static/")
+        vary = _vary(scope["app"].state.settings.auth, scope["app"].state.settings.proxy_header) if dynamic else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message["headers"] = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in _SECURITY_RAW if h[0] not in present]
+                if dynamic and b"cache-control" not in present:
+                    headers.append(NO_STORE)
+                if vary:
+                    headers.append((b"vary", vary))
                 new_csrf = scope.get("state", {}).get("new_csrf")
                 if new_csrf:  # a token urlsafe-base64: nothing in it needs quoting
                     request = Request(scope)
@@ -112,6 +124,11 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _vary(auth: str, proxy_header: str) -> bytes | None:
+    """What, besides the URL, says who is reading (a secret feed key is in the URL itself)."""
+    return {"proxy": proxy_header.encode(), "email": b"Cookie"}.get(auth)
 
 
 class Failures:

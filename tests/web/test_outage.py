@@ -47,6 +47,7 @@ def data_dir() -> Iterator[Path]:
 def with_headers(r: object) -> None:
     for name in SECURITY:
         assert name in r.headers, name  # type: ignore[attr-defined]
+    assert r.headers["cache-control"] == "private, no-store"  # type: ignore[attr-defined]
 
 
 def test_a_stopped_database_is_a_503_logged_once(
