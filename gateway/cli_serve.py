@@ -53,7 +53,7 @@ def run(settings: Settings, store: Store, parts: Parts) -> None:
             processor.start()  # it starts by processing whatever a crash left pending
         stopping = _catch_stop_signals()
         running.callback(processor.stop)
-        health.processor(processor.alive)
+        health.processor(processor.alive, processor.trouble)
         if parts.smtp:
             _start_smtp(settings, store, processor.wake, running, health)
         if parts.imap:

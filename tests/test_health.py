@@ -314,6 +314,7 @@ def test_serve_whose_processor_keeps_dying_reports_it_down(tmp_path: Path) -> No
             processor = body["components"]["processor"]  # type: ignore[index]
             assert code == 200 and body["status"] == "degraded", body
             assert processor["status"] == "down" and processor["alive"] is False, body
+            assert processor["error"].startswith("the processor died ") and "SIGSYS" in processor["error"], body
             time.sleep(0.1)
         log = served.output()
     assert log.count(died) >= 3, log

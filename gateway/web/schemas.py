@@ -122,6 +122,7 @@ class ProcessorHealth(BaseModel):
     oldest_pending_seconds: float | None = None
     deferred: int | None = None  # the sender's DNS could not answer; tried again by itself
     quarantined: int | None = None  # kept back with a reason until an admin acts (`mailfeed quarantine list`)
+    error: str | None = None  # why it is down: it keeps dying (ProcessorProcess.trouble)
 
 
 class ImapSourceHealth(BaseModel):
