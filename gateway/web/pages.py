@@ -241,6 +241,8 @@ async def author_page(request: Request, address: str) -> HTMLResponse:
             )
 
     rows = await run_in_threadpool(read)
+    if not rows:  # nobody posted from it where this reader may look (or it is no address at all)
+        raise HTTPException(404, detail=f"no messages from {address!r}")
     name = next((r.author_name for r in rows if r.author_name), "")
     return page(request, "author.html", {"address": address, "name": name, "entries": rows})
 

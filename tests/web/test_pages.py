@@ -153,6 +153,21 @@ def test_author_page_and_front_page(client: TestClient, store: Store, settings: 
     assert 'href="/f/team"' in front and "Second" in front and "2 threads" in front
 
 
+def test_an_author_page_of_nobody_is_a_404_saying_so(client: TestClient, store: Store, settings: Settings) -> None:
+    """Not a 200 with a blank heading ("< > · 0 messages"): an address nobody posted from where this
+    reader may look, or no address at all."""
+    put(store, settings, add_feed(store), make_mail(message_id="a@x"))
+    assert client.get("/a/ann@example.com").status_code == 200
+    for address, words in [
+        ("%00", "no messages from &#39;\\x00&#39;"),
+        ("nobody@example.com", "no messages from &#39;nobody@example.com&#39;"),
+        ("not an address", "no messages from &#39;not an address&#39;"),
+    ]:
+        r = client.get(f"/a/{address}")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), address
+        assert words in r.text, r.text
+
+
 def test_errors_are_pages_for_browsers_and_json_for_the_api(client: TestClient, store: Store) -> None:
     add_feed(store)
     page = client.get("/t/12345")
