@@ -152,7 +152,7 @@ def entry_out(e: views.EntryRow, attachments: list[views.AttachmentRow], forward
     )
 
 
-@router.get("/api/search", response_model=SearchOut, responses=DENIED)
+@router.get("/api/search", response_model=SearchOut, responses={**NOT_FOUND, **DENIED})
 async def search(
     request: Request,
     q: Annotated[str, Query(max_length=500, description='Words to find ("quoted phrase" kept together)')],
@@ -165,9 +165,11 @@ async def search(
     def read() -> SearchOut:
         with _store(request).read() as session:
             allowed = visible_feeds(request, session, who)
-            if feed:
+            if feed:  # as /api/feeds/{slug}/threads; a feed the reader may not see is one that does not exist
                 f = views.feed_by_slug(session=session, slug=feed)
-                allowed = {f.id} & allowed if f is not None and f.id is not None else set()
+                if f is None or f.id not in allowed:
+                    raise HTTPException(404, detail=f"no feed {feed!r}")
+                allowed = {f.id}
             # PostgreSQL text cannot hold NUL; no indexed word contains one either.
             hits = fts.search(session=session, q=q.replace("\x00", ""), feed_ids=allowed, limit=limit)
         return SearchOut(

@@ -256,6 +256,8 @@ async def search_page(request: Request, q: str = "", feed: str | None = None) ->
             allowed = visible_feeds(request, session, who)
             feeds = views.feeds(session=session, feed_ids=allowed)
             ids = {f.id for f in feeds if feed in (None, "", f.slug)}
+            if not ids and feed:  # as /api/search: an unknown feed, or one this reader may not see
+                raise HTTPException(404, detail=f"no feed {feed!r}")
             # PostgreSQL text cannot hold NUL; no indexed word contains one either.
             return fts.search(session=session, q=q.replace("\x00", ""), feed_ids=ids, limit=50), feeds
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.config import Settings
-from gateway.store import search
+from gateway.store import access, search
 from gateway.store.db import Store
 from gateway.web.app import create_app
 from tests.helpers import add_feed, make_mail
@@ -43,7 +43,11 @@ def test_search_finds_body_subject_author_and_attachment_names(
     assert [x["subject"] for x in hits("zelda")] == ["Lunch"]
     assert [x["subject"] for x in hits("Q1 budget.pdf")] == ["Numbers"]
     assert hits("nothinglikethis") == []
-    assert hits("marmalade", feed="nope") == []
+    assert [x["subject"] for x in hits("marmalade", feed="team")] == ["Budget review"]
+    nope = client.get("/api/search", params={"q": "marmalade", "feed": "nope"})
+    assert (nope.status_code, nope.json()) == (404, {"detail": "no feed 'nope'"})  # as /api/feeds/nope/threads
+    page = client.get("/search", params={"q": "marmalade", "feed": "nope"}, headers={"accept": "text/html"})
+    assert page.status_code == 404 and "no feed &#39;nope&#39;" in page.text
     for hostile in ('"', "a AND", "NEAR(", "*", "-x", "col:x", "'", "^", "()"):
         assert client.get("/api/search", params={"q": hostile}).status_code == 200
 
@@ -51,6 +55,26 @@ def test_search_finds_body_subject_author_and_attachment_names(
     assert f'href="/t/{h["thread_id"]}#e{h["entry_id"]}"' in page
     assert "<mark>marmalade</mark>" in page
     assert "<b>marmalade" not in page  # mail text in the snippet is escaped
+
+
+def test_searching_a_private_feed_answers_as_for_no_feed(store: Store, settings: Settings) -> None:
+    """A feed the reader may not see gets the very answer of one that does not exist: nothing
+    tells a non-member that `board` is there."""
+    board = add_feed(store, "board", "board@example.com")
+    put(store, settings, board, make_mail(message_id="s@x", subject="Secret marmalade"))
+    with store.write() as session, session.begin():
+        access.set_private(session=session, feed_id=board, members=["boss@example.com"])
+    app = create_app(settings.model_copy(update={"auth": "proxy"}), store)
+
+    def search_as(email: str, feed: str) -> tuple[int, object]:
+        c = TestClient(app, headers={"X-Forwarded-Email": email}, client=("127.0.0.1", 4000))
+        r = c.get("/api/search", params={"q": "marmalade", "feed": feed})
+        return r.status_code, r.json()
+
+    assert search_as("alice@example.com", "board") == (404, {"detail": "no feed 'board'"})
+    assert search_as("alice@example.com", "nope") == (404, {"detail": "no feed 'nope'"})
+    status, body = search_as("boss@example.com", "board")
+    assert status == 200 and [h["subject"] for h in body["results"]] == ["Secret marmalade"]  # type: ignore[index]
 
 
 def test_fts5_query_never_passes_syntax_through() -> None:
