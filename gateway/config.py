@@ -118,10 +118,10 @@ class Settings(BaseSettings):
         if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
             raise ValueError("must be smtp://, smtps:// or smtp+starttls://")
         if not parts.hostname:
-            raise ValueError(
-                "names no host: give smtp://host:25, smtps://user:pass@host:465 or smtp+starttls://user:pass@host:587"
-            )
+            raise ValueError("names no host: give smtp://host:25, smtps://u:p@host:465 or smtp+starttls://u:p@host:587")
         _check_port(parts)
+        if parts.scheme == "smtp" and (parts.username or parts.password):  # the password in clear text on the wire
+            raise ValueError("gives a user and password without TLS: use smtp+starttls://…:587 or smtps://…:465")
         return value
 
     @field_validator("base_url")

@@ -207,6 +207,12 @@ SECRET = "s3cr3t"
             "MAILFEED_RELAY_URL='smtps://relayuser:***@': Value error, names no host",
         ),
         (
+            "MAILFEED_RELAY_URL",  # a password over plain SMTP would cross the wire in clear text
+            f"smtp://relayuser:{SECRET}PW@relay.example.com:25",
+            "MAILFEED_RELAY_URL='smtp://relayuser:***@relay.example.com:25': Value error, gives a user and password "
+            "without TLS: use smtp+starttls://…:587 or smtps://…:465",
+        ),
+        (
             "MAILFEED_BASE_URL",
             f"https://reader:{SECRET}@feed.example.com:99999/",
             "MAILFEED_BASE_URL='https://reader:***@feed.example.com:99999/': Value error, bad port '99999'",

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
 from gateway.store import access
+from gateway.store.db import Store
 from gateway.store.models import Feed
 from gateway.web.auth import (
     SESSION_COOKIE,
@@ -103,7 +104,7 @@ async def signin_request(
         # sign-in link for someone else's address could send it to a host of theirs
         link = f"{settings.public_url}/signin/{token}?next={_safe_next(next)}"
         try:
-            await run_in_threadpool(send_signin_mail, settings, address, link)
+            await run_in_threadpool(send_signin_mail, settings, address, link, request.app.state.store)
         except (OSError, smtplib.SMTPException) as exc:
             log.error("cannot mail a sign-in link to %s: %s", address, exc)
             return page(
@@ -122,14 +123,14 @@ async def signin_request(
     return page(request, "signin.html", {"next": _safe_next(next), "sent": address})
 
 
-def send_signin_mail(settings: Settings, to: str, link: str) -> None:
+def send_signin_mail(settings: Settings, to: str, link: str, store: Store) -> None:
     """Mail the link through RELAY_URL (smtp://, smtps://, smtp+starttls://user:pass@host:port)."""
     if not settings.relay_url:
         raise OSError("MAILFEED_RELAY_URL is not set")
     url = urlsplit(settings.relay_url)
     host, port = url.hostname or "127.0.0.1", url.port
     msg = EmailMessage()
-    msg["From"] = settings.digest_from or f"mailfeed@{urlsplit(link).hostname or 'localhost'}"
+    msg["From"] = _signin_sender(settings, store)
     msg["To"] = to
     msg["Subject"] = "Your mailfeed sign-in link"
     msg["Auto-Submitted"] = "auto-generated"
@@ -147,6 +148,18 @@ def send_signin_mail(settings: Settings, to: str, link: str) -> None:
         if url.username:
             client.login(unquote(url.username), unquote(url.password or ""))
         client.send_message(msg)
+
+
+def _signin_sender(settings: Settings, store: Store) -> str:
+    """DIGEST_FROM, else the oldest feed's address, as digests come from a feed's: a real address of
+    the team's domain, where "mailfeed@" the web's host was "mailfeed@127.0.0.1" by default."""
+    if settings.digest_from:
+        return settings.digest_from
+    with store.read() as session:
+        address = session.scalar(sa.text("SELECT address FROM feed ORDER BY id LIMIT 1"))
+    if address is None:
+        raise OSError("no feed yet, so no address to send it from: set MAILFEED_DIGEST_FROM")
+    return address
 
 
 @router.get("/signin/{token}", response_class=HTMLResponse)

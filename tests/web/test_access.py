@@ -189,8 +189,10 @@ def test_a_sign_in_links_host_is_the_settings_never_the_requests(
     browser = TestClient(create_app(s, store), base_url="https://evil.example", headers=HTML, follow_redirects=False)
     token = csrf_of(browser.get("/signin").text)
     assert browser.post("/signin", data={"email": "alice@example.com", "csrf": token}).status_code == 200
-    body = message_from_bytes(sink[0]).get_payload(decode=True).decode()
+    mail = message_from_bytes(sink[0])
+    body = mail.get_payload(decode=True).decode()
     assert "evil.example" not in body
+    assert mail["From"] == "team@example.com"  # the oldest feed's, with DIGEST_FROM unset; not mailfeed@127.0.0.1
     assert f"http://{s.http_host}:{s.http_port}/signin/" in body
 
 
