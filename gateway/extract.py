@@ -289,17 +289,17 @@ def _unwrap(msg: ParsedMessage, by: Address) -> Content | None:
         )
     inline = None
     if msg.text.strip():
-        inline = forward.unwrap_text(msg.text, subject=msg.subject)
+        inline = forward.unwrap_text(msg.text, subject=msg.subject, sent=msg.date)
         if inline is not None and msg.html:
             # the text part finds the forward; the HTML part, when it holds the same one, shows it as sent
-            in_html = forward.unwrap_html(msg.html, subject=msg.subject)
+            in_html = forward.unwrap_html(msg.html, subject=msg.subject, sent=msg.date)
             if in_html is not None and in_html.html and in_html.author == inline.author:
                 inline = replace(inline, html=in_html.html)
             elif in_html is None:  # a header quotequail cannot read in HTML: the body below the client's box
                 inline = replace(inline, html=forward.original_html(msg.html) or None)
     if inline is None and msg.html and (not msg.text.strip() or forward.is_forward_subject(msg.subject)):
         # no text part, or one that hides the forward (Yahoo runs its header fields into one line)
-        inline = forward.unwrap_html(msg.html, subject=msg.subject)
+        inline = forward.unwrap_html(msg.html, subject=msg.subject, sent=msg.date)
     if inline is None or not (inline.author.address or inline.author.name):
         return None  # Outlook may show only a name in its forward header; that is enough
     inline = _innermost(inline)
@@ -373,10 +373,10 @@ def _innermost(inline: forward.InlineForward) -> forward.InlineForward:
     A loop with a bound, not recursion.
     """
     for _ in range(MAX_NESTED_FORWARDS):
-        inner = forward.unwrap_text(inline.text, subject=inline.subject)
+        inner = forward.unwrap_text(inline.text, subject=inline.subject, sent=inline.date)
         if inner is None or not (inner.author.address or inner.author.name):
             break
-        in_html = forward.unwrap_html(inline.html, subject=inline.subject) if inline.html else None
+        in_html = forward.unwrap_html(inline.html, subject=inline.subject, sent=inline.date) if inline.html else None
         html = in_html.html if in_html is not None and in_html.author == inner.author else None
         middle = inner.note.strip()
         if middle:

@@ -44,10 +44,6 @@ def test_lotus_notes_us_forward_header_is_read_by_the_forwards_own_date() -> Non
     assert without == datetime(2026, 2, 3, 10, 15)  # nothing to tell: day first, as before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/extract.py does not pass the forward's date to forward.unwrap_text/unwrap_html (sent=msg.date)",
-)
 def test_lotus_notes_us_forward_is_posted_under_the_date_it_was_written() -> None:
     c = analysed_fixture("lotus-notes-us-forward-month-first-date.eml").content
     assert c.author == Address("Bo Berg", "")
