@@ -47,7 +47,7 @@ def subscribe(
 ) -> None:
     """Subscribe EMAIL to a feed's digest (or change their schedule)."""
     from gateway.cli import _settings, _store, fail
-    from gateway.digest.schedule import ScheduleError
+    from gateway.digest.schedule import ScheduleError, parse_at
     from gateway.digest.subscribe import Schedule
     from gateway.digest.subscribe import subscribe as do_subscribe
 
@@ -64,7 +64,7 @@ def subscribe(
     if every == "off":
         typer.echo(f"{email.lower()} gets no {target.slug} digest (off)")
         return
-    when = f"{every}{' on ' + weekday if every == 'weekly' else ''} at {at} {tz}"
+    when = f"{every}{' on ' + weekday if every == 'weekly' else ''} at {parse_at(at):%H:%M} {tz}"
     also = [w for w, on in (("only threads they wrote in", only_mine), ("also when nothing is new", send_empty)) if on]
     typer.echo(f"{email.lower()} gets the {target.slug} digest {when}" + (f" ({'; '.join(also)})" if also else ""))
 

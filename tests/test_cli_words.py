@@ -41,6 +41,11 @@ def test_subscribe_says_off_and_the_options_it_took(run) -> None:  # type: ignor
     assert run("subscribe", "zoe@example.net", "--feed", "team", "--only-mine", "--send-empty") == (
         "zoe@example.net gets the team digest daily at 08:00 UTC (only threads they wrote in; also when nothing is new)"
     )
+    assert run("subscribe", "zoe@example.net", "--feed", "team", "--at", " 7:30") == (
+        "zoe@example.net gets the team digest daily at 07:30 UTC"
+    )
+    for unclear in ("8:5", "8", "٠٨:٣٠", "24:00", "08:60"):
+        assert f"--at {unclear!r}: use HH:MM, e.g. 08:30" in run("subscribe", "z@example.net", "--at", unclear, code=1)
 
 
 def test_emails_and_digests_are_counted_in_words_that_agree() -> None:

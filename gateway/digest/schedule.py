@@ -7,6 +7,7 @@ the period is what the exactly-once ledger is keyed on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,12 +26,26 @@ class Due:
     due_at: datetime  # UTC
 
 
+_AT = re.compile(r"(\d{1,2}):(\d\d)", re.ASCII)  # "8:5" could be 08:05 or 08:50: minutes take two digits
+
+
 def parse_at(value: str) -> time:
+    m = _AT.fullmatch(value.strip())
     try:
-        hour, minute = value.split(":")
-        return time(int(hour), int(minute))
+        if m is None:
+            raise ValueError
+        return time(int(m[1]), int(m[2]))
     except ValueError:
         raise ScheduleError(f"--at {value!r}: use HH:MM, e.g. 08:30") from None
+
+
+def _stored_at(value: str) -> time:
+    """A subscription's time as stored: HH:MM, or as an older `subscribe` kept what it was given ("8:5")."""
+    try:
+        return parse_at(value)
+    except ScheduleError:
+        hour, minute = value.split(":")
+        return time(int(hour), int(minute))
 
 
 def zone(name: str) -> ZoneInfo:
@@ -49,7 +64,7 @@ def latest_due(*, every: str, weekday: int, at: str, tz: str, now: datetime) -> 
     day = local_now.date()
     for _ in range(8):
         if every == "daily" or day.weekday() == weekday:
-            moment = _local(day, parse_at(at), zone_)
+            moment = _local(day, _stored_at(at), zone_)
             if moment <= now:
                 return Due(_period(every, day), moment.astimezone(UTC))
         day -= timedelta(days=1)

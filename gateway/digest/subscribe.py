@@ -58,7 +58,7 @@ def subscribe(session: Session, *, email: str, feed: Feed, schedule: Schedule, n
         session.add(sub)
     sub.every = schedule.every
     sub.weekday = WEEKDAYS.index(schedule.weekday)
-    sub.at = schedule.at
+    sub.at = parse_at(schedule.at).strftime("%H:%M")  # " 8:30" is kept as the page shows it: 08:30
     sub.tz = schedule.tz
     sub.skip_empty = schedule.skip_empty
     sub.only_mine = schedule.only_mine

@@ -1,4 +1,4 @@
-"""Choosing a reader's digest items out of a feed's new entries (`collect.select`, pure)."""
+"""Choosing a reader's digest items out of a feed's new entries (`collect.select`) and when one is due: pure."""
 
 from __future__ import annotations
 
@@ -46,3 +46,11 @@ def test_threads_with_comments_of_one_moment_come_newest_thread_first() -> None:
     ]
     items = select(entries, reader="ann@example.com", muted=set(), only=None).items
     assert [i.thread_id for i in items] == [7, 5, 3]
+
+
+def test_a_time_an_older_subscribe_kept_as_given_is_still_scheduled() -> None:
+    """`subscribe --at 8:5` was kept as typed before --at took two-digit minutes; such a row still falls due."""
+    from gateway.digest.schedule import latest_due
+
+    due = latest_due(every="daily", weekday=0, at="8:5", tz="UTC", now=T0)
+    assert due is not None and due.due_at == datetime(2026, 3, 27, 8, 5, tzinfo=UTC)
