@@ -132,8 +132,8 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
             raise ValueError("must be http:// or https:// and a host, e.g. https://feed.example.com")
-        if parts.query or parts.fragment:
-            raise ValueError("must not have a ?query or #fragment: links are made by adding a path to it")
+        if parts.query or parts.fragment or "@" in parts.netloc:  # a user:password would be in every link mailed
+            raise ValueError("must not have a user@, ?query or #fragment: links are made by adding a path to it")
         _check_port(parts)
         return value
 
