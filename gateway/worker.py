@@ -126,6 +126,8 @@ class ProcessorProcess:
 
     WATCH_SECONDS = 2.0
     RESTART_WINDOW_SECONDS = 60.0
+    # below half the window: a processor that keeps dying always has two deaths in it (`trouble`)
+    MAX_BACKOFF_SECONDS = 30.0
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -200,18 +202,33 @@ class ProcessorProcess:
             os.write(self._writer.fileno(), byte)
 
     def _watch(self) -> None:
+        """Start a dead processor again: at once, or after a wait that doubles (up to MAX_BACKOFF_SECONDS)
+        while each start dies before it has run for RESTART_WINDOW_SECONDS, so a crash loop does not
+        fork and log every two seconds for ever."""
+        launched, streak, restart_at = time.monotonic(), 0, None
         while not self._stopping.wait(self.WATCH_SECONDS):
             with self._lock:
                 if self._stopping.is_set() or self._proc.is_alive():
                     continue
-                code = self._proc.exitcode
-                log.error("the processor died (%s); starting it again", _exit(code))
                 now = time.monotonic()
-                kept = tuple(d for d in self._deaths if now - d[0] < self.RESTART_WINDOW_SECONDS)
-                self._deaths = (*kept, (now, code))
+                if restart_at is None:
+                    code = self._proc.exitcode
+                    streak = 1 if now - launched >= self.RESTART_WINDOW_SECONDS else streak + 1
+                    wait = 0.0 if streak == 1 else min(2.0 ** (streak - 1), self.MAX_BACKOFF_SECONDS)
+                    log.error("the processor died (%s); starting it again%s", _exit(code), _in(wait))
+                    kept = tuple(d for d in self._deaths if now - d[0] < self.RESTART_WINDOW_SECONDS)
+                    self._deaths = (*kept, (now, code))
+                    restart_at = now + wait
+                if now < restart_at:
+                    continue
+                restart_at, launched = None, now
                 self._writer.close()
                 self._proc, self._writer = self._new()
                 self._launch(self._proc)
+
+
+def _in(seconds: float) -> str:
+    return f" in {seconds:.0f} s" if seconds else ""
 
 
 WAKE, STOP = b"w", b"s"
