@@ -270,13 +270,7 @@ def _reply_above_forward(text: str) -> bool:
     marker = next((i for i, ln in enumerate(lines) if M.is_forward_marker(ln)), None)
     if marker is None or not P.QUOTED.match(lines[marker]):
         return False  # an unquoted marker is this mail's own forward
-    header = find_header(lines[:marker])
-    if header is not None:
-        return True
-    above = marker - 1  # the line right above the quote the marker is in
-    while above >= 0 and (P.QUOTED.match(lines[above]) or not lines[above].strip()):
-        above -= 1
-    return above >= 0 and M.is_arabic_attribution(lines[above])  # a header find_header does not read
+    return find_header(lines[:marker]) is not None
 
 
 def _may_be_forward(subject: str, text: str) -> bool:

@@ -1,5 +1,5 @@
-"""Unwrap step: the line a forward starts under, in the words of the languages Thunderbird ships,
-and the Arabic reply header that says a quoted forward is being answered.
+"""Unwrap step: the line a forward starts under, in the words of the languages Thunderbird ships
+(`reply_headers` skips a forward under it as under every forward marker).
 
 `reply_patterns.FORWARD_MARKER` knows the markers of most clients; Thunderbird writes its own
 (`mailnews.forward_header_originalmessage` in its composeMsgs.properties, framed with dashes:
@@ -9,9 +9,9 @@ list, so such a forward was unwrapped only under a "Fwd:" subject. `is_forward_m
 Thunderbird's Welsh forward line says "Neges Wreiddiol", its "original message", and stays one.
 
 Thunderbird's Arabic reply header, "على 02/03/2026 18:01، كتب Bo Berg:" ("on <date> <time>, <name>
-wrote:"), is read only whole (`is_arabic_attribution`): كتب alone is also "books", and a line of prose
-("على الطاولة، كتب كثيرة:", "on the table, many books:") has no numeric date and time where the
-header has them.
+wrote:"), is `reply_patterns.ARABIC_ATTRIBUTION`, read only whole: كتب alone is also "books", and a line of
+prose ("على الطاولة، كتب كثيرة:", "on the table, many books:") has no numeric date and time where the header
+has them. `reply_headers` reads it as every reply header, over an ordinary quote as over a quoted forward.
 """
 
 from __future__ import annotations
@@ -68,15 +68,7 @@ THUNDERBIRD_MARKER = re.compile(
 )
 
 
-# "على" (on), a numeric date and a time (Thunderbird's short formats, in Arabic-Indic digits too, which \d
-# reads, its "ص"/"م" for AM/PM), the Arabic comma, "كتب" (wrote), the name's words and a colon ending
-# the line. Each run of spaces sits between literals and is possessive; the name's words are split by
-# spaces only.
-ARABIC_ATTRIBUTION = re.compile(
-    r"^[ \t>]*+على[ \t]++\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[ \t]++\d{1,2}:\d{2}(?::\d{2})?"
-    r"(?:[ \t]++(?:ص|م|am|pm))?[ \t]*+[،,][ \t]*+كتب[ \t]++[^\s:]{1,80}+(?:[ \t]++[^\s:]{1,80}+){0,7}+[ \t]*+:[ \t]*+$",
-    re.IGNORECASE,
-)
+ARABIC_ATTRIBUTION = P.ARABIC_ATTRIBUTION  # a reply header too: reply_headers reads it
 
 
 def is_arabic_attribution(line: str) -> bool:

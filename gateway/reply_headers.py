@@ -17,6 +17,7 @@ import bisect
 from collections.abc import Iterator
 
 from gateway import reply_patterns as P
+from gateway.forward_markers import is_forward_marker
 
 
 def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = True) -> bool:
@@ -95,6 +96,7 @@ _ONE_LINE_HEADERS = (
     P.NOTES_HEADER,
     P.CONSOLE_CLIENT_HEADER,
     P.NAME_ADDRESS_DASH_DATE,
+    P.ARABIC_ATTRIBUTION,
 )
 
 
@@ -226,7 +228,7 @@ def forward_marker_above(lines: list[str], i: int, *, quoted: bool = False) -> b
     j = i - 1
     while j >= 0 and not _clean(lines[j], quoted).strip():
         j -= 1
-    return j >= 0 and bool(P.FORWARD_MARKER.match(_clean(lines[j], quoted)[: P.LINE_MAX_CHARS]))
+    return j >= 0 and is_forward_marker(_clean(lines[j], quoted))
 
 
 def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tuple[int, int] | None:
@@ -249,7 +251,7 @@ def find_header(lines: list[str], start: int = 0, *, quoted: bool = False) -> tu
             if groupwise and any(above.strip() for above in lines[:i]):
                 return i, i
             continue
-        if P.FORWARD_MARKER.match(_clean(line, quoted)[: P.LINE_MAX_CHARS]) or P.GIT_PATCH.match(line):
+        if is_forward_marker(_clean(line, quoted)) or P.GIT_PATCH.match(line):
             i = _skip_forward_fields(lines, i, quoted)
             continue
         marker = any(markers[i : i + P.HEADER_MAX_LINES])
@@ -315,7 +317,11 @@ def _skip_forward_fields(lines: list[str], i: int, quoted: bool) -> int:
         j += 1
     if j < len(lines):
         end = field_block(lines, j, quoted=quoted)
-        if end is not None:
+        if end is None:  # Thunderbird's block opens with Subject: and Date:, which open no reply's block
+            end = j - 1
+            while end + 1 < min(len(lines), j + 12) and _is_field(_clean(lines[end + 1], quoted)):
+                end += 1
+        if end > j:
             return end
     return i
 

@@ -151,6 +151,16 @@ NAME_ADDRESS_DASH_DATE = re.compile(
     r'^\s*"?[^"\n<>@]{1,100}"?\s+<?[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?\s+[–—-]\s+'
     r"\S[^\n]{0,40}?\b(?:19|20)\d{2}\b[^\n]{0,20}?\d{1,2}:\d{2}(?:\s?[AaPp][Mm])?\s*$"  # a year, then the time
 )
+# Thunderbird's Arabic header, "على 02/03/2026 18:01، كتب Bo Berg:" ("on <date> <time>, <name> wrote:"), read
+# only whole: "على" (on), a numeric date and a time (its short formats, in Arabic-Indic digits too, which \d
+# reads, its "ص"/"م" for AM/PM), the Arabic comma, "كتب" (wrote, and also "books"), the name's words and a colon
+# ending the line. Each run of spaces sits between literals and is possessive; the name's words are split by
+# spaces only. Direction marks are the caller's to take out (BIDI_MARKS).
+ARABIC_ATTRIBUTION = re.compile(
+    r"^[ \t>]*+على[ \t]++\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[ \t]++\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:[ \t]++(?:ص|م|am|pm))?[ \t]*+[،,][ \t]*+كتب[ \t]++[^\s:]{1,80}+(?:[ \t]++[^\s:]{1,80}+){0,7}+[ \t]*+:[ \t]*+$",
+    re.IGNORECASE,
+)
 # Horde's "Zitat von Bo Berg <bo@example.com>:" / "Quoting …": no date, so none of the forms below
 QUOTING_HEADER = re.compile(
     r"^\s*(?:zitat\s+von|quoting|citando|citation\s+de)\s+\S.{0,200}[:：]\s*$"
