@@ -310,7 +310,8 @@ def baseline_app(url: str) -> Any:
         )
 
     def atom(slug: str, base: str) -> bytes:
-        from gateway.web.render import attachment_url, entry_body
+        from gateway.store.view_rows import ForwardRow
+        from gateway.web.render import attachment_url, entry_body, forwards_html
 
         feed = feed_row(slug)
         ts, _ = threads(feed.id)
@@ -324,10 +325,18 @@ def baseline_app(url: str) -> Any:
             atts.setdefault(r[0], []).append(
                 SimpleNamespace(position=r[1], filename=r[2], content_type=r[3], size=r[4], content_id=r[5])
             )
+        forwards: dict[int, list[ForwardRow]] = {}
+        for r in q(
+            f"SELECT entry_id, by_name, by_address, date, note FROM forward "
+            f"WHERE entry_id IN ({','.join('?' * len(ids))}) ORDER BY entry_id, id",
+            ids,
+        ):
+            forwards.setdefault(r[0], []).append(ForwardRow(*r))
         items = []
         for t in ts:
             a = atts.get(t.post_id, [])
-            body = str(entry_body(SimpleNamespace(id=t.post_id, html=t.html, text=t.text), a, base=base))  # type: ignore[arg-type]
+            post = SimpleNamespace(id=t.post_id, html=t.html, text=t.text)
+            body = str(forwards_html(forwards.get(t.post_id, [])) + entry_body(post, a, base=base, feed=True))  # type: ignore[arg-type]
             if t.comment_count:
                 n = t.comment_count
                 body += f'<p><a href="{base}/t/{t.id}">{n} comment{"s" if n != 1 else ""}</a></p>'
