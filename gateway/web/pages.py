@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -248,7 +248,9 @@ async def author_page(request: Request, address: str) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse)
-async def search_page(request: Request, q: str = "", feed: str | None = None) -> HTMLResponse:
+async def search_page(
+    request: Request, q: Annotated[str, Query(max_length=500)] = "", feed: str | None = None
+) -> HTMLResponse:
     who = await viewer(request)
 
     def read() -> tuple[list[fts.Hit], list[views.FeedRow]]:

@@ -78,6 +78,7 @@ def test_a_malformed_parameter_is_a_400_naming_it(client: TestClient) -> None:
     answered(client.get("/api/feeds/team/threads?limit=x"), 400, "invalid limit 'x'", page=False)
     answered(client.get("/api/search"), 400, "q is required", page=False)
     answered(client.get("/api/search", params={"q": "x" * 501}), 400, "invalid q", page=False)
+    answered(client.get("/search", params={"q": "x" * 501}, headers=HTML), 400, "invalid q", page=True)
 
 
 def test_openapi_lists_the_errors_the_app_answers(client: TestClient) -> None:
