@@ -31,7 +31,7 @@ from gateway import forward_notes as N
 from gateway import reply_closings as C
 from gateway import reply_patterns as P
 from gateway.forward_dates import parse_date
-from gateway.forward_fields import attributed, english_fields, parse_address, with_date
+from gateway.forward_fields import attributed, english_fields, notes_sender, parse_address, with_date
 from gateway.html_text import html_to_text
 from gateway.message import Address
 from gateway.reply_headers import find_header
@@ -319,10 +319,11 @@ def _build(result: dict[str, str], *, note: str, text: str, html: str | None, se
     # iOS Mail starts the message it forwards with a zero-width no-break space (U+FEFF): the post's
     # text began with it, invisible but in its snippet, its JSON and its search index
     text, html = text.replace("\ufeff", ""), html.replace("\ufeff", "") if html else html
+    sender, on = notes_sender(result.get("from", ""))  # Lotus Notes' "Bo Berg/ACME on 03/02/2026 10:15 AM"
     return InlineForward(
         note=note,
-        author=parse_address(result.get("from", "")),
-        date=parse_date(result.get("date", "") or "", before=sent),
+        author=parse_address(sender),
+        date=parse_date(result.get("date", "") or on, before=sent),
         subject=(result.get("subject") or "").strip(),
         to=(result.get("to") or "").strip(),
         text=text,

@@ -100,6 +100,25 @@ def parse_address(value: str) -> Address:
     return Address(value.strip('"'), "")
 
 
+# Lotus Notes' "From:" row of a forward, its sender and date in one: "Bo Berg/ACME on 03/02/2026 10:15 AM",
+# "bo@example.com on 03/02/2026 10:15:09 AM". The name's words, split by single spaces (at most six, each
+# possessive), its units after "/" and a Notes domain after "@", or an address; then "on", a numeric date and a
+# time ending the value. Only the name's few words may give back, to find " on "
+_NOTES_SENDER_ON = re.compile(
+    r"^[ \t]*+(?P<sender>[^\s/@<>]{1,40}+(?:[ \t][^\s/@<>]{1,40}+){0,5}"
+    r"(?:/[^\s/@<>]{1,40}+){1,5}+(?:@[^\s.@<>]{1,40}+)?+"
+    r"|[^\s@<>]{1,64}+@[^\s@<>]{1,255}+)[ \t]++on[ \t]++"
+    r"(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}[ \t]++\d{1,2}:\d{2}(?::\d{2})?+(?:[ \t]?+[AaPp][Mm])?+)[ \t]*+$"
+)
+
+
+def notes_sender(value: str) -> tuple[str, str]:
+    """The sender and the date of Lotus Notes' "From: Bo Berg/ACME on 03/02/2026 10:15 AM" row (the date
+    left in it made it the author's name), or `value` whole and no date."""
+    found = _NOTES_SENDER_ON.match(value[: P.LINE_MAX_CHARS])
+    return (found["sender"], found["date"]) if found else (value, "")
+
+
 # A name, then "/" and the organisation's units, with at most a Notes domain after "@" (no dot in it)
 _NOTES_NAME = re.compile(r"^([^/@<>\"]{1,80}?)/[^/@<>\s]{1,40}(?:/[^/@<>\s]{1,40}){0,4}(?:@[^.@<>\s]{1,40})?$")
 _MAILTO = re.compile(r"^(.*?)\s*[\[<]mailto:([^\s\[\]<>]+@[^\s\[\]<>]+)[\]>]$", re.IGNORECASE)
