@@ -204,12 +204,13 @@ def original_html(html: str) -> str:
     """What follows a forward's header block in HTML: the forwarded body, or "".
 
     The header is Gmail's `<div class="gmail_attr">`, Outlook on the web's
-    `<div id="divRplyFwdMsg">` or Outlook desktop's bordered `<div>`. quotequail
+    `<div id="divRplyFwdMsg">`, Outlook desktop's bordered `<div>` or Thunderbird's
+    `<table class="moz-email-headers-table">` (in its `moz-forward-container`). quotequail
     0.5.4 returns no body for Gmail's forward as Gmail sends it, and reads a
     body line such as "between 21:00 and 22:00" as one more Outlook header field.
     End tags left unmatched by the cut are dropped by the sanitizer.
     """
-    if not any(mark in html for mark in ("gmail_attr", "divRplyFwdMsg", "border-top")):
+    if not any(mark in html for mark in ("gmail_attr", "divRplyFwdMsg", "border-top", "moz-email-headers-table")):
         return ""
     tokens = tokenize(html)
     start = next((i for i, t in enumerate(tokens) if t.kind == "start" and _is_header_box(t)), None)
@@ -243,6 +244,8 @@ def _without_quote_wrapper(html: str) -> str:
 def _is_header_box(tok: Token) -> bool:
     if "gmail_attr" in tok.attr("class") or tok.attr("id") == "divRplyFwdMsg":
         return True
+    if tok.tag == "table" and "moz-email-headers-table" in tok.attr("class").split():
+        return True  # Thunderbird's, under its forward line in the user's language
     style = tok.attr("style").replace(" ", "").lower()
     return tok.tag == "div" and "border-top:solid" in style
 
