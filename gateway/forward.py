@@ -108,7 +108,7 @@ def unwrap_text(text: str, *, subject: str = "", sent: datetime | None = None) -
         return None
     assert result is not None
     result = with_date(result, text)
-    body, below = N.at_end_marker(_whole_body(result.get("text", "").strip("\n"), text))
+    body, below = N.at_end_marker(N.without_closing_marker(_whole_body(result.get("text", "").strip("\n"), text)))
     top = N.without_app_line(N.unsigned(N.without_marker(result.get("text_top", ""))), result.get("type", ""))
     note = N.join(top, result.get("text_bottom", ""), below)
     return _build(result, note=note, text=N.unstuffed(body), html=None, sent=sent)
@@ -190,10 +190,11 @@ def unwrap_html(html: str, *, subject: str = "", sent: datetime | None = None) -
     result = with_date(result, text)
     # the clients' own header first: quotequail's html keeps Gmail's gmail_quote wrapper,
     # which the reply step would then fold away as history, or has no body at all
-    inner = original_html(html) or _without_quote_wrapper(result.get("html") or "")
+    inner = _unquoted(original_html(html) or _without_quote_wrapper(result.get("html") or ""))
     top = N.without_app_line(N.without_marker(html_to_text(result.get("html_top") or "")), result.get("type", ""))
     note = N.join(top, html_to_text(result.get("html_bottom") or ""))
     body = html_to_text(inner) if inner else ""
+    inner, body = N.html_without_closing_marker(inner, body), N.without_closing_marker(body)
     if not body.strip():  # the header block found, the body lost: read it from the text rendering
         in_text = unwrap_text(text, subject=subject, sent=sent)
         body = in_text.text if in_text is not None else ""
@@ -239,6 +240,30 @@ _QUOTE_WRAPPER = re.compile(
 def _without_quote_wrapper(html: str) -> str:
     """The forwarded body without the class that would make the reply step fold all of it away."""
     return _QUOTE_WRAPPER.sub(r"\1", html, count=1)
+
+
+_BLOCKQUOTE_TAG = re.compile(r"<(/?)blockquote\b[^>]{0,2000}>", re.IGNORECASE)
+
+
+def _unquoted(html: str) -> str:
+    """The forwarded body out of the one blockquote that holds all of it: Spark writes its forward's
+    header unquoted and the original below it in `<blockquote type="cite" class="spark_quote">`,
+    which the reply step would fold away whole as quoted history, leaving the post empty."""
+    tags = list(_BLOCKQUOTE_TAG.finditer(html))
+    if not tags or tags[0].group(1):
+        return html
+    depth, end = 0, None
+    for i, tag in enumerate(tags):
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            end = i
+            break
+    if end is None:
+        return html  # never closed: left as it is
+    first, last = tags[0], tags[end]
+    if any(not t.group(1) for t in tags[end + 1 :]) or html_to_text(html[: first.start()] + html[last.end() :]).strip():
+        return html  # a second quote, or words outside it: a body that quotes something
+    return html[: first.start()] + html[first.end() : last.start()] + html[last.end() :]
 
 
 def _is_header_box(tok: Token) -> bool:

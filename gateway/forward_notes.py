@@ -101,3 +101,33 @@ _BY_A_RULE = re.compile(r"^\s*Auto forwarded by a Rule\s*$", re.IGNORECASE)
 
 def join(*parts: str) -> str:
     return "\n\n".join(p.strip("\n") for p in parts if p and p.strip())
+
+
+def without_closing_marker(body: str) -> str:
+    """The forwarded body without the marker line that closes its header block: Zoho writes
+    "============ Forwarded message ============" above the header fields and again below them,
+    and the second one opened the original's text. A marker with header fields under it is a
+    forward inside this one and stays."""
+    lines = body.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or not is_forward_marker(lines[first]):
+        return body
+    below = next((line for line in lines[first + 1 :] if line.strip()), "")[: P.LINE_MAX_CHARS]
+    if P.FROM_FIELD.match(below) or P.OTHER_FIELD.match(below):
+        return body
+    return "\n".join(lines[first + 1 :]).strip("\n")
+
+
+# the tags and blank space before the first words of an HTML body
+_LEADING_MARKUP = r"\A(?:\s|&nbsp;|<[^>]{0,2000}>){0,200}"
+
+
+def html_without_closing_marker(html: str, text: str) -> str:
+    """`html` without the closing marker line `without_closing_marker` takes from its `text` rendering."""
+    first = text.strip().split("\n", 1)[0].strip()
+    if not first or without_closing_marker(text) == text:
+        return html
+    found = re.search(_LEADING_MARKUP + "(" + re.escape(first).replace(r"\ ", r"(?:\s|&nbsp;)") + ")", html)
+    if found is None:
+        return html
+    return html[: found.start(1)] + html[found.end(1) :]
