@@ -30,7 +30,8 @@ def _is_header_text(joined: str, first_line: str, multi: bool, marker: bool = Tr
         return False
     if not (P.DIGIT.search(joined) or "@" in joined):
         return False
-    if multi and not (P.HEADER_START.match(first_line) or P.ADDRESS_THEN_MARKER.search(first_line)):
+    opens = P.HEADER_START.match(first_line) or P.ADDRESS_THEN_MARKER.search(first_line)
+    if multi and not (opens or P.ADDRESS_THEN_CJK_DATE.search(first_line)):
         return False
     if marker and P.WROTE_END.search(joined):
         return True

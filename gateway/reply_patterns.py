@@ -124,6 +124,9 @@ HEADER_START = re.compile(
 # ... or with a word or two between the address and the marker (Hungarian "<…> ezt írta", Basque "<…> igorleak
 # hau idatzi zuen"), which Gmail wraps inside the date below
 ADDRESS_THEN_MARKER = re.compile(rf"@[^\s<>@]{{1,255}}>?\s+(?:\S+\s+){{0,2}}(?:{_WROTE_WORDS})\b", re.IGNORECASE)
+# Chinese Gmail: "Ana <ana@example.org> 于2026年3月2日周一 18:01写道：" (Traditional "於 …寫道："), the marker
+# after the date, which Gmail's text part wraps onto a line of its own ("18:01写道：")
+ADDRESS_THEN_CJK_DATE = re.compile(r"@[^\s<>@]{1,255}>?\s{0,5}[于於]\s{0,5}\d{4}\s{0,2}年")
 DIGIT = re.compile(r"\d")
 DAY_DOT = re.compile(r"(?:^|\s)\d{1,2}\.$")  # no sentence's end: "schrieb am So., 23." wraps before the month
 # Without a "wrote" word nearby, every header form needs one of these on its first

@@ -57,3 +57,14 @@ def test_zoho_forward_drops_the_marker_zoho_repeats_below_the_header_fields(html
     assert c.signature == "Thanks,\nPriya"
     assert "Forwarded message" not in html and "=====" not in html
     assert html_to_text(html).startswith("Hello all,")
+
+
+def test_gmail_mobile_chinese_attribution_wrapped_before_its_time_and_marker_is_history() -> None:
+    """Gmail's text part wraps "Maria … <…> 于2026年3月2日周一 18:01写道：" before "18:01写道：": the
+    first line stayed in the text, the second was read as the whole header."""
+    c = analysed_fixture("gmail-mobile-chinese-yu-xiedao-wrapped-attribution.eml").content
+    assert c.text == "好的，我周四上午可以参加培训。"
+    assert c.quoted_text.startswith(
+        "Maria Fernanda Costa <maria.fernanda.costa@example.com> 于2026年3月2日周一\n18:01写道：\n\n> 下周的培训"
+    )
+    assert html_to_text(html_of(c)) == "好的，我周四上午可以参加培训。"
