@@ -65,7 +65,18 @@ def split_reply(text: str, *, own_quotes: bool = False) -> ReplyParts:
     if not signature:
         quoted, signature = _signature_below_quote(quoted)
     signature = signature + ([""] if signature and pgp else []) + pgp
-    return ReplyParts(text=_join(new), quoted_text=_join(trailing + quoted), signature=_join(signature))
+    return ReplyParts(text=_join(_flush_start(new)), quoted_text=_join(trailing + quoted), signature=_join(signature))
+
+
+def _flush_start(lines: list[str]) -> list[str]:
+    """`lines` without the one space Yahoo's text part opens the message with (" Two of us …"), when no
+    other line is indented: a lone indent on the first line is no layout (a code block indents more)."""
+    at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if at is None or not lines[at].startswith(" ") or lines[at].startswith("  "):
+        return lines
+    if any(line[:1].isspace() for line in lines[at + 1 :] if line.strip()):
+        return lines
+    return [*lines[:at], lines[at][1:], *lines[at + 1 :]]
 
 
 def with_marked_signature(parts: ReplyParts, html: str) -> ReplyParts:

@@ -59,6 +59,19 @@ def test_zoho_forward_drops_the_marker_zoho_repeats_below_the_header_fields(html
     assert html_to_text(html).startswith("Hello all,")
 
 
+def test_yahoo_web_reply_with_ydp_prefix_loses_the_space_yahoos_text_part_opens_with() -> None:
+    """Yahoo's text part reads " Two of us …": the text began with a space."""
+    c = analysed_fixture("yahoo-2023-web-reply-header-in-its-own-div.eml").content
+    html = html_of(c)
+    assert c.text == "Two of us are vegetarian, one vegan."
+    assert c.quoted_text.lstrip().startswith(
+        "On Monday, March 2, 2026 at 05:01:12 PM GMT, Bo Berg <bo@example.com> wrote:"
+    )
+    assert "dietary needs" in c.quoted_text
+    assert html_to_text(html) == "Two of us are vegetarian, one vegan."
+    assert "dietary" not in html and "wrote:" not in html
+
+
 def test_gmail_mobile_chinese_attribution_wrapped_before_its_time_and_marker_is_history() -> None:
     """Gmail's text part wraps "Maria … <…> 于2026年3月2日周一 18:01写道：" before "18:01写道：": the
     first line stayed in the text, the second was read as the whole header."""
