@@ -41,14 +41,12 @@ def edit_feed(*, session: Session, feed: Feed, address: str | None, title: str |
 
 @dataclass(frozen=True)
 class Removed:
+    """What went with the feed, for the command to say."""
+
     messages: int
     threads: int
     subscriptions: int
     sources: int
-
-
-def stored_messages(*, session: Session, feed_id: int) -> int:
-    return session.scalar(sa.select(sa.func.count()).where(RawMessage.feed_id == feed_id)) or 0
 
 
 def remove_feed(*, session: Session, feed: Feed, with_mail: bool) -> Removed:
@@ -59,7 +57,7 @@ def remove_feed(*, session: Session, feed: Feed, with_mail: bool) -> Removed:
     """
     assert feed.id is not None
     fid = feed.id
-    held = stored_messages(session=session, feed_id=fid)
+    held = session.scalar(sa.select(sa.func.count()).where(RawMessage.feed_id == fid)) or 0
     if held and not with_mail:
         raise FeedInUse(
             f"feed {feed.slug!r} holds {held} stored message{'s' if held != 1 else ''}; "
