@@ -19,67 +19,15 @@ import urllib.parse
 import nh3
 
 from gateway.links import real_url
-from gateway.reply_tokens import VOID, OpenStack, Token, source, tokenize
+from gateway.reply_tokens import STACK_SEARCH, VOID, OpenStack, Token, source, tokenize
 
 __all__ = ["sanitize_html", "without_hidden", "rewrite_cid", "cid_references", "refers_to"]
 
-ALLOWED_TAGS = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "bdi",
-        "bdo",
-        "blockquote",
-        "br",
-        "caption",
-        "center",
-        "cite",
-        "code",
-        "col",
-        "colgroup",
-        "dd",
-        "del",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "font",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "i",
-        "img",
-        "ins",
-        "kbd",
-        "li",
-        "ol",
-        "p",
-        "pre",
-        "q",
-        "s",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "tt",
-        "u",
-        "ul",
-    ]
+_TAGS = (
+    "a abbr b bdi bdo blockquote br caption center cite code col colgroup dd del div dl dt em font h1 h2 h3 h4 h5 "
+    "h6 hr i img ins kbd li ol p pre q s small span strike strong sub sup table tbody td tfoot th thead tr tt u ul"
 )
+ALLOWED_TAGS = frozenset(_TAGS.split())
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -100,6 +48,16 @@ _CID = re.compile(r"^\s*cid:", re.IGNORECASE)
 
 def sanitize_html(html: str) -> str:
     """Safe HTML for display under a strict CSP; see the module docstring."""
+    flat, copies = _flattened(html)
+    if copies > _GROWTH * len(html) + _GROWTH_ALLOWED:
+        flat = _without(flat, REOPENED)
+    clean = _clean(flat)
+    if len(clean) > _GROWTH * len(html) + _GROWTH_ALLOWED:  # amplified some way `_flattened` does not foresee
+        return _clean(_without(flat, REOPENED))
+    return clean
+
+
+def _clean(html: str) -> str:
     return nh3.clean(
         _replace_images(html),
         tags=set(ALLOWED_TAGS),
@@ -111,6 +69,88 @@ def sanitize_html(html: str) -> str:
         allowed_classes={"span": {"remote-image"}},
         attribute_filter=_filter_attribute,
     )
+
+
+# How deep elements may nest when nh3 sees them (Chromium's parser stops at 512). html5ever, inside
+# nh3, looks down its stack of open elements at every block tag: 100,000 nested <div>s (500 kB)
+# took nh3 a minute, 300,000 ten, holding a worker while mail waited behind them.
+MAX_DEPTH = 256
+# How many formatting elements (<b>, <font> …) may be open at once. The parser opens again every
+# one left open at each new paragraph (HTML5 "reconstruct the active formatting elements"):
+# "<p><b id=1>x</p><p><b id=2>x</p>…" made 224 MB of HTML out of 150 kB, in 48 s.
+MAX_FORMATTING = 16
+FORMATTING = frozenset({"b", "big", "code", "em", "font", "i", "s", "small", "strike", "strong", "tt", "u"})
+REOPENED = FORMATTING | {"a", "nobr"}  # all the parser opens again: one <a href="…5 kB…"> as often as paragraphs follow
+# What the HTML parser closes when the next one opens (<p><p>, <li><li>, <td><td>, <a><a>): never
+# deep, so not counted, or sloppy mail with hundreds of unclosed <p> would lose its paragraphs.
+_UNCOUNTED = frozenset(
+    {"p", "li", "dd", "dt", "option", "optgroup", "tr", "td", "th", "tbody", "thead", "tfoot", "caption", "colgroup"}
+    | {"a", "nobr"}
+)
+MAX_ACTIVE = 64  # reopenable elements left open at once, past which HTML is taken to be built to amplify
+# Sanitized HTML longer than this is amplified (the parser copied formatting elements, as above),
+# not merely re-quoted: it is made again without the elements the parser copies (links among them).
+_GROWTH, _GROWTH_ALLOWED = 4, 64 * 1024
+
+
+def _flattened(html: str) -> tuple[str, int]:
+    """`html` with the elements nested deeper than MAX_DEPTH, and formatting elements past
+    MAX_FORMATTING open at once, unwrapped (their tags go, their text stays); and at most how
+    many characters the parser would add reopening its formatting elements and links.
+
+    One pass over the tokens (an end tag looks at most STACK_SEARCH down); HTML within both
+    limits comes back as it was. The estimate holds every such element left open as the
+    parser's list of "active formatting elements" may (three alike at most, one <a>), and counts
+    it once at each other tag, which may close its parent and so have the parser open it again.
+    """
+    if html.count("<") <= MAX_FORMATTING:
+        return html, 0
+    stack, dropped, out = OpenStack(), set[int](), list[Token]()
+    active: list[Token] = []  # reopenable elements not closed by their own end tag yet
+    open_formatting = active_size = copies = 0
+    for i, tok in enumerate(tokenize(html)):
+        if tok.kind not in ("start", "end") or tok.tag in VOID:
+            out.append(tok)
+            continue
+        reopened, counted = tok.tag in REOPENED, tok.tag not in _UNCOUNTED
+        copies += 0 if reopened else active_size
+        if tok.kind == "end":
+            active_size -= _close_last(active, tok.tag) if reopened and len(active) <= MAX_ACTIVE else 0
+            before, tail = len(stack.tags), stack.tags[-STACK_SEARCH:]
+            start = stack.pop(tok.tag) if counted else None
+            open_formatting -= sum(t in FORMATTING for t in tail[len(tail) - (before - len(stack.tags)) :])
+            if start is None or start not in dropped:
+                out.append(tok)
+            continue
+        if counted:
+            if len(stack.items) >= MAX_DEPTH or (tok.tag in FORMATTING and open_formatting >= MAX_FORMATTING):
+                dropped.add(i)
+            stack.push(i, tok.tag)
+            open_formatting += tok.tag in FORMATTING
+            if i in dropped:
+                continue
+        if reopened and len(active) <= MAX_ACTIVE:
+            active_size -= _close_last(active, "a") if tok.tag == "a" else 0  # a new link ends the one before
+            if sum(t == tok for t in active) < 3:  # "Noah's Ark": a fourth alike replaces the first
+                active.append(tok)
+                active_size += len(tok.text)
+            if len(active) > MAX_ACTIVE:  # as many as only HTML built to amplify leaves open: so taken
+                copies, active_size = (_GROWTH + 1) * len(html) + _GROWTH_ALLOWED, 0
+        out.append(tok)
+    return ("".join(map(source, out)) if dropped else html), copies
+
+
+def _close_last(active: list[Token], tag: str) -> int:
+    """Take the latest `tag` off `active`; its size."""
+    for pos in range(len(active) - 1, -1, -1):
+        if active[pos].tag == tag:
+            return len(active.pop(pos).text)
+    return 0
+
+
+def _without(html: str, tags: frozenset[str]) -> str:
+    """`html` without the start and end tags of `tags` (their text stays)."""
+    return "".join(source(t) for t in tokenize(html) if t.kind not in ("start", "end") or t.tag not in tags)
 
 
 _HIDING = r"display\s*:\s*none|visibility\s*:\s*hidden"
