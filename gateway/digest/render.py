@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
@@ -156,7 +157,7 @@ def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> by
     rendering together.
     """
     boundary = "=_mailfeed_" + hashlib.sha256(text.encode() + html.encode()).hexdigest()[:24]
-    out = [f"{name}: {_header_value(value)}" for name, value in headers]
+    out = [f"{name}: {_header_value(name, value)}" for name, value in headers]
     out += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
     for subtype, body in (("plain", text), ("html", html)):
         out += [
@@ -170,11 +171,17 @@ def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> by
     return "\r\n".join(out).encode("ascii")
 
 
-def _header_value(value: str) -> str:
-    """ASCII as is; anything else as RFC 2047 encoded words (display names and subjects)."""
+# What would end a header line, or is no text: a feed title "Team\r\nBcc: …" added header fields
+_NOT_IN_HEADER = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def _header_value(name: str, value: str) -> str:
+    """On one line (control characters as a space); ASCII as is, anything else as RFC 2047
+    encoded words (display names and subjects) of at most 75 characters, folded with CRLF."""
+    value = _NOT_IN_HEADER.sub(" ", value)
     if value.isascii():
         return value
-    return Header(value, "utf-8", maxlinelen=998).encode()
+    return Header(value, "utf-8", maxlinelen=76, header_name=name).encode(linesep="\r\n")
 
 
 def _qp(body: str) -> str:
