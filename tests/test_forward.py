@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import forward
 from gateway.forward import InlineForward, is_forward_subject, parse_address, unwrap_html, unwrap_text
 from gateway.forward_dates import parse_date
 from gateway.message import Address
@@ -356,3 +357,37 @@ def test_himalayas_signature_above_the_forward_is_no_note() -> None:
     assert found is not None and found.note == "FYI, see below."
     signed_only = unwrap_text(text.replace("FYI, see below.\n\n", ""), subject="Fwd: Deploy")
     assert signed_only is not None and signed_only.note == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "From: a\n" * 12_500,  # 100 kB
+        "From: a\nwrapped\n" * 6_000,  # one wrapped line between fields does not end quotequail's run
+        "From: a\n\n" * 6_000,  # nor do blank lines
+        "> From: a\n" * 8_000,  # nor quote marks: it reads a quoted forward again without them
+    ],
+)
+def test_a_flood_of_field_lines_is_not_given_to_quotequail(monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    """quotequail reads the field lines below each field line again: 12,500 "From: a" lines under "Fwd:"
+    held a worker for 149 s, so any sender could stall everyone's mail. Such a body is no forward header."""
+
+    def never(*_: object) -> None:
+        raise AssertionError("quotequail was given the flood")
+
+    monkeypatch.setattr(forward.quotequail, "unwrap", never)
+    monkeypatch.setattr(forward.quotequail, "unwrap_html", never)
+    assert forward.unwrap_text(body, subject="Fwd: x") is None
+    html = "".join(f"<div>{line}</div>" for line in body.split("\n")[:6_000])
+    assert forward.unwrap_html(html, subject="Fwd: x") is None
+
+
+def test_a_forward_of_a_long_form_still_unwraps() -> None:
+    """A forwarded web form's notification has many "Name: value" lines, far fewer than the flood's."""
+    fields = "".join(f"Field {i}: value {i}\n" for i in range(150))
+    text = (
+        "FYI\n\n---------- Forwarded message ---------\nFrom: Web Form <form@example.com>\n"
+        "Date: Mon, Mar 2, 2026 at 8:13 PM\nSubject: New entry\nTo: Ann <ann@example.com>\n\n" + fields
+    )
+    got = forward.unwrap_text(text, subject="Fwd: New entry")
+    assert got is not None and got.author.address == "form@example.com" and "Field 149: value 149" in got.text
