@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import Any
+
+from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from gateway.config import Settings
 from gateway.pipeline import deliver, process_pending
 from gateway.store.db import Store
+from gateway.web.app import create_app
+from tests.helpers import add_feed, make_mail
+
+HTML = {"accept": "text/html"}
+SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -47,3 +56,29 @@ def mail_with_attachments(
     msg.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="Q1 budget.pdf")
     msg.add_attachment(PNG, maintype="image", subtype="png", filename="chart.png")
     return msg.as_bytes()
+
+
+def three_topics(settings: Settings, store: Store) -> TestClient:
+    """A client of a feed with three threads and one with attachments (the error and cursor tests')."""
+    feed_id = add_feed(store)
+    put(
+        store,
+        settings,
+        feed_id,
+        *[make_mail(message_id=f"t{i}@x", subject=f"Topic {i}", minutes=i) for i in range(3)],
+        mail_with_attachments(message_id="att@x"),
+    )
+    return TestClient(create_app(settings, store))
+
+
+def answered(r: Any, status: int, words: str, *, page: bool) -> None:
+    """`r` has `status`, the security headers and `words` in its message: a page, or JSON's detail."""
+    assert r.status_code == status, (r.request.url, r.status_code, r.text[:300])
+    for name in SECURITY:
+        assert name in r.headers, (r.request.url, name)
+    if page:
+        assert r.headers["content-type"].startswith("text/html"), r.request.url
+        assert str(escape(words)) in r.text, (r.request.url, r.text[-600:])
+    else:
+        assert r.headers["content-type"] == "application/json", r.request.url
+        assert words in r.json()["detail"], (r.request.url, r.json())

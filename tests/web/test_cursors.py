@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from markupsafe import escape
 
 from gateway.config import Settings
 from gateway.store.db import Store
-from gateway.web.app import create_app
-from tests.helpers import add_feed, make_mail
-from tests.web.common import mail_with_attachments, put
-
-HTML = {"accept": "text/html"}
-SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
+from tests.web.common import HTML, answered, three_topics
 
 
 def c64(text: str) -> str:
@@ -26,27 +19,7 @@ def c64(text: str) -> str:
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> TestClient:
-    feed_id = add_feed(store)
-    put(
-        store,
-        settings,
-        feed_id,
-        *[make_mail(message_id=f"t{i}@x", subject=f"Topic {i}", minutes=i) for i in range(3)],
-        mail_with_attachments(message_id="att@x"),
-    )
-    return TestClient(create_app(settings, store))
-
-
-def answered(r: Any, status: int, words: str, *, page: bool) -> None:
-    assert r.status_code == status, (r.request.url, r.status_code, r.text[:300])
-    for name in SECURITY:
-        assert name in r.headers, (r.request.url, name)
-    if page:
-        assert r.headers["content-type"].startswith("text/html"), r.request.url
-        assert str(escape(words)) in r.text, (r.request.url, r.text[-600:])
-    else:
-        assert r.headers["content-type"] == "application/json", r.request.url
-        assert words in r.json()["detail"], (r.request.url, r.json())
+    return three_topics(settings, store)
 
 
 FORGED = [
