@@ -140,12 +140,26 @@ def fts5_query(q: str) -> str:
     return " ".join(parts)
 
 
-def search(*, session: Session, q: str, feed_ids: Collection[int], limit: int = 50) -> list[Hit]:
-    """Entries in `feed_ids` matching `q`, best first; moderated (hidden) entries left out."""
+_VISIBLE = "e.feed_id IN :feeds AND NOT EXISTS (SELECT 1 FROM moderation m WHERE m.entry_id = e.id)"
+# a thread whose post is hidden is hidden as a whole (views.py, digest/collect.py)
+_IN_SHOWN_THREAD = (
+    " AND NOT EXISTS (SELECT 1 FROM thread t JOIN moderation m ON m.entry_id = t.post_entry_id"
+    " WHERE t.id = e.thread_id)"
+)
+
+
+def search(
+    *, session: Session, q: str, feed_ids: Collection[int], limit: int = 50, in_hidden_threads: bool = False
+) -> list[Hit]:
+    """Entries in `feed_ids` matching `q`, best first; moderated (hidden) entries left out.
+
+    So are the entries of a thread whose post is hidden, unless `in_hidden_threads` (an
+    admin, who sees that thread).
+    """
     q = _clean(q)  # control characters (NUL above all: PostgreSQL refuses it) search for nothing
     if not feed_ids or not q.strip():
         return []
-    where = "e.feed_id IN :feeds AND NOT EXISTS (SELECT 1 FROM moderation m WHERE m.entry_id = e.id)"
+    where = _VISIBLE if in_hidden_threads else _VISIBLE + _IN_SHOWN_THREAD
     if _is_pg(session):
         match = q
         sql = (

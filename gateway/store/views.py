@@ -40,6 +40,10 @@ from gateway.store.view_rows import (
 __all__ = ["BadCursor", "FeedHead", "FeedRow", "ThreadRow", "ThreadView", "feeds", "threads", "thread_view"]
 
 _moderated = sa.select(Moderation.entry_id)
+# an entry of a thread whose post an admin hid or deleted: hidden with it, as in digest/collect.py
+_in_hidden_thread = (
+    sa.select(Thread.id).where(Thread.id == Entry.thread_id, Thread.post_entry_id.in_(_moderated)).exists()  # type: ignore[union-attr]
+)
 MAX_ID = 2**31 - 1  # ids are `integer` on PostgreSQL: a cursor naming a larger one was not handed out
 Db = Session | sa.Connection  # the hot reads take either; a plain connection skips the ORM session
 
@@ -313,8 +317,19 @@ def attachments_of(*, session: Db, entry_ids: Sequence[int]) -> dict[int, list[A
     return _attachments(session, sql, tuple(entry_ids))
 
 
-def entries_by_author(*, session: Session, address: str, feed_ids: Collection[int], limit: int = 100) -> list[sa.Row]:
-    """An author's entries in the given feeds, newest first: id, thread_id, subject, date, snippet, name."""
+def _visible(in_hidden_threads: bool) -> sa.ColumnElement[bool]:
+    """Entries not moderated, nor in a thread whose post is (unless `in_hidden_threads`: an admin's reads)."""
+    own = Entry.id.not_in(_moderated)
+    return own if in_hidden_threads else sa.and_(own, ~_in_hidden_thread)
+
+
+def entries_by_author(
+    *, session: Session, address: str, feed_ids: Collection[int], limit: int = 100, in_hidden_threads: bool = False
+) -> list[sa.Row]:
+    """An author's visible entries in the given feeds, newest first: id, thread_id, subject, date, snippet, name.
+
+    `in_hidden_threads` keeps the comments of a thread whose post is hidden (an admin sees that thread).
+    """
     if not feed_ids or "\x00" in address:  # PostgreSQL refuses NUL in text parameters; no address has one
         return []
     return list(
@@ -323,7 +338,7 @@ def entries_by_author(*, session: Session, address: str, feed_ids: Collection[in
             .where(
                 sa.func.lower(Entry.author_address) == address.lower(),
                 Entry.feed_id.in_(list(feed_ids)),
-                Entry.id.not_in(_moderated),
+                _visible(in_hidden_threads),
             )
             .order_by(Entry.date.desc(), Entry.id.desc())
             .limit(limit)
@@ -349,25 +364,25 @@ def thread_moved(*, session: Db, thread_id: int) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def entry_place(*, session: Session, entry_id: int) -> tuple[int, int] | None:
-    """(feed id, thread id) of a visible entry."""
+def entry_place(*, session: Session, entry_id: int, in_hidden_threads: bool = False) -> tuple[int, int] | None:
+    """(feed id, thread id) of a visible entry (see `entries_by_author` for `in_hidden_threads`)."""
     row = session.execute(
-        sa.select(Entry.feed_id, Entry.thread_id).where(Entry.id == entry_id, Entry.id.not_in(_moderated))
+        sa.select(Entry.feed_id, Entry.thread_id).where(Entry.id == entry_id, _visible(in_hidden_threads))
     ).first()
     return (row[0], row[1]) if row else None
 
 
-def raw_of_entry(*, session: Session, entry_id: int) -> tuple[int, bytes] | None:
-    """(feed id, raw bytes) of a visible entry."""
+def raw_of_entry(*, session: Session, entry_id: int, in_hidden_threads: bool = False) -> tuple[int, bytes] | None:
+    """(feed id, raw bytes) of a visible entry (see `entries_by_author` for `in_hidden_threads`)."""
     row = session.execute(
         sa.select(Entry.feed_id, RawMessage.data)
         .join(RawMessage, RawMessage.id == Entry.raw_id)
-        .where(Entry.id == entry_id, Entry.id.not_in(_moderated))
+        .where(Entry.id == entry_id, _visible(in_hidden_threads))
     ).first()
     return (row[0], row[1]) if row else None
 
 
-def attachment_feed(*, session: Session, entry_id: int) -> int | None:
+def attachment_feed(*, session: Session, entry_id: int, in_hidden_threads: bool = False) -> int | None:
     """The feed of a visible entry (for access checks on its attachments)."""
-    place = entry_place(session=session, entry_id=entry_id)
+    place = entry_place(session=session, entry_id=entry_id, in_hidden_threads=in_hidden_threads)
     return place[0] if place else None

@@ -171,7 +171,9 @@ async def search(
                     raise HTTPException(404, detail=f"no feed {feed!r}")
                 allowed = {f.id}
             # PostgreSQL text cannot hold NUL; no indexed word contains one either.
-            hits = fts.search(session=session, q=q.replace("\x00", ""), feed_ids=allowed, limit=limit)
+            hits = fts.search(
+                session=session, q=q.replace("\x00", ""), feed_ids=allowed, limit=limit, in_hidden_threads=who.admin
+            )
         return SearchOut(
             results=[
                 SearchHit(
@@ -223,7 +225,7 @@ async def attachment(request: Request, entry_id: Id, position: Id, filename: str
     def read() -> tuple[Attachment, bytes] | None:
         with _store(request).read() as session:
             allowed = visible_feeds(request, session, who)
-            feed_id = views.attachment_feed(session=session, entry_id=entry_id)
+            feed_id = views.attachment_feed(session=session, entry_id=entry_id, in_hidden_threads=who.admin)
             if feed_id is None:
                 return None
             if feed_id not in allowed:

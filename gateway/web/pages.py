@@ -196,7 +196,7 @@ async def entry_permalink(request: Request, entry_id: Id) -> RedirectResponse:
     def read() -> tuple[int, int] | None:
         with _store(request).read() as session:
             allowed = visible_feeds(request, session, who)
-            place = views.entry_place(session=session, entry_id=entry_id)
+            place = views.entry_place(session=session, entry_id=entry_id, in_hidden_threads=who.admin)
             if place is not None and place[0] not in allowed:
                 raise Forbidden(str(entry_id))
             return place
@@ -215,7 +215,7 @@ async def raw_message(request: Request, entry_id: Id) -> Response:
     def read() -> bytes:
         with _store(request).read() as session:
             allowed = visible_feeds(request, session, who)
-            found = views.raw_of_entry(session=session, entry_id=entry_id)
+            found = views.raw_of_entry(session=session, entry_id=entry_id, in_hidden_threads=who.admin)
             if found is None:
                 raise HTTPException(404, detail=f"no entry {entry_id}")
             if found[0] not in allowed:
@@ -237,7 +237,10 @@ async def author_page(request: Request, address: str) -> HTMLResponse:
     def read() -> list[Any]:
         with _store(request).read() as session:
             return views.entries_by_author(
-                session=session, address=address, feed_ids=visible_feeds(request, session, who)
+                session=session,
+                address=address,
+                feed_ids=visible_feeds(request, session, who),
+                in_hidden_threads=who.admin,
             )
 
     rows = await run_in_threadpool(read)
@@ -261,7 +264,9 @@ async def search_page(
             if not ids and feed:  # as /api/search: an unknown feed, or one this reader may not see
                 raise HTTPException(404, detail=f"no feed {feed!r}")
             # PostgreSQL text cannot hold NUL; no indexed word contains one either.
-            return fts.search(session=session, q=q.replace("\x00", ""), feed_ids=ids, limit=50), feeds
+            return fts.search(
+                session=session, q=q.replace("\x00", ""), feed_ids=ids, limit=50, in_hidden_threads=who.admin
+            ), feeds
 
     hits, feeds = await run_in_threadpool(read) if q.strip() else ([], [])
     return page(
