@@ -34,8 +34,10 @@ system-deps:
 	  { [ -n "$$missing" ] || $$SUDO apt-get update -qq; } && $(APT_INSTALL) wrk || true; \
 	fi
 
+# Two worker processes: every server a test needs is started per worker on free ports, and
+# the suite took 670 s in one process against 363 s in two (2 cores, 2,796 tests).
 test: $(STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests bench
