@@ -1,14 +1,17 @@
-"""A database with readers whose digests are due, for the tests that run `mailfeed` as a subprocess."""
+"""A database with readers whose digests are due, for the tests that run `mailfeed` as a subprocess;
+and two instances sending at once, for the tests of sending exactly once."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.config import Settings
+from gateway.digest.dispatch import send_due
 from gateway.digest.subscribe import Schedule, subscribe
 from gateway.pipeline import deliver, process_pending
-from gateway.store.db import open_store
+from gateway.store.db import Store, open_store
 from gateway.store.models import Feed
 from tests.helpers import add_feed, make_mail
 
@@ -46,3 +49,21 @@ def populate(url: str, readers: int, tmp_path: Path) -> dict[str, str]:
     finally:
         store.dispose()
     return expected
+
+
+def send_from_two_instances(store: Store, settings: Settings, now: datetime) -> None:
+    """`send_due` run by two instances ("i0", "i1") at the same moment; an exception in either fails the test."""
+    errors: list[BaseException] = []
+
+    def instance(name: str) -> None:
+        try:
+            send_due(store=store, settings=settings, now=now, instance=name)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=instance, args=(f"i{k}",)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
